@@ -1,0 +1,59 @@
+# Sprintboard: `make run` serves the demo, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_DEBUG ?= 1
+
+.PHONY: run test static bench lint clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Browser libraries come from the npm registry at set-up; nothing third-party is committed.
+static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.js static/vendor/htmx.js
+	cp node_modules/sortablejs/Sortable.js static/vendor/Sortable.js
+	cp node_modules/chart.js/dist/chart.umd.js static/vendor/chart.umd.js
+	touch $@
+
+static: static/vendor/.installed
+
+run: $(VENV)/.runtime static
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "  Sprintboard is at http://$(HOST):$(PORT)/"
+	@echo "  Log in as admin, owner, member or stakeholder; the password is: demo"
+	@echo "  API docs: http://$(HOST):$(PORT)/api/docs/"
+	@echo ""
+	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
+	  trap 'kill 0' EXIT; \
+	  $(VENV)/bin/celery -A config worker --loglevel INFO & \
+	  $(VENV)/bin/celery -A config beat --loglevel INFO --schedule /tmp/sprintboard-celerybeat & \
+	  $(PY) manage.py runserver $(HOST):$(PORT); \
+	else \
+	  $(PY) manage.py runserver $(HOST):$(PORT); \
+	fi
+
+test: $(VENV)/.dev static
+	DJANGO_DEBUG=0 $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev static
+	DJANGO_DEBUG=0 $(PY) -m tests.benchmarks
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor staticfiles db.sqlite3

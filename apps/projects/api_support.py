@@ -1,0 +1,115 @@
+"""What every API module shares: the error shape, pagination and role checks.
+
+Every 4xx answers ``{"errors": [{"field": name | null, "code": short code, "message": sentence}]}``;
+a 409 for a stale version adds ``"current_version"``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from apps.projects.errors import DomainError
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def get_page_number(self, request, paginator):
+        # A page number that is not a number is the first page, not a 404 (DRF's default).
+        number = super().get_page_number(request, paginator)
+        if isinstance(number, str) and number != "last" and not number.isdigit():
+            raise exceptions.ValidationError({"page": ["page must be a whole number."]})
+        return number
+
+
+def error_body(errors: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"errors": errors, **extra}
+
+
+def _flatten(detail: Any, field: str | None = None) -> list[dict[str, Any]]:
+    if isinstance(detail, dict):
+        out: list[dict[str, Any]] = []
+        for key, value in detail.items():
+            name = None if key in ("non_field_errors", "detail") else (f"{field}.{key}" if field else str(key))
+            out += _flatten(value, name)
+        return out
+    if isinstance(detail, list):
+        out = []
+        for index, value in enumerate(detail):
+            nested = isinstance(value, dict | list)
+            out += _flatten(value, f"{field}[{index}]" if nested and field else field)
+        return out
+    code = getattr(detail, "code", None) or "invalid"
+    return [{"field": field, "code": str(code), "message": str(detail)}]
+
+
+STATUS_CODES = {
+    status.HTTP_401_UNAUTHORIZED: "not_authenticated",
+    status.HTTP_403_FORBIDDEN: "permission_denied",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_406_NOT_ACCEPTABLE: "not_acceptable",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
+}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        body = error_body([{"field": exc.field, "code": exc.code, "message": exc.message}], **exc.extra)
+        return Response(body, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+    else:
+        code = getattr(exc, "default_code", None) or STATUS_CODES.get(response.status_code, "error")
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        errors = [{"field": None, "code": getattr(detail, "code", code) or code, "message": str(detail)}]
+    response.data = error_body(errors or [{"field": None, "code": "invalid", "message": "The request is not valid."}])
+    return response
+
+
+ErrorSerializer = inline_serializer(
+    "Errors",
+    fields={
+        "errors": serializers.ListField(
+            child=inline_serializer(
+                "Error",
+                fields={
+                    "field": serializers.CharField(allow_null=True),
+                    "code": serializers.CharField(),
+                    "message": serializers.CharField(),
+                },
+            )
+        ),
+        "current_version": serializers.IntegerField(required=False, help_text="With a 409 for a stale version."),
+    },
+)
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """OpenAPI entries for the error answers of an endpoint (every one shares the shape above)."""
+    descriptions = {
+        400: "Invalid input: each error names the field and the problem.",
+        401: "Not authenticated.",
+        403: "Authenticated, but the caller's role does not allow this.",
+        404: "No such resource, or not visible to the caller.",
+        409: "Conflict: stale version, or a transition that is not allowed now.",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}

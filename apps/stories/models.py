@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from apps.projects.models import Project, WorkflowState
+
+
+class RankField(models.CharField):
+    """An order key from sprintboard.ranking: compared byte by byte (COLLATE "C" on PostgreSQL)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("max_length", 32)
+        super().__init__(*args, **kwargs)
+
+    def db_parameters(self, connection):
+        params = super().db_parameters(connection)
+        if connection.vendor == "postgresql":
+            params["collation"] = "C"
+        return params
+
+
+class Epic(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="epics")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="epic_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Label(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=7, default="#64748b")
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="label_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SprintStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    ACTIVE = "active", "Active"
+    CLOSED = "closed", "Closed"
+
+
+class Sprint(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sprints")
+    name = models.CharField(max_length=100)
+    goal = models.TextField(blank=True)
+    start = models.DateField()
+    end = models.DateField(help_text="Inclusive, in the project's time zone.")
+    status = models.CharField(max_length=8, choices=SprintStatus.choices, default=SprintStatus.PLANNED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The commitment recorded at start: [{"story": id, "key": "DATA-1", "points": 3}, ...].
+    commitment = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["project", "start", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(status="active"), name="sprint_one_active_per_project"
+            ),
+            models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="sprint_end_not_before_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def length_days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def next_dates(self) -> tuple[date, date]:
+        length = timedelta(days=self.project.sprint_length_days)
+        return self.end + timedelta(days=1), self.end + length
+
+
+class StoryKind(models.TextChoices):
+    STORY = "story", "Story"
+    BUG = "bug", "Bug"
+    CHORE = "chore", "Chore"
+    SPIKE = "spike", "Spike"
+
+
+class StoryQuerySet(models.QuerySet):
+    def alive(self) -> StoryQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
+class Story(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="stories")
+    number = models.PositiveIntegerField()
+    key = models.CharField(max_length=24, unique=True)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    acceptance_criteria = models.TextField(blank=True)
+    kind = models.CharField(max_length=8, choices=StoryKind.choices, default=StoryKind.STORY)
+    points = models.DecimalField(
+        max_digits=6, decimal_places=1, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    state = models.ForeignKey(WorkflowState, on_delete=models.PROTECT, related_name="stories")
+    rank = RankField()
+    epic = models.ForeignKey(Epic, on_delete=models.SET_NULL, null=True, blank=True, related_name="stories")
+    labels = models.ManyToManyField(Label, blank=True, related_name="stories")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_stories"
+    )
+    sprint = models.ForeignKey(Sprint, on_delete=models.SET_NULL, null=True, blank=True, related_name="stories")
+    blocked = models.BooleanField(default=False)
+    blocked_reason = models.CharField(max_length=300, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["rank"]
+        verbose_name_plural = "stories"
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="story_unique_number"),
+            # Deferred so a rebalance can rewrite a neighbourhood of keys in one statement.
+            models.UniqueConstraint(
+                fields=["project", "rank"], name="story_unique_rank", deferrable=models.Deferrable.DEFERRED
+            ),
+            models.CheckConstraint(condition=Q(points__gte=0) | Q(points__isnull=True), name="story_points_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "sprint", "rank"], name="story_project_sprint_rank"),
+            models.Index(fields=["project", "state"], name="story_project_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.title}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Comment(models.Model):
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created"
+    STATE = "state"
+    SPRINT = "sprint"
+    ASSIGNEE = "assignee"
+    POINTS = "points"
+    RANK = "rank"
+    BLOCKED = "blocked"
+    UNBLOCKED = "unblocked"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    RESTORED = "restored"
+
+
+class StoryEvent(models.Model):
+    """The append-only log of every change to a story; reports are pure functions of it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=EventKind.choices)
+    field = models.CharField(max_length=40, blank=True)
+    from_value = models.JSONField(null=True, blank=True)
+    to_value = models.JSONField(null=True, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["project", "seq"]
+        constraints = [models.UniqueConstraint(fields=["project", "seq"], name="storyevent_unique_seq")]
+        indexes = [models.Index(fields=["story", "at"], name="storyevent_story_at")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind} {self.story_id}"

@@ -1,0 +1,35 @@
+"""`Authorization: Token <key>` against hashed ApiTokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from apps.web.models import ApiToken, hash_token
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Token"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Write the header as: Authorization: Token <key>.")
+        try:
+            key = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed("The token is not valid.") from None
+        token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(key)).first()
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword

@@ -1,0 +1,374 @@
+{{/*
+Names
+=====
+Kubernetes names are DNS labels: at most 63 characters. Rather than cutting a
+long name (which can make two releases' names equal), "sprintboard.trimName"
+keeps short names as they are and replaces the tail of a long one with a hash
+of the whole name, so distinct inputs stay distinct.
+Usage: include "sprintboard.trimName" (list $name 63)
+*/}}
+{{- define "sprintboard.trimName" -}}
+{{- $name := index . 0 -}}
+{{- $limit := int (index . 1) -}}
+{{- if le (len $name) $limit -}}
+{{- $name -}}
+{{- else -}}
+{{- printf "%s-%s" (trunc (int (sub $limit 9)) $name | trimSuffix "-") (sha256sum $name | trunc 8) -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The chart name, used in the app.kubernetes.io/name label.
+*/}}
+{{- define "sprintboard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The release's base name, at most 63 characters.
+Unlike `helm create`, the release name is used alone only when it *equals* the
+chart name: with "contains", releases "a" and "a-sprintboard" in one namespace
+would both be called "a-sprintboard".
+*/}}
+{{- define "sprintboard.fullname" -}}
+{{- include "sprintboard.trimName" (list (include "sprintboard.untrimmedFullname" .) 63) }}
+{{- end }}
+
+{{- define "sprintboard.untrimmedFullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if eq $name .Release.Name }}
+{{- .Release.Name }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The name of one component's objects: <fullname>-<component>, at most 63 characters.
+Usage: include "sprintboard.componentName" (dict "context" $ "component" "web")
+*/}}
+{{- define "sprintboard.componentName" -}}
+{{- $full := include "sprintboard.untrimmedFullname" .context }}
+{{- include "sprintboard.trimName" (list (printf "%s-%s" $full .component) 63) }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "sprintboard.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels
+======
+selectorLabels carry only name, instance and component: Deployment selectors
+are immutable, so nothing that changes between upgrades may be in them.
+Usage: include "sprintboard.labels" (dict "context" $ "component" "web")
+*/}}
+{{- define "sprintboard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "sprintboard.name" .context }}
+app.kubernetes.io/instance: {{ .context.Release.Name }}
+{{- if .component }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+{{- end }}
+
+{{- define "sprintboard.labels" -}}
+helm.sh/chart: {{ include "sprintboard.chart" .context }}
+{{ include "sprintboard.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "sprintboard.imageTag" .context | replace "+" "_" | replace "@" "_" | replace ":" "_" | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/part-of: sprintboard
+app.kubernetes.io/managed-by: {{ .context.Release.Service }}
+{{- end }}
+
+{{/*
+Image
+*/}}
+{{- define "sprintboard.imageTag" -}}
+{{- .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{- define "sprintboard.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (include "sprintboard.imageTag" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Service account
+*/}}
+{{- define "sprintboard.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "sprintboard.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The migrations Job runs before the release's own objects exist, so when the
+chart creates the service account it creates a hook copy for the Job.
+*/}}
+{{- define "sprintboard.migrationsServiceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- include "sprintboard.componentName" (dict "context" . "component" "migrate") }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Configuration
+=============
+The environment every pod shares, in one place so the release ConfigMap, the
+migrations hook ConfigMap and the checksum annotations all see the same data.
+*/}}
+{{- define "sprintboard.webServiceName" -}}
+{{- include "sprintboard.componentName" (dict "context" . "component" "web") }}
+{{- end }}
+
+{{- define "sprintboard.allowedHosts" -}}
+{{- $svc := include "sprintboard.webServiceName" . }}
+{{- $ns := .Release.Namespace }}
+{{- $hosts := concat .Values.django.allowedHosts (list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns)) }}
+{{- if .Values.ingress.enabled }}
+{{- $hosts = concat .Values.ingress.hosts $hosts }}
+{{- end }}
+{{- join "," (uniq $hosts) }}
+{{- end }}
+
+{{- define "sprintboard.csrfTrustedOrigins" -}}
+{{- $origins := list }}
+{{- if .Values.ingress.enabled }}
+{{- range .Values.ingress.hosts }}
+{{- $origins = append $origins (printf "https://%s" .) }}
+{{- end }}
+{{- end }}
+{{- join "," (uniq (concat $origins .Values.django.csrfTrustedOrigins)) }}
+{{- end }}
+
+{{- define "sprintboard.configData" -}}
+DJANGO_ALLOWED_HOSTS: {{ include "sprintboard.allowedHosts" . | quote }}
+DJANGO_CSRF_TRUSTED_ORIGINS: {{ include "sprintboard.csrfTrustedOrigins" . | quote }}
+DJANGO_DEBUG: {{ .Values.django.debug | toString | quote }}
+DJANGO_SECURE_SSL_REDIRECT: {{ .Values.django.secureSslRedirect | toString | quote }}
+DJANGO_LOG_FORMAT: {{ .Values.django.logFormat | quote }}
+DJANGO_LOG_LEVEL: {{ .Values.django.logLevel | quote }}
+{{- range $name, $value := .Values.env }}
+{{ $name }}: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+URLs built from host/port/user/password values. Userinfo is percent-encoded:
+urlquery is Go's QueryEscape, which writes a space as "+" and a "+" as "%2B",
+so turning the remaining "+" into "%20" gives a correct escape for a URL's
+user and password.
+*/}}
+{{- define "sprintboard.urlEscape" -}}
+{{- . | toString | urlquery | replace "+" "%20" }}
+{{- end }}
+
+{{- define "sprintboard.databaseUrl" -}}
+{{- $db := .Values.database }}
+{{- if $db.url }}
+{{- $db.url }}
+{{- else if $db.host }}
+{{- $auth := include "sprintboard.urlEscape" $db.user }}
+{{- if $db.password }}
+{{- $auth = printf "%s:%s" $auth (include "sprintboard.urlEscape" $db.password) }}
+{{- end }}
+{{- printf "postgres://%s@%s:%d/%s" $auth $db.host (int $db.port) $db.name }}
+{{- if $db.sslmode }}?sslmode={{ $db.sslmode }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{- define "sprintboard.redisUrl" -}}
+{{- $r := .Values.redis }}
+{{- if $r.url }}
+{{- $r.url }}
+{{- else if $r.host }}
+{{- $auth := "" }}
+{{- if $r.password }}
+{{- $auth = printf "%s:%s@" (include "sprintboard.urlEscape" $r.username) (include "sprintboard.urlEscape" $r.password) }}
+{{- else if $r.username }}
+{{- $auth = printf "%s@" (include "sprintboard.urlEscape" $r.username) }}
+{{- end }}
+{{- printf "%s://%s%s:%d/%d" (ternary "rediss" "redis" $r.tls) $auth $r.host (int $r.port) (int $r.db) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Django secret key, base64-encoded. An explicit value wins; otherwise the
+key already stored in the release Secret is kept (lookup works only against a
+live cluster), and a new random key is made on first install. Renders with
+`helm template` or GitOps tools cannot look up, so production sets
+django.secretKey or existingSecret.
+*/}}
+{{- define "sprintboard.secretKeyB64" -}}
+{{- if .Values.django.secretKey }}
+{{- .Values.django.secretKey | b64enc }}
+{{- else }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "sprintboard.fullname" .) | default dict }}
+{{- dig "data" "DJANGO_SECRET_KEY" (randAlphaNum 50 | b64enc) $existing }}
+{{- end }}
+{{- end }}
+
+{{- define "sprintboard.secretData" -}}
+DJANGO_SECRET_KEY: {{ include "sprintboard.secretKeyB64" . | quote }}
+DATABASE_URL: {{ include "sprintboard.databaseUrl" . | b64enc | quote }}
+REDIS_URL: {{ include "sprintboard.redisUrl" . | b64enc | quote }}
+{{- range $name, $value := .Values.secretEnv }}
+{{ $name }}: {{ $value | toString | b64enc | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret every pod reads: the chart's own, or the one named by existingSecret.
+*/}}
+{{- define "sprintboard.secretName" -}}
+{{- default (include "sprintboard.fullname" .) .Values.existingSecret }}
+{{- end }}
+
+{{/*
+With existingSecret, the values that would have gone into the chart's Secret
+are not used; say so instead of ignoring them.
+*/}}
+{{- define "sprintboard.validateValues" -}}
+{{- if .Values.existingSecret }}
+{{- $ignored := list }}
+{{- if .Values.django.secretKey }}{{ $ignored = append $ignored "django.secretKey" }}{{ end }}
+{{- if .Values.database.url }}{{ $ignored = append $ignored "database.url" }}{{ end }}
+{{- if .Values.database.host }}{{ $ignored = append $ignored "database.host" }}{{ end }}
+{{- if .Values.database.password }}{{ $ignored = append $ignored "database.password" }}{{ end }}
+{{- if .Values.redis.url }}{{ $ignored = append $ignored "redis.url" }}{{ end }}
+{{- if .Values.redis.host }}{{ $ignored = append $ignored "redis.host" }}{{ end }}
+{{- if .Values.redis.password }}{{ $ignored = append $ignored "redis.password" }}{{ end }}
+{{- if .Values.secretEnv }}{{ $ignored = append $ignored "secretEnv" }}{{ end }}
+{{- if $ignored }}
+{{- fail (printf "existingSecret %q is set, so %s would be ignored: put DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL (and any extra secret variables) in that Secret and unset these values" .Values.existingSecret (join ", " $ignored)) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
+{{- fail "ingress.enabled is true but ingress.hosts is empty: list the host names the app is served on" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Pod pieces shared by every workload
+===================================
+*/}}
+{{- define "sprintboard.podAnnotations" -}}
+checksum/config: {{ include "sprintboard.configData" . | sha256sum }}
+{{- if .Values.existingSecret }}
+checksum/secret: {{ .Values.existingSecret | sha256sum }}
+{{- else }}
+checksum/secret: {{ include "sprintboard.secretData" . | sha256sum }}
+{{- end }}
+{{- with .Values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Usage: include "sprintboard.envFrom" (dict "configMap" $name "secret" $name)
+*/}}
+{{- define "sprintboard.envFrom" -}}
+envFrom:
+  - configMapRef:
+      name: {{ .configMap }}
+  - secretRef:
+      name: {{ .secret }}
+{{- end }}
+
+{{- define "sprintboard.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    {{- with .Values.tmpVolume.medium }}
+    medium: {{ . }}
+    {{- end }}
+    {{- with .Values.tmpVolume.sizeLimit }}
+    sizeLimit: {{ . }}
+    {{- end }}
+{{- end }}
+
+{{- define "sprintboard.tmpVolumeMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{/*
+Scheduling: a component's own nodeSelector/tolerations/affinity replace the
+chart-wide ones when set.
+Usage: include "sprintboard.scheduling" (dict "context" $ "component" .Values.web)
+*/}}
+{{- define "sprintboard.scheduling" -}}
+{{- $v := .context.Values }}
+{{- with (.component.nodeSelector | default $v.nodeSelector) }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.component.tolerations | default $v.tolerations) }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.component.affinity | default $v.affinity) }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.component.topologySpreadConstraints | default $v.topologySpreadConstraints) }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $v.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- end }}
+
+{{- define "sprintboard.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+NetworkPolicy egress shared by every pod: DNS, PostgreSQL and Redis, each to
+the peers configured (anywhere on that port when none are), plus extra rules.
+*/}}
+{{- define "sprintboard.networkPolicyEgress" -}}
+{{- $egress := .Values.networkPolicy.egress }}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+  {{- with $egress.dns }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+- ports:
+    - port: {{ .Values.database.port }}
+      protocol: TCP
+  {{- with $egress.database }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+- ports:
+    - port: {{ .Values.redis.port }}
+      protocol: TCP
+  {{- with $egress.redis }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- with $egress.extra }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,91 @@
+"""Fixtures shared by every test, and the rules for real services.
+
+Tests marked ``postgres`` or ``redis`` run against the real services named by
+DATABASE_URL and REDIS_URL. On a laptop without them they are skipped, and the
+run ends with a loud line saying so; under CI=true a missing service fails the
+run instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _missing_services() -> dict[str, str]:
+    missing = {}
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        missing["postgres"] = "DATABASE_URL does not name a PostgreSQL database"
+    if not settings.REDIS_URL:
+        missing["redis"] = "REDIS_URL is not set"
+    return missing
+
+
+_skipped: dict[str, int] = {}
+
+
+def pytest_configure(config):
+    missing = _missing_services()
+    if CI and missing:
+        raise pytest.UsageError(
+            "CI=true but services are missing: " + "; ".join(missing.values()) + ". .ci/run starts them and sets the URLs."
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for marker, reason in _missing_services().items():
+            if marker in item.keywords:
+                _skipped[marker] = _skipped.get(marker, 0) + 1
+                item.add_marker(pytest.mark.skip(reason=f"needs {marker}: {reason}"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _skipped:
+        return
+    missing = _missing_services()
+    terminalreporter.write_sep("!", "SERVICES MISSING: tests skipped", red=True, bold=True)
+    for marker, count in _skipped.items():
+        terminalreporter.write_line(f"{count} tests marked '{marker}' were SKIPPED: {missing.get(marker, '')}", red=True)
+    terminalreporter.write_line("Set DATABASE_URL and REDIS_URL (see README: Running the tests) to run them.", red=True)
+
+
+# --- People and a project ----------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, **extra):
+        return django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+
+    return make
+
+
+@pytest.fixture
+def people(make_user):
+    """One user per role, plus an outsider who belongs to another project."""
+    return {name: make_user(name) for name in ("admin", "owner", "member", "stakeholder", "outsider")}
+
+
+@pytest.fixture
+def project(people):
+    from apps.projects import services
+    from apps.projects.models import Role
+
+    project = services.project_create(creator=people["admin"], key="DATA", name="Data team")
+    for name, role in (("owner", Role.PRODUCT_OWNER), ("member", Role.MEMBER), ("stakeholder", Role.STAKEHOLDER)):
+        services.membership_add(project=project, user=people[name], role=role)
+    other = services.project_create(creator=people["outsider"], key="OTHER", name="Other team")
+    project.other = other
+    return project
+
+
+@pytest.fixture
+def states(project):
+    from apps.projects.selectors import workflow
+
+    return {state.name: state for state in workflow(project)}
