@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     # Sprintboard apps, in dependency order: each imports only from those above it.
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.web.health.HealthCheckMiddleware",
+    "apps.web.middleware.RejectNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -154,6 +156,8 @@ STORAGES = {
     },
 }
 
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING  # serve from the finders; no collectstatic needed
+
 # --- Security ---------------------------------------------------------------
 SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
@@ -187,6 +191,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies are documented as written: a story's PATCH really requires "version".
+    "COMPONENT_SPLIT_PATCH": False,
+    # Swagger UI's files come from the drf-spectacular-sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "StoryKindEnum": "apps.stories.models.StoryKind",
+        "EventKindEnum": "apps.stories.models.EventKind",
+        "CategoryEnum": "apps.projects.models.Category",
+        "RoleEnum": "apps.projects.models.Role",
+    },
 }
 
 # --- Logging ----------------------------------------------------------------

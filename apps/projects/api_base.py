@@ -1,0 +1,59 @@
+"""Building blocks of every API view: strict input, project and role lookup, pagination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.generics import GenericAPIView
+
+from apps.projects.errors import InvalidInput
+from apps.projects.models import Membership, Project, Role
+from apps.projects.selectors import project_for_user
+
+MAX_ID = 2**63 - 1
+
+
+class StrictSerializer(serializers.Serializer):
+    """Input serializer that refuses fields it does not know, so a typo is an error, not a no-op."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [serializers.ErrorDetail("This field is not known.", code="unknown_field")] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class ApiView(GenericAPIView):
+    """Thin views: parse the input, look up and authorise, call a service, answer."""
+
+    def project(self, key: str, minimum: str = Role.STAKEHOLDER) -> Project:
+        project, self.membership = project_for_user(user=self.request.user, key=key, minimum=minimum)
+        return project
+
+    def membership_allows(self, minimum: str) -> bool:
+        membership: Membership | None = getattr(self, "membership", None)
+        return membership is not None and membership.allows(minimum)
+
+    def valid(self, serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
+        if not isinstance(request.data, dict):
+            raise InvalidInput("The body must be a JSON object.", code="parse_error")
+        serializer = serializer_class(data=request.data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def paginated(self, queryset) -> Response:
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def answer(self, instance: Any, status: int = 200) -> Response:
+        return Response(self.get_serializer(instance).data, status=status)

@@ -1,0 +1,355 @@
+"""/api/v1/: stories, their events and comments, epics, labels, sprints and backlog moves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from apps.projects.api_base import ApiView
+from apps.projects.api_support import error_responses
+from apps.projects.errors import InvalidInput, NotFound, PermissionDenied
+from apps.projects.models import Project, Role
+from apps.projects.selectors import ROLE_NAMES, require_role
+from apps.stories import serializers as s
+from apps.stories import services
+from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent
+
+READ, MEMBER, OWNER = Role.STAKEHOLDER, Role.MEMBER, Role.PRODUCT_OWNER
+SPRINT_FIELDS = {"sprint"}
+
+
+def stories_with_relations() -> QuerySet[Story]:
+    return Story.objects.select_related("project", "state", "assignee").prefetch_related("labels").order_by("rank")
+
+
+class StoryScoped(ApiView):
+    """Views under /stories/{KEY}/: the story's project decides who may do what."""
+
+    def story(self, key: str, minimum: str = READ, *, deleted: bool = False) -> Story:
+        story = stories_with_relations().filter(key=key).first()
+        if story is None:
+            raise NotFound(f"There is no story {key}.")
+        self.membership = require_role(user=self.request.user, project=story.project, minimum=minimum)
+        if story.is_deleted and not deleted:
+            raise NotFound(f"{story.key} has been deleted; restore it first.")
+        return story
+
+
+def _require_owner_for_sprint_moves(view: ApiView, data: dict[str, Any], project: Project) -> None:
+    if SPRINT_FIELDS & data.keys() and not view.membership_allows(OWNER):
+        raise PermissionDenied(f"Moving stories into or out of sprints needs the {ROLE_NAMES[OWNER].lower()} role.")
+
+
+def _placement(project: Project, data: dict[str, Any], *, sprint: Sprint | None) -> services.Placement:
+    anchors = {}
+    for field in ("before", "after"):
+        if field in data:
+            anchor = Story.objects.filter(project=project, key=data[field], deleted_at__isnull=True).first()
+            if anchor is None:
+                raise InvalidInput(f"{data[field]} is not a story of {project.key}.", field=field, code="bad_anchor")
+            anchors[field] = anchor
+    return services.Placement(position=data.get("position"), **anchors)
+
+
+def _destination(project: Project, data: dict[str, Any]) -> Sprint | None | object:
+    if "sprint" not in data:
+        return services.UNSET
+    return s.resolve_references(project, {"sprint": data["sprint"]})["sprint"]
+
+
+# --- Stories --------------------------------------------------------------------------
+
+
+class StoryList(ApiView):
+    serializer_class = s.StorySerializer
+
+    @extend_schema(
+        summary="A project's stories in rank order, filtered",
+        parameters=[s.StoryFilterSerializer],
+        responses={200: s.StorySerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    def get(self, request, key):
+        project = self.project(key)
+        filters = s.StoryFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return self.paginated(filtered_stories(project, filters.validated_data))
+
+    @extend_schema(summary="Create a story (member)", request=s.StoryCreateSerializer,
+                   responses={201: s.StorySerializer, **error_responses(400, 401, 403, 404, 409)})
+    def post(self, request, key):
+        project = self.project(key, MEMBER)
+        data = self.valid(s.StoryCreateSerializer, request)
+        _require_owner_for_sprint_moves(self, data, project)
+        fields = s.resolve_references(project, data)
+        placement = services.Placement(position=fields.pop("position"))
+        blocked, reason = fields.pop("blocked", False), fields.pop("blocked_reason", "")
+        story = services.story_create(project=project, actor=request.user, placement=placement, **fields)
+        if blocked:
+            story = services.story_block(story=story, reason=reason, actor=request.user)
+        return self.answer(stories_with_relations().get(pk=story.pk), status.HTTP_201_CREATED)
+
+
+def filtered_stories(project: Project, params: dict[str, Any]) -> QuerySet[Story]:
+    stories = stories_with_relations().filter(project=project, deleted_at__isnull=not params["deleted"])
+    simple = {"state": "state_id", "category": "state__category", "epic": "epic_id", "kind": "kind", "label": "labels__name"}
+    stories = stories.filter(**{column: params[name] for name, column in simple.items() if name in params})
+    if "sprint" in params:
+        stories = stories.filter(sprint__isnull=True) if params["sprint"] == "none" else stories.filter(sprint_id=int(params["sprint"]))
+    if "assignee" in params:
+        assignee = params["assignee"]
+        stories = stories.filter(assignee__isnull=True) if assignee == "none" else stories.filter(assignee__username=assignee)
+    if "q" in params:
+        text = params["q"]
+        stories = stories.filter(Q(title__icontains=text) | Q(key__iexact=text) | Q(description__icontains=text))
+    return stories.distinct() if "label" in params else stories
+
+
+class StoryDetail(StoryScoped):
+    serializer_class = s.StorySerializer
+
+    @extend_schema(summary="A story", responses={200: s.StorySerializer, **error_responses(401, 404)})
+    def get(self, request, story_key):
+        return self.answer(self.story(story_key))
+
+    @extend_schema(
+        summary="Change a story (member; moving between sprints: product owner). Requires the current version.",
+        request=s.StoryUpdateSerializer,
+        responses={200: s.StorySerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def patch(self, request, story_key):
+        story = self.story(story_key, MEMBER)
+        data = self.valid(s.StoryUpdateSerializer, request)
+        _require_owner_for_sprint_moves(self, data, story.project)
+        version = data.pop("version")
+        fields = s.resolve_references(story.project, data)
+        services.story_update(story=story, actor=request.user, expected_version=version, **fields)
+        return self.answer(stories_with_relations().get(pk=story.pk))
+
+    @extend_schema(summary="Delete a story (soft; member)", responses={204: None, **error_responses(401, 403, 404)})
+    def delete(self, request, story_key):
+        services.story_delete(story=self.story(story_key, MEMBER), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StoryRestore(StoryScoped):
+    serializer_class = s.StorySerializer
+
+    @extend_schema(summary="Restore a deleted story (member)", request=None,
+                   responses={200: s.StorySerializer, **error_responses(401, 403, 404, 409)})
+    def post(self, request, story_key):
+        story = self.story(story_key, MEMBER, deleted=True)
+        services.story_restore(story=story, actor=request.user)
+        return self.answer(stories_with_relations().get(pk=story.pk))
+
+
+class StoryMove(StoryScoped):
+    serializer_class = s.StorySerializer
+
+    @extend_schema(
+        summary="Move a story in rank, optionally into a sprint or the backlog (product owner)",
+        request=s.PlacementSerializer,
+        responses={200: s.StorySerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, story_key):
+        story = self.story(story_key, OWNER)
+        data = self.valid(s.PlacementSerializer, request)
+        sprint = _destination(story.project, data)
+        placement = _placement(story.project, data, sprint=sprint)
+        services.story_move(story=story, actor=request.user, placement=placement, sprint=sprint)
+        return self.answer(stories_with_relations().get(pk=story.pk))
+
+
+class BacklogList(ApiView):
+    serializer_class = s.StorySerializer
+
+    @extend_schema(summary="The backlog: stories in no sprint and not finished, in rank order",
+                   responses={200: s.StorySerializer(many=True), **error_responses(401, 404)})
+    def get(self, request, key):
+        project = self.project(key)
+        return self.paginated(stories_with_relations().filter(project=project).filter(services.backlog_filter()))
+
+
+class BacklogMove(ApiView):
+    serializer_class = s.StorySerializer
+
+    @extend_schema(
+        summary="Move several stories together; they keep their relative order (product owner)",
+        request=s.StoriesMoveSerializer,
+        responses={200: s.StorySerializer(many=True), **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, key):
+        project = self.project(key, OWNER)
+        data = self.valid(s.StoriesMoveSerializer, request)
+        stories = list(Story.objects.filter(project=project, key__in=data["keys"], deleted_at__isnull=True))
+        missing = set(data["keys"]) - {story.key for story in stories}
+        if missing:
+            raise InvalidInput(f"{sorted(missing)[0]} is not a story of {project.key}.", field="keys")
+        if len(data["keys"]) != len(set(data["keys"])):
+            raise InvalidInput("A story is listed twice.", field="keys")
+        sprint = _destination(project, data)
+        placement = _placement(project, data, sprint=sprint)
+        moved = services.stories_move(project=project, stories=stories, actor=request.user, placement=placement, sprint=sprint)
+        fresh = stories_with_relations().filter(pk__in=[story.pk for story in moved])
+        return Response(self.get_serializer(fresh, many=True).data)
+
+
+class StoryEvents(StoryScoped):
+    serializer_class = s.EventSerializer
+
+    @extend_schema(summary="A story's history, oldest first", responses={200: s.EventSerializer(many=True), **error_responses(401, 404)})
+    def get(self, request, story_key):
+        story = self.story(story_key, deleted=True)
+        return self.paginated(StoryEvent.objects.filter(story=story).select_related("actor").order_by("seq"))
+
+
+class StoryComments(StoryScoped):
+    serializer_class = s.CommentSerializer
+
+    @extend_schema(summary="A story's comments, oldest first", responses={200: s.CommentSerializer(many=True), **error_responses(401, 404)})
+    def get(self, request, story_key):
+        story = self.story(story_key)
+        return self.paginated(Comment.objects.filter(story=story).select_related("author"))
+
+    @extend_schema(summary="Comment on a story (stakeholder)", request=s.CommentCreateSerializer,
+                   responses={201: s.CommentSerializer, **error_responses(400, 401, 404)})
+    def post(self, request, story_key):
+        story = self.story(story_key)
+        body = self.valid(s.CommentCreateSerializer, request)["body"]
+        return self.answer(services.comment_add(story=story, author=request.user, body=body), status.HTTP_201_CREATED)
+
+
+# --- Epics and labels -------------------------------------------------------------------
+
+
+class NamedList(ApiView):
+    model: type[Epic] | type[Label]
+    input_serializer: type
+    save: Any
+
+    def get(self, request, key):
+        return self.paginated(self.model.objects.filter(project=self.project(key)))
+
+    def post(self, request, key):
+        project = self.project(key, MEMBER)
+        item = type(self).save(project=project, **self.valid(self.input_serializer, request))
+        return self.answer(item, status.HTTP_201_CREATED)
+
+
+class NamedDetail(ApiView):
+    model: type[Epic] | type[Label]
+    update_serializer: type
+    save: Any
+
+    def item(self, key: str, item_id: int, minimum: str):
+        project = self.project(key, minimum)
+        item = self.model.objects.filter(project=project, pk=item_id).first()
+        if item is None:
+            raise NotFound(f"{project.key} has no {self.model._meta.verbose_name} {item_id}.")
+        return item
+
+    def get(self, request, key, item_id):
+        return self.answer(self.item(key, item_id, READ))
+
+    def patch(self, request, key, item_id):
+        item = self.item(key, item_id, MEMBER)
+        data = self.valid(self.update_serializer, request)
+        return self.answer(type(self).save(project=item.project, **{self.model._meta.model_name: item}, **data))
+
+    def delete(self, request, key, item_id):
+        self.item(key, item_id, MEMBER).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _named_views(model, serializer, input_serializer, update_serializer, save, noun: str):
+    schema = {
+        "get": extend_schema(summary=f"The project's {noun}s", responses={200: serializer(many=True), **error_responses(401, 404)}),
+        "post": extend_schema(summary=f"Create an {noun} (member)" if noun[0] in "aeiou" else f"Create a {noun} (member)",
+                              request=input_serializer, responses={201: serializer, **error_responses(400, 401, 403, 404, 409)}),
+    }
+    detail_schema = {
+        "get": extend_schema(summary=f"One {noun}", responses={200: serializer, **error_responses(401, 404)}),
+        "patch": extend_schema(summary=f"Change a {noun} (member)", request=update_serializer,
+                               responses={200: serializer, **error_responses(400, 401, 403, 404, 409)}),
+        "delete": extend_schema(summary=f"Delete a {noun} (member); its stories keep their other fields",
+                                responses={204: None, **error_responses(401, 403, 404)}),
+    }
+    attrs = {
+        "model": model, "serializer_class": serializer, "input_serializer": input_serializer,
+        "update_serializer": update_serializer, "save": staticmethod(save),
+    }
+    list_view = type(f"{model.__name__}List", (NamedList,), attrs)
+    detail_view = type(f"{model.__name__}Detail", (NamedDetail,), attrs)
+    for view, schemas in ((list_view, schema), (detail_view, detail_schema)):
+        for method, decorator in schemas.items():
+            setattr(view, method, decorator(getattr(view, method)))
+    return list_view, detail_view
+
+
+EpicList, EpicDetail = _named_views(
+    Epic, s.EpicSerializer, s.EpicInputSerializer, s.EpicUpdateSerializer, services.epic_save, "epic"
+)
+LabelList, LabelDetail = _named_views(
+    Label, s.LabelSerializer, s.LabelInputSerializer, s.LabelUpdateSerializer, services.label_save, "label"
+)
+
+
+# --- Sprints ---------------------------------------------------------------------------
+
+
+class SprintScoped(ApiView):
+    serializer_class = s.SprintSerializer
+
+    def sprint(self, sprint_id: int, minimum: str = READ) -> Sprint:
+        sprint = Sprint.objects.select_related("project").filter(pk=sprint_id).first()
+        if sprint is None:
+            raise NotFound(f"There is no sprint {sprint_id}.")
+        self.membership = require_role(user=self.request.user, project=sprint.project, minimum=minimum)
+        return sprint
+
+
+class SprintList(ApiView):
+    serializer_class = s.SprintSerializer
+
+    @extend_schema(summary="A project's sprints, by start date", responses={200: s.SprintSerializer(many=True), **error_responses(401, 404)})
+    def get(self, request, key):
+        return self.paginated(Sprint.objects.filter(project=self.project(key)).select_related("project").order_by("start", "id"))
+
+    @extend_schema(summary="Create a sprint (product owner); dates default to the cadence", request=s.SprintInputSerializer,
+                   responses={201: s.SprintSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, key):
+        project = self.project(key, OWNER)
+        sprint = services.sprint_create(project=project, actor=request.user, **self.valid(s.SprintInputSerializer, request))
+        return self.answer(sprint, status.HTTP_201_CREATED)
+
+
+class SprintDetail(SprintScoped):
+    @extend_schema(summary="A sprint", responses={200: s.SprintSerializer, **error_responses(401, 404)})
+    def get(self, request, sprint_id):
+        return self.answer(self.sprint(sprint_id))
+
+    @extend_schema(summary="Change a sprint's name, goal or dates (product owner)", request=s.SprintInputSerializer,
+                   responses={200: s.SprintSerializer, **error_responses(400, 401, 403, 404, 409)})
+    def patch(self, request, sprint_id):
+        sprint = self.sprint(sprint_id, OWNER)
+        return self.answer(services.sprint_update(sprint=sprint, **self.valid(s.SprintInputSerializer, request)))
+
+
+class SprintStart(SprintScoped):
+    @extend_schema(summary="Start a planned sprint, recording its commitment (product owner)", request=None,
+                   responses={200: s.SprintSerializer, **error_responses(401, 403, 404, 409)})
+    def post(self, request, sprint_id):
+        return self.answer(services.sprint_start(sprint=self.sprint(sprint_id, OWNER), actor=request.user))
+
+
+class SprintClose(SprintScoped):
+    @extend_schema(summary="Close the active sprint; unfinished stories go to the next sprint or the backlog (product owner)",
+                   request=s.SprintCloseSerializer, responses={200: s.SprintSerializer, **error_responses(400, 401, 403, 404, 409)})
+    def post(self, request, sprint_id):
+        sprint = self.sprint(sprint_id, OWNER)
+        unfinished = self.valid(s.SprintCloseSerializer, request)["unfinished"]
+        return self.answer(services.sprint_close(sprint=sprint, actor=request.user, unfinished=unfinished))
+

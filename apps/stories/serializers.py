@@ -1,0 +1,232 @@
+"""API shapes of stories, their events and comments, epics, labels and sprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.projects.api_base import StrictSerializer, id_field
+from apps.projects.errors import InvalidInput
+from apps.projects.models import Category, Membership, Project, WorkflowState
+from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent, StoryKind
+from apps.stories.services import points_value
+
+# --- Output -------------------------------------------------------------------------
+
+
+class StorySerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.key", read_only=True)
+    points = serializers.SerializerMethodField()
+    state = serializers.IntegerField(source="state_id")
+    state_name = serializers.CharField(source="state.name")
+    category = serializers.CharField(source="state.category")
+    sprint = serializers.IntegerField(source="sprint_id", allow_null=True)
+    epic = serializers.IntegerField(source="epic_id", allow_null=True)
+    labels = serializers.SerializerMethodField()
+    assignee = serializers.SerializerMethodField()
+    deleted = serializers.BooleanField(source="is_deleted")
+
+    class Meta:
+        model = Story
+        fields = [
+            "key", "project", "title", "description", "acceptance_criteria", "kind", "points", "state",
+            "state_name", "category", "sprint", "epic", "labels", "assignee", "blocked", "blocked_reason",
+            "version", "rank", "created_at", "updated_at", "deleted",
+        ]
+
+    @extend_schema_field(OpenApiTypes.NUMBER)
+    def get_points(self, story: Story) -> float | int | None:
+        return points_value(story.points)
+
+    def get_labels(self, story: Story) -> list[str]:
+        return sorted(label.name for label in story.labels.all())
+
+    def get_assignee(self, story: Story) -> str | None:
+        return story.assignee.username if story.assignee_id else None
+
+
+class EventSerializer(serializers.ModelSerializer):
+    field = serializers.SerializerMethodField()
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StoryEvent
+        fields = ["seq", "kind", "field", "from", "to", "actor", "at"]
+
+    def get_field(self, event: StoryEvent) -> str | None:
+        return event.field or None
+
+    def get_actor(self, event: StoryEvent) -> str | None:
+        return event.actor.username if event.actor_id else None
+
+
+# "from" is a Python keyword, so these two are declared after the class body.
+EventSerializer._declared_fields["from"] = serializers.JSONField(source="from_value")
+EventSerializer._declared_fields["to"] = serializers.JSONField(source="to_value")
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Comment
+        fields = ["id", "author", "body", "created_at"]
+
+    def get_author(self, comment: Comment) -> str | None:
+        return comment.author.username if comment.author_id else None
+
+
+class EpicSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Epic
+        fields = ["id", "name", "description", "created_at"]
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["id", "name", "color"]
+
+
+class SprintSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.key", read_only=True)
+
+    class Meta:
+        model = Sprint
+        fields = ["id", "project", "name", "goal", "start", "end", "status", "started_at", "closed_at", "commitment"]
+
+
+# --- Input --------------------------------------------------------------------------
+
+POINTS = {"max_digits": 6, "decimal_places": 1, "min_value": 0, "allow_null": True, "coerce_to_string": False}
+
+
+class StoryFieldsSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=300)
+    description = serializers.CharField(max_length=20_000, allow_blank=True, trim_whitespace=False)
+    acceptance_criteria = serializers.CharField(max_length=20_000, allow_blank=True, trim_whitespace=False)
+    kind = serializers.ChoiceField(choices=StoryKind.choices)
+    points = serializers.DecimalField(**POINTS)
+    state = id_field()
+    sprint = id_field(allow_null=True)
+    epic = id_field(allow_null=True)
+    labels = serializers.ListField(child=serializers.CharField(max_length=50), max_length=50)
+    assignee = serializers.CharField(max_length=150, allow_null=True)
+    blocked = serializers.BooleanField()
+    blocked_reason = serializers.CharField(max_length=300, allow_blank=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.required = name in self.required_fields
+
+
+class StoryCreateSerializer(StoryFieldsSerializer):
+    required_fields = ("title",)
+    position = serializers.ChoiceField(choices=["top", "bottom"], default="bottom")
+
+
+class StoryUpdateSerializer(StoryFieldsSerializer):
+    required_fields = ("version",)
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class StoryFilterSerializer(serializers.Serializer):
+    """Query parameters of the story list; pagination parameters pass through."""
+
+    state = id_field(required=False)
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+    sprint = serializers.RegexField(r"^(none|[0-9]{1,18})$", required=False, error_messages={"invalid": "sprint is a sprint id or none."})
+    epic = id_field(required=False)
+    label = serializers.CharField(max_length=50, required=False)
+    assignee = serializers.CharField(max_length=150, required=False)
+    kind = serializers.ChoiceField(choices=StoryKind.choices, required=False)
+    q = serializers.CharField(max_length=200, required=False)
+    deleted = serializers.BooleanField(required=False, default=False)
+
+
+class PlacementSerializer(StrictSerializer):
+    before = serializers.CharField(max_length=24, required=False)
+    after = serializers.CharField(max_length=24, required=False)
+    position = serializers.ChoiceField(choices=["top", "bottom"], required=False)
+    sprint = id_field(allow_null=True, required=False)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        given = [name for name in ("before", "after", "position") if name in data]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"position": [serializers.ErrorDetail("Give exactly one of before, after or position.", code="placement")]}
+            )
+        return data
+
+
+class StoriesMoveSerializer(PlacementSerializer):
+    keys = serializers.ListField(child=serializers.CharField(max_length=24), min_length=1, max_length=500)
+
+
+class CommentCreateSerializer(StrictSerializer):
+    body = serializers.CharField(max_length=10_000)
+
+
+class EpicInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=20_000, allow_blank=True, required=False)
+
+
+class LabelInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=50)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, error_messages={"invalid": "color is a hex colour such as #1f77b4."})
+
+
+class EpicUpdateSerializer(EpicInputSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+
+
+class LabelUpdateSerializer(LabelInputSerializer):
+    name = serializers.CharField(max_length=50, required=False)
+
+
+class SprintInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+    goal = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+
+class SprintCloseSerializer(StrictSerializer):
+    unfinished = serializers.ChoiceField(choices=["next_sprint", "backlog"], default="next_sprint")
+
+
+# --- From ids and names to rows of the project ----------------------------------------
+
+
+def resolve_references(project: Project, data: dict[str, Any]) -> dict[str, Any]:
+    """Turn ids, names and usernames of the input into the project's rows; unknown ones are a 400."""
+    lookups = {
+        "state": lambda v: WorkflowState.objects.filter(project=project, pk=v).first(),
+        "sprint": lambda v: Sprint.objects.filter(project=project, pk=v).first(),
+        "epic": lambda v: Epic.objects.filter(project=project, pk=v).first(),
+        "assignee": lambda v: get_user_model().objects.filter(
+            username=v, pk__in=Membership.objects.filter(project=project).values("user")
+        ).first(),
+    }
+    resolved = dict(data)
+    for field, lookup in lookups.items():
+        value = data.get(field)
+        if value is None:
+            continue
+        resolved[field] = lookup(value)
+        if resolved[field] is None:
+            raise InvalidInput(f"{project.key} has no {field} {value}.", field=field)
+    if "labels" in data:
+        names = set(data["labels"])
+        labels = list(Label.objects.filter(project=project, name__in=names))
+        missing = names - {label.name for label in labels}
+        if missing:
+            raise InvalidInput(f"{project.key} has no label {sorted(missing)[0]!r}: create it first.", field="labels")
+        resolved["labels"] = labels
+    return resolved

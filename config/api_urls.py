@@ -1,0 +1,8 @@
+"""/api/v1/: each app contributes its routes."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("apps.projects.api_urls")),
+    path("", include("apps.stories.api_urls")),
+]

@@ -1,0 +1,47 @@
+"""A small project with one of everything, for API tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.stories import services
+from apps.stories.models import Epic, Label, Sprint, Story
+
+
+@dataclass
+class World:
+    project: object
+    story: Story
+    other_story: Story
+    epic: Epic
+    label: Label
+    sprint: Sprint
+    empty_state: object
+    doing_state: object
+
+
+@pytest.fixture
+def world(project, people, states, make_user):
+    make_user("newbie")
+    owner = people["owner"]
+    epic = services.epic_save(project=project, name="CRM ingestion")
+    label = services.label_save(project=project, name="dbt")
+    story = services.story_create(project=project, actor=owner, title="Ingest CRM", points=3, epic=epic, labels=[label])
+    other = services.story_create(project=project, actor=owner, title="Revenue dashboard")
+    sprint = services.sprint_create(project=project, actor=owner)
+    services.comment_add(story=story, author=people["member"], body="First!")
+    return World(project, story, other, epic, label, sprint, states["Won't do"], states["In progress"])
+
+
+@pytest.fixture
+def client_for(people):
+    def make(role: str | None) -> APIClient:
+        client = APIClient()
+        if role is not None:
+            client.force_authenticate(people[role])
+        return client
+
+    return make
