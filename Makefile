@@ -24,7 +24,7 @@ static/vendor/.installed: package.json package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.js static/vendor/htmx.js
 	cp node_modules/sortablejs/Sortable.js static/vendor/Sortable.js
-	cp node_modules/chart.js/dist/chart.umd.js static/vendor/chart.umd.js
+	cp node_modules/chart.js/dist/chart.umd.js node_modules/chart.js/dist/chart.umd.js.map static/vendor/
 	touch $@
 
 static: static/vendor/.installed

@@ -1,0 +1,256 @@
+"""Project pages: the list, creation and an admin's settings (details, members, workflow).
+
+The settings sections answer htmx requests with their own fragment, so an edit
+updates the list in place; without JavaScript the same forms post, redirect
+and render the whole page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.projects import errors, services
+from apps.projects.forms import (
+    MemberAddForm,
+    MemberRoleForm,
+    ProjectCreateForm,
+    ProjectSettingsForm,
+    StateForm,
+    StateMoveForm,
+    add_domain_error,
+)
+from apps.projects.models import Membership, Project, Role, WorkflowState
+from apps.projects.selectors import project_for_user
+
+# --- Shared by every project page (apps.stories and apps.web use these too) ---------
+
+
+def project_view(minimum: str = Role.STAKEHOLDER) -> Callable:
+    """Log in, find the project, check the role: non-members get 404, lower roles 403.
+
+    The view is called as ``view(request, project, membership, **kwargs)``.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, key: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                project, membership = project_for_user(user=request.user, key=key, minimum=minimum)
+            except errors.NotFound as exc:
+                raise Http404(exc.message) from None
+            except errors.PermissionDenied as exc:
+                raise PermissionDenied(exc.message) from None
+            return view(request, project, membership, *args, **kwargs)
+
+        return login_required(wrapper)
+
+    return decorate
+
+
+def render_project(
+    request: HttpRequest, template: str, project: Project, membership: Membership, *, nav: str, status: int = 200, **context: Any
+) -> HttpResponse:
+    context.update(project=project, membership=membership, nav=nav, is_admin=membership.allows(Role.ADMIN))
+    return render(request, template, context, status=status)
+
+
+# --- List and create ----------------------------------------------------------------
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    memberships = Membership.objects.filter(user=request.user).select_related("project").order_by("project__key")
+    return render(request, "projects/project_list.html", {"memberships": memberships})
+
+
+@login_required
+def project_create(request: HttpRequest) -> HttpResponse:
+    form = ProjectCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_create(creator=request.user, **form.cleaned_data)
+        except errors.DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, f"{project.key} is ready.")
+            return redirect("project-home", key=project.key)
+    status = 400 if form.errors else 200
+    return render(request, "projects/project_create.html", {"form": form}, status=status)
+
+
+# --- Settings -----------------------------------------------------------------------
+
+
+def _settings_context(project: Project, **forms: Any) -> dict[str, Any]:
+    states = project.states.annotate(story_count=Count("stories")).order_by("position", "id")
+    return {
+        "project_form": forms.get("project_form")
+        or ProjectSettingsForm(initial={f: getattr(project, f) for f in services.PROJECT_FIELDS}),
+        "members": project.memberships.select_related("user").order_by("user__username"),
+        "member_form": forms.get("member_form") or MemberAddForm(),
+        "member_errors": forms.get("member_errors", {}),
+        "states": list(states),
+        "state_form": forms.get("state_form") or StateForm(initial={"category": "active"}),
+        "state_errors": forms.get("state_errors", {}),
+        "role_choices": Role.choices,
+        "category_choices": StateForm.base_fields["category"].choices,
+    }
+
+
+def _settings_response(request, project, membership, *, section: str, ok: bool, **forms: Any) -> HttpResponse:
+    """htmx: the section's fragment. Plain forms: redirect on success, the page with its errors otherwise."""
+    if request.htmx:
+        context = _settings_context(project, **forms) | {"project": project, "membership": membership}
+        return render(request, f"projects/_{section}.html", context)
+    if ok:
+        return redirect(reverse("project-settings", kwargs={"key": project.key}) + f"#{section}")
+    context = _settings_context(project, **forms)
+    return render_project(request, "projects/settings.html", project, membership, nav="settings", status=400, **context)
+
+
+@project_view(minimum=Role.ADMIN)
+def project_settings(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    initial = {f: getattr(project, f) for f in services.PROJECT_FIELDS}
+    form = ProjectSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.project_update(project=project, **form.cleaned_data)
+        except errors.DomainError as exc:
+            add_domain_error(form, exc)
+            project.refresh_from_db()
+        else:
+            messages.success(request, "Project settings saved.")
+            return redirect("project-settings", key=project.key)
+    status = 400 if form.errors else 200
+    context = _settings_context(project, project_form=form)
+    return render_project(request, "projects/settings.html", project, membership, nav="settings", status=status, **context)
+
+
+# --- Members --------------------------------------------------------------------------
+
+
+@require_POST
+@project_view(minimum=Role.ADMIN)
+def member_add(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
+        try:
+            if user is None:
+                raise errors.NotFound(f"There is no user named {form.cleaned_data['username']}.", field="username")
+            services.membership_add(project=project, user=user, role=form.cleaned_data["role"])
+        except errors.DomainError as exc:
+            add_domain_error(form, exc)
+    ok = not form.errors
+    return _settings_response(request, project, membership, section="members", ok=ok, member_form=None if ok else form)
+
+
+@require_POST
+@project_view(minimum=Role.ADMIN)
+def member_role(request: HttpRequest, project: Project, membership: Membership, member_id: int) -> HttpResponse:
+    target = get_object_or_404(Membership, pk=member_id, project=project)
+    form = MemberRoleForm(request.POST)
+    error = None
+    try:
+        if not form.is_valid():
+            raise errors.InvalidInput("Choose a role.", field="role")
+        services.membership_change_role(membership=target, role=form.cleaned_data["role"])
+    except errors.DomainError as exc:
+        error = exc.message
+    member_errors = {target.pk: error} if error else {}
+    return _settings_response(request, project, membership, section="members", ok=not error, member_errors=member_errors)
+
+
+@require_POST
+@project_view(minimum=Role.ADMIN)
+def member_remove(request: HttpRequest, project: Project, membership: Membership, member_id: int) -> HttpResponse:
+    target = get_object_or_404(Membership, pk=member_id, project=project)
+    try:
+        services.membership_remove(membership=target)
+    except errors.DomainError as exc:
+        return _settings_response(request, project, membership, section="members", ok=False, member_errors={target.pk: exc.message})
+    if target.pk == membership.pk:
+        messages.info(request, f"You have left {project.key}.")
+        response = redirect("project-list")
+        response["HX-Redirect"] = response["Location"]
+        return response
+    return _settings_response(request, project, membership, section="members", ok=True)
+
+
+# --- Workflow -------------------------------------------------------------------------
+
+
+@require_POST
+@project_view(minimum=Role.ADMIN)
+def state_add(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    form = StateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.state_add(project=project, **form.cleaned_data)
+        except errors.DomainError as exc:
+            add_domain_error(form, exc)
+    ok = not form.errors
+    return _settings_response(request, project, membership, section="workflow", ok=ok, state_form=None if ok else form)
+
+
+def _form_error(form: StateForm | StateMoveForm) -> str:
+    field, messages_ = next(iter(form.errors.items()))
+    if field not in form.fields:
+        return messages_[0]
+    return f"{form.fields[field].label or field.replace('_', ' ').capitalize()}: {messages_[0]}"
+
+
+@require_POST
+@project_view(minimum=Role.ADMIN)
+def state_update(request: HttpRequest, project: Project, membership: Membership, state_id: int) -> HttpResponse:
+    state = get_object_or_404(WorkflowState, pk=state_id, project=project)
+    form = StateForm(request.POST)
+    error = None
+    try:
+        if not form.is_valid():
+            raise errors.InvalidInput(_form_error(form))
+        services.state_update(state=state, **form.cleaned_data)
+    except errors.DomainError as exc:
+        error = exc.message
+    state_errors = {state.pk: error} if error else {}
+    return _settings_response(request, project, membership, section="workflow", ok=not error, state_errors=state_errors)
+
+
+@require_POST
+@project_view(minimum=Role.ADMIN)
+def state_move(request: HttpRequest, project: Project, membership: Membership, state_id: int) -> HttpResponse:
+    state = get_object_or_404(WorkflowState, pk=state_id, project=project)
+    form = StateMoveForm(request.POST)
+    error = None
+    try:
+        if not form.is_valid():
+            raise errors.InvalidInput(_form_error(form))
+        current = [s.pk for s in project.states.order_by("position", "id")].index(state.pk)
+        services.state_reorder(state=state, position=current + (-1 if form.cleaned_data["direction"] == "up" else 1))
+    except errors.DomainError as exc:
+        error = exc.message
+    state_errors = {state.pk: error} if error else {}
+    return _settings_response(request, project, membership, section="workflow", ok=not error, state_errors=state_errors)
+
+
+@require_POST
+@project_view(minimum=Role.ADMIN)
+def state_delete(request: HttpRequest, project: Project, membership: Membership, state_id: int) -> HttpResponse:
+    state = get_object_or_404(WorkflowState, pk=state_id, project=project)
+    try:
+        services.state_delete(state=state)
+    except errors.DomainError as exc:
+        return _settings_response(request, project, membership, section="workflow", ok=False, state_errors={state.pk: exc.message})
+    return _settings_response(request, project, membership, section="workflow", ok=True)

@@ -1,0 +1,115 @@
+"""The shell: account and API tokens, the project home, and the pages later issues fill in."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.messages.views import SuccessMessageMixin
+from django.db.models import Count, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from apps.projects.models import Category, Membership, Project
+from apps.projects.views import project_view, render_project
+from apps.stories.models import Sprint, SprintStatus, Story
+from apps.web.forms import TokenCreateForm
+from apps.web.models import ApiToken
+
+
+class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
+    template_name = "web/password_change.html"
+    success_url = reverse_lazy("account")
+    success_message = "Your password has been changed."
+
+
+def _account_page(request: HttpRequest, *, form: TokenCreateForm, new_key: str | None = None, status: int = 200) -> HttpResponse:
+    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    return render(request, "web/account.html", {"tokens": tokens, "form": form, "new_key": new_key}, status=status)
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    return _account_page(request, form=TokenCreateForm())
+
+
+@never_cache
+@require_POST
+@login_required
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = TokenCreateForm(request.POST)
+    if not form.is_valid():
+        return _account_page(request, form=form, status=400)
+    # The key is shown in this response only: no redirect, so it is never stored anywhere in clear.
+    _, key = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
+    return _account_page(request, form=TokenCreateForm(), new_key=key)
+
+
+@require_POST
+@login_required
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    token.delete()
+    messages.success(request, f"Token {token.hint}… has been revoked.")
+    return redirect("account")
+
+
+@project_view()
+def project_home(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    sprint = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).first()
+    progress = None
+    if sprint is not None:
+        done = Q(state__category=Category.DONE)
+        progress = Story.objects.alive().filter(sprint=sprint).aggregate(
+            stories=Count("id"), done_stories=Count("id", filter=done),
+            total_points=Sum("points"), done_points=Sum("points", filter=done),
+        )
+        total = progress["total_points"]
+        progress["percent"] = round(100 * (progress["done_points"] or 0) / total) if total else 0
+    counts = dict(
+        Story.objects.alive().filter(project=project).values_list("state__category").annotate(n=Count("id")).order_by()
+    )
+    categories = [(value, label, counts.get(value, 0)) for value, label in Category.choices]
+    return render_project(
+        request, "web/project_home.html", project, membership, nav="home",
+        sprint=sprint, progress=progress, categories=categories,
+    )
+
+
+PLACEHOLDERS = {
+    "reports": (
+        "Reports",
+        "Sprint reports computed from the event log: burndown and burnup, velocity, cycle and lead time, "
+        "cumulative flow, Lean waste and Monte Carlo forecasts, with CSV and JSON export.",
+    ),
+    "deliverables": (
+        "Deliverables",
+        "The team's data products (dashboards, datasets, reports, ML models, pipelines, data-quality checks, "
+        "analyses), their status from proposed to published, consumers, sources and definition-of-done checklist.",
+    ),
+    "requests": (
+        "Requests",
+        "Stakeholders' asks from the web, email, chat or meetings, triaged into stories, merged with similar "
+        "requests or declined with a reason, and the most common requests grouped together.",
+    ),
+}
+
+
+def _placeholder(section: str):
+    @project_view()
+    def view(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+        title, description = PLACEHOLDERS[section]
+        return render_project(
+            request, "web/coming_soon.html", project, membership, nav=section, title=title, description=description
+        )
+
+    view.__name__ = f"project_{section}"
+    return view
+
+
+project_reports = _placeholder("reports")
+project_deliverables = _placeholder("deliverables")
+project_requests = _placeholder("requests")

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from apps.projects.models import Project, WorkflowState
+
+pytestmark = pytest.mark.e2e
+
+
+def test_create_a_project_edit_its_workflow_and_log_out(page, login, snapshot):
+    login(page, "dana")
+    expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
+
+    page.get_by_role("link", name="New project").click()
+    page.get_by_label("Key").fill("DATA")
+    page.get_by_label("Name").fill("Data team")
+    page.get_by_label("Time zone").select_option("Europe/Amsterdam")
+    page.get_by_role("button", name="Create project").click()
+    page.wait_for_url("**/p/DATA/")
+    expect(page.get_by_role("heading", name="Data team DATA")).to_be_visible()
+    assert Project.objects.get(key="DATA").timezone == "Europe/Amsterdam"
+
+    page.get_by_role("navigation", name="Project DATA").get_by_role("link", name="Settings").click()
+    page.wait_for_url("**/p/DATA/settings/")
+    workflow = page.locator("#workflow")
+    page.locator("#add-state-name").fill("Peer review")
+    page.locator("#add-state-category").select_option("waiting")
+    workflow.get_by_role("button", name="Add state").click()
+    # htmx swaps the list in place: the page does not reload.
+    expect(page.locator("#workflow .state-row input[value='Peer review']")).to_be_visible()
+    assert page.url.endswith("/p/DATA/settings/")
+
+    row = page.locator(".state-row").filter(has=page.locator("input[value='Peer review']"))
+    row.get_by_label("Name").fill("Code review")
+    row.get_by_role("button", name="Save Peer review").click()
+    expect(page.get_by_role("button", name="Save Code review")).to_be_visible()
+    state = WorkflowState.objects.get(project__key="DATA", name="Code review")
+    assert state.category == "waiting"
+
+    # A duplicate name is refused beside the row, and nothing changes.
+    row = page.locator(".state-row").filter(has=page.locator("input[value='Code review']"))
+    row.get_by_label("Name").fill("Done")
+    row.get_by_role("button", name="Save Code review").click()
+    expect(page.get_by_role("alert")).to_contain_text("already a state named")
+    assert WorkflowState.objects.filter(project__key="DATA", name="Code review").exists()
+    snapshot("workflow-error")
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login/")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.goto("/")
+    assert "/login/" in page.url
