@@ -238,8 +238,9 @@ The Secret every pod reads: the chart's own, or the one named by existingSecret.
 {{- end }}
 
 {{/*
+Values that cannot work, refused with a message that says what to write.
 With existingSecret, the values that would have gone into the chart's Secret
-are not used; say so instead of ignoring them.
+are not used: say so instead of ignoring them.
 */}}
 {{- define "sprintboard.validateValues" -}}
 {{- if .Values.existingSecret }}
@@ -344,7 +345,7 @@ NetworkPolicy egress shared by every pod: DNS, PostgreSQL and Redis, each to
 the peers configured (anywhere on that port when none are), plus extra rules.
 */}}
 {{- define "sprintboard.networkPolicyEgress" -}}
-{{- $egress := .Values.networkPolicy.egress }}
+{{- $egress := .Values.networkPolicy.egress -}}
 - ports:
     - port: 53
       protocol: UDP
