@@ -1,0 +1,43 @@
+"""The layering rules of ARCHITECTURE.md, checked on the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS_IN_ORDER = ["projects", "deliverables", "stories", "intake", "reports", "web"]
+FORBIDDEN_IN_ENGINE = ("django", "rest_framework", "celery", "apps", "config", "psycopg", "redis")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_the_engine_never_imports_django_or_the_apps():
+    offenders = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in (ROOT / "sprintboard").rglob("*.py")
+        for name in imported_modules(path)
+        if name.split(".")[0] in FORBIDDEN_IN_ENGINE
+    }
+    assert not offenders
+
+
+def test_apps_import_only_from_apps_above_them():
+    offenders = set()
+    for position, app in enumerate(APPS_IN_ORDER):
+        below = set(APPS_IN_ORDER[position + 1 :])
+        for path in (ROOT / "apps" / app).rglob("*.py"):
+            for name in imported_modules(path):
+                parts = name.split(".")
+                if parts[0] == "apps" and len(parts) > 1 and parts[1] in below:
+                    offenders.add(f"{path.relative_to(ROOT)} imports {name}")
+    assert not offenders
