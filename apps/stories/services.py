@@ -534,14 +534,14 @@ def story_restore(*, story: Story, actor, at: datetime | None = None) -> Story:
     return _refresh(story, locked)
 
 
-def comment_add(*, story: Story, author: AbstractBaseUser, body: str) -> Comment:
+def comment_add(*, story: Story, author: AbstractBaseUser, body: str, at: datetime | None = None) -> Comment:
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput("A comment needs some text.", field="body")
     if len(body) > 10_000:
         raise InvalidInput("A comment is at most 10000 characters.", field="body")
     if story.deleted_at is not None:
         raise NotFound(f"{story.key} has been deleted.")
-    return Comment.objects.create(story=story, author=author, body=body.strip())
+    return Comment.objects.create(story=story, author=author, body=body.strip(), created_at=at or timezone.now())
 
 
 # --- Epics and labels ---------------------------------------------------------------

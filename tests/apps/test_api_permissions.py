@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,7 +12,6 @@ from django.contrib.auth import get_user_model
 from apps.projects import services as project_services
 from apps.projects.models import Role
 from apps.stories import services
-from tests.apps.api_fixtures import client_for, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 ROLES = ["admin", "owner", "member", "stakeholder", "outsider", None]

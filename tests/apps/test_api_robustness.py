@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.apps.api_fixtures import client_for, world  # noqa: F401
 from tests.apps.test_api_permissions import ENDPOINTS
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,6 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.stories import services
 from apps.stories.models import Story, StoryEvent
-from tests.apps.api_fixtures import client_for, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
