@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.generics import GenericAPIView
 
 from apps.projects.errors import InvalidInput
 from apps.projects.models import Membership, Project, Role
