@@ -21,6 +21,7 @@ function                                                      returns
 ``time_in_state(line, until)``                                {state id: seconds} of one story
 ``active_wait_seconds(line, workflow, *, start, finish)``     (active, wait) seconds between Start and Finish
 ``flow_efficiency(history, *, start, end)``                   :class:`FlowEfficiency` (ratio of sums + per story)
+``finished_stories(history, start, end)``                     [(timeline, Start, Finish)] finished in the window
 ``nearest_rank(values, percent)``                             the nearest-rank percentile (None for no values)
 ``percentiles(values, percents=(50, 70, 85, 95))``            {"50": .., "70": .., "85": .., "95": .., "n": n}
 ``service_level_expectation(history, *, percent, days)``      :class:`ServiceLevel`
@@ -68,7 +69,7 @@ from operator import itemgetter
 
 from sprintboard.errors import EngineError
 from sprintboard.history import History, StoryTimeline, ensure_history
-from sprintboard.records import ACTIVE, Event, State, Story, Workflow
+from sprintboard.records import Event, State, Story, Workflow
 
 __all__ = [
     "CfdDay",
@@ -86,6 +87,8 @@ __all__ = [
     "cfd",
     "cycle_times",
     "daily_state_counts",
+    "efficiency_of",
+    "finished_stories",
     "flow_efficiency",
     "flow_report",
     "lead_times",
@@ -244,7 +247,8 @@ def story_start(line: StoryTimeline) -> datetime | None:
     return line.started_at if line.started_at is not None else line.finish
 
 
-def _finished(history: History, start: date, end: date) -> list[tuple[StoryTimeline, datetime, datetime]]:
+def finished_stories(history: History, start: date, end: date) -> list[tuple[StoryTimeline, datetime, datetime]]:
+    """(timeline, Start, Finish) of the visible stories whose Finish falls in start..end, in Finish order."""
     day = history.day
     found = []
     for line in history.visible:
@@ -258,7 +262,7 @@ def _finished(history: History, start: date, end: date) -> list[tuple[StoryTimel
 def cycle_times(history: History, *, start: date | None = None, end: date | None = None) -> list[CycleTime]:
     """Cycle times of the stories whose Finish falls in the window, in Finish order."""
     first, last = resolve_window(history, start, end)
-    return [_cycle_time(history, line, s, f) for line, s, f in _finished(history, first, last)]
+    return [_cycle_time(history, line, s, f) for line, s, f in finished_stories(history, first, last)]
 
 
 def _cycle_time(history: History, line: StoryTimeline, start: datetime, finish: datetime) -> CycleTime:
@@ -269,7 +273,7 @@ def _cycle_time(history: History, line: StoryTimeline, start: datetime, finish: 
 def lead_times(history: History, *, start: date | None = None, end: date | None = None) -> list[LeadTime]:
     """Lead times (created → Finish, inclusive days) of the stories finished in the window."""
     first, last = resolve_window(history, start, end)
-    return [_lead_time(history, line, f) for line, _, f in _finished(history, first, last)]
+    return [_lead_time(history, line, f) for line, _, f in finished_stories(history, first, last)]
 
 
 def _lead_time(history: History, line: StoryTimeline, finish: datetime) -> LeadTime:
@@ -327,10 +331,11 @@ def active_wait_seconds(line: StoryTimeline, workflow: Workflow, *, start: datet
 def flow_efficiency(history: History, *, start: date | None = None, end: date | None = None) -> FlowEfficiency:
     """Σ active / Σ (active + wait) over stories finished in the window, with the per-story values."""
     first, last = resolve_window(history, start, end)
-    return _efficiency(history, _finished(history, first, last))
+    return efficiency_of(history, finished_stories(history, first, last))
 
 
-def _efficiency(history: History, finished: list[tuple[StoryTimeline, datetime, datetime]]) -> FlowEfficiency:
+def efficiency_of(history: History, finished: list[tuple[StoryTimeline, datetime, datetime]]) -> FlowEfficiency:
+    """Flow efficiency of the given ``finished_stories``."""
     per_story = []
     for line, s, f in finished:
         active, wait = active_wait_seconds(line, history.workflow, start=s, finish=f)
@@ -421,7 +426,7 @@ def _wip(history: History, counts: dict[int, list[int]], first: date, last: date
 def throughput(history: History, *, start: date | None = None, end: date | None = None) -> list[DayCount]:
     """Throughput(d): stories whose Finish falls on d, for every day of the window (zeros included)."""
     first, last = resolve_window(history, start, end)
-    return _throughput(history, _finished(history, first, last), first, last)
+    return _throughput(history, finished_stories(history, first, last), first, last)
 
 
 def _throughput(history: History, finished: list, first: date, last: date) -> list[DayCount]:  # type: ignore[type-arg]
@@ -471,7 +476,7 @@ def service_level_expectation(history: History, *, percent: int = 85, days: int 
     """"``percent``% of stories finish within N days": N over stories finished in the last ``days`` days."""
     last = history.as_of_day
     first = last - timedelta(days=days - 1)
-    finished = _finished(history, first, last)
+    finished = finished_stories(history, first, last)
     times = [_cycle_time(history, line, s, f).days for line, s, f in finished]
     return ServiceLevel(percent, nearest_rank(times, percent), len(times), first, last)  # type: ignore[arg-type]
 
@@ -483,7 +488,7 @@ def littles_law(history: History, *, start: date | None = None, end: date | None
     """Average WIP / average daily throughput vs the average exact cycle time over the window."""
     first, last = resolve_window(history, start, end)
     counts = daily_state_counts(history, start=first, end=last)
-    finished = _finished(history, first, last)
+    finished = finished_stories(history, first, last)
     return _littles_law(history, _wip(history, counts, first, last), finished, first, last)
 
 
@@ -562,7 +567,7 @@ def flow_report(
     """
     history = ensure_history(source, stories=stories, workflow=workflow, tz=tz, as_of=as_of)
     first, last = resolve_window(history, start, end)
-    finished = _finished(history, first, last)
+    finished = finished_stories(history, first, last)
     counts = daily_state_counts(history, start=first, end=last)
     wip_days = _wip(history, counts, first, last)
     times = tuple(_cycle_time(history, line, s, f) for line, s, f in finished)
@@ -580,7 +585,7 @@ def flow_report(
         cfd=tuple(_cfd(history, counts, first, last)),
         work_item_age=tuple(work_item_ages(history)),
         time_in_state=_time_in_states(history, finished),
-        flow_efficiency=_efficiency(history, finished),
+        flow_efficiency=efficiency_of(history, finished),
         service_level=service_level_expectation(history),
         littles_law=_littles_law(history, wip_days, finished, first, last),
     )

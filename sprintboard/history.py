@@ -178,9 +178,9 @@ class StoryTimeline:
                 return True
         return False
 
-    def finish_at(self, moment: datetime, done_ids: frozenset[int]) -> datetime | None:
+    def finish_at(self, moment: datetime, done_ids: frozenset[int], *, strict: bool = False) -> datetime | None:
         """The Finish as seen at ``moment``: the last entry into done, if in done then."""
-        index = bisect_right(self.states, moment, key=_first)
+        index = (bisect_left if strict else bisect_right)(self.states, moment, key=_first)
         if not index or self.states[index - 1][1] not in done_ids:
             return None
         while index > 1 and self.states[index - 2][1] in done_ids:

@@ -34,7 +34,7 @@ import dataclasses
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sprintboard.errors import EngineError
 
@@ -213,4 +213,4 @@ def to_jsonable(obj: object) -> object:
 def _iso_utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise EngineError(f"datetime {moment.isoformat()} has no time zone; the engine works in tz-aware UTC")
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,172 @@
+"""DataOps metrics: time to insight, validation lag, deliverable throughput per sprint.
+
+A deliverable's stories are those linked to it (``Story.deliverable_id``) that
+exist and are not deleted at its publication; their Start and Finish are read
+as they stood at the publication. Deliverables published after as-of count as
+unpublished.
+
+=================================================================  ============================================
+function                                                           returns
+=================================================================  ============================================
+``dataops_report(source, *, deliverables, sprints, ...)``          :class:`DataOpsReport`
+``deliverable_timings(history, *, deliverables)``                  [:class:`DeliverableTiming`] per published one
+``deliverable_throughput(history, *, deliverables, sprints)``      [:class:`SprintDeliverables`] per sprint, by kind
+=================================================================  ============================================
+
+* Time to insight: the first Start of its stories → publication, inclusive days; None when none started.
+* Validation lag: the last Finish of its stories → publication, inclusive days; None when none finished.
+* Deliverable throughput: deliverables published between a sprint's start and its close (or as-of), by kind.
+
+>>> from datetime import date, datetime, timezone
+>>> from sprintboard.records import Deliverable, Event, State, Story
+>>> from sprintboard.history import replay
+>>> utc = timezone.utc
+>>> def at(day, hour=9):
+...     return datetime(2024, 3, day, hour, tzinfo=utc)
+>>> states = [State(1, "Ready", "todo", 1), State(2, "Doing", "active", 2), State(3, "Done", "done", 3)]
+>>> stories = [Story(1, "DATA-1", "story", at(1), deliverable_id=5)]
+>>> events = [
+...     Event(1, 1, "created", at(1), to_value={"state": 1}),
+...     Event(2, 1, "state", at(2), to_value=2),
+...     Event(3, 1, "state", at(6), to_value=3),
+... ]
+>>> history = replay(events, stories=stories, workflow=states, as_of=at(20))
+>>> dashboard = Deliverable(5, "Churn dashboard", "dashboard", published_at=at(9))
+>>> [(t.name, t.time_to_insight_days, t.validation_lag_days) for t in deliverable_timings(history, deliverables=[dashboard])]
+[('Churn dashboard', 8, 4)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sprintboard.flow import percentiles
+from sprintboard.history import History, StoryTimeline, ensure_history
+from sprintboard.records import Deliverable, Event, Sprint, State, Story, Workflow
+
+__all__ = [
+    "DataOpsReport",
+    "DeliverableTiming",
+    "SprintDeliverables",
+    "dataops_report",
+    "deliverable_throughput",
+    "deliverable_timings",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverableTiming:
+    deliverable_id: int
+    name: str
+    kind: str
+    published_at: datetime
+    first_start: datetime | None
+    last_finish: datetime | None
+    time_to_insight_days: int | None
+    validation_lag_days: int | None
+    n: int  # stories linked at publication
+
+
+@dataclass(frozen=True, slots=True)
+class SprintDeliverables:
+    sprint_id: int
+    name: str
+    counts: dict[str, int]  # kind -> deliverables published during the sprint
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class DataOpsReport:
+    as_of: datetime
+    deliverables: tuple[DeliverableTiming, ...]
+    time_to_insight: dict[str, float | None]  # nearest-rank percentiles with n
+    validation_lag: dict[str, float | None]
+    throughput: tuple[SprintDeliverables, ...]
+
+
+def _linked(history: History) -> dict[int, list[StoryTimeline]]:
+    by_deliverable: dict[int, list[StoryTimeline]] = {}
+    for line in history.timelines.values():
+        if line.story.deliverable_id is not None:
+            by_deliverable.setdefault(line.story.deliverable_id, []).append(line)
+    return by_deliverable
+
+
+def _published(history: History, deliverable: Deliverable) -> bool:
+    return deliverable.published_at is not None and deliverable.published_at <= history.as_of
+
+
+def deliverable_timings(history: History, *, deliverables: Iterable[Deliverable]) -> list[DeliverableTiming]:
+    """Time to insight and validation lag of each deliverable published by as-of, in publication order."""
+    linked = _linked(history)
+    published = sorted((d for d in deliverables if _published(history, d)), key=lambda d: (d.published_at, d.id))
+    return [_timing(history, d, linked.get(d.id, [])) for d in published]
+
+
+def _timing(history: History, deliverable: Deliverable, lines: list[StoryTimeline]) -> DeliverableTiming:
+    moment: datetime = deliverable.published_at  # type: ignore[assignment]
+    present = [line for line in lines if line.exists_at(moment) and not line.deleted_at(moment)]
+    finishes = [f for line in present if (f := line.finish_at(moment, history.workflow.done_ids)) is not None]
+    starts = [line.started_at for line in present if line.started_at is not None and line.started_at <= moment]
+    starts += finishes  # a story finished without being started has Start = Finish
+    first, last = (min(starts) if starts else None), (max(finishes) if finishes else None)
+    return DeliverableTiming(
+        deliverable.id,
+        deliverable.name,
+        deliverable.kind,
+        moment,
+        first,
+        last,
+        _inclusive_days(history, first, moment),
+        _inclusive_days(history, last, moment),
+        len(present),
+    )
+
+
+def _inclusive_days(history: History, begin: datetime | None, end: datetime) -> int | None:
+    return None if begin is None else (history.day(end) - history.day(begin)).days + 1
+
+
+def deliverable_throughput(
+    history: History, *, deliverables: Iterable[Deliverable], sprints: Iterable[Sprint]
+) -> list[SprintDeliverables]:
+    """Deliverables published during each started sprint (start < publication <= close or as-of), by kind."""
+    published = [d for d in deliverables if _published(history, d)]
+    out = []
+    for sprint in sorted((s for s in sprints if s.started_at is not None), key=lambda s: (s.started_at, s.id)):
+        if sprint.started_at > history.as_of:  # type: ignore[operator]
+            continue
+        close = sprint.closed_at if sprint.closed_at is not None and sprint.closed_at <= history.as_of else history.as_of
+        counts: dict[str, int] = {}
+        for d in published:
+            if sprint.started_at < d.published_at <= close:  # type: ignore[operator]
+                counts[d.kind] = counts.get(d.kind, 0) + 1
+        out.append(SprintDeliverables(sprint.id, sprint.name, dict(sorted(counts.items())), sum(counts.values())))
+    return out
+
+
+def dataops_report(
+    source: History | Iterable[Event],
+    *,
+    deliverables: Iterable[Deliverable],
+    sprints: Iterable[Sprint] = (),
+    stories: Iterable[Story] | None = None,
+    workflow: Iterable[State] | Workflow | None = None,
+    tz: str = "UTC",
+    as_of: datetime | None = None,
+) -> DataOpsReport:
+    """Time to insight and validation lag per deliverable (with percentiles), and throughput per sprint."""
+    history = ensure_history(source, stories=stories, workflow=workflow, tz=tz, as_of=as_of)
+    deliverables = list(deliverables)
+    timings = deliverable_timings(history, deliverables=deliverables)
+    insight = [t.time_to_insight_days for t in timings if t.time_to_insight_days is not None]
+    lag = [t.validation_lag_days for t in timings if t.validation_lag_days is not None]
+    return DataOpsReport(
+        history.as_of,
+        tuple(timings),
+        percentiles(insight),
+        percentiles(lag),
+        tuple(deliverable_throughput(history, deliverables=deliverables, sprints=sprints)),
+    )

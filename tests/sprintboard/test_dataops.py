@@ -1,0 +1,49 @@
+"""DataOps metrics: time to insight, validation lag, deliverables per sprint."""
+
+from __future__ import annotations
+
+from sprintboard import dataops
+from sprintboard.records import Deliverable, Sprint
+from tests.sprintboard.builders import DOING, DONE, Log, at, day
+
+DASHBOARD = Deliverable(1, "Churn dashboard", "dashboard", published_at=at(12))
+DATASET = Deliverable(2, "Orders dataset", "dataset", published_at=at(13))
+MODEL = Deliverable(3, "Lead model", "ML model", published_at=None)
+LATER = Deliverable(4, "Next report", "report", published_at=at(25))  # after as-of: unpublished
+
+
+def _log() -> Log:
+    log = Log().create(1, at(1), deliverable_id=1).move(1, at(2), DOING).move(1, at(6), DONE)
+    log.create(2, at(1), deliverable_id=1).move(2, at(4), DOING).move(2, at(9), DONE)
+    log.create(3, at(1), deliverable_id=1).move(3, at(14), DOING)  # started after publication
+    log.create(4, at(1), deliverable_id=2)  # never started
+    return log
+
+
+def test_time_to_insight_and_validation_lag():
+    timings = dataops.deliverable_timings(_log().history(at(20)), deliverables=[DASHBOARD, DATASET, MODEL, LATER])
+    assert [(t.name, t.time_to_insight_days, t.validation_lag_days, t.n) for t in timings] == [
+        ("Churn dashboard", 11, 4, 3),
+        ("Orders dataset", None, None, 1),
+    ]
+
+
+def test_deliverables_published_per_sprint_by_kind():
+    sprints = [
+        Sprint(1, "Sprint 1", day(4), day(10), at(4, 8), at(10, 17)),
+        Sprint(2, "Sprint 2", day(11), day(17), at(11, 8), None),
+        Sprint(3, "Sprint 3", day(18), day(24), None, None),
+    ]
+    extra = Deliverable(5, "Sales dashboard", "dashboard", published_at=at(11, 12))
+    rows = dataops.deliverable_throughput(_log().history(at(20)), deliverables=[DASHBOARD, DATASET, extra, LATER], sprints=sprints)
+    assert [(r.name, r.counts, r.n) for r in rows] == [
+        ("Sprint 1", {}, 0),
+        ("Sprint 2", {"dashboard": 2, "dataset": 1}, 3),
+    ]
+
+
+def test_the_report_with_percentiles_and_empty_input():
+    report = dataops.dataops_report(_log().history(at(20)), deliverables=[DASHBOARD, DATASET])
+    assert report.time_to_insight == {"50": 11, "70": 11, "85": 11, "95": 11, "n": 1}
+    empty = dataops.dataops_report(_log().history(at(20)), deliverables=[])
+    assert empty.deliverables == () and empty.validation_lag["n"] == 0 and empty.validation_lag["50"] is None
