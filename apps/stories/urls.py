@@ -1,9 +1,12 @@
 from django.urls import path
 
-from apps.stories import views
+from apps.stories.views import backlog, board, sprints
 
 urlpatterns = [
-    path("p/<str:key>/backlog/", views.backlog, name="project-backlog"),
-    path("p/<str:key>/board/", views.board, name="project-board"),
-    path("p/<str:key>/sprints/", views.sprints, name="project-sprints"),
+    # backlog and story pages
+    path("p/<str:key>/backlog/", backlog.backlog, name="project-backlog"),
+    # board
+    path("p/<str:key>/board/", board.board, name="project-board"),
+    # sprints
+    path("p/<str:key>/sprints/", sprints.sprints, name="project-sprints"),
 ]

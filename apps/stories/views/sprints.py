@@ -1,43 +1,15 @@
-"""The backlog, the board and the sprint list: read-only for now, a fixed number of queries each."""
+"""The sprints pages."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 
-from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
 
 from apps.projects.models import Category, Membership, Project
-from apps.projects.selectors import workflow
 from apps.projects.views import project_view, render_project
-from apps.stories.models import Sprint, SprintStatus, Story
-from apps.stories.services import backlog_filter
-
-BACKLOG_PAGE_SIZE = 100
-
-
-@project_view()
-def backlog(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    stories = (
-        Story.objects.filter(project=project).filter(backlog_filter())
-        .select_related("epic", "assignee").order_by("rank")
-    )
-    page = Paginator(stories, BACKLOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render_project(request, "stories/backlog.html", project, membership, nav="backlog", page=page)
-
-
-@project_view()
-def board(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    sprint = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).first()
-    columns = []
-    if sprint is not None:
-        by_state = defaultdict(list)
-        for story in Story.objects.alive().filter(sprint=sprint).select_related("assignee").order_by("rank"):
-            by_state[story.state_id].append(story)
-        columns = [(state, by_state[state.pk]) for state in workflow(project)]
-    return render_project(request, "stories/board.html", project, membership, nav="board", sprint=sprint, columns=columns)
+from apps.stories.models import Sprint, SprintStatus
 
 
 def _committed_points(sprint: Sprint) -> Decimal:
