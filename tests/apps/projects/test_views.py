@@ -318,7 +318,7 @@ def test_backlog_lists_unplanned_open_stories_in_rank_order(as_user, project, st
 
 
 def test_backlog_is_paginated(as_user, project, people, monkeypatch):
-    from apps.stories import views
+    from apps.stories.views import backlog as views
 
     monkeypatch.setattr(views, "BACKLOG_PAGE_SIZE", 2)
     for n in range(3):
