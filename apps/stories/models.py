@@ -114,7 +114,7 @@ class Story(models.Model):
     points = models.DecimalField(
         max_digits=6, decimal_places=1, null=True, blank=True, validators=[MinValueValidator(0)]
     )
-    state = models.ForeignKey(WorkflowState, on_delete=models.PROTECT, related_name="stories")
+    state = models.ForeignKey(WorkflowState, on_delete=models.RESTRICT, related_name="stories")
     rank = RankField()
     epic = models.ForeignKey(Epic, on_delete=models.SET_NULL, null=True, blank=True, related_name="stories")
     labels = models.ManyToManyField(Label, blank=True, related_name="stories")
