@@ -45,7 +45,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=config.settings \
-    WEB_CONCURRENCY=2
+    WEB_CONCURRENCY=2 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
 
 # The app runs as uid 10001 and owns nothing: code and static files belong to
 # root and are read-only to it (the chart also mounts the root filesystem
@@ -70,6 +71,8 @@ RUN rm -f /app/static/vendor/.installed \
 USER 10001:10001
 EXPOSE 8000
 ENTRYPOINT ["sprintboard-entrypoint"]
-# The web role; gunicorn reads WEB_CONCURRENCY for its worker count.
+# The web role; gunicorn reads WEB_CONCURRENCY for its worker count and
+# /app/gunicorn.conf.py for the rest (Prometheus multiprocess mode, JSON logs).
+# PROMETHEUS_MULTIPROC_DIR above lets its workers' metrics add up in /metrics.
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", \
      "--worker-tmp-dir", "/tmp", "--access-logfile", "-"]

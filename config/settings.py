@@ -29,7 +29,17 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 
-ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+ALLOWED_HOSTS = [
+    h.strip() for h in envsecret("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()
+]
+if not ALLOWED_HOSTS and not DEBUG:
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS is empty: set it to the host names the site is served at, e.g. sprintboard.example.com."
+    )
+if bad_hosts := [host for host in ALLOWED_HOSTS if "/" in host]:
+    raise ImproperlyConfigured(
+        f"DJANGO_ALLOWED_HOSTS has {bad_hosts[0]!r}: write host names such as sprintboard.example.com, not URLs."
+    )
 CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -54,7 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "apps.web.health.HealthCheckMiddleware",
+    "apps.web.health.HealthCheckMiddleware",  # /healthz, /readyz and /metrics, before ALLOWED_HOSTS and SSL
+    "apps.web.metrics.PrometheusMiddleware",
     "apps.web.middleware.RejectNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -107,6 +118,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker -----------------------------------------
 REDIS_URL = envsecret("REDIS_URL")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        "REDIS_URL does not start with redis://, rediss:// or unix://: write redis://:password@host:6379/0."
+    )
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -159,12 +174,22 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING  # serve from the finders; no collectstatic needed
 
 # --- Security ---------------------------------------------------------------
+# With DJANGO_DEBUG=0, DJANGO_SECURE_SSL_REDIRECT=1, a long key and real host names,
+# `manage.py check --deploy` has nothing to say (tests/deploy/ holds it to that).
 SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", False)
+# HealthCheckMiddleware answers these before SecurityMiddleware; this is a second guard.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG and not TESTING and envbool("DJANGO_SECURE_COOKIES", True)
 SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+# HSTS covers only the host that sends it and its subdomains: sprintboard.example.com's, not example.com's.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading binds the whole registrable domain into browsers for months and is
+    # asked for at hstspreload.org by its owner: a choice, not a default. Opting out
+    # of it is not a misconfiguration, so check --deploy need not warn.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -218,6 +243,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": envstr("DJANGO_LOG_LEVEL", "INFO")},
 }
+# Celery replaces the root logger's handlers with its own text format unless told not to.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"
+# gunicorn's own lines (startup, access log) are formatted by gunicorn.conf.py, which reads DJANGO_LOG_FORMAT too.
+
+# --- Prometheus ---------------------------------------------------------------
+# Set for gunicorn (several worker processes per pod): prometheus_client then keeps
+# metrics in files there, and /metrics adds up every worker's. See apps/web/metrics.py.
+PROMETHEUS_MULTIPROC_DIR = envstr("PROMETHEUS_MULTIPROC_DIR")
+# The Redis hash where Celery workers count tasks for the web pods' /metrics.
+PROMETHEUS_CELERY_KEY = "sprintboard:metrics:celery-tasks"
 
 # --- Sprintboard --------------------------------------------------------------
 BOARD_POLL_INTERVAL_MS = envint("SPRINTBOARD_BOARD_POLL_MS", 1500, minimum=250)

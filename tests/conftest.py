@@ -12,8 +12,14 @@ import os
 
 import pytest
 from django.conf import settings
+from hypothesis import settings as hypothesis_settings
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# CI explores the same examples on every run, so a red build is reproducible; laptops explore new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if CI:
+    hypothesis_settings.load_profile("ci")
 
 
 def _missing_services() -> dict[str, str]:

@@ -1,7 +1,7 @@
-"""Liveness and readiness, answered before any other middleware.
+"""Liveness, readiness and metrics, answered before any other middleware.
 
-Probes arrive by pod IP over plain HTTP: answering here keeps them clear of
-ALLOWED_HOSTS, SSL redirects, sessions and authentication.
+Probes and Prometheus scrapes arrive by pod IP over plain HTTP: answering here
+keeps them clear of ALLOWED_HOSTS, SSL redirects, sessions and authentication.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from apps.web.metrics import metrics_response
 
 
 def database_ok() -> str | None:
@@ -51,4 +53,6 @@ class HealthCheckMiddleware:
         if request.path == "/readyz":
             status, body = readiness()
             return JsonResponse(body, status=status)
+        if request.path == "/metrics":
+            return metrics_response()
         return self.get_response(request)

@@ -165,6 +165,9 @@ class Oracle:
         left["t"] = left["t"].astype(UNIT)
         right = changes.sort_values(["at", "seq"])[["story_id", "at", column]]
         right["at"] = right["at"].astype(UNIT)
+        # An empty or concatenated frame can leave ids as floats; merge_asof needs one key dtype.
+        left["story_id"] = left["story_id"].astype("int64")
+        right["story_id"] = right["story_id"].astype("int64")
         joined = pd.merge_asof(left, right, left_on="t", right_on="at", by="story_id",
                                allow_exact_matches=not strict, direction="backward")
         return joined.set_index("index")[column].reindex(queries.index)

@@ -1,0 +1,81 @@
+"""gunicorn settings for the web tier, beyond what the command line says.
+
+gunicorn reads ./gunicorn.conf.py by itself, and the image's working directory is
+the repository root, so the chart's command (bind, workers, --access-logfile -)
+needs no ``--config``; options given on the command line win over this file.
+
+- Prometheus multiprocess mode: with PROMETHEUS_MULTIPROC_DIR set, every worker
+  writes its metrics to files there. The directory is emptied at start (also
+  done by docker/entrypoint.sh, for runs that start gunicorn without it), and a
+  worker that exits is marked dead so its live gauges stop counting.
+- DJANGO_LOG_FORMAT=json makes gunicorn's own lines JSON too: one object per
+  access-log line (method, path, status, duration...), and the startup and
+  error lines through Django's JsonFormatter.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from gunicorn.glogging import Logger
+from prometheus_client import multiprocess
+
+METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+# gunicorn 25+ opens a control socket under $HOME by default. Pods are managed by
+# Kubernetes, and the image's home is read-only and absent: no socket.
+control_socket_disable = True
+
+
+def on_starting(server: Any) -> None:
+    if METRICS_DIR:
+        Path(METRICS_DIR).mkdir(parents=True, exist_ok=True)
+        for stale in Path(METRICS_DIR).glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    if METRICS_DIR:
+        multiprocess.mark_process_dead(worker.pid)
+
+
+class JsonLogger(Logger):
+    """gunicorn's logger, writing JSON objects instead of Apache-style lines."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        from config.logging import JsonFormatter
+
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+    def access(self, resp: Any, req: Any, environ: dict, request_time: datetime.timedelta) -> None:
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        entry = {
+            "time": datetime.datetime.now(datetime.UTC).isoformat(),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "message": f"{atoms['m']} {atoms['U']} {atoms['s']}",
+            "method": atoms["m"],
+            "path": atoms["U"],
+            "query": atoms["q"],
+            "status": int(atoms["s"]),
+            "bytes": atoms["B"],
+            "duration_seconds": request_time.total_seconds(),
+            "remote_addr": atoms["h"],
+            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
+            "user_agent": atoms["a"],
+            "referer": atoms["f"],
+            "protocol": atoms["H"],
+        }
+        self.access_log.info(json.dumps(entry, default=str))
+
+
+if os.environ.get("DJANGO_LOG_FORMAT") == "json":
+    logger_class = JsonLogger

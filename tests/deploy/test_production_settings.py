@@ -1,0 +1,100 @@
+"""Production settings come from the environment, and a wrong one stops the start.
+
+Each case imports the settings in a fresh interpreter, as a pod does: settings
+are read once, at import.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.deploy.environment import PRODUCTION_SECRET_KEY, REPO, production_environment
+
+SHOW_SETTINGS = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'key': s.SECRET_KEY, 'hosts': s.ALLOWED_HOSTS, 'redis': s.REDIS_URL, "
+    "'database': s.DATABASES['default']['NAME'], 'database_host': s.DATABASES['default']['HOST']}))"
+)
+
+
+def run_python(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+
+def start_fails(env: dict[str, str]) -> str:
+    """Start Django with env; it must fail. Returns the error output."""
+    result = run_python("-c", SHOW_SETTINGS, env=env)
+    assert result.returncode != 0, result.stdout
+    assert "ImproperlyConfigured" in result.stderr, result.stderr
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_production_configuration_passes_check_deploy_without_warnings() -> None:
+    result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=production_environment())
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_it_fails_without_a_secret_key_in_production() -> None:
+    env = production_environment()
+    del env["DJANGO_SECRET_KEY"]
+    assert "DJANGO_SECRET_KEY is not set" in start_fails(env)
+
+
+def test_it_names_a_database_url_that_is_not_one() -> None:
+    assert "DATABASE_URL is not a database URL" in start_fails(production_environment(DATABASE_URL="nonsense"))
+
+
+def test_it_names_a_redis_url_that_is_not_one() -> None:
+    assert "REDIS_URL does not start with redis://" in start_fails(production_environment(REDIS_URL="nonsense"))
+
+
+def test_it_names_allowed_hosts_given_as_urls() -> None:
+    env = production_environment(DJANGO_ALLOWED_HOSTS="https://sprintboard.example.com")
+    assert "DJANGO_ALLOWED_HOSTS has 'https://sprintboard.example.com'" in start_fails(env)
+
+
+def test_it_refuses_empty_allowed_hosts_in_production() -> None:
+    assert "DJANGO_ALLOWED_HOSTS is empty" in start_fails(production_environment(DJANGO_ALLOWED_HOSTS=""))
+
+
+def test_it_reads_each_secret_from_a_file(tmp_path: Path) -> None:
+    values = {
+        "DJANGO_SECRET_KEY": PRODUCTION_SECRET_KEY + "-from-a-file",
+        "DJANGO_ALLOWED_HOSTS": "a.example.com,b.example.com",
+        "DATABASE_URL": "postgres://u:p@file-db.example.internal:5432/from_file",
+        "REDIS_URL": "redis://file-redis.example.internal:6379/3",
+    }
+    env = production_environment()
+    for name, value in values.items():
+        (tmp_path / name).write_text(value + "\n")  # as mounted from a Secret, often with a newline
+        env[f"{name}_FILE"] = str(tmp_path / name)
+        del env[name]
+
+    result = run_python("-c", SHOW_SETTINGS, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "key": values["DJANGO_SECRET_KEY"],
+        "hosts": ["a.example.com", "b.example.com"],
+        "redis": values["REDIS_URL"],
+        "database": "from_file",
+        "database_host": "file-db.example.internal",
+    }
+
+
+def test_a_file_wins_over_the_variable(tmp_path: Path) -> None:
+    (tmp_path / "key").write_text("the-key-in-the-file")
+    env = production_environment(
+        DJANGO_SECRET_KEY="the-key-in-the-variable", DJANGO_SECRET_KEY_FILE=str(tmp_path / "key")
+    )
+    result = run_python("-c", SHOW_SETTINGS, env=env)
+    assert json.loads(result.stdout)["key"] == "the-key-in-the-file"
+
+
+def test_it_names_a_secret_file_it_cannot_read(tmp_path: Path) -> None:
+    env = production_environment(DATABASE_URL_FILE=str(tmp_path / "missing"))
+    assert f"DATABASE_URL_FILE='{tmp_path / 'missing'}' cannot be read" in start_fails(env)
