@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from apps.projects.models import Project
 from apps.stories.models import Sprint, SprintStatus, Story, StoryEvent
 from apps.stories.selectors import engine_input
 from apps.web.demo import seed_demo
@@ -14,24 +13,17 @@ from sprintboard import flow, history, sprints
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        project = seed_demo()
-        yield project
-        Project.objects.filter(pk=project.pk).delete()
+@pytest.fixture
+def demo():
+    return seed_demo()
 
 
-def test_engine_input_is_the_whole_log_in_order(demo):
+def test_the_engine_replays_the_demo_and_every_closed_sprint_reconciles(demo):
     data = engine_input(demo)
     assert data.watermark == demo.last_event_seq == len(data.events) == StoryEvent.objects.filter(project=demo).count()
     assert [e.seq for e in data.events] == list(range(1, data.watermark + 1))
     assert len(data.stories) == Story.objects.filter(project=demo).count()
     assert [s.category for s in data.workflow][0] == "backlog"
-
-
-def test_the_engine_replays_the_demo_and_every_closed_sprint_reconciles(demo):
-    data = engine_input(demo)
     now = timezone.now()
     replayed = history.replay(data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=now)
     report = flow.flow_report(replayed)
