@@ -157,20 +157,34 @@ def member_add(request: HttpRequest, project: Project, membership: Membership) -
     return _settings_response(request, project, membership, section="members", ok=ok, member_form=None if ok else form)
 
 
+ROW_ERRORS = {"members": "member_errors", "workflow": "state_errors"}
+
+
+def _row_action(request, project, membership, *, section: str, row_id: int, action: Callable[[], object]) -> HttpResponse:
+    """Run one service call on a row of a settings list; a refusal is shown beside that row."""
+    try:
+        action()
+    except errors.DomainError as exc:
+        row_errors = {ROW_ERRORS[section]: {row_id: exc.message}}
+        return _settings_response(request, project, membership, section=section, ok=False, **row_errors)
+    return _settings_response(request, project, membership, section=section, ok=True)
+
+
+def _valid(form: MemberRoleForm | StateForm | StateMoveForm) -> dict[str, Any]:
+    if not form.is_valid():
+        raise errors.InvalidInput(_form_error(form))
+    return form.cleaned_data
+
+
 @require_POST
 @project_view(minimum=Role.ADMIN)
 def member_role(request: HttpRequest, project: Project, membership: Membership, member_id: int) -> HttpResponse:
     target = get_object_or_404(Membership, pk=member_id, project=project)
     form = MemberRoleForm(request.POST)
-    error = None
-    try:
-        if not form.is_valid():
-            raise errors.InvalidInput("Choose a role.", field="role")
-        services.membership_change_role(membership=target, role=form.cleaned_data["role"])
-    except errors.DomainError as exc:
-        error = exc.message
-    member_errors = {target.pk: error} if error else {}
-    return _settings_response(request, project, membership, section="members", ok=not error, member_errors=member_errors)
+    return _row_action(
+        request, project, membership, section="members", row_id=target.pk,
+        action=lambda: services.membership_change_role(membership=target, role=_valid(form)["role"]),
+    )
 
 
 @require_POST
@@ -217,15 +231,10 @@ def _form_error(form: StateForm | StateMoveForm) -> str:
 def state_update(request: HttpRequest, project: Project, membership: Membership, state_id: int) -> HttpResponse:
     state = get_object_or_404(WorkflowState, pk=state_id, project=project)
     form = StateForm(request.POST)
-    error = None
-    try:
-        if not form.is_valid():
-            raise errors.InvalidInput(_form_error(form))
-        services.state_update(state=state, **form.cleaned_data)
-    except errors.DomainError as exc:
-        error = exc.message
-    state_errors = {state.pk: error} if error else {}
-    return _settings_response(request, project, membership, section="workflow", ok=not error, state_errors=state_errors)
+    return _row_action(
+        request, project, membership, section="workflow", row_id=state.pk,
+        action=lambda: services.state_update(state=state, **_valid(form)),
+    )
 
 
 @require_POST
@@ -233,24 +242,19 @@ def state_update(request: HttpRequest, project: Project, membership: Membership,
 def state_move(request: HttpRequest, project: Project, membership: Membership, state_id: int) -> HttpResponse:
     state = get_object_or_404(WorkflowState, pk=state_id, project=project)
     form = StateMoveForm(request.POST)
-    error = None
-    try:
-        if not form.is_valid():
-            raise errors.InvalidInput(_form_error(form))
+
+    def move() -> None:
+        step = -1 if _valid(form)["direction"] == "up" else 1
         current = [s.pk for s in project.states.order_by("position", "id")].index(state.pk)
-        services.state_reorder(state=state, position=current + (-1 if form.cleaned_data["direction"] == "up" else 1))
-    except errors.DomainError as exc:
-        error = exc.message
-    state_errors = {state.pk: error} if error else {}
-    return _settings_response(request, project, membership, section="workflow", ok=not error, state_errors=state_errors)
+        services.state_reorder(state=state, position=current + step)
+
+    return _row_action(request, project, membership, section="workflow", row_id=state.pk, action=move)
 
 
 @require_POST
 @project_view(minimum=Role.ADMIN)
 def state_delete(request: HttpRequest, project: Project, membership: Membership, state_id: int) -> HttpResponse:
     state = get_object_or_404(WorkflowState, pk=state_id, project=project)
-    try:
-        services.state_delete(state=state)
-    except errors.DomainError as exc:
-        return _settings_response(request, project, membership, section="workflow", ok=False, state_errors={state.pk: exc.message})
-    return _settings_response(request, project, membership, section="workflow", ok=True)
+    return _row_action(
+        request, project, membership, section="workflow", row_id=state.pk, action=lambda: services.state_delete(state=state)
+    )
