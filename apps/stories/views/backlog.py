@@ -1,23 +1,249 @@
-"""The backlog page."""
+"""The backlog page: the ordered backlog, filters, drag and drop with undo, buttons, inline create and edit.
+
+The list shows one page of ``BACKLOG_PAGE_SIZE`` stories and loads the next as it scrolls into view
+(htmx ``revealed``; without JavaScript, a "Load more" link), so a 10,000-story backlog renders its
+first screen from one indexed range read. Every move is persisted at once by ``backlog_move``
+(``static/js/backlog.js`` posts it for drags and the Top/Up/Down/Bottom buttons; without JavaScript
+the buttons are plain forms). Its answer carries the placement that undoes it.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from apps.projects.models import Membership, Project
+from apps.projects import errors
+from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
-from apps.stories.models import Story
-from apps.stories.services import backlog_filter
+from apps.stories import selectors, services
+from apps.stories.forms import BacklogFilterForm, BulkForm, CreateForm, MoveForm, PointsForm
+from apps.stories.models import Sprint, SprintStatus, Story
 
-BACKLOG_PAGE_SIZE = 100
+BACKLOG_PAGE_SIZE = 50
+PLACES = {"top": "to the top", "bottom": "to the bottom"}
+
+
+def _filters(request: HttpRequest, project: Project) -> tuple[BacklogFilterForm, dict[str, str]]:
+    form = BacklogFilterForm(request.GET or None, project=project, counts=selectors.backlog_filter_counts(project))
+    return form, form.active()
+
+
+def with_neighbours(rows: list[Story]) -> list[Story]:
+    """Each row learns the keys above and below it: the Up and Down buttons' anchors when there is no script."""
+    for index, story in enumerate(rows):
+        story.prev_key = rows[index - 1].key if index else None
+        story.next_key = rows[index + 1].key if index + 1 < len(rows) else None
+    return rows
+
+
+def backlog_context(request: HttpRequest, project: Project, membership: Membership) -> dict[str, Any]:
+    """What the list needs: one page of rows (shared with the planning page)."""
+    form, active = _filters(request, project)
+    stories = selectors.backlog_stories(project, active)
+    page = Paginator(stories, BACKLOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_neighbours(list(page.object_list))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("rows", None)
+    return {
+        "page": page, "filter_form": form, "filtered": bool(active), "filter_query": query.urlencode(),
+        "totals": selectors.list_totals(stories), "can_rank": membership.allows(Role.PRODUCT_OWNER),
+        "can_edit": membership.allows(Role.MEMBER),
+    }
 
 
 @project_view()
 def backlog(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    stories = (
-        Story.objects.filter(project=project).filter(backlog_filter())
-        .select_related("epic", "assignee").order_by("rank")
+    context = backlog_context(request, project, membership)
+    if request.GET.get("rows"):  # the next page, appended as the list scrolls
+        if request.GET.get("planning"):  # on the planning page, rows offer "→ Sprint"
+            context["target_sprint"] = selectors.next_sprint(project)
+        return render(request, "stories/_backlog_rows.html", {**context, "project": project, "membership": membership})
+    sprints = Sprint.objects.filter(project=project).exclude(status=SprintStatus.CLOSED).order_by("start", "id")
+    return render_project(
+        request, "stories/backlog.html", project, membership, nav="backlog", create_form=CreateForm(), sprints=sprints, **context
     )
-    page = Paginator(stories, BACKLOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render_project(request, "stories/backlog.html", project, membership, nav="backlog", page=page)
+
+
+# --- Moves -------------------------------------------------------------------------------
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _refused(request: HttpRequest, project: Project, message: str, status: int) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"error": message}, status=status)
+    messages.error(request, message)
+    return redirect(_back(request, project))
+
+
+def _story(project: Project, key: str) -> Story:
+    story = Story.objects.filter(project=project, key=key, deleted_at__isnull=True).select_related("sprint").first()
+    if story is None:
+        raise errors.InvalidInput(f"{key} is not a story of {project.key}.", field="story")
+    return story
+
+
+def _destination(project: Project, value: str) -> Any:
+    if not value:
+        return services.UNSET
+    if value == "backlog":
+        return None
+    sprint = Sprint.objects.filter(project=project, pk=int(value)).first()
+    if sprint is None:
+        raise errors.InvalidInput(f"{project.key} has no sprint {value}.", field="sprint")
+    return sprint
+
+
+def _placement(project: Project, data: dict[str, Any]) -> services.Placement:
+    if data.get("position"):
+        return services.Placement(position=data["position"])
+    field = "before" if data.get("before") else "after"
+    try:
+        anchor = _story(project, data[field])
+    except errors.InvalidInput as exc:
+        raise errors.InvalidInput(exc.message, field=field, code="bad_anchor") from None
+    return services.Placement(**{field: anchor})
+
+
+def _undo(story: Story, sprint_before: Sprint | None) -> dict[str, Any]:
+    """The placement that puts a story back: above its old successor, or at the bottom of its old list."""
+    successor = selectors.story_successor(story)
+    undo: dict[str, Any] = {"before": successor} if successor else {"position": "bottom"}
+    undo["sprint"] = str(sprint_before.pk) if sprint_before is not None else "backlog"
+    return undo
+
+
+def _describe(story: Story, data: dict[str, Any]) -> str:
+    if data.get("position"):
+        return f"Moved {story.key} {PLACES[data['position']]}."
+    return f"Moved {story.key} {'above' if data.get('before') else 'below'} {data.get('before') or data.get('after')}."
+
+
+@require_POST
+@project_view(minimum=Role.PRODUCT_OWNER)
+def backlog_move(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    """Move one story; JSON for the page's script (with the undo), a redirect for a plain form."""
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, project, next(iter(form.errors.values()))[0], 400)
+    data = form.cleaned_data
+    try:
+        story = _story(project, data["story"])
+        sprint = _destination(project, data["sprint"])
+        undo = _undo(story, story.sprint)
+        moved = services.story_move(
+            story=story, actor=request.user, placement=_placement(project, data), sprint=sprint, expected_version=data["version"]
+        )
+    except errors.DomainError as exc:
+        return _refused(request, project, exc.message, exc.status)
+    message = _describe(moved, data)
+    if _wants_json(request):
+        return JsonResponse({"key": moved.key, "version": moved.version, "undo": undo, "message": message})
+    messages.success(request, message)
+    return redirect(_back(request, project))
+
+
+@require_POST
+@project_view(minimum=Role.PRODUCT_OWNER)
+def backlog_bulk(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    """Several selected stories to the top, the bottom or a sprint, keeping their relative order."""
+    form = BulkForm(request.POST, project=project)
+    if not form.is_valid():
+        messages.error(request, next(iter(form.errors.values()))[0])
+        return redirect(_back(request, project))
+    data = form.cleaned_data
+    stories = list(Story.objects.filter(project=project, key__in=data["keys"], deleted_at__isnull=True))
+    try:
+        if len(stories) != len(set(data["keys"])):
+            raise errors.InvalidInput("Some selected stories are no longer in this project; reload and try again.")
+        if data["action"] == "sprint":
+            sprint = Sprint.objects.get(project=project, pk=data["sprint"])
+            services.stories_move(project=project, stories=stories, actor=request.user, placement=services.BOTTOM, sprint=sprint)
+            message = f"Moved {len(stories)} stor{'y' if len(stories) == 1 else 'ies'} to {sprint.name}."
+        else:
+            placement = services.Placement(position=data["action"])
+            services.stories_move(project=project, stories=stories, actor=request.user, placement=placement, sprint=None)
+            message = f"Moved {len(stories)} stor{'y' if len(stories) == 1 else 'ies'} {PLACES[data['action']]} of the backlog."
+    except errors.DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, message)
+    return redirect(_back(request, project))
+
+
+def _back(request: HttpRequest, project: Project) -> str:
+    """Back to the page the form was on (the backlog or planning), never elsewhere."""
+    pages = {reverse(name, kwargs={"key": project.key}) for name in ("project-backlog", "project-planning")}
+    path = request.POST.get("next", "")
+    return path if path in pages else reverse("project-backlog", kwargs={"key": project.key})
+
+
+# --- Inline create and edit ---------------------------------------------------------------
+
+
+def _row(request: HttpRequest, project: Project, membership: Membership, story: Story, **extra: Any) -> HttpResponse:
+    story = selectors.backlog_stories(project).filter(pk=story.pk).first() or story
+    context = {"story": story, "project": project, "membership": membership, "can_rank": membership.allows(Role.PRODUCT_OWNER),
+               "can_edit": membership.allows(Role.MEMBER), **extra}
+    return render(request, "stories/_backlog_row.html", context)
+
+
+@require_POST
+@project_view(minimum=Role.MEMBER)
+def backlog_create(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    form = CreateForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            story = services.story_create(
+                project=project, actor=request.user, title=form.cleaned_data["title"],
+                placement=services.Placement(position=form.cleaned_data["position"]),
+            )
+        except errors.DomainError as exc:
+            error = exc.message
+    else:
+        error = next(iter(form.errors.values()))[0]
+    if request.htmx:
+        if error:
+            return render(request, "stories/_backlog_status.html", {"message": error, "error": True})
+        context = {"message": f"Added {story.key} at the {form.cleaned_data['position']} of the backlog.", "story": story,
+                   "position": form.cleaned_data["position"], "project": project}
+        response = _row(request, project, membership, story, created=True) if form.cleaned_data["position"] == "top" else None
+        status = render(request, "stories/_backlog_status.html", context).content.decode()
+        body = (response.content.decode() if response else "")
+        return HttpResponse(f'<ol hx-swap-oob="afterbegin:#backlog-list">{body}</ol>{status}' if response else status)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Added {story.key} at the {form.cleaned_data['position']} of the backlog.")
+    return redirect("project-backlog", key=project.key)
+
+
+@require_POST
+@project_view(minimum=Role.MEMBER)
+def backlog_points(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+    """Inline estimate: answers the row (with the error beside the points, if refused)."""
+    story = get_object_or_404(Story, project=project, key=story_key, deleted_at__isnull=True)
+    form = PointsForm(request.POST)
+    error = None
+    try:
+        if not form.is_valid():
+            raise errors.InvalidInput(next(iter(form.errors.values()))[0], field="points")
+        services.story_estimate(
+            story=story, points=form.cleaned_data["points"], actor=request.user, expected_version=form.cleaned_data["version"]
+        )
+    except errors.DomainError as exc:
+        error = exc.message
+    if request.htmx:
+        return _row(request, project, membership, story, points_error=error)
+    (messages.error if error else messages.success)(request, error or f"{story.key} is estimated.")
+    return redirect("project-backlog", key=project.key)

@@ -1,0 +1,119 @@
+"""The Requests pages: submit, the triage queue and its groups, and "my requests"."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.intake import selectors, services
+from apps.intake.forms import AcceptForm, DeclineForm, GroupForm, MergeForm, RequestForm
+from apps.intake.models import Request, RequestStatus
+from apps.projects.errors import DomainError, InvalidInput
+from apps.projects.forms import add_domain_error
+from apps.projects.models import Membership, Project, Role
+from apps.projects.views import project_view, render_project
+from apps.stories.services import Placement
+
+PAGE_SIZE = 50
+MIN_GROUP = 2  # the page's "most asked for" shows groups of at least this many requests
+
+
+def _page(request: HttpRequest, project: Project, membership: Membership, *, form: RequestForm, status: int = 200, errors=None) -> HttpResponse:
+    shown = request.GET.get("status", RequestStatus.OPEN)
+    if shown not in [*RequestStatus.values, "all"]:
+        shown = RequestStatus.OPEN
+    queue = selectors.project_requests(project, status=None if shown == "all" else shown)
+    page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
+    is_owner = membership.allows(Role.PRODUCT_OWNER)
+    groups = [g for g in selectors.request_groups(project) if g.count >= MIN_GROUP] if shown == RequestStatus.OPEN else []
+    titles = dict(Request.objects.filter(pk__in=[i for g in groups for i in g.requests]).values_list("pk", "title"))
+    return render_project(
+        request, "intake/requests.html", project, membership, nav="requests", status=status,
+        form=form, page=page, shown=shown, counts=selectors.status_counts(project), statuses=RequestStatus.choices,
+        groups=[(g, ",".join(map(str, g.requests)), [(i, titles.get(i, "")) for i in g.requests]) for g in groups],
+        is_owner=is_owner, triage_errors=errors or {},
+    )
+
+
+@project_view()
+def requests_page(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = services.request_submit(project=project, requester=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, f"Request #{created.pk} is in the triage queue. Follow it under My requests.")
+            return redirect("project-requests", key=project.key)
+    return _page(request, project, membership, form=form, status=400 if form.errors else 200)
+
+
+@project_view()
+def my_requests(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    page = Paginator(selectors.requests_of(project, request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render_project(request, "intake/my_requests.html", project, membership, nav="requests", page=page)
+
+
+TRIAGE_FORMS = {"accept": AcceptForm, "merge": MergeForm, "decline": DeclineForm}
+
+
+def _back(project: Project, request: HttpRequest) -> HttpResponse:
+    url = reverse("project-requests", kwargs={"key": project.key})
+    shown = request.POST.get("status")
+    return redirect(f"{url}?status={shown}" if shown in RequestStatus.values or shown == "all" else url)
+
+
+@require_POST
+@project_view(minimum=Role.PRODUCT_OWNER)
+def triage(request: HttpRequest, project: Project, membership: Membership, request_id: int, action: str) -> HttpResponse:
+    if action not in TRIAGE_FORMS:
+        raise Http404("No such action.")
+    item = get_object_or_404(Request, pk=request_id, project=project)
+    form = TRIAGE_FORMS[action](request.POST)
+    try:
+        if not form.is_valid():
+            field, problems = next(iter(form.errors.items()))
+            raise InvalidInput(problems[0], field=field)
+        if action == "accept":
+            done = services.request_accept(request=item, actor=request.user, placement=Placement(position=form.cleaned_data["position"]))
+            messages.success(request, f"Request #{item.pk} is now {done.story.key}, at the {form.cleaned_data['position']} of the backlog.")
+        elif action == "merge":
+            into = Request.objects.filter(project=project, pk=form.cleaned_data["into"]).first()
+            if into is None:
+                raise InvalidInput(f"{project.key} has no request #{form.cleaned_data['into']}.", field="into")
+            services.request_merge(request=item, into=into, actor=request.user)
+            messages.success(request, f"Request #{item.pk} is merged into #{into.pk}.")
+        else:
+            services.request_decline(request=item, actor=request.user, reason=form.cleaned_data["reason"])
+            messages.success(request, f"Request #{item.pk} is declined; its requester sees why.")
+    except DomainError as exc:
+        return _page(request, project, membership, form=RequestForm(), status=400, errors={item.pk: exc.message})
+    return _back(project, request)
+
+
+@require_POST
+@project_view(minimum=Role.PRODUCT_OWNER)
+def group_triage(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    form = GroupForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise InvalidInput("That group could not be read; reload the page and try again.")
+        data = form.cleaned_data
+        if data["action"] == "accept":
+            placement = Placement(position=data["position"] or "bottom")
+            head = services.requests_accept_group(
+                project=project, ids=data["requests"], representative=data["representative"], actor=request.user, placement=placement
+            )
+            messages.success(request, f"{len(data['requests'])} requests are now one story, {head.story.key}.")
+        else:
+            services.requests_merge_group(project=project, ids=data["requests"], representative=data["representative"], actor=request.user)
+            messages.success(request, f"{len(data['requests']) - 1} requests are merged into #{data['representative']}.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _page(request, project, membership, form=RequestForm(), status=400)
+    return _back(project, request)

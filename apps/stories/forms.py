@@ -1,0 +1,164 @@
+"""Forms of the backlog, planning and story pages: they type the input; the services validate it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from apps.deliverables.models import Deliverable
+from apps.projects.models import Project
+from apps.stories import services
+from apps.stories.models import Epic, Label, Sprint, SprintStatus, StoryKind
+
+POSITIONS = [("top", "Top"), ("bottom", "Bottom")]
+STORY_KEY = r"^[A-Z]{2,10}-[0-9]{1,9}$"
+
+
+def _members(project: Project):
+    return get_user_model().objects.filter(memberships__project=project).order_by("username")
+
+
+# --- Backlog filters ------------------------------------------------------------------------
+# Each filter is a GET parameter, a form field here and a condition in
+# apps.stories.selectors.backlog_stories (BACKLOG_FILTERS there). To add one (the deliverables
+# issue adds "deliverable"): add the field below, its choices in __init__, its condition in
+# BACKLOG_FILTERS and its counts in selectors.backlog_filter_counts.
+
+
+class BacklogFilterForm(forms.Form):
+    q = forms.CharField(label="Text", max_length=200, required=False, help_text="Title, description or key")
+    epic = forms.TypedChoiceField(label="Epic", required=False, coerce=str)
+    label = forms.TypedChoiceField(label="Label", required=False, coerce=str)
+    kind = forms.ChoiceField(label="Kind", required=False)
+    assignee = forms.TypedChoiceField(label="Assignee", required=False, coerce=str)
+    deliverable = forms.TypedChoiceField(label="Deliverable", required=False, coerce=str)
+
+    def __init__(self, *args: Any, project: Project, counts: dict[str, dict[Any, int]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+        def choices(options: list[tuple[Any, str]], field: str, none_label: str | None = None) -> list[tuple[str, str]]:
+            tally = counts.get(field, {})
+            out = [("", "Any")]
+            if none_label is not None:
+                out.append(("none", f"{none_label} ({tally.get(None, 0)})"))
+            return out + [(str(value), f"{name} ({tally.get(value, 0)})") for value, name in options]
+
+        self.fields["epic"].choices = choices(list(Epic.objects.filter(project=project).values_list("pk", "name")), "epic", "No epic")
+        self.fields["label"].choices = choices(list(Label.objects.filter(project=project).values_list("pk", "name")), "label")
+        self.fields["kind"].choices = choices(list(StoryKind.choices), "kind")
+        self.fields["assignee"].choices = choices(
+            [(u.pk, u.get_username()) for u in _members(project)], "assignee", "Unassigned"
+        )
+        self.fields["deliverable"].choices = choices(
+            list(Deliverable.objects.filter(project=project).order_by("name").values_list("pk", "name")), "deliverable", "No deliverable"
+        )
+
+    def active(self) -> dict[str, str]:
+        """The valid, non-empty filters."""
+        if not self.is_valid():
+            return {}
+        return {name: value for name, value in self.cleaned_data.items() if value not in ("", None)}
+
+
+# --- Backlog actions --------------------------------------------------------------------------
+
+
+class MoveForm(forms.Form):
+    """One story moved: exactly one of before, after or position; optionally into a sprint or the backlog."""
+
+    story = forms.RegexField(STORY_KEY, max_length=24)
+    before = forms.RegexField(STORY_KEY, max_length=24, required=False)
+    after = forms.RegexField(STORY_KEY, max_length=24, required=False)
+    position = forms.ChoiceField(choices=POSITIONS, required=False)
+    version = forms.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    # "backlog" moves it out of any sprint; a sprint id moves it into that sprint; empty leaves it where it is.
+    sprint = forms.RegexField(r"^(backlog|[0-9]{1,18})$", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        given = [name for name in ("before", "after", "position") if data.get(name)]
+        if len(given) != 1:
+            raise forms.ValidationError("Give exactly one of before, after or position.")
+        return data
+
+
+class CreateForm(forms.Form):
+    title = forms.CharField(max_length=300, label="New story")
+    position = forms.ChoiceField(choices=POSITIONS, initial="top", label="Add at")
+
+
+class PointsForm(forms.Form):
+    points = forms.DecimalField(max_digits=6, decimal_places=1, min_value=0, max_value=99999, required=False)
+    version = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class BulkForm(forms.Form):
+    keys = forms.MultipleChoiceField(choices=[], error_messages={"required": "Select at least one story."})
+    action = forms.ChoiceField(choices=[("top", "Move to top"), ("bottom", "Move to bottom"), ("sprint", "Move to sprint")])
+    sprint = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        keys = self.data.getlist("keys") if hasattr(self.data, "getlist") else []
+        self.fields["keys"].choices = [(k, k) for k in keys[:500]]
+        self.fields["sprint"].choices = [("", "Choose a sprint")] + [
+            (s.pk, s.name) for s in Sprint.objects.filter(project=project).exclude(status=SprintStatus.CLOSED).order_by("start", "id")
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("action") == "sprint" and not data.get("sprint"):
+            self.add_error("sprint", "Choose the sprint to move the stories to.")
+        return data
+
+
+# --- The story page ---------------------------------------------------------------------------
+
+
+class StoryForm(forms.Form):
+    title = forms.CharField(max_length=services.TEXT_FIELDS["title"])
+    description = forms.CharField(
+        max_length=services.TEXT_FIELDS["description"], required=False, strip=False,
+        widget=forms.Textarea(attrs={"rows": 8}), help_text="Markdown: **bold**, lists, `code`, tables, links.",
+    )
+    acceptance_criteria = forms.CharField(
+        max_length=services.TEXT_FIELDS["acceptance_criteria"], required=False, strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}), label="Acceptance criteria",
+    )
+    kind = forms.ChoiceField(choices=StoryKind.choices)
+    points = forms.DecimalField(max_digits=6, decimal_places=1, min_value=0, max_value=99999, required=False)
+    epic = forms.ModelChoiceField(queryset=Epic.objects.none(), required=False, empty_label="No epic")
+    labels = forms.ModelMultipleChoiceField(queryset=Label.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
+    assignee = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, empty_label="Unassigned")
+    version = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "story-%s")
+        super().__init__(*args, **kwargs)
+        self.fields["epic"].queryset = Epic.objects.filter(project=project)
+        self.fields["labels"].queryset = Label.objects.filter(project=project)
+        self.fields["assignee"].queryset = _members(project)
+        self.fields["assignee"].label_from_instance = lambda user: user.get_username()
+
+    @staticmethod
+    def initial_for(story) -> dict[str, Any]:
+        return {
+            "title": story.title, "description": story.description, "acceptance_criteria": story.acceptance_criteria,
+            "kind": story.kind, "points": story.points, "epic": story.epic_id, "labels": [label.pk for label in story.labels.all()],
+            "assignee": story.assignee_id, "version": story.version,
+        }
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(max_length=10_000, label="Comment", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class PreviewForm(forms.Form):
+    description = forms.CharField(max_length=services.TEXT_FIELDS["description"], required=False, strip=False)
+
+
+class SprintCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, required=False, help_text="Empty: the next number.")
+    goal = forms.CharField(max_length=2000, required=False)

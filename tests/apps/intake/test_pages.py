@@ -1,0 +1,82 @@
+"""The Requests pages: submit, the triage queue and its groups, accept/merge/decline (one or a whole group), my requests."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from apps.intake import services
+from apps.intake.models import Request
+from apps.stories.models import Story
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def as_user(client, people):
+    def login(name: str):
+        client.force_login(people[name])
+        return client
+
+    return login
+
+
+def url(name: str = "project-requests", **kwargs) -> str:
+    return reverse(name, kwargs={"key": "DATA", **kwargs})
+
+
+def submit(project, people, who: str, title: str) -> Request:
+    return services.request_submit(project=project, requester=people[who], title=title)
+
+
+def test_a_stakeholder_submits_and_follows_it(as_user, project):
+    client = as_user("stakeholder")
+    response = client.post(url(), {"title": "Churn by region", "detail": "For Q3", "channel": "email"})
+    assert response.status_code == 302 and Request.objects.get().channel == "email"
+    bad = client.post(url(), {"title": "", "channel": "fax"})
+    assert bad.status_code == 400 and "errorlist" in bad.content.decode() and Request.objects.count() == 1
+    assert "Churn by region" in client.get(url("project-my-requests")).content.decode()
+    page = client.get(url()).content.decode()
+    assert "Churn by region" in page and "Accept request" not in page  # stakeholders see, product owners triage
+
+
+def test_the_owner_accepts_merges_and_declines(as_user, project, people):
+    a, b, c = (submit(project, people, "stakeholder", t) for t in ("Churn dashboard", "Revenue export", "Rewrite in Rust"))
+    client = as_user("owner")
+    assert "Accept request #" in client.get(url()).content.decode()
+    client.post(url("project-request-triage", request_id=a.pk, action="accept"), {"position": "top"})
+    client.post(url("project-request-triage", request_id=b.pk, action="merge"), {"into": a.pk})
+    refused = client.post(url("project-request-triage", request_id=c.pk, action="decline"), {"reason": ""})
+    assert refused.status_code == 400 and "This field is required" in refused.content.decode()
+    client.post(url("project-request-triage", request_id=c.pk, action="decline"), {"reason": "Not a data product"})
+    statuses = dict(Request.objects.values_list("pk", "status"))
+    assert statuses == {a.pk: "accepted", b.pk: "merged", c.pk: "declined"}
+    assert Story.objects.get().title == "Churn dashboard"
+    mine = as_user("stakeholder").get(url("project-my-requests")).content.decode()
+    assert "Not a data product" in mine and "Planned as" in mine and "Merged into the similar request" in mine
+    assert as_user("member").post(url("project-request-triage", request_id=c.pk, action="accept"), {}).status_code == 403
+    assert as_user("owner").post(url("project-request-triage", request_id=c.pk, action="nope"), {}).status_code == 404
+
+
+def test_most_asked_for_and_accepting_a_whole_group(as_user, project, people):
+    ids = [submit(project, people, who, t).pk for who, t in (
+        ("stakeholder", "Churn dashboard for marketing"), ("member", "Marketing churn dashboards"),
+        ("admin", "A churn dashboard for marketing"), ("member", "Export revenue to CSV"),
+    )]
+    client = as_user("owner")
+    page = client.get(url()).content.decode()
+    assert "Most asked for" in page and "3 requests" in page and "from 3 people" in page
+    group = ",".join(map(str, ids[:3]))
+    response = client.post(url("project-request-group"), {"action": "accept", "requests": group, "representative": ids[0], "position": "bottom"})
+    assert response.status_code == 302
+    assert Story.objects.count() == 1
+    assert sorted(Request.objects.values_list("status", flat=True)) == ["accepted", "merged", "merged", "open"]
+    assert set(Request.objects.filter(status="merged").values_list("merged_into", flat=True)) == {ids[0]}
+    bad = client.post(url("project-request-group"), {"action": "merge", "requests": "abc", "representative": ids[3]})
+    assert bad.status_code == 400
+
+
+def test_merging_a_group_keeps_the_representative_open(as_user, project, people):
+    ids = [submit(project, people, "stakeholder", t).pk for t in ("Churn alert", "Churn alerts")]
+    as_user("owner").post(url("project-request-group"), {"action": "merge", "requests": f"{ids[0]},{ids[1]}", "representative": ids[1]})
+    assert dict(Request.objects.values_list("pk", "status")) == {ids[0]: "merged", ids[1]: "open"}

@@ -1,0 +1,266 @@
+"""Benchmark of backlog ranking on PostgreSQL with a 10,000-story backlog.
+
+Run ``DATABASE_URL=postgres://... python tests/benchmarks/bench_backlog.py [--stories N] [--repeat R]``.
+It creates its own database ``sprintboard_bench_backlog`` next to DATABASE_URL's (dropped and
+re-created each run), migrates it, loads one project whose backlog holds N stories (written in bulk:
+keys from ``sprintboard.ranking.spread`` and one ``created`` event each), then measures, R times each:
+
+- move the last story to the top      ``POST /api/v1/stories/{KEY}/move/ {"position": "top"}``
+- move a story to the middle           ``POST /api/v1/stories/{KEY}/move/ {"before": <the 5,000th>}``
+- list the first page of the backlog   ``GET /api/v1/projects/BENCH/backlog/`` (and the backlog page's first screen)
+
+first in process with Django's test client (server time, SQL statements, rows written per request:
+the sum of the row counts of every INSERT/UPDATE/DELETE), then over HTTP against gunicorn started
+on a free port (round-trip time from a keep-alive client on the same machine). Prints median and p95.
+Not collected by pytest (bench_*.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+DB_NAME = "sprintboard_bench_backlog"
+
+
+def bench_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("bench_backlog needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (it creates its own database).")
+    parts = urlsplit(url)
+    import psycopg
+
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))]
+
+
+def report(label: str, times: list[float], statements: list[int] | None = None, rows: list[int] | None = None) -> None:
+    line = f"{label:<44} median {statistics.median(times):7.2f} ms   p95 {percentile(times, 95):7.2f} ms   n={len(times)}"
+    if statements is not None:
+        line += f"   SQL {statistics.median(statements):.0f} (max {max(statements)})"
+    if rows is not None:
+        line += f"   rows written {statistics.median(rows):.0f} (max {max(rows)})"
+    print(line, flush=True)
+
+
+def seed(stories: int):
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from apps.projects import services as project_services
+    from apps.projects.models import Project, Role
+    from apps.stories.models import Story, StoryEvent
+    from apps.web.models import ApiToken
+    from sprintboard import ranking
+
+    owner = get_user_model().objects.create_user("owner", password="bench")
+    project = project_services.project_create(creator=owner, key="BENCH", name="Bench")
+    Project.objects.filter(pk=project.pk).update(last_story_number=stories, last_event_seq=stories)
+    project_services.membership_add(project=project, user=get_user_model().objects.create_user("po"), role=Role.PRODUCT_OWNER)
+    state = project.states.order_by("position").first()
+    now = timezone.now()
+    keys = ranking.spread(None, None, stories)
+    Story.objects.bulk_create(
+        (Story(project=project, number=n, key=f"BENCH-{n}", title=f"Story {n}", state=state, rank=keys[n - 1],
+               points=n % 8 or None, created_at=now, updated_at=now) for n in range(1, stories + 1)),
+        batch_size=2000,
+    )
+    ids = dict(Story.objects.filter(project=project).values_list("number", "pk"))
+    StoryEvent.objects.bulk_create(
+        (StoryEvent(project=project, seq=n, story_id=ids[n], kind="created", to_value={"state": state.pk, "sprint": None, "points": n % 8 or None},
+                    at=now) for n in range(1, stories + 1)),
+        batch_size=2000,
+    )
+    _, token = ApiToken.issue(user=owner, name="bench")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # planner statistics, as autovacuum would gather on a live database
+    return project, owner, token
+
+
+@contextmanager
+def counting():
+    """Count SQL statements and the rows written by INSERT/UPDATE/DELETE statements."""
+    from django.db import connection
+
+    tally = {"statements": 0, "rows": 0}
+
+    def wrapper(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        tally["statements"] += 1
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            tally["rows"] += max(context["cursor"].rowcount, 0)
+        return result
+
+    with connection.execute_wrapper(wrapper):
+        yield tally
+
+
+def backlog_keys() -> list[str]:
+    from apps.stories.models import Story
+    from apps.stories.services import backlog_filter
+
+    return list(Story.objects.filter(project__key="BENCH").filter(backlog_filter()).order_by("rank").values_list("key", flat=True))
+
+
+def move_cases(repeat: int, rng: random.Random):
+    """(label, [(story, body), ...]) built lazily: each move depends on the order the previous one left."""
+
+    def last_to_top():
+        keys = backlog_keys()
+        return keys[-1], {"position": "top"}
+
+    def to_middle():
+        keys = backlog_keys()
+        middle = keys[len(keys) // 2]
+        story = rng.choice([k for k in keys[:200] + keys[-200:] if k != middle])
+        return story, {"before": middle}
+
+    return [("move the last story to the top", last_to_top), ("move a story to the middle", to_middle)]
+
+
+def in_process(owner, repeat: int, rng: random.Random) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    print("\nIn process (Django test client):", flush=True)
+    for label, next_move in move_cases(repeat, rng):
+        times, statements, rows = [], [], []
+        for _ in range(repeat):
+            story, body = next_move()
+            with counting() as tally:
+                began = time.perf_counter()
+                response = client.post(f"/api/v1/stories/{story}/move/", json.dumps(body), content_type="application/json")
+                times.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, response.content
+            statements.append(tally["statements"])
+            rows.append(tally["rows"])
+        report(label, times, statements, rows)
+    for label, path in (("list the first page of the backlog (API)", "/api/v1/projects/BENCH/backlog/"),
+                        ("the backlog page's first screen (HTML)", "/p/BENCH/backlog/")):
+        times, statements = [], []
+        for _ in range(repeat):
+            with counting() as tally:
+                began = time.perf_counter()
+                response = client.get(path)
+                times.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200
+            statements.append(tally["statements"])
+        report(label, times, statements)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def over_http(database_url: str, token: str, repeat: int, rng: random.Random) -> None:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-" + "x" * 50,
+           "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_LOG_LEVEL": "WARNING"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json", "Host": "127.0.0.1"}
+        for _ in range(100):
+            try:
+                conn.request("GET", "/healthz", headers=headers)
+                conn.getresponse().read()
+                break
+            except OSError:
+                time.sleep(0.2)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        print(f"\nOver HTTP (gunicorn, 2 sync workers, 127.0.0.1:{port}; round trip from a keep-alive client):", flush=True)
+
+        def call(method: str, path: str, body: dict | None = None) -> float:
+            began = time.perf_counter()
+            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+            elapsed = (time.perf_counter() - began) * 1000
+            assert response.status < 300, payload[:300]
+            return elapsed
+
+        for label, next_move in move_cases(repeat, rng):
+            times = []
+            for _ in range(repeat):
+                story, body = next_move()
+                times.append(call("POST", f"/api/v1/stories/{story}/move/", body))
+            report(label, times)
+        report("list the first page of the backlog (API)", [call("GET", "/api/v1/projects/BENCH/backlog/") for _ in range(repeat)])
+        conn.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stories", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=60)
+    args = parser.parse_args()
+    database_url = bench_database_url()
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "0")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 50)
+    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
+    os.environ.pop("REDIS_URL", None)  # in-memory cache: the numbers are the database's and Django's
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    # No collectstatic here: pages name static files as they are (the manifest needs a build).
+    settings.STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+    call_command("migrate", verbosity=0)
+    began = time.perf_counter()
+    _, owner, token = seed(args.stories)
+    print(f"load average before the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    print(f"{args.stories:,} backlog stories loaded into {DB_NAME} in {time.perf_counter() - began:.1f} s (not timed below)")
+    rng = random.Random(1)
+    in_process(owner, args.repeat, rng)
+    from django.db import connections
+
+    connections.close_all()
+    over_http(database_url, token, args.repeat, rng)
+    keys = backlog_keys()
+    from apps.stories.models import Story
+
+    longest = max(len(r) for r in Story.objects.filter(project__key="BENCH").values_list("rank", flat=True))
+    print(f"load average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"\nafter the runs: {len(keys):,} stories in the backlog, longest rank key {longest} characters")
+
+
+if __name__ == "__main__":
+    main()
