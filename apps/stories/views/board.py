@@ -1,24 +1,407 @@
-"""The sprint board page."""
+"""The board: columns of workflow states, cards moved by drag and drop or keyboard, kept live by polling.
+
+Live updates: the board's fragment URL (``project-board-live``) answers with an ``ETag`` built from
+the project's event sequence (``Project.last_event_seq``, which every story change increments), the
+active sprint, the viewer's role and the project's day. ``static/js/board.js`` asks for it every
+``SPRINTBOARD_BOARD_POLL_MS`` with ``If-None-Match``; while nothing changed the answer is a
+``304 Not Modified`` after one query (``selectors.board_version``), otherwise the new fragment.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
-from apps.projects.models import Membership, Project
+from apps.projects import errors
+from apps.projects.models import Category, Membership, Project, Role, WipPolicy, WorkflowState
 from apps.projects.selectors import workflow
 from apps.projects.views import project_view, render_project
-from apps.stories.models import Sprint, SprintStatus, Story
+from apps.stories import selectors, services
+from apps.stories.models import Sprint, SprintStatus, Story, StoryKind
+
+# --- Swimlanes: how cards are grouped into rows --------------------------------------------
+# To add one (the deliverables issue adds "deliverable"): a label for the picker, the relations the
+# lane reads (select_related) and a function giving a card's lane as (id, heading); id None is the
+# "no value" lane, shown last.
+
+
+@dataclass(frozen=True)
+class Swimlane:
+    label: str
+    related: tuple[str, ...]
+    lane_of: Callable[[Story], tuple[Any, str]]
+
+
+SWIMLANES: dict[str, Swimlane] = {
+    "none": Swimlane("None", (), lambda story: (None, "")),
+    "assignee": Swimlane(
+        "Assignee", ("assignee",),
+        lambda story: (story.assignee_id, story.assignee.get_username() if story.assignee_id else "Unassigned"),
+    ),
+    "epic": Swimlane("Epic", ("epic",), lambda story: (story.epic_id, story.epic.name if story.epic_id else "No epic")),
+    "deliverable": Swimlane(
+        "Deliverable", ("deliverable",),
+        lambda story: (story.deliverable_id, story.deliverable.name if story.deliverable_id else "No deliverable"),
+    ),
+}
+
+MODES = {"sprint": "Active sprint", "kanban": "Kanban"}
+CATEGORY_NAMES = dict(Category.choices)
+KIND_NAMES = dict(StoryKind.choices)
+
+
+class BoardFilterForm(forms.Form):
+    """The board's query string. A value that is not a choice is reported and ignored."""
+
+    mode = forms.ChoiceField(required=False, choices=MODES.items())
+    lanes = forms.ChoiceField(label="Swimlanes", required=False, choices=[(k, v.label) for k, v in SWIMLANES.items()])
+    assignee = forms.ChoiceField(required=False)
+    label = forms.ChoiceField(required=False)
+    kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *StoryKind.choices])
+
+    def __init__(self, data, *, usernames: list[str], labels: list[str]) -> None:
+        super().__init__(data, auto_id="board-filter-%s", label_suffix="")
+        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Unassigned"), *((u, u) for u in usernames)]
+        self.fields["label"].choices = [("", "Any label"), *((name, name) for name in labels)]
+
+    def values(self) -> dict[str, str]:
+        """The valid values; invalid ones are dropped (and shown as errors)."""
+        self.is_valid()
+        return {name: "" if name in self.errors else self.cleaned_data.get(name) or "" for name in self.fields}
+
+
+@dataclass
+class Cell:
+    state: WorkflowState
+    cards: list[Story] = field(default_factory=list)
+
+
+@dataclass
+class Lane:
+    id: Any
+    heading: str
+    cells: list[Cell]
+
+    @property
+    def size(self) -> int:
+        return sum(len(cell.cards) for cell in self.cells)
+
+
+@dataclass
+class Column:
+    state: WorkflowState
+    count: int  # live stories in the state, project-wide: what the WIP limit counts
+    shown: int = 0  # cards of the state on this board
+
+    @property
+    def over_limit(self) -> bool:
+        return self.state.wip_limit is not None and self.count > self.state.wip_limit
+
+    @property
+    def full(self) -> bool:
+        return self.state.wip_limit is not None and self.count >= self.state.wip_limit
+
+
+def _category_groups(states: list[WorkflowState]) -> list[dict[str, Any]]:
+    """Runs of consecutive states with the same category: the board's column groups."""
+    groups: list[dict[str, Any]] = []
+    for state in states:
+        if groups and groups[-1]["category"] == state.category:
+            groups[-1]["span"] += 1
+        else:
+            groups.append({"category": state.category, "name": CATEGORY_NAMES[state.category], "span": 1})
+    return groups
+
+
+def _panel_url(project: Project) -> str:
+    """The side panel's URL, with ``STORY-KEY`` in place of the key.
+
+    The board's own panel, not the story page's ``?panel=1`` partial: that one has no block/unblock
+    with a reason, which the board needs. The panel links to the story page for everything else.
+    """
+    return reverse("project-board-story", kwargs={"key": project.key, "story_key": "STORY-KEY"})
+
+
+def _story_page_url(project: Project, story: Story) -> str | None:
+    try:
+        return reverse("story-detail", kwargs={"key": project.key, "story_key": story.key})
+    except NoReverseMatch:
+        return None
+
+
+def _etag(version: selectors.BoardVersion) -> str:
+    """Ages are in days, so the project's day is part of the version too."""
+    today = timezone.now().astimezone(zoneinfo.ZoneInfo(version.timezone)).date()
+    return f'"board-{version.last_event_seq}-{version.active_sprint or 0}-{version.role}-{today.isoformat()}"'
+
+
+def _board_context(request: HttpRequest, project: Project, membership: Membership) -> dict[str, Any]:
+    states = workflow(project)
+    usernames = list(project.memberships.order_by("user__username").values_list("user__username", flat=True))
+    labels = list(project.labels.order_by("name").values_list("name", flat=True))
+    form = BoardFilterForm(request.GET, usernames=usernames, labels=labels)
+    chosen = form.values()
+    sprint = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).first()
+    mode = chosen["mode"] or ("sprint" if sprint is not None else "kanban")
+    if mode == "sprint" and sprint is None:
+        mode = "kanban"
+    swimlane = SWIMLANES[chosen["lanes"] or "none"]
+    now = timezone.now()
+    since = now - timedelta(days=selectors.KANBAN_RECENT_DAYS)
+    stories = selectors.board_stories(
+        project, sprint=sprint if mode == "sprint" else None, since=since,
+        assignee=chosen["assignee"], label=chosen["label"], kind=chosen["kind"],
+        related=(*swimlane.related, "deliverable"),  # every card shows its deliverable's badge
+    )
+    board_flow = selectors.board_flow(project, now=now)
+    counts = selectors.wip_counts(project)
+    columns = [Column(state, counts.get(state.pk, 0)) for state in states]
+    lanes = _lanes(stories, states, swimlane, board_flow, _panel_url(project))
+    for column, index in zip(columns, range(len(states)), strict=True):
+        column.shown = sum(len(lane.cells[index].cards) for lane in lanes)
+    version = selectors.BoardVersion(project.last_event_seq, sprint.pk if sprint else None, membership.role, project.timezone)
+    query = request.GET.urlencode()
+    return {
+        "sprint": sprint, "mode": mode, "modes": MODES, "form": form, "lanes": lanes, "columns": columns,
+        "groups": _category_groups(states), "states": states, "swimlane": chosen["lanes"] or "none",
+        "flow": board_flow, "can_move": membership.allows(Role.MEMBER), "etag": _etag(version),
+        "blocking": project.wip_policy == WipPolicy.BLOCK, "recent_days": selectors.KANBAN_RECENT_DAYS,
+        "card_count": len(stories), "query": query,
+        "live_url": reverse("project-board-live", kwargs={"key": project.key}) + (f"?{query}" if query else ""),
+    }
+
+
+def _lanes(stories: list[Story], states: list[WorkflowState], swimlane: Swimlane, board_flow, panel_url: str) -> list[Lane]:
+    lanes: dict[Any, Lane] = {}
+    index = {state.pk: i for i, state in enumerate(states)}
+    sle = board_flow.sle_days if board_flow.sle_n else None
+    for story in stories:  # rank order, so each cell stays in rank order
+        # What the card shows, prepared here: 500 cards rendered with template filters cost too much.
+        story.age = board_flow.ages.get(story.key)
+        story.over_sle = sle is not None and story.age is not None and story.age > sle
+        story.panel_url = panel_url.replace("STORY-KEY", story.key)
+        story.kind_label = KIND_NAMES.get(story.kind, story.kind)
+        story.points_label = "" if story.points is None else str(services.points_value(story.points))
+        story.assignee_name = story.assignee.get_username() if story.assignee_id else ""
+        lane_id, heading = swimlane.lane_of(story)
+        lane = lanes.get(lane_id)
+        if lane is None:
+            lane = lanes[lane_id] = Lane(lane_id, heading, [Cell(state) for state in states])
+        lane.cells[index[story.state_id]].cards.append(story)
+    ordered = sorted(lanes.values(), key=lambda lane: (lane.id is None, lane.heading.lower()))
+    return ordered or [Lane(None, "", [Cell(state) for state in states])]
 
 
 @project_view()
 def board(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    sprint = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).first()
-    columns = []
-    if sprint is not None:
-        by_state = defaultdict(list)
-        for story in Story.objects.alive().filter(sprint=sprint).select_related("assignee").order_by("rank"):
-            by_state[story.state_id].append(story)
-        columns = [(state, by_state[state.pk]) for state in workflow(project)]
-    return render_project(request, "stories/board.html", project, membership, nav="board", sprint=sprint, columns=columns)
+    context = _board_context(request, project, membership)
+    response = render_project(request, "stories/board.html", project, membership, nav="board", **context)
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_GET
+def board_live(request: HttpRequest, key: str) -> HttpResponse:
+    """The board's fragment for polling: 304 after one query while the project's event sequence is unchanged."""
+    version = selectors.board_version(user=request.user, key=key)
+    if version is None:
+        return HttpResponse(status=401 if not request.user.is_authenticated else 404)
+    etag = _etag(version)
+    if etag in _if_none_match(request):
+        response = HttpResponse(status=304)
+    else:
+        response = _board_live_render(request, key)
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def _if_none_match(request: HttpRequest) -> set[str]:
+    header = request.headers.get("If-None-Match", "")
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+@project_view()
+def _board_live_render(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    context = _board_context(request, project, membership) | {"project": project, "membership": membership}
+    return render(request, "stories/_board.html", context)
+
+
+# --- Moves ---------------------------------------------------------------------------------
+
+
+class MoveForm(forms.Form):
+    story = forms.CharField(max_length=24)
+    state = forms.IntegerField(min_value=1)
+    version = forms.IntegerField(min_value=1)
+    next = forms.CharField(required=False, max_length=2000)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _move_answer(request: HttpRequest, project: Project, *, status: int, message: str, code: str = "", field_name: str | None = None, **extra: Any) -> HttpResponse:
+    if _wants_json(request):
+        if status >= 400:
+            return JsonResponse({"errors": [{"field": field_name, "code": code, "message": message}]}, status=status)
+        return JsonResponse({"message": message, **extra}, status=status)
+    (messages.error if status >= 400 else messages.success)(request, message)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("project-board", kwargs={"key": project.key})
+    return redirect(target)
+
+
+@require_POST
+@project_view(minimum=Role.MEMBER)
+def board_move(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    """Move a card to another column: one ``state`` event, refused if the card changed meanwhile."""
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        name, problems = next(iter(form.errors.items()))
+        return _move_answer(request, project, status=400, message=f"{name}: {problems[0]}", code="invalid", field_name=name)
+    data = form.cleaned_data
+    story = Story.objects.alive().filter(project=project, key=data["story"]).first()
+    state = WorkflowState.objects.filter(project=project, pk=data["state"]).first()
+    if story is None or state is None:
+        what = f"There is no story {data['story']}." if story is None else "There is no such column on this board."
+        return _move_answer(request, project, status=404, message=what, code="not_found")
+    try:
+        services.story_change_state(story=story, state=state, actor=request.user, expected_version=data["version"])
+    except errors.DomainError as exc:
+        return _move_answer(request, project, status=exc.status, message=exc.message, code=exc.code, field_name=exc.field)
+    return _move_answer(request, project, status=200, message=f"{story.key} moved to {state.name}.", key=story.key, version=story.version)
+
+
+# --- The side panel: a minimal story panel of the board's own ---------------------------------
+
+
+class PanelForm(forms.Form):
+    version = forms.IntegerField(min_value=1, required=False)
+    reason = forms.CharField(required=False, max_length=300)
+    assignee = forms.CharField(required=False, max_length=150)
+    points = forms.DecimalField(required=False, min_value=0, max_digits=6, decimal_places=1)
+    body = forms.CharField(required=False, max_length=10_000)
+
+
+PANEL_ACTIONS = ("block", "unblock", "assign", "estimate", "comment")
+
+
+def _panel_story(project: Project, story_key: str) -> Story:
+    story = Story.objects.alive().filter(project=project, key=story_key).select_related("state", "assignee", "epic", "sprint").first()
+    if story is None:
+        raise Http404(f"There is no story {story_key}.")
+    return story
+
+
+def _panel_context(project: Project, membership: Membership, story: Story, **extra: Any) -> dict[str, Any]:
+    states = {state.pk: state.name for state in workflow(project)}
+    sprint_names = dict(Sprint.objects.filter(project=project).values_list("pk", "name"))
+    events = selectors.story_timeline(story)
+    for event in events:
+        event.summary = _event_summary(event, states, sprint_names)
+    return {
+        "story": story, "events": events, "comments": story.comments.select_related("author"),
+        "labels": story.labels.all(), "members": project.memberships.select_related("user").order_by("user__username"),
+        "can_edit": membership.allows(Role.MEMBER), "story_page_url": _story_page_url(project, story), **extra,
+    }
+
+
+def _event_summary(event, states: dict[int, str], sprint_names: dict[int, str]) -> str:
+    def name(value, names):
+        return names.get(value, "—") if value is not None else "none"
+
+    summaries = {
+        "created": lambda: "created",
+        "state": lambda: f"moved from {name(event.from_value, states)} to {name(event.to_value, states)}",
+        "sprint": lambda: f"sprint: {name(event.from_value, sprint_names)} → {name(event.to_value, sprint_names)}",
+        "assignee": lambda: f"assigned to {event.to_value or 'nobody'}",
+        "points": lambda: f"estimated {event.from_value if event.from_value is not None else '–'} → {event.to_value if event.to_value is not None else '–'} points",
+        "rank": lambda: "reordered",
+        "blocked": lambda: f"blocked: {event.to_value}",
+        "unblocked": lambda: "unblocked",
+        "updated": lambda: f"{event.field.replace('_', ' ')} changed",
+        "deleted": lambda: "deleted",
+        "restored": lambda: "restored",
+    }
+    return summaries.get(event.kind, lambda: event.kind)()
+
+
+def _render_panel(request: HttpRequest, project: Project, membership: Membership, story: Story, *, status: int = 200, **extra: Any) -> HttpResponse:
+    context = _panel_context(project, membership, story, **extra)
+    if request.htmx:
+        return render(request, "stories/_board_panel.html", context | {"project": project, "membership": membership})
+    return render_project(request, "stories/board_story.html", project, membership, nav="board", status=status, **context)
+
+
+@require_GET
+@project_view()
+def board_story(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+    return _render_panel(request, project, membership, _panel_story(project, story_key))
+
+
+@require_POST
+@project_view()
+def board_story_action(request: HttpRequest, project: Project, membership: Membership, story_key: str, action: str) -> HttpResponse:
+    if action not in PANEL_ACTIONS:
+        raise Http404("There is no such action.")
+    if action != "comment" and not membership.allows(Role.MEMBER):
+        raise PermissionDenied("Changing a story needs the member role or higher.")
+    story = _panel_story(project, story_key)
+    form = PanelForm(request.POST)
+    try:
+        if not form.is_valid():
+            name, problems = next(iter(form.errors.items()))
+            raise errors.InvalidInput(f"{name.capitalize()}: {problems[0]}", field=name)
+        done = _apply(action, project, story, form.cleaned_data, actor=request.user)
+    except errors.DomainError as exc:
+        story = _panel_story(project, story_key)
+        return _render_panel(request, project, membership, story, status=exc.status, error=exc.message)
+    if not request.htmx:
+        messages.success(request, done)
+        return redirect("project-board-story", key=project.key, story_key=story.key)
+    response = _render_panel(request, project, membership, _panel_story(project, story_key), notice=done)
+    response["HX-Trigger"] = "board-changed"
+    return response
+
+
+def _apply(action: str, project: Project, story: Story, data: dict[str, Any], *, actor) -> str:
+    version = data.get("version")
+    if action == "comment":
+        services.comment_add(story=story, author=actor, body=data.get("body") or "")
+        return "Comment added."
+    if version is None:
+        raise errors.InvalidInput("The form is missing the story's version; reload the board.", field="version")
+    if action == "block":
+        services.story_block(story=story, reason=data.get("reason") or "", actor=actor, expected_version=version)
+        return f"{story.key} is blocked."
+    if action == "unblock":
+        services.story_unblock(story=story, actor=actor, expected_version=version)
+        return f"{story.key} is unblocked."
+    if action == "assign":
+        username = data.get("assignee") or ""
+        user = None
+        if username:
+            found = project.memberships.select_related("user").filter(user__username=username).first()
+            if found is None:
+                raise errors.InvalidInput(f"{username} is not a member of {project.key}.", field="assignee")
+            user = found.user
+        services.story_assign(story=story, assignee=user, actor=actor, expected_version=version)
+        return f"{story.key} is assigned to {username}." if user else f"{story.key} is unassigned."
+    services.story_estimate(story=story, points=data.get("points"), actor=actor, expected_version=version)
+    return f"{story.key} is re-estimated."
+

@@ -1,23 +1,70 @@
-"""The sprints pages."""
+"""The sprints pages: the list, creating the next sprint, a sprint's page, editing, starting and closing."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from django import forms
+from django.contrib import messages
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
 
-from apps.projects.models import Category, Membership, Project
+from apps.projects import errors
+from apps.projects.forms import add_domain_error
+from apps.projects.models import CLOSED_CATEGORIES, Category, Membership, Project, Role
 from apps.projects.views import project_view, render_project
-from apps.stories.models import Sprint, SprintStatus
+from apps.stories import selectors, services
+from apps.stories.models import Sprint, SprintStatus, Story
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class SprintForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    goal = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    start = forms.DateField(widget=DATE)
+    end = forms.DateField(widget=DATE, help_text="The last day of the sprint (inclusive).")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", "A sprint cannot end before it starts.")
+        return data
+
+
+class CloseForm(forms.Form):
+    unfinished = forms.ChoiceField(
+        label="Where do the unfinished stories go?",
+        choices=[("next_sprint", "To the next sprint"), ("backlog", "To the top of the backlog")],
+        widget=forms.RadioSelect, initial="next_sprint",
+    )
 
 
 def _committed_points(sprint: Sprint) -> Decimal:
     return sum((Decimal(str(item.get("points") or 0)) for item in sprint.commitment), Decimal(0))
 
 
-@project_view()
-def sprints(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+def _points(stories: list[Story]) -> Decimal:
+    return sum((story.points or Decimal(0) for story in stories), Decimal(0))
+
+
+# --- The list and the next sprint ------------------------------------------------------------
+
+
+def _new_sprint_form(project: Project) -> SprintForm:
+    start, end = services.next_sprint_dates(project)
+    name = f"Sprint {Sprint.objects.filter(project=project).count() + 1}"
+    return SprintForm(initial={"name": name, "start": start, "end": end}, auto_id="new-sprint-%s")
+
+
+def _sprints_page(request: HttpRequest, project: Project, membership: Membership, *, form: SprintForm | None = None, status: int = 200) -> HttpResponse:
     alive = Q(stories__deleted_at__isnull=True)
     rows = Sprint.objects.filter(project=project).annotate(
         story_count=Count("stories", filter=alive),
@@ -29,7 +76,122 @@ def sprints(request: HttpRequest, project: Project, membership: Membership) -> H
         # Before start there is no commitment yet: what is planned is the current scope.
         sprint.committed_points = sprint.scope_points or 0 if sprint.status == SprintStatus.PLANNED else _committed_points(sprint)
         groups[sprint.status].append(sprint)
+    can_plan = membership.allows(Role.PRODUCT_OWNER)
     return render_project(
-        request, "stories/sprints.html", project, membership, nav="sprints",
+        request, "stories/sprints.html", project, membership, nav="sprints", status=status,
         active=groups[SprintStatus.ACTIVE], planned=groups[SprintStatus.PLANNED], past=groups[SprintStatus.CLOSED][::-1],
+        can_plan=can_plan, form=form or (_new_sprint_form(project) if can_plan else None),
     )
+
+
+@project_view()
+def sprints(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    return _sprints_page(request, project, membership)
+
+
+@require_POST
+@project_view(minimum=Role.PRODUCT_OWNER)
+def sprint_new(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    form = SprintForm(request.POST, auto_id="new-sprint-%s")
+    if form.is_valid():
+        try:
+            sprint = services.sprint_create(project=project, actor=request.user, **form.cleaned_data)
+        except errors.DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, f"{sprint.name} is planned.")
+            return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
+    return _sprints_page(request, project, membership, form=form, status=400)
+
+
+# --- One sprint ------------------------------------------------------------------------------
+
+
+def _sprint(project: Project, sprint_id: int) -> Sprint:
+    return get_object_or_404(Sprint.objects.select_related("project"), pk=sprint_id, project=project)
+
+
+def _sprint_page(
+    request: HttpRequest, project: Project, membership: Membership, sprint: Sprint, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    stories = list(Story.objects.alive().filter(sprint=sprint).select_related("state", "assignee").order_by("rank"))
+    unfinished = [story for story in stories if story.state.category not in CLOSED_CATEGORIES]
+    finished = [story for story in stories if story.state.category in CLOSED_CATEGORIES]
+    can_plan = membership.allows(Role.PRODUCT_OWNER) and sprint.status != SprintStatus.CLOSED
+    active = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).exclude(pk=sprint.pk).first()
+    context: dict[str, Any] = {
+        "sprint": sprint, "stories": stories, "unfinished": unfinished, "finished": finished,
+        "story_points": _points(stories), "unfinished_points": _points(unfinished),
+        "unestimated": sum(1 for story in stories if story.points is None),
+        "can_plan": can_plan, "other_active": active,
+        "commitment_points": _committed_points(sprint), "report": selectors.closed_sprint_report(sprint),
+    }
+    if can_plan:
+        initial = {"name": sprint.name, "goal": sprint.goal, "start": sprint.start, "end": sprint.end}
+        context["edit_form"] = SprintForm(initial=initial, auto_id="edit-sprint-%s")
+        context["close_form"] = CloseForm(auto_id="close-%s")
+    context.update(extra)
+    return render_project(request, "stories/sprint_detail.html", project, membership, nav="sprints", status=status, **context)
+
+
+@project_view()
+def sprint_detail(request: HttpRequest, project: Project, membership: Membership, sprint_id: int) -> HttpResponse:
+    return _sprint_page(request, project, membership, _sprint(project, sprint_id))
+
+
+@require_POST
+@project_view(minimum=Role.PRODUCT_OWNER)
+def sprint_edit(request: HttpRequest, project: Project, membership: Membership, sprint_id: int) -> HttpResponse:
+    sprint = _sprint(project, sprint_id)
+    form = SprintForm(request.POST, auto_id="edit-sprint-%s")
+    status, error = 400, None
+    if form.is_valid():
+        try:
+            services.sprint_update(sprint=sprint, **form.cleaned_data)
+        except errors.DomainError as exc:
+            add_domain_error(form, exc)
+            status, error = exc.status, exc.message
+        else:
+            messages.success(request, "Sprint saved.")
+            return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
+    sprint.refresh_from_db()
+    return _sprint_page(request, project, membership, sprint, status=status, edit_form=form, error=error)
+
+
+@require_POST
+@project_view(minimum=Role.PRODUCT_OWNER)
+def sprint_start(request: HttpRequest, project: Project, membership: Membership, sprint_id: int) -> HttpResponse:
+    sprint = _sprint(project, sprint_id)
+    try:
+        sprint = services.sprint_start(sprint=sprint, actor=request.user)
+    except errors.DomainError as exc:
+        return _sprint_page(request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message)
+    points = _committed_points(sprint)
+    messages.success(request, f"{sprint.name} has started with a commitment of {len(sprint.commitment)} stories, {points.normalize():f} points.")
+    return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
+
+
+@project_view(minimum=Role.PRODUCT_OWNER)
+def sprint_close(request: HttpRequest, project: Project, membership: Membership, sprint_id: int) -> HttpResponse:
+    """GET: the close form on a page of its own (the sprint page opens the same form in a dialog)."""
+    sprint = _sprint(project, sprint_id)
+    if request.method != "POST":
+        return _sprint_page(request, project, membership, sprint, closing=True)
+    form = CloseForm(request.POST, auto_id="close-%s")
+    if not form.is_valid():
+        return _sprint_page(request, project, membership, sprint, status=400, close_form=form, closing=True)
+    carried = list(Story.objects.alive().filter(sprint=sprint).exclude(state__category__in=CLOSED_CATEGORIES).values_list("pk", flat=True))
+    try:
+        sprint = services.sprint_close(sprint=sprint, actor=request.user, unfinished=form.cleaned_data["unfinished"])
+    except errors.DomainError as exc:
+        return _sprint_page(request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message)
+    messages.success(request, f"{sprint.name} is closed.{_carried_note(carried)}")
+    return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
+
+
+def _carried_note(carried: list[int]) -> str:
+    if not carried:
+        return ""
+    destination = Story.objects.filter(pk=carried[0]).select_related("sprint").first()
+    where = destination.sprint.name if destination and destination.sprint else "the top of the backlog"
+    return f" {len(carried)} unfinished stor{'y' if len(carried) == 1 else 'ies'} moved to {where}."

@@ -1,0 +1,399 @@
+"""The board page: columns, cards, moves, WIP limits, live polling, filters, swimlanes, Kanban mode, the panel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.projects import services as project_services
+from apps.projects.models import WipPolicy
+from apps.stories import services
+from apps.stories.models import EventKind, Story, StoryEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def board_url(**params) -> str:
+    url = reverse("project-board", kwargs={"key": "DATA"})
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+def live_url() -> str:
+    return reverse("project-board-live", kwargs={"key": "DATA"})
+
+
+def move_url() -> str:
+    return reverse("project-board-move", kwargs={"key": "DATA"})
+
+
+@pytest.fixture
+def as_user(client, people):
+    def login(name: str):
+        client.force_login(people[name])
+        return client
+
+    return login
+
+
+@pytest.fixture
+def sprint(project, people):
+    sprint = services.sprint_create(project=project, actor=people["owner"], name="Sprint 7", goal="Ship churn")
+    return sprint
+
+
+@pytest.fixture
+def cards(project, people, states, sprint):
+    owner = people["owner"]
+    label = services.label_save(project=project, name="dbt", color="#aa0000")
+    epic = services.epic_save(project=project, name="Churn")
+    make = services.story_create
+    first = make(project=project, actor=owner, title="Load CRM", points=3, sprint=sprint, state=states["Ready"],
+                 assignee=people["member"], labels=[label], epic=epic, kind="bug")
+    second = make(project=project, actor=owner, title="Model churn", points=5, sprint=sprint, state=states["Ready"])
+    doing = make(project=project, actor=owner, title="Dashboard", sprint=sprint, state=states["In progress"], assignee=people["owner"])
+    services.story_block(story=doing, reason="Waiting for warehouse access", actor=owner)
+    make(project=project, actor=owner, title="Not in the sprint", state=states["Ready"])
+    services.sprint_start(sprint=sprint, actor=owner)
+    return {"first": first, "second": second, "doing": doing, "label": label, "epic": epic}
+
+
+def move(client, story: Story, state, version=None):
+    return client.post(move_url(), {"story": story.key, "state": state.pk, "version": version or story.version},
+                       HTTP_ACCEPT="application/json")
+
+
+# --- Columns and cards ------------------------------------------------------------------------
+
+
+def test_columns_are_the_workflow_in_order_grouped_by_category(as_user, cards, states):
+    content = as_user("member").get(board_url()).content.decode()
+    positions = [content.index(f'id="column-{state.pk}"') for state in states.values()]
+    assert positions == sorted(positions)
+    assert 'class="board-group category-active" style="grid-column: span 1"' in content
+    assert content.count('class="board-group') == 7  # Validating (active) follows Waiting: its own group
+    for name in ("Backlog", "Ready", "In progress", "Waiting", "Validating", "Done", "Won&#x27;t do"):
+        assert name in content
+
+
+def test_a_card_shows_its_details_and_cards_keep_rank_order(as_user, cards):
+    content = as_user("member").get(board_url()).content.decode()
+    card = content[content.index('id="card-DATA-1"'):content.index('id="card-DATA-2"')]
+    for text in ("DATA-1", "Load CRM", "Bug", "3 pt", "member", "dbt"):
+        assert text in card
+    assert "Waiting for warehouse access" in content and "Blocked" in content
+    assert content.index("Load CRM") < content.index("Model churn")
+    assert "Not in the sprint" not in content
+
+
+def test_cards_in_a_column_follow_the_backlog_rank(as_user, cards, people):
+    services.story_move(story=cards["second"], actor=people["owner"], placement=services.Placement(before=cards["first"]))
+    content = as_user("member").get(board_url()).content.decode()
+    assert content.index("Model churn") < content.index("Load CRM")
+
+
+# --- Moves ------------------------------------------------------------------------------------
+
+
+def test_dragging_a_card_changes_its_state_with_one_state_event(as_user, cards, states):
+    story = cards["second"]
+    before = StoryEvent.objects.count()
+    response = move(as_user("member"), story, states["In progress"])
+    assert response.status_code == 200 and response.json()["message"] == "DATA-2 moved to In progress."
+    story.refresh_from_db()
+    assert story.state == states["In progress"] and story.version == 2
+    events = StoryEvent.objects.order_by("seq")[before:]
+    assert [(e.kind, e.from_value, e.to_value) for e in events] == [(EventKind.STATE, states["Ready"].pk, states["In progress"].pk)]
+
+
+def test_a_stale_move_is_refused_and_changes_nothing(as_user, cards, states, people):
+    story = cards["second"]
+    services.story_estimate(story=Story.objects.get(pk=story.pk), points=8, actor=people["owner"])
+    seq = StoryEvent.objects.count()
+    response = move(as_user("member"), story, states["Done"], version=1)
+    assert response.status_code == 409
+    error = response.json()["errors"][0]
+    assert error["code"] == "stale_version" and "changed by someone else" in error["message"]
+    story.refresh_from_db()
+    assert story.state == states["Ready"] and StoryEvent.objects.count() == seq
+
+
+def test_a_move_into_a_full_column_is_refused_under_the_block_policy(as_user, project, cards, states):
+    project_services.project_update(project=project, wip_policy=WipPolicy.BLOCK)
+    project_services.state_update(state=states["In progress"], name="In progress", category="active", wip_limit=1)
+    response = move(as_user("member"), cards["second"], states["In progress"])
+    assert response.status_code == 409
+    error = response.json()["errors"][0]
+    assert error["code"] == "wip_limit" and "WIP limit of 1" in error["message"]
+    assert Story.objects.get(pk=cards["second"].pk).state == states["Ready"]
+    content = as_user("member").get(board_url()).content.decode()
+    assert "1 / 1" in content and "column-count at-limit" in content and "a full column refuses moves" in content
+
+
+def test_a_column_over_its_limit_is_marked_under_the_warn_policy(as_user, cards, states):
+    project_services.state_update(state=states["Ready"], name="Ready", category="todo", wip_limit=2)
+    content = as_user("member").get(board_url()).content.decode()
+    assert "3 / 2" in content  # the limit counts the project's stories in the state, not only the sprint's
+    assert "column-count over-limit" in content and "over the limit" in content
+
+
+def test_a_move_without_javascript_redirects_back_with_a_message(as_user, cards, states):
+    client = as_user("member")
+    response = client.post(move_url(), {"story": "DATA-2", "state": states["Done"].pk, "version": 1, "next": board_url(lanes="epic")}, follow=True)
+    assert response.redirect_chain[-1][0] == board_url(lanes="epic")
+    assert "DATA-2 moved to Done." in response.content.decode()
+    response = client.post(move_url(), {"story": "DATA-2", "state": states["Ready"].pk, "version": 1, "next": "https://evil.example/"})
+    assert response["Location"] == board_url()
+
+
+@pytest.mark.parametrize("body", [{}, {"story": "DATA-2", "state": "x", "version": 1}, {"story": "DATA-99", "state": 1, "version": 1},
+                                  {"story": "OTHER-1", "state": 1, "version": 1}, {"story": "DATA-2", "state": 999999, "version": 1}])
+def test_bad_moves_are_4xx_and_change_nothing(as_user, cards, body):
+    seq = StoryEvent.objects.count()
+    response = as_user("member").post(move_url(), body, HTTP_ACCEPT="application/json")
+    assert response.status_code in (400, 404) and response.json()["errors"][0]["message"]
+    assert StoryEvent.objects.count() == seq
+
+
+def test_who_may_see_and_move(as_user, client, cards, states):
+    assert move(as_user("stakeholder"), cards["second"], states["Done"]).status_code == 403
+    content = as_user("stakeholder").get(board_url()).content.decode()
+    assert "DATA-1" in content and 'data-can-move="0"' in content and "data-move>" not in content and "Move…" not in content
+    outsider = as_user("outsider")
+    assert outsider.get(board_url()).status_code == 404
+    assert outsider.get(live_url()).status_code == 404
+    assert move(outsider, cards["second"], states["Done"]).status_code == 404
+    client.logout()
+    assert client.get(live_url()).status_code == 401
+    assert client.get(board_url()).status_code == 302
+
+
+# --- Live polling -----------------------------------------------------------------------------
+
+
+def test_an_unchanged_board_answers_304_after_one_query(as_user, project, sprint, cards, django_assert_num_queries):
+    client = as_user("member")
+    first = client.get(live_url())
+    assert first.status_code == 200 and b'id="card-DATA-1"' in first.content
+    etag = first["ETag"]
+    project.refresh_from_db()
+    assert etag == f'"board-{project.last_event_seq}-{sprint.pk}-member-{timezone.now().date().isoformat()}"'
+    # The session comes from the cache (cached_db sessions); the user, then one query for the board's version.
+    with django_assert_num_queries(2):
+        again = client.get(live_url(), HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+
+
+def test_the_page_carries_the_etag_the_first_poll_will_send(as_user, cards):
+    client = as_user("member")
+    page = client.get(board_url()).content.decode()
+    etag = client.get(live_url())["ETag"]
+    assert f'data-etag="{etag.replace(chr(34), "&quot;")}"' in page
+
+
+def test_a_change_by_someone_else_changes_the_etag_and_the_fragment(as_user, cards, states, people):
+    client = as_user("member")
+    etag = client.get(live_url())["ETag"]
+    services.story_change_state(story=cards["second"], state=states["Done"], actor=people["owner"])
+    response = client.get(live_url(), HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200 and response["ETag"] != etag
+    content = response.content.decode()
+    done_cell = content[content.index(f'data-state="{states["Done"].pk}" aria-label="Done"'):]
+    assert 'id="card-DATA-2"' in done_cell
+
+
+def test_starting_or_closing_a_sprint_changes_the_etag(as_user, project, people):
+    client = as_user("member")
+    etag = client.get(live_url())["ETag"]
+    sprint = services.sprint_create(project=project, actor=people["owner"])
+    services.sprint_start(sprint=sprint, actor=people["owner"])  # no story event: the active sprint is in the tag
+    assert client.get(live_url(), HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_the_live_fragment_keeps_the_filters(as_user, cards):
+    content = as_user("member").get(live_url() + "?kind=bug").content.decode()
+    assert "DATA-1" in content and "DATA-2" not in content
+
+
+# --- Filters, swimlanes, Kanban -----------------------------------------------------------------
+
+
+def test_filters_by_assignee_label_and_kind(as_user, cards):
+    client = as_user("member")
+    assert "Load CRM" in (c := client.get(board_url(assignee="member")).content.decode()) and "Model churn" not in c
+    unassigned = client.get(board_url(assignee="none")).content.decode()
+    assert "Model churn" in unassigned and "Load CRM" not in unassigned and "Dashboard" not in unassigned
+    assert "Load CRM" in (c := client.get(board_url(label="dbt")).content.decode()) and "Model churn" not in c
+    assert "Load CRM" in (c := client.get(board_url(kind="bug")).content.decode()) and "Dashboard" not in c
+
+
+def test_a_bad_filter_is_reported_and_ignored(as_user, cards):
+    response = as_user("member").get(board_url(kind="nonsense", assignee="nobody", lanes="zzz"))
+    content = response.content.decode()
+    assert response.status_code == 200 and "(ignored)" in content
+    assert "Load CRM" in content and "Model churn" in content
+
+
+def test_swimlanes_by_assignee_and_epic(as_user, cards):
+    client = as_user("member")
+    content = client.get(board_url(lanes="assignee")).content.decode()
+    lanes = [content.index(f'<h3 class="lane-head">{name}') for name in ("member", "owner", "Unassigned")]
+    assert lanes == sorted(lanes)  # named lanes alphabetically, the "nobody" lane last
+    assert lanes[0] < content.index("Load CRM") < lanes[1] < content.index("Dashboard") < lanes[2] < content.index("Model churn")
+    content = client.get(board_url(lanes="epic")).content.decode()
+    assert content.index('<h3 class="lane-head">Churn') < content.index("Load CRM") < content.index('<h3 class="lane-head">No epic')
+    assert "lane-head" not in client.get(board_url()).content.decode()
+
+
+def test_kanban_mode_without_a_sprint_shows_open_and_recently_finished_work(as_user, project, people, states):
+    owner, now = people["owner"], timezone.now()
+    make = services.story_create
+    # History is written in time order, as the event log requires.
+    old = make(project=project, actor=owner, title="Finished long ago", state=states["Ready"], at=now - timedelta(days=40))
+    recent = make(project=project, actor=owner, title="Finished lately", state=states["Ready"], at=now - timedelta(days=40))
+    services.story_change_state(story=old, state=states["Done"], actor=owner, at=now - timedelta(days=30))
+    services.story_change_state(story=recent, state=states["Done"], actor=owner, at=now - timedelta(days=3))
+    make(project=project, actor=owner, title="Ready work", state=states["Ready"])
+    make(project=project, actor=owner, title="Started work", state=states["Waiting"])
+    make(project=project, actor=owner, title="Still in the backlog", state=states["Backlog"])
+    content = as_user("member").get(board_url()).content.decode()
+    assert "No sprint is running" in content and "in the last 14 days" in content
+    for shown in ("Ready work", "Started work", "Finished lately"):
+        assert shown in content
+    for hidden in ("Still in the backlog", "Finished long ago"):
+        assert hidden not in content
+
+
+def test_kanban_mode_can_be_chosen_while_a_sprint_runs(as_user, cards):
+    content = as_user("member").get(board_url(mode="kanban")).content.decode()
+    assert "Not in the sprint" in content and "Load CRM" in content and "Show the active sprint instead" in content
+
+
+# --- Ages and the service level expectation -------------------------------------------------------
+
+
+def test_ages_are_coloured_past_the_sle_and_not_without_history(as_user, project, people, states):
+    owner, now = people["owner"], timezone.now()
+    cache.clear()
+    old = services.story_create(project=project, actor=owner, title="Old work", state=states["Ready"], at=now - timedelta(days=20))
+    quick = services.story_create(project=project, actor=owner, title="Quick work", state=states["Ready"], at=now - timedelta(days=20))
+    services.story_change_state(story=old, state=states["In progress"], actor=owner, at=now - timedelta(days=9))
+    content = as_user("member").get(board_url()).content.decode()
+    assert ">10d<" in content and "over-sle" not in content and "not compared" in content
+    services.story_change_state(story=quick, state=states["In progress"], actor=owner, at=now - timedelta(days=5))
+    services.story_change_state(story=quick, state=states["Done"], actor=owner, at=now - timedelta(days=3))
+    content = as_user("member").get(board_url()).content.decode()
+    assert "85% of stories finish within 3 days (n=1" in content
+    card = content[content.index('id="card-DATA-1"'):]
+    assert 'class="age over-sle"' in card[: card.index("</li>")]
+
+
+def test_the_flow_numbers_are_cached_per_event_sequence(as_user, cards, states, people, django_assert_max_num_queries):
+    client = as_user("member")
+    cache.clear()
+    with CaptureQueriesContext(connection) as cold:
+        client.get(board_url())
+    with CaptureQueriesContext(connection) as warm:
+        client.get(board_url())
+    assert not any("stories_storyevent" in q["sql"] for q in warm.captured_queries)
+    assert len(warm) < len(cold)
+    services.story_change_state(story=cards["second"], state=states["Done"], actor=people["owner"])
+    with CaptureQueriesContext(connection) as changed:
+        client.get(board_url())
+    assert any("stories_storyevent" in q["sql"] for q in changed.captured_queries)
+
+
+# --- The number of queries does not grow with the cards -----------------------------------------------
+
+
+def _fill(project, people, states, sprint, n: int, offset: int = 0) -> None:
+    label = services.label_save(project=project, name=f"L{offset}")
+    epic = services.epic_save(project=project, name=f"E{offset}")
+    names = list(states)
+    for i in range(n):
+        services.story_create(project=project, actor=people["owner"], title=f"Card {offset + i}", points=i % 5, sprint=sprint,
+                              state=states[names[1 + i % 5]], assignee=people["member"] if i % 2 else people["owner"],
+                              labels=[label], epic=epic if i % 3 else None)
+
+
+@pytest.mark.parametrize("params", [{}, {"lanes": "assignee"}, {"lanes": "epic", "label": "L0"}])
+def test_a_board_of_500_cards_costs_as_many_queries_as_one_of_5(as_user, project, people, states, sprint, params):
+    services.sprint_start(sprint=sprint, actor=people["owner"])
+    client = as_user("member")
+    _fill(project, people, states, sprint, 5)
+    cache.clear()
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(board_url(**params)).status_code == 200
+    _fill(project, people, states, sprint, 495, offset=5)
+    cache.clear()
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(board_url(**params))
+    assert response.status_code == 200 and response.content.count(b'class="story-card') == (500 if "label" not in params else 5)
+    assert len(large) == len(small), [q["sql"][:80] for q in large.captured_queries]
+
+
+# --- The side panel -------------------------------------------------------------------------------
+
+
+def panel_url(key: str = "DATA-1", action: str | None = None) -> str:
+    if action:
+        return reverse("project-board-story-action", kwargs={"key": "DATA", "story_key": key, "action": action})
+    return reverse("project-board-story", kwargs={"key": "DATA", "story_key": key})
+
+
+def test_the_panel_shows_details_comments_and_history(as_user, cards, states, people):
+    services.comment_add(story=cards["first"], author=people["member"], body="Source has **nulls**")
+    services.story_change_state(story=cards["first"], state=states["In progress"], actor=people["member"])
+    content = as_user("stakeholder").get(panel_url(), HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in content and "Load CRM" in content and "<strong>nulls</strong>" in content
+    assert "member moved from Ready to In progress" in content and "owner created" in content
+    assert "Blocked because" not in content  # a stakeholder may comment, not change
+    page = as_user("member").get(panel_url()).content.decode()
+    assert "<html" in page and "Blocked because" in page and "Back to the board" in page
+
+
+def test_block_unblock_assign_and_estimate_from_the_panel(as_user, cards, people):
+    client = as_user("member")
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    response = client.post(panel_url(action="block"), {"version": 1, "reason": "No access"}, **htmx)
+    assert response.status_code == 200 and response["HX-Trigger"] == "board-changed" and "DATA-1 is blocked." in response.content.decode()
+    story = Story.objects.get(key="DATA-1")
+    assert story.blocked and story.blocked_reason == "No access" and story.version == 2
+    client.post(panel_url(action="unblock"), {"version": 2}, **htmx)
+    client.post(panel_url(action="assign"), {"version": 3, "assignee": "owner"}, **htmx)
+    client.post(panel_url(action="estimate"), {"version": 4, "points": "8"}, **htmx)
+    story.refresh_from_db()
+    assert not story.blocked and story.assignee == people["owner"] and story.points == 8 and story.version == 5
+    kinds = list(StoryEvent.objects.filter(story=story).order_by("seq").values_list("kind", flat=True))
+    assert kinds[-4:] == ["blocked", "unblocked", "assignee", "points"]
+
+
+@pytest.mark.parametrize(("action", "body", "message"), [
+    ("block", {"version": 1, "reason": "  "}, "Say why the story is blocked."),
+    ("block", {"version": 9, "reason": "No access"}, "changed by someone else"),
+    ("assign", {"version": 1, "assignee": "outsider"}, "outsider is not a member of DATA."),
+    ("estimate", {"version": 1, "points": "-1"}, "Points:"),
+    ("estimate", {"points": "3"}, "missing the story&#x27;s version"),
+    ("comment", {"body": ""}, "A comment needs some text."),
+])
+def test_panel_errors_are_shown_and_change_nothing(as_user, cards, action, body, message):
+    seq = StoryEvent.objects.count()
+    response = as_user("member").post(panel_url(action=action), body, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and message in response.content.decode() and 'role="alert"' in response.content.decode()
+    assert StoryEvent.objects.count() == seq and Story.objects.get(key="DATA-1").version == 1
+    plain = as_user("member").post(panel_url(action=action), body)
+    assert plain.status_code in (400, 409)
+
+
+def test_panel_permissions(as_user, cards):
+    stakeholder = as_user("stakeholder")
+    assert stakeholder.post(panel_url(action="comment"), {"body": "When?"}, HTTP_HX_REQUEST="true").status_code == 200
+    assert stakeholder.post(panel_url(action="block"), {"version": 1, "reason": "x"}).status_code == 403
+    assert as_user("member").post(panel_url(action="explode"), {}).status_code == 404
+    assert as_user("member").get(panel_url("DATA-999")).status_code == 404
+    assert as_user("outsider").get(panel_url()).status_code == 404

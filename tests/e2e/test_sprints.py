@@ -1,0 +1,50 @@
+"""Sprint pages in Chromium: start with the commitment shown, close carrying unfinished stories."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from apps.projects import services as project_services
+from apps.projects.models import Role
+from apps.projects.selectors import workflow
+from apps.stories import services
+from apps.stories.models import Sprint, SprintStatus, Story
+
+pytestmark = pytest.mark.e2e
+
+
+def test_start_a_sprint_then_close_it_carrying_unfinished_stories_to_the_next(page, login, make_e2e_user, snapshot):
+    admin = make_e2e_user("ada")
+    project = project_services.project_create(creator=admin, key="DATA", name="Data team")
+    project_services.membership_add(project=project, user=make_e2e_user("paula"), role=Role.PRODUCT_OWNER)
+    states = {state.name: state for state in workflow(project)}
+    sprint = services.sprint_create(project=project, actor=admin, name="Sprint 1", goal="Churn model")
+    for title, points in (("Load CRM", 3), ("Train model", 5), ("Publish dashboard", 2)):
+        services.story_create(project=project, actor=admin, title=title, points=points, sprint=sprint, state=states["Ready"])
+
+    login(page, "paula")
+    page.goto("/p/DATA/sprints/")
+    page.get_by_role("link", name="Sprint 1").click()
+    expect(page.get_by_text("Starting records this commitment: 3 stories, 10 points")).to_be_visible()
+    page.get_by_role("button", name="Start Sprint 1").click()
+    expect(page.get_by_text("Sprint 1 has started with a commitment of 3 stories, 10 points.")).to_be_visible()
+
+    services.story_change_state(story=Story.objects.get(key="DATA-1"), state=states["Done"], actor=admin)
+    page.reload()
+    page.get_by_role("link", name="Close Sprint 1…").click()
+    dialog = page.get_by_role("dialog", name="Close Sprint 1")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Train model")
+    expect(dialog).to_contain_text("Publish dashboard")
+    expect(dialog).not_to_contain_text("Load CRM")
+    dialog.get_by_label("To the next sprint").check()
+    snapshot("close-dialog")
+    dialog.get_by_role("button", name="Close Sprint 1").click()
+
+    expect(page.get_by_text("Sprint 1 is closed. 2 unfinished stories moved to Sprint 2.")).to_be_visible()
+    expect(page.get_by_text("this page is read-only")).to_be_visible()
+    nxt = Sprint.objects.get(project=project, status=SprintStatus.PLANNED)
+    assert nxt.name == "Sprint 2"
+    assert set(Story.objects.filter(sprint=nxt).values_list("key", flat=True)) == {"DATA-2", "DATA-3"}
+    assert Sprint.objects.get(pk=sprint.pk).status == SprintStatus.CLOSED
