@@ -1,0 +1,138 @@
+"""/api/v1/: sprint reports and a project's flow, velocity, waste and forecast reports.
+
+GET answers 200 with the report when its stored inputs are current (or with ``status: "failed"`` and
+its ``error``), else queues the computation and answers 202 with ``status`` and ``progress``. POST
+(member) queues a recomputation: it retries a failed report; a current one is never recomputed.
+``?format=csv`` (``&table=``) or ``?format=json`` downloads a done report.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from apps.projects.api_base import ApiView
+from apps.projects.api_support import error_responses
+from apps.projects.errors import NotFound
+from apps.projects.models import Role
+from apps.projects.selectors import require_role
+from apps.reports import exports, parameters, services
+from apps.reports import serializers as s
+from apps.reports.models import Report, ReportKind, ReportStatus
+from apps.reports.selectors import local_today
+from apps.stories.models import Sprint
+
+
+class JsonOnly(BaseContentNegotiation):
+    """``?format=`` selects a download here, not a DRF renderer: answers are always JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return JSONRenderer(), JSONRenderer.media_type
+
+
+FORMAT = OpenApiParameter("format", str, enum=["csv", "json"], description="Download the done report as CSV (one table) or JSON.")
+TABLE = OpenApiParameter("table", str, description="With format=csv: which table (default: the first). An unknown one is a 400 listing them.")
+WINDOW = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First day (inclusive); default: 89 days before to."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive, not after today); default: today."),
+]
+FORECAST = [
+    OpenApiParameter("items", int, description="When will this many more stories be done (1-10000)."),
+    OpenApiParameter("date", OpenApiTypes.DATE, description="How many stories by the end of this day (default: one sprint length from today)."),
+    OpenApiParameter("seed", int, description="Random seed of the Monte Carlo trials (default 0)."),
+]
+STATUS_202 = OpenApiResponse(s.ReportStatusSerializer, description="Being computed: poll again.")
+
+
+class ReportView(ApiView):
+    content_negotiation_class = JsonOnly
+
+    def answer_report(self, report: Report, request, *, queued_status: int = 202):
+        download = exports.requested_download(report, request.query_params)
+        if download is not None:
+            return download
+        busy = report.status in (ReportStatus.PENDING, ReportStatus.RUNNING)
+        return Response(exports.report_body(report), status=queued_status if busy else 200)
+
+
+class SprintReport(ReportView):
+    def sprint(self, sprint_id: int, minimum: str) -> Sprint:
+        sprint = Sprint.objects.select_related("project").filter(pk=sprint_id).first()
+        if sprint is None:
+            raise NotFound(f"There is no sprint {sprint_id}.")
+        self.membership = require_role(user=self.request.user, project=sprint.project, minimum=minimum)
+        return sprint
+
+    def request_report(self, request, sprint_id: int, minimum: str, *, force: bool) -> Report:
+        sprint = self.sprint(sprint_id, minimum)
+        parameters.parse(ReportKind.SPRINT, request.query_params, today=local_today(sprint.project))
+        return services.report_request(project=sprint.project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint, force=force)
+
+    @extend_schema(
+        summary="A sprint's report: commitment vs completed, the story lists, re-estimates and the burndown",
+        parameters=[FORMAT, TABLE],
+        responses={200: s.SprintReportSerializer, 202: STATUS_202, **error_responses(400, 401, 404, 409)},
+    )
+    def get(self, request, sprint_id):
+        return self.answer_report(self.request_report(request, sprint_id, Role.STAKEHOLDER, force=False), request)
+
+    @extend_schema(
+        summary="Queue the sprint report's computation again (member): retries a failed one",
+        request=None,
+        responses={200: s.SprintReportSerializer, 202: STATUS_202, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, sprint_id):
+        return self.answer_report(self.request_report(request, sprint_id, Role.MEMBER, force=True), request)
+
+
+class ProjectReport(ReportView):
+    kind: str
+
+    def request_report(self, request, key: str, minimum: str, *, force: bool) -> Report:
+        project = self.project(key, minimum)
+        wanted = parameters.parse(self.kind, request.query_params, today=local_today(project))
+        return services.report_request(project=project, kind=self.kind, parameters=wanted, force=force)
+
+    def get(self, request, key):
+        return self.answer_report(self.request_report(request, key, Role.STAKEHOLDER, force=False), request)
+
+    def post(self, request, key):
+        return self.answer_report(self.request_report(request, key, Role.MEMBER, force=True), request)
+
+
+def _project_report(kind: str, summary: str, serializer: type, extra: list[OpenApiParameter]) -> type[ProjectReport]:
+    view = type(f"{kind.title()}Report", (ProjectReport,), {"kind": kind})
+    view.get = extend_schema(
+        summary=summary, parameters=[*extra, FORMAT, TABLE],
+        responses={200: serializer, 202: STATUS_202, **error_responses(400, 401, 404)},
+    )(view.get)
+    view.post = extend_schema(
+        summary=f"Queue the {kind} report's computation again (member): retries a failed one",
+        parameters=extra, request=None,
+        responses={200: serializer, 202: STATUS_202, **error_responses(400, 401, 403, 404)},
+    )(view.post)
+    return view
+
+
+FlowReport = _project_report(
+    ReportKind.FLOW, "Flow: cycle times and percentiles, throughput, WIP, CFD, age, time in state, efficiency",
+    s.FlowReportSerializer, WINDOW,
+)
+VelocityReport = _project_report(
+    ReportKind.VELOCITY, "Velocity: commitment vs completed of the last 7 closed sprints, average of the last 3",
+    s.VelocityReportSerializer, [],
+)
+WasteReport = _project_report(
+    ReportKind.WASTE, "Lean waste: each waste's measured signal over the window, with the stories behind it",
+    s.WasteReportSerializer, WINDOW,
+)
+ForecastReport = _project_report(
+    ReportKind.FORECAST, "Monte Carlo forecast: how many by a date, or when N more stories will be done",
+    s.ForecastReportSerializer, FORECAST,
+)

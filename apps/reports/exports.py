@@ -1,0 +1,196 @@
+"""A stored report as tables (CSV downloads, one per table) and as a JSON download.
+
+``tables(kind, result)`` turns a result into named tables of plain rows, first table first; the
+pages show the same rows beside their charts, so a chart, its table and its CSV always agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpResponse
+
+from apps.projects.errors import Conflict, InvalidInput
+from apps.reports.models import ReportKind
+
+Table = tuple[list[str], list[list[Any]]]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _state_name(result: dict[str, Any], state_id: Any) -> str:
+    return result.get("state_names", {}).get(str(state_id), f"state {state_id}")
+
+
+def _sprint_tables(r: dict[str, Any]) -> dict[str, Table]:
+    lists = ("committed", "already_done", "added", "removed", "completed", "cancelled", "not_completed", "unestimated")
+    stories = [[name, key] for name in lists for key in r.get(name, [])]
+    burndown = [
+        [d["date"], d["remaining_points"], d["scope_points"], d["ideal_points"], d["completed_points"]] for d in r["burndown"]
+    ]
+    return {
+        "burndown": (["date", "remaining_points", "scope_points", "ideal_points", "completed_points"], burndown),
+        "stories": (["list", "key"], stories),
+        "reestimated": (["key", "old_points", "new_points"], [[x["key"], x["old_points"], x["new_points"]] for x in r["reestimated"]]),
+        "scope_changes": (["at", "key", "kind", "points"], [[x["at"], x["key"], x["kind"], x["points"]] for x in r["scope_changes"]]),
+        "summary": (
+            ["measure", "value"],
+            [[name, r[name]] for name in (
+                "committed_points", "added_points", "removed_points", "completed_points", "cancelled_points",
+                "not_completed_points", "reestimate_delta", "scope_churn",
+            )],
+        ),
+    }
+
+
+def _flow_tables(r: dict[str, Any]) -> dict[str, Table]:
+    states = r["states"]
+    cfd = [[day["date"], *(day["counts"].get(str(s), 0) for s in states)] for day in r["cfd"]]
+    efficiency = r["flow_efficiency"]
+    return {
+        "cycle_times": (["key", "start", "finish", "days", "hours"], [[c["key"], c["start"], c["finish"], c["days"], c["hours"]] for c in r["cycle_times"]]),
+        "percentiles": (["percentile", "days"], [[p, v] for p, v in r["percentiles"].items()]),
+        "throughput": (["date", "count"], [[d["date"], d["count"]] for d in r["throughput"]]),
+        "wip": (["date", "count"], [[d["date"], d["count"]] for d in r["wip"]]),
+        "cfd": (["date", *(_state_name(r, s) for s in states)], cfd),
+        "work_item_age": (["key", "state", "start", "days"], [[a["key"], _state_name(r, a["state"]), a["start"], a["days"]] for a in r["work_item_age"]]),
+        "time_in_state": (["state", "hours", "stories"], [[t["name"], t["hours"], t["n"]] for t in r["time_in_state"]]),
+        "lead_times": (["key", "created", "finish", "days"], [[x["key"], x["created"], x["finish"], x["days"]] for x in r["lead_times"]]),
+        "flow_efficiency": (
+            ["key", "active_hours", "wait_hours", "efficiency"],
+            [[x["key"], x["active_hours"], x["wait_hours"], x["efficiency"]] for x in efficiency["stories"]],
+        ),
+    }
+
+
+def _velocity_tables(r: dict[str, Any]) -> dict[str, Table]:
+    rows = [[s["name"], s["closed_at"], s["committed_points"], s["completed_points"], s["n_committed"], s["n_completed"], s["scope_churn"]]
+            for s in r["sprints"]]
+    return {"sprints": (["sprint", "closed_at", "committed_points", "completed_points", "committed", "completed", "scope_churn"], rows)}
+
+
+def _waste_tables(r: dict[str, Any]) -> dict[str, Table]:
+    waiting, rework = r["waiting"], r["rework"]
+    return {
+        "partially_done": (
+            ["sprint", "closed_at", "wip", "total_age_days", "carry_over", "carry_over_points", "sle_days", "older_than_sle", "older_than_sle_share"],
+            [[p["name"], p["closed_at"], p["wip"], p["total_age_days"], p["carry_over"], p["carry_over_points"], p["sle_days"],
+              p["older_than_sle"], p["older_than_sle_share"]] for p in r["partially_done"]],
+        ),
+        "waiting_by_state": (["state", "hours", "stories"], [[w["name"], w["hours"], " ".join(w["keys"])] for w in waiting["by_state"]]),
+        "waiting_by_reason": (["reason", "hours", "stories"], [[w["reason"], w["hours"], " ".join(w["keys"])] for w in waiting["by_reason"]]),
+        "task_switching": (["person", "date", "stories", "keys"], [[p["person"], p["date"], p["count"], " ".join(p["keys"])] for p in r["task_switching"]["flagged"]]),
+        "handoffs": (["key", "assignees"], [[k, n] for k, n in r["handoffs"]["assignees_per_story"].items()]),
+        "rework": (["signal", "count", "stories"], [
+            ["reopens", rework["reopens"], " ".join(rework["reopen_keys"])],
+            ["backward_moves", rework["backward_moves"], " ".join(rework["backward_keys"])],
+            ["bugs_created", rework["bugs_created"], " ".join(rework["bug_keys"])],
+        ]),
+        "cancelled_after_start": (["key", "cancelled_at", "active_hours"], [[c["key"], c["cancelled_at"], c["active_hours"]] for c in r["extra_features"]["cancelled_after_start"]]),
+        "scope_churn": (["sprint", "scope_churn", "added_points", "removed_points", "committed_points"],
+                        [[s["name"], s["scope_churn"], s["added_points"], s["removed_points"], s["committed_points"]] for s in r["backlog"]["sprints"]]),
+    }
+
+
+def _forecast_tables(r: dict[str, Any]) -> dict[str, Table]:
+    label = "at_least_stories" if r.get("mode") == "how_many" else "done_by"
+    history = [[i, count] for i, count in enumerate(r["history"], start=1)]
+    return {
+        "likely": (["likelihood_percent", label], [[p, v] for p, v in r["likely"].items()]),
+        "history": (["history_day", "throughput"], history),
+    }
+
+
+TABLES: dict[str, Callable[[dict[str, Any]], dict[str, Table]]] = {
+    ReportKind.SPRINT: _sprint_tables,
+    ReportKind.FLOW: _flow_tables,
+    ReportKind.VELOCITY: _velocity_tables,
+    ReportKind.WASTE: _waste_tables,
+    ReportKind.FORECAST: _forecast_tables,
+}
+
+
+def tables(kind: str, result: dict[str, Any]) -> dict[str, Table]:
+    return TABLES[kind](result)
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value  # a spreadsheet must not run a state name or a reason as a formula
+    return value
+
+
+def csv_text(table: Table) -> str:
+    headers, rows = table
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_cell(h) for h in headers])
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+def download(content: str, *, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def csv_download(table: Table, *, filename: str) -> HttpResponse:
+    return download(csv_text(table), filename=filename, content_type="text/csv; charset=utf-8")
+
+
+def json_download(body: dict[str, Any], *, filename: str) -> HttpResponse:
+    return download(json.dumps(body, indent=2), filename=filename, content_type="application/json")
+
+
+def report_body(report: Any) -> dict[str, Any]:
+    """The API's answer: what the report is and its state, then (once done) every field of its result."""
+    body: dict[str, Any] = {
+        "kind": report.kind,
+        "parameters": report.parameters,
+        "status": report.status,
+        "progress": report.progress,
+        "computed_at": report.computed_at.isoformat().replace("+00:00", "Z") if report.computed_at else None,
+        "inputs": {"event_seq": report.event_seq, "config_hash": report.config_hash or None,
+                   "as_of_day": report.as_of_day.isoformat() if report.as_of_day else None},
+        "error": report.error or None,
+    }
+    if report.status == "done" and report.result:
+        body.update(report.result)
+    return body
+
+
+def filename(report: Any, suffix: str) -> str:
+    day = report.as_of_day.isoformat() if report.as_of_day else "now"
+    name = f"sprint-{report.sprint_id}" if report.kind == ReportKind.SPRINT else report.kind
+    return f"{report.project.key}-{name}-{day}{suffix}"
+
+
+def requested_download(report: Any, query: Any) -> HttpResponse | None:
+    """The download asked for by ``?format=csv|json`` (``&table=`` for CSV), or None for the normal answer.
+
+    A report still being computed has nothing to download yet: None, so the caller answers 202.
+    """
+    fmt = query.get("format")
+    if fmt in (None, ""):
+        return None
+    if fmt not in ("csv", "json"):
+        raise InvalidInput("format must be csv or json.", field="format", code="invalid_choice")
+    table_name = query.get("table")
+    if report.status == "failed":
+        raise Conflict(f"This report failed: {report.error} Queue it again first.", code="report_failed")
+    if report.status != "done":
+        return None
+    if fmt == "json":
+        return json_download(report_body(report), filename=filename(report, ".json"))
+    available = tables(report.kind, report.result)
+    if table_name in (None, ""):
+        table_name = next(iter(available))
+    if table_name not in available:
+        raise InvalidInput(f"table must be one of {', '.join(available)}.", field="table", code="invalid_choice")
+    return csv_download(available[table_name], filename=filename(report, f"-{table_name}.csv"))

@@ -1,0 +1,309 @@
+"""The only writers of reports: queue a (re)computation, compute and store one, record a failure.
+
+A request looks at the stored row: a done report whose inputs equal the current inputs is served as
+it is; a closed sprint's report, once computed as of its close, is final. Anything else is queued,
+once: only the request that moves the row to ``pending`` enqueues the task (after its commit).
+
+The task body is :func:`report_compute`. It reads the stored inputs, loads the event log by indexed
+range, replays and computes in ``sprintboard/``, and stores with a compare-and-swap on the inputs
+it saw at the start (``filter(pk=..., event_seq=..., config_hash=..., ...).update(...)``): if
+another worker stored in between, the result is stored only if it is fresher, so a stale result never
+replaces a fresh one. Recomputing from the same inputs gives the same report, so a task delivered
+twice (a worker killed mid-task, a broker redelivery) is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.projects.errors import Conflict, InvalidInput
+from apps.projects.models import Project
+from apps.reports import parameters as params
+from apps.reports.models import Report, ReportKind, ReportStatus
+from apps.reports.selectors import Inputs, config_hash, current_inputs, sprint_parameters
+from apps.stories.models import Sprint
+from apps.stories.selectors import EngineInput, engine_input
+from sprintboard import flow, forecast, records, sprints, waste
+from sprintboard.errors import EngineError
+from sprintboard.history import History, replay
+from sprintboard.records import to_jsonable
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+CAS_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The inputs of what a row holds, with the moment they were read: the key of the compare-and-swap."""
+
+    event_seq: int | None
+    config_hash: str
+    as_of_day: date | None
+    inputs_read_at: datetime | None
+
+    @classmethod
+    def of(cls, report: Report) -> Stored:
+        return cls(report.event_seq, report.config_hash, report.as_of_day, report.inputs_read_at)
+
+    def freshness(self) -> tuple:
+        # The event log only grows and days only pass: a later read has a later day or a higher seq.
+        return (self.as_of_day or date.min, self.event_seq or 0, self.inputs_read_at or datetime.min.replace(tzinfo=UTC))
+
+    def as_filter(self) -> dict[str, Any]:
+        return {"event_seq": self.event_seq, "config_hash": self.config_hash, "as_of_day": self.as_of_day,
+                "inputs_read_at": self.inputs_read_at}
+
+
+# --- Queueing -------------------------------------------------------------------------------------
+
+
+def _stuck_after() -> timedelta:
+    """A queued or running report older than this lost its task (a broker flushed, say): queue it again."""
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + visibility)
+
+
+def _needs_computing(report: Report, inputs: Inputs, *, force: bool) -> bool:
+    if report.final and report.status == ReportStatus.DONE:
+        return False
+    if report.is_busy:  # queued_at is None only for a row just created, not yet queued
+        return report.queued_at is None or timezone.now() - report.queued_at > _stuck_after()
+    if report.status == ReportStatus.DONE:
+        return not inputs.matches(report)
+    return force or not inputs.matches(report)  # failed: retried on demand, or when an input changed
+
+
+def _enqueue(report_id: int) -> None:
+    from apps.reports.tasks import report_compute_task  # the task module imports this one
+
+    try:
+        report_compute_task.apply_async(args=[report_id], expires=_stuck_after().total_seconds())
+    except Exception as exc:  # noqa: BLE001 - the broker is down, or (eagerly) the task failed: never a 500
+        logger.exception("could not run report %s", report_id)
+        Report.objects.filter(pk=report_id, status__in=[ReportStatus.PENDING, ReportStatus.RUNNING]).update(
+            status=ReportStatus.FAILED, error=f"The computation could not be queued or run ({type(exc).__name__}); retry.",
+            config_hash="", event_seq=None,
+        )
+
+
+def _report_row(project: Project, kind: str, parameters: dict[str, Any], sprint: Sprint | None) -> Report:
+    digest = params.parameters_hash(parameters)
+    report, _ = Report.objects.get_or_create(
+        project=project, kind=kind, parameters_hash=digest,
+        defaults={"parameters": parameters, "sprint": sprint, "status": ReportStatus.PENDING, "queued_at": None},
+    )
+    return report
+
+
+def report_request(
+    *, project: Project, kind: str, parameters: dict[str, Any], sprint: Sprint | None = None, force: bool = False
+) -> Report:
+    """The stored report if its inputs are current; otherwise queue its computation (once) and return the row.
+
+    ``force`` retries a failed report whose inputs did not change. A done, current report is never
+    recomputed, forced or not.
+    """
+    if kind not in ReportKind.values:
+        raise InvalidInput(f"{kind!r} is not a kind of report.", field="kind")
+    if kind == ReportKind.SPRINT:
+        if sprint is None or sprint.started_at is None:
+            raise Conflict("This sprint has not started: its report begins at its start.", code="not_started")
+        parameters = sprint_parameters(sprint)
+    with transaction.atomic():
+        report = _report_row(project, kind, parameters, sprint)
+        if report.final and report.status == ReportStatus.DONE:
+            return report
+        inputs = current_inputs(project, kind, sprint)
+        if not _needs_computing(report, inputs, force=force):
+            return report
+        queued = Report.objects.filter(pk=report.pk, status=report.status, queued_at=report.queued_at).update(
+            status=ReportStatus.PENDING, progress=0, error="", queued_at=timezone.now()
+        )
+        if queued:
+            transaction.on_commit(partial(_enqueue, report.pk))
+    report.refresh_from_db()
+    return report
+
+
+# --- Computing --------------------------------------------------------------------------------------
+
+
+def _progress(report_id: int, percent: int) -> None:
+    Report.objects.filter(pk=report_id, status=ReportStatus.RUNNING).update(progress=percent)
+    delay = getattr(settings, "REPORTS_STEP_DELAY", 0)  # only test settings set it (the worker-killed test)
+    if delay:
+        time.sleep(delay)
+
+
+def _engine_config(data: EngineInput, kind: str, sprint_id: int | None) -> str:
+    return config_hash(kind=kind, tz=data.timezone, workflow=data.workflow, sprints=data.sprints, sprint_id=sprint_id)
+
+
+def _sprint_record(data: EngineInput, sprint_id: int) -> records.Sprint:
+    found = [s for s in data.sprints if s.id == sprint_id]
+    if not found:
+        raise EngineError(f"sprint {sprint_id} no longer exists")
+    return found[0]
+
+
+def _compute(report: Report, data: EngineInput, history: History) -> dict[str, Any]:
+    kind, parameters = report.kind, report.parameters
+    if kind == ReportKind.SPRINT:
+        return to_jsonable(sprints.sprint_report(history, sprint=_sprint_record(data, report.sprint_id)))
+    if kind == ReportKind.VELOCITY:
+        return to_jsonable(sprints.velocity_report(history, sprints=data.sprints))
+    if kind == ReportKind.FLOW:
+        start, end = params.window_of(parameters, history.as_of_day)
+        result = to_jsonable(flow.flow_report(history, start=start, end=end))
+        result["state_names"] = {str(s.id): s.name for s in data.workflow}
+        return result
+    if kind == ReportKind.WASTE:
+        start, end = params.window_of(parameters, history.as_of_day)
+        result = to_jsonable(waste.waste_report(history, sprints=data.sprints, start=start, end=end))
+        result["state_names"] = {str(s.id): s.name for s in data.workflow}
+        return result
+    return _forecast(report, history)
+
+
+def _forecast(report: Report, history: History) -> dict[str, Any]:
+    parameters, seed = report.parameters, report.parameters.get("seed", 0)
+    if parameters.get("items"):
+        result = to_jsonable(forecast.forecast_when(history, items=parameters["items"], seed=seed))
+        return {"mode": "when", **result}
+    by = date.fromisoformat(parameters["date"]) if parameters.get("date") else (
+        history.as_of_day + timedelta(days=report.project.sprint_length_days)
+    )
+    result = to_jsonable(forecast.forecast_how_many(history, by=max(by, history.as_of_day), seed=seed))
+    return {"mode": "how_many", **result}
+
+
+def _as_of(report: Report, data: EngineInput) -> datetime:
+    if report.kind == ReportKind.SPRINT:
+        closed_at = _sprint_record(data, report.sprint_id).closed_at
+        if closed_at is not None:
+            return closed_at
+    return timezone.now()
+
+
+def _inputs_day(report: Report, data: EngineInput, history: History) -> date:
+    """The as-of day, as ``selectors.as_of_day`` reads it: a closed sprint's (real) close day, else today."""
+    if report.kind == ReportKind.SPRINT:
+        raw = next((s for s in data.sprints if s.id == report.sprint_id), None)
+        if raw is not None and raw.closed_at is not None:
+            return raw.closed_at.astimezone(history.zone).date()
+    return history.as_of_day
+
+
+def report_compute(*, report_id: int) -> str:
+    """Compute one report and store it; returns what happened (``stored``, ``unchanged``, ``stale``, ...).
+
+    Engine errors (and a soft time limit) become a failed report with its message; database and
+    broker errors propagate so the task retries them with backoff.
+    """
+    report = Report.objects.select_related("project", "sprint").filter(pk=report_id).first()
+    if report is None:
+        return "gone"
+    if report.final and report.status == ReportStatus.DONE:
+        return "final"
+    seen = Stored.of(report)
+    if report.status == ReportStatus.DONE and current_inputs(report.project, report.kind, report.sprint).matches(report):
+        return "unchanged"
+    Report.objects.filter(pk=report_id).exclude(status=ReportStatus.DONE).update(
+        status=ReportStatus.RUNNING, progress=5, started_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    _progress(report_id, 10)
+    try:
+        read_at = timezone.now()
+        data = engine_input(report.project)
+        _progress(report_id, 40)
+        as_of = _as_of(report, data)
+        history = replay(data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=as_of)
+        _progress(report_id, 70)
+        inputs = Inputs(data.watermark, _engine_config(data, report.kind, report.sprint_id), _inputs_day(report, data, history))
+        result = _compute(report, data, history)
+        _progress(report_id, 90)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 - engine errors, a soft time limit: the report shows why it failed
+        logger.warning("report %s failed: %s", report_id, exc)
+        return report_fail(report_id=report_id, error=_message(exc))
+    final = report.kind == ReportKind.SPRINT and _sprint_record(data, report.sprint_id).closed_at is not None
+    return _store(report_id, seen, Stored(inputs.event_seq, inputs.config_hash, inputs.as_of_day, read_at), result, final)
+
+
+def _message(exc: Exception) -> str:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return f"The computation took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} seconds and was stopped."
+    if isinstance(exc, EngineError):
+        return f"The event log could not be computed into this report: {exc}"
+    return f"The computation failed ({type(exc).__name__}: {exc})."
+
+
+def _store(report_id: int, seen: Stored, ours: Stored, result: dict[str, Any], final: bool) -> str:
+    fields = {
+        "status": ReportStatus.DONE, "progress": 100, "result": result, "error": "", "computed_at": timezone.now(),
+        "final": final, "computations": F("computations") + 1, **ours.as_filter(),
+    }
+    for _ in range(CAS_ATTEMPTS):
+        if Report.objects.filter(pk=report_id, final=False, **seen.as_filter()).update(**fields):
+            return "stored"
+        now_stored = Report.objects.filter(pk=report_id).first()
+        if now_stored is None:
+            return "gone"
+        if now_stored.final or Stored.of(now_stored).freshness() >= ours.freshness():
+            return "stale"  # another worker stored a result at least as fresh: keep it
+        seen = Stored.of(now_stored)
+    return "stale"
+
+
+def report_fail(*, report_id: int, error: str) -> str:
+    """Record a failure unless a result at least as fresh was stored meanwhile; the report can be retried."""
+    updated = Report.objects.filter(pk=report_id, status__in=[ReportStatus.PENDING, ReportStatus.RUNNING]).update(
+        status=ReportStatus.FAILED, error=error[:2000], progress=0
+    )
+    if updated:
+        # The failure belongs to the inputs of this moment: the same request will not loop, a change will retry.
+        report = Report.objects.select_related("project", "sprint").get(pk=report_id)
+        inputs = current_inputs(report.project, report.kind, report.sprint)
+        Report.objects.filter(pk=report_id, status=ReportStatus.FAILED).update(
+            event_seq=inputs.event_seq, config_hash=inputs.config_hash, as_of_day=inputs.as_of_day,
+        )
+    return "failed"
+
+
+def report_sprint_closed(*, sprint: Sprint) -> Report | None:
+    """Queue a closed sprint's report, as of its close (the sprint-closed signal calls this)."""
+    try:
+        return report_request(project=sprint.project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint)
+    except (DatabaseError, Conflict):
+        logger.exception("could not queue the report of sprint %s", sprint.pk)
+        return None
+
+
+def is_current(report: Report) -> bool:
+    """Whether a done report's inputs are the current ones (a final report always is)."""
+    if report.final:
+        return True
+    return current_inputs(report.project, report.kind, report.sprint).matches(report)
+
+
+__all__ = ["default_parameters", "is_current", "report_compute", "report_fail", "report_request", "report_sprint_closed"]
+
+
+def default_parameters(kind: str) -> dict[str, Any]:
+    """The parameters of a kind's default report (the one the pages show first and the nightly run computes)."""
+    return params.parse(kind, {}, today=date.today())

@@ -1,0 +1,117 @@
+"""Report pages: who may see them, the chart and its table, progress while computing, errors and retries."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from apps.reports import services
+from apps.reports.models import Report, ReportStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser_for(people):
+    def make(role: str) -> Client:
+        client = Client()
+        client.force_login(people[role])
+        return client
+
+    return make
+
+
+def compute_queued() -> None:
+    for report in Report.objects.filter(status=ReportStatus.PENDING):
+        services.report_compute(report_id=report.pk)
+
+
+def test_the_index_lists_the_reports_and_the_started_sprints(history, browser_for):
+    page = browser_for("stakeholder").get("/p/DATA/reports/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "/p/DATA/reports/flow/" in text and f"/p/DATA/reports/sprints/{history['closed'].pk}/" in text
+
+
+def test_outsiders_get_404_and_visitors_the_login(history, browser_for):
+    assert browser_for("outsider").get("/p/DATA/reports/flow/").status_code == 404
+    assert Client().get("/p/DATA/reports/flow/").status_code == 302
+
+
+def test_a_queued_report_shows_a_progress_bar_that_polls(history, browser_for):
+    page = browser_for("stakeholder").get("/p/DATA/reports/flow/?from=2024-03-01&to=2024-03-31")
+    text = page.content.decode()
+    report = Report.objects.get(kind="flow")
+    assert "<progress" in text and f'hx-get="/p/DATA/reports/status/{report.pk}/"' in text
+    assert 'hx-trigger="every 1s"' in text
+
+
+def test_when_done_the_status_poll_reloads_the_page(history, browser_for):
+    client = browser_for("stakeholder")
+    client.get("/p/DATA/reports/flow/")
+    compute_queued()
+    report = Report.objects.get(kind="flow")
+    poll = client.get(f"/p/DATA/reports/status/{report.pk}/", headers={"HX-Request": "true"})
+    assert poll.status_code == 200 and poll["HX-Refresh"] == "true"
+
+
+def test_a_done_sprint_report_has_charts_tables_and_definitions(history, browser_for):
+    url = f"/p/DATA/reports/sprints/{history['closed'].pk}/"
+    client = browser_for("stakeholder")
+    client.get(url)
+    compute_queued()
+    text = client.get(url).content.decode()
+    for chart in ("burndown", "burnup"):
+        assert f'data-chart="{chart}"' in text and f'id="definition-{chart}"' in text
+    assert 'id="table-burndown"' in text and 'id="report-data"' in text
+    assert "DATA-4, DATA-5" in text  # not completed
+    assert "static/vendor/chart.umd.js" in text
+
+
+def test_the_flow_page_has_every_chart_with_its_table(history, browser_for):
+    client = browser_for("stakeholder")
+    client.get("/p/DATA/reports/flow/?from=2024-03-01&to=2024-03-31")
+    compute_queued()
+    text = client.get("/p/DATA/reports/flow/?from=2024-03-01&to=2024-03-31").content.decode()
+    for chart in ("cycle-scatter", "throughput", "cfd", "aging", "wip", "time-in-state", "efficiency", "lead-distribution"):
+        assert f'data-chart="{chart}"' in text
+    assert "Little&#x27;s Law" in text or "Little's Law" in text
+    assert "format=csv&amp;table=throughput" in text
+
+
+@pytest.mark.parametrize("path", ["velocity/", "forecast/", "forecast/?items=4", "waste/"])
+def test_the_other_report_pages_render(history, browser_for, path):
+    client = browser_for("stakeholder")
+    client.get(f"/p/DATA/reports/{path}")
+    compute_queued()
+    page = client.get(f"/p/DATA/reports/{path}")
+    assert page.status_code == 200 and 'id="report-data"' in page.content.decode()
+
+
+def test_bad_parameters_are_a_form_error(history, browser_for):
+    page = browser_for("stakeholder").get("/p/DATA/reports/flow/?from=2024-03-31&to=2024-03-01")
+    assert page.status_code == 400 and "from is after to" in page.content.decode()
+    assert not Report.objects.exists()
+
+
+def test_members_may_queue_a_failed_report_again_and_stakeholders_may_not(history, browser_for):
+    browser_for("member").get("/p/DATA/reports/velocity/")
+    report = Report.objects.get(kind="velocity")
+    services.report_fail(report_id=report.pk, error="The worker fell over.")  # failed at the current inputs
+    page = browser_for("stakeholder").get("/p/DATA/reports/velocity/").content.decode()
+    assert "The worker fell over." in page and "Compute it again" not in page
+    assert browser_for("stakeholder").post(f"/p/DATA/reports/queue/{report.pk}/").status_code == 403
+    member = browser_for("member")
+    assert "Compute it again" in member.get("/p/DATA/reports/velocity/").content.decode()
+    response = member.post(f"/p/DATA/reports/queue/{report.pk}/", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "<progress" in response.content.decode()
+    report.refresh_from_db()
+    assert report.status == ReportStatus.PENDING
+
+
+def test_a_page_downloads_csv(history, browser_for):
+    client = browser_for("stakeholder")
+    client.get("/p/DATA/reports/velocity/")
+    compute_queued()
+    response = client.get("/p/DATA/reports/velocity/?format=csv&table=sprints")
+    assert response["Content-Type"].startswith("text/csv") and response.content.decode().startswith("sprint,closed_at")

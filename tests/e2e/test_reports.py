@@ -1,0 +1,88 @@
+"""The sprint report and the flow page of the demo project in Chromium: the charts drew, and the numbers
+in their tables are the API's. Screenshots of both land in test-results/."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from apps.projects import services as project_services
+from apps.projects.models import Role
+from apps.reports.templatetags.report_format import number
+from apps.stories.models import Sprint, SprintStatus
+from apps.web.demo import seed_demo
+from config.celery import app as celery_app
+
+pytestmark = pytest.mark.e2e
+
+CANVAS_HAS_INK = """(canvas) => {
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let inked = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) inked++;
+  return canvas.width > 0 && canvas.height > 0 && inked > 200;
+}"""
+
+
+@pytest.fixture
+def demo(transactional_db, django_user_model):
+    """The demo project, its reports computed in process (as ``make run`` does without a broker)."""
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        project = seed_demo()
+        yield project
+    finally:
+        celery_app.conf.task_always_eager = eager
+
+
+def reader(page, login, project) -> None:
+    login(page, "reader")
+    from django.contrib.auth import get_user_model
+
+    project_services.membership_add(project=project, user=get_user_model().objects.get(username="reader"), role=Role.STAKEHOLDER)
+
+
+def table_rows(page, table_id: str) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        f"#{table_id} tbody tr", "rows => rows.map(r => Array.from(r.children).map(c => c.textContent.trim()))"
+    )
+
+
+def assert_drawn(page, chart: str) -> None:
+    canvas = page.locator(f"canvas#chart-{chart}")
+    expect(canvas).to_have_attribute("data-drawn", "true")
+    assert canvas.evaluate(CANVAS_HAS_INK), f"the {chart} chart is blank"
+
+
+def test_the_sprint_report_draws_its_charts_with_the_api_s_numbers(page, login, demo, snapshot):
+    reader(page, login, demo)
+    sprint = Sprint.objects.filter(project=demo, status=SprintStatus.CLOSED).order_by("-closed_at").first()
+    page.goto(f"/p/DATA/reports/sprints/{sprint.pk}/")
+    expect(page.get_by_role("heading", name=f"{sprint.name} sprint report")).to_be_visible()
+    for chart in ("burndown", "burnup"):
+        assert_drawn(page, chart)
+    api = page.request.get(f"/api/v1/sprints/{sprint.pk}/report/").json()
+    assert api["status"] == "done"
+    expected = [[d["date"], *(number(d[f]) for f in ("remaining_points", "scope_points", "ideal_points", "completed_points"))]
+                for d in api["burndown"]]
+    assert table_rows(page, "table-burndown") == expected
+    expect(page.locator("#figure-committed")).to_contain_text(f"{number(api['committed_points'])} pts")
+    expect(page.locator("#figure-completed")).to_contain_text(f"{number(api['completed_points'])} pts")
+    expect(page.locator("#list-not_completed")).to_have_text(", ".join(api["not_completed"]) or "None.")
+    snapshot("sprint-report")
+
+
+def test_the_flow_page_draws_its_charts_with_the_api_s_numbers(page, login, demo, snapshot):
+    reader(page, login, demo)
+    page.goto("/p/DATA/reports/flow/")
+    expect(page.get_by_role("heading", name="Flow", exact=True)).to_be_visible()
+    for chart in ("cycle-scatter", "throughput", "cfd", "aging", "time-in-state", "lead-distribution"):
+        assert_drawn(page, chart)
+    api = page.request.get("/api/v1/projects/DATA/reports/flow/").json()
+    assert api["status"] == "done" and api["n"] > 0
+    assert table_rows(page, "table-throughput") == [[d["date"], number(d["count"])] for d in api["throughput"]]
+    assert table_rows(page, "table-percentiles") == [[p, number(v)] for p, v in api["percentiles"].items()]
+    assert [row[0] for row in table_rows(page, "table-cycle-times")] == [c["key"] for c in api["cycle_times"]]
+    cfd_last = table_rows(page, "table-cfd")[-1]
+    assert cfd_last == [api["cfd"][-1]["date"], *(number(api["cfd"][-1]["counts"][str(s)]) for s in api["states"])]
+    snapshot("flow")
