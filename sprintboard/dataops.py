@@ -11,7 +11,12 @@ function                                                           returns
 ``dataops_report(source, *, deliverables, sprints, ...)``          :class:`DataOpsReport`
 ``deliverable_timings(history, *, deliverables)``                  [:class:`DeliverableTiming`] per published one
 ``deliverable_throughput(history, *, deliverables, sprints)``      [:class:`SprintDeliverables`] per sprint, by kind
+``timings_by_kind(timings)``                                       [:class:`KindTimings`]: the distribution per kind
+``published_between(deliverables, start, end)``                    the deliverables published in (start, end]
 =================================================================  ============================================
+
+``links`` (story id → deliverable id), where a function takes it, stands in for the stories'
+``deliverable_id``, so a caller can hand over the story records it has and the links beside them.
 
 * Time to insight: the first Start of its stories → publication, inclusive days; None when none started.
 * Validation lag: the last Finish of its stories → publication, inclusive days; None when none finished.
@@ -38,7 +43,7 @@ function                                                           returns
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,10 +54,13 @@ from sprintboard.records import Deliverable, Event, Sprint, State, Story, Workfl
 __all__ = [
     "DataOpsReport",
     "DeliverableTiming",
+    "KindTimings",
     "SprintDeliverables",
     "dataops_report",
     "deliverable_throughput",
     "deliverable_timings",
+    "published_between",
+    "timings_by_kind",
 ]
 
 
@@ -78,19 +86,29 @@ class SprintDeliverables:
 
 
 @dataclass(frozen=True, slots=True)
+class KindTimings:
+    kind: str
+    n: int  # deliverables of this kind published by as-of
+    time_to_insight: dict[str, float | None]  # nearest-rank percentiles with n
+    validation_lag: dict[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
 class DataOpsReport:
     as_of: datetime
     deliverables: tuple[DeliverableTiming, ...]
     time_to_insight: dict[str, float | None]  # nearest-rank percentiles with n
     validation_lag: dict[str, float | None]
     throughput: tuple[SprintDeliverables, ...]
+    by_kind: tuple[KindTimings, ...] = ()
 
 
-def _linked(history: History) -> dict[int, list[StoryTimeline]]:
+def _linked(history: History, links: Mapping[int, int] | None = None) -> dict[int, list[StoryTimeline]]:
     by_deliverable: dict[int, list[StoryTimeline]] = {}
     for line in history.timelines.values():
-        if line.story.deliverable_id is not None:
-            by_deliverable.setdefault(line.story.deliverable_id, []).append(line)
+        deliverable_id = line.story.deliverable_id if links is None else links.get(line.story.id)
+        if deliverable_id is not None:
+            by_deliverable.setdefault(deliverable_id, []).append(line)
     return by_deliverable
 
 
@@ -98,9 +116,11 @@ def _published(history: History, deliverable: Deliverable) -> bool:
     return deliverable.published_at is not None and deliverable.published_at <= history.as_of
 
 
-def deliverable_timings(history: History, *, deliverables: Iterable[Deliverable]) -> list[DeliverableTiming]:
+def deliverable_timings(
+    history: History, *, deliverables: Iterable[Deliverable], links: Mapping[int, int] | None = None
+) -> list[DeliverableTiming]:
     """Time to insight and validation lag of each deliverable published by as-of, in publication order."""
-    linked = _linked(history)
+    linked = _linked(history, links)
     published = sorted((d for d in deliverables if _published(history, d)), key=lambda d: (d.published_at, d.id))
     return [_timing(history, d, linked.get(d.id, [])) for d in published]
 
@@ -127,6 +147,36 @@ def _timing(history: History, deliverable: Deliverable, lines: list[StoryTimelin
 
 def _inclusive_days(history: History, begin: datetime | None, end: datetime) -> int | None:
     return None if begin is None else (history.day(end) - history.day(begin)).days + 1
+
+
+def timings_by_kind(timings: Iterable[DeliverableTiming]) -> list[KindTimings]:
+    """The distribution of time to insight and validation lag per kind, kinds in alphabetical order.
+
+    >>> from datetime import datetime, timezone
+    >>> moment = datetime(2024, 3, 9, tzinfo=timezone.utc)
+    >>> rows = [DeliverableTiming(1, "A", "dashboard", moment, None, None, 8, 4, 2),
+    ...         DeliverableTiming(2, "B", "dashboard", moment, None, None, None, None, 0)]
+    >>> [(k.kind, k.n, k.time_to_insight["50"], k.time_to_insight["n"]) for k in timings_by_kind(rows)]
+    [('dashboard', 2, 8, 1)]
+    """
+    groups: dict[str, list[DeliverableTiming]] = {}
+    for timing in timings:
+        groups.setdefault(timing.kind, []).append(timing)
+    return [
+        KindTimings(
+            kind,
+            len(rows),
+            percentiles(t.time_to_insight_days for t in rows if t.time_to_insight_days is not None),
+            percentiles(t.validation_lag_days for t in rows if t.validation_lag_days is not None),
+        )
+        for kind, rows in sorted(groups.items())
+    ]
+
+
+def published_between(deliverables: Iterable[Deliverable], start: datetime, end: datetime) -> list[Deliverable]:
+    """The deliverables published after ``start`` and up to ``end`` (a sprint's "published this sprint"), in order."""
+    chosen = [d for d in deliverables if d.published_at is not None and start < d.published_at <= end]
+    return sorted(chosen, key=lambda d: (d.published_at, d.id))
 
 
 def deliverable_throughput(
@@ -156,11 +206,12 @@ def dataops_report(
     workflow: Iterable[State] | Workflow | None = None,
     tz: str = "UTC",
     as_of: datetime | None = None,
+    links: Mapping[int, int] | None = None,
 ) -> DataOpsReport:
-    """Time to insight and validation lag per deliverable (with percentiles), and throughput per sprint."""
+    """Time to insight and validation lag per deliverable (with percentiles, overall and by kind), and throughput per sprint."""
     history = ensure_history(source, stories=stories, workflow=workflow, tz=tz, as_of=as_of)
     deliverables = list(deliverables)
-    timings = deliverable_timings(history, deliverables=deliverables)
+    timings = deliverable_timings(history, deliverables=deliverables, links=links)
     insight = [t.time_to_insight_days for t in timings if t.time_to_insight_days is not None]
     lag = [t.validation_lag_days for t in timings if t.validation_lag_days is not None]
     return DataOpsReport(
@@ -169,4 +220,5 @@ def dataops_report(
         percentiles(insight),
         percentiles(lag),
         tuple(deliverable_throughput(history, deliverables=deliverables, sprints=sprints)),
+        tuple(timings_by_kind(timings)),
     )

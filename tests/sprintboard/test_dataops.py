@@ -47,3 +47,31 @@ def test_the_report_with_percentiles_and_empty_input():
     assert report.time_to_insight == {"50": 11, "70": 11, "85": 11, "95": 11, "n": 1}
     empty = dataops.dataops_report(_log().history(at(20)), deliverables=[])
     assert empty.deliverables == () and empty.validation_lag["n"] == 0 and empty.validation_lag["50"] is None
+
+
+def test_links_stand_in_for_the_stories_own_deliverable():
+    history = _log().history(at(20))
+    # Move story 2 (started day 4, finished day 9) from the dashboard to the dataset, and unlink story 3.
+    links = {1: 1, 2: 2, 4: 2}
+    timings = dataops.deliverable_timings(history, deliverables=[DASHBOARD, DATASET], links=links)
+    assert [(t.name, t.time_to_insight_days, t.validation_lag_days, t.n) for t in timings] == [
+        ("Churn dashboard", 11, 7, 1),
+        ("Orders dataset", 10, 5, 2),
+    ]
+
+
+def test_the_distribution_by_kind():
+    other = Deliverable(6, "Sales dashboard", "dashboard", published_at=at(14))
+    log = _log().create(5, at(1), deliverable_id=6).move(5, at(10), DOING).move(5, at(12), DONE)
+    report = dataops.dataops_report(log.history(at(20)), deliverables=[DASHBOARD, DATASET, other])
+    by_kind = {k.kind: k for k in report.by_kind}
+    assert sorted(by_kind) == ["dashboard", "dataset"]
+    assert by_kind["dashboard"].n == 2
+    assert by_kind["dashboard"].time_to_insight == {"50": 5, "70": 11, "85": 11, "95": 11, "n": 2}
+    assert by_kind["dashboard"].validation_lag == {"50": 3, "70": 4, "85": 4, "95": 4, "n": 2}
+    assert by_kind["dataset"].time_to_insight["n"] == 0 and by_kind["dataset"].n == 1
+
+
+def test_published_between_is_half_open_and_ordered():
+    chosen = dataops.published_between([DATASET, DASHBOARD, MODEL, LATER], at(12), at(25))
+    assert [d.name for d in chosen] == ["Orders dataset", "Next report"]

@@ -1,0 +1,506 @@
+"""The only writers of deliverables, their checklists and checklist templates.
+
+Each function is one transaction: it locks the deliverable's row, refuses a
+stale ``expected_version``, changes what it changes and appends a
+``DeliverableEvent`` (who, when, from, to) for the timeline and the DataOps
+reports. Like the story services, every function accepts an explicit ``at`` so
+the demo seed and importers can write true history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.deliverables.models import (
+    DEFAULT_CHECKLISTS,
+    WORKING_STATUSES,
+    ChecklistItem,
+    ChecklistTemplate,
+    Deliverable,
+    DeliverableConsumer,
+    DeliverableEvent,
+    DeliverableEventKind,
+    DeliverableKind,
+    DeliverableStatus,
+)
+from apps.deliverables.selectors import publish_blockers
+from apps.projects.errors import Conflict, InvalidInput, StaleVersion
+from apps.projects.models import Membership, Project
+
+UNSET: Any = object()
+EDITABLE_FIELDS = (
+    "name", "kind", "description", "owner", "consumers", "consumer_groups", "data_sources", "link", "target_date", "status",
+)
+ITEM_FIELDS = ("text", "assignee", "done", "evidence_url")
+# Long text is not copied into the log: the event says which field changed.
+UNLOGGED_VALUES = {"description"}
+MAX_ITEMS = 50
+_url = URLValidator(schemes=["http", "https"])
+
+
+class PublishRefused(Conflict):
+    """Publishing is refused while a checklist item is open or a linked story is unfinished; names each one."""
+
+    code = "not_ready"
+
+    def __init__(self, deliverable: Deliverable, blockers) -> None:
+        parts = []
+        if items := len(blockers.open_items):
+            parts.append(f"{items} checklist item{'s are' if items > 1 else ' is'} not ticked")
+        if stories := len(blockers.unfinished_stories):
+            parts.append(f"{stories} linked stor{'ies are' if stories > 1 else 'y is'} not finished")
+        super().__init__(f"{deliverable.name} cannot be published yet: {' and '.join(parts)}.")
+        self.blockers = blockers
+
+    def errors(self) -> list[dict[str, Any]]:
+        """One error per open item and unfinished story, in the API's error shape."""
+        items = [
+            {"field": f"checklist[{item.pk}]", "code": "item_open", "message": f"Checklist item “{item.text}” is not ticked."}
+            for item in self.blockers.open_items
+        ]
+        stories = [
+            {"field": f"stories[{story.key}]", "code": "story_unfinished",
+             "message": f"{story.key} “{story.title}” is not finished (it is in {story.state.name})."}
+            for story in self.blockers.unfinished_stories
+        ]
+        return items + stories
+
+
+# --- Validation ---------------------------------------------------------------------
+
+
+def _text(field: str, value: Any, *, limit: int, required: bool = False) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be text.", field=field)
+    if len(value) > limit:
+        raise InvalidInput(f"{field} is at most {limit} characters.", field=field)
+    if required and not value.strip():
+        raise InvalidInput(f"A {field} is required.", field=field)
+    return value.strip() if required else value
+
+
+def _names(field: str, values: Any, *, limit: int, count: int) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise InvalidInput(f"{field} is a list of names.", field=field)
+    out: list[str] = []
+    for value in values:
+        name = _text(field, value, limit=limit).strip()
+        if name and name not in out:
+            out.append(name)
+    if len(out) > count:
+        raise InvalidInput(f"{field} has at most {count} entries.", field=field)
+    return out
+
+
+def _link(field: str, value: Any) -> str:
+    value = _text(field, value, limit=500).strip()
+    if value:
+        try:
+            _url(value)
+        except ValidationError:
+            raise InvalidInput(f"{field} must be an http(s) address, such as https://example.com/report.", field=field) from None
+    return value
+
+
+def _member(project: Project, user: Any, field: str) -> Any:
+    if user is None:
+        return None
+    if not getattr(user, "pk", None) or not Membership.objects.filter(project=project, user=user).exists():
+        name = user.get_username() if hasattr(user, "get_username") else user
+        raise InvalidInput(f"{name} is not a member of {project.key}.", field=field)
+    return user
+
+
+def _kind(value: Any) -> str:
+    if value not in DeliverableKind.values:
+        raise InvalidInput(f"kind must be one of {', '.join(DeliverableKind.values)}.", field="kind")
+    return value
+
+
+def _clean(project: Project, field: str, value: Any) -> Any:
+    if field == "name":
+        return _text("name", value, limit=200, required=True)
+    if field == "kind":
+        return _kind(value)
+    if field == "description":
+        return _text("description", value, limit=20_000)
+    if field == "owner":
+        return _member(project, value, "owner")
+    if field == "consumers":
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise InvalidInput("consumers is a list of members.", field="consumers")
+        users = {user.pk: _member(project, user, "consumers") for user in value}
+        return sorted(users.values(), key=lambda u: u.get_username())
+    if field == "consumer_groups":
+        return _names("consumer_groups", value, limit=100, count=20)
+    if field == "data_sources":
+        return _names("data_sources", value, limit=300, count=50)
+    if field == "link":
+        return _link("link", value)
+    if field == "target_date":
+        if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+            raise InvalidInput("target_date must be a date (YYYY-MM-DD) or null.", field="target_date")
+        return value
+    if field == "status":
+        if value not in WORKING_STATUSES:
+            raise InvalidInput(
+                "status can be set to proposed, in_development or validating; publish and retire have their own actions.",
+                field="status",
+            )
+        return value
+    raise InvalidInput(f"{field} is not a field of a deliverable that can be edited.", field=field)
+
+
+def _logged(field: str, value: Any) -> Any:
+    if field in UNLOGGED_VALUES:
+        return None
+    if field == "owner":
+        return value.get_username() if value is not None else None
+    if field == "consumers":
+        return [user.get_username() for user in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# --- Event log and locking -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    field: str = ""
+    from_value: Any = None
+    to_value: Any = None
+
+
+def _append(deliverable: Deliverable, changes: Sequence[Change], *, actor, at: datetime) -> None:
+    DeliverableEvent.objects.bulk_create(
+        DeliverableEvent(
+            project_id=deliverable.project_id, deliverable=deliverable, kind=change.kind, field=change.field,
+            from_value=change.from_value, to_value=change.to_value,
+            actor=actor if getattr(actor, "pk", None) else None, at=at,
+        )
+        for change in changes
+    )
+
+
+def _lock(deliverable: Deliverable, *, expected_version: int | None = None) -> Deliverable:
+    locked = Deliverable.objects.select_for_update(of=("self",)).select_related("project").get(pk=deliverable.pk)
+    if expected_version is not None and expected_version != locked.version:
+        raise StaleVersion(current_version=locked.version)
+    return locked
+
+
+def _save(deliverable: Deliverable, *, at: datetime) -> None:
+    deliverable.version += 1
+    deliverable.updated_at = at
+    try:
+        with transaction.atomic():
+            deliverable.save()
+    except IntegrityError:
+        raise Conflict(f"There is already a deliverable named {deliverable.name!r}.", field="name", code="duplicate") from None
+
+
+def _refresh(target: Deliverable, source: Deliverable) -> Deliverable:
+    target.__dict__.update({k: v for k, v in source.__dict__.items() if not k.startswith("_")})
+    target._state = source._state
+    return target
+
+
+# --- Checklist templates ---------------------------------------------------------------
+
+
+def _template_items(items: Any) -> list[str]:
+    cleaned = _names("items", items, limit=300, count=MAX_ITEMS)
+    return cleaned
+
+
+@transaction.atomic
+def checklist_template_ensure(*, project: Project, kind: str) -> ChecklistTemplate:
+    """The project's template for ``kind``, created with the default items on first use."""
+    template, _ = ChecklistTemplate.objects.get_or_create(
+        project=project, kind=_kind(kind), defaults={"items": list(DEFAULT_CHECKLISTS[kind])}
+    )
+    return template
+
+
+@transaction.atomic
+def checklist_template_update(*, project: Project, kind: str, items: Any) -> ChecklistTemplate:
+    """Replace a kind's definition of done for deliverables created from now on (existing ones keep theirs)."""
+    template = checklist_template_ensure(project=project, kind=kind)
+    template = ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
+    template.items = _template_items(items)
+    template.save(update_fields=["items", "updated_at"])
+    return template
+
+
+@transaction.atomic
+def checklist_templates_update(*, project: Project, templates: dict[str, Any]) -> list[ChecklistTemplate]:
+    """Replace several kinds' templates at once: all of them change, or none."""
+    return [checklist_template_update(project=project, kind=kind, items=items) for kind, items in templates.items()]
+
+
+# --- Deliverables ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def deliverable_create(
+    *,
+    project: Project,
+    actor: AbstractBaseUser | None,
+    name: str,
+    kind: str,
+    description: str = "",
+    owner: AbstractBaseUser | None = None,
+    consumers: Iterable[AbstractBaseUser] = (),
+    consumer_groups: Iterable[str] = (),
+    data_sources: Iterable[str] = (),
+    link: str = "",
+    target_date: date | None = None,
+    status: str = DeliverableStatus.PROPOSED,
+    at: datetime | None = None,
+) -> Deliverable:
+    """Create a deliverable with a copy of its kind's checklist (the project's template)."""
+    at = at or timezone.now()
+    values = {
+        "name": name, "kind": kind, "description": description, "owner": owner, "consumer_groups": consumer_groups,
+        "data_sources": data_sources, "link": link, "target_date": target_date, "status": status,
+    }
+    cleaned = {field: _clean(project, field, value) for field, value in values.items()}
+    users = _clean(project, "consumers", consumers)
+    deliverable = Deliverable(
+        project=project, created_at=at, updated_at=at, created_by=actor if getattr(actor, "pk", None) else None, **cleaned
+    )
+    try:
+        with transaction.atomic():
+            deliverable.save()
+    except IntegrityError:
+        raise Conflict(f"There is already a deliverable named {deliverable.name!r}.", field="name", code="duplicate") from None
+    DeliverableConsumer.objects.bulk_create(DeliverableConsumer(deliverable=deliverable, user=user) for user in users)
+    template = checklist_template_ensure(project=project, kind=deliverable.kind)
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(deliverable=deliverable, text=text, position=position, created_at=at)
+        for position, text in enumerate(template.items)
+    )
+    snapshot = {"name": deliverable.name, "kind": deliverable.kind, "status": deliverable.status}
+    _append(deliverable, [Change(DeliverableEventKind.CREATED, to_value=snapshot)], actor=actor, at=at)
+    return deliverable
+
+
+def _current(deliverable: Deliverable, field: str) -> Any:
+    if field == "consumers":
+        return sorted((link.user for link in deliverable.consumer_links.select_related("user")), key=lambda u: u.get_username())
+    return getattr(deliverable, field)
+
+
+def _same(field: str, old: Any, new: Any) -> bool:
+    if field == "consumers":
+        return [u.pk for u in old] == [u.pk for u in new]
+    return old == new
+
+
+@transaction.atomic
+def deliverable_update(
+    *,
+    deliverable: Deliverable,
+    actor: AbstractBaseUser | None,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+    **fields: Any,
+) -> Deliverable:
+    """Change any of ``EDITABLE_FIELDS``: one event per changed field (a ``status`` event for the status)."""
+    at = at or timezone.now()
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InvalidInput(f"{field} is not a field of a deliverable that can be edited.", field=field)
+    locked = _lock(deliverable, expected_version=expected_version)
+    if locked.status == DeliverableStatus.RETIRED:
+        raise Conflict(f"{locked.name} is retired: it no longer changes.", code="retired")
+    if "status" in fields and fields["status"] != locked.status and locked.is_final:
+        raise Conflict(f"{locked.name} is {locked.status}: its status no longer goes back.", field="status", code="bad_transition")
+    changes: list[Change] = []
+    for field, value in fields.items():
+        new = _clean(locked.project, field, value)
+        old = _current(locked, field)
+        if _same(field, old, new):
+            continue
+        kind = DeliverableEventKind.STATUS if field == "status" else DeliverableEventKind.UPDATED
+        changes.append(Change(kind, field if kind == DeliverableEventKind.UPDATED else "", _logged(field, old), _logged(field, new)))
+        if field == "consumers":
+            locked.consumer_links.exclude(user__in=new).delete()
+            have = set(locked.consumer_links.values_list("user_id", flat=True))
+            DeliverableConsumer.objects.bulk_create(DeliverableConsumer(deliverable=locked, user=u) for u in new if u.pk not in have)
+        else:
+            setattr(locked, field, new)
+    if changes:
+        _save(locked, at=at)
+        _append(locked, changes, actor=actor, at=at)
+    return _refresh(deliverable, locked)
+
+
+def deliverable_change_status(
+    *, deliverable: Deliverable, status: str, actor, expected_version: int | None = None, at: datetime | None = None
+) -> Deliverable:
+    return deliverable_update(deliverable=deliverable, actor=actor, expected_version=expected_version, at=at, status=status)
+
+
+@transaction.atomic
+def deliverable_publish(
+    *, deliverable: Deliverable, actor: AbstractBaseUser | None, expected_version: int | None = None, at: datetime | None = None
+) -> Deliverable:
+    """Publish: refused (PublishRefused, a 409) while a checklist item is open or a linked story is unfinished.
+
+    The project's row is locked first, as the story services do, so no story can be reopened between
+    the check and the publication.
+    """
+    at = at or timezone.now()
+    Project.objects.select_for_update().get(pk=deliverable.project_id)
+    locked = _lock(deliverable, expected_version=expected_version)
+    if locked.status == DeliverableStatus.PUBLISHED:
+        raise Conflict(f"{locked.name} is already published.", code="bad_transition")
+    if locked.status == DeliverableStatus.RETIRED:
+        raise Conflict(f"{locked.name} is retired: it cannot be published.", code="bad_transition")
+    if locked.status == DeliverableStatus.PROPOSED:
+        raise Conflict(f"{locked.name} is only proposed: start its development first.", code="bad_transition")
+    blockers = publish_blockers(locked)
+    if not blockers.ready:
+        raise PublishRefused(locked, blockers)
+    old = locked.status
+    locked.status, locked.published_at = DeliverableStatus.PUBLISHED, at
+    _save(locked, at=at)
+    _append(locked, [Change(DeliverableEventKind.STATUS, "", old, DeliverableStatus.PUBLISHED)], actor=actor, at=at)
+    return _refresh(deliverable, locked)
+
+
+@transaction.atomic
+def deliverable_retire(
+    *, deliverable: Deliverable, actor: AbstractBaseUser | None, expected_version: int | None = None, at: datetime | None = None
+) -> Deliverable:
+    """Retire a deliverable from any status; a retired one no longer changes."""
+    at = at or timezone.now()
+    locked = _lock(deliverable, expected_version=expected_version)
+    if locked.status == DeliverableStatus.RETIRED:
+        raise Conflict(f"{locked.name} is already retired.", code="bad_transition")
+    old = locked.status
+    locked.status, locked.retired_at = DeliverableStatus.RETIRED, at
+    _save(locked, at=at)
+    _append(locked, [Change(DeliverableEventKind.STATUS, "", old, DeliverableStatus.RETIRED)], actor=actor, at=at)
+    return _refresh(deliverable, locked)
+
+
+@transaction.atomic
+def deliverable_delete(*, deliverable: Deliverable, actor: AbstractBaseUser | None) -> None:
+    """Delete a deliverable that never went out; its stories stay, unlinked. Published history is retired, not deleted."""
+    locked = _lock(deliverable)
+    if locked.published_at is not None or locked.is_final:
+        raise Conflict(f"{locked.name} has been {locked.status}: retire it instead, so reports keep its history.", code="published")
+    locked.delete()
+
+
+# --- Checklist items ---------------------------------------------------------------------
+
+
+def _check_open_for_edits(deliverable: Deliverable) -> None:
+    if deliverable.is_final:
+        raise Conflict(f"{deliverable.name} is {deliverable.status}: its checklist is frozen.", code=deliverable.status)
+
+
+def _item_value(field: str, value: Any, project: Project) -> Any:
+    if field == "text":
+        return _text("text", value, limit=300, required=True)
+    if field == "assignee":
+        return _member(project, value, "assignee")
+    if field == "done":
+        if not isinstance(value, bool):
+            raise InvalidInput("done must be true or false.", field="done")
+        return value
+    if field == "evidence_url":
+        return _link("evidence_url", value)
+    raise InvalidInput(f"{field} is not a field of a checklist item.", field=field)
+
+
+@transaction.atomic
+def checklist_item_add(
+    *,
+    deliverable: Deliverable,
+    actor: AbstractBaseUser | None,
+    text: str,
+    assignee: AbstractBaseUser | None = None,
+    evidence_url: str = "",
+    at: datetime | None = None,
+) -> ChecklistItem:
+    at = at or timezone.now()
+    locked = _lock(deliverable)
+    _check_open_for_edits(locked)
+    if locked.checklist.count() >= MAX_ITEMS:
+        raise Conflict(f"A checklist has at most {MAX_ITEMS} items.", field="text", code="too_many")
+    last = locked.checklist.aggregate(m=Max("position"))["m"]
+    item = ChecklistItem.objects.create(
+        deliverable=locked, text=_item_value("text", text, locked.project),
+        assignee=_item_value("assignee", assignee, locked.project),
+        evidence_url=_item_value("evidence_url", evidence_url, locked.project),
+        position=0 if last is None else last + 1, created_at=at,
+    )
+    _append(locked, [Change(DeliverableEventKind.ITEM_ADDED, "checklist", None, item.text)], actor=actor, at=at)
+    return item
+
+
+@transaction.atomic
+def checklist_item_update(
+    *, item: ChecklistItem, actor: AbstractBaseUser | None, at: datetime | None = None, **fields: Any
+) -> ChecklistItem:
+    """Tick or untick (recording who and when), reword, assign, or attach evidence to an item."""
+    at = at or timezone.now()
+    unknown = set(fields) - set(ITEM_FIELDS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InvalidInput(f"{field} is not a field of a checklist item.", field=field)
+    locked = _lock(item.deliverable)
+    _check_open_for_edits(locked)
+    row = ChecklistItem.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=item.pk)
+    changes: list[Change] = []
+    ticking = fields.get("done") is True and not row.done
+    for field, value in fields.items():
+        new = _item_value(field, value, locked.project)
+        old = getattr(row, field)
+        if old == new:
+            continue
+        if field == "done":
+            row.done = new
+            row.ticked_by, row.ticked_at = (actor if getattr(actor, "pk", None) else None, at) if new else (None, None)
+            kind = DeliverableEventKind.ITEM_TICKED if new else DeliverableEventKind.ITEM_UNTICKED
+            changes.append(Change(kind, "checklist", None, row.text))
+            continue
+        setattr(row, field, new)
+        if field == "evidence_url" and ticking:
+            continue  # evidence given with the tick belongs to the tick's event
+        logged = (lambda u: u.get_username() if u is not None else None) if field == "assignee" else (lambda v: v)
+        changes.append(Change(DeliverableEventKind.ITEM_UPDATED, field, {"item": row.text, field: logged(old)},
+                              {"item": row.text, field: logged(new)}))
+    if changes:
+        row.save()
+        _append(locked, changes, actor=actor, at=at)
+    item.__dict__.update({k: v for k, v in row.__dict__.items() if not k.startswith("_")})
+    return item
+
+
+@transaction.atomic
+def checklist_item_remove(*, item: ChecklistItem, actor: AbstractBaseUser | None, at: datetime | None = None) -> None:
+    at = at or timezone.now()
+    locked = _lock(item.deliverable)
+    _check_open_for_edits(locked)
+    text = item.text
+    ChecklistItem.objects.filter(pk=item.pk).delete()
+    _append(locked, [Change(DeliverableEventKind.ITEM_REMOVED, "checklist", text, None)], actor=actor, at=at)

@@ -1,0 +1,50 @@
+"""Deliverables on the stories' pages: a badge and a swimlane on the board, a filter on the backlog."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from apps.deliverables import services
+from apps.stories import services as story_services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def linked(project, people, states):
+    dashboard = services.deliverable_create(project=project, actor=people["member"], name="Revenue dashboard", kind="dashboard")
+    member = people["member"]
+    on = story_services.story_create(project=project, actor=member, title="MRR tile", deliverable=dashboard, state=states["In progress"])
+    off = story_services.story_create(project=project, actor=member, title="Upgrade Airflow", state=states["In progress"])
+    story_services.story_create(project=project, actor=member, title="Region filter", deliverable=dashboard)
+    story_services.story_create(project=project, actor=member, title="Rotate keys")
+    return dashboard, on, off
+
+
+@pytest.fixture
+def client(people):
+    client = Client()
+    client.force_login(people["stakeholder"])
+    return client
+
+
+def test_board_cards_carry_their_deliverables_badge_and_lanes_group_by_deliverable(client, linked):
+    dashboard, on, off = linked
+    html = client.get("/p/DATA/board/?mode=kanban").content.decode()
+    card = html[html.index(f'id="card-{on.key}"'):]
+    card = card[: card.index("</li>")]
+    assert "deliverable-badge" in card and "Revenue dashboard" in card
+    other = html[html.index(f'id="card-{off.key}"'):]
+    assert "deliverable-badge" not in other[: other.index("</li>")]
+    lanes = client.get("/p/DATA/board/?mode=kanban&lanes=deliverable").content.decode()
+    assert lanes.index(">Revenue dashboard <") < lanes.index(">No deliverable <")
+
+
+def test_the_backlog_filters_by_deliverable(client, linked):
+    dashboard, *_ = linked
+    only = client.get(f"/p/DATA/backlog/?deliverable={dashboard.pk}").content.decode()
+    assert "Region filter" in only and "Rotate keys" not in only
+    none = client.get("/p/DATA/backlog/?deliverable=none").content.decode()
+    assert "Rotate keys" in none and "Region filter" not in none
+    assert "Revenue dashboard (2)" in client.get("/p/DATA/backlog/").content.decode()
