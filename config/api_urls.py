@@ -4,5 +4,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("apps.projects.api_urls")),
+    path("", include("apps.deliverables.api_urls")),
     path("", include("apps.stories.api_urls")),
+    path("", include("apps.intake.api_urls")),
+    path("", include("apps.reports.api_urls")),
 ]

@@ -126,6 +126,8 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions read through the cache (Redis when set): a board poll that finds nothing new costs one query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -137,7 +139,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)}
-CELERY_BEAT_SCHEDULE: dict = {}
+# Nightly reports of every active project (apps/reports/tasks.py), in the UTC night. Each run
+# expires before the next one, so a stalled worker or beat never piles up duplicates.
+from celery.schedules import crontab  # noqa: E402 - only the beat schedule needs it
+
+CELERY_BEAT_SCHEDULE: dict = {
+    f"reports-nightly-{kind}": {
+        "task": "apps.reports.tasks.reports_nightly_task",
+        "schedule": crontab(hour=2, minute=minute),
+        "args": (kind,),
+        "options": {"expires": 23 * 3600},
+    }
+    for kind, minute in (("flow", 0), ("waste", 10), ("forecast", 20))
+}
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -226,6 +240,9 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "apps.stories.models.EventKind",
         "CategoryEnum": "apps.projects.models.Category",
         "RoleEnum": "apps.projects.models.Role",
+        "DeliverableKindEnum": "apps.deliverables.models.DeliverableKind",
+        "DeliverableStatusEnum": "apps.deliverables.models.DeliverableStatus",
+        "DeliverableEventKindEnum": "apps.deliverables.models.DeliverableEventKind",
     },
 }
 

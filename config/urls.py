@@ -9,5 +9,8 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("", include("apps.web.urls")),
     path("", include("apps.projects.urls")),
+    path("", include("apps.deliverables.urls")),
     path("", include("apps.stories.urls")),
+    path("", include("apps.intake.urls")),
+    path("", include("apps.reports.urls")),
 ]

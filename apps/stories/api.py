@@ -99,6 +99,9 @@ def filtered_stories(project: Project, params: dict[str, Any]) -> QuerySet[Story
     stories = stories.filter(**{column: params[name] for name, column in simple.items() if name in params})
     if "sprint" in params:
         stories = stories.filter(sprint__isnull=True) if params["sprint"] == "none" else stories.filter(sprint_id=int(params["sprint"]))
+    if "deliverable" in params:
+        value = params["deliverable"]
+        stories = stories.filter(deliverable__isnull=True) if value == "none" else stories.filter(deliverable_id=int(value))
     if "assignee" in params:
         assignee = params["assignee"]
         stories = stories.filter(assignee__isnull=True) if assignee == "none" else stories.filter(assignee__username=assignee)
@@ -151,15 +154,21 @@ class StoryMove(StoryScoped):
 
     @extend_schema(
         summary="Move a story in rank, optionally into a sprint or the backlog (product owner)",
-        request=s.PlacementSerializer,
+        description=(
+            'Exactly one of "before" (immediately above that story), "after" (immediately below it) or '
+            '"position" ("top" or "bottom"); "sprint" (an id, or null for the backlog) moves it into or out of a '
+            "sprint in the same call, placed in the destination list. An anchor that is the story itself, of another "
+            "project, unknown, or not in the destination list is a 400 naming the field; nothing changes."
+        ),
+        request=s.StoryMoveSerializer,
         responses={200: s.StorySerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request, story_key):
         story = self.story(story_key, OWNER)
-        data = self.valid(s.PlacementSerializer, request)
+        data = self.valid(s.StoryMoveSerializer, request)
         sprint = _destination(story.project, data)
         placement = _placement(story.project, data, sprint=sprint)
-        services.story_move(story=story, actor=request.user, placement=placement, sprint=sprint)
+        services.story_move(story=story, actor=request.user, placement=placement, sprint=sprint, expected_version=data.get("version"))
         return self.answer(stories_with_relations().get(pk=story.pk))
 
 

@@ -122,6 +122,10 @@ class Story(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_stories"
     )
     sprint = models.ForeignKey(Sprint, on_delete=models.SET_NULL, null=True, blank=True, related_name="stories")
+    # The data product this story helps ship (named by string: apps.deliverables sits above this app).
+    deliverable = models.ForeignKey(
+        "deliverables.Deliverable", on_delete=models.SET_NULL, null=True, blank=True, related_name="stories"
+    )
     blocked = models.BooleanField(default=False)
     blocked_reason = models.CharField(max_length=300, blank=True)
     version = models.PositiveIntegerField(default=1)

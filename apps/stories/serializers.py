@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.deliverables.models import Deliverable
 from apps.projects.api_base import StrictSerializer, id_field
 from apps.projects.errors import InvalidInput
 from apps.projects.models import Category, Membership, Project, WorkflowState
@@ -26,6 +27,7 @@ class StorySerializer(serializers.ModelSerializer):
     category = serializers.CharField(source="state.category")
     sprint = serializers.IntegerField(source="sprint_id", allow_null=True)
     epic = serializers.IntegerField(source="epic_id", allow_null=True)
+    deliverable = serializers.IntegerField(source="deliverable_id", allow_null=True)
     labels = serializers.SerializerMethodField()
     assignee = serializers.SerializerMethodField()
     deleted = serializers.BooleanField(source="is_deleted")
@@ -35,7 +37,7 @@ class StorySerializer(serializers.ModelSerializer):
         fields = [
             "key", "project", "title", "description", "acceptance_criteria", "kind", "points", "state",
             "state_name", "category", "sprint", "epic", "labels", "assignee", "blocked", "blocked_reason",
-            "version", "rank", "created_at", "updated_at", "deleted",
+            "version", "rank", "created_at", "updated_at", "deleted", "deliverable",
         ]
 
     @extend_schema_field(OpenApiTypes.NUMBER)
@@ -114,6 +116,7 @@ class StoryFieldsSerializer(StrictSerializer):
     state = id_field()
     sprint = id_field(allow_null=True)
     epic = id_field(allow_null=True)
+    deliverable = id_field(allow_null=True)
     labels = serializers.ListField(child=serializers.CharField(max_length=50), max_length=50)
     assignee = serializers.CharField(max_length=150, allow_null=True)
     blocked = serializers.BooleanField()
@@ -142,6 +145,9 @@ class StoryFilterSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices, required=False)
     sprint = serializers.RegexField(r"^(none|[0-9]{1,18})$", required=False, error_messages={"invalid": "sprint is a sprint id or none."})
     epic = id_field(required=False)
+    deliverable = serializers.RegexField(
+        r"^(none|[0-9]{1,18})$", required=False, error_messages={"invalid": "deliverable is a deliverable id or none."}
+    )
     label = serializers.CharField(max_length=50, required=False)
     assignee = serializers.CharField(max_length=150, required=False)
     kind = serializers.ChoiceField(choices=StoryKind.choices, required=False)
@@ -162,6 +168,13 @@ class PlacementSerializer(StrictSerializer):
                 {"position": [serializers.ErrorDetail("Give exactly one of before, after or position.", code="placement")]}
             )
         return data
+
+
+class StoryMoveSerializer(PlacementSerializer):
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False,
+        help_text="The story's version as the client saw it: a stale one gets 409 and nothing moves.",
+    )
 
 
 class StoriesMoveSerializer(PlacementSerializer):
@@ -210,6 +223,7 @@ def resolve_references(project: Project, data: dict[str, Any]) -> dict[str, Any]
         "state": lambda v: WorkflowState.objects.filter(project=project, pk=v).first(),
         "sprint": lambda v: Sprint.objects.filter(project=project, pk=v).first(),
         "epic": lambda v: Epic.objects.filter(project=project, pk=v).first(),
+        "deliverable": lambda v: Deliverable.objects.filter(project=project, pk=v).first(),
         "assignee": lambda v: get_user_model().objects.filter(
             username=v, pk__in=Membership.objects.filter(project=project).values("user")
         ).first(),

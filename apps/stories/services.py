@@ -21,8 +21,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from apps.deliverables.models import Deliverable
 from apps.projects.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from apps.projects.models import CLOSED_CATEGORIES, Membership, Project, WipPolicy, WorkflowState
+from apps.stories import signals
 from apps.stories.models import (
     Comment,
     Epic,
@@ -40,7 +42,10 @@ UNSET: Any = object()
 TEXT_FIELDS = {"title": 300, "description": 20_000, "acceptance_criteria": 20_000}
 # Fields whose changes get an event kind of their own; every other field is logged as "updated".
 OWN_EVENT_KIND = {"state": EventKind.STATE, "sprint": EventKind.SPRINT, "assignee": EventKind.ASSIGNEE, "points": EventKind.POINTS}
-EDITABLE_FIELDS = ("title", "description", "acceptance_criteria", "kind", "points", "state", "epic", "labels", "assignee", "sprint")
+EDITABLE_FIELDS = (
+    "title", "description", "acceptance_criteria", "kind", "points", "state", "epic", "labels", "assignee", "sprint",
+    "deliverable",
+)
 # Long text is not copied into the log: the event says which field changed.
 UNLOGGED_VALUES = {"description", "acceptance_criteria"}
 
@@ -193,6 +198,9 @@ def _clean(project: Project, story: Story, field: str, value: Any) -> Any:
     if field == "epic":
         _check_in_project(project, value, "epic")
         return value
+    if field == "deliverable":
+        _check_in_project(project, value, "deliverable")
+        return value
     if field == "assignee":
         _check_assignee(project, value)
         return value
@@ -291,6 +299,15 @@ def _rebalance_around(project: Project, lower: str | None, moving: int | None) -
     return fresh[index - start]
 
 
+def _reread_anchor(placement: Placement) -> Placement:
+    """The anchor as it is now, read under the project's lock: the caller's copy may predate another writer's move."""
+    anchor = placement.before or placement.after
+    if anchor is None or anchor.pk is None:
+        return placement
+    fresh = Story.objects.filter(pk=anchor.pk).first() or anchor
+    return Placement(before=fresh) if placement.before is not None else Placement(after=fresh)
+
+
 def _check_anchor(project: Project, story: Story | None, anchor: Story | None, sprint: Sprint | None, field: str) -> None:
     if anchor is None:
         return
@@ -321,6 +338,7 @@ def story_create(
     labels: Iterable[Label] = (),
     assignee: AbstractBaseUser | None = None,
     sprint: Sprint | None = None,
+    deliverable: Deliverable | None = None,
     placement: Placement = BOTTOM,
     at: datetime | None = None,
 ) -> Story:
@@ -332,10 +350,12 @@ def story_create(
     values = {
         "title": title, "description": description, "acceptance_criteria": acceptance_criteria, "kind": kind,
         "points": points, "state": state, "epic": epic, "assignee": assignee, "sprint": sprint,
+        "deliverable": deliverable,
     }
     for field, value in values.items():
         setattr(story, field, _clean(project, story, field, value))
     labels = _clean(project, story, "labels", labels)
+    placement = _reread_anchor(placement)
     _check_anchor(project, None, placement.before or placement.after, sprint, "before" if placement.before else "after")
     project.last_story_number += 1
     Project.objects.filter(pk=project.pk).update(last_story_number=project.last_story_number)
@@ -459,6 +479,7 @@ def story_move(
     """
     at = at or timezone.now()
     project, locked = _lock(story, expected_version=expected_version)
+    placement = _reread_anchor(placement)
     changes: list[Change] = []
     destination = locked.sprint if sprint is UNSET else sprint
     if sprint is not UNSET and destination != locked.sprint:
@@ -664,6 +685,7 @@ def sprint_start(*, sprint: Sprint, actor, at: datetime | None = None) -> Sprint
 
 
 UNFINISHED_DESTINATIONS = ("next_sprint", "backlog")
+CARRY_OVER_DELAY = timedelta(microseconds=1)
 
 
 @transaction.atomic
@@ -679,12 +701,17 @@ def sprint_close(*, sprint: Sprint, actor, unfinished: str = "next_sprint", at: 
     carried = list(
         Story.objects.alive().filter(sprint=sprint).exclude(state__category__in=CLOSED_CATEGORIES).order_by("rank")
     )
-    destination = _next_sprint(project, sprint, actor=actor, at=at) if unfinished == "next_sprint" and carried else None
+    # The carry-over follows the close: a report "as at the close" counts these stories as not completed
+    # in this sprint, not as removed from it.
+    carry_at = at + CARRY_OVER_DELAY
+    destination = _next_sprint(project, sprint, actor=actor, at=carry_at) if unfinished == "next_sprint" and carried else None
     if carried:
         placement = TOP if destination is None else BOTTOM
-        stories_move(project=project, stories=carried, actor=actor, placement=placement, sprint=destination, at=at)
+        stories_move(project=project, stories=carried, actor=actor, placement=placement, sprint=destination, at=carry_at)
     sprint.status, sprint.closed_at = SprintStatus.CLOSED, at
     sprint.save()
+    # Listeners (the sprint report) act on the committed close; robust: a listener's error never undoes it.
+    transaction.on_commit(lambda: signals.sprint_closed.send(sender=Sprint, sprint=sprint), robust=True)
     return sprint
 
 

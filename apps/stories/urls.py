@@ -1,12 +1,33 @@
 from django.urls import path
 
-from apps.stories.views import backlog, board, sprints
+from apps.stories.views import backlog, board, planning, sprints, story
 
 urlpatterns = [
     # backlog and story pages
     path("p/<str:key>/backlog/", backlog.backlog, name="project-backlog"),
+    path("p/<str:key>/backlog/move/", backlog.backlog_move, name="project-backlog-move"),
+    path("p/<str:key>/backlog/bulk/", backlog.backlog_bulk, name="project-backlog-bulk"),
+    path("p/<str:key>/backlog/new/", backlog.backlog_create, name="project-backlog-create"),
+    path("p/<str:key>/backlog/points/<str:story_key>/", backlog.backlog_points, name="project-backlog-points"),
+    path("p/<str:key>/stories/<str:story_key>/", story.story_detail, name="story-detail"),
+    path("p/<str:key>/stories/<str:story_key>/comment/", story.story_comment, name="story-comment"),
+    path("p/<str:key>/stories/<str:story_key>/delete/", story.story_delete, name="story-delete"),
+    path("p/<str:key>/stories/<str:story_key>/restore/", story.story_restore, name="story-restore"),
+    path("p/<str:key>/stories/<str:story_key>/preview/", story.story_preview, name="story-preview"),
+    # planning
+    path("p/<str:key>/planning/", planning.planning, name="project-planning"),
+    path("p/<str:key>/planning/sprint/", planning.planning_sprint_create, name="project-planning-sprint"),
     # board
     path("p/<str:key>/board/", board.board, name="project-board"),
+    path("p/<str:key>/board/live/", board.board_live, name="project-board-live"),
+    path("p/<str:key>/board/move/", board.board_move, name="project-board-move"),
+    path("p/<str:key>/board/story/<str:story_key>/", board.board_story, name="project-board-story"),
+    path("p/<str:key>/board/story/<str:story_key>/<str:action>/", board.board_story_action, name="project-board-story-action"),
     # sprints
     path("p/<str:key>/sprints/", sprints.sprints, name="project-sprints"),
+    path("p/<str:key>/sprints/new/", sprints.sprint_new, name="project-sprint-new"),
+    path("p/<str:key>/sprints/<int:sprint_id>/", sprints.sprint_detail, name="project-sprint"),
+    path("p/<str:key>/sprints/<int:sprint_id>/edit/", sprints.sprint_edit, name="project-sprint-edit"),
+    path("p/<str:key>/sprints/<int:sprint_id>/start/", sprints.sprint_start, name="project-sprint-start"),
+    path("p/<str:key>/sprints/<int:sprint_id>/close/", sprints.sprint_close, name="project-sprint-close"),
 ]

@@ -32,6 +32,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.deliverables import selectors as deliverable_selectors
+from apps.deliverables import services as deliverable_services
+from apps.deliverables.models import Deliverable, DeliverableStatus
 from apps.projects import services as project_services
 from apps.projects.errors import Conflict
 from apps.projects.models import CLOSED_CATEGORIES, Category, Project, Role, WorkflowState
@@ -255,6 +258,37 @@ FATES = {
     "Reconcile warehouse revenue with the finance ledger": "block",
 }
 
+# The team's data products: code -> (name, kind, owner, consumers, consumer groups, data sources, link, weeks to target,
+# the titles of the stories that build it).
+DELIVERABLES = {
+    "crm": (
+        "CRM customers dataset", "dataset", "member", ("stakeholder",), ("Sales ops", "Finance"),
+        ("Salesforce", "HubSpot"), "https://dbt-docs.example.com/#!/model/model.cdp.dim_customer", 4,
+        ("Ingest Salesforce accounts into the raw layer", "Model stg_salesforce__accounts and stg_salesforce__opportunities",
+         "Build dim_customer from Salesforce and HubSpot"),
+    ),
+    "pipeline": (
+        "Salesforce ingestion pipeline", "pipeline", "admin", (), ("The data team",),
+        ("Salesforce REST API",), "https://airflow.example.com/dags/salesforce_daily", 5,
+        ("Ingest Salesforce opportunities incrementally", "Alert on DAG failures in #data-alerts"),
+    ),
+    "revenue": (
+        "Revenue dashboard", "dashboard", "member", ("stakeholder", "owner"), ("Finance", "Leadership"),
+        ("Stripe invoices", "Salesforce opportunities", "Finance ledger"), "https://looker.example.com/dashboards/42", 8,
+        ("Revenue dashboard: monthly recurring revenue by segment", "Build fct_mrr_movements: new, expansion, contraction and churn",
+         "Reconcile warehouse revenue with the finance ledger", "Add a region filter to the revenue dashboard"),
+    ),
+    "churn": (
+        "Churn risk model", "ml_model", "priya", ("stakeholder",), ("Customer success",),
+        ("dim_customer", "Zendesk tickets", "Stripe invoices", "Product events"), "", 12,
+        ("Churn features: usage, support tickets and billing events", "Churn features leak future support tickets into training",
+         "Churn scores all 0.5 after the feature table was rebuilt", "Scoring DAG writes scores for deleted accounts",
+         "Holdout evaluation and calibration plot for the churn model", "Weekly batch scoring of churn risk into the warehouse",
+         "Churn risk list in Looker for customer success"),
+    ),
+}
+EVIDENCE = "https://ci.example.com/runs/{}"
+
 SPRINT_GOALS = (
     "Salesforce accounts and opportunities in the warehouse, modelled and tested.",
     "A first revenue dashboard that finance can look at.",
@@ -436,6 +470,10 @@ class _Demo:
         self.active: Sprint | None = None
         self.added_mid_sprint = 0
         self.queue: list[tuple[datetime, int, Process]] = []
+        self.deliverables: dict[str, Deliverable] = {}
+        # Its own random stream, so that the deliverables leave the stories' history exactly as it was.
+        self.deliverable_rng = random.Random(SEED + 1)
+        self.deliverable_for = {title: code for code, spec in DELIVERABLES.items() for title in spec[-1]}
         self.order = itertools.count()
         today = now.astimezone(self.zone).date()
         # The active sprint started on the Monday of last week, so today is in its second week.
@@ -449,6 +487,8 @@ class _Demo:
         self.spawn(self._calendar(), self._moment(self.first_start - timedelta(days=7), 9))
         self.spawn(self._intake(), self._moment(self.first_start, 9))
         self.spawn(self._incidents(), self._moment(self.first_start, 9))
+        self._create_deliverables(self._moment(self.first_start - timedelta(days=7), 9))
+        self.spawn(self._deliverable_work(), self._moment(self.first_start, 14))
         while self.queue:
             at, _, process = heapq.heappop(self.queue)
             if at > self.now:
@@ -496,6 +536,7 @@ class _Demo:
             acceptance_criteria=_acceptance_criteria(entry), kind=entry.kind,
             points=entry.points if estimated else None, state=self.states[state], epic=self.epics[entry.epic],
             labels=[self.labels[name] for name in entry.labels], sprint=sprint, placement=placement, at=self.clock,
+            deliverable=self._open_deliverable(entry.title),
         )
         self.stories[story.pk] = story
         self.entries[story.pk] = entry
@@ -688,6 +729,59 @@ class _Demo:
         services.story_restore(story=victim, actor=self.users["owner"], at=self.clock)
         self._comment(victim, "owner", "Deleted by mistake while cleaning up the backlog; restored.")
 
+    # Deliverables: the data products the stories build, their checklists and publication ----------------
+
+    def _create_deliverables(self, at: datetime) -> None:
+        for code, (name, kind, owner, consumers, groups, sources, link, weeks, _) in DELIVERABLES.items():
+            deliverable = deliverable_services.deliverable_create(
+                project=self.project, actor=self.users["owner"], name=name, kind=kind, owner=self.users[owner],
+                consumers=[self.users[u] for u in consumers], consumer_groups=groups, data_sources=sources, link=link,
+                target_date=self.first_start + timedelta(weeks=weeks), description=EPICS[_EPIC_OF[code]][1], at=at,
+            )
+            for item in deliverable.checklist.filter(text__icontains="sign-off"):
+                deliverable_services.checklist_item_update(item=item, actor=self.users["owner"], assignee=self.users["stakeholder"], at=at)
+            self.deliverables[code] = deliverable
+
+    def _open_deliverable(self, title: str) -> Deliverable | None:
+        deliverable = self.deliverables.get(self.deliverable_for.get(title, ""))
+        return deliverable if deliverable is not None and not deliverable.is_final else None
+
+    def _deliverable_work(self) -> Process:
+        """Every working day at 14:00 (inside a sprint, even on closing day): start, validate, tick and publish the
+        deliverables whose stories allow it."""
+        day = self.first_start
+        while True:
+            if day.weekday() < 5:
+                yield self._moment(day, 14)
+                for code, deliverable in self.deliverables.items():
+                    if not deliverable.is_final:
+                        self._advance(code, deliverable)
+            day += timedelta(days=1)
+
+    def _advance(self, code: str, deliverable: Deliverable) -> None:
+        stories = list(deliverable_selectors.linked_stories(deliverable))
+        if not stories:
+            return
+        owner = deliverable.owner
+        categories = [s.state.category for s in stories]
+        started = [c for c in categories if c in (Category.ACTIVE, Category.WAITING, Category.DONE)]
+        if deliverable.status == DeliverableStatus.PROPOSED and started:
+            deliverable_services.deliverable_change_status(deliverable=deliverable, status="in_development", actor=owner, at=self.clock)
+        open_items = list(deliverable_selectors.checklist(deliverable).filter(done=False))
+        all_created = len(stories) == len(DELIVERABLES[code][-1])
+        finished = all_created and all(c in CLOSED_CATEGORIES for c in categories)
+        some_done = Category.DONE in categories
+        if finished and deliverable.status == DeliverableStatus.IN_DEVELOPMENT:
+            deliverable_services.deliverable_change_status(deliverable=deliverable, status="validating", actor=owner, at=self.clock)
+        # While stories are still open, some items get ticked early, but never all of them.
+        if open_items and (finished or (some_done and len(open_items) > 2)) and self.deliverable_rng.random() < 0.6:
+            item = open_items[0]
+            ticker = item.assignee or owner
+            evidence = EVIDENCE.format(self.deliverable_rng.randrange(1000, 9999)) if item.assignee is None else ""
+            deliverable_services.checklist_item_update(item=item, actor=ticker, done=True, evidence_url=evidence, at=self.clock)
+        elif finished and not open_items and deliverable.status == DeliverableStatus.VALIDATING:
+            deliverable_services.deliverable_publish(deliverable=deliverable, actor=owner, at=self.clock)
+
     def _find(self, title: str) -> Story:
         return next(s for s in self.stories.values() if s.title == title)
 
@@ -808,3 +902,4 @@ class _Demo:
 
 
 CATALOGUE_ENTRIES = _catalogue()
+_EPIC_OF = {"crm": "C", "pipeline": "P", "revenue": "R", "churn": "M"}

@@ -15,7 +15,4 @@ urlpatterns = [
     path("account/tokens/", views.token_create, name="token-create"),
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
     path("p/<str:key>/", views.project_home, name="project-home"),
-    path("p/<str:key>/reports/", views.project_reports, name="project-reports"),
-    path("p/<str:key>/deliverables/", views.project_deliverables, name="project-deliverables"),
-    path("p/<str:key>/requests/", views.project_requests, name="project-requests"),
 ]

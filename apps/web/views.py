@@ -77,39 +77,3 @@ def project_home(request: HttpRequest, project: Project, membership: Membership)
         request, "web/project_home.html", project, membership, nav="home",
         sprint=sprint, progress=progress, categories=categories,
     )
-
-
-PLACEHOLDERS = {
-    "reports": (
-        "Reports",
-        "Sprint reports computed from the event log: burndown and burnup, velocity, cycle and lead time, "
-        "cumulative flow, Lean waste and Monte Carlo forecasts, with CSV and JSON export.",
-    ),
-    "deliverables": (
-        "Deliverables",
-        "The team's data products (dashboards, datasets, reports, ML models, pipelines, data-quality checks, "
-        "analyses), their status from proposed to published, consumers, sources and definition-of-done checklist.",
-    ),
-    "requests": (
-        "Requests",
-        "Stakeholders' asks from the web, email, chat or meetings, triaged into stories, merged with similar "
-        "requests or declined with a reason, and the most common requests grouped together.",
-    ),
-}
-
-
-def _placeholder(section: str):
-    @project_view()
-    def view(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-        title, description = PLACEHOLDERS[section]
-        return render_project(
-            request, "web/coming_soon.html", project, membership, nav=section, title=title, description=description
-        )
-
-    view.__name__ = f"project_{section}"
-    return view
-
-
-project_reports = _placeholder("reports")
-project_deliverables = _placeholder("deliverables")
-project_requests = _placeholder("requests")

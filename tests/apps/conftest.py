@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
+from apps.deliverables import services as deliverable_services
 from apps.stories import services
 from apps.stories.models import Epic, Label, Sprint, Story
 
@@ -21,6 +22,8 @@ class World:
     sprint: Sprint
     empty_state: object
     doing_state: object
+    deliverable: object = None  # a dataset in development, with its default checklist
+    item: object = None  # its first checklist item
 
 
 @pytest.fixture
@@ -33,7 +36,13 @@ def world(project, people, states, make_user):
     other = services.story_create(project=project, actor=owner, title="Revenue dashboard")
     sprint = services.sprint_create(project=project, actor=owner)
     services.comment_add(story=story, author=people["member"], body="First!")
-    return World(project, story, other, epic, label, sprint, states["Won't do"], states["In progress"])
+    deliverable = deliverable_services.deliverable_create(
+        project=project, actor=owner, name="CRM dataset", kind="dataset", status="in_development"
+    )
+    item = deliverable.checklist.order_by("position").first()
+    return World(
+        project, story, other, epic, label, sprint, states["Won't do"], states["In progress"], deliverable, item
+    )
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.contrib.auth import get_user_model
 
+from apps.deliverables import services as deliverable_services
 from apps.projects import services as project_services
 from apps.projects.models import Role
 from apps.stories import services
@@ -45,8 +46,52 @@ def delete_other(w, people):
     services.story_delete(story=w.other_story, actor=people["member"])
 
 
+def tick_every_item(w, people):
+    for item in w.deliverable.checklist.all():
+        deliverable_services.checklist_item_update(item=item, actor=people["member"], done=True)
+
+
+def start_sprint_and_compute_its_report(w, people):
+    """A started sprint whose report is stored and current (a GET then answers 200, broker or not)."""
+    from apps.reports import services as report_services
+
+    start_sprint(w, people)
+    w.sprint.refresh_from_db()
+    report = report_services.report_request(project=w.project, kind="sprint", parameters={}, sprint=w.sprint)
+    report_services.report_compute(report_id=report.pk)
+
+
+def compute_flow_report(w, people):
+    from apps.reports import services as report_services
+
+    report = report_services.report_request(project=w.project, kind="flow", parameters={"from": None, "to": None})
+    report_services.report_compute(report_id=report.pk)
+
+
+MERGE_TARGET = 900_002  # a fixed id: a request body cannot name the world's rows
+
+
+def add_requests(w, people):
+    """Two open requests: one whose id is the story's (so URLs can name it), and the merge target."""
+    from apps.intake.models import Request
+
+    Request.objects.create(pk=w.story.pk, project=w.project, requester=people["stakeholder"], title="Churn dashboard")
+    Request.objects.create(pk=MERGE_TARGET, project=w.project, requester=people["member"], title="Churn dashboards")
+
+
 ENDPOINTS = [
     Endpoint("get", "/api/v1/projects/", None, 200),
+    # Reports: a stored, current report answers 200; a queued one 202 (POST always queues in these tests).
+    Endpoint("get", "/api/v1/sprints/{w.sprint.pk}/report/", Role.STAKEHOLDER, 200, prepare=start_sprint_and_compute_its_report),
+    Endpoint("post", "/api/v1/sprints/{w.sprint.pk}/report/", Role.MEMBER, 202, prepare=start_sprint),
+    Endpoint("get", "/api/v1/projects/DATA/reports/flow/", Role.STAKEHOLDER, 200, prepare=compute_flow_report),
+    Endpoint("post", "/api/v1/projects/DATA/reports/flow/", Role.MEMBER, 202),
+    Endpoint("get", "/api/v1/projects/DATA/reports/velocity/", Role.STAKEHOLDER, 202),
+    Endpoint("post", "/api/v1/projects/DATA/reports/velocity/", Role.MEMBER, 202),
+    Endpoint("get", "/api/v1/projects/DATA/reports/waste/", Role.STAKEHOLDER, 202),
+    Endpoint("post", "/api/v1/projects/DATA/reports/waste/", Role.MEMBER, 202),
+    Endpoint("get", "/api/v1/projects/DATA/reports/forecast/", Role.STAKEHOLDER, 202),
+    Endpoint("post", "/api/v1/projects/DATA/reports/forecast/", Role.MEMBER, 202),
     Endpoint("post", "/api/v1/projects/", None, 201, {"key": "NEW", "name": "New"}),
     Endpoint("get", "/api/v1/projects/DATA/", Role.STAKEHOLDER, 200),
     Endpoint("patch", "/api/v1/projects/DATA/", Role.ADMIN, 200, {"name": "Renamed"}),
@@ -88,6 +133,30 @@ ENDPOINTS = [
     Endpoint("patch", "/api/v1/sprints/{w.sprint.pk}/", Role.PRODUCT_OWNER, 200, {"goal": "Revenue first"}),
     Endpoint("post", "/api/v1/sprints/{w.sprint.pk}/start/", Role.PRODUCT_OWNER, 200),
     Endpoint("post", "/api/v1/sprints/{w.sprint.pk}/close/", Role.PRODUCT_OWNER, 200, {"unfinished": "backlog"}, prepare=start_sprint),
+    Endpoint("get", "/api/v1/projects/DATA/deliverables/", Role.STAKEHOLDER, 200),
+    Endpoint("post", "/api/v1/projects/DATA/deliverables/", Role.MEMBER, 201, {"name": "Churn model", "kind": "ml_model"}),
+    Endpoint("get", "/api/v1/deliverables/{w.deliverable.pk}/", Role.STAKEHOLDER, 200),
+    Endpoint("patch", "/api/v1/deliverables/{w.deliverable.pk}/", Role.MEMBER, 200, {"version": 1, "status": "validating"}),
+    Endpoint("delete", "/api/v1/deliverables/{w.deliverable.pk}/", Role.MEMBER, 204),
+    Endpoint("post", "/api/v1/deliverables/{w.deliverable.pk}/publish/", Role.MEMBER, 200, prepare=tick_every_item),
+    Endpoint("post", "/api/v1/deliverables/{w.deliverable.pk}/retire/", Role.MEMBER, 200),
+    Endpoint("get", "/api/v1/deliverables/{w.deliverable.pk}/events/", Role.STAKEHOLDER, 200),
+    Endpoint("get", "/api/v1/deliverables/{w.deliverable.pk}/checklist/", Role.STAKEHOLDER, 200),
+    Endpoint("post", "/api/v1/deliverables/{w.deliverable.pk}/checklist/", Role.MEMBER, 201, {"text": "PII reviewed"}),
+    Endpoint("get", "/api/v1/deliverables/{w.deliverable.pk}/checklist/{w.item.pk}/", Role.STAKEHOLDER, 200),
+    # Stakeholders may tick only an item assigned to them (tests/apps/deliverables/test_api.py); this one is not.
+    Endpoint("patch", "/api/v1/deliverables/{w.deliverable.pk}/checklist/{w.item.pk}/", Role.MEMBER, 200, {"done": True}),
+    Endpoint("delete", "/api/v1/deliverables/{w.deliverable.pk}/checklist/{w.item.pk}/", Role.MEMBER, 204),
+    Endpoint("get", "/api/v1/projects/DATA/checklist-templates/", Role.STAKEHOLDER, 200),
+    Endpoint("get", "/api/v1/projects/DATA/checklist-templates/{w.deliverable.kind}/", Role.STAKEHOLDER, 200),
+    Endpoint("patch", "/api/v1/projects/DATA/checklist-templates/{w.deliverable.kind}/", Role.ADMIN, 200, {"items": ["Schema documented"]}),
+    Endpoint("get", "/api/v1/projects/DATA/requests/", Role.STAKEHOLDER, 200),
+    Endpoint("post", "/api/v1/projects/DATA/requests/", Role.STAKEHOLDER, 201, {"title": "Churn by region", "channel": "chat"}),
+    Endpoint("get", "/api/v1/projects/DATA/requests/groups/", Role.STAKEHOLDER, 200, prepare=add_requests),
+    Endpoint("get", "/api/v1/requests/{w.story.pk}/", Role.STAKEHOLDER, 200, prepare=add_requests),
+    Endpoint("post", "/api/v1/requests/{w.story.pk}/accept/", Role.PRODUCT_OWNER, 200, {"position": "top"}, prepare=add_requests),
+    Endpoint("post", "/api/v1/requests/{w.story.pk}/merge/", Role.PRODUCT_OWNER, 200, {"into": MERGE_TARGET}, prepare=add_requests),
+    Endpoint("post", "/api/v1/requests/{w.story.pk}/decline/", Role.PRODUCT_OWNER, 200, {"reason": "Out of scope"}, prepare=add_requests),
 ]
 
 

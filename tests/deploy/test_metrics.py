@@ -22,6 +22,7 @@ def scrape(*collectors: object) -> CollectorRegistry:
     return registry
 
 
+@pytest.mark.django_db
 def test_metrics_answer_a_scrape_by_pod_ip(client) -> None:
     response = client.get("/metrics", HTTP_HOST="10.42.0.17:8000")
     assert response.status_code == 200
@@ -49,6 +50,7 @@ def requests_timed() -> float:
     )
 
 
+@pytest.mark.django_db
 def test_probes_and_scrapes_are_not_timed(client) -> None:
     before = requests_timed()
     for path in ("/healthz", "/metrics"):

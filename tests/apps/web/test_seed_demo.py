@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.projects.models import Category, Membership, Project, Role
 from apps.stories.models import Comment, Sprint, SprintStatus, Story, StoryEvent
-from apps.stories.services import points_value
+from apps.stories.services import CARRY_OVER_DELAY, points_value
 from apps.web.demo import CLOSED_SPRINTS, DEMO_PASSWORD, PROJECT_KEY, seed_demo
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +178,7 @@ def test_closed_sprints_have_re_estimates_additions_and_carry_over(project, even
             (e.kind == "sprint" and e.to_value == s.pk) or (e.kind == "created" and e.to_value["sprint"] == s.pk)
         )
     ]
-    carried = [s.name for s in closed for e in events if e.kind == "sprint" and e.from_value == s.pk and e.at == s.closed_at]
+    carried = [s.name for s in closed for e in events if e.kind == "sprint" and e.from_value == s.pk and e.at == s.closed_at + CARRY_OVER_DELAY]
     removed = [s.name for s in closed for e in events if e.kind == "sprint" and e.from_value == s.pk and e.to_value is None]
     assert re_estimated and added and carried and removed
     assert len(set(carried)) >= 3
