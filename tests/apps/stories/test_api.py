@@ -189,3 +189,26 @@ def test_lists_issue_a_fixed_number_of_queries(world, member, project, people, u
 
     assert count(5) == count(100)
     assert story.key == "DATA-112"
+
+
+def test_every_list_endpoint_issues_the_same_queries_for_one_row_and_many(world, client_for, people, project):
+    from tests.apps.test_api_permissions import ENDPOINTS
+
+    for index in range(3):
+        services.comment_add(story=world.story, author=people["member"], body=f"More {index}")
+        services.story_create(project=project, actor=people["member"], title=f"Extra {index}", labels=[world.label])
+    client = client_for("admin")
+    checked = 0
+    for endpoint in ENDPOINTS:
+        url = endpoint.url.format(w=world)
+        if endpoint.method != "get" or "results" not in (client.get(url).json() or {}):
+            continue
+        counts = []
+        for size in (1, 100):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(f"{url}?page_size={size}")
+            assert response.status_code == 200, url
+            counts.append(len(queries))
+        assert counts[0] == counts[1], (url, counts)
+        checked += 1
+    assert checked >= 10
