@@ -13,11 +13,10 @@ from apps.intake.models import Channel, Request, RequestStatus
 from apps.projects.api_base import ApiView, StrictSerializer, id_field
 from apps.projects.api_support import error_responses
 from apps.projects.errors import InvalidInput, NotFound
-from apps.projects.models import Project, Role
+from apps.projects.models import Role
 from apps.projects.selectors import require_role
 from apps.stories import services as story_services
-from apps.stories.models import Sprint, Story
-from apps.stories.serializers import PlacementSerializer
+from apps.stories.serializers import PlacementSerializer, resolve_destination, resolve_placement
 from sprintboard import intake
 
 GROUPING = (
@@ -154,22 +153,6 @@ class RequestDetail(RequestScoped):
         return self.answer(self.item(request_id))
 
 
-def _placement(project: Project, data: dict[str, Any]) -> tuple[story_services.Placement, Sprint | None]:
-    sprint = None
-    if data.get("sprint") is not None:
-        sprint = Sprint.objects.filter(project=project, pk=data["sprint"]).first()
-        if sprint is None:
-            raise InvalidInput(f"{project.key} has no sprint {data['sprint']}.", field="sprint")
-    anchors = {}
-    for field in ("before", "after"):
-        if field in data:
-            anchor = Story.objects.filter(project=project, key=data[field], deleted_at__isnull=True).first()
-            if anchor is None:
-                raise InvalidInput(f"{data[field]} is not a story of {project.key}.", field=field, code="bad_anchor")
-            anchors[field] = anchor
-    return story_services.Placement(position=data.get("position"), **anchors), sprint
-
-
 class RequestAccept(RequestScoped):
     @extend_schema(
         summary="Accept a request (product owner): a story is created from it and linked to it and its requester",
@@ -184,7 +167,9 @@ class RequestAccept(RequestScoped):
     def post(self, request, request_id):
         data = self.valid(RequestAcceptSerializer, request)  # the body's shape first: it says nothing about the request
         item = self.item(request_id, Role.PRODUCT_OWNER)
-        placement, sprint = _placement(item.project, data)
+        placement = resolve_placement(item.project, data)
+        sprint = resolve_destination(item.project, data)
+        sprint = None if sprint is story_services.UNSET else sprint
         return self.fresh(services.request_accept(request=item, actor=request.user, placement=placement, sprint=sprint))
 
 

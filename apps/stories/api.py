@@ -44,23 +44,6 @@ def _require_owner_for_sprint_moves(view: ApiView, data: dict[str, Any], project
         raise PermissionDenied(f"Moving stories into or out of sprints needs the {ROLE_NAMES[OWNER].lower()} role.")
 
 
-def _placement(project: Project, data: dict[str, Any], *, sprint: Sprint | None) -> services.Placement:
-    anchors = {}
-    for field in ("before", "after"):
-        if field in data:
-            anchor = Story.objects.filter(project=project, key=data[field], deleted_at__isnull=True).first()
-            if anchor is None:
-                raise InvalidInput(f"{data[field]} is not a story of {project.key}.", field=field, code="bad_anchor")
-            anchors[field] = anchor
-    return services.Placement(position=data.get("position"), **anchors)
-
-
-def _destination(project: Project, data: dict[str, Any]) -> Sprint | None | object:
-    if "sprint" not in data:
-        return services.UNSET
-    return s.resolve_references(project, {"sprint": data["sprint"]})["sprint"]
-
-
 # --- Stories --------------------------------------------------------------------------
 
 
@@ -166,8 +149,8 @@ class StoryMove(StoryScoped):
     def post(self, request, story_key):
         story = self.story(story_key, OWNER)
         data = self.valid(s.StoryMoveSerializer, request)
-        sprint = _destination(story.project, data)
-        placement = _placement(story.project, data, sprint=sprint)
+        sprint = s.resolve_destination(story.project, data)
+        placement = s.resolve_placement(story.project, data)
         services.story_move(story=story, actor=request.user, placement=placement, sprint=sprint, expected_version=data.get("version"))
         return self.answer(stories_with_relations().get(pk=story.pk))
 
@@ -199,8 +182,8 @@ class BacklogMove(ApiView):
             raise InvalidInput(f"{sorted(missing)[0]} is not a story of {project.key}.", field="keys")
         if len(data["keys"]) != len(set(data["keys"])):
             raise InvalidInput("A story is listed twice.", field="keys")
-        sprint = _destination(project, data)
-        placement = _placement(project, data, sprint=sprint)
+        sprint = s.resolve_destination(project, data)
+        placement = s.resolve_placement(project, data)
         moved = services.stories_move(project=project, stories=stories, actor=request.user, placement=placement, sprint=sprint)
         fresh = stories_with_relations().filter(pk__in=[story.pk for story in moved])
         return Response(self.get_serializer(fresh, many=True).data)

@@ -13,6 +13,7 @@ from apps.deliverables.models import Deliverable
 from apps.projects.api_base import StrictSerializer, id_field
 from apps.projects.errors import InvalidInput
 from apps.projects.models import Category, Membership, Project, WorkflowState
+from apps.stories import services
 from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent, StoryKind
 from apps.stories.services import points_value
 
@@ -244,3 +245,22 @@ def resolve_references(project: Project, data: dict[str, Any]) -> dict[str, Any]
             raise InvalidInput(f"{project.key} has no label {sorted(missing)[0]!r}: create it first.", field="labels")
         resolved["labels"] = labels
     return resolved
+
+
+def resolve_placement(project: Project, data: dict[str, Any]) -> services.Placement:
+    """The placement fields of a move (``before``/``after`` story keys or ``position``) as a Placement."""
+    anchors = {}
+    for field in ("before", "after"):
+        if field in data:
+            anchor = Story.objects.filter(project=project, key=data[field], deleted_at__isnull=True).first()
+            if anchor is None:
+                raise InvalidInput(f"{data[field]} is not a story of {project.key}.", field=field, code="bad_anchor")
+            anchors[field] = anchor
+    return services.Placement(position=data.get("position"), **anchors)
+
+
+def resolve_destination(project: Project, data: dict[str, Any]) -> Sprint | None | object:
+    """The ``sprint`` of a move: a sprint, None for the backlog, or ``services.UNSET`` when not given."""
+    if "sprint" not in data:
+        return services.UNSET
+    return resolve_references(project, {"sprint": data["sprint"]})["sprint"]
