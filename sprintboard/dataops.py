@@ -13,10 +13,12 @@ function                                                           returns
 ``deliverable_throughput(history, *, deliverables, sprints)``      [:class:`SprintDeliverables`] per sprint, by kind
 ``timings_by_kind(timings)``                                       [:class:`KindTimings`]: the distribution per kind
 ``published_between(deliverables, start, end)``                    the deliverables published in (start, end]
+``published_in_sprint(deliverables, sprint, as_of)``               a sprint's "published this sprint"
 =================================================================  ============================================
 
-``links`` (story id → deliverable id), where a function takes it, stands in for the stories'
-``deliverable_id``, so a caller can hand over the story records it has and the links beside them.
+A story's deliverable is its record's ``deliverable_id`` (the loader fills it from the story's link).
+``links`` (story id → deliverable id), where a function takes it, overrides that, for a caller
+holding story records without it.
 
 * Time to insight: the first Start of its stories → publication, inclusive days; None when none started.
 * Validation lag: the last Finish of its stories → publication, inclusive days; None when none finished.
@@ -60,6 +62,7 @@ __all__ = [
     "deliverable_throughput",
     "deliverable_timings",
     "published_between",
+    "published_in_sprint",
     "timings_by_kind",
 ]
 
@@ -179,6 +182,31 @@ def published_between(deliverables: Iterable[Deliverable], start: datetime, end:
     return sorted(chosen, key=lambda d: (d.published_at, d.id))
 
 
+def _sprint_end(sprint: Sprint, as_of: datetime) -> datetime:
+    """A sprint's close, or ``as_of`` while it is open (or closed after as-of)."""
+    return sprint.closed_at if sprint.closed_at is not None and sprint.closed_at <= as_of else as_of
+
+
+def published_in_sprint(deliverables: Iterable[Deliverable], sprint: Sprint, as_of: datetime) -> list[Deliverable]:
+    """The deliverables published between the sprint's start and its close (or ``as_of``), in order;
+    none for a sprint not started by ``as_of``.
+
+    >>> from datetime import date, datetime, timezone
+    >>> def at(day):
+    ...     return datetime(2024, 3, day, 12, tzinfo=timezone.utc)
+    >>> sprint = Sprint(1, "Sprint 1", date(2024, 3, 4), date(2024, 3, 15), at(4), at(15))
+    >>> shipped = [Deliverable(1, "Early", "report", published_at=at(2)), Deliverable(2, "In", "dataset", published_at=at(9)),
+    ...            Deliverable(3, "At close", "dashboard", published_at=at(15)), Deliverable(4, "After", "report", published_at=at(16))]
+    >>> [d.name for d in published_in_sprint(shipped, sprint, as_of=at(20))]
+    ['In', 'At close']
+    >>> [d.name for d in published_in_sprint(shipped, sprint, as_of=at(10))]
+    ['In']
+    """
+    if sprint.started_at is None or sprint.started_at > as_of:
+        return []
+    return published_between(deliverables, sprint.started_at, _sprint_end(sprint, as_of))
+
+
 def deliverable_throughput(
     history: History, *, deliverables: Iterable[Deliverable], sprints: Iterable[Sprint]
 ) -> list[SprintDeliverables]:
@@ -188,7 +216,7 @@ def deliverable_throughput(
     for sprint in sorted((s for s in sprints if s.started_at is not None), key=lambda s: (s.started_at, s.id)):
         if sprint.started_at > history.as_of:  # type: ignore[operator]
             continue
-        close = sprint.closed_at if sprint.closed_at is not None and sprint.closed_at <= history.as_of else history.as_of
+        close = _sprint_end(sprint, history.as_of)
         counts: dict[str, int] = {}
         for d in published:
             if sprint.started_at < d.published_at <= close:  # type: ignore[operator]

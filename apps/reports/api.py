@@ -1,4 +1,4 @@
-"""/api/v1/: sprint reports and a project's flow, velocity, waste and forecast reports.
+"""/api/v1/: sprint reports and a project's flow, velocity, waste, forecast and DataOps reports.
 
 GET answers 200 with the report when its stored inputs are current (or with ``status: "failed"`` and
 its ``error``), else queues the computation and answers 202 with ``status`` and ``progress``. POST
@@ -135,4 +135,9 @@ WasteReport = _project_report(
 ForecastReport = _project_report(
     ReportKind.FORECAST, "Monte Carlo forecast: how many by a date, or when N more stories will be done",
     s.ForecastReportSerializer, FORECAST,
+)
+DataOpsReport = _project_report(
+    ReportKind.DATAOPS,
+    "DataOps: time to insight and validation lag per deliverable, their distribution by kind, deliverables published per sprint",
+    s.DataOpsReportSerializer, [],
 )

@@ -8,4 +8,5 @@ urlpatterns = [
     path("projects/<str:key>/reports/velocity/", api.VelocityReport.as_view(), name="api-report-velocity"),
     path("projects/<str:key>/reports/waste/", api.WasteReport.as_view(), name="api-report-waste"),
     path("projects/<str:key>/reports/forecast/", api.ForecastReport.as_view(), name="api-report-forecast"),
+    path("projects/<str:key>/reports/dataops/", api.DataOpsReport.as_view(), name="api-report-dataops"),
 ]

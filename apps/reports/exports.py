@@ -14,15 +14,21 @@ from typing import Any
 
 from django.http import HttpResponse
 
+from apps.deliverables.models import DeliverableKind
 from apps.projects.errors import Conflict, InvalidInput
 from apps.reports.models import ReportKind
 
 Table = tuple[list[str], list[list[Any]]]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+KIND_NAMES = dict(DeliverableKind.choices)
 
 
 def _state_name(result: dict[str, Any], state_id: Any) -> str:
     return result.get("state_names", {}).get(str(state_id), f"state {state_id}")
+
+
+def _kind_name(kind: str) -> str:
+    return KIND_NAMES.get(kind, kind)
 
 
 def _sprint_tables(r: dict[str, Any]) -> dict[str, Table]:
@@ -34,6 +40,10 @@ def _sprint_tables(r: dict[str, Any]) -> dict[str, Table]:
     return {
         "burndown": (["date", "remaining_points", "scope_points", "ideal_points", "completed_points"], burndown),
         "stories": (["list", "key"], stories),
+        "published_deliverables": (
+            ["deliverable", "kind", "published_at"],
+            [[d["name"], _kind_name(d["kind"]), d["published_at"]] for d in r.get("published_deliverables", [])],
+        ),
         "reestimated": (["key", "old_points", "new_points"], [[x["key"], x["old_points"], x["new_points"]] for x in r["reestimated"]]),
         "scope_changes": (["at", "key", "kind", "points"], [[x["at"], x["key"], x["kind"], x["points"]] for x in r["scope_changes"]]),
         "summary": (
@@ -92,6 +102,7 @@ def _waste_tables(r: dict[str, Any]) -> dict[str, Table]:
         "cancelled_after_start": (["key", "cancelled_at", "active_hours"], [[c["key"], c["cancelled_at"], c["active_hours"]] for c in r["extra_features"]["cancelled_after_start"]]),
         "scope_churn": (["sprint", "scope_churn", "added_points", "removed_points", "committed_points"],
                         [[s["name"], s["scope_churn"], s["added_points"], s["removed_points"], s["committed_points"]] for s in r["backlog"]["sprints"]]),
+        "retired_unpublished": (["deliverable"], [[name] for name in r["extra_features"].get("retired_unpublished", [])]),
     }
 
 
@@ -104,12 +115,36 @@ def _forecast_tables(r: dict[str, Any]) -> dict[str, Table]:
     }
 
 
+def _dataops_tables(r: dict[str, Any]) -> dict[str, Table]:
+    kinds = sorted({kind for row in r["throughput"] for kind in row["counts"]}, key=lambda k: (_kind_name(k).casefold(), k))
+    overall = [[p, r["time_to_insight"].get(p), r["validation_lag"].get(p)] for p in ("50", "70", "85", "95", "n")]
+    return {
+        "deliverables": (
+            ["deliverable", "kind", "published_at", "first_start", "last_finish", "time_to_insight_days", "validation_lag_days", "stories"],
+            [[d["name"], _kind_name(d["kind"]), d["published_at"], d["first_start"], d["last_finish"], d["time_to_insight_days"],
+              d["validation_lag_days"], d["n"]] for d in r["deliverables"]],
+        ),
+        "by_kind": (
+            ["kind", "published", "time_to_insight_p50", "time_to_insight_p85", "time_to_insight_n",
+             "validation_lag_p50", "validation_lag_p85", "validation_lag_n"],
+            [[_kind_name(k["kind"]), k["n"], k["time_to_insight"]["50"], k["time_to_insight"]["85"], k["time_to_insight"]["n"],
+              k["validation_lag"]["50"], k["validation_lag"]["85"], k["validation_lag"]["n"]] for k in r["by_kind"]],
+        ),
+        "per_sprint": (
+            ["sprint", *(_kind_name(k) for k in kinds), "total"],
+            [[row["name"], *(row["counts"].get(k, 0) for k in kinds), row["n"]] for row in r["throughput"]],
+        ),
+        "percentiles": (["percentile", "time_to_insight_days", "validation_lag_days"], overall),
+    }
+
+
 TABLES: dict[str, Callable[[dict[str, Any]], dict[str, Table]]] = {
     ReportKind.SPRINT: _sprint_tables,
     ReportKind.FLOW: _flow_tables,
     ReportKind.VELOCITY: _velocity_tables,
     ReportKind.WASTE: _waste_tables,
     ReportKind.FORECAST: _forecast_tables,
+    ReportKind.DATAOPS: _dataops_tables,
 }
 
 

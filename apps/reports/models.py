@@ -18,6 +18,7 @@ class ReportKind(models.TextChoices):
     VELOCITY = "velocity", "Velocity"
     WASTE = "waste", "Lean waste"
     FORECAST = "forecast", "Forecast"
+    DATAOPS = "dataops", "DataOps"
 
 
 class ReportStatus(models.TextChoices):

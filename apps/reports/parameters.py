@@ -29,6 +29,7 @@ ALLOWED = {
     ReportKind.VELOCITY: set(),
     ReportKind.FORECAST: {"items", "date", "seed"},
     ReportKind.SPRINT: set(),
+    ReportKind.DATAOPS: set(),
 }
 
 

@@ -2,8 +2,14 @@
 
 A report's inputs are the project's event sequence number, a hash of the configuration the
 engine reads for that kind (workflow states with names, categories and positions; the time zone;
-the dates of the sprints it covers) and the as-of day. ``current_inputs`` reads them in three
-indexed queries; the task computes the same hash from the very records it hands to the engine.
+the dates of the sprints it covers; for the kinds that read deliverables, their fingerprint) and the
+as-of day. ``current_inputs`` reads them in at most four indexed queries; the task computes the same
+hash from the very records it hands to the engine.
+
+Publishing or retiring a deliverable writes no story event, so the event sequence number does not
+move: the deliverables' fingerprint (``apps.deliverables.selectors.dataops_fingerprint``: each one's
+name, kind, publication and retirement) is part of the configuration hash of every kind that reads
+them, and a publication makes the next request recompute.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from apps.deliverables.selectors import dataops_fingerprint
 from apps.projects.models import Project
 from apps.reports.models import Report, ReportKind
 from apps.reports.parameters import parameters_hash
@@ -25,7 +32,9 @@ from apps.stories.selectors import engine_sprints, engine_workflow
 from sprintboard import records
 
 # Kinds whose result depends on sprint dates (the sprint report depends on its own sprint only).
-USES_ALL_SPRINTS = {ReportKind.VELOCITY, ReportKind.WASTE}
+USES_ALL_SPRINTS = {ReportKind.VELOCITY, ReportKind.WASTE, ReportKind.DATAOPS}
+# Kinds whose result depends on deliverables: "published this sprint", retired unpublished, the DataOps metrics.
+USES_DELIVERABLES = {ReportKind.SPRINT, ReportKind.WASTE, ReportKind.DATAOPS}
 
 
 @dataclass(frozen=True)
@@ -41,9 +50,10 @@ class Inputs:
 
 
 def config_hash(
-    *, kind: str, tz: str, workflow: Iterable[records.State], sprints: Iterable[records.Sprint], sprint_id: int | None
+    *, kind: str, tz: str, workflow: Iterable[records.State], sprints: Iterable[records.Sprint], sprint_id: int | None,
+    deliverables: str = "",
 ) -> str:
-    """A hash of the configuration a ``kind`` report reads."""
+    """A hash of the configuration a ``kind`` report reads; ``deliverables`` is their fingerprint (kinds that read them)."""
     if kind == ReportKind.SPRINT:
         covered = [s for s in sprints if s.id == sprint_id]
     elif kind in USES_ALL_SPRINTS:
@@ -55,6 +65,8 @@ def config_hash(
         "states": [[s.id, s.name, s.category, s.position] for s in workflow],
         "sprints": [[s.id, s.start, s.end, s.started_at, s.closed_at] for s in sorted(covered, key=lambda s: s.id)],
     }
+    if kind in USES_DELIVERABLES:
+        payload["deliverables"] = deliverables
     encoded = json.dumps(records.to_jsonable(payload), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -70,12 +82,17 @@ def as_of_day(project: Project, sprint: Sprint | None, now: datetime | None = No
     return local_today(project, now)
 
 
+def deliverables_fingerprint(project: Project, kind: str) -> str:
+    """The fingerprint of the deliverables a ``kind`` report reads ("" for kinds that read none): one query."""
+    return dataops_fingerprint(project) if kind in USES_DELIVERABLES else ""
+
+
 def current_inputs(project: Project, kind: str, sprint: Sprint | None = None) -> Inputs:
     watermark = Project.objects.filter(pk=project.pk).values_list("last_event_seq", flat=True).get()
     sprints = engine_sprints(project) if kind in USES_ALL_SPRINTS or kind == ReportKind.SPRINT else ()
     digest = config_hash(
         kind=kind, tz=project.timezone, workflow=engine_workflow(project), sprints=sprints,
-        sprint_id=sprint.pk if sprint else None,
+        sprint_id=sprint.pk if sprint else None, deliverables=deliverables_fingerprint(project, kind),
     )
     return Inputs(watermark, digest, as_of_day(project, sprint))
 

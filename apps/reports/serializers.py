@@ -56,6 +56,13 @@ class SprintReportSerializer(ReportStatusSerializer):
         "date": serializers.DateField(), "remaining_points": serializers.FloatField(allow_null=True),
         "scope_points": serializers.FloatField(allow_null=True), "ideal_points": serializers.FloatField(),
         "completed_points": serializers.FloatField(allow_null=True)}))
+    published_deliverables = serializers.ListField(
+        child=inline_serializer("PublishedDeliverable", fields={
+            "id": serializers.IntegerField(), "name": serializers.CharField(),
+            "kind": serializers.CharField(help_text="The deliverable's kind: dashboard, dataset, report, ml_model, ..."),
+            "published_at": serializers.DateTimeField()}),
+        help_text="Deliverables published this sprint: after its start and up to its close (or the as-of moment), in order.",
+    )
 
 
 class FlowReportSerializer(ReportStatusSerializer):
@@ -107,3 +114,35 @@ class ForecastReportSerializer(ReportStatusSerializer):
     trials = serializers.IntegerField()
     history = serializers.ListField(child=serializers.IntegerField(), help_text="The daily throughput samples.")
     reason = serializers.CharField(allow_null=True, help_text="Why no forecast was made, or null.")
+
+
+def _percentiles(name: str) -> serializers.Serializer:
+    return inline_serializer(name, fields={
+        "50": serializers.IntegerField(allow_null=True), "70": serializers.IntegerField(allow_null=True),
+        "85": serializers.IntegerField(allow_null=True), "95": serializers.IntegerField(allow_null=True),
+        "n": serializers.IntegerField()})
+
+
+class DataOpsReportSerializer(ReportStatusSerializer):
+    as_of = serializers.DateTimeField(help_text="The moment the report sees up to.")
+    deliverables = serializers.ListField(child=inline_serializer("DeliverableTiming", fields={
+        "deliverable_id": serializers.IntegerField(), "name": serializers.CharField(), "kind": serializers.CharField(),
+        "published_at": serializers.DateTimeField(),
+        "first_start": serializers.DateTimeField(allow_null=True, help_text="Start of its first story (linked at publication)."),
+        "last_finish": serializers.DateTimeField(allow_null=True, help_text="The last Finish of its stories."),
+        "time_to_insight_days": serializers.IntegerField(allow_null=True, help_text="first Start -> publication, inclusive days."),
+        "validation_lag_days": serializers.IntegerField(allow_null=True, help_text="last Finish -> publication, inclusive days."),
+        "n": serializers.IntegerField(help_text="Stories linked at publication.")}),
+        help_text="Each deliverable published by as-of, in publication order.")
+    time_to_insight = _percentiles("TimeToInsightPercentiles")
+    validation_lag = _percentiles("ValidationLagPercentiles")
+    by_kind = serializers.ListField(child=inline_serializer("KindTimings", fields={
+        "kind": serializers.CharField(), "n": serializers.IntegerField(help_text="Published deliverables of this kind."),
+        "time_to_insight": _percentiles("KindTimeToInsight"), "validation_lag": _percentiles("KindValidationLag")}),
+        help_text="The distribution (nearest-rank percentiles with n) per kind.")
+    throughput = serializers.ListField(child=inline_serializer("SprintDeliverables", fields={
+        "sprint_id": serializers.IntegerField(), "name": serializers.CharField(),
+        "counts": serializers.DictField(child=serializers.IntegerField(), help_text="Kind to deliverables published in the sprint."),
+        "n": serializers.IntegerField()}),
+        help_text="Deliverables published per started sprint (start < publication <= close or as-of), by kind.")
+    kind_names = serializers.DictField(child=serializers.CharField(), help_text="Kind to its display name.")

@@ -26,14 +26,23 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models import F
 from django.utils import timezone
 
+from apps.deliverables.models import DeliverableKind
+from apps.deliverables.selectors import engine_deliverables
 from apps.projects.errors import Conflict, InvalidInput
 from apps.projects.models import Project
 from apps.reports import parameters as params
 from apps.reports.models import Report, ReportKind, ReportStatus
-from apps.reports.selectors import Inputs, config_hash, current_inputs, sprint_parameters
+from apps.reports.selectors import (
+    USES_DELIVERABLES,
+    Inputs,
+    config_hash,
+    current_inputs,
+    deliverables_fingerprint,
+    sprint_parameters,
+)
 from apps.stories.models import Sprint
 from apps.stories.selectors import EngineInput, engine_input
-from sprintboard import flow, forecast, records, sprints, waste
+from sprintboard import dataops, flow, forecast, records, sprints, waste
 from sprintboard.errors import EngineError
 from sprintboard.history import History, replay
 from sprintboard.records import to_jsonable
@@ -147,8 +156,10 @@ def _progress(report_id: int, percent: int) -> None:
         time.sleep(delay)
 
 
-def _engine_config(data: EngineInput, kind: str, sprint_id: int | None) -> str:
-    return config_hash(kind=kind, tz=data.timezone, workflow=data.workflow, sprints=data.sprints, sprint_id=sprint_id)
+def _engine_config(data: EngineInput, kind: str, sprint_id: int | None, fingerprint: str) -> str:
+    return config_hash(
+        kind=kind, tz=data.timezone, workflow=data.workflow, sprints=data.sprints, sprint_id=sprint_id, deliverables=fingerprint
+    )
 
 
 def _sprint_record(data: EngineInput, sprint_id: int) -> records.Sprint:
@@ -158,10 +169,23 @@ def _sprint_record(data: EngineInput, sprint_id: int) -> records.Sprint:
     return found[0]
 
 
-def _compute(report: Report, data: EngineInput, history: History) -> dict[str, Any]:
+def _published(shipped: list[records.Deliverable]) -> list[dict[str, Any]]:
+    return [{"id": d.id, "name": d.name, "kind": d.kind, "published_at": to_jsonable(d.published_at)} for d in shipped]
+
+
+def _compute(
+    report: Report, data: EngineInput, history: History, deliverables: tuple[records.Deliverable, ...]
+) -> dict[str, Any]:
     kind, parameters = report.kind, report.parameters
     if kind == ReportKind.SPRINT:
-        return to_jsonable(sprints.sprint_report(history, sprint=_sprint_record(data, report.sprint_id)))
+        sprint = _sprint_record(data, report.sprint_id)
+        result = to_jsonable(sprints.sprint_report(history, sprint=sprint))
+        result["published_deliverables"] = _published(dataops.published_in_sprint(deliverables, sprint, history.as_of))
+        return result
+    if kind == ReportKind.DATAOPS:
+        result = to_jsonable(dataops.dataops_report(history, deliverables=deliverables, sprints=data.sprints))
+        result["kind_names"] = dict(DeliverableKind.choices)
+        return result
     if kind == ReportKind.VELOCITY:
         return to_jsonable(sprints.velocity_report(history, sprints=data.sprints))
     if kind == ReportKind.FLOW:
@@ -171,7 +195,7 @@ def _compute(report: Report, data: EngineInput, history: History) -> dict[str, A
         return result
     if kind == ReportKind.WASTE:
         start, end = params.window_of(parameters, history.as_of_day)
-        result = to_jsonable(waste.waste_report(history, sprints=data.sprints, start=start, end=end))
+        result = to_jsonable(waste.waste_report(history, sprints=data.sprints, deliverables=deliverables, start=start, end=end))
         result["state_names"] = {str(s.id): s.name for s in data.workflow}
         return result
     return _forecast(report, history)
@@ -227,12 +251,17 @@ def report_compute(*, report_id: int) -> str:
     try:
         read_at = timezone.now()
         data = engine_input(report.project)
+        # The fingerprint is read before the deliverables: a publication in between makes the stored
+        # inputs older than the data, so the next request recomputes (never the other way round).
+        fingerprint = deliverables_fingerprint(report.project, report.kind)
+        deliverables = engine_deliverables(report.project) if report.kind in USES_DELIVERABLES else ()
         _progress(report_id, 40)
         as_of = _as_of(report, data)
         history = replay(data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=as_of)
         _progress(report_id, 70)
-        inputs = Inputs(data.watermark, _engine_config(data, report.kind, report.sprint_id), _inputs_day(report, data, history))
-        result = _compute(report, data, history)
+        config = _engine_config(data, report.kind, report.sprint_id, fingerprint)
+        inputs = Inputs(data.watermark, config, _inputs_day(report, data, history))
+        result = _compute(report, data, history, deliverables)
         _progress(report_id, 90)
     except TRANSIENT_ERRORS:
         raise

@@ -9,6 +9,7 @@ urlpatterns = [
     path("p/<str:key>/reports/velocity/", views.velocity_report, name="report-velocity"),
     path("p/<str:key>/reports/forecast/", views.forecast_report, name="report-forecast"),
     path("p/<str:key>/reports/waste/", views.waste_report, name="report-waste"),
+    path("p/<str:key>/reports/dataops/", views.dataops_report, name="report-dataops"),
     path("p/<str:key>/reports/status/<int:report_id>/", views.report_status, name="report-status"),
     path("p/<str:key>/reports/queue/<int:report_id>/", views.report_queue, name="report-queue"),
 ]

@@ -1,4 +1,4 @@
-"""Report pages: the index, a sprint's report, flow, velocity, forecast and waste.
+"""Report pages: the index, a sprint's report, flow, velocity, forecast, waste and DataOps.
 
 Opening a page asks for its report: a current stored one is shown at once; otherwise the
 computation is queued and the page shows a progress bar that polls (htmx) and reloads the page
@@ -23,7 +23,7 @@ from apps.reports.models import Report, ReportKind, ReportStatus
 from apps.reports.selectors import local_today, reportable_sprints
 from apps.stories.models import Sprint
 
-PAGE_KINDS = (ReportKind.FLOW, ReportKind.VELOCITY, ReportKind.FORECAST, ReportKind.WASTE)
+PAGE_KINDS = (ReportKind.FLOW, ReportKind.VELOCITY, ReportKind.FORECAST, ReportKind.WASTE, ReportKind.DATAOPS)
 
 
 @project_view()
@@ -100,6 +100,7 @@ flow_report = _kind_page(ReportKind.FLOW, "reports/flow.html")
 velocity_report = _kind_page(ReportKind.VELOCITY, "reports/velocity.html")
 forecast_report = _kind_page(ReportKind.FORECAST, "reports/forecast.html")
 waste_report = _kind_page(ReportKind.WASTE, "reports/waste.html")
+dataops_report = _kind_page(ReportKind.DATAOPS, "reports/dataops.html")
 
 
 def _page_url(report: Report) -> str:

@@ -158,6 +158,32 @@
         line("Scope churn", rows.map(function (s) { return s.scope_churn; }), 4),
       ] }, options: base({ scales: { y: { beginAtZero: true, ticks: { callback: function (v) { return Math.round(v * 100) + "%"; } } } } }) };
     },
+    // --- DataOps ---------------------------------------------------------------------------------
+    "dataops-timings": function (r) {
+      var rows = r.deliverables;
+      return { type: "bar", data: { labels: rows.map(function (d) { return d.name; }), datasets: [
+        { label: "Time to insight (days)", data: rows.map(function (d) { return d.time_to_insight_days; }), backgroundColor: color(0) },
+        { label: "Validation lag (days)", data: rows.map(function (d) { return d.validation_lag_days; }), backgroundColor: color(2) },
+      ] }, options: base({ scales: { y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "days" } } } }) };
+    },
+    "dataops-by-kind": function (r) {
+      var rows = r.by_kind, names = r.kind_names || {};
+      function series(measure, p) { return rows.map(function (k) { return k[measure][p]; }); }
+      return { type: "bar", data: { labels: rows.map(function (k) { return names[k.kind] || k.kind; }), datasets: [
+        { label: "Time to insight, 50th", data: series("time_to_insight", "50"), backgroundColor: color(0) },
+        { label: "Time to insight, 85th", data: series("time_to_insight", "85"), backgroundColor: color(8) },
+        { label: "Validation lag, 50th", data: series("validation_lag", "50"), backgroundColor: color(2) },
+        { label: "Validation lag, 85th", data: series("validation_lag", "85"), backgroundColor: color(7) },
+      ] }, options: base({ scales: { y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "days" } } } }) };
+    },
+    "dataops-per-sprint": function (r) {
+      var rows = r.throughput, names = r.kind_names || {}, kinds = [], seen = {};
+      rows.forEach(function (s) { Object.keys(s.counts).forEach(function (k) { if (!seen[k]) { seen[k] = 1; kinds.push(k); } }); });
+      kinds.sort(function (a, b) { return (names[a] || a).localeCompare(names[b] || b); });
+      return { type: "bar", data: { labels: rows.map(function (s) { return s.name; }), datasets: kinds.map(function (k, i) {
+        return { label: names[k] || k, data: rows.map(function (s) { return s.counts[k] || 0; }), backgroundColor: color(i) };
+      }) }, options: base({ scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "deliverables" } } } }) };
+    },
   };
 
   function draw() {

@@ -61,6 +61,13 @@ def start_sprint_and_compute_its_report(w, people):
     report_services.report_compute(report_id=report.pk)
 
 
+def compute_dataops_report(w, people):
+    from apps.reports import services as report_services
+
+    report = report_services.report_request(project=w.project, kind="dataops", parameters={})
+    report_services.report_compute(report_id=report.pk)
+
+
 def compute_flow_report(w, people):
     from apps.reports import services as report_services
 
@@ -92,6 +99,8 @@ ENDPOINTS = [
     Endpoint("post", "/api/v1/projects/DATA/reports/waste/", Role.MEMBER, 202),
     Endpoint("get", "/api/v1/projects/DATA/reports/forecast/", Role.STAKEHOLDER, 202),
     Endpoint("post", "/api/v1/projects/DATA/reports/forecast/", Role.MEMBER, 202),
+    Endpoint("get", "/api/v1/projects/DATA/reports/dataops/", Role.STAKEHOLDER, 200, prepare=compute_dataops_report),
+    Endpoint("post", "/api/v1/projects/DATA/reports/dataops/", Role.MEMBER, 202),
     Endpoint("post", "/api/v1/projects/", None, 201, {"key": "NEW", "name": "New"}),
     Endpoint("get", "/api/v1/projects/DATA/", Role.STAKEHOLDER, 200),
     Endpoint("patch", "/api/v1/projects/DATA/", Role.ADMIN, 200, {"name": "Renamed"}),

@@ -86,3 +86,20 @@ def test_the_flow_page_draws_its_charts_with_the_api_s_numbers(page, login, demo
     cfd_last = table_rows(page, "table-cfd")[-1]
     assert cfd_last == [api["cfd"][-1]["date"], *(number(api["cfd"][-1]["counts"][str(s)]) for s in api["states"])]
     snapshot("flow")
+
+
+def test_the_dataops_page_draws_its_charts_with_the_api_s_numbers(page, login, demo, snapshot):
+    reader(page, login, demo)
+    page.goto("/p/DATA/reports/dataops/")
+    expect(page.get_by_role("heading", name="DataOps", exact=True)).to_be_visible()
+    for chart in ("dataops-timings", "dataops-by-kind", "dataops-per-sprint"):
+        assert_drawn(page, chart)
+    api = page.request.get("/api/v1/projects/DATA/reports/dataops/").json()
+    assert api["status"] == "done" and api["deliverables"], "the demo publishes deliverables"
+    rows = table_rows(page, "table-dataops-deliverables")
+    assert [[r[0], r[5], r[6]] for r in rows] == [
+        [d["name"], number(d["time_to_insight_days"]), number(d["validation_lag_days"])] for d in api["deliverables"]
+    ]
+    assert [[r[0], r[-1]] for r in table_rows(page, "table-dataops-per-sprint")] == [[s["name"], number(s["n"])] for s in api["throughput"]]
+    expect(page.locator("#figure-published")).to_have_text(str(len(api["deliverables"])))
+    snapshot("dataops")

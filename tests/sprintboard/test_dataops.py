@@ -75,3 +75,17 @@ def test_the_distribution_by_kind():
 def test_published_between_is_half_open_and_ordered():
     chosen = dataops.published_between([DATASET, DASHBOARD, MODEL, LATER], at(12), at(25))
     assert [d.name for d in chosen] == ["Orders dataset", "Next report"]
+
+
+def test_published_in_sprint_runs_from_the_start_to_the_close_or_as_of():
+    closed = Sprint(1, "Sprint 1", day(4), day(12), at(4, 8), at(12, 9))  # closes at the dashboard's publication
+    open_ = Sprint(2, "Sprint 2", day(12), day(24), at(12, 10), None)
+    planned = Sprint(3, "Sprint 3", day(25), day(30), None, None)
+    shipped = [LATER, DATASET, DASHBOARD, MODEL]
+    assert [d.name for d in dataops.published_in_sprint(shipped, closed, at(20))] == ["Churn dashboard"]  # the close is included
+    assert [d.name for d in dataops.published_in_sprint(shipped, open_, at(20))] == ["Orders dataset"]  # LATER is after as-of
+    assert [d.name for d in dataops.published_in_sprint(shipped, open_, at(30))] == ["Orders dataset", "Next report"]
+    assert dataops.published_in_sprint(shipped, closed, at(4, 7)) == []  # not started by as-of
+    assert dataops.published_in_sprint(shipped, planned, at(30)) == []
+    # As of a moment before the close, the sprint runs to that moment.
+    assert dataops.published_in_sprint(shipped, closed, at(11)) == []

@@ -28,7 +28,8 @@ def percent(value: object) -> str:
 
 @register.filter
 def label(value: str) -> str:
-    return str(value).replace("_", " ").capitalize()
+    text = str(value).replace("_", " ")
+    return text[:1].upper() + text[1:]  # "ML model" stays as it is; snake_case headers read as words
 
 
 @register.filter
