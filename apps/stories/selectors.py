@@ -149,6 +149,26 @@ def board_version(*, user, key: str) -> BoardVersion | None:
     return BoardVersion(*row) if row is not None else None
 
 
+def board_move_target(project: Project, *, story_key: str, state_id: int) -> tuple[Story | None, WorkflowState | None]:
+    """A card move's story and target column, read in ONE query (the move's hot path).
+
+    The story comes back as a reference (primary key, project, key, version): the service that moves it
+    locks and reads the row itself, and copies it onto this instance. ``None`` for what does not exist.
+    """
+    live = Story.objects.alive().filter(project=project, key=story_key)
+    state = (
+        WorkflowState.objects.filter(project=project, pk=state_id)
+        .annotate(story_pk=Subquery(live.values("pk")[:1]), story_version=Subquery(live.values("version")[:1]))
+        .first()
+    )
+    if state is None:  # a refusal: one more query to say which of the two is missing
+        found = live.only("pk", "project_id", "key", "version").first()
+        return found, None
+    if state.story_pk is None:
+        return None, state
+    return Story(pk=state.story_pk, project=project, key=story_key, version=state.story_version), state
+
+
 def _board_flow_key(project: Project, today) -> str:
     # created_at tells apart projects that reuse a primary key (tests roll back; databases get restored).
     return f"board-flow:{project.pk}:{project.created_at.timestamp()}:{project.last_event_seq}:{today.isoformat()}"

@@ -193,7 +193,10 @@ def _clean(project: Project, story: Story, field: str, value: Any) -> Any:
     if field == "sprint":
         _check_in_project(project, value, "sprint")
         _check_sprint_open(value)
-        _check_sprint_open(story.sprint)
+        # The story's own sprint was read with the story under the project's lock (_lock), which sprint
+        # starts and closes also take: its status is current, no need to ask the database again.
+        if story.sprint is not None and story.sprint.status == SprintStatus.CLOSED:
+            raise Conflict(f"{story.sprint.name} is closed: its history is not rewritten.", field="sprint", code="sprint_closed")
         return value
     if field == "epic":
         _check_in_project(project, value, "epic")
@@ -488,7 +491,7 @@ def story_move(
         locked.sprint = destination
     anchor = placement.before or placement.after
     _check_anchor(project, locked, anchor, destination, "before" if placement.before else "after")
-    if not _already_there(project, locked, placement, destination):
+    if changes or not _already_there(project, locked, placement, destination):  # a story changing lists is never already there
         new_rank = _new_rank(project, placement, destination, locked.pk)
         changes.append(Change(EventKind.RANK, "", locked.rank, new_rank))
         locked.rank = new_rank
@@ -498,10 +501,19 @@ def story_move(
 
 
 def _already_there(project: Project, story: Story, placement: Placement, sprint: Sprint | None) -> bool:
-    """True when the story already sits where it is asked to go, so a repeated move writes nothing."""
-    in_list = Story.objects.filter(project=project).filter(list_filter(sprint))
-    if not in_list.filter(pk=story.pk).exists():
+    """True when the story already sits where it is asked to go, so a repeated move writes nothing.
+
+    ``story`` is the row as locked and read by ``_lock`` (unchanged): whether it is in the list is known
+    from it (what ``list_filter`` asks), without a query.
+    """
+    if story.deleted_at is not None:
         return False
+    if sprint is not None:
+        if story.sprint_id != sprint.pk:
+            return False
+    elif story.sprint_id is not None or story.state.category in CLOSED_CATEGORIES:
+        return False
+    in_list = Story.objects.filter(project=project).filter(list_filter(sprint))
     if placement.position == "top":
         return not in_list.filter(rank__lt=story.rank).exists()
     if placement.position == "bottom":

@@ -14,6 +14,11 @@ urlpatterns = [
     path("p/<str:key>/stories/<str:story_key>/delete/", story.story_delete, name="story-delete"),
     path("p/<str:key>/stories/<str:story_key>/restore/", story.story_restore, name="story-restore"),
     path("p/<str:key>/stories/<str:story_key>/preview/", story.story_preview, name="story-preview"),
+    # quick changes, from the board's side panel (the story's ?panel=1 fragment) and the page
+    path("p/<str:key>/stories/<str:story_key>/block/", story.story_quick_change, {"action": "block"}, name="story-block"),
+    path("p/<str:key>/stories/<str:story_key>/unblock/", story.story_quick_change, {"action": "unblock"}, name="story-unblock"),
+    path("p/<str:key>/stories/<str:story_key>/assign/", story.story_quick_change, {"action": "assign"}, name="story-assign"),
+    path("p/<str:key>/stories/<str:story_key>/estimate/", story.story_quick_change, {"action": "estimate"}, name="story-estimate"),
     # planning
     path("p/<str:key>/planning/", planning.planning, name="project-planning"),
     path("p/<str:key>/planning/sprint/", planning.planning_sprint_create, name="project-planning-sprint"),
@@ -21,8 +26,6 @@ urlpatterns = [
     path("p/<str:key>/board/", board.board, name="project-board"),
     path("p/<str:key>/board/live/", board.board_live, name="project-board-live"),
     path("p/<str:key>/board/move/", board.board_move, name="project-board-move"),
-    path("p/<str:key>/board/story/<str:story_key>/", board.board_story, name="project-board-story"),
-    path("p/<str:key>/board/story/<str:story_key>/<str:action>/", board.board_story_action, name="project-board-story-action"),
     # sprints
     path("p/<str:key>/sprints/", sprints.sprints, name="project-sprints"),
     path("p/<str:key>/sprints/new/", sprints.sprint_new, name="project-sprint-new"),

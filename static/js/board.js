@@ -216,15 +216,39 @@
     });
   }
 
+  // The side panel is the story page's ?panel=1 fragment (data-panel-url, STORY-KEY in place of the key);
+  // the card's link itself goes to the story page, for a new tab or without JavaScript.
   const openPanel = (link) => {
     const card = link.closest(".story-card");
     lastCard = card ? card.dataset.key : null;
-    if (typeof htmx === "undefined") { window.location = link.href; return; }
-    htmx.ajax("GET", link.href, { target: "#board-panel", swap: "innerHTML" }).then(() => {
+    if (typeof htmx === "undefined" || !card || !board.dataset.panelUrl) { window.location = link.href; return; }
+    const url = board.dataset.panelUrl.replace("STORY-KEY", encodeURIComponent(card.dataset.key));
+    htmx.ajax("GET", url, { target: "#board-panel", swap: "innerHTML" }).then(() => {
       panel.hidden = false;
       panel.focus();
     });
   };
+
+  // A change refused inside the panel (400 bad input, 409 stale version or WIP, 404 deleted meanwhile)
+  // answers the panel again with the reason: show it there, although htmx leaves error answers unswapped.
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const detail = event.detail;
+    if (!detail.target || !panel.contains(detail.target) || detail.xhr.status < 400 || detail.xhr.status >= 500) return;
+    if (!/class="story-panel"/.test(detail.xhr.responseText || "")) return;
+    detail.shouldSwap = true;
+    detail.isError = false;
+  });
+
+  // After a change in the panel, focus its outcome (the message, or the form's errors) so it is read out.
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (!panel.contains(event.target)) return; // the event fires on the new content
+    if (event.detail.requestConfig && event.detail.requestConfig.verb === "get") return; // opening: the panel takes focus
+    const outcome = panel.querySelector(".story-notice, .errorlist[role=alert]");
+    if (outcome) {
+      if (!outcome.hasAttribute("tabindex")) outcome.setAttribute("tabindex", "-1");
+      outcome.focus();
+    }
+  });
 
   document.addEventListener("click", (event) => {
     const moveButton = event.target.closest("[data-move]");

@@ -13,7 +13,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
+# CI shares two cores with the database, Redis and the server: give assertions room to settle.
+expect.set_options(timeout=15_000)
 # Playwright's sync API runs an event loop in this thread, so Django's async-safety check would refuse
 # the ORM calls of fixtures and of the live server. Documented by pytest-django / Playwright for this case.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -111,11 +111,41 @@ def test_a_card_moves_with_the_keyboard(page, board):
 
 
 def test_the_side_panel_blocks_a_card_with_a_reason(page, board):
+    """The panel is the story page's ?panel=1 fragment; a change in it refreshes the board."""
     page.locator("#card-DATA-2").get_by_role("link", name="DATA-2").click()
     panel = page.locator("#board-panel")
     expect(panel.get_by_role("heading", name="DATA-2 Model churn")).to_be_visible()
+    expect(panel).to_be_focused()
     panel.get_by_label("Blocked because").fill("Waiting for the warehouse")
-    panel.get_by_role("button", name="Block").click()
+    panel.get_by_role("button", name="Block", exact=True).click()
     expect(panel.get_by_role("status")).to_contain_text("DATA-2 is blocked.")
+    expect(panel.get_by_role("status")).to_be_focused()
     expect(page.locator("#card-DATA-2 .card-blocked")).to_contain_text("Waiting for the warehouse")
-    expect(panel.locator(".panel-history")).to_contain_text("blocked: Waiting for the warehouse")
+    expect(panel.locator(".panel-history")).to_contain_text("flagged it blocked: Waiting for the warehouse")
+    panel.get_by_role("button", name="Unblock").click()
+    expect(panel.get_by_role("status")).to_contain_text("DATA-2 is unblocked.")
+    expect(page.locator("#card-DATA-2 .card-blocked")).to_have_count(0)
+    assert not Story.objects.get(key="DATA-2").blocked
+
+
+def test_the_side_panel_assigns_re_estimates_and_shows_a_stale_change(page, board):
+    page.locator("#card-DATA-1").get_by_role("link", name="DATA-1").click()
+    panel = page.locator("#board-panel")
+    panel.get_by_label("Assign to").select_option("mia")
+    panel.get_by_role("button", name="Assign").click()
+    expect(panel.get_by_role("status")).to_contain_text("DATA-1 is assigned to mia.")
+    expect(page.locator("#card-DATA-1 .assignee")).to_have_text("mia")
+    # Someone else changes the story while the panel is open: the panel's change is refused, inside the panel.
+    services.story_estimate(story=Story.objects.get(key="DATA-1"), points=13, actor=None)
+    panel.get_by_label("Estimate (points)").fill("5")
+    panel.get_by_role("button", name="Re-estimate").click()
+    expect(panel.get_by_role("alert")).to_contain_text("changed by someone else")
+    expect(panel.get_by_label("Estimate (points)")).to_have_value("13")  # the panel shows the story as it is now
+    assert Story.objects.get(key="DATA-1").points == 13
+    panel.get_by_label("Estimate (points)").fill("5")
+    panel.get_by_role("button", name="Re-estimate").click()
+    expect(panel.get_by_role("status")).to_contain_text("DATA-1 is re-estimated.")
+    expect(page.locator("#card-DATA-1 .points")).to_have_text("5 pt")
+    panel.get_by_role("button", name="Close the story panel").click()
+    expect(panel).to_be_hidden()
+    expect(page.locator("#card-DATA-1")).to_be_focused()

@@ -17,10 +17,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -126,20 +125,19 @@ def _category_groups(states: list[WorkflowState]) -> list[dict[str, Any]]:
     return groups
 
 
+def _story_page_url(project: Project) -> str:
+    """A story's page, with ``STORY-KEY`` in place of the key: where a card's link goes without JavaScript."""
+    return reverse("story-detail", kwargs={"key": project.key, "story_key": "STORY-KEY"})
+
+
 def _panel_url(project: Project) -> str:
-    """The side panel's URL, with ``STORY-KEY`` in place of the key.
+    """The side panel's URL, with ``STORY-KEY`` in place of the key: the story page's ``?panel=1`` fragment.
 
-    The board's own panel, not the story page's ``?panel=1`` partial: that one has no block/unblock
-    with a reason, which the board needs. The panel links to the story page for everything else.
+    One panel for the board and the story page (``apps.stories.views.story``): details, every field,
+    block/unblock with a reason, assign, re-estimate, comments and the history timeline. A change made in
+    it answers ``HX-Trigger: board-changed``, on which ``static/js/board.js`` reloads the board.
     """
-    return reverse("project-board-story", kwargs={"key": project.key, "story_key": "STORY-KEY"})
-
-
-def _story_page_url(project: Project, story: Story) -> str | None:
-    try:
-        return reverse("story-detail", kwargs={"key": project.key, "story_key": story.key})
-    except NoReverseMatch:
-        return None
+    return _story_page_url(project) + "?panel=1"
 
 
 def _etag(version: selectors.BoardVersion) -> str:
@@ -169,7 +167,7 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     board_flow = selectors.board_flow(project, now=now)
     counts = selectors.wip_counts(project)
     columns = [Column(state, counts.get(state.pk, 0)) for state in states]
-    lanes = _lanes(stories, states, swimlane, board_flow, _panel_url(project))
+    lanes = _lanes(stories, states, swimlane, board_flow, _story_page_url(project))
     for column, index in zip(columns, range(len(states)), strict=True):
         column.shown = sum(len(lane.cells[index].cards) for lane in lanes)
     version = selectors.BoardVersion(project.last_event_seq, sprint.pk if sprint else None, membership.role, project.timezone)
@@ -179,12 +177,12 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
         "groups": _category_groups(states), "states": states, "swimlane": chosen["lanes"] or "none",
         "flow": board_flow, "can_move": membership.allows(Role.MEMBER), "etag": _etag(version),
         "blocking": project.wip_policy == WipPolicy.BLOCK, "recent_days": selectors.KANBAN_RECENT_DAYS,
-        "card_count": len(stories), "query": query,
+        "card_count": len(stories), "query": query, "panel_url": _panel_url(project),
         "live_url": reverse("project-board-live", kwargs={"key": project.key}) + (f"?{query}" if query else ""),
     }
 
 
-def _lanes(stories: list[Story], states: list[WorkflowState], swimlane: Swimlane, board_flow, panel_url: str) -> list[Lane]:
+def _lanes(stories: list[Story], states: list[WorkflowState], swimlane: Swimlane, board_flow, page_url: str) -> list[Lane]:
     lanes: dict[Any, Lane] = {}
     index = {state.pk: i for i, state in enumerate(states)}
     sle = board_flow.sle_days if board_flow.sle_n else None
@@ -192,7 +190,7 @@ def _lanes(stories: list[Story], states: list[WorkflowState], swimlane: Swimlane
         # What the card shows, prepared here: 500 cards rendered with template filters cost too much.
         story.age = board_flow.ages.get(story.key)
         story.over_sle = sle is not None and story.age is not None and story.age > sle
-        story.panel_url = panel_url.replace("STORY-KEY", story.key)
+        story.page_url = page_url.replace("STORY-KEY", story.key)
         story.kind_label = KIND_NAMES.get(story.kind, story.kind)
         story.points_label = "" if story.points is None else str(services.points_value(story.points))
         story.assignee_name = story.assignee.get_username() if story.assignee_id else ""
@@ -269,14 +267,18 @@ def _move_answer(request: HttpRequest, project: Project, *, status: int, message
 @require_POST
 @project_view(minimum=Role.MEMBER)
 def board_move(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    """Move a card to another column: one ``state`` event, refused if the card changed meanwhile."""
+    """Move a card to another column: one ``state`` event, refused if the card changed meanwhile.
+
+    Answers a short JSON message (the client reloads the board's fragment itself), or redirects without
+    JavaScript. Queries: the user, the project and membership, the story and column (one), then the service's
+    locks, the story's update and its event.
+    """
     form = MoveForm(request.POST)
     if not form.is_valid():
         name, problems = next(iter(form.errors.items()))
         return _move_answer(request, project, status=400, message=f"{name}: {problems[0]}", code="invalid", field_name=name)
     data = form.cleaned_data
-    story = Story.objects.alive().filter(project=project, key=data["story"]).first()
-    state = WorkflowState.objects.filter(project=project, pk=data["state"]).first()
+    story, state = selectors.board_move_target(project, story_key=data["story"], state_id=data["state"])
     if story is None or state is None:
         what = f"There is no story {data['story']}." if story is None else "There is no such column on this board."
         return _move_answer(request, project, status=404, message=what, code="not_found")
@@ -285,123 +287,3 @@ def board_move(request: HttpRequest, project: Project, membership: Membership) -
     except errors.DomainError as exc:
         return _move_answer(request, project, status=exc.status, message=exc.message, code=exc.code, field_name=exc.field)
     return _move_answer(request, project, status=200, message=f"{story.key} moved to {state.name}.", key=story.key, version=story.version)
-
-
-# --- The side panel: a minimal story panel of the board's own ---------------------------------
-
-
-class PanelForm(forms.Form):
-    version = forms.IntegerField(min_value=1, required=False)
-    reason = forms.CharField(required=False, max_length=300)
-    assignee = forms.CharField(required=False, max_length=150)
-    points = forms.DecimalField(required=False, min_value=0, max_digits=6, decimal_places=1)
-    body = forms.CharField(required=False, max_length=10_000)
-
-
-PANEL_ACTIONS = ("block", "unblock", "assign", "estimate", "comment")
-
-
-def _panel_story(project: Project, story_key: str) -> Story:
-    story = Story.objects.alive().filter(project=project, key=story_key).select_related("state", "assignee", "epic", "sprint").first()
-    if story is None:
-        raise Http404(f"There is no story {story_key}.")
-    return story
-
-
-def _panel_context(project: Project, membership: Membership, story: Story, **extra: Any) -> dict[str, Any]:
-    states = {state.pk: state.name for state in workflow(project)}
-    sprint_names = dict(Sprint.objects.filter(project=project).values_list("pk", "name"))
-    events = selectors.story_timeline(story)
-    for event in events:
-        event.summary = _event_summary(event, states, sprint_names)
-    return {
-        "story": story, "events": events, "comments": story.comments.select_related("author"),
-        "labels": story.labels.all(), "members": project.memberships.select_related("user").order_by("user__username"),
-        "can_edit": membership.allows(Role.MEMBER), "story_page_url": _story_page_url(project, story), **extra,
-    }
-
-
-def _event_summary(event, states: dict[int, str], sprint_names: dict[int, str]) -> str:
-    def name(value, names):
-        return names.get(value, "—") if value is not None else "none"
-
-    summaries = {
-        "created": lambda: "created",
-        "state": lambda: f"moved from {name(event.from_value, states)} to {name(event.to_value, states)}",
-        "sprint": lambda: f"sprint: {name(event.from_value, sprint_names)} → {name(event.to_value, sprint_names)}",
-        "assignee": lambda: f"assigned to {event.to_value or 'nobody'}",
-        "points": lambda: f"estimated {event.from_value if event.from_value is not None else '–'} → {event.to_value if event.to_value is not None else '–'} points",
-        "rank": lambda: "reordered",
-        "blocked": lambda: f"blocked: {event.to_value}",
-        "unblocked": lambda: "unblocked",
-        "updated": lambda: f"{event.field.replace('_', ' ')} changed",
-        "deleted": lambda: "deleted",
-        "restored": lambda: "restored",
-    }
-    return summaries.get(event.kind, lambda: event.kind)()
-
-
-def _render_panel(request: HttpRequest, project: Project, membership: Membership, story: Story, *, status: int = 200, **extra: Any) -> HttpResponse:
-    context = _panel_context(project, membership, story, **extra)
-    if request.htmx:
-        return render(request, "stories/_board_panel.html", context | {"project": project, "membership": membership})
-    return render_project(request, "stories/board_story.html", project, membership, nav="board", status=status, **context)
-
-
-@require_GET
-@project_view()
-def board_story(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
-    return _render_panel(request, project, membership, _panel_story(project, story_key))
-
-
-@require_POST
-@project_view()
-def board_story_action(request: HttpRequest, project: Project, membership: Membership, story_key: str, action: str) -> HttpResponse:
-    if action not in PANEL_ACTIONS:
-        raise Http404("There is no such action.")
-    if action != "comment" and not membership.allows(Role.MEMBER):
-        raise PermissionDenied("Changing a story needs the member role or higher.")
-    story = _panel_story(project, story_key)
-    form = PanelForm(request.POST)
-    try:
-        if not form.is_valid():
-            name, problems = next(iter(form.errors.items()))
-            raise errors.InvalidInput(f"{name.capitalize()}: {problems[0]}", field=name)
-        done = _apply(action, project, story, form.cleaned_data, actor=request.user)
-    except errors.DomainError as exc:
-        story = _panel_story(project, story_key)
-        return _render_panel(request, project, membership, story, status=exc.status, error=exc.message)
-    if not request.htmx:
-        messages.success(request, done)
-        return redirect("project-board-story", key=project.key, story_key=story.key)
-    response = _render_panel(request, project, membership, _panel_story(project, story_key), notice=done)
-    response["HX-Trigger"] = "board-changed"
-    return response
-
-
-def _apply(action: str, project: Project, story: Story, data: dict[str, Any], *, actor) -> str:
-    version = data.get("version")
-    if action == "comment":
-        services.comment_add(story=story, author=actor, body=data.get("body") or "")
-        return "Comment added."
-    if version is None:
-        raise errors.InvalidInput("The form is missing the story's version; reload the board.", field="version")
-    if action == "block":
-        services.story_block(story=story, reason=data.get("reason") or "", actor=actor, expected_version=version)
-        return f"{story.key} is blocked."
-    if action == "unblock":
-        services.story_unblock(story=story, actor=actor, expected_version=version)
-        return f"{story.key} is unblocked."
-    if action == "assign":
-        username = data.get("assignee") or ""
-        user = None
-        if username:
-            found = project.memberships.select_related("user").filter(user__username=username).first()
-            if found is None:
-                raise errors.InvalidInput(f"{username} is not a member of {project.key}.", field="assignee")
-            user = found.user
-        services.story_assign(story=story, assignee=user, actor=actor, expected_version=version)
-        return f"{story.key} is assigned to {username}." if user else f"{story.key} is unassigned."
-    services.story_estimate(story=story, points=data.get("points"), actor=actor, expected_version=version)
-    return f"{story.key} is re-estimated."
-

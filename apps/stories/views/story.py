@@ -1,13 +1,19 @@
-"""A story's page: edit every field (Markdown with preview), comment, read its history, delete and restore.
+"""A story's page: edit every field (Markdown with preview), comment, read its history, delete and restore,
+block and unblock with a reason.
 
-``?panel=1`` answers a compact, self-contained fragment (``stories/_story_panel.html``) for side panels
-(the board loads it with htmx); its forms post back with ``panel=1`` and htmx swaps the panel in place.
+``?panel=1`` answers a compact, self-contained fragment (``stories/_story_panel.html``): the board's side
+panel (``apps.stories.views.board._panel_url``). Besides the page's forms it has quick changes (block/unblock
+with a reason, assign, re-estimate), each posting the story's ``version`` (a stale one is refused with a
+message). Its forms post back with ``panel=1``; htmx swaps the panel in place, errors included (the answer
+keeps its 400/409 status; the board swaps those into the panel). A successful change answers with
+``HX-Trigger: board-changed``, on which the board reloads its fragment.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,6 +28,7 @@ from apps.stories import selectors, services
 from apps.stories.forms import CommentForm, PreviewForm, StoryForm
 from apps.stories.models import Comment, Story
 
+BOARD_CHANGED = "board-changed"  # the event the board listens for (static/js/board.js)
 EDITED_FIELDS = ("title", "description", "acceptance_criteria", "kind", "points", "epic", "labels", "assignee")
 
 
@@ -39,26 +46,41 @@ def _panel(request: HttpRequest) -> bool:
     return request.GET.get("panel") == "1" or request.POST.get("panel") == "1"
 
 
-def _respond(request: HttpRequest, project: Project, membership: Membership, story: Story, *, status: int = 200, **forms: Any) -> HttpResponse:
+def _respond(request: HttpRequest, project: Project, membership: Membership, story: Story, *, status: int = 200, **extra: Any) -> HttpResponse:
+    """The page, or the panel fragment; ``extra`` may carry bound forms, ``error`` and ``notice`` (shown at the top)."""
+    panel = _panel(request)
+    can_edit = membership.allows(Role.MEMBER)
     context = {
         "story": story,
-        "form": forms.get("form") or StoryForm(initial=StoryForm.initial_for(story), project=project),
-        "comment_form": forms.get("comment_form") or CommentForm(),
+        "form": extra.pop("form", None) or StoryForm(initial=StoryForm.initial_for(story), project=project),
+        "comment_form": extra.pop("comment_form", None) or CommentForm(),
         "comments": Comment.objects.filter(story=story).select_related("author"),
         "history": selectors.story_history(story),
-        "can_edit": membership.allows(Role.MEMBER),
-        "panel": _panel(request),
+        "can_edit": can_edit,
+        "panel": panel,
+        # The panel's assign form lists the members; the page assigns through its full form.
+        "members": list(project.memberships.select_related("user").order_by("user__username")) if panel and can_edit else [],
+        **extra,
     }
-    if context["panel"]:
+    if panel:
         return render(request, "stories/_story_panel.html", {**context, "project": project, "membership": membership}, status=status)
     return render_project(request, "stories/story.html", project, membership, nav="backlog", status=status, **context)
 
 
-def _done(request: HttpRequest, project: Project, membership: Membership, story: Story, message: str) -> HttpResponse:
+def _done(request: HttpRequest, project: Project, membership: Membership, story: Story, message: str, *, changed: bool = True) -> HttpResponse:
+    """After a successful change: the panel again (and the board told to refresh), or a redirect to the page."""
     if _panel(request) and request.htmx:
-        return _respond(request, project, membership, _story(project, story.key))
+        response = _respond(request, project, membership, _story(project, story.key), notice=message)
+        if changed:
+            response["HX-Trigger"] = BOARD_CHANGED
+        return response
     messages.success(request, message)
     return redirect("story-detail", key=project.key, story_key=story.key)
+
+
+def _refused(request: HttpRequest, project: Project, membership: Membership, story_key: str, exc: errors.DomainError) -> HttpResponse:
+    """A refused change: the panel or the page again, as it is now, with the reason at the top; nothing changed."""
+    return _respond(request, project, membership, _story(project, story_key), status=exc.status, error=exc.message)
 
 
 @project_view()
@@ -95,7 +117,7 @@ def story_comment(request: HttpRequest, project: Project, membership: Membership
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
-            return _done(request, project, membership, story, "Your comment is added.")
+            return _done(request, project, membership, story, "Your comment is added.", changed=False)
     return _respond(request, project, membership, story, status=400, comment_form=form)
 
 
@@ -106,8 +128,10 @@ def story_delete(request: HttpRequest, project: Project, membership: Membership,
     try:
         if story.is_deleted:
             raise errors.Conflict(f"{story.key} is already deleted.")
-        services.story_delete(story=story, actor=request.user)
+        services.story_delete(story=story, actor=request.user, expected_version=_posted_version(request))
     except errors.DomainError as exc:
+        if _panel(request):
+            return _refused(request, project, membership, story_key, exc)
         messages.error(request, exc.message)
         return redirect("story-detail", key=project.key, story_key=story.key)
     return _done(request, project, membership, story, f"{story.key} is deleted. You can restore it from its page.")
@@ -120,9 +144,77 @@ def story_restore(request: HttpRequest, project: Project, membership: Membership
     try:
         services.story_restore(story=story, actor=request.user)
     except errors.DomainError as exc:
+        if _panel(request):
+            return _refused(request, project, membership, story_key, exc)
         messages.error(request, exc.message)
         return redirect("story-detail", key=project.key, story_key=story.key)
     return _done(request, project, membership, story, f"{story.key} is restored.")
+
+
+def _posted_version(request: HttpRequest) -> int | None:
+    """The version a delete form carries (older forms carry none: then the delete is not version-checked)."""
+    field = forms.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    try:
+        return field.clean(request.POST.get("version"))
+    except forms.ValidationError:
+        raise errors.InvalidInput("The form's version is not a number; reload the story.", field="version") from None
+
+
+# --- Quick changes (the board's side panel; block/unblock also on the page) ----------------------
+
+
+class QuickChangeForm(forms.Form):
+    """One quick change; every one carries the version the person saw."""
+
+    version = forms.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    reason = forms.CharField(required=False, max_length=300)
+    assignee = forms.CharField(required=False, max_length=150)
+    points = forms.DecimalField(required=False, min_value=0, max_value=99999, max_digits=6, decimal_places=1)
+
+
+QUICK_CHANGES = ("block", "unblock", "assign", "estimate")
+
+
+@require_POST
+@project_view(minimum=Role.MEMBER)
+def story_quick_change(request: HttpRequest, project: Project, membership: Membership, story_key: str, action: str) -> HttpResponse:
+    """Block (with a reason), unblock, assign or re-estimate a story; a stale ``version`` is refused (409)."""
+    if action not in QUICK_CHANGES:
+        raise Http404("There is no such change.")
+    story = _story(project, story_key)
+    form = QuickChangeForm(request.POST)
+    try:
+        if not form.is_valid():
+            name, problems = next(iter(form.errors.items()))
+            raise errors.InvalidInput(f"{form.fields[name].label or name.capitalize()}: {problems[0]}", field=name)
+        message = _quick_change(action, project, story, form.cleaned_data, actor=request.user)
+    except errors.DomainError as exc:
+        return _refused(request, project, membership, story_key, exc)
+    return _done(request, project, membership, story, message)
+
+
+def _quick_change(action: str, project: Project, story: Story, data: dict[str, Any], *, actor) -> str:
+    version = data["version"]
+    if version is None:
+        raise errors.InvalidInput("The form is missing the story's version; reload the story.", field="version")
+    if action == "block":
+        services.story_block(story=story, reason=data["reason"], actor=actor, expected_version=version)
+        return f"{story.key} is blocked."
+    if action == "unblock":
+        services.story_unblock(story=story, actor=actor, expected_version=version)
+        return f"{story.key} is unblocked."
+    if action == "assign":
+        username = data["assignee"]
+        user = None
+        if username:
+            member = project.memberships.select_related("user").filter(user__username=username).first()
+            if member is None:
+                raise errors.InvalidInput(f"{username} is not a member of {project.key}.", field="assignee")
+            user = member.user
+        services.story_assign(story=story, assignee=user, actor=actor, expected_version=version)
+        return f"{story.key} is assigned to {username}." if user else f"{story.key} is unassigned."
+    services.story_estimate(story=story, points=data["points"], actor=actor, expected_version=version)
+    return f"{story.key} is re-estimated." if data["points"] is not None else f"{story.key}'s estimate is cleared."
 
 
 @require_POST

@@ -111,6 +111,16 @@ def test_dragging_a_card_changes_its_state_with_one_state_event(as_user, cards, 
     assert [(e.kind, e.from_value, e.to_value) for e in events] == [(EventKind.STATE, states["Ready"].pk, states["In progress"].pk)]
 
 
+def test_a_move_reads_the_story_once(as_user, cards, states):
+    """The view finds the story and column in one query; the only other read of the story is the service's lock."""
+    client = as_user("member")
+    with CaptureQueriesContext(connection) as queries:
+        assert move(client, cards["second"], states["In progress"]).status_code == 200
+    story_reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "stories_story"')]
+    assert len(story_reads) == 1, story_reads
+    assert not any(q["sql"].startswith('SELECT "projects_workflowstate"') and "stories_story" not in q["sql"] for q in queries.captured_queries)
+
+
 def test_a_stale_move_is_refused_and_changes_nothing(as_user, cards, states, people):
     story = cards["second"]
     services.story_estimate(story=Story.objects.get(pk=story.pk), points=8, actor=people["owner"])
@@ -337,63 +347,30 @@ def test_a_board_of_500_cards_costs_as_many_queries_as_one_of_5(as_user, project
     assert len(large) == len(small), [q["sql"][:80] for q in large.captured_queries]
 
 
-# --- The side panel -------------------------------------------------------------------------------
+# --- The side panel: the story page's ?panel=1 fragment (its behaviour: tests/apps/stories/test_story_pages.py) ---
 
 
-def panel_url(key: str = "DATA-1", action: str | None = None) -> str:
-    if action:
-        return reverse("project-board-story-action", kwargs={"key": "DATA", "story_key": key, "action": action})
-    return reverse("project-board-story", kwargs={"key": "DATA", "story_key": key})
-
-
-def test_the_panel_shows_details_comments_and_history(as_user, cards, states, people):
-    services.comment_add(story=cards["first"], author=people["member"], body="Source has **nulls**")
-    services.story_change_state(story=cards["first"], state=states["In progress"], actor=people["member"])
-    content = as_user("stakeholder").get(panel_url(), HTTP_HX_REQUEST="true").content.decode()
-    assert "<html" not in content and "Load CRM" in content and "<strong>nulls</strong>" in content
-    assert "member moved from Ready to In progress" in content and "owner created" in content
-    assert "Blocked because" not in content  # a stakeholder may comment, not change
-    page = as_user("member").get(panel_url()).content.decode()
-    assert "<html" in page and "Blocked because" in page and "Back to the board" in page
-
-
-def test_block_unblock_assign_and_estimate_from_the_panel(as_user, cards, people):
+def test_the_board_opens_the_story_panel(as_user, cards):
     client = as_user("member")
-    htmx = {"HTTP_HX_REQUEST": "true"}
-    response = client.post(panel_url(action="block"), {"version": 1, "reason": "No access"}, **htmx)
-    assert response.status_code == 200 and response["HX-Trigger"] == "board-changed" and "DATA-1 is blocked." in response.content.decode()
-    story = Story.objects.get(key="DATA-1")
-    assert story.blocked and story.blocked_reason == "No access" and story.version == 2
-    client.post(panel_url(action="unblock"), {"version": 2}, **htmx)
-    client.post(panel_url(action="assign"), {"version": 3, "assignee": "owner"}, **htmx)
-    client.post(panel_url(action="estimate"), {"version": 4, "points": "8"}, **htmx)
-    story.refresh_from_db()
-    assert not story.blocked and story.assignee == people["owner"] and story.points == 8 and story.version == 5
-    kinds = list(StoryEvent.objects.filter(story=story).order_by("seq").values_list("kind", flat=True))
-    assert kinds[-4:] == ["blocked", "unblocked", "assignee", "points"]
+    page = client.get(board_url()).content.decode()
+    panel = reverse("story-detail", kwargs={"key": "DATA", "story_key": "STORY-KEY"}) + "?panel=1"
+    assert f'data-panel-url="{panel}"' in page
+    # Without JavaScript a card's link opens the story's page, which has the same changes.
+    story_page = reverse("story-detail", kwargs={"key": "DATA", "story_key": "DATA-1"})
+    assert f'<a class="card-open" href="{story_page}">DATA-1</a>' in page
+    fragment = client.get(panel.replace("STORY-KEY", "DATA-3"), HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and "data-close-panel" in fragment
+    assert "Waiting for warehouse access" in fragment and ">Unblock</button>" in fragment
 
 
-@pytest.mark.parametrize(("action", "body", "message"), [
-    ("block", {"version": 1, "reason": "  "}, "Say why the story is blocked."),
-    ("block", {"version": 9, "reason": "No access"}, "changed by someone else"),
-    ("assign", {"version": 1, "assignee": "outsider"}, "outsider is not a member of DATA."),
-    ("estimate", {"version": 1, "points": "-1"}, "Points:"),
-    ("estimate", {"points": "3"}, "missing the story&#x27;s version"),
-    ("comment", {"body": ""}, "A comment needs some text."),
-])
-def test_panel_errors_are_shown_and_change_nothing(as_user, cards, action, body, message):
-    seq = StoryEvent.objects.count()
-    response = as_user("member").post(panel_url(action=action), body, HTTP_HX_REQUEST="true")
-    assert response.status_code == 200 and message in response.content.decode() and 'role="alert"' in response.content.decode()
-    assert StoryEvent.objects.count() == seq and Story.objects.get(key="DATA-1").version == 1
-    plain = as_user("member").post(panel_url(action=action), body)
-    assert plain.status_code in (400, 409)
-
-
-def test_panel_permissions(as_user, cards):
-    stakeholder = as_user("stakeholder")
-    assert stakeholder.post(panel_url(action="comment"), {"body": "When?"}, HTTP_HX_REQUEST="true").status_code == 200
-    assert stakeholder.post(panel_url(action="block"), {"version": 1, "reason": "x"}).status_code == 403
-    assert as_user("member").post(panel_url(action="explode"), {}).status_code == 404
-    assert as_user("member").get(panel_url("DATA-999")).status_code == 404
-    assert as_user("outsider").get(panel_url()).status_code == 404
+def test_a_change_in_the_panel_shows_on_the_board(as_user, cards):
+    client = as_user("member")
+    etag = client.get(live_url())["ETag"]
+    url = reverse("story-block", kwargs={"key": "DATA", "story_key": "DATA-2"})
+    response = client.post(url, {"version": 1, "reason": "No access", "panel": "1"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response["HX-Trigger"] == "board-changed"
+    live = client.get(live_url(), HTTP_IF_NONE_MATCH=etag)
+    assert live.status_code == 200
+    content = live.content.decode()
+    card = content[content.index('id="card-DATA-2"'):]
+    assert "No access" in card[: card.index("</li>")]

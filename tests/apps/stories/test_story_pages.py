@@ -1,4 +1,5 @@
-"""A story's page and its side-panel fragment: edit every field, preview, comment, history, delete and restore."""
+"""A story's page and its side-panel fragment (the board's panel): edit every field, preview, comment, history,
+delete and restore, block/unblock with a reason, assign and re-estimate."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from apps.stories import services
-from apps.stories.models import Comment, Story
+from apps.stories.models import Comment, Story, StoryEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +103,115 @@ def test_the_panel_is_a_self_contained_fragment(as_user, story):
 def test_unknown_stories_and_outsiders_get_404(as_user, story):
     assert as_user("member").get(url(key="DATA-99")).status_code == 404
     assert as_user("outsider").get(url()).status_code == 404
+
+
+# --- The panel's quick changes (the board opens this panel) --------------------------------------------
+
+
+def quick(action: str, key: str = "DATA-1") -> str:
+    return reverse(f"story-{action}", kwargs={"key": "DATA", "story_key": key})
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_the_panel_shows_details_comments_and_history(as_user, story, states, people):
+    services.comment_add(story=story, author=people["member"], body="Source has **nulls**")
+    services.story_change_state(story=story, state=states["In progress"], actor=people["member"])
+    panel = as_user("stakeholder").get(url() + "?panel=1", **HTMX).content.decode()
+    assert "<html" not in panel and "Ingest CRM" in panel and "<strong>nulls</strong>" in panel
+    assert "member</strong> moved it from Backlog to In progress" in panel and "owner</strong> created it" in panel
+    assert 'name="body"' in panel  # a stakeholder may comment
+    assert "Blocked because" not in panel and "Assign to" not in panel  # not change
+    member = as_user("member").get(url() + "?panel=1", **HTMX).content.decode()
+    for control in ("Blocked because", "Assign to", "Estimate (points)", "Edit every field", 'name="version" value="2"'):
+        assert control in member, control
+
+
+def test_block_unblock_assign_and_estimate_from_the_panel(as_user, story, people):
+    client = as_user("member")
+    response = client.post(quick("block"), {"version": 1, "reason": "No access", "panel": "1"}, **HTMX)
+    content = response.content.decode()
+    assert response.status_code == 200 and response["HX-Trigger"] == "board-changed"
+    assert 'role="status"' in content and "DATA-1 is blocked." in content and ">Unblock</button>" in content
+    assert "flagged it blocked: No access" in content  # the panel's timeline
+    story.refresh_from_db()
+    assert story.blocked and story.blocked_reason == "No access" and story.version == 2
+    assert client.post(quick("unblock"), {"version": 2, "panel": "1"}, **HTMX).status_code == 200
+    assert client.post(quick("assign"), {"version": 3, "assignee": "owner", "panel": "1"}, **HTMX).status_code == 200
+    assert client.post(quick("estimate"), {"version": 4, "points": "8", "panel": "1"}, **HTMX).status_code == 200
+    story.refresh_from_db()
+    assert not story.blocked and story.assignee == people["owner"] and story.points == 8 and story.version == 5
+    kinds = list(StoryEvent.objects.filter(story=story).order_by("seq").values_list("kind", flat=True))
+    assert kinds == ["created", "blocked", "unblocked", "assignee", "points"]
+    client.post(quick("assign"), {"version": 5, "assignee": "", "panel": "1"}, **HTMX)
+    client.post(quick("estimate"), {"version": 6, "points": "", "panel": "1"}, **HTMX)
+    story.refresh_from_db()
+    assert story.assignee is None and story.points is None and story.version == 7
+
+
+@pytest.mark.parametrize(("action", "body", "status", "message"), [
+    ("block", {"version": 1, "reason": "  "}, 400, "Say why the story is blocked."),
+    ("block", {"version": 9, "reason": "No access"}, 409, "changed by someone else"),
+    ("block", {"reason": "No access"}, 400, "missing the story&#x27;s version"),
+    ("unblock", {"version": 0}, 400, "Version:"),
+    ("assign", {"version": 1, "assignee": "outsider"}, 400, "outsider is not a member of DATA."),
+    ("estimate", {"version": 1, "points": "-1"}, 400, "Points:"),
+    ("estimate", {"version": 1, "points": "abc"}, 400, "Points:"),
+    ("estimate", {"points": "3"}, 400, "missing the story&#x27;s version"),
+])
+def test_panel_errors_are_shown_in_the_panel_and_change_nothing(as_user, story, action, body, status, message):
+    client = as_user("member")
+    response = client.post(quick(action), {**body, "panel": "1"}, **HTMX)
+    content = response.content.decode()
+    assert response.status_code == status and "<html" not in content and 'class="story-panel"' in content
+    assert 'role="alert"' in content and message in content
+    assert not response.has_header("HX-Trigger")
+    assert StoryEvent.objects.filter(story=story).count() == 1 and Story.objects.get().version == 1
+    page = client.post(quick(action), body)  # without JavaScript: the page, with the reason
+    assert page.status_code == status and "<html" in page.content.decode() and message in page.content.decode()
+
+
+def test_comment_errors_and_comments_in_the_panel(as_user, story):
+    client = as_user("stakeholder")
+    refused = client.post(url("story-comment"), {"body": "", "panel": "1"}, **HTMX)
+    assert refused.status_code == 400 and 'class="story-panel"' in refused.content.decode() and "errorlist" in refused.content.decode()
+    added = client.post(url("story-comment"), {"body": "When?", "panel": "1"}, **HTMX)
+    assert added.status_code == 200 and "When?" in added.content.decode() and "Your comment is added." in added.content.decode()
+    assert not added.has_header("HX-Trigger")  # a comment does not change the board
+    assert Comment.objects.get().body == "When?"
+
+
+def test_block_and_unblock_on_the_page_without_javascript(as_user, story):
+    client = as_user("member")
+    assert "Blocked because" in client.get(url()).content.decode()
+    response = client.post(quick("block"), {"version": 1, "reason": "Waiting for the vendor"}, follow=True)
+    assert response.redirect_chain[-1][0] == url() and "DATA-1 is blocked." in response.content.decode()
+    assert Story.objects.get().blocked
+    client.post(quick("unblock"), {"version": 2})
+    assert not Story.objects.get().blocked
+
+
+def test_quick_change_permissions(as_user, story):
+    stakeholder = as_user("stakeholder")
+    for action, body in (("block", {"version": 1, "reason": "x"}), ("unblock", {"version": 1}), ("assign", {"version": 1}),
+                         ("estimate", {"version": 1, "points": "1"})):
+        assert stakeholder.post(quick(action), {**body, "panel": "1"}, **HTMX).status_code == 403
+    assert as_user("member").post(quick("block", "DATA-99"), {"version": 1, "reason": "x"}).status_code == 404
+    assert as_user("outsider").post(quick("block"), {"version": 1, "reason": "x"}).status_code == 404
+    assert as_user("member").get(quick("block")).status_code == 405
+    assert Story.objects.get().version == 1
+
+
+def test_delete_and_restore_in_the_panel_refresh_the_board_and_a_stale_delete_is_refused(as_user, story, people):
+    client = as_user("member")
+    services.story_update(story=Story.objects.get(), actor=people["owner"], title="Changed meanwhile")
+    stale = client.post(url("story-delete"), {"version": 1, "panel": "1"}, **HTMX)
+    assert stale.status_code == 409 and "changed by someone else" in stale.content.decode() and not Story.objects.get().is_deleted
+    deleted = client.post(url("story-delete"), {"version": 2, "panel": "1"}, **HTMX)
+    assert deleted.status_code == 200 and deleted["HX-Trigger"] == "board-changed" and "DATA-1 is deleted." in deleted.content.decode()
+    assert Story.objects.get().is_deleted
+    again = client.post(url("story-delete"), {"panel": "1"}, **HTMX)
+    assert again.status_code == 409 and "already deleted" in again.content.decode()
+    restored = client.post(url("story-restore"), {"panel": "1"}, **HTMX)
+    assert restored.status_code == 200 and restored["HX-Trigger"] == "board-changed" and not Story.objects.get().is_deleted
