@@ -95,3 +95,14 @@ def states(project):
     from apps.projects.selectors import workflow
 
     return {state.name: state for state in workflow(project)}
+
+
+@pytest.fixture
+def as_user(client, people):
+    """The test client, logged in as one of ``people``."""
+
+    def login(name: str):
+        client.force_login(people[name])
+        return client
+
+    return login

@@ -12,15 +12,6 @@ from apps.stories.models import Story
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def as_user(client, people):
-    def login(name: str):
-        client.force_login(people[name])
-        return client
-
-    return login
-
-
 def url(name: str = "project-requests", **kwargs) -> str:
     return reverse(name, kwargs={"key": "DATA", **kwargs})
 

@@ -15,15 +15,6 @@ PROJECT_PAGES = ["project-home", "project-backlog", "project-board", "project-sp
 ROLES = ["admin", "owner", "member", "stakeholder"]
 
 
-@pytest.fixture
-def as_user(client, people):
-    def login(name: str):
-        client.force_login(people[name])
-        return client
-
-    return login
-
-
 def settings_url(project, name="project-settings", **kwargs):
     return reverse(name, kwargs={"key": project.key, **kwargs})
 

@@ -15,15 +15,6 @@ JSON = {"HTTP_ACCEPT": "application/json"}
 
 
 @pytest.fixture
-def as_user(client, people):
-    def login(name: str):
-        client.force_login(people[name])
-        return client
-
-    return login
-
-
-@pytest.fixture
 def five(project, people):
     return [services.story_create(project=project, actor=people["owner"], title=f"Story {n}", points=n) for n in range(1, 6)]
 

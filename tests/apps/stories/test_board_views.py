@@ -33,15 +33,6 @@ def move_url() -> str:
 
 
 @pytest.fixture
-def as_user(client, people):
-    def login(name: str):
-        client.force_login(people[name])
-        return client
-
-    return login
-
-
-@pytest.fixture
 def sprint(project, people):
     sprint = services.sprint_create(project=project, actor=people["owner"], name="Sprint 7", goal="Ship churn")
     return sprint

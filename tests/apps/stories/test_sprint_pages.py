@@ -13,15 +13,6 @@ from apps.stories.models import Sprint, SprintStatus, Story
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def as_user(client, people):
-    def login(name: str):
-        client.force_login(people[name])
-        return client
-
-    return login
-
-
 def url(name: str, sprint: Sprint | None = None) -> str:
     kwargs = {"key": "DATA"} | ({"sprint_id": sprint.pk} if sprint else {})
     return reverse(name, kwargs=kwargs)

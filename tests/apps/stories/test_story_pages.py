@@ -13,15 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def as_user(client, people):
-    def login(name: str):
-        client.force_login(people[name])
-        return client
-
-    return login
-
-
-@pytest.fixture
 def story(project, people):
     return services.story_create(project=project, actor=people["owner"], title="Ingest CRM", description="Load **accounts**")
 
