@@ -141,7 +141,8 @@ def main() -> None:
         return flow.flow_report(history, start=end - timedelta(days=89), end=end)
 
     compute, _ = timed("compute: replay + flow report (90 days)", compute_flow, repeat=3)
-    print(f"  read / compute = {read / compute:.2f}x (target < 2x); read {read:.2f} s (target < 5 s)")
+    report = read + compute
+    print(f"  report (read + compute) = {report:.2f} s (target < 5 s); report / read = {report / read:.2f}x (target < 2x)")
 
     def raw_read() -> int:  # what the read costs below the ORM: the same rows, one server-side cursor
         from django.db import connection, transaction
