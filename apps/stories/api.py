@@ -29,8 +29,10 @@ def stories_with_relations() -> QuerySet[Story]:
 class StoryScoped(ApiView):
     """Views under /stories/{KEY}/: the story's project decides who may do what."""
 
-    def story(self, key: str, minimum: str = READ, *, deleted: bool = False) -> Story:
-        story = stories_with_relations().filter(key=key).first()
+    def story(self, key: str, minimum: str = READ, *, deleted: bool = False, full: bool = False) -> Story:
+        """The story and the caller's role in its project; ``full`` also loads what its JSON shows."""
+        stories = stories_with_relations() if full else Story.objects.select_related("project")
+        story = stories.filter(key=key).first()
         if story is None:
             raise NotFound(f"There is no story {key}.")
         self.membership = require_role(user=self.request.user, project=story.project, minimum=minimum)
@@ -99,7 +101,7 @@ class StoryDetail(StoryScoped):
 
     @extend_schema(summary="A story", responses={200: s.StorySerializer, **error_responses(401, 404)})
     def get(self, request, story_key):
-        return self.answer(self.story(story_key))
+        return self.answer(self.story(story_key, full=True))
 
     @extend_schema(
         summary="Change a story (member; moving between sprints: product owner). Requires the current version.",
