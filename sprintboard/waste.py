@@ -18,6 +18,8 @@ function                                                        returns
 ``extra_features(history, *, deliverables, start, end)``        :class:`ExtraFeatures`: cancelled after Start, retired
 ``backlog_churn(history, *, sprints, start, end)``              :class:`BacklogChurn`: scope churn, rank changes
 ``relearning(history, *, start, end, gap_days=5)``              :class:`Relearning`: resumed after a silence
+``waste_trend(history, *, sprints, last=7)``                    [:class:`SprintWaste`]: each headline per sprint
+``history_at(history, moment)``                                 the History as it stood at ``moment``
 ==============================================================  ==================================================
 
 >>> from datetime import date, datetime, timezone
@@ -73,19 +75,24 @@ __all__ = [
     "Relearning",
     "Rework",
     "SprintChurn",
+    "SprintWaste",
     "StateWait",
     "TaskSwitching",
     "Waiting",
+    "WASTES",
+    "WasteFigure",
     "WasteReport",
     "backlog_churn",
     "extra_features",
     "handoffs",
+    "history_at",
     "partially_done",
     "relearning",
     "rework",
     "task_switching",
     "waiting",
     "waste_report",
+    "waste_trend",
 ]
 
 HOUR = 3600.0
@@ -562,4 +569,154 @@ def waste_report(
         extra_features=extra_features(history, deliverables=deliverables, **window),
         backlog=backlog_churn(history, sprints=sprints, **window),
         relearning=relearning(history, gap_days=gap_days, **window),
+    )
+
+
+# -- the trend across sprints -------------------------------------------------------------------------------
+
+WASTES = (
+    "partially_done", "waiting", "task_switching", "handoffs", "rework", "extra_features", "backlog", "relearning",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class WasteFigure:
+    """One waste's headline figure over one sprint: the value, what it is computed over, the stories behind it."""
+
+    value: float | None
+    n: int
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SprintWaste:
+    """Every waste's headline figure over one closed sprint's window (start day .. close day), as of its close.
+
+    ==================  =====================================================  ==============================================
+    field               value                                                  n
+    ==================  =====================================================  ==============================================
+    ``partially_done``  carry-over stories at the close                        stories in the sprint at its close
+    ``waiting``         wait hours of the stories finished in the window       stories finished in the window
+    ``task_switching``  person-days with more than ``limit`` active stories    person-days with an active story
+    ``handoffs``        assignee changes while started                         stories finished in the window
+    ``rework``          reopens / stories finished (None with none finished)   stories finished in the window
+    ``extra_features``  stories cancelled after their Start                    those stories
+    ``backlog``         the sprint's scope churn (None if nothing committed)   stories committed at its start
+    ``relearning``      silences of more than ``gap_days`` then resumed        distinct stories resumed
+    ==================  =====================================================  ==============================================
+    """
+
+    sprint_id: int
+    name: str
+    start: date
+    end: date
+    closed_at: datetime
+    partially_done: WasteFigure
+    waiting: WasteFigure
+    task_switching: WasteFigure
+    handoffs: WasteFigure
+    rework: WasteFigure
+    extra_features: WasteFigure
+    backlog: WasteFigure
+    relearning: WasteFigure
+
+
+def history_at(history: History, moment: datetime) -> History:
+    """The history as it stood at ``moment`` (<= its as-of): what a replay up to ``moment`` gives, without the log.
+
+    >>> from datetime import datetime, timezone
+    >>> from sprintboard.records import Event, State, Story
+    >>> from sprintboard.history import replay
+    >>> t = [datetime(2024, 3, d, 9, tzinfo=timezone.utc) for d in range(1, 6)]
+    >>> flow_ = [State(1, "Ready", "todo", 1), State(2, "Doing", "active", 2), State(3, "Done", "done", 3)]
+    >>> log = [Event(1, 1, "created", t[0], to_value={"state": 1}), Event(2, 1, "state", t[1], to_value=2),
+    ...        Event(3, 1, "state", t[3], to_value=3)]
+    >>> full = replay(log, stories=[Story(1, "DATA-1", "story", t[0])], workflow=flow_, as_of=t[4])
+    >>> line = history_at(full, t[2]).timelines[1]
+    >>> line.state, line.started_at.day, line.finish, history_at(full, t[2]).as_of.day
+    (2, 2, None, 3)
+    """
+    if moment >= history.as_of:
+        return history
+    done, lines, members = history.workflow.done_ids, {}, {}
+    for story_id, line in history.timelines.items():
+        if line.created_at > moment:
+            continue
+        cut = _cut(line, moment, done)
+        lines[story_id] = cut
+        for _, sprint in cut.sprints:
+            if sprint is not None:
+                members.setdefault(sprint, set()).add(story_id)
+    count = sum(len(line.event_times) for line in lines.values())
+    frozen = {sprint: frozenset(ids) for sprint, ids in members.items()}
+    return History(history.workflow, history.tz, history.zone, moment, lines, frozen, count)
+
+
+def _upto(changes: list, moment: datetime) -> list:  # type: ignore[type-arg]
+    return [change for change in changes if change[0] <= moment]
+
+
+def _cut(line: StoryTimeline, moment: datetime, done: frozenset[int]) -> StoryTimeline:
+    snapshot = {"state": line.states[0][1], "sprint": line.sprints[0][1], "points": line.points[0][1],
+                "assignee": line.assignees[0][1]}  # fmt: skip
+    cut = StoryTimeline(line.story, line.created_at, snapshot)
+    cut.states, cut.sprints = _upto(line.states, moment), _upto(line.sprints, moment)
+    cut.points, cut.assignees = _upto(line.points, moment), _upto(line.assignees, moment)
+    cut.blocks = [(lo, hi if hi is not None and hi <= moment else None, why) for lo, hi, why in line.blocks if lo <= moment]
+    cut.deletions = [(lo, hi if hi is not None and hi <= moment else None) for lo, hi in line.deletions if lo <= moment]
+    cut.ranks = [m for m in line.ranks if m <= moment]
+    cut.event_times = [m for m in line.event_times if m <= moment]
+    cut.started_at = line.started_at if line.started_at is not None and line.started_at <= moment else None
+    cut.finish = line.finish_at(moment, done)
+    cut._last_done = cut.finish
+    return cut
+
+
+def waste_trend(
+    history: History,
+    *,
+    sprints: Iterable[Sprint],
+    last: int = 7,
+    switching_limit: int = 2,
+    gap_days: int = 5,
+) -> list[SprintWaste]:
+    """Each waste's headline figure over each of the last ``last`` sprints closed by as-of, oldest first.
+
+    A sprint's window runs from the day of its start to the day of its close, and every figure is
+    computed as of the close (nothing later is seen), with the same definitions as the report.
+    """
+    closed = sorted(
+        (s for s in sprints if s.started_at is not None and s.closed_at is not None and s.closed_at <= history.as_of),
+        key=lambda s: (s.closed_at, s.id),
+    )
+    chosen = closed[max(0, len(closed) - last) :] if last > 0 else []
+    return [_sprint_waste(history_at(history, s.closed_at), s, switching_limit, gap_days) for s in chosen]  # type: ignore[arg-type]
+
+
+def _sprint_waste(history: History, sprint: Sprint, switching_limit: int, gap_days: int) -> SprintWaste:
+    close: datetime = sprint.closed_at  # type: ignore[assignment]
+    first = min(history.day(sprint.started_at), history.day(close))  # type: ignore[arg-type]
+    window = {"start": first, "end": history.day(close)}
+    report = report_at(history, sprint, close)
+    size = len(report.completed) + len(report.cancelled) + len(report.not_completed)
+    wait = waiting(history, **window)
+    switching = task_switching(history, limit=switching_limit, **window)
+    hands = handoffs(history, **window)
+    again = rework(history, **window)
+    extra = extra_features(history, **window)
+    gaps = relearning(history, gap_days=gap_days, **window)
+    return SprintWaste(
+        sprint.id,
+        sprint.name,
+        window["start"],
+        window["end"],
+        close,
+        WasteFigure(len(report.not_completed), size, report.not_completed),
+        WasteFigure(wait.wait_hours, wait.n, _sorted_keys(k for s in wait.by_state for k in s.keys)),
+        WasteFigure(len(switching.flagged), switching.person_days, _sorted_keys(k for p in switching.flagged for k in p.keys)),
+        WasteFigure(hands.changes_while_started, hands.n, hands.change_keys),
+        WasteFigure(again.reopen_ratio, again.finished, again.reopen_keys),
+        WasteFigure(extra.n, extra.n, tuple(c.key for c in extra.cancelled_after_start)),
+        WasteFigure(report.scope_churn, len(report.committed), _sorted_keys((*report.added, *report.removed))),
+        WasteFigure(gaps.gaps, len(gaps.keys), gaps.keys),
     )

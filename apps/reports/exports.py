@@ -82,7 +82,48 @@ def _velocity_tables(r: dict[str, Any]) -> dict[str, Table]:
     return {"sprints": (["sprint", "closed_at", "committed_points", "completed_points", "committed", "completed", "scope_churn"], rows)}
 
 
+# Each waste's headline figure in the trend across sprints: (waste, figure, what n counts), as in sprintboard.waste.
+WASTE_TREND = (
+    ("partially_done", "carry_over", "stories_in_sprint"),
+    ("waiting", "wait_hours", "finished"),
+    ("task_switching", "flagged_person_days", "person_days"),
+    ("handoffs", "assignee_changes", "finished"),
+    ("rework", "reopens_per_finished", "finished"),
+    ("extra_features", "cancelled_after_start", "stories"),
+    ("backlog", "scope_churn", "committed"),
+    ("relearning", "silences_resumed", "stories"),
+)
+
+
+def _trend_of(r: dict[str, Any]) -> list[dict[str, Any]]:
+    return r.get("trend") or []  # a result stored before the trend existed has none: empty tables
+
+
+def _waste_trend_table(r: dict[str, Any]) -> Table:
+    """Every waste's headline figure per closed sprint, oldest first (the ``trend`` CSV)."""
+    return (
+        ["sprint", "start", "end", "waste", "figure", "value", "n", "stories"],
+        [[s["name"], s["start"], s["end"], waste, figure, s[waste]["value"], s[waste]["n"], " ".join(s[waste]["keys"])]
+         for s in _trend_of(r) for waste, figure, _ in WASTE_TREND],
+    )
+
+
+def waste_trend_tables(r: dict[str, Any]) -> dict[str, Table]:
+    """One table per waste (the rows of the ``trend`` CSV for that waste), shown beside its trend chart."""
+    return {
+        waste: (
+            ["sprint", figure, n_label, "stories"],
+            [[s["name"], s[waste]["value"], s[waste]["n"], " ".join(s[waste]["keys"])] for s in _trend_of(r)],
+        )
+        for waste, figure, n_label in WASTE_TREND
+    }
+
+
 def _waste_tables(r: dict[str, Any]) -> dict[str, Table]:
+    return {**_waste_signal_tables(r), "trend": _waste_trend_table(r)}
+
+
+def _waste_signal_tables(r: dict[str, Any]) -> dict[str, Table]:
     waiting, rework = r["waiting"], r["rework"]
     return {
         "partially_done": (

@@ -196,6 +196,7 @@ def _compute(
     if kind == ReportKind.WASTE:
         start, end = params.window_of(parameters, history.as_of_day)
         result = to_jsonable(waste.waste_report(history, sprints=data.sprints, deliverables=deliverables, start=start, end=end))
+        result["trend"] = to_jsonable(waste.waste_trend(history, sprints=data.sprints))  # per closed sprint, oldest first
         result["state_names"] = {str(s.id): s.name for s in data.workflow}
         return result
     return _forecast(report, history)

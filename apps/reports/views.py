@@ -46,6 +46,7 @@ def _context(report: Report | None, kind: str) -> dict[str, Any]:
         "report": report,
         "result": report.result if done else None,
         "tables": exports.tables(kind, report.result) if done else {},
+        "trend_tables": exports.waste_trend_tables(report.result) if done and kind == ReportKind.WASTE else {},
         "kind": kind,
     }
 

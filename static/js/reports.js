@@ -186,6 +186,27 @@
     },
   };
 
+  // --- Lean waste trends: each waste's headline figure per closed sprint (result.trend, oldest first) ----
+  var WASTE_TRENDS = {
+    partially_done: "Carry-over stories", waiting: "Wait hours", task_switching: "Flagged person-days",
+    handoffs: "Assignee changes while started", rework: "Reopens per finished story", extra_features: "Cancelled after start",
+    backlog: "Scope churn", relearning: "Silences resumed",
+  };
+  Object.keys(WASTE_TRENDS).forEach(function (waste, i) {
+    CHARTS["waste-trend-" + waste.replace(/_/g, "-")] = function (r) {
+      var rows = r.trend || [];
+      return { type: "line", data: { labels: rows.map(function (s) { return s.name; }), datasets: [
+        line(WASTE_TRENDS[waste], rows.map(function (s) { return s[waste].value; }), i, { pointRadius: 3, spanGaps: false }),
+      ] }, options: base({
+        scales: { y: { beginAtZero: true } },
+        plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (c) {
+          var figure = rows[c.dataIndex][waste];
+          return WASTE_TRENDS[waste] + ": " + (figure.value === null ? "none" : figure.value) + " (n = " + figure.n + ")";
+        } } } },
+      }) };
+    };
+  });
+
   function draw() {
     var source = document.getElementById("report-data");
     if (!source || typeof Chart === "undefined") return;

@@ -103,3 +103,22 @@ def test_the_dataops_page_draws_its_charts_with_the_api_s_numbers(page, login, d
     assert [[r[0], r[-1]] for r in table_rows(page, "table-dataops-per-sprint")] == [[s["name"], number(s["n"])] for s in api["throughput"]]
     expect(page.locator("#figure-published")).to_have_text(str(len(api["deliverables"])))
     snapshot("dataops")
+
+
+WASTE_TRENDS = ("partially_done", "waiting", "task_switching", "handoffs", "rework", "extra_features", "backlog", "relearning")
+
+
+def test_the_waste_page_draws_every_waste_s_trend_with_the_api_s_numbers(page, login, demo, snapshot):
+    reader(page, login, demo)
+    page.goto("/p/DATA/reports/waste/")
+    expect(page.get_by_role("heading", name="Lean waste", exact=True)).to_be_visible()
+    api = page.request.get("/api/v1/projects/DATA/reports/waste/").json()
+    assert api["status"] == "done" and api["trend"], "the demo has closed sprints"
+    for waste in WASTE_TRENDS:
+        slug = waste.replace("_", "-")
+        expected = [[s["name"], number(s[waste]["value"]), number(s[waste]["n"]), number(" ".join(s[waste]["keys"]))] for s in api["trend"]]
+        assert table_rows(page, f"table-trend-{slug}") == expected, waste
+        if any(s[waste]["value"] for s in api["trend"]):
+            assert_drawn(page, f"waste-trend-{slug}")
+        expect(page.locator(f"canvas#chart-waste-trend-{slug}")).to_have_attribute("data-drawn", "true")
+    snapshot("waste")

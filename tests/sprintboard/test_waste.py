@@ -132,3 +132,73 @@ def test_the_waste_report_gathers_every_signal(limit):
     report = waste.waste_report(_switching_log().history(at(5, 12)), switching_limit=limit)
     assert report.task_switching.limit == limit
     assert len(report.task_switching.flagged) == (4 if limit == 0 else 1)
+
+
+def _trend_log() -> Log:
+    log = Log().create(1, at(1), sprint=1, points=3, assignee="ann").move(1, at(2, 10), DOING)
+    log.add(1, "blocked", at(3, 9), to_value="data").add(1, "unblocked", at(3, 21)).move(1, at(4, 10), DONE)
+    log.move(1, at(10, 9), DOING)  # reopened in sprint 2
+    log.create(2, at(1), sprint=1, points=5, assignee="ann").move(2, at(3, 9), DOING)
+    log.add(2, "assignee", at(5, 9), to_value="bob").add(2, "sprint", at(8, 9), to_value=2).move(2, at(12, 9), DONE)
+    log.create(3, at(1)).move(3, at(3, 9), DOING)  # silent for 7 days while started, then resumed by cat
+    log.add(3, "assignee", at(10, 9), to_value="cat").move(3, at(11, 9), WONTDO)
+    log.create(4, at(1), points=5).add(4, "sprint", at(10, 12), to_value=2)  # added after sprint 2 started
+    return log
+
+
+TREND_SPRINTS = [
+    Sprint(2, "Sprint 2", day(9), day(13), at(9, 8), at(13, 17)),
+    Sprint(1, "Sprint 1", day(2), day(6), at(2, 8), at(6, 17)),
+    Sprint(3, "Sprint 3", day(14), day(18), at(14, 8), None),  # still open: no trend point
+]
+
+
+def _figures(entry: waste.SprintWaste) -> dict[str, tuple]:
+    figures = {name: getattr(entry, name) for name in waste.WASTES}
+    return {name: (f.value, f.n, f.keys) for name, f in figures.items()}
+
+
+def test_the_waste_trend_gives_each_headline_per_closed_sprint_as_of_its_close():
+    trend = waste.waste_trend(_trend_log().history(at(15, 12)), sprints=TREND_SPRINTS, switching_limit=1)
+    assert [(s.name, s.start, s.end, s.closed_at) for s in trend] == [
+        ("Sprint 1", day(2), day(6), at(6, 17)),
+        ("Sprint 2", day(9), day(13), at(13, 17)),
+    ]
+    # Sprint 1: DATA-1 is done at the close (it is reopened later: as of today it is not finished).
+    assert _figures(trend[0]) == {
+        "partially_done": (1, 2, ("DATA-2",)),  # carried over / stories in the sprint at the close
+        "waiting": (12.0, 1, ("DATA-1",)),  # blocked 12 h while in progress
+        "task_switching": (2, 6, ("DATA-1", "DATA-2")),  # ann on days 3 and 4 / ann 2-5, bob 5-6
+        "handoffs": (1, 1, ("DATA-2",)),
+        "rework": (0.0, 1, ()),
+        "extra_features": (0, 0, ()),
+        "backlog": (0.0, 2, ()),
+        "relearning": (0, 0, ()),
+    }
+    assert _figures(trend[1]) == {
+        "partially_done": (1, 2, ("DATA-4",)),
+        "waiting": (0.0, 1, ()),  # DATA-2 was in progress from Start to Finish
+        "task_switching": (0, 10, ()),  # bob 9-12, ann 10-13, cat 10-11
+        "handoffs": (1, 1, ("DATA-3",)),
+        "rework": (1.0, 1, ("DATA-1",)),  # 1 reopen / 1 finished
+        "extra_features": (1, 1, ("DATA-3",)),
+        "backlog": (1.0, 1, ("DATA-4",)),  # 5 points added / 5 committed
+        "relearning": (1, 1, ("DATA-3",)),
+    }
+    assert [s.name for s in waste.waste_trend(_trend_log().history(at(15, 12)), sprints=TREND_SPRINTS, last=1)] == ["Sprint 2"]
+    assert waste.waste_trend(_trend_log().history(at(15, 12)), sprints=TREND_SPRINTS, last=0) == []
+    assert to_jsonable(trend[1])["rework"] == {"value": 1.0, "n": 1, "keys": ["DATA-1"]}
+
+
+@pytest.mark.parametrize("moment", [at(1), at(3, 12), at(4, 10), at(6, 17), at(10, 9), at(12)])
+def test_history_at_a_moment_equals_a_replay_up_to_it(moment):
+    log = _trend_log()
+    cut = waste.history_at(log.history(at(15, 12)), moment)
+    replayed = log.history(moment)
+    assert cut.as_of == moment and cut.n_events == replayed.n_events
+    assert cut.sprint_members == replayed.sprint_members
+    for report in (
+        lambda h: waste.waste_report(h, sprints=TREND_SPRINTS, start=day(1), switching_limit=1),
+        lambda h: waste.waste_trend(h, sprints=TREND_SPRINTS),
+    ):
+        assert to_jsonable(report(cut)) == to_jsonable(report(replayed))
