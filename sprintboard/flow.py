@@ -68,7 +68,7 @@ from fractions import Fraction
 from operator import itemgetter
 
 from sprintboard.errors import EngineError
-from sprintboard.history import History, StoryTimeline, ensure_history
+from sprintboard.history import History, StoryTimeline, ensure_history, gc_paused
 from sprintboard.records import Event, State, Story, Workflow
 
 __all__ = [
@@ -550,6 +550,7 @@ def _time_in_states(history: History, finished: list) -> tuple[StateTime, ...]: 
     )
 
 
+@gc_paused()
 def flow_report(
     source: History | Iterable[Event],
     *,

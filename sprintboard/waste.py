@@ -60,7 +60,7 @@ from datetime import date, datetime, timedelta
 
 from sprintboard import flow
 from sprintboard.flow import nearest_rank, resolve_window, state_intervals, story_start
-from sprintboard.history import History, StoryTimeline, ensure_history
+from sprintboard.history import History, StoryTimeline, ensure_history, gc_paused
 from sprintboard.records import Deliverable, Event, Sprint, State, Story, Workflow
 from sprintboard.sprints import SprintReport, report_at
 
@@ -538,6 +538,7 @@ def relearning(history: History, *, start: date | None = None, end: date | None 
 # -- the report ---------------------------------------------------------------------------------------------
 
 
+@gc_paused()
 def waste_report(
     source: History | Iterable[Event],
     *,

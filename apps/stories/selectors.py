@@ -25,6 +25,7 @@ from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category
 from apps.stories.models import EventKind, Sprint, SprintStatus, Story, StoryEvent
 from sprintboard import flow, history, records, sprints
 from sprintboard.errors import EngineError
+from sprintboard.history import gc_paused
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,11 @@ def engine_events(project: Project, *, after: int = 0, upto: int | None = None) 
 
     Only the columns the engine reads are loaded (it never looks at ``from``, the field name or the actor).
     """
+    with gc_paused():
+        return _read_events(project, after=after, upto=upto)
+
+
+def _read_events(project: Project, *, after: int, upto: int | None) -> list[records.Event]:
     events: list[records.Event] = []
     cursor = after
     while True:
