@@ -106,3 +106,16 @@ def as_user(client, people):
         return client
 
     return login
+
+
+@pytest.fixture
+def browser_for(people):
+    """A fresh test client per call, logged in as one of ``people`` (several users side by side)."""
+    from django.test import Client
+
+    def make(role: str) -> Client:
+        client = Client()
+        client.force_login(people[role])
+        return client
+
+    return make

@@ -10,7 +10,6 @@ the demo seed and importers can write true history.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -35,6 +34,7 @@ from apps.deliverables.models import (
 )
 from apps.deliverables.selectors import publish_blockers
 from apps.projects.errors import Conflict, InvalidInput, StaleVersion
+from apps.projects.events import Change
 from apps.projects.models import Membership, Project
 
 UNSET: Any = object()
@@ -174,14 +174,6 @@ def _logged(field: str, value: Any) -> Any:
 
 
 # --- Event log and locking -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: str
-    field: str = ""
-    from_value: Any = None
-    to_value: Any = None
 
 
 def _append(deliverable: Deliverable, changes: Sequence[Change], *, actor, at: datetime) -> None:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.deliverables.models import Deliverable
 from apps.projects.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from apps.projects.events import Change
 from apps.projects.models import CLOSED_CATEGORIES, Membership, Project, WipPolicy, WorkflowState
 from apps.stories import signals
 from apps.stories.models import (
@@ -72,14 +73,6 @@ def _logged(field: str, value: Any) -> Any:
     if hasattr(value, "pk"):
         return value.pk
     return value
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: str
-    field: str = ""
-    from_value: Any = None
-    to_value: Any = None
 
 
 def _append_events(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:

@@ -13,16 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def browser_for(people):
-    def make(role: str) -> Client:
-        client = Client()
-        client.force_login(people[role])
-        return client
-
-    return make
-
-
-@pytest.fixture
 def dashboard(project, people, states):
     deliverable = services.deliverable_create(
         project=project, actor=people["member"], name="Revenue dashboard", kind="dashboard", owner=people["member"],

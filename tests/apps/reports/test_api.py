@@ -10,27 +10,12 @@ import pytest
 from django.conf import settings
 
 from apps.projects import services as project_services
-from apps.reports import services
-from apps.reports.models import Report, ReportStatus
+from apps.reports.models import Report
 from apps.stories.models import StoryEvent
-from tests.apps.reports.conftest import at
+from tests.apps.reports.conftest import at, get_done
 
 pytestmark = pytest.mark.django_db
 FLOW_URL = "/api/v1/projects/DATA/reports/flow/?from=2024-03-01&to=2024-03-31"
-
-
-def compute_queued() -> None:
-    """Run the task body for every queued report, as a worker would."""
-    for report in Report.objects.filter(status=ReportStatus.PENDING):
-        services.report_compute(report_id=report.pk)
-
-
-def get_done(client, url: str):
-    first = client.get(url)
-    if first.status_code == 202:
-        compute_queued()
-        return client.get(url)
-    return first
 
 
 def test_a_report_being_computed_answers_202_with_its_status(history, client_for):

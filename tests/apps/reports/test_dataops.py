@@ -15,7 +15,7 @@ from apps.reports import services
 from apps.reports.models import Report, ReportKind, ReportStatus
 from apps.reports.selectors import current_inputs
 from apps.stories import services as story_services
-from tests.apps.reports.conftest import T0, at
+from tests.apps.reports.conftest import T0, at, get_done
 
 pytestmark = pytest.mark.django_db
 DATAOPS_URL = "/api/v1/projects/DATA/reports/dataops/"
@@ -74,15 +74,6 @@ def computed(project, kind, parameters=None, sprint=None) -> Report:
     report.refresh_from_db()
     assert report.status == ReportStatus.DONE, report.error
     return report
-
-
-def get_done(client, url):
-    first = client.get(url)
-    if first.status_code != 202:
-        return first
-    for report in Report.objects.filter(status=ReportStatus.PENDING):
-        services.report_compute(report_id=report.pk)
-    return client.get(url)
 
 
 # --- Published this sprint ---------------------------------------------------------------------------

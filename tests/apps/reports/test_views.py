@@ -7,23 +7,9 @@ from django.test import Client
 
 from apps.reports import services
 from apps.reports.models import Report, ReportStatus
+from tests.apps.reports.conftest import compute_queued
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def browser_for(people):
-    def make(role: str) -> Client:
-        client = Client()
-        client.force_login(people[role])
-        return client
-
-    return make
-
-
-def compute_queued() -> None:
-    for report in Report.objects.filter(status=ReportStatus.PENDING):
-        services.report_compute(report_id=report.pk)
 
 
 def test_the_index_lists_the_reports_and_the_started_sprints(history, browser_for):

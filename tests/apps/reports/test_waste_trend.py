@@ -8,27 +8,14 @@ import io
 import pytest
 from django.test import Client
 
-from apps.reports import services
-from apps.reports.models import Report, ReportStatus
+from apps.reports.models import Report
+from tests.apps.reports.conftest import compute_queued, get_done
 
 pytestmark = pytest.mark.django_db
 WASTES = ("partially_done", "waiting", "task_switching", "handoffs", "rework", "extra_features", "backlog", "relearning")
 # A window after sprint 1 closed: its signals are empty, its trend is not (the trend is per sprint, not per window).
 API_URL = "/api/v1/projects/DATA/reports/waste/?from=2024-03-20&to=2024-03-31"
 PAGE_URL = "/p/DATA/reports/waste/?from=2024-03-20&to=2024-03-31"
-
-
-def compute_queued() -> None:
-    for report in Report.objects.filter(status=ReportStatus.PENDING):
-        services.report_compute(report_id=report.pk)
-
-
-def get_done(client, url: str):
-    first = client.get(url)
-    if first.status_code == 202:
-        compute_queued()
-        return client.get(url)
-    return first
 
 
 def test_the_waste_report_has_each_wastes_figure_per_closed_sprint(history, client_for):

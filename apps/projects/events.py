@@ -1,0 +1,16 @@
+"""What the services of every app hand to their append-only event logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Change:
+    """One logged change: its kind, the field for generic updates, and the values before and after."""
+
+    kind: str
+    field: str = ""
+    from_value: Any = None
+    to_value: Any = None
