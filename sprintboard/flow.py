@@ -25,6 +25,8 @@ function                                                      returns
 ``nearest_rank(values, percent)``                             the nearest-rank percentile (None for no values)
 ``percentiles(values, percents=(50, 70, 85, 95))``            {"50": .., "70": .., "85": .., "95": .., "n": n}
 ``service_level_expectation(history, *, percent, days)``      :class:`ServiceLevel`
+``service_level(finished, *, as_of_day, zone, percent, days)``  the same from ``(Start, Finish)`` pairs
+``inclusive_days(start, end, zone)``                          day of ``start`` to ``end``, both counted
 ``littles_law(history, *, start, end)``                       :class:`LittlesLaw` with its warnings
 ============================================================  =================================================
 
@@ -64,11 +66,12 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from fractions import Fraction
 from operator import itemgetter
 
 from sprintboard.errors import EngineError
-from sprintboard.history import History, StoryTimeline, ensure_history, gc_paused
+from sprintboard.history import History, StoryTimeline, ensure_history, gc_paused, local_day
 from sprintboard.records import Event, State, Story, Workflow
 
 __all__ = [
@@ -91,11 +94,13 @@ __all__ = [
     "finished_stories",
     "flow_efficiency",
     "flow_report",
+    "inclusive_days",
     "lead_times",
     "littles_law",
     "nearest_rank",
     "percentiles",
     "resolve_window",
+    "service_level",
     "service_level_expectation",
     "state_intervals",
     "story_finish",
@@ -265,8 +270,16 @@ def cycle_times(history: History, *, start: date | None = None, end: date | None
     return [_cycle_time(history, line, s, f) for line, s, f in finished_stories(history, first, last)]
 
 
+def inclusive_days(start: datetime, end: date, zone: ZoneInfo) -> int:
+    """Calendar days from the day of ``start`` to ``end`` in ``zone``, both counted: the same day is 1.
+
+    The Kanban convention behind cycle time, lead time and work item age.
+    """
+    return (end - local_day(start, zone)).days + 1
+
+
 def _cycle_time(history: History, line: StoryTimeline, start: datetime, finish: datetime) -> CycleTime:
-    days = (history.day(finish) - history.day(start)).days + 1
+    days = inclusive_days(start, history.day(finish), history.zone)
     return CycleTime(line.key, start, finish, days, (finish - start).total_seconds() / HOUR)
 
 
@@ -278,14 +291,14 @@ def lead_times(history: History, *, start: date | None = None, end: date | None 
 
 def _lead_time(history: History, line: StoryTimeline, finish: datetime) -> LeadTime:
     created = line.story.created_at
-    return LeadTime(line.key, created, finish, (history.day(finish) - history.day(created)).days + 1)
+    return LeadTime(line.key, created, finish, inclusive_days(created, history.day(finish), history.zone))
 
 
 def work_item_ages(history: History) -> list[WorkItemAge]:
     """Age (as-of day − day of Start + 1) of each story in a started category at as-of, oldest first."""
     started = history.workflow.started_ids
     ages = [
-        WorkItemAge(line.key, line.state, line.started_at, (history.as_of_day - history.day(line.started_at)).days + 1)
+        WorkItemAge(line.key, line.state, line.started_at, inclusive_days(line.started_at, history.as_of_day, history.zone))
         for line in history.visible
         if line.state in started and line.started_at is not None
     ]
@@ -474,11 +487,24 @@ def percentiles(values: Iterable[float], percents: Sequence[float] = DEFAULT_PER
 
 def service_level_expectation(history: History, *, percent: int = 85, days: int = 90) -> ServiceLevel:
     """"``percent``% of stories finish within N days": N over stories finished in the last ``days`` days."""
-    last = history.as_of_day
-    first = last - timedelta(days=days - 1)
-    finished = finished_stories(history, first, last)
-    times = [_cycle_time(history, line, s, f).days for line, s, f in finished]
-    return ServiceLevel(percent, nearest_rank(times, percent), len(times), first, last)  # type: ignore[arg-type]
+    finished = ((story_start(line), line.finish) for line in history.visible if line.finish is not None)
+    return service_level(finished, as_of_day=history.as_of_day, zone=history.zone, percent=percent, days=days)  # type: ignore[arg-type]
+
+
+def service_level(
+    finished: Iterable[tuple[datetime, datetime]], *, as_of_day: date, zone: ZoneInfo, percent: int = 85, days: int = 90
+) -> ServiceLevel:
+    """The service level of ``(Start, Finish)`` pairs: the ``percent``th cycle time of those finished in the
+    ``days`` days ending on ``as_of_day``. What :func:`service_level_expectation` computes from a replay,
+    and the board from its per-story projection.
+    """
+    first = as_of_day - timedelta(days=days - 1)
+    times = [
+        inclusive_days(start, local_day(finish, zone), zone)
+        for start, finish in finished
+        if first <= local_day(finish, zone) <= as_of_day
+    ]
+    return ServiceLevel(percent, nearest_rank(times, percent), len(times), first, as_of_day)  # type: ignore[arg-type]
 
 
 # -- Little's Law ------------------------------------------------------------------------------------

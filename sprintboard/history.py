@@ -322,6 +322,8 @@ class _Folder:
         if line is None:
             self._created(event)
             return
+        if event.kind == "rebalanced":
+            return  # fresh rank keys for a neighbourhood, order unchanged: no change of this story's flow
         handler = self.handlers.get(event.kind)
         if handler is None:
             raise _kind_error(event, line)

@@ -62,7 +62,10 @@ BACKLOG, TODO, ACTIVE, WAITING, DONE, CANCELLED = "backlog", "todo", "active", "
 CATEGORIES = (BACKLOG, TODO, ACTIVE, WAITING, DONE, CANCELLED)
 STARTED = frozenset({ACTIVE, WAITING})
 EVENT_KINDS = frozenset(
-    {"created", "state", "sprint", "assignee", "points", "rank", "blocked", "unblocked", "updated", "deleted", "restored"}
+    {
+        "created", "state", "sprint", "assignee", "points", "rank", "rebalanced", "blocked", "unblocked", "updated",
+        "deleted", "restored",
+    }
 )
 
 

@@ -60,6 +60,32 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line("Set DATABASE_URL and REDIS_URL (see README: Running the tests) to run them.", red=True)
 
 
+# --- The log stays true ------------------------------------------------------------
+
+
+def _writes_to_the_database(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return item.get_closest_marker("django_db") is not None or "db" in names or "transactional_db" in names
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """After every test that uses the database, ``verify_events`` must find nothing to report.
+
+    Run inside the test's call, before its transaction is rolled back: whatever door the test wrote
+    through (API, page, admin, seed, a task), every story row must still be what its event log says.
+    Tests that tamper with the log on purpose say so with ``@pytest.mark.tampers_log``.
+    """
+    result = yield
+    if _writes_to_the_database(item) and item.get_closest_marker("tampers_log") is None:
+        from apps.projects.models import Project
+        from apps.stories.verification import verify_project
+
+        mismatches = [str(m) for project in Project.objects.all() for m in verify_project(project)]
+        assert not mismatches, "verify_events after this test:\n" + "\n".join(mismatches[:20])
+    return result
+
+
 # --- People and a project ----------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.deliverables import signals
 from apps.deliverables.models import (
     DEFAULT_CHECKLISTS,
     WORKING_STATUSES,
@@ -394,10 +395,15 @@ def deliverable_retire(
 
 @transaction.atomic
 def deliverable_delete(*, deliverable: Deliverable, actor: AbstractBaseUser | None) -> None:
-    """Delete a deliverable that never went out; its stories stay, unlinked. Published history is retired, not deleted."""
+    """Delete a deliverable that never went out; its stories stay, unlinked (one event each, by apps.stories).
+
+    Published history is retired, not deleted. The project is locked first, as every story writer does.
+    """
+    Project.objects.select_for_update().get(pk=deliverable.project_id)
     locked = _lock(deliverable)
     if locked.published_at is not None or locked.is_final:
         raise Conflict(f"{locked.name} has been {locked.status}: retire it instead, so reports keep its history.", code="published")
+    signals.deliverable_deleting.send(sender=Deliverable, deliverable=locked, actor=actor)
     locked.delete()
 
 

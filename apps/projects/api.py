@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -209,7 +209,23 @@ class StateDetail(ApiView):
         state.refresh_from_db()
         return self.answer(state)
 
-    @extend_schema(summary="Delete an empty state (admin)", responses={204: None, **error_responses(401, 403, 404, 409)})
+    @extend_schema(
+        summary="Delete a state (admin): empty, or with ?move_to=<state id> to move its stories (deleted ones too) first",
+        parameters=[OpenApiParameter("move_to", int, required=False, description="The state that takes its stories")],
+        responses={204: None, **error_responses(400, 401, 403, 404, 409)},
+    )
     def delete(self, request, key, state_id):
-        services.state_delete(state=self.state(key, state_id, Role.ADMIN))
+        state = self.state(key, state_id, Role.ADMIN)
+        move_to = None
+        if "move_to" in request.query_params:
+            move_to = WorkflowState.objects.filter(project=state.project_id, pk=_state_id(request.query_params["move_to"])).first()
+            if move_to is None:
+                raise InvalidInput(f"{state.project.key} has no such state to move the stories to.", field="move_to")
+        services.state_delete(state=state, move_to=move_to, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _state_id(value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise InvalidInput("move_to must be the id of a state.", field="move_to")
+    return int(value)

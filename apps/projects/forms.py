@@ -66,3 +66,7 @@ class StateForm(forms.Form):
 
 class StateMoveForm(forms.Form):
     direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+
+
+class StateDeleteForm(forms.Form):
+    move_to = forms.IntegerField(label="Move its stories to", required=False, min_value=1)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
 
 
 def validate_timezone(value: str) -> None:
@@ -68,6 +69,8 @@ class Project(models.Model):
     # Counters allocated under the project's row lock: story numbers and the event sequence.
     last_story_number = models.PositiveIntegerField(default=0, editable=False)
     last_event_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    # The time of the event at last_event_seq: no later event may be earlier (the log's order is its time).
+    last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["key"]
@@ -96,16 +99,33 @@ class Membership(models.Model):
         return Role.rank(self.role) >= Role.rank(minimum)
 
 
+class LiveStateManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class WorkflowState(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="states")
     name = models.CharField(max_length=60)
     position = models.PositiveIntegerField()
     category = models.CharField(max_length=10, choices=Category.choices)
     wip_limit = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    # A deleted state leaves the workflow but stays for the history: the log's past events name it, and
+    # every report replays them with its category.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # The workflow as people see it (and project.states); all_objects, with deleted states, for the engine.
+    objects = LiveStateManager()
+    all_objects = models.Manager()
 
     class Meta:
         ordering = ["project", "position", "id"]
-        constraints = [models.UniqueConstraint(fields=["project", "name"], name="workflowstate_unique_name")]
+        base_manager_name = "all_objects"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"], condition=Q(deleted_at__isnull=True), name="workflowstate_unique_name"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -8,7 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
+from apps.projects import signals
 from apps.projects.errors import Conflict, InvalidInput
 from apps.projects.models import (
     DEFAULT_WORKFLOW,
@@ -189,10 +191,24 @@ def state_reorder(*, state: WorkflowState, position: int) -> list[WorkflowState]
 
 
 @transaction.atomic
-def state_delete(*, state: WorkflowState) -> None:
+def state_delete(*, state: WorkflowState, move_to: WorkflowState | None = None, actor: AbstractBaseUser | None = None) -> None:
+    """Take a state out of the workflow once it holds no story, deleted ones included (``move_to`` moves them
+    there first). The row stays, marked deleted, so the history that passed through it still replays."""
     Project.objects.select_for_update().get(pk=state.project_id)
-    if state.stories.exists():
-        raise Conflict(f"{state.name} still holds stories: move them to another state first.", code="state_in_use")
     if WorkflowState.objects.filter(project=state.project_id).count() <= 1:
         raise Conflict("A workflow needs at least one state.", code="last_state")
-    state.delete()
+    if move_to is not None:
+        if move_to.project_id != state.project_id or move_to.pk == state.pk:
+            raise InvalidInput("Move the stories to another state of this project.", field="move_to")
+        signals.state_deleting.send(sender=WorkflowState, state=state, move_to=move_to, actor=actor)
+    held = state.stories.count()
+    if held:
+        deleted = state.stories.filter(deleted_at__isnull=False).count()
+        hidden = f" ({deleted} of them deleted)" if deleted else ""
+        raise Conflict(
+            f"{state.name} still holds {held} stor{'y' if held == 1 else 'ies'}{hidden}: move them to another state first.",
+            field="move_to", code="state_in_use",
+        )
+    # Kept as a row: the log's past events name it, and the reports replay them with its category.
+    state.deleted_at = timezone.now()
+    state.save(update_fields=["deleted_at"])

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,6 +28,7 @@ from apps.projects.forms import (
     ProjectCreateForm,
     ProjectSettingsForm,
     StateForm,
+    StateDeleteForm,
     StateMoveForm,
     add_domain_error,
 )
@@ -94,7 +95,9 @@ def project_create(request: HttpRequest) -> HttpResponse:
 
 
 def _settings_context(project: Project, **forms: Any) -> dict[str, Any]:
-    states = project.states.annotate(story_count=Count("stories")).order_by("position", "id")
+    states = project.states.annotate(
+        story_count=Count("stories"), deleted_count=Count("stories", filter=Q(stories__deleted_at__isnull=False))
+    ).order_by("position", "id")
     return {
         "project_form": forms.get("project_form")
         or ProjectSettingsForm(initial={f: getattr(project, f) for f in services.PROJECT_FIELDS}),
@@ -170,7 +173,7 @@ def _row_action(request, project, membership, *, section: str, row_id: int, acti
     return _settings_response(request, project, membership, section=section, ok=True)
 
 
-def _valid(form: MemberRoleForm | StateForm | StateMoveForm) -> dict[str, Any]:
+def _valid(form: MemberRoleForm | StateForm | StateMoveForm | StateDeleteForm) -> dict[str, Any]:
     if not form.is_valid():
         raise errors.InvalidInput(_form_error(form))
     return form.cleaned_data
@@ -219,7 +222,7 @@ def state_add(request: HttpRequest, project: Project, membership: Membership) ->
     return _settings_response(request, project, membership, section="workflow", ok=ok, state_form=None if ok else form)
 
 
-def _form_error(form: StateForm | StateMoveForm) -> str:
+def _form_error(form: StateForm | StateMoveForm | StateDeleteForm) -> str:
     field, messages_ = next(iter(form.errors.items()))
     if field not in form.fields:
         return messages_[0]
@@ -255,6 +258,13 @@ def state_move(request: HttpRequest, project: Project, membership: Membership, s
 @project_view(minimum=Role.ADMIN)
 def state_delete(request: HttpRequest, project: Project, membership: Membership, state_id: int) -> HttpResponse:
     state = get_object_or_404(WorkflowState, pk=state_id, project=project)
-    return _row_action(
-        request, project, membership, section="workflow", row_id=state.pk, action=lambda: services.state_delete(state=state)
-    )
+    form = StateDeleteForm(request.POST)
+
+    def delete() -> None:
+        target = _valid(form)["move_to"]
+        move_to = project.states.filter(pk=target).first() if target else None
+        if target and move_to is None:
+            raise errors.InvalidInput("Choose a state of this project to move the stories to.", field="move_to")
+        services.state_delete(state=state, move_to=move_to, actor=request.user)
+
+    return _row_action(request, project, membership, section="workflow", row_id=state.pk, action=delete)

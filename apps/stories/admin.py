@@ -12,8 +12,29 @@ from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent
 BLOCKED_FIELDS = ("blocked", "blocked_reason")
 
 
+class UnlinkingDeleteAdmin(ServiceAdmin):
+    """Deleting goes through the model's delete service, which unlinks the stories with their events.
+
+    Django's default delete would be refused by the stories' RESTRICT foreign keys (or, for labels,
+    drop them from stories silently): there are no related objects to list, the service handles them.
+    """
+
+    def remove(self, obj, actor) -> None:
+        raise NotImplementedError
+
+    def get_deleted_objects(self, objs, request):
+        return [str(obj) for obj in objs], {self.model._meta.verbose_name_plural: len(objs)}, set(), []
+
+    def delete_model(self, request, obj) -> None:
+        self.remove(obj, request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            self.remove(obj, request.user)
+
+
 @admin.register(Epic)
-class EpicAdmin(ServiceAdmin):
+class EpicAdmin(UnlinkingDeleteAdmin):
     list_display = ("name", "project", "created_at")
     list_filter = ("project",)
     search_fields = ("name",)
@@ -24,9 +45,12 @@ class EpicAdmin(ServiceAdmin):
         project = obj.project if change else data["project"]
         _adopt(obj, services.epic_save(project=project, epic=epic, name=data["name"], description=data["description"]))
 
+    def remove(self, obj, actor) -> None:
+        services.epic_delete(epic=obj, actor=actor)
+
 
 @admin.register(Label)
-class LabelAdmin(ServiceAdmin):
+class LabelAdmin(UnlinkingDeleteAdmin):
     list_display = ("name", "color", "project")
     list_filter = ("project",)
     search_fields = ("name",)
@@ -34,11 +58,15 @@ class LabelAdmin(ServiceAdmin):
     def save_model(self, request, obj, form, change) -> None:
         data = form.cleaned_data
         project = obj.project if change else data["project"]
-        _adopt(obj, services.label_save(project=project, label=obj if change else None, name=data["name"], color=data["color"]))
+        label = obj if change else None
+        _adopt(obj, services.label_save(project=project, label=label, name=data["name"], color=data["color"], actor=request.user))
+
+    def remove(self, obj, actor) -> None:
+        services.label_delete(label=obj, actor=actor)
 
 
 @admin.register(Sprint)
-class SprintAdmin(ServiceAdmin):
+class SprintAdmin(UnlinkingDeleteAdmin):
     list_display = ("name", "project", "status", "start", "end")
     list_filter = ("status", "project")
     search_fields = ("name",)
@@ -55,6 +83,9 @@ class SprintAdmin(ServiceAdmin):
             _adopt(obj, services.sprint_update(sprint=obj, **values))
         else:
             _adopt(obj, services.sprint_create(project=data["project"], actor=request.user, **values))
+
+    def remove(self, obj, actor) -> None:
+        services.sprint_delete(sprint=obj, actor=actor)
 
 
 class StoryEventInline(ReadOnlyInline):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -251,14 +251,26 @@ class NamedDetail(ApiView):
     def patch(self, request, key, item_id):
         item = self.item(key, item_id, MEMBER)
         data = self.valid(self.update_serializer, request)
-        return self.answer(type(self).save(project=item.project, **{self.model._meta.model_name: item}, **data))
+        return self.answer(type(self).save(project=item.project, **{self.model._meta.model_name: item}, actor=request.user, **data))
 
     def delete(self, request, key, item_id):
-        self.item(key, item_id, MEMBER).delete()
+        item = self.item(key, item_id, MEMBER)
+        into = None
+        if "into" in request.query_params:
+            into = _merge_target(self.model, item, request.query_params["into"])
+        type(self).remove(**{self.model._meta.model_name: item}, into=into, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _named_views(model, serializer, input_serializer, update_serializer, save, noun: str):
+def _merge_target(model, item, value: str):
+    """The epic or label that ``?into=`` names, in the same project (a 400 naming ``into`` otherwise)."""
+    target = model.objects.filter(project=item.project_id, pk=int(value)).first() if value.isdigit() and len(value) < 19 else None
+    if target is None:
+        raise InvalidInput(f"into must be the id of another {model._meta.verbose_name} of this project.", field="into")
+    return target
+
+
+def _named_views(model, serializer, input_serializer, update_serializer, save, remove, noun: str):
     schema = {
         "get": extend_schema(summary=f"The project's {noun}s", responses={200: serializer(many=True), **error_responses(401, 404)}),
         "post": extend_schema(summary=f"Create an {noun} (member)" if noun[0] in "aeiou" else f"Create a {noun} (member)",
@@ -268,12 +280,15 @@ def _named_views(model, serializer, input_serializer, update_serializer, save, n
         "get": extend_schema(summary=f"One {noun}", responses={200: serializer, **error_responses(401, 404)}),
         "patch": extend_schema(summary=f"Change a {noun} (member)", request=update_serializer,
                                responses={200: serializer, **error_responses(400, 401, 403, 404, 409)}),
-        "delete": extend_schema(summary=f"Delete a {noun} (member); its stories keep their other fields",
-                                responses={204: None, **error_responses(401, 403, 404)}),
+        "delete": extend_schema(
+            summary=f"Delete a {noun} (member); its stories lose it, one event each, or with ?into=<id> get that {noun} instead (a merge)",
+            parameters=[OpenApiParameter("into", int, required=False, description=f"Merge into this {noun}")],
+            responses={204: None, **error_responses(400, 401, 403, 404)},
+        ),
     }
     attrs = {
         "model": model, "serializer_class": serializer, "input_serializer": input_serializer,
-        "update_serializer": update_serializer, "save": staticmethod(save),
+        "update_serializer": update_serializer, "save": staticmethod(save), "remove": staticmethod(remove),
     }
     list_view = type(f"{model.__name__}List", (NamedList,), attrs)
     detail_view = type(f"{model.__name__}Detail", (NamedDetail,), attrs)
@@ -284,10 +299,10 @@ def _named_views(model, serializer, input_serializer, update_serializer, save, n
 
 
 EpicList, EpicDetail = _named_views(
-    Epic, s.EpicSerializer, s.EpicInputSerializer, s.EpicUpdateSerializer, services.epic_save, "epic"
+    Epic, s.EpicSerializer, s.EpicInputSerializer, s.EpicUpdateSerializer, services.epic_save, services.epic_delete, "epic"
 )
 LabelList, LabelDetail = _named_views(
-    Label, s.LabelSerializer, s.LabelInputSerializer, s.LabelUpdateSerializer, services.label_save, "label"
+    Label, s.LabelSerializer, s.LabelInputSerializer, s.LabelUpdateSerializer, services.label_save, services.label_delete, "label"
 )
 
 

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.projects.models import Project, WorkflowState
+from sprintboard.projection import StoryFlow
 
 
 class RankField(models.CharField):
@@ -116,15 +117,17 @@ class Story(models.Model):
     )
     state = models.ForeignKey(WorkflowState, on_delete=models.RESTRICT, related_name="stories")
     rank = RankField()
-    epic = models.ForeignKey(Epic, on_delete=models.SET_NULL, null=True, blank=True, related_name="stories")
+    # RESTRICT, not SET_NULL: unlinking stories is a change with events, made by the services that delete
+    # an epic, a sprint or a deliverable (deleting the whole project still cascades).
+    epic = models.ForeignKey(Epic, on_delete=models.RESTRICT, null=True, blank=True, related_name="stories")
     labels = models.ManyToManyField(Label, blank=True, related_name="stories")
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_stories"
     )
-    sprint = models.ForeignKey(Sprint, on_delete=models.SET_NULL, null=True, blank=True, related_name="stories")
+    sprint = models.ForeignKey(Sprint, on_delete=models.RESTRICT, null=True, blank=True, related_name="stories")
     # The data product this story helps ship (named by string: apps.deliverables sits above this app).
     deliverable = models.ForeignKey(
-        "deliverables.Deliverable", on_delete=models.SET_NULL, null=True, blank=True, related_name="stories"
+        "deliverables.Deliverable", on_delete=models.RESTRICT, null=True, blank=True, related_name="stories"
     )
     blocked = models.BooleanField(default=False)
     blocked_reason = models.CharField(max_length=300, blank=True)
@@ -135,6 +138,13 @@ class Story(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The flow projection (sprintboard.projection.StoryFlow), advanced by the services with every event
+    # they append, in the same row write: the board reads ages and the SLE here instead of the whole log.
+    flow_state_since = models.DateTimeField(null=True, blank=True, editable=False)
+    flow_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    flow_finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    flow_blocked_since = models.DateTimeField(null=True, blank=True, editable=False)
+    flow_reopened = models.PositiveIntegerField(default=0, editable=False)
 
     objects = StoryQuerySet.as_manager()
 
@@ -161,6 +171,25 @@ class Story(models.Model):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    @property
+    def flow(self) -> StoryFlow | None:
+        """The flow projection as at the story's latest event; None before its ``created`` event."""
+        if self.flow_state_since is None:
+            return None
+        return StoryFlow(
+            state_since=self.flow_state_since,
+            started_at=self.flow_started_at,
+            finished_at=self.flow_finished_at,
+            blocked_since=self.flow_blocked_since,
+            reopened=self.flow_reopened,
+        )
+
+    @flow.setter
+    def flow(self, value: StoryFlow) -> None:
+        self.flow_state_since, self.flow_started_at = value.state_since, value.started_at
+        self.flow_finished_at, self.flow_blocked_since = value.finished_at, value.blocked_since
+        self.flow_reopened = value.reopened
+
 
 class Comment(models.Model):
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="comments")
@@ -182,6 +211,8 @@ class EventKind(models.TextChoices):
     ASSIGNEE = "assignee"
     POINTS = "points"
     RANK = "rank"
+    # A rebalance gave a neighbourhood of stories fresh rank keys (order unchanged): {key: new rank}.
+    REBALANCED = "rebalanced"
     BLOCKED = "blocked"
     UNBLOCKED = "unblocked"
     UPDATED = "updated"

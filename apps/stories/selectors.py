@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import psycopg
@@ -47,7 +48,8 @@ class EngineInput:
 
 
 def engine_workflow(project: Project) -> tuple[records.State, ...]:
-    rows = WorkflowState.objects.filter(project=project).order_by("position", "id").values_list("id", "name", "category", "position")
+    # Deleted states too: the log's past events name them.
+    rows = WorkflowState.all_objects.filter(project=project).order_by("position", "id").values_list("id", "name", "category", "position")
     return tuple(records.State(id=i, name=n, category=c, position=p) for i, n, c, p in rows)
 
 
@@ -138,7 +140,6 @@ def engine_input(project: Project) -> EngineInput:
 
 # Kanban mode shows finished (done or cancelled) stories for this many days after they finished.
 KANBAN_RECENT_DAYS = 14
-BOARD_FLOW_CACHE_SECONDS = 24 * 3600
 SLE_PERCENT, SLE_DAYS = 85, 90
 
 
@@ -195,37 +196,39 @@ def board_move_target(project: Project, *, story_key: str, state_id: int) -> tup
     return Story(pk=state.story_pk, project=project, key=story_key, version=state.story_version), state
 
 
-def _board_flow_key(project: Project, today) -> str:
-    # created_at tells apart projects that reuse a primary key (tests roll back; databases get restored).
-    return f"board-flow:{project.pk}:{project.created_at.timestamp()}:{project.last_event_seq}:{today.isoformat()}"
-
-
 def board_flow(project: Project, *, now: datetime | None = None) -> BoardFlow:
-    """The SLE and work item ages from ``sprintboard.flow``, cached per project event sequence and day.
+    """The SLE and work item ages, read from the stories' flow projection in ONE query: no replay.
 
-    The log is replayed once per change to the project (and once a day), not once per board render.
+    The projection holds each story's Start and Finish as the engine defines them (``sprintboard.projection``,
+    kept equal to the replay by ``verify_events``); ``sprintboard.flow`` turns them into days as the flow
+    report does. The query reads the started stories and those finished in the SLE window, not the log.
     """
     now = now or timezone.now()
-    key = _board_flow_key(project, now.astimezone(project.tzinfo).date())
-    cached = cache.get(key)
-    if cached is not None:
-        return BoardFlow(**cached)
-    data = engine_input(project)
-    try:
-        replayed = history.replay(data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=now)
-        sle = flow.service_level_expectation(replayed, percent=SLE_PERCENT, days=SLE_DAYS)
-        result = BoardFlow(sle.days, sle.n, {age.key: age.days for age in flow.work_item_ages(replayed)})
-    except EngineError:
-        logger.exception("The event log of %s could not be replayed for the board", project.key)
-        result = BoardFlow(None, 0, {})
-    cache.set(key, {"sle_days": result.sle_days, "sle_n": result.sle_n, "ages": result.ages}, BOARD_FLOW_CACHE_SECONDS)
-    return result
+    zone = project.tzinfo
+    today = now.astimezone(zone).date()
+    recent = now - timedelta(days=SLE_DAYS + 1)  # a superset of the window's days; service_level cuts it exactly
+    rows = (
+        Story.objects.alive()
+        .filter(project=project)
+        .filter(Q(state__category__in=STARTED_CATEGORIES, flow_started_at__isnull=False) | Q(flow_finished_at__gte=recent))
+        .values_list("key", "flow_started_at", "flow_finished_at")
+    )
+    ages, finished = {}, []
+    for key, started, finish in rows:
+        if finish is None:
+            ages[key] = flow.inclusive_days(started, today, zone)
+        else:
+            finished.append((started or finish, finish))
+    sle = flow.service_level(finished, as_of_day=today, zone=zone, percent=SLE_PERCENT, days=SLE_DAYS)
+    return BoardFlow(sle.days, sle.n, ages)
 
 
 def recently_finished(since: datetime) -> Q:
-    """Stories in a closed category that entered it (or were created in it) at or after ``since``."""
-    entered = StoryEvent.objects.filter(story=OuterRef("pk"), kind__in=(EventKind.STATE, EventKind.CREATED), at__gte=since)
-    return Q(state__category__in=CLOSED_CATEGORIES) & Q(Exists(entered))
+    """Stories in a closed category that entered it (or were created in it) at or after ``since``.
+
+    Read from the flow projection's ``state_since``, not the log.
+    """
+    return Q(state__category__in=CLOSED_CATEGORIES, flow_state_since__gte=since)
 
 
 def board_stories(
@@ -291,32 +294,6 @@ def wip_counts(project: Project) -> dict[int, int]:
 def story_timeline(story: Story) -> list[StoryEvent]:
     """A story's history, oldest first, with each actor."""
     return list(StoryEvent.objects.filter(story=story).select_related("actor").order_by("seq"))
-
-
-# --- Sprint pages ------------------------------------------------------------------------------
-
-
-def closed_sprint_report(sprint: Sprint) -> sprints.SprintReport | None:
-    """A closed sprint's report as it stood at its close (cached for good: nothing after the close is seen)."""
-    if sprint.status != SprintStatus.CLOSED or sprint.started_at is None or sprint.closed_at is None:
-        return None
-    key = f"closed-sprint-report:{sprint.pk}:{sprint.closed_at.timestamp()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    data = engine_input(sprint.project)
-    record = next((s for s in data.sprints if s.id == sprint.pk), None)
-    if record is None:
-        return None
-    try:
-        report = sprints.sprint_report(
-            data.events, sprint=record, stories=data.stories, workflow=data.workflow, tz=data.timezone
-        )
-    except EngineError:
-        logger.exception("The event log of %s could not be replayed for %s", sprint.project.key, sprint.name)
-        return None
-    cache.set(key, report, None)
-    return report
 
 
 # --- Backlog, planning and story pages ---------------------------------------------------------
@@ -446,9 +423,157 @@ def _sentence(event: StoryEvent, states: dict[int, str], sprint_names: dict[int,
 def story_history(story: Story) -> list[HistoryEntry]:
     """A story's event log as sentences, oldest first (three queries: events, state names, sprint names)."""
     events = StoryEvent.objects.filter(story=story).select_related("actor").order_by("seq")
-    states = dict(WorkflowState.objects.filter(project=story.project_id).values_list("pk", "name"))
+    states = dict(WorkflowState.all_objects.filter(project=story.project_id).values_list("pk", "name"))
     sprint_names = dict(Sprint.objects.filter(project=story.project_id).values_list("pk", "name"))
     return [
         HistoryEntry(event.at, event.actor.get_username() if event.actor_id else None, event.kind, _sentence(event, states, sprint_names))
         for event in events
     ]
+
+
+# --- Sprint outcomes: one number per fact -------------------------------------------------------
+# The sprints list, the sprint page, the project home and planning read a sprint's figures here and
+# nowhere else, so no page counts a sprint its own way (issue 12: the list summed current rows).
+
+OUTCOME_CLOSE, OUTCOME_NOW, OUTCOME_PLANNED = "close", "now", "planned"
+OUTCOME_CACHE_VERSION = 1  # bump when SprintOutcome changes: closed sprints' outcomes are cached for good
+ACTIVE_OUTCOME_CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class SprintOutcome:
+    """A sprint's figures as every page shows them, from the engine's sprint report (``sprintboard.sprints``).
+
+    ``basis`` says what they stand for:
+
+    - ``"close"``: a closed sprint's report as at its close, the object its report page and the velocity chart
+      show; final: later changes to its stories do not move it.
+    - ``"now"``: the active sprint's report computed as of now; it moves until the close.
+    - ``"planned"``: a sprint not started has no report, only a planned scope (its stories and points now);
+      every list is empty. Its commitment is recorded when it starts.
+
+    ``scope`` is the stories in the sprint at the close (or now): completed + cancelled + not completed; for
+    a planned sprint, its stories. Unestimated stories count 0 points.
+    """
+
+    sprint_id: int
+    basis: str
+    scope: int
+    scope_points: float
+    unestimated: int
+    committed: tuple[str, ...] = ()
+    committed_points: float = 0
+    added: tuple[str, ...] = ()
+    added_points: float = 0
+    removed: tuple[str, ...] = ()
+    removed_points: float = 0
+    completed: tuple[str, ...] = ()
+    completed_points: float = 0
+    cancelled: tuple[str, ...] = ()
+    cancelled_points: float = 0
+    not_completed: tuple[str, ...] = ()
+    not_completed_points: float = 0
+    already_done: tuple[str, ...] = ()  # in the sprint and finished at its start: listed, counted nowhere
+
+    @property
+    def percent_done(self) -> int:
+        """Completed points as a share of the scope's points (a progress bar)."""
+        return round(100 * self.completed_points / self.scope_points) if self.scope_points else 0
+
+
+def sprint_outcomes(project: Project, *, sprints: Iterable[Sprint], now: datetime | None = None) -> dict[int, SprintOutcome]:
+    """The outcome of each of ``sprints`` (all of ``project``), by sprint id.
+
+    Planned scopes cost one grouped query. Started sprints come from the cache: a closed one's for good
+    (nothing after its close is seen), the active one's per project event sequence. Those missing are
+    computed together from ONE replay of the log, so a request replays it at most once. A started sprint
+    whose log cannot be replayed is left out (pages show a dash). As for the board and the velocity, a change
+    of workflow categories shows in the active sprint's figures from the project's next event.
+    """
+    wanted = list(sprints)
+    outcomes = _planned_outcomes([s for s in wanted if s.status == SprintStatus.PLANNED])
+    started = {
+        _outcome_key(project, s.pk, s.started_at, s.closed_at, project.last_event_seq): s
+        for s in wanted if s.status != SprintStatus.PLANNED and s.started_at is not None
+    }
+    found = cache.get_many(list(started)) if started else {}
+    outcomes.update({sprint.pk: SprintOutcome(**found[key]) for key, sprint in started.items() if key in found})
+    missing = [sprint for key, sprint in started.items() if key not in found]
+    if missing:
+        outcomes.update(_replayed_outcomes(project, missing, now=now or timezone.now()))
+    return outcomes
+
+
+def _outcome_key(project: Project, sprint_id: int, started_at: datetime, closed_at: datetime | None, seq: int) -> str:
+    # created_at tells apart projects that reuse a primary key (as for the board); a closed sprint's outcome
+    # depends on its close alone, the active one's on every event.
+    base = f"sprint-outcome:v{OUTCOME_CACHE_VERSION}:{project.pk}:{project.created_at.timestamp()}:{sprint_id}:{started_at.timestamp()}"
+    return f"{base}:closed:{closed_at.timestamp()}" if closed_at is not None else f"{base}:seq:{seq}"
+
+
+def _planned_outcomes(planned: list[Sprint]) -> dict[int, SprintOutcome]:
+    """Planned scopes: each sprint's live stories and their points now, in one grouped query."""
+    from apps.stories.services import points_value
+
+    if not planned:
+        return {}
+    rows = (
+        Story.objects.alive().filter(sprint__in=planned).values_list("sprint")
+        .annotate(n=Count("pk"), total=Sum("points"), unestimated_n=Count("pk", filter=Q(points__isnull=True))).order_by()
+    )
+    totals = {sprint_id: (n, points, unestimated) for sprint_id, n, points, unestimated in rows}
+    outcomes = {}
+    for sprint in planned:
+        n, points, unestimated = totals.get(sprint.pk, (0, None, 0))
+        outcomes[sprint.pk] = SprintOutcome(
+            sprint_id=sprint.pk, basis=OUTCOME_PLANNED, scope=n, scope_points=points_value(points) or 0, unestimated=unestimated
+        )
+    return outcomes
+
+
+def _replayed_outcomes(project: Project, wanted: list[Sprint], *, now: datetime) -> dict[int, SprintOutcome]:
+    """The reports of ``wanted`` from one replay of the log up to ``now``, stored in the cache."""
+    data = engine_input(project)
+    records_by_id = {record.id: record for record in data.sprints}
+    try:
+        replayed = history.replay(data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=now)
+    except EngineError:
+        logger.exception("The event log of %s could not be replayed for its sprints", project.key)
+        return {}
+    outcomes: dict[int, SprintOutcome] = {}
+    for sprint in wanted:
+        record = records_by_id.get(sprint.pk)
+        if record is None or record.started_at is None:
+            continue
+        try:
+            report = sprints.sprint_report(replayed, sprint=record)
+        except EngineError:
+            logger.exception("The event log of %s could not be replayed for %s", project.key, record.name)
+            continue
+        outcomes[sprint.pk] = _reported_outcome(report)
+        key = _outcome_key(project, record.id, record.started_at, record.closed_at if report.closed else None, data.watermark)
+        cache.set(key, asdict(outcomes[sprint.pk]), None if report.closed else ACTIVE_OUTCOME_CACHE_SECONDS)
+    return outcomes
+
+
+def _reported_outcome(report: sprints.SprintReport) -> SprintOutcome:
+    return SprintOutcome(
+        sprint_id=report.sprint_id,
+        basis=OUTCOME_CLOSE if report.closed else OUTCOME_NOW,
+        scope=len(report.completed) + len(report.cancelled) + len(report.not_completed),
+        scope_points=report.completed_points + report.cancelled_points + report.not_completed_points,
+        unestimated=len(report.unestimated),
+        committed=report.committed,
+        committed_points=report.committed_points,
+        added=report.added,
+        added_points=report.added_points,
+        removed=report.removed,
+        removed_points=report.removed_points,
+        completed=report.completed,
+        completed_points=report.completed_points,
+        cancelled=report.cancelled,
+        cancelled_points=report.cancelled_points,
+        not_completed=report.not_completed,
+        not_completed_points=report.not_completed_points,
+        already_done=report.already_done,
+    )

@@ -3,9 +3,15 @@
 Every change to a story locks the project row (which allocates story numbers
 and event sequence numbers, and so serialises writers within a project),
 then the story row, refuses a stale ``expected_version``, updates the row and
-appends one ``StoryEvent`` per changed field, all in one transaction. Every
-function accepts an explicit ``at`` so the demo seed and importers can write
-true history.
+appends one ``StoryEvent`` per changed field, all in one transaction. The
+row's flow projection (``sprintboard.projection``) is advanced in the same
+row write.
+
+A change's time is taken once the project's lock is held, so the log's time
+never decreases with its sequence. Every function accepts an explicit ``at``
+so the demo seed and importers can write true history; an ``at`` earlier
+than the project's last event is refused (``Conflict``, code
+``out_of_order``): history is written oldest first, never clamped silently.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from apps.deliverables.models import Deliverable
@@ -37,7 +43,7 @@ from apps.stories.models import (
     StoryEvent,
     StoryKind,
 )
-from sprintboard import ranking
+from sprintboard import projection, ranking
 
 UNSET: Any = object()
 TEXT_FIELDS = {"title": 300, "description": 20_000, "acceptance_criteria": 20_000}
@@ -75,11 +81,35 @@ def _logged(field: str, value: Any) -> Any:
     return value
 
 
+def event_time(project: Project, at: datetime | None) -> datetime:
+    """The time of a change to ``project``, taken while its row lock is held.
+
+    Without ``at``: now, or the project's last event time if this server's clock is behind another's
+    (clamped: a sub-second skew between web pods must not break the log's order). With ``at`` (the seed,
+    importers): refused when earlier than the project's last event.
+    """
+    last = project.last_event_at
+    if at is None:
+        now = timezone.now()
+        return now if last is None or now >= last else last
+    if last is not None and at < last:
+        raise Conflict(
+            f"{at.isoformat()} is before {project.key}'s last event ({last.isoformat()}): write history oldest first.",
+            field="at", code="out_of_order",
+        )
+    return at
+
+
 def _append_events(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:
-    """Append events under the project's row lock: sequence numbers are gapless and ordered."""
+    """Append events under the project's row lock: sequence numbers are gapless, times never decrease."""
+    _append_event_rows(project, [(story, change) for change in changes], actor=actor, at=at)
+
+
+def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *, actor, at: datetime) -> None:
     first = project.last_event_seq + 1
-    project.last_event_seq += len(changes)
-    Project.objects.filter(pk=project.pk).update(last_event_seq=project.last_event_seq)
+    project.last_event_seq += len(rows)
+    project.last_event_at = at
+    Project.objects.filter(pk=project.pk).update(last_event_seq=project.last_event_seq, last_event_at=at)
     StoryEvent.objects.bulk_create(
         StoryEvent(
             project=project,
@@ -92,18 +122,26 @@ def _append_events(project: Project, story: Story, changes: Sequence[Change], *,
             actor=actor if getattr(actor, "pk", None) else None,
             at=at,
         )
-        for offset, change in enumerate(changes)
+        for offset, (story, change) in enumerate(rows)
     )
 
 
-def _lock(story: Story, *, expected_version: int | None, allow_deleted: bool = False) -> tuple[Project, Story]:
-    project = Project.objects.select_for_update().get(pk=story.project_id)
+def lock_project(project_id: int, at: datetime | None) -> tuple[Project, datetime]:
+    """Lock a project's row (every writer of its stories does, first) and take the change's time."""
+    project = Project.objects.select_for_update().get(pk=project_id)
+    return project, event_time(project, at)
+
+
+def _lock(
+    story: Story, *, expected_version: int | None, at: datetime | None, allow_deleted: bool = False
+) -> tuple[Project, Story, datetime]:
+    project, at = lock_project(story.project_id, at)
     locked = Story.objects.select_for_update(of=("self",)).select_related("state", "sprint", "assignee").get(pk=story.pk)
     if locked.deleted_at is not None and not allow_deleted:
         raise NotFound(f"{locked.key} has been deleted.")
     if expected_version is not None and expected_version != locked.version:
         raise StaleVersion(current_version=locked.version)
-    return project, locked
+    return project, locked, at
 
 
 def _refresh(target: Story, source: Story) -> Story:
@@ -273,26 +311,32 @@ def _neighbour_keys(project: Project, placement: Placement, sprint: Sprint | Non
     return anchor_key, upper
 
 
-def _new_rank(project: Project, placement: Placement, sprint: Sprint | None, moving: int | None) -> str:
+def _new_rank(project: Project, placement: Placement, sprint: Sprint | None, moving: int | None) -> tuple[str, dict[str, str]]:
+    """The rank key for the new spot, and the keys a rebalance rewrote to make room ({story key: rank})."""
     lower, upper = _neighbour_keys(project, placement, sprint, moving)
     key = ranking.key_between(lower, upper)
     if len(key) <= ranking.MAX_KEY_LENGTH:
-        return key
+        return key, {}
     return _rebalance_around(project, lower, moving)
 
 
-def _rebalance_around(project: Project, lower: str | None, moving: int | None) -> str:
-    """The gap is exhausted: give a neighbourhood fresh, short keys (order unchanged, no events)."""
-    rows = list(Story.objects.filter(project=project).exclude(pk=moving).order_by("rank").values_list("pk", "rank"))
-    keys = [rank for _, rank in rows]
+def _rebalance_around(project: Project, lower: str | None, moving: int | None) -> tuple[str, dict[str, str]]:
+    """The gap is exhausted: give a neighbourhood fresh, short keys (order unchanged; one event lists them)."""
+    rows = list(Story.objects.filter(project=project).exclude(pk=moving).order_by("rank").values_list("pk", "key", "rank"))
+    keys = [rank for _, _, rank in rows]
     index = 0 if lower is None else keys.index(lower) + 1
     start, fresh = ranking.rebalance_window(keys, index)
     window = rows[start : start + len(fresh) - 1]
     new_keys = fresh[: index - start] + fresh[index - start + 1 :]
     Story.objects.bulk_update(
-        [Story(pk=pk, rank=key) for (pk, _), key in zip(window, new_keys, strict=True)], ["rank"]
+        [Story(pk=pk, rank=key) for (pk, _, _), key in zip(window, new_keys, strict=True)], ["rank"]
     )
-    return fresh[index - start]
+    return fresh[index - start], {story_key: key for (_, story_key, _), key in zip(window, new_keys, strict=True)}
+
+
+def _rebalance_changes(rebalanced: dict[str, str]) -> list[Change]:
+    """One event for a whole rebalance (on the story whose placement caused it), naming every key rewritten."""
+    return [Change(EventKind.REBALANCED, to_value=rebalanced)] if rebalanced else []
 
 
 def _reread_anchor(placement: Placement) -> Placement:
@@ -338,8 +382,7 @@ def story_create(
     placement: Placement = BOTTOM,
     at: datetime | None = None,
 ) -> Story:
-    at = at or timezone.now()
-    project = Project.objects.select_for_update().get(pk=project.pk)
+    project, at = lock_project(project.pk, at)
     if state is None:
         state = WorkflowState.objects.filter(project=project).order_by("position", "id").first()
     story = Story(project=project, state=state)
@@ -357,9 +400,10 @@ def story_create(
     Project.objects.filter(pk=project.pk).update(last_story_number=project.last_story_number)
     story.number = project.last_story_number
     story.key = f"{project.key}-{story.number}"
-    story.rank = _new_rank(project, placement, sprint, None)
+    story.rank, rebalanced = _new_rank(project, placement, sprint, None)
     story.created_at = story.updated_at = at
     story.created_by = actor if getattr(actor, "pk", None) else None
+    story.flow = projection.advance(None, kind=EventKind.CREATED, at=at, category=state.category)
     story.save()
     if labels:
         story.labels.set(labels)
@@ -368,8 +412,16 @@ def story_create(
         "sprint": sprint.pk if sprint else None,
         "points": points_value(story.points),
         "assignee": assignee.get_username() if assignee else None,
+        # The rest of the row, so that replaying the log gives every field (verify_events checks it).
+        "title": story.title,
+        "kind": story.kind,
+        "epic": _logged("epic", story.epic),
+        "labels": _logged("labels", labels),
+        "deliverable": _logged("deliverable", story.deliverable),
+        "rank": story.rank,
     }
-    _append_events(project, story, [Change(EventKind.CREATED, to_value=snapshot)], actor=actor, at=at)
+    changes = [Change(EventKind.CREATED, to_value=snapshot), *_rebalance_changes(rebalanced)]
+    _append_events(project, story, changes, actor=actor, at=at)
     return story
 
 
@@ -383,14 +435,13 @@ def story_update(
     **fields: Any,
 ) -> Story:
     """Change any of ``EDITABLE_FIELDS`` (and ``blocked``/``blocked_reason``): one event per changed field."""
-    at = at or timezone.now()
     blocked = fields.pop("blocked", UNSET)
     blocked_reason = fields.pop("blocked_reason", UNSET)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
         raise InvalidInput(f"{field} is not a field of a story that can be edited.", field=field)
-    project, locked = _lock(story, expected_version=expected_version)
+    project, locked, at = _lock(story, expected_version=expected_version, at=at)
     changes: list[Change] = []
     for field, value in fields.items():
         new = _clean(project, locked, field, value)
@@ -435,8 +486,17 @@ def _blocked_changes(story: Story, blocked: Any, reason: Any) -> list[Change]:
 def _save(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:
     story.version += 1
     story.updated_at = at
+    story.flow = _advanced(story, changes, at)
     story.save()
     _append_events(project, story, changes, actor=actor, at=at)
+
+
+def _advanced(story: Story, changes: Sequence[Change], at: datetime) -> projection.StoryFlow:
+    """The story's flow projection after ``changes`` (``story.state`` is already the state entered)."""
+    flow = story.flow
+    for change in changes:
+        flow = projection.advance(flow, kind=change.kind, at=at, category=story.state.category)
+    return flow  # type: ignore[return-value]
 
 
 def story_change_state(*, story: Story, state: WorkflowState, actor, expected_version: int | None = None, at: datetime | None = None) -> Story:
@@ -473,8 +533,7 @@ def story_move(
 
     Moving one story writes one story row (plus, rarely, a rebalanced neighbourhood of keys).
     """
-    at = at or timezone.now()
-    project, locked = _lock(story, expected_version=expected_version)
+    project, locked, at = _lock(story, expected_version=expected_version, at=at)
     placement = _reread_anchor(placement)
     changes: list[Change] = []
     destination = locked.sprint if sprint is UNSET else sprint
@@ -485,8 +544,8 @@ def story_move(
     anchor = placement.before or placement.after
     _check_anchor(project, locked, anchor, destination, "before" if placement.before else "after")
     if changes or not _already_there(project, locked, placement, destination):  # a story changing lists is never already there
-        new_rank = _new_rank(project, placement, destination, locked.pk)
-        changes.append(Change(EventKind.RANK, "", locked.rank, new_rank))
+        new_rank, rebalanced = _new_rank(project, placement, destination, locked.pk)
+        changes += [Change(EventKind.RANK, "", locked.rank, new_rank), *_rebalance_changes(rebalanced)]
         locked.rank = new_rank
     if changes:
         _save(project, locked, changes, actor=actor, at=at)
@@ -542,8 +601,7 @@ def stories_move(
 
 @transaction.atomic
 def story_delete(*, story: Story, actor, expected_version: int | None = None, at: datetime | None = None) -> Story:
-    at = at or timezone.now()
-    project, locked = _lock(story, expected_version=expected_version)
+    project, locked, at = _lock(story, expected_version=expected_version, at=at)
     locked.deleted_at = at
     _save(project, locked, [Change(EventKind.DELETED)], actor=actor, at=at)
     return _refresh(story, locked)
@@ -551,8 +609,7 @@ def story_delete(*, story: Story, actor, expected_version: int | None = None, at
 
 @transaction.atomic
 def story_restore(*, story: Story, actor, at: datetime | None = None) -> Story:
-    at = at or timezone.now()
-    project, locked = _lock(story, expected_version=None, allow_deleted=True)
+    project, locked, at = _lock(story, expected_version=None, at=at, allow_deleted=True)
     if locked.deleted_at is None:
         raise Conflict(f"{locked.key} is not deleted.", code="not_deleted")
     locked.deleted_at = None
@@ -592,20 +649,154 @@ def _named(model, *, project: Project, instance=None, **values: Any):
     return instance
 
 
-def epic_save(*, project: Project, epic: Epic | None = None, name: str | None = None, description: str | None = None) -> Epic:
+def epic_save(
+    *, project: Project, epic: Epic | None = None, name: str | None = None, description: str | None = None, actor=None
+) -> Epic:
+    """Create or change an epic. ``actor`` is taken as label_save takes it, but renaming an epic changes no
+    story: the log names epics by id."""
     values = {k: v for k, v in {"name": name, "description": description}.items() if v is not None}
     if "description" in values and not isinstance(values["description"], str):
         raise InvalidInput("description must be text.", field="description")
     return _named(Epic, project=project, instance=epic, **values)
 
 
-def label_save(*, project: Project, label: Label | None = None, name: str | None = None, color: str | None = None) -> Label:
+@transaction.atomic
+def label_save(
+    *, project: Project, label: Label | None = None, name: str | None = None, color: str | None = None, actor=None, at: datetime | None = None
+) -> Label:
+    """Create or change a label. The log names a story's labels, so renaming one logs the change on its stories."""
     values: dict[str, Any] = {"name": name} if name is not None else {}
     if color is not None:
         if not isinstance(color, str) or not (len(color) == 7 and color[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in color[1:])):
             raise InvalidInput("color is a hex colour such as #1f77b4.", field="color")
         values["color"] = color
-    return _named(Label, project=project, instance=label, **values)
+    if label is None or name is None or name.strip() == label.name:
+        return _named(Label, project=project, instance=label, **values)
+    project, at = lock_project(project.pk, at)
+    before = _label_names(Story.objects.filter(labels=label))
+    label = _named(Label, project=project, instance=label, **values)
+    _relabel(project, before, renamed={label.pk: label.name}, actor=actor, at=at)
+    return label
+
+
+# --- Unlinking stories from what is deleted or merged ------------------------------------------
+# Deleting an epic, label, planned sprint, deliverable or workflow state changes the stories that point
+# at it, deleted ones included: each gets its event and a new version, like any other change.
+
+
+def _rewrite(project: Project, stories: Sequence[Story], changes: Sequence[Change], fields: Sequence[str], *, actor, at: datetime) -> None:
+    """Save ``stories`` (already changed in memory, one ``changes`` entry each) with their events, in bulk."""
+    for story in stories:
+        story.version += 1
+        story.updated_at = at
+    Story.objects.bulk_update(stories, [*fields, "version", "updated_at"])
+    _append_event_rows(project, list(zip(stories, changes, strict=True)), actor=actor, at=at)
+
+
+def _pointing_at(**lookup: Any) -> list[Story]:
+    return list(Story.objects.filter(**lookup).select_for_update(of=("self",)).select_related("state").order_by("pk"))
+
+
+def _check_target(project: Project, target: Any, deleted: Any, field: str) -> None:
+    if target is None:
+        return
+    if target.project_id != project.pk or target.pk == deleted.pk:
+        raise InvalidInput(f"Merge into another {field} of {project.key}.", field="into")
+
+
+@transaction.atomic
+def epic_delete(*, epic: Epic, actor, into: Epic | None = None, at: datetime | None = None) -> None:
+    """Delete an epic; its stories move to ``into`` (a merge) or to no epic, one ``updated`` event each."""
+    project, at = lock_project(epic.project_id, at)
+    _check_target(project, into, epic, "epic")
+    stories = _pointing_at(epic=epic)
+    for story in stories:
+        story.epic = into
+    change = Change(EventKind.UPDATED, "epic", epic.pk, _logged("epic", into))
+    _rewrite(project, stories, [change] * len(stories), ["epic"], actor=actor, at=at)
+    epic.delete()
+
+
+def _label_names(stories: QuerySet[Story]) -> dict[int, list[tuple[int, str]]]:
+    """Each story's labels as (id, name), for stories in ``stories``."""
+    through = Story.labels.through.objects.filter(story__in=stories.values("pk")).order_by("label__name")
+    names: dict[int, list[tuple[int, str]]] = {}
+    for story_id, label_id, name in through.values_list("story_id", "label_id", "label__name"):
+        names.setdefault(story_id, []).append((label_id, name))
+    return names
+
+
+def _relabel(
+    project: Project, before: dict[int, list[tuple[int, str]]], *, renamed: dict[int, str], actor, at: datetime, dropped: int | None = None
+) -> None:
+    """Log a labels change on every story of ``before``: ``dropped`` removed, ``renamed`` ids given new names."""
+    stories = list(Story.objects.filter(pk__in=before).select_for_update(of=("self",)).order_by("pk"))
+    changes = []
+    for story in stories:
+        old = sorted(name for _, name in before[story.pk])
+        new = sorted({renamed.get(pk, name) for pk, name in before[story.pk] if pk != dropped})
+        changes.append(Change(EventKind.UPDATED, "labels", old, new))
+    _rewrite(project, stories, changes, [], actor=actor, at=at)
+
+
+@transaction.atomic
+def label_delete(*, label: Label, actor, into: Label | None = None, at: datetime | None = None) -> None:
+    """Delete a label; its stories lose it (or get ``into`` instead: a merge), one ``updated`` event each."""
+    project, at = lock_project(label.project_id, at)
+    _check_target(project, into, label, "label")
+    before = _label_names(Story.objects.filter(labels=label))
+    if into is not None:
+        into.stories.add(*before)
+    renamed = {label.pk: into.name} if into is not None else {}
+    _relabel(project, before, renamed=renamed, dropped=None if into is not None else label.pk, actor=actor, at=at)
+    label.delete()
+
+
+@transaction.atomic
+def sprint_delete(*, sprint: Sprint, actor, at: datetime | None = None) -> None:
+    """Delete a planned sprint; its stories go back to the backlog, one ``sprint`` event each."""
+    project, at = lock_project(sprint.project_id, at)
+    sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
+    if sprint.status != SprintStatus.PLANNED:
+        raise Conflict(f"{sprint.name} is {sprint.status}: only a planned sprint can be deleted.", code="bad_transition")
+    stories = _pointing_at(sprint=sprint)
+    for story in stories:
+        story.sprint = None
+    change = Change(EventKind.SPRINT, "", sprint.pk, None)
+    _rewrite(project, stories, [change] * len(stories), ["sprint"], actor=actor, at=at)
+    sprint.delete()
+
+
+@transaction.atomic
+def stories_unlink_deliverable(*, deliverable: Deliverable, actor, at: datetime | None = None) -> int:
+    """Unlink every story from a deliverable about to be deleted, one ``updated`` event each; how many."""
+    project, at = lock_project(deliverable.project_id, at)
+    stories = _pointing_at(deliverable=deliverable)
+    for story in stories:
+        story.deliverable = None
+    change = Change(EventKind.UPDATED, "deliverable", deliverable.pk, None)
+    _rewrite(project, stories, [change] * len(stories), ["deliverable"], actor=actor, at=at)
+    return len(stories)
+
+
+@transaction.atomic
+def stories_move_state(*, state: WorkflowState, to: WorkflowState, actor, at: datetime | None = None) -> int:
+    """Move every story in ``state`` (deleted ones too) to ``to``, one ``state`` event each; how many.
+
+    For emptying a state before it is deleted: the WIP limit of ``to`` is not enforced (the stories are
+    already in the workflow; refusing would leave the state undeletable).
+    """
+    project, at = lock_project(state.project_id, at)
+    if to.project_id != project.pk or to.pk == state.pk:
+        raise InvalidInput(f"Move the stories to another state of {project.key}.", field="move_to")
+    stories = _pointing_at(state=state)
+    change = Change(EventKind.STATE, "", state.pk, to.pk)
+    for story in stories:
+        story.state = to
+        story.flow = _advanced(story, [change], at)
+    flow_fields = ["flow_state_since", "flow_started_at", "flow_finished_at", "flow_blocked_since", "flow_reopened"]
+    _rewrite(project, stories, [change] * len(stories), ["state", *flow_fields], actor=actor, at=at)
+    return len(stories)
 
 
 # --- Sprints ---------------------------------------------------------------------
@@ -670,8 +861,7 @@ def sprint_update(*, sprint: Sprint, name: str | None = None, goal: str | None =
 @transaction.atomic
 def sprint_start(*, sprint: Sprint, actor, at: datetime | None = None) -> Sprint:
     """Start a planned sprint and record its commitment: its stories and their points at this moment."""
-    at = at or timezone.now()
-    Project.objects.select_for_update().get(pk=sprint.project_id)
+    _, at = lock_project(sprint.project_id, at)
     sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
     if sprint.status != SprintStatus.PLANNED:
         raise Conflict(f"{sprint.name} is {sprint.status}: only a planned sprint can be started.", code="bad_transition")
@@ -696,10 +886,9 @@ CARRY_OVER_DELAY = timedelta(microseconds=1)
 @transaction.atomic
 def sprint_close(*, sprint: Sprint, actor, unfinished: str = "next_sprint", at: datetime | None = None) -> Sprint:
     """Close the active sprint; unfinished stories go to the next sprint or the top of the backlog."""
-    at = at or timezone.now()
     if unfinished not in UNFINISHED_DESTINATIONS:
         raise InvalidInput('unfinished must be "next_sprint" or "backlog".', field="unfinished")
-    project = Project.objects.select_for_update().get(pk=sprint.project_id)
+    project, at = lock_project(sprint.project_id, at)
     sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
     if sprint.status != SprintStatus.ACTIVE:
         raise Conflict(f"{sprint.name} is {sprint.status}: only the active sprint can be closed.", code="bad_transition")

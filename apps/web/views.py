@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from apps.projects.models import Category, Membership, Project
 from apps.projects.views import project_view, render_project
+from apps.stories import selectors as story_selectors
 from apps.stories.models import Sprint, SprintStatus, Story
 from apps.web.forms import TokenCreateForm
 from apps.web.models import ApiToken
@@ -60,15 +61,8 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 @project_view()
 def project_home(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
     sprint = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).first()
-    progress = None
-    if sprint is not None:
-        done = Q(state__category=Category.DONE)
-        progress = Story.objects.alive().filter(sprint=sprint).aggregate(
-            stories=Count("id"), done_stories=Count("id", filter=done),
-            total_points=Sum("points"), done_points=Sum("points", filter=done),
-        )
-        total = progress["total_points"]
-        progress["percent"] = round(100 * (progress["done_points"] or 0) / total) if total else 0
+    # The active sprint's progress is its sprint report as of now: the figures its pages and report show.
+    progress = story_selectors.sprint_outcomes(project, sprints=[sprint]).get(sprint.pk) if sprint else None
     counts = dict(
         Story.objects.alive().filter(project=project).values_list("state__category").annotate(n=Count("id")).order_by()
     )

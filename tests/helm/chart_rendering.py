@@ -32,7 +32,9 @@ CONFIGURED: dict[str, Any] = {
     "database": {"host": "pg.example.internal", "password": "pg-password"},
     "redis": {"host": "redis.example.internal"},
 }
-WORKLOAD_KINDS = ("Deployment", "Job", "Pod")
+# CONFIGURED with the opt-in event-log check (CronJob and `helm test` pod) on.
+VERIFY_EVENTS: dict[str, Any] = {**CONFIGURED, "verifyEvents": {"enabled": True}}
+WORKLOAD_KINDS = ("Deployment", "Job", "CronJob", "Pod")
 POD_COMPONENTS = ("web", "worker", "beat", "migrate")
 
 
@@ -70,15 +72,22 @@ class Rendered:
         return self.get(kind, f"{base}-{component}")
 
 
+def pod_template(obj: dict[str, Any]) -> dict[str, Any]:
+    """The pod template of a Deployment, Job or CronJob."""
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]
+    return obj["spec"]["template"]
+
+
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
-    """The pod spec of a Deployment, Job or Pod."""
+    """The pod spec of a Deployment, Job, CronJob or Pod."""
     if obj["kind"] == "Pod":
         return obj["spec"]
-    return obj["spec"]["template"]["spec"]
+    return pod_template(obj)["spec"]
 
 
 def pod_annotations(obj: dict[str, Any]) -> dict[str, str]:
-    return obj["spec"]["template"]["metadata"].get("annotations", {})
+    return pod_template(obj)["metadata"].get("annotations", {})
 
 
 def secret_values(secret: dict[str, Any]) -> dict[str, str]:

@@ -21,6 +21,7 @@ from chart_rendering import (  # noqa: E402
     CHART_DIR,
     CONFIGURED,
     PRODUCTION_VALUES,
+    VERIFY_EVENTS,
     Rendered,
     RenderFn,
     render_chart,
@@ -61,3 +62,8 @@ def configured_render(render: RenderFn) -> Rendered:
 @pytest.fixture(scope="session")
 def production_render(render: RenderFn, production_values: dict[str, Any]) -> Rendered:
     return render(production_values, release="sprintboard", namespace="sprintboard")
+
+
+@pytest.fixture(scope="session")
+def verify_events_render(render: RenderFn) -> Rendered:
+    return render(VERIFY_EVENTS)

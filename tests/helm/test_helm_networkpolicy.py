@@ -48,7 +48,7 @@ def test_the_helm_test_pod_is_one_that_web_accepts(default_render: Rendered) -> 
     assert allowed.items() <= pod_labels.items()
 
 
-def test_worker_beat_and_migrations_accept_no_traffic(default_render: Rendered) -> None:
+def test_worker_beat_migrations_and_the_event_check_accept_no_traffic(default_render: Rendered) -> None:
     spec = default_render.component("NetworkPolicy", "backend")["spec"]
     assert spec["ingress"] == []
     assert spec["policyTypes"] == ["Ingress", "Egress"]
@@ -57,7 +57,11 @@ def test_worker_beat_and_migrations_accept_no_traffic(default_render: Rendered) 
         INSTANCE: "sb",
     }
     (expression,) = spec["podSelector"]["matchExpressions"]
-    assert expression == {"key": COMPONENT, "operator": "In", "values": ["worker", "beat", "migrate"]}
+    assert expression == {
+        "key": COMPONENT,
+        "operator": "In",
+        "values": ["worker", "beat", "migrate", "verify-events", "test-verify-events"],
+    }
 
 
 def test_every_pod_of_the_release_is_covered_by_a_policy(default_render: Rendered) -> None:

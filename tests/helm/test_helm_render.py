@@ -8,7 +8,7 @@ from typing import Any
 import helm_python as helm
 import kubernetes_validate
 import pytest
-from chart_rendering import CHART_DIR, CONFIGURED, Rendered, RenderFn
+from chart_rendering import CHART_DIR, CONFIGURED, VERIFY_EVENTS, Rendered, RenderFn
 
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the
 # newest kubernetes-validate ships schemas for.
@@ -66,6 +66,7 @@ def test_everything_switched_on_renders_valid_kubernetes_objects(render: RenderF
             "secretEnv": {"DJANGO_EMAIL_HOST_PASSWORD": "mail"},
             "tmpVolume": {"medium": "Memory"},
             "networkPolicy": {"egress": {"extra": [{"ports": [{"port": 587}]}]}},
+            "verifyEvents": {"enabled": True, "schedule": "@daily"},
         }
     )
     assert_valid_kubernetes(rendered, version)
@@ -86,6 +87,7 @@ def test_default_values_render_every_component(default_render: Rendered) -> None
             ("PodDisruptionBudget", "sb-sprintboard-web"),
             ("PodDisruptionBudget", "sb-sprintboard-worker"),
             ("Pod", "sb-sprintboard-test"),
+            ("Pod", "sb-sprintboard-test-verify-events"),
             ("Secret", "sb-sprintboard"),
             ("Secret", "sb-sprintboard-migrate"),
             ("Service", "sb-sprintboard-web"),
@@ -103,6 +105,10 @@ def test_lint_passes_strictly_with_production_values(production_values: dict[str
     assert lint_problems(production_values) == []
 
 
+def test_lint_passes_strictly_with_the_event_check_on() -> None:
+    assert lint_problems(VERIFY_EVENTS) == []
+
+
 @pytest.mark.parametrize(
     "values, key",
     [
@@ -111,6 +117,8 @@ def test_lint_passes_strictly_with_production_values(production_values: dict[str
         ({"worker": {"autoscaling": {"enable": True}}}, "enable"),
         ({"networkPolicy": {"egress": {"postgres": []}}}, "postgres"),
         ({"database": {"hostname": "pg"}}, "hostname"),
+        ({"verifyEvents": {"enable": True}}, "enable"),
+        ({"verifyEvents": {"shedule": "0 4 * * *"}}, "shedule"),
     ],
 )
 def test_schema_rejects_a_misspelt_key(render: RenderFn, values: dict[str, Any], key: str) -> None:
@@ -125,6 +133,8 @@ def test_schema_rejects_a_misspelt_key(render: RenderFn, values: dict[str, Any],
         {"web": {"replicas": "two"}},
         {"database": {"url": "mysql://x"}},
         {"image": {"pullPolicy": "Sometimes"}},
+        {"verifyEvents": {"schedule": "daily"}},
+        {"verifyEvents": {"schedule": "0 4 * *"}},
     ],
 )
 def test_schema_rejects_a_bad_value(render: RenderFn, values: dict[str, Any]) -> None:

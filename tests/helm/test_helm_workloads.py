@@ -129,10 +129,13 @@ def test_an_image_digest_wins_over_the_tag(render: RenderFn) -> None:
 # Security -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["default_render", "production_render"])
-def test_every_pod_runs_locked_down(which: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize(
+    "which, workloads",
+    [("default_render", 6), ("production_render", 6), ("verify_events_render", 7)],
+)
+def test_every_pod_runs_locked_down(which: str, workloads: int, request: pytest.FixtureRequest) -> None:
     rendered: Rendered = request.getfixturevalue(which)
-    assert len(rendered.workloads()) == 5
+    assert len(rendered.workloads()) == workloads
     for obj in rendered.workloads():
         name = obj["metadata"]["name"]
         spec = pod_spec(obj)
@@ -257,6 +260,7 @@ def test_only_hooks_and_the_test_pod_carry_hook_annotations(default_render: Rend
         ("Secret", "sb-sprintboard-migrate"): "pre-install,pre-upgrade",
         ("Job", "sb-sprintboard-migrate"): "pre-install,pre-upgrade",
         ("Pod", "sb-sprintboard-test"): "test",
+        ("Pod", "sb-sprintboard-test-verify-events"): "test",
     }
 
 

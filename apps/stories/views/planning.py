@@ -31,13 +31,14 @@ def _page(request: HttpRequest, project: Project, membership: Membership, create
     context["filter_query"] = "planning=1"  # the backlog's next pages load with the "→ Sprint" buttons
     sprint = selectors.next_sprint(project)
     sprint_stories = with_neighbours(list(selectors.sprint_list(sprint))) if sprint else []
-    planned = selectors.list_totals(selectors.sprint_list(sprint)) if sprint else {"count": 0, "points": 0, "unestimated": 0}
+    # The planned scope as the sprints list and the sprint page show it (no replay: a planned sprint has no report).
+    planned = selectors.sprint_outcomes(project, sprints=[sprint])[sprint.pk] if sprint else None
     velocity = selectors.average_velocity(project)
     average = velocity.average_velocity if velocity else None
     return render_project(
         request, "stories/planning.html", project, membership, nav="planning", status=400 if create_form else 200,
         sprint=sprint, sprint_stories=sprint_stories, planned=planned, velocity=velocity, average=average,
-        over=average is not None and planned["points"] > average, target_sprint=sprint,
+        over=average is not None and planned is not None and planned.scope_points > average, target_sprint=sprint,
         create_form=create_form or SprintCreateForm(), **context,
     )
 

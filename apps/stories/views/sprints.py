@@ -7,14 +7,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from apps.projects import errors
 from apps.projects.forms import add_domain_error
-from apps.projects.models import CLOSED_CATEGORIES, Category, Membership, Project, Role
+from apps.projects.models import CLOSED_CATEGORIES, Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors, services
 from apps.stories.models import Sprint, SprintStatus, Story
@@ -47,10 +46,6 @@ class CloseForm(forms.Form):
     )
 
 
-def _committed_points(sprint: Sprint) -> Decimal:
-    return sum((Decimal(str(item.get("points") or 0)) for item in sprint.commitment), Decimal(0))
-
-
 def _points(stories: list[Story]) -> Decimal:
     return sum((story.points or Decimal(0) for story in stories), Decimal(0))
 
@@ -65,17 +60,11 @@ def _new_sprint_form(project: Project) -> SprintForm:
 
 
 def _sprints_page(request: HttpRequest, project: Project, membership: Membership, *, form: SprintForm | None = None, status: int = 200) -> HttpResponse:
-    alive = Q(stories__deleted_at__isnull=True)
-    rows = Sprint.objects.filter(project=project).annotate(
-        story_count=Count("stories", filter=alive),
-        scope_points=Sum("stories__points", filter=alive),
-        completed_points=Sum("stories__points", filter=alive & Q(stories__state__category=Category.DONE)),
-    )
-    groups: dict[str, list[Sprint]] = {status: [] for status in SprintStatus.values}
-    for sprint in rows.order_by("start", "id"):
-        # Before start there is no commitment yet: what is planned is the current scope.
-        sprint.committed_points = sprint.scope_points or 0 if sprint.status == SprintStatus.PLANNED else _committed_points(sprint)
-        groups[sprint.status].append(sprint)
+    rows = list(Sprint.objects.filter(project=project).order_by("start", "id"))
+    outcomes = selectors.sprint_outcomes(project, sprints=rows)
+    groups: dict[str, list[tuple[Sprint, selectors.SprintOutcome | None]]] = {status: [] for status in SprintStatus.values}
+    for sprint in rows:
+        groups[sprint.status].append((sprint, outcomes.get(sprint.pk)))
     can_plan = membership.allows(Role.PRODUCT_OWNER)
     return render_project(
         request, "stories/sprints.html", project, membership, nav="sprints", status=status,
@@ -121,10 +110,8 @@ def _sprint_page(
     active = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).exclude(pk=sprint.pk).first()
     context: dict[str, Any] = {
         "sprint": sprint, "stories": stories, "unfinished": unfinished, "finished": finished,
-        "story_points": _points(stories), "unfinished_points": _points(unfinished),
-        "unestimated": sum(1 for story in stories if story.points is None),
-        "can_plan": can_plan, "other_active": active,
-        "commitment_points": _committed_points(sprint), "report": selectors.closed_sprint_report(sprint),
+        "unfinished_points": _points(unfinished), "can_plan": can_plan, "other_active": active,
+        "outcome": selectors.sprint_outcomes(project, sprints=[sprint]).get(sprint.pk),
     }
     if can_plan:
         initial = {"name": sprint.name, "goal": sprint.goal, "start": sprint.start, "end": sprint.end}
@@ -166,9 +153,17 @@ def sprint_start(request: HttpRequest, project: Project, membership: Membership,
         sprint = services.sprint_start(sprint=sprint, actor=request.user)
     except errors.DomainError as exc:
         return _sprint_page(request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message)
-    points = _committed_points(sprint)
-    messages.success(request, f"{sprint.name} has started with a commitment of {len(sprint.commitment)} stories, {points.normalize():f} points.")
+    messages.success(request, _started_note(project, sprint))
     return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
+
+
+def _started_note(project: Project, sprint: Sprint) -> str:
+    # The commitment as the sprint report counts it (the page it redirects to reads the same cached outcome).
+    outcome = selectors.sprint_outcomes(project, sprints=[sprint]).get(sprint.pk)
+    if outcome is None:
+        return f"{sprint.name} has started."
+    n = len(outcome.committed)
+    return f"{sprint.name} has started with a commitment of {n} stor{'y' if n == 1 else 'ies'}, {outcome.committed_points:g} points."
 
 
 @project_view(minimum=Role.PRODUCT_OWNER)

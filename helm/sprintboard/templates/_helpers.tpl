@@ -373,3 +373,39 @@ the peers configured (anywhere on that port when none are), plus extra rules.
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+
+{{/*
+Event-log verification
+======================
+The pod that runs `manage.py verify_events`, shared by the CronJob and its
+`helm test` pod so both check with the same image, environment, account and
+limits. restartPolicy Never: a mismatch exits 1 and must stay a failure, not
+be restarted in place until it passes.
+*/}}
+{{- define "sprintboard.verifyEventsPodSpec" -}}
+restartPolicy: Never
+serviceAccountName: {{ include "sprintboard.serviceAccountName" . }}
+automountServiceAccountToken: false
+{{- with include "sprintboard.imagePullSecrets" . }}
+{{ . | trim }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with include "sprintboard.scheduling" (dict "context" . "component" .Values.verifyEvents) }}
+{{ . | trim }}
+{{- end }}
+containers:
+  - name: verify-events
+    image: {{ include "sprintboard.image" . }}
+    imagePullPolicy: {{ .Values.image.pullPolicy }}
+    args: ["python", "manage.py", "verify_events"]
+    {{- include "sprintboard.envFrom" (dict "configMap" (include "sprintboard.fullname" .) "secret" (include "sprintboard.secretName" .)) | nindent 4 }}
+    securityContext:
+      {{- toYaml .Values.securityContext | nindent 6 }}
+    resources:
+      {{- toYaml .Values.verifyEvents.resources | nindent 6 }}
+    volumeMounts:
+      {{- include "sprintboard.tmpVolumeMount" . | nindent 6 }}
+volumes:
+  {{- include "sprintboard.tmpVolume" . | nindent 2 }}
+{{- end }}

@@ -265,8 +265,26 @@ def test_delete_an_empty_state(as_user, project, states):
 def test_a_state_holding_stories_cannot_be_deleted(as_user, project, states, people):
     story_services.story_create(project=project, actor=people["member"], title="Load", state=states["Ready"])
     response = as_user("admin").post(settings_url(project, "project-state-delete", state_id=states["Ready"].pk))
-    assert response.status_code == 400 and b"still holds stories" in response.content
+    assert response.status_code == 400 and b"still holds 1 story" in response.content
     assert "Ready" in names(project)
+
+
+def test_a_state_holding_only_deleted_stories_says_so_and_moves_them_to_delete(as_user, project, states, people):
+    story = story_services.story_create(project=project, actor=people["member"], title="Load", state=states["Ready"])
+    story_services.story_delete(story=story, actor=people["member"])
+    client = as_user("admin")
+    page = client.get(settings_url(project)).content.decode()
+    assert "1 story (1 deleted)" in page and 'name="move_to"' in page
+    url = settings_url(project, "project-state-delete", state_id=states["Ready"].pk)
+    refused = client.post(url)
+    assert refused.status_code == 400 and b"still holds 1 story (1 of them deleted)" in refused.content
+    response = client.post(url, {"move_to": states["Backlog"].pk})
+    assert response.status_code in (200, 302) and "Ready" not in names(project)
+    story.refresh_from_db()
+    assert story.state == states["Backlog"] and story.version == 3
+    assert story.events.order_by("-seq").values_list("kind", "from_value", "to_value").first() == (
+        "state", states["Ready"].pk, states["Backlog"].pk
+    )
 
 
 def test_states_of_another_project_cannot_be_reached(as_user, project):

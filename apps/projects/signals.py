@@ -1,0 +1,11 @@
+"""Signals the apps below may listen to; projects never import their listeners.
+
+``state_deleting`` is sent inside ``state_delete``'s transaction, with the project's row locked, when the
+admin asked for the state's stories to be moved first: ``state=`` the state, ``move_to=`` the state that
+takes its stories, ``actor=`` who asked. apps.stories moves them through its services (one ``state`` event
+each); a listener's error rolls the deletion back.
+"""
+
+from django.dispatch import Signal
+
+state_deleting = Signal()

@@ -1,0 +1,25 @@
+"""What stories do when an app above them deletes something their stories point at.
+
+Those apps cannot import ours (dependencies point down), so they send a signal inside their transaction
+and these receivers change the stories through the services, with their events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from apps.deliverables.signals import deliverable_deleting
+from apps.projects.signals import state_deleting
+from apps.stories import services
+
+
+@receiver(deliverable_deleting, dispatch_uid="stories-unlink-deliverable")
+def unlink_deliverable(sender: Any, *, deliverable: Any, actor: Any, **kwargs: Any) -> None:
+    services.stories_unlink_deliverable(deliverable=deliverable, actor=actor)
+
+
+@receiver(state_deleting, dispatch_uid="stories-move-out-of-state")
+def move_out_of_state(sender: Any, *, state: Any, move_to: Any, actor: Any, **kwargs: Any) -> None:
+    services.stories_move_state(state=state, to=move_to, actor=actor)
