@@ -70,6 +70,9 @@ class Sprint(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # The commitment recorded at start: [{"story": id, "key": "DATA-1", "points": 3}, ...].
     commitment = models.JSONField(default=list, blank=True)
+    # The project's event seq just before the start: the sprint's report reads only the stories in it now
+    # or moved in or out of it after this seq, not the whole log.
+    start_seq = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["project", "start", "id"]

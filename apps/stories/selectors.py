@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -60,25 +60,35 @@ def engine_sprints(project: Project) -> tuple[records.Sprint, ...]:
     return tuple(records.Sprint(id=i, name=n, start=s, end=e, started_at=sa, closed_at=ca) for i, n, s, e, sa, ca in rows)
 
 
-def engine_stories(project: Project) -> tuple[records.Story, ...]:
-    rows = Story.objects.filter(project=project).order_by("id").values_list("id", "key", "kind", "created_at", "deliverable_id")
+def engine_stories(project: Project, *, only: Collection[int] | None = None) -> tuple[records.Story, ...]:
+    stories = Story.objects.filter(project=project)
+    if only is not None:
+        stories = stories.filter(pk__in=only)
+    rows = stories.order_by("id").values_list("id", "key", "kind", "created_at", "deliverable_id")
     return tuple(records.Story(id=i, key=k, kind=kind, created_at=c, deliverable_id=d) for i, k, kind, c, d in rows)
 
 
-def engine_events(project: Project, *, after: int = 0, upto: int | None = None) -> list[records.Event]:
-    """The log from ``after`` (exclusive) to ``upto`` (inclusive) in seq order, read over the (project, seq) index.
+def engine_events(
+    project: Project, *, after: int = 0, upto: int | None = None, only: Collection[int] | None = None
+) -> list[records.Event]:
+    """The log from ``after`` (exclusive) to ``upto`` (inclusive) in seq order, read over the (project, seq) index;
+    with ``only``, just those stories' events (over the (story, at) index).
 
     Only the columns the engine reads are loaded (it never looks at ``from``, the field name or the actor).
     """
     with gc_paused():
-        return _read_events(project, after=after, upto=upto)
+        return _read_events(project, after=after, upto=upto, only=only)
 
 
-def _read_events(project: Project, *, after: int, upto: int | None) -> list[records.Event]:
+def _read_events(project: Project, *, after: int, upto: int | None, only: Collection[int] | None) -> list[records.Event]:
     events: list[records.Event] = []
+    if only is not None and not only:
+        return events
     cursor = after
     while True:
         batch = StoryEvent.objects.filter(project=project, seq__gt=cursor)
+        if only is not None:
+            batch = batch.filter(story_id__in=only)
         if upto is not None:
             batch = batch.filter(seq__lte=upto)
         rows = _fetch(batch.order_by("seq").values_list(*ENGINE_EVENT_COLUMNS)[:EVENT_BATCH])
@@ -122,18 +132,42 @@ def _decode(value: str | None) -> object:
     return json.loads(value)
 
 
-def engine_input(project: Project) -> EngineInput:
-    """A consistent snapshot: everything up to the project's event sequence number at the time of reading."""
+def engine_input(project: Project, *, only: Collection[int] | None = None) -> EngineInput:
+    """A consistent snapshot: everything up to the project's event sequence number at the time of reading.
+
+    With ``only``, just those stories and their events: what a sprint report needs (``sprint_story_ids``).
+    """
     watermark = Project.objects.filter(pk=project.pk).values_list("last_event_seq", flat=True).get()
     return EngineInput(
         project_id=project.pk,
         timezone=project.timezone,
         watermark=watermark,
         workflow=engine_workflow(project),
-        stories=engine_stories(project),
-        events=tuple(engine_events(project, upto=watermark)),
+        stories=engine_stories(project, only=only),
+        events=tuple(engine_events(project, upto=watermark, only=only)),
         sprints=engine_sprints(project),
     )
+
+
+def sprint_story_ids(sprints_: Iterable[Sprint]) -> set[int]:
+    """The stories the reports of started ``sprints_`` read: in one of them now, or moved in or out of one
+    after its start. A story can leave a closed sprint only by the close's carry-over, which is logged.
+
+    Two queries, over the events since the earliest start: what a sprint costs, not the whole history.
+    """
+    wanted = {sprint.pk: sprint for sprint in sprints_}
+    if not wanted:
+        return set()
+    ids = set(Story.objects.filter(sprint__in=wanted).values_list("pk", flat=True))
+    first = min((sprint.start_seq or 0) for sprint in wanted.values())
+    project_id = next(iter(wanted.values())).project_id
+    moves = StoryEvent.objects.filter(project=project_id, seq__gt=first, kind=EventKind.SPRINT)
+    for story_id, seq, old, new in moves.values_list("story_id", "seq", "from_value", "to_value"):
+        for sprint_id in (old, new):
+            sprint = wanted.get(sprint_id)
+            if sprint is not None and seq > (sprint.start_seq or 0):
+                ids.add(story_id)
+    return ids
 
 
 # --- The board ---------------------------------------------------------------------------
@@ -365,15 +399,26 @@ def sprint_list(sprint: Sprint) -> QuerySet[Story]:
     )
 
 
+VELOCITY_SPRINTS = 7  # the most closed sprints velocity_report reads (its ``last``, and more than ``average_of``)
+
+
 def average_velocity(project: Project, *, now: datetime | None = None) -> sprints.VelocityReport | None:
-    """METRICS.md's velocity (``sprintboard.sprints.velocity_report``), cached per project event sequence and day."""
+    """METRICS.md's velocity (``sprintboard.sprints.velocity_report``).
+
+    It reads closed sprints as at their close, which nothing later changes: cached per last close, and
+    computed from those sprints' stories alone.
+    """
     now = now or timezone.now()
-    day = now.astimezone(project.tzinfo).date().isoformat()
-    key = f"velocity:{project.pk}:{project.created_at.timestamp()}:{project.last_event_seq}:{day}"
+    closed = list(
+        Sprint.objects.filter(project=project, status=SprintStatus.CLOSED, closed_at__lte=now)
+        .order_by("-closed_at", "-id")[:VELOCITY_SPRINTS]
+    )
+    latest = f"{closed[0].pk}:{closed[0].closed_at.timestamp()}" if closed else "none"
+    key = f"velocity:{project.pk}:{project.created_at.timestamp()}:{latest}"
     cached = cache.get(key)
     if cached is not None:
         return cached
-    data = engine_input(project)
+    data = engine_input(project, only=sprint_story_ids(closed))
     try:
         report = sprints.velocity_report(
             data.events, sprints=data.sprints, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=now
@@ -532,8 +577,8 @@ def _planned_outcomes(planned: list[Sprint]) -> dict[int, SprintOutcome]:
 
 
 def _replayed_outcomes(project: Project, wanted: list[Sprint], *, now: datetime) -> dict[int, SprintOutcome]:
-    """The reports of ``wanted`` from one replay of the log up to ``now``, stored in the cache."""
-    data = engine_input(project)
+    """The reports of ``wanted`` from one replay of their stories' events up to ``now``, stored in the cache."""
+    data = engine_input(project, only=sprint_story_ids(wanted))
     records_by_id = {record.id: record for record in data.sprints}
     try:
         replayed = history.replay(data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=now)

@@ -106,6 +106,8 @@ def _append_events(project: Project, story: Story, changes: Sequence[Change], *,
 
 
 def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *, actor, at: datetime) -> None:
+    if not rows:
+        return
     first = project.last_event_seq + 1
     project.last_event_seq += len(rows)
     project.last_event_at = at
@@ -861,7 +863,7 @@ def sprint_update(*, sprint: Sprint, name: str | None = None, goal: str | None =
 @transaction.atomic
 def sprint_start(*, sprint: Sprint, actor, at: datetime | None = None) -> Sprint:
     """Start a planned sprint and record its commitment: its stories and their points at this moment."""
-    _, at = lock_project(sprint.project_id, at)
+    project, at = lock_project(sprint.project_id, at)
     sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
     if sprint.status != SprintStatus.PLANNED:
         raise Conflict(f"{sprint.name} is {sprint.status}: only a planned sprint can be started.", code="bad_transition")
@@ -870,7 +872,7 @@ def sprint_start(*, sprint: Sprint, actor, at: datetime | None = None) -> Sprint
         raise Conflict(f"{active.name} is still active: close it before starting another.", code="sprint_active")
     stories = Story.objects.alive().filter(sprint=sprint).order_by("rank")
     sprint.commitment = [{"story": s.pk, "key": s.key, "points": points_value(s.points)} for s in stories]
-    sprint.status, sprint.started_at = SprintStatus.ACTIVE, at
+    sprint.status, sprint.started_at, sprint.start_seq = SprintStatus.ACTIVE, at, project.last_event_seq
     try:
         with transaction.atomic():
             sprint.save()

@@ -43,10 +43,11 @@ class Mismatch:
 
 def verify_project(project: Project) -> Iterator[Mismatch]:
     """Every mismatch between ``project``'s rows and its log (none for a consistent project)."""
+    project = Project.objects.get(pk=project.pk)  # the row as it is now, not the caller's copy
     yield from _check_sequence(project)
     events = _events(project)
-    yield from _check_order(project, events)
     stories = {row["pk"]: row for row in _rows(project)}
+    yield from _check_order(project, events, {pk: row["key"] for pk, row in stories.items()})
     keys = {row["key"]: pk for pk, row in stories.items()}
     try:
         replayed = rows.replay_rows(events, keys=keys)
@@ -65,6 +66,9 @@ def _check_sequence(project: Project) -> Iterator[Mismatch]:
         yield Mismatch(project.key, None, "seq", f"{n} events, seq {found['low']}..{high}", f"seq 1..{n} without gaps")
     if high != project.last_event_seq:
         yield Mismatch(project.key, None, "last_event_seq", project.last_event_seq, high)
+    last_at = StoryEvent.objects.filter(project=project, seq=high).values_list("at", flat=True).first()
+    if high and project.last_event_at != last_at:
+        yield Mismatch(project.key, None, "last_event_at", project.last_event_at, last_at)
 
 
 def _events(project: Project) -> list[records.Event]:
@@ -76,10 +80,13 @@ def _events(project: Project) -> list[records.Event]:
     ]
 
 
-def _check_order(project: Project, events: list[records.Event]) -> Iterator[Mismatch]:
+def _check_order(project: Project, events: list[records.Event], keys: dict[int, str]) -> Iterator[Mismatch]:
     for before, after in zip(events, events[1:], strict=False):
         if after.at < before.at:
-            yield Mismatch(project.key, None, f"at of seq {after.seq}", after.at.isoformat(), f">= {before.at.isoformat()} (seq {before.seq})")
+            yield Mismatch(
+                project.key, keys.get(after.story_id), f"at of seq {after.seq}", after.at.isoformat(),
+                f">= {before.at.isoformat()} (seq {before.seq})",
+            )
 
 
 def _rows(project: Project) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["errors", "records", "history", "flow", "sprints", "waste", "forecast", "dataops"]
+MODULES = ["errors", "records", "history", "flow", "sprints", "waste", "forecast", "dataops", "projection", "rows"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -35,7 +35,11 @@ def _mend_project(apps, project) -> None:
             mended.append(StoryEvent(pk=pk, at=last))
             at = last
         last = at
-        category = categories.get(to_value.get("state") if kind == "created" and isinstance(to_value, dict) else to_value)
+        category = None
+        if kind == "created" and isinstance(to_value, dict):
+            category = categories.get(to_value.get("state"))
+        elif kind == "state" and isinstance(to_value, int):
+            category = categories.get(to_value)
         try:
             flows[story_id] = projection.advance(flows.get(story_id), kind=kind, at=at, category=category)
         except EngineError:
