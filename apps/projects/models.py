@@ -116,7 +116,7 @@ class WorkflowState(models.Model):
 
     # The workflow as people see it (and project.states); all_objects, with deleted states, for the engine.
     objects = LiveStateManager()
-    all_objects = models.Manager()
+    all_objects = models.Manager()  # noqa: DJ012  (ruff takes the custom manager above for a field)
 
     class Meta:
         ordering = ["project", "position", "id"]

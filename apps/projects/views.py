@@ -27,8 +27,8 @@ from apps.projects.forms import (
     MemberRoleForm,
     ProjectCreateForm,
     ProjectSettingsForm,
-    StateForm,
     StateDeleteForm,
+    StateForm,
     StateMoveForm,
     add_domain_error,
 )

@@ -346,6 +346,12 @@ class SprintDetail(SprintScoped):
         sprint = self.sprint(sprint_id, OWNER)
         return self.answer(services.sprint_update(sprint=sprint, **self.valid(s.SprintInputSerializer, request)))
 
+    @extend_schema(summary="Delete a planned sprint; its stories go back to the backlog, one event each (product owner)",
+                   responses={204: None, **error_responses(401, 403, 404, 409)})
+    def delete(self, request, sprint_id):
+        services.sprint_delete(sprint=self.sprint(sprint_id, OWNER), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class SprintStart(SprintScoped):
     @extend_schema(summary="Start a planned sprint, recording its commitment (product owner)", request=None,

@@ -140,6 +140,7 @@ ENDPOINTS = [
     Endpoint("post", "/api/v1/projects/DATA/sprints/", Role.PRODUCT_OWNER, 201, {"goal": "Ship the CRM feed"}),
     Endpoint("get", "/api/v1/sprints/{w.sprint.pk}/", Role.STAKEHOLDER, 200),
     Endpoint("patch", "/api/v1/sprints/{w.sprint.pk}/", Role.PRODUCT_OWNER, 200, {"goal": "Revenue first"}),
+    Endpoint("delete", "/api/v1/sprints/{w.sprint.pk}/", Role.PRODUCT_OWNER, 204),
     Endpoint("post", "/api/v1/sprints/{w.sprint.pk}/start/", Role.PRODUCT_OWNER, 200),
     Endpoint("post", "/api/v1/sprints/{w.sprint.pk}/close/", Role.PRODUCT_OWNER, 200, {"unfinished": "backlog"}, prepare=start_sprint),
     Endpoint("get", "/api/v1/projects/DATA/deliverables/", Role.STAKEHOLDER, 200),

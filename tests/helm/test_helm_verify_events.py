@@ -7,7 +7,6 @@ from typing import Any
 import helm_python as helm
 import pytest
 from chart_rendering import (
-    CONFIGURED,
     VERIFY_EVENTS,
     Rendered,
     RenderFn,
