@@ -66,9 +66,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 from fractions import Fraction
 from operator import itemgetter
+from zoneinfo import ZoneInfo
 
 from sprintboard.errors import EngineError
 from sprintboard.history import History, StoryTimeline, ensure_history, gc_paused, local_day
