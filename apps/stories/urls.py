@@ -32,5 +32,6 @@ urlpatterns = [
     path("p/<str:key>/sprints/<int:sprint_id>/", sprints.sprint_detail, name="project-sprint"),
     path("p/<str:key>/sprints/<int:sprint_id>/edit/", sprints.sprint_edit, name="project-sprint-edit"),
     path("p/<str:key>/sprints/<int:sprint_id>/start/", sprints.sprint_start, name="project-sprint-start"),
+    path("p/<str:key>/sprints/<int:sprint_id>/delete/", sprints.sprint_delete, name="project-sprint-delete"),
     path("p/<str:key>/sprints/<int:sprint_id>/close/", sprints.sprint_close, name="project-sprint-close"),
 ]

@@ -157,6 +157,19 @@ def sprint_start(request: HttpRequest, project: Project, membership: Membership,
     return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
 
 
+@require_POST
+@project_view(minimum=Role.PRODUCT_OWNER)
+def sprint_delete(request: HttpRequest, project: Project, membership: Membership, sprint_id: int) -> HttpResponse:
+    """Delete a planned sprint; its stories go back to the backlog (one event each)."""
+    sprint = _sprint(project, sprint_id)
+    try:
+        services.sprint_delete(sprint=sprint, actor=request.user)
+    except errors.DomainError as exc:
+        return _sprint_page(request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message)
+    messages.success(request, f"{sprint.name} is deleted; its stories are back in the backlog.")
+    return redirect("project-sprints", key=project.key)
+
+
 def _started_note(project: Project, sprint: Sprint) -> str:
     # The commitment as the sprint report counts it (the page it redirects to reads the same cached outcome).
     outcome = selectors.sprint_outcomes(project, sprints=[sprint]).get(sprint.pk)

@@ -86,6 +86,22 @@ def test_the_start_shows_and_records_the_commitment(as_user, planned):
     assert [(c["key"], c["points"]) for c in planned.commitment] == [("DATA-1", 5), ("DATA-2", 3), ("DATA-3", None)]
 
 
+def test_a_planned_sprint_is_deleted_from_its_page_and_its_stories_go_back_to_the_backlog(as_user, planned):
+    keys = list(planned.stories.values_list("key", flat=True))
+    assert as_user("member").post(url("project-sprint-delete", planned)).status_code == 403
+    response = as_user("owner").post(url("project-sprint-delete", planned), follow=True)
+    assert "Sprint 1 is deleted; its stories are back in the backlog." in response.content.decode()
+    assert not Sprint.objects.filter(pk=planned.pk).exists()
+    for story in Story.objects.filter(key__in=keys):
+        assert story.sprint is None and story.events.order_by("-seq").first().kind == "sprint"
+
+
+def test_an_active_sprint_cannot_be_deleted_from_its_page(as_user, people, planned):
+    services.sprint_start(sprint=planned, actor=people["owner"])
+    response = as_user("owner").post(url("project-sprint-delete", planned))
+    assert response.status_code == 409 and "only a planned sprint can be deleted" in response.content.decode()
+
+
 def test_a_second_sprint_cannot_start_while_one_is_active(as_user, project, people, planned):
     services.sprint_start(sprint=planned, actor=people["owner"])
     second = services.sprint_create(project=project, actor=people["owner"])
