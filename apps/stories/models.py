@@ -165,6 +165,10 @@ class Story(models.Model):
         indexes = [
             models.Index(fields=["project", "sprint", "rank"], name="story_project_sprint_rank"),
             models.Index(fields=["project", "state"], name="story_project_state"),
+            # The board's service level reads the live stories finished in its window.
+            models.Index(
+                fields=["project", "flow_finished_at"], condition=Q(deleted_at__isnull=True), name="story_project_finished"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,13 +12,13 @@ import logging
 import time
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import psycopg
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, TextField
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -175,6 +175,7 @@ def sprint_story_ids(sprints_: Iterable[Sprint]) -> set[int]:
 # Kanban mode shows finished (done or cancelled) stories for this many days after they finished.
 KANBAN_RECENT_DAYS = 14
 SLE_PERCENT, SLE_DAYS = 85, 90
+BOARD_SLE_CACHE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -230,31 +231,41 @@ def board_move_target(project: Project, *, story_key: str, state_id: int) -> tup
     return Story(pk=state.story_pk, project=project, key=story_key, version=state.story_version), state
 
 
-def board_flow(project: Project, *, now: datetime | None = None) -> BoardFlow:
-    """The SLE and work item ages, read from the stories' flow projection in ONE query: no replay.
+def board_flow(project: Project, *, cards: Iterable[Story], started: Collection[int], now: datetime | None = None) -> BoardFlow:
+    """The SLE and the work item age of each started card, from the stories' flow projection: no replay.
 
     The projection holds each story's Start and Finish as the engine defines them (``sprintboard.projection``,
     kept equal to the replay by ``verify_events``); ``sprintboard.flow`` turns them into days as the flow
-    report does. The query reads the started stories and those finished in the SLE window, not the log.
+    report does. Ages come from the cards themselves (``started``: the ids of started states); the SLE
+    from the stories finished in its window, cached until one of them changes or the day does.
     """
     now = now or timezone.now()
     zone = project.tzinfo
     today = now.astimezone(zone).date()
-    recent = now - timedelta(days=SLE_DAYS + 1)  # a superset of the window's days; service_level cuts it exactly
-    rows = (
-        Story.objects.alive()
-        .filter(project=project)
-        .filter(Q(state__category__in=STARTED_CATEGORIES, flow_started_at__isnull=False) | Q(flow_finished_at__gte=recent))
-        .values_list("key", "flow_started_at", "flow_finished_at")
-    )
-    ages, finished = {}, []
-    for key, started, finish in rows:
-        if finish is None:
-            ages[key] = flow.inclusive_days(started, today, zone)
-        else:
-            finished.append((started or finish, finish))
-    sle = flow.service_level(finished, as_of_day=today, zone=zone, percent=SLE_PERCENT, days=SLE_DAYS)
+    ages = {
+        card.key: flow.inclusive_days(card.flow_started_at, today, zone)
+        for card in cards
+        if card.state_id in started and card.flow_started_at is not None
+    }
+    sle = _service_level(project, now=now, today=today)
     return BoardFlow(sle.days, sle.n, ages)
+
+
+def _service_level(project: Project, *, now: datetime, today: date) -> flow.ServiceLevel:
+    recent = now - timedelta(days=SLE_DAYS + 1)  # a superset of the window's days; service_level cuts it exactly
+    finished = Story.objects.alive().filter(project=project, flow_finished_at__gte=recent)
+    # What the set of finishes is, in one aggregate over an index: a finish, a reopen or a deletion changes it.
+    signature = finished.aggregate(n=Count("pk"), last=Max("flow_finished_at"), ids=Sum("pk"))
+    key = (
+        f"board-sle:{project.pk}:{project.created_at.timestamp()}:{today.isoformat()}:{signature['n']}:"
+        f"{signature['last'].timestamp() if signature['last'] else 0}:{signature['ids'] or 0}"
+    )
+    cached = cache.get(key)
+    if cached is None:
+        pairs = [(start or finish, finish) for start, finish in finished.values_list("flow_started_at", "flow_finished_at")]
+        cached = flow.service_level(pairs, as_of_day=today, zone=project.tzinfo, percent=SLE_PERCENT, days=SLE_DAYS)
+        cache.set(key, cached, BOARD_SLE_CACHE_SECONDS)
+    return cached
 
 
 def recently_finished(since: datetime) -> Q:

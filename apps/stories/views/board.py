@@ -9,6 +9,8 @@ active sprint, the viewer's role and the project's day. ``static/js/board.js`` a
 
 from __future__ import annotations
 
+import hashlib
+import time
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +19,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -164,7 +168,8 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
         assignee=chosen["assignee"], label=chosen["label"], kind=chosen["kind"],
         related=(*swimlane.related, "deliverable"),  # every card shows its deliverable's badge
     )
-    board_flow = selectors.board_flow(project, now=now)
+    started = {state.pk for state in states if state.is_started}
+    board_flow = selectors.board_flow(project, cards=stories, started=started, now=now)
     counts = selectors.wip_counts(project)
     columns = [Column(state, counts.get(state.pk, 0)) for state in states]
     lanes = _lanes(stories, states, swimlane, board_flow, _story_page_url(project))
@@ -221,7 +226,7 @@ def board_live(request: HttpRequest, key: str) -> HttpResponse:
     if etag in _if_none_match(request):
         response = HttpResponse(status=304)
     else:
-        response = _board_live_render(request, key)
+        response = _board_live_render(request, key, etag=etag)
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
     return response
@@ -232,10 +237,48 @@ def _if_none_match(request: HttpRequest) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
+# Every open board polls; right after a change they all ask at once for the same new fragment.
+FRAGMENT_SECONDS = 60
+FRAGMENT_WAIT_SECONDS = 2.0
+
+
 @project_view()
-def _board_live_render(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    context = _board_context(request, project, membership) | {"project": project, "membership": membership}
-    return render(request, "stories/_board.html", context)
+def _board_live_render(request: HttpRequest, project: Project, membership: Membership, *, etag: str) -> HttpResponse:
+    """The fragment for this version of the board, rendered once and shared by every poll that asks for it.
+
+    The fragment depends only on the ETag's inputs (event sequence, active sprint, role, day) and the
+    filters, never on who asks (it holds no CSRF token or name of the viewer).
+    """
+    query = request.GET.urlencode()
+    key = f"board-fragment:{project.pk}:{project.created_at.timestamp()}:{etag}:{hashlib.sha256(query.encode()).hexdigest()}"
+
+    def render_fragment() -> str:
+        context = _board_context(request, project, membership) | {"project": project, "membership": membership}
+        return render_to_string("stories/_board.html", context, request=request)
+
+    return HttpResponse(_rendered_once(key, render_fragment))
+
+
+def _rendered_once(key: str, render_fragment: Callable[[], str]) -> str:
+    """Single flight: the first poll renders and stores the fragment; the others wait briefly for it."""
+    content = cache.get(key)
+    if content is not None:
+        return content
+    lock = f"{key}:rendering"
+    if cache.add(lock, 1, timeout=int(FRAGMENT_WAIT_SECONDS) + 8):
+        try:
+            content = render_fragment()
+            cache.set(key, content, FRAGMENT_SECONDS)
+        finally:
+            cache.delete(lock)
+        return content
+    deadline = time.monotonic() + FRAGMENT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        content = cache.get(key)
+        if content is not None:
+            return content
+    return render_fragment()  # the renderer is slow or gone: answer anyway
 
 
 # --- Moves ---------------------------------------------------------------------------------

@@ -363,3 +363,19 @@ def test_a_change_in_the_panel_shows_on_the_board(as_user, cards):
     content = live.content.decode()
     card = content[content.index('id="card-DATA-2"'):]
     assert "No access" in card[: card.index("</li>")]
+
+
+def test_polls_of_one_board_version_share_one_render(browser_for, cards, states, people):
+    cache.clear()
+    services.story_change_state(story=cards["second"], state=states["In progress"], actor=people["owner"])
+    first, second = browser_for("member"), browser_for("owner")  # the fragment names nobody: shared by users
+    second_member = browser_for("member")
+    with CaptureQueriesContext(connection) as rendering:
+        rendered = first.get(live_url())
+    with CaptureQueriesContext(connection) as shared:
+        again = second_member.get(live_url())
+    assert rendered.status_code == again.status_code == 200 and rendered.content == again.content
+    assert len(shared) < len(rendering) / 2
+    assert not any('FROM "stories_story"' in q["sql"] for q in shared.captured_queries)
+    # Another role is another version (a product owner's cards can be dragged differently).
+    assert second.get(live_url())["ETag"] != rendered["ETag"]
