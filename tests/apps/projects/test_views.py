@@ -376,7 +376,7 @@ def test_pages_issue_a_fixed_number_of_queries(as_user, project, states, people,
             story_services.story_create(project=project, actor=people["owner"], title=f"S{i}", points=1, assignee=people["member"],
                                         sprint=sprint if i % 2 else None, epic=story_services.epic_save(project=project, name=f"E{Sprint.objects.count()}-{i}-{n}"))
 
-    add_stories(1)
+    add_stories(2)  # one of them in the sprint: an empty sprint's report reads nothing at all
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
