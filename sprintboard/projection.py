@@ -15,6 +15,7 @@ function / class                                   what it gives
                                                    blocked_since, reopened
 ``advance(flow, *, kind, at, category)``            the flow after one more event (None: created)
 ``of_timeline(line, workflow)``                    the same facts from a replayed timeline
+``fold(events, categories)``                       {story id: StoryFlow} after a whole log
 =================================================  ===============================================
 
 >>> from datetime import datetime, timezone
@@ -32,7 +33,7 @@ function / class                                   what it gives
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -40,7 +41,7 @@ from sprintboard.errors import EngineError
 from sprintboard.history import StoryTimeline
 from sprintboard.records import DONE, STARTED, Workflow
 
-__all__ = ["StoryFlow", "advance", "of_timeline"]
+__all__ = ["StoryFlow", "advance", "fold", "of_timeline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,31 @@ def _enter(flow: StoryFlow, at: datetime, category: str) -> StoryFlow:
         return replace(flow, started_at=started, finished_at=flow.finished_at or at)
     reopened = flow.reopened + (flow.finished_at is not None)
     return replace(flow, started_at=started, finished_at=None, reopened=reopened)
+
+
+def fold(events: Iterable[tuple[int, str, datetime, object]], categories: Mapping[int, str]) -> dict[int, StoryFlow]:
+    """Each story's flow after ``events``: ``(story_id, kind, at, to_value)`` in seq order; ``categories`` maps
+    state ids to categories. A story whose log :func:`advance` refuses (an unknown state, no ``created``
+    first) is left out: ``verify_events`` reports it.
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    >>> fold([(7, "created", t, {"state": 1}), (7, "state", t, 2)], {1: "todo", 2: "active"})[7].started_at == t
+    True
+    """
+    flows: dict[int, StoryFlow] = {}
+    broken: set[int] = set()
+    for story_id, kind, at, to_value in events:
+        if story_id in broken:
+            continue
+        state = to_value.get("state") if kind == "created" and isinstance(to_value, Mapping) else to_value
+        category = categories.get(state) if kind in ("created", "state") and isinstance(state, int) else None
+        try:
+            flows[story_id] = advance(flows.get(story_id), kind=kind, at=at, category=category)
+        except EngineError:
+            broken.add(story_id)
+            flows.pop(story_id, None)
+    return flows
 
 
 def of_timeline(line: StoryTimeline, workflow: Workflow | Mapping[int, str]) -> StoryFlow:

@@ -164,6 +164,7 @@ def state_update(
     if name is not None:
         _check_state_name(state.project, name, exclude=state.pk)
         state.name = name
+    recategorised = category is not None and category != state.category
     if category is not None:
         _check_category(category)
         state.category = category
@@ -171,6 +172,8 @@ def state_update(
         _check_wip_limit(wip_limit)
         state.wip_limit = wip_limit
     state.save()
+    if recategorised:
+        signals.state_recategorised.send(sender=WorkflowState, state=state)
     if position is not None:
         state_reorder(state=state, position=position)
     return state

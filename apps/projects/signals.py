@@ -4,8 +4,13 @@
 admin asked for the state's stories to be moved first: ``state=`` the state, ``move_to=`` the state that
 takes its stories, ``actor=`` who asked. apps.stories moves them through its services (one ``state`` event
 each); a listener's error rolls the deletion back.
+
+``state_recategorised`` is sent inside ``state_update``'s transaction, project locked, when a state's category
+changed, with ``state=``: what counts as started or finished changed for the whole history, so apps.stories
+rebuilds its stories' flow projection from the log.
 """
 
 from django.dispatch import Signal
 
 state_deleting = Signal()
+state_recategorised = Signal()

@@ -11,7 +11,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from apps.deliverables.signals import deliverable_deleting
-from apps.projects.signals import state_deleting
+from apps.projects.signals import state_deleting, state_recategorised
 from apps.stories import services
 
 
@@ -23,3 +23,8 @@ def unlink_deliverable(sender: Any, *, deliverable: Any, actor: Any, **kwargs: A
 @receiver(state_deleting, dispatch_uid="stories-move-out-of-state")
 def move_out_of_state(sender: Any, *, state: Any, move_to: Any, actor: Any, **kwargs: Any) -> None:
     services.stories_move_state(state=state, to=move_to, actor=actor)
+
+
+@receiver(state_recategorised, dispatch_uid="stories-rebuild-flow")
+def rebuild_flow(sender: Any, *, state: Any, **kwargs: Any) -> None:
+    services.flow_rebuild(project=state.project)

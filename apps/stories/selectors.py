@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import psycopg
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum, TextField
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -195,6 +195,13 @@ class BoardVersion:
     active_sprint: int | None
     role: str
     timezone: str
+    project_id: int
+    project_created_at: datetime
+
+    @property
+    def scope(self) -> str:
+        """Which project this is a version of (created_at tells apart projects that reuse a primary key)."""
+        return f"{self.project_id}:{self.project_created_at.timestamp()}"
 
 
 def board_version(*, user, key: str) -> BoardVersion | None:
@@ -205,10 +212,15 @@ def board_version(*, user, key: str) -> BoardVersion | None:
     row = (
         Membership.objects.filter(user=user, project__key=key)
         .annotate(active_sprint=Subquery(active))
-        .values_list("project__last_event_seq", "active_sprint", "role", "project__timezone")
+        .values_list("project__last_event_seq", "active_sprint", "role", "project__timezone", "project_id", "project__created_at")
         .first()
     )
-    return BoardVersion(*row) if row is not None else None
+    if row is None:
+        return None
+    seq, active, role, tz, project_id, created = row
+    return BoardVersion(
+        last_event_seq=seq, active_sprint=active, role=role, timezone=tz, project_id=project_id, project_created_at=created
+    )
 
 
 def board_move_target(project: Project, *, story_key: str, state_id: int) -> tuple[Story | None, WorkflowState | None]:
@@ -252,16 +264,13 @@ def board_flow(project: Project, *, cards: Iterable[Story], started: Collection[
 
 
 def _service_level(project: Project, *, now: datetime, today: date) -> flow.ServiceLevel:
-    recent = now - timedelta(days=SLE_DAYS + 1)  # a superset of the window's days; service_level cuts it exactly
-    finished = Story.objects.alive().filter(project=project, flow_finished_at__gte=recent)
-    # What the set of finishes is, in one aggregate over an index: a finish, a reopen or a deletion changes it.
-    signature = finished.aggregate(n=Count("pk"), last=Max("flow_finished_at"), ids=Sum("pk"))
-    key = (
-        f"board-sle:{project.pk}:{project.created_at.timestamp()}:{today.isoformat()}:{signature['n']}:"
-        f"{signature['last'].timestamp() if signature['last'] else 0}:{signature['ids'] or 0}"
-    )
+    # Valid until a story finishes, reopens, or a finished one is deleted or restored (the services move
+    # last_finish_seq then), or the day changes.
+    key = f"board-sle:{project.pk}:{project.created_at.timestamp()}:{today.isoformat()}:{project.last_finish_seq}"
     cached = cache.get(key)
     if cached is None:
+        recent = now - timedelta(days=SLE_DAYS + 1)  # a superset of the window's days; service_level cuts it exactly
+        finished = Story.objects.alive().filter(project=project, flow_finished_at__gte=recent)
         pairs = [(start or finish, finish) for start, finish in finished.values_list("flow_started_at", "flow_finished_at")]
         cached = flow.service_level(pairs, as_of_day=today, zone=project.tzinfo, percent=SLE_PERCENT, days=SLE_DAYS)
         cache.set(key, cached, BOARD_SLE_CACHE_SECONDS)
@@ -330,10 +339,15 @@ CARD_UNUSED = (
 )
 
 
-def wip_counts(project: Project) -> dict[int, int]:
-    """Live stories per state, across the project: what the WIP limit policy counts."""
-    rows = Story.objects.alive().filter(project=project).values("state").annotate(n=Count("pk")).values_list("state", "n")
-    return dict(rows)
+def wip_counts(project: Project, *, states: Collection[int]) -> dict[int, int]:
+    """Live stories per state of ``states`` (those with a WIP limit), across the project: what the limit counts.
+
+    Only the limited states are counted: a project's done and backlog columns hold most of its stories.
+    """
+    if not states:
+        return {}
+    live = Story.objects.alive().filter(project=project, state__in=states)
+    return dict(live.values("state").annotate(n=Count("pk")).values_list("state", "n"))
 
 
 def story_timeline(story: Story) -> list[StoryEvent]:

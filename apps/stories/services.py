@@ -53,6 +53,7 @@ EDITABLE_FIELDS = (
     "title", "description", "acceptance_criteria", "kind", "points", "state", "epic", "labels", "assignee", "sprint",
     "deliverable",
 )
+FLOW_FIELDS = ("flow_state_since", "flow_started_at", "flow_finished_at", "flow_blocked_since", "flow_reopened")
 # Long text is not copied into the log: the event says which field changed.
 UNLOGGED_VALUES = {"description", "acceptance_criteria"}
 
@@ -100,18 +101,27 @@ def event_time(project: Project, at: datetime | None) -> datetime:
     return at
 
 
-def _append_events(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:
+def _append_events(
+    project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime, finishes: bool = False
+) -> None:
     """Append events under the project's row lock: sequence numbers are gapless, times never decrease."""
-    _append_event_rows(project, [(story, change) for change in changes], actor=actor, at=at)
+    _append_event_rows(project, [(story, change) for change in changes], actor=actor, at=at, finishes=finishes)
 
 
-def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *, actor, at: datetime) -> None:
+def _append_event_rows(
+    project: Project, rows: Sequence[tuple[Story, Change]], *, actor, at: datetime, finishes: bool = False
+) -> None:
+    """``finishes``: the changes alter which live stories are finished, and when (what the board's SLE reads)."""
     if not rows:
         return
     first = project.last_event_seq + 1
     project.last_event_seq += len(rows)
     project.last_event_at = at
-    Project.objects.filter(pk=project.pk).update(last_event_seq=project.last_event_seq, last_event_at=at)
+    if finishes:
+        project.last_finish_seq = project.last_event_seq
+    Project.objects.filter(pk=project.pk).update(
+        last_event_seq=project.last_event_seq, last_event_at=at, last_finish_seq=project.last_finish_seq
+    )
     StoryEvent.objects.bulk_create(
         StoryEvent(
             project=project,
@@ -423,7 +433,7 @@ def story_create(
         "rank": story.rank,
     }
     changes = [Change(EventKind.CREATED, to_value=snapshot), *_rebalance_changes(rebalanced)]
-    _append_events(project, story, changes, actor=actor, at=at)
+    _append_events(project, story, changes, actor=actor, at=at, finishes=story.flow_finished_at is not None)
     return story
 
 
@@ -488,9 +498,17 @@ def _blocked_changes(story: Story, blocked: Any, reason: Any) -> list[Change]:
 def _save(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:
     story.version += 1
     story.updated_at = at
+    finished_before = story.flow_finished_at
     story.flow = _advanced(story, changes, at)
     story.save()
-    _append_events(project, story, changes, actor=actor, at=at)
+    _append_events(project, story, changes, actor=actor, at=at, finishes=_finishes(story, changes, finished_before))
+
+
+def _finishes(story: Story, changes: Sequence[Change], finished_before: datetime | None) -> bool:
+    """Whether the set of live finished stories changed: a finish, a reopen, or a finished story deleted or restored."""
+    if story.flow_finished_at != finished_before:
+        return True
+    return story.flow_finished_at is not None and any(c.kind in (EventKind.DELETED, EventKind.RESTORED) for c in changes)
 
 
 def _advanced(story: Story, changes: Sequence[Change], at: datetime) -> projection.StoryFlow:
@@ -686,13 +704,16 @@ def label_save(
 # at it, deleted ones included: each gets its event and a new version, like any other change.
 
 
-def _rewrite(project: Project, stories: Sequence[Story], changes: Sequence[Change], fields: Sequence[str], *, actor, at: datetime) -> None:
+def _rewrite(
+    project: Project, stories: Sequence[Story], changes: Sequence[Change], fields: Sequence[str], *, actor, at: datetime,
+    finishes: bool = False,
+) -> None:
     """Save ``stories`` (already changed in memory, one ``changes`` entry each) with their events, in bulk."""
     for story in stories:
         story.version += 1
         story.updated_at = at
     Story.objects.bulk_update(stories, [*fields, "version", "updated_at"])
-    _append_event_rows(project, list(zip(stories, changes, strict=True)), actor=actor, at=at)
+    _append_event_rows(project, list(zip(stories, changes, strict=True)), actor=actor, at=at, finishes=finishes)
 
 
 def _pointing_at(**lookup: Any) -> list[Story]:
@@ -782,6 +803,26 @@ def stories_unlink_deliverable(*, deliverable: Deliverable, actor, at: datetime 
 
 
 @transaction.atomic
+def flow_rebuild(*, project: Project) -> int:
+    """Fold the project's whole log into every story's flow projection again; how many stories were rewritten.
+
+    For a change of a state's category, which changes what counted as started or finished all along: a rare
+    settings change, and the one write that reads the whole log.
+    """
+    project, _ = lock_project(project.pk, None)
+    categories = dict(WorkflowState.all_objects.filter(project=project).values_list("pk", "category"))
+    events = StoryEvent.objects.filter(project=project).order_by("seq").values_list("story_id", "kind", "at", "to_value")
+    flows = projection.fold(events.iterator(chunk_size=10_000), categories)
+    stories = list(Story.objects.filter(pk__in=flows).only("pk"))
+    for story in stories:
+        story.flow = flows[story.pk]
+    Story.objects.bulk_update(stories, FLOW_FIELDS, batch_size=5_000)
+    project.last_finish_seq = project.last_event_seq
+    Project.objects.filter(pk=project.pk).update(last_finish_seq=project.last_finish_seq)
+    return len(stories)
+
+
+@transaction.atomic
 def stories_move_state(*, state: WorkflowState, to: WorkflowState, actor, at: datetime | None = None) -> int:
     """Move every story in ``state`` (deleted ones too) to ``to``, one ``state`` event each; how many.
 
@@ -793,11 +834,13 @@ def stories_move_state(*, state: WorkflowState, to: WorkflowState, actor, at: da
         raise InvalidInput(f"Move the stories to another state of {project.key}.", field="move_to")
     stories = _pointing_at(state=state)
     change = Change(EventKind.STATE, "", state.pk, to.pk)
+    finishes = False
     for story in stories:
+        finished_before = story.flow_finished_at
         story.state = to
         story.flow = _advanced(story, [change], at)
-    flow_fields = ["flow_state_since", "flow_started_at", "flow_finished_at", "flow_blocked_since", "flow_reopened"]
-    _rewrite(project, stories, [change] * len(stories), ["state", *flow_fields], actor=actor, at=at)
+        finishes = finishes or (story.deleted_at is None and story.flow_finished_at != finished_before)
+    _rewrite(project, stories, [change] * len(stories), ["state", *FLOW_FIELDS], actor=actor, at=at, finishes=finishes)
     return len(stories)
 
 

@@ -10,7 +10,6 @@ the changes committed in. Then every story's flow projection is folded from its 
 from django.db import migrations
 
 from sprintboard import projection
-from sprintboard.errors import EngineError
 
 BATCH = 5_000
 FLOW_FIELDS = ["flow_state_since", "flow_started_at", "flow_finished_at", "flow_blocked_since", "flow_reopened"]
@@ -27,25 +26,17 @@ def _mend_project(apps, project) -> None:
     Story = apps.get_model("stories", "Story")
     WorkflowState = apps.get_model("projects", "WorkflowState")
     categories = dict(WorkflowState.objects.filter(project=project).values_list("pk", "category"))
-    flows: dict[int, projection.StoryFlow | None] = {}
-    mended, last = [], None
+    mended, log, last = [], [], None
     rows = StoryEvent.objects.filter(project=project).order_by("seq").values_list("pk", "story_id", "kind", "at", "to_value")
     for pk, story_id, kind, at, to_value in rows.iterator(chunk_size=BATCH):
         if last is not None and at < last:
             mended.append(StoryEvent(pk=pk, at=last))
             at = last
         last = at
-        category = None
-        if kind == "created" and isinstance(to_value, dict):
-            category = categories.get(to_value.get("state"))
-        elif kind == "state" and isinstance(to_value, int):
-            category = categories.get(to_value)
-        try:
-            flows[story_id] = projection.advance(flows.get(story_id), kind=kind, at=at, category=category)
-        except EngineError:
-            continue  # a log the engine refuses (an unknown state, no 'created' first): verify_events reports it
+        log.append((story_id, kind, at, to_value))
     StoryEvent.objects.bulk_update(mended, ["at"], batch_size=BATCH)
-    stories = [Story(pk=pk, **_columns(flow)) for pk, flow in flows.items() if flow is not None]
+    flows = projection.fold(log, categories)
+    stories = [Story(pk=pk, **_columns(flow)) for pk, flow in flows.items()]
     Story.objects.bulk_update(stories, FLOW_FIELDS, batch_size=BATCH)
     type(project).objects.filter(pk=project.pk).update(last_event_at=last)
 

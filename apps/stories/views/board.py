@@ -106,7 +106,7 @@ class Lane:
 @dataclass
 class Column:
     state: WorkflowState
-    count: int  # live stories in the state, project-wide: what the WIP limit counts
+    count: int  # with a WIP limit: live stories in the state, project-wide (what the limit counts); else 0
     shown: int = 0  # cards of the state on this board
 
     @property
@@ -170,12 +170,15 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     )
     started = {state.pk for state in states if state.is_started}
     board_flow = selectors.board_flow(project, cards=stories, started=started, now=now)
-    counts = selectors.wip_counts(project)
+    counts = selectors.wip_counts(project, states=[state.pk for state in states if state.wip_limit is not None])
     columns = [Column(state, counts.get(state.pk, 0)) for state in states]
     lanes = _lanes(stories, states, swimlane, board_flow, _story_page_url(project))
     for column, index in zip(columns, range(len(states)), strict=True):
         column.shown = sum(len(lane.cells[index].cards) for lane in lanes)
-    version = selectors.BoardVersion(project.last_event_seq, sprint.pk if sprint else None, membership.role, project.timezone)
+    version = selectors.BoardVersion(
+        last_event_seq=project.last_event_seq, active_sprint=sprint.pk if sprint else None, role=membership.role,
+        timezone=project.timezone, project_id=project.pk, project_created_at=project.created_at,
+    )
     query = request.GET.urlencode()
     return {
         "sprint": sprint, "mode": mode, "modes": MODES, "form": form, "lanes": lanes, "columns": columns,
@@ -226,7 +229,10 @@ def board_live(request: HttpRequest, key: str) -> HttpResponse:
     if etag in _if_none_match(request):
         response = HttpResponse(status=304)
     else:
-        response = _board_live_render(request, key, etag=etag)
+        fragment_key = _fragment_key(version, etag, request.GET.urlencode())
+        # The version query authorised the viewer (a member, with this role): a rendered fragment is served as is.
+        shared = cache.get(fragment_key)
+        response = HttpResponse(shared) if shared is not None else _board_live_render(request, key, fragment_key=fragment_key)
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
     return response
@@ -242,21 +248,21 @@ FRAGMENT_SECONDS = 60
 FRAGMENT_WAIT_SECONDS = 2.0
 
 
-@project_view()
-def _board_live_render(request: HttpRequest, project: Project, membership: Membership, *, etag: str) -> HttpResponse:
-    """The fragment for this version of the board, rendered once and shared by every poll that asks for it.
+def _fragment_key(version: selectors.BoardVersion, etag: str, query: str) -> str:
+    """The fragment depends only on the ETag's inputs (event sequence, active sprint, role, day) and the
+    filters, never on who asks (it holds no CSRF token or name of the viewer): one per version and filters."""
+    return f"board-fragment:{version.scope}:{etag}:{hashlib.sha256(query.encode()).hexdigest()}"
 
-    The fragment depends only on the ETag's inputs (event sequence, active sprint, role, day) and the
-    filters, never on who asks (it holds no CSRF token or name of the viewer).
-    """
-    query = request.GET.urlencode()
-    key = f"board-fragment:{project.pk}:{project.created_at.timestamp()}:{etag}:{hashlib.sha256(query.encode()).hexdigest()}"
+
+@project_view()
+def _board_live_render(request: HttpRequest, project: Project, membership: Membership, *, fragment_key: str) -> HttpResponse:
+    """The fragment for this version of the board, rendered once and shared by every poll that asks for it."""
 
     def render_fragment() -> str:
         context = _board_context(request, project, membership) | {"project": project, "membership": membership}
         return render_to_string("stories/_board.html", context, request=request)
 
-    return HttpResponse(_rendered_once(key, render_fragment))
+    return HttpResponse(_rendered_once(fragment_key, render_fragment))
 
 
 def _rendered_once(key: str, render_fragment: Callable[[], str]) -> str:

@@ -139,7 +139,7 @@ def test_a_move_into_a_full_column_is_refused_under_the_block_policy(as_user, pr
 def test_a_column_over_its_limit_is_marked_under_the_warn_policy(as_user, cards, states):
     project_services.state_update(state=states["Ready"], name="Ready", category="todo", wip_limit=2)
     content = as_user("member").get(board_url()).content.decode()
-    assert "3 / 2" in content  # the limit counts the project's stories in the state, not only the sprint's
+    assert "WIP 3 / 2" in content  # the limit counts the project's stories in the state, not only the sprint's
     assert "column-count over-limit" in content and "over the limit" in content
 
 

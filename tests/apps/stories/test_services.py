@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from apps.projects.errors import Conflict, InvalidInput, NotFound, StaleVersion
-from apps.projects.models import WipPolicy
+from apps.projects.models import Project, WipPolicy
 from apps.stories import services
 from apps.stories.models import Sprint, SprintStatus, Story, StoryEvent
 
@@ -261,3 +261,16 @@ def test_close_to_the_backlog_puts_unfinished_work_on_top_in_order(project, peop
     services.sprint_close(sprint=sprint, actor=people["owner"], unfinished="backlog")
     assert backlog_keys(project) == [a.key, b.key, backlog_story.key]
     assert not Sprint.objects.filter(status=SprintStatus.PLANNED).exists()
+
+
+def test_recategorising_a_state_rebuilds_the_flow_projection_from_the_log(project, people, states):
+    from apps.projects import services as project_services
+
+    story = services.story_create(project=project, actor=people["member"], title="A", state=states["Ready"], at=T0)
+    services.story_change_state(story=story, state=states["In progress"], actor=people["member"], at=T0 + timedelta(days=2))
+    assert Story.objects.get(pk=story.pk).flow_started_at == T0 + timedelta(days=2)
+    seq = Project.objects.get(pk=project.pk).last_finish_seq
+    project_services.state_update(state=states["Ready"], category="active")  # "Ready" now counts as started
+    rebuilt = Story.objects.get(pk=story.pk)
+    assert rebuilt.flow_started_at == T0 and rebuilt.version == story.version
+    assert Project.objects.get(pk=project.pk).last_finish_seq >= seq
