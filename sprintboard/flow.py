@@ -25,7 +25,7 @@ function                                                      returns
 ``nearest_rank(values, percent)``                             the nearest-rank percentile (None for no values)
 ``percentiles(values, percents=(50, 70, 85, 95))``            {"50": .., "70": .., "85": .., "95": .., "n": n}
 ``service_level_expectation(history, *, percent, days)``      :class:`ServiceLevel`
-``service_level(finished, *, as_of_day, zone, percent, days)``  the same from ``(Start, Finish)`` pairs
+``service_level(cycle_days, *, as_of_day, percent, days)``    the same from cycle times; ``sle_window``
 ``inclusive_days(start, end, zone)``                          day of ``start`` to ``end``, both counted
 ``littles_law(history, *, start, end)``                       :class:`LittlesLaw` with its warnings
 ============================================================  =================================================
@@ -102,6 +102,7 @@ __all__ = [
     "resolve_window",
     "service_level",
     "service_level_expectation",
+    "sle_window",
     "state_intervals",
     "story_finish",
     "story_start",
@@ -487,24 +488,25 @@ def percentiles(values: Iterable[float], percents: Sequence[float] = DEFAULT_PER
 
 def service_level_expectation(history: History, *, percent: int = 85, days: int = 90) -> ServiceLevel:
     """"``percent``% of stories finish within N days": N over stories finished in the last ``days`` days."""
-    finished = ((story_start(line), line.finish) for line in history.visible if line.finish is not None)
-    return service_level(finished, as_of_day=history.as_of_day, zone=history.zone, percent=percent, days=days)  # type: ignore[arg-type]
+    first, last = sle_window(history.as_of_day, days=days)
+    finished = finished_stories(history, first, last)
+    times = [_cycle_time(history, line, s, f).days for line, s, f in finished]
+    return service_level(times, as_of_day=last, percent=percent, days=days)
 
 
-def service_level(
-    finished: Iterable[tuple[datetime, datetime]], *, as_of_day: date, zone: ZoneInfo, percent: int = 85, days: int = 90
-) -> ServiceLevel:
-    """The service level of ``(Start, Finish)`` pairs: the ``percent``th cycle time of those finished in the
-    ``days`` days ending on ``as_of_day``. What :func:`service_level_expectation` computes from a replay,
-    and the board from its per-story projection.
+def sle_window(as_of_day: date, *, days: int = 90) -> tuple[date, date]:
+    """The first and last day of the service level's window: the ``days`` days ending on ``as_of_day``."""
+    return as_of_day - timedelta(days=days - 1), as_of_day
+
+
+def service_level(cycle_days: Iterable[int], *, as_of_day: date, percent: int = 85, days: int = 90) -> ServiceLevel:
+    """The service level of the cycle times (inclusive days) of the stories finished in the window ending on
+    ``as_of_day``: what :func:`service_level_expectation` computes from a replay, and the board from the
+    cycle times its projection keeps.
     """
-    first = as_of_day - timedelta(days=days - 1)
-    times = [
-        inclusive_days(start, local_day(finish, zone), zone)
-        for start, finish in finished
-        if first <= local_day(finish, zone) <= as_of_day
-    ]
-    return ServiceLevel(percent, nearest_rank(times, percent), len(times), first, as_of_day)  # type: ignore[arg-type]
+    times = list(cycle_days)
+    first, last = sle_window(as_of_day, days=days)
+    return ServiceLevel(percent, nearest_rank(times, percent), len(times), first, last)  # type: ignore[arg-type]
 
 
 # -- Little's Law ------------------------------------------------------------------------------------

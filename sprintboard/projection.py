@@ -16,6 +16,7 @@ function / class                                   what it gives
 ``advance(flow, *, kind, at, category)``            the flow after one more event (None: created)
 ``of_timeline(line, workflow)``                    the same facts from a replayed timeline
 ``fold(events, categories)``                       {story id: StoryFlow} after a whole log
+``cycle_days(flow, zone)``                         a finished story's cycle time in days (else None)
 =================================================  ===============================================
 
 >>> from datetime import datetime, timezone
@@ -35,13 +36,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sprintboard.errors import EngineError
-from sprintboard.history import StoryTimeline
+from sprintboard.flow import inclusive_days
+from sprintboard.history import StoryTimeline, local_day
 from sprintboard.records import DONE, STARTED, Workflow
 
-__all__ = ["StoryFlow", "advance", "fold", "of_timeline"]
+__all__ = ["StoryFlow", "advance", "cycle_days", "fold", "of_timeline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,23 @@ def fold(events: Iterable[tuple[int, str, datetime, object]], categories: Mappin
             broken.add(story_id)
             flows.pop(story_id, None)
     return flows
+
+
+def cycle_days(flow: StoryFlow, zone: tzinfo) -> int | None:
+    """A finished story's cycle time in inclusive days in ``zone`` (``sprintboard.flow``'s definition); None
+    while it is not finished.
+
+    >>> from datetime import datetime, timezone
+    >>> done = StoryFlow(state_since=datetime(2024, 3, 4, 21, tzinfo=timezone.utc),
+    ...                  started_at=datetime(2024, 3, 2, 9, tzinfo=timezone.utc),
+    ...                  finished_at=datetime(2024, 3, 4, 21, tzinfo=timezone.utc))
+    >>> cycle_days(done, timezone.utc), cycle_days(StoryFlow(state_since=done.state_since), timezone.utc)
+    (3, None)
+    """
+    if flow.finished_at is None:
+        return None
+    start = flow.started_at if flow.started_at is not None else flow.finished_at
+    return inclusive_days(start, local_day(flow.finished_at, zone), zone)
 
 
 def of_timeline(line: StoryTimeline, workflow: Workflow | Mapping[int, str]) -> StoryFlow:

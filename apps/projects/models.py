@@ -71,9 +71,6 @@ class Project(models.Model):
     last_event_seq = models.PositiveBigIntegerField(default=0, editable=False)
     # The time of the event at last_event_seq: no later event may be earlier (the log's order is its time).
     last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # The seq of the last event that changed which live stories are finished, or when: the board's service
-    # level is cached against it (apps.stories.selectors.board_flow).
-    last_finish_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["key"]

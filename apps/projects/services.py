@@ -73,10 +73,13 @@ def project_update(*, project: Project, **fields) -> Project:
     unknown = set(fields) - set(PROJECT_FIELDS)
     if unknown:
         raise InvalidInput(f"{sorted(unknown)[0]} cannot be changed.", field=sorted(unknown)[0])
+    rezoned = "timezone" in fields and fields["timezone"] != project.timezone
     for name, value in fields.items():
         setattr(project, name, value)
     _validated(project)
     project.save(update_fields=list(fields) or None)
+    if rezoned:
+        signals.flow_definitions_changed.send(sender=Project, project=project)
     return project
 
 
@@ -173,7 +176,7 @@ def state_update(
         state.wip_limit = wip_limit
     state.save()
     if recategorised:
-        signals.state_recategorised.send(sender=WorkflowState, state=state)
+        signals.flow_definitions_changed.send(sender=WorkflowState, project=state.project)
     if position is not None:
         state_reorder(state=state, position=position)
     return state

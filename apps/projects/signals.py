@@ -5,12 +5,12 @@ admin asked for the state's stories to be moved first: ``state=`` the state, ``m
 takes its stories, ``actor=`` who asked. apps.stories moves them through its services (one ``state`` event
 each); a listener's error rolls the deletion back.
 
-``state_recategorised`` is sent inside ``state_update``'s transaction, project locked, when a state's category
-changed, with ``state=``: what counts as started or finished changed for the whole history, so apps.stories
-rebuilds its stories' flow projection from the log.
+``flow_definitions_changed`` is sent inside the transaction of ``state_update`` (a state's category changed:
+what counts as started or finished, all along) or ``project_update`` (the time zone changed: which days a
+cycle time spans), with ``project=``: apps.stories rebuilds its stories' flow projection from the log.
 """
 
 from django.dispatch import Signal
 
 state_deleting = Signal()
-state_recategorised = Signal()
+flow_definitions_changed = Signal()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.projects.models import Project, WorkflowState
-from sprintboard.projection import StoryFlow
+from sprintboard.projection import StoryFlow, cycle_days
 
 
 class RankField(models.CharField):
@@ -148,6 +148,8 @@ class Story(models.Model):
     flow_finished_at = models.DateTimeField(null=True, blank=True, editable=False)
     flow_blocked_since = models.DateTimeField(null=True, blank=True, editable=False)
     flow_reopened = models.PositiveIntegerField(default=0, editable=False)
+    # The cycle time in days of a finished story, in the project's time zone (what the board's SLE counts).
+    flow_cycle_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     objects = StoryQuerySet.as_manager()
 
@@ -191,11 +193,12 @@ class Story(models.Model):
             reopened=self.flow_reopened,
         )
 
-    @flow.setter
-    def flow(self, value: StoryFlow) -> None:
+    def set_flow(self, value: StoryFlow, *, zone: tzinfo) -> None:
+        """Keep ``value`` on the row, with its cycle time in days in ``zone`` (the project's time zone)."""
         self.flow_state_since, self.flow_started_at = value.state_since, value.started_at
         self.flow_finished_at, self.flow_blocked_since = value.finished_at, value.blocked_since
         self.flow_reopened = value.reopened
+        self.flow_cycle_days = cycle_days(value, zone)
 
 
 class Comment(models.Model):

@@ -11,7 +11,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from apps.deliverables.signals import deliverable_deleting
-from apps.projects.signals import state_deleting, state_recategorised
+from apps.projects.signals import flow_definitions_changed, state_deleting
 from apps.stories import services
 
 
@@ -25,6 +25,6 @@ def move_out_of_state(sender: Any, *, state: Any, move_to: Any, actor: Any, **kw
     services.stories_move_state(state=state, to=move_to, actor=actor)
 
 
-@receiver(state_recategorised, dispatch_uid="stories-rebuild-flow")
-def rebuild_flow(sender: Any, *, state: Any, **kwargs: Any) -> None:
-    services.flow_rebuild(project=state.project)
+@receiver(flow_definitions_changed, dispatch_uid="stories-rebuild-flow")
+def rebuild_flow(sender: Any, *, project: Any, **kwargs: Any) -> None:
+    services.flow_rebuild(project=project)

@@ -26,7 +26,7 @@ from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category
 from apps.stories.models import EventKind, Sprint, SprintStatus, Story, StoryEvent
 from sprintboard import flow, history, records, sprints
 from sprintboard.errors import EngineError
-from sprintboard.history import gc_paused
+from sprintboard.history import end_of_day, gc_paused
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +175,6 @@ def sprint_story_ids(sprints_: Iterable[Sprint]) -> set[int]:
 # Kanban mode shows finished (done or cancelled) stories for this many days after they finished.
 KANBAN_RECENT_DAYS = 14
 SLE_PERCENT, SLE_DAYS = 85, 90
-BOARD_SLE_CACHE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -249,7 +248,7 @@ def board_flow(project: Project, *, cards: Iterable[Story], started: Collection[
     The projection holds each story's Start and Finish as the engine defines them (``sprintboard.projection``,
     kept equal to the replay by ``verify_events``); ``sprintboard.flow`` turns them into days as the flow
     report does. Ages come from the cards themselves (``started``: the ids of started states); the SLE
-    from the stories finished in its window, cached until one of them changes or the day does.
+    from the cycle times of the stories finished in its window.
     """
     now = now or timezone.now()
     zone = project.tzinfo
@@ -259,22 +258,18 @@ def board_flow(project: Project, *, cards: Iterable[Story], started: Collection[
         for card in cards
         if card.state_id in started and card.flow_started_at is not None
     }
-    sle = _service_level(project, now=now, today=today)
+    sle = _service_level(project, today=today)
     return BoardFlow(sle.days, sle.n, ages)
 
 
-def _service_level(project: Project, *, now: datetime, today: date) -> flow.ServiceLevel:
-    # Valid until a story finishes, reopens, or a finished one is deleted or restored (the services move
-    # last_finish_seq then), or the day changes.
-    key = f"board-sle:{project.pk}:{project.created_at.timestamp()}:{today.isoformat()}:{project.last_finish_seq}"
-    cached = cache.get(key)
-    if cached is None:
-        recent = now - timedelta(days=SLE_DAYS + 1)  # a superset of the window's days; service_level cuts it exactly
-        finished = Story.objects.alive().filter(project=project, flow_finished_at__gte=recent)
-        pairs = [(start or finish, finish) for start, finish in finished.values_list("flow_started_at", "flow_finished_at")]
-        cached = flow.service_level(pairs, as_of_day=today, zone=project.tzinfo, percent=SLE_PERCENT, days=SLE_DAYS)
-        cache.set(key, cached, BOARD_SLE_CACHE_SECONDS)
-    return cached
+def _service_level(project: Project, *, today: date) -> flow.ServiceLevel:
+    """The SLE from the cycle times the projection keeps: one grouped query over the window's finishes."""
+    first, _ = flow.sle_window(today, days=SLE_DAYS)
+    since = end_of_day(first - timedelta(days=1), project.tzinfo)  # midnight as the window's first day begins
+    finished = Story.objects.alive().filter(project=project, flow_finished_at__gte=since).order_by()
+    counts = finished.values_list("flow_cycle_days").annotate(n=Count("pk"))
+    times = [days for days, n in counts for _ in range(n)]
+    return flow.service_level(times, as_of_day=today, percent=SLE_PERCENT, days=SLE_DAYS)
 
 
 def recently_finished(since: datetime) -> Q:

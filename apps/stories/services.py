@@ -20,11 +20,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.deliverables.models import Deliverable
@@ -53,7 +53,9 @@ EDITABLE_FIELDS = (
     "title", "description", "acceptance_criteria", "kind", "points", "state", "epic", "labels", "assignee", "sprint",
     "deliverable",
 )
-FLOW_FIELDS = ("flow_state_since", "flow_started_at", "flow_finished_at", "flow_blocked_since", "flow_reopened")
+FLOW_FIELDS = (
+    "flow_state_since", "flow_started_at", "flow_finished_at", "flow_blocked_since", "flow_reopened", "flow_cycle_days",
+)
 # Long text is not copied into the log: the event says which field changed.
 UNLOGGED_VALUES = {"description", "acceptance_criteria"}
 
@@ -101,27 +103,18 @@ def event_time(project: Project, at: datetime | None) -> datetime:
     return at
 
 
-def _append_events(
-    project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime, finishes: bool = False
-) -> None:
+def _append_events(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:
     """Append events under the project's row lock: sequence numbers are gapless, times never decrease."""
-    _append_event_rows(project, [(story, change) for change in changes], actor=actor, at=at, finishes=finishes)
+    _append_event_rows(project, [(story, change) for change in changes], actor=actor, at=at)
 
 
-def _append_event_rows(
-    project: Project, rows: Sequence[tuple[Story, Change]], *, actor, at: datetime, finishes: bool = False
-) -> None:
-    """``finishes``: the changes alter which live stories are finished, and when (what the board's SLE reads)."""
+def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *, actor, at: datetime) -> None:
     if not rows:
         return
     first = project.last_event_seq + 1
     project.last_event_seq += len(rows)
     project.last_event_at = at
-    if finishes:
-        project.last_finish_seq = project.last_event_seq
-    Project.objects.filter(pk=project.pk).update(
-        last_event_seq=project.last_event_seq, last_event_at=at, last_finish_seq=project.last_finish_seq
-    )
+    Project.objects.filter(pk=project.pk).update(last_event_seq=project.last_event_seq, last_event_at=at)
     StoryEvent.objects.bulk_create(
         StoryEvent(
             project=project,
@@ -302,34 +295,46 @@ def list_filter(sprint: Sprint | None) -> Q:
     return Q(sprint=sprint, deleted_at__isnull=True) if sprint is not None else backlog_filter()
 
 
-def _neighbour_keys(project: Project, placement: Placement, sprint: Sprint | None, moving: int | None) -> tuple[str | None, str | None]:
-    """The keys just below and above the new spot, among all the project's stories (keys are unique per project)."""
+class Spot(NamedTuple):
+    """Where a story goes: the keys just below and above the spot among all the project's stories (keys are
+    unique per project), and for a top or bottom placement the list's edge among the others (None: empty)."""
+
+    lower: str | None
+    upper: str | None
+    edge: str | None = None
+
+
+def _spot(project: Project, placement: Placement, sprint: Sprint | None, moving: int | None) -> Spot:
+    """The spot of ``placement`` in ``sprint``'s list (the backlog for None), ``moving`` left out: one query."""
     everyone = Story.objects.filter(project=project).exclude(pk=moving)
-    in_list = everyone.filter(list_filter(sprint))
-    anchor_key, above = None, True
+    if placement.position is not None:
+        return _edge_spot(everyone, placement.position == "top", sprint)
     if placement.before is not None:
-        anchor_key = placement.before.rank
-    elif placement.after is not None:
-        anchor_key, above = placement.after.rank, False
+        below = everyone.filter(rank__lt=placement.before.rank).order_by("-rank").values_list("rank", flat=True).first()
+        return Spot(below, placement.before.rank)
+    above = everyone.filter(rank__gt=placement.after.rank).order_by("rank").values_list("rank", flat=True).first()
+    return Spot(placement.after.rank, above)
+
+
+def _edge_spot(everyone: QuerySet[Story], top: bool, sprint: Sprint | None) -> Spot:
+    """The list's first (or last) key and the project's next key beyond it, in one query."""
+    edge = everyone.filter(list_filter(sprint)).order_by("rank" if top else "-rank").values("rank")[:1]
+    if top:
+        keys = list(everyone.filter(rank__lte=Subquery(edge)).order_by("-rank").values_list("rank", flat=True)[:2])
     else:
-        edge = in_list.order_by("rank" if placement.position == "top" else "-rank").values_list("rank", flat=True).first()
-        if edge is None:
-            return everyone.aggregate(m=Max("rank"))["m"], None
-        anchor_key, above = edge, placement.position == "top"
-    if above:
-        lower = everyone.filter(rank__lt=anchor_key).order_by("-rank").values_list("rank", flat=True).first()
-        return lower, anchor_key
-    upper = everyone.filter(rank__gt=anchor_key).order_by("rank").values_list("rank", flat=True).first()
-    return anchor_key, upper
+        keys = list(everyone.filter(rank__gte=Subquery(edge)).order_by("rank").values_list("rank", flat=True)[:2])
+    if not keys:  # an empty list: below every key there is
+        return Spot(everyone.aggregate(m=Max("rank"))["m"], None)
+    beyond = keys[1] if len(keys) > 1 else None
+    return Spot(beyond, keys[0], keys[0]) if top else Spot(keys[0], beyond, keys[0])
 
 
-def _new_rank(project: Project, placement: Placement, sprint: Sprint | None, moving: int | None) -> tuple[str, dict[str, str]]:
-    """The rank key for the new spot, and the keys a rebalance rewrote to make room ({story key: rank})."""
-    lower, upper = _neighbour_keys(project, placement, sprint, moving)
-    key = ranking.key_between(lower, upper)
+def _new_rank(project: Project, spot: Spot, moving: int | None) -> tuple[str, dict[str, str]]:
+    """The rank key for the spot, and the keys a rebalance rewrote to make room ({story key: rank})."""
+    key = ranking.key_between(spot.lower, spot.upper)
     if len(key) <= ranking.MAX_KEY_LENGTH:
         return key, {}
-    return _rebalance_around(project, lower, moving)
+    return _rebalance_around(project, spot.lower, moving)
 
 
 def _rebalance_around(project: Project, lower: str | None, moving: int | None) -> tuple[str, dict[str, str]]:
@@ -412,10 +417,10 @@ def story_create(
     Project.objects.filter(pk=project.pk).update(last_story_number=project.last_story_number)
     story.number = project.last_story_number
     story.key = f"{project.key}-{story.number}"
-    story.rank, rebalanced = _new_rank(project, placement, sprint, None)
+    story.rank, rebalanced = _new_rank(project, _spot(project, placement, sprint, None), None)
     story.created_at = story.updated_at = at
     story.created_by = actor if getattr(actor, "pk", None) else None
-    story.flow = projection.advance(None, kind=EventKind.CREATED, at=at, category=state.category)
+    story.set_flow(projection.advance(None, kind=EventKind.CREATED, at=at, category=state.category), zone=project.tzinfo)
     story.save()
     if labels:
         story.labels.set(labels)
@@ -433,7 +438,7 @@ def story_create(
         "rank": story.rank,
     }
     changes = [Change(EventKind.CREATED, to_value=snapshot), *_rebalance_changes(rebalanced)]
-    _append_events(project, story, changes, actor=actor, at=at, finishes=story.flow_finished_at is not None)
+    _append_events(project, story, changes, actor=actor, at=at)
     return story
 
 
@@ -498,17 +503,9 @@ def _blocked_changes(story: Story, blocked: Any, reason: Any) -> list[Change]:
 def _save(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:
     story.version += 1
     story.updated_at = at
-    finished_before = story.flow_finished_at
-    story.flow = _advanced(story, changes, at)
+    story.set_flow(_advanced(story, changes, at), zone=project.tzinfo)
     story.save()
-    _append_events(project, story, changes, actor=actor, at=at, finishes=_finishes(story, changes, finished_before))
-
-
-def _finishes(story: Story, changes: Sequence[Change], finished_before: datetime | None) -> bool:
-    """Whether the set of live finished stories changed: a finish, a reopen, or a finished story deleted or restored."""
-    if story.flow_finished_at != finished_before:
-        return True
-    return story.flow_finished_at is not None and any(c.kind in (EventKind.DELETED, EventKind.RESTORED) for c in changes)
+    _append_events(project, story, changes, actor=actor, at=at)
 
 
 def _advanced(story: Story, changes: Sequence[Change], at: datetime) -> projection.StoryFlow:
@@ -563,8 +560,9 @@ def story_move(
         locked.sprint = destination
     anchor = placement.before or placement.after
     _check_anchor(project, locked, anchor, destination, "before" if placement.before else "after")
-    if changes or not _already_there(project, locked, placement, destination):  # a story changing lists is never already there
-        new_rank, rebalanced = _new_rank(project, placement, destination, locked.pk)
+    spot = _spot(project, placement, destination, locked.pk)
+    if changes or not _already_there(project, locked, placement, destination, spot):  # a story changing lists is never already there
+        new_rank, rebalanced = _new_rank(project, spot, locked.pk)
         changes += [Change(EventKind.RANK, "", locked.rank, new_rank), *_rebalance_changes(rebalanced)]
         locked.rank = new_rank
     if changes:
@@ -572,11 +570,12 @@ def story_move(
     return _refresh(story, locked)
 
 
-def _already_there(project: Project, story: Story, placement: Placement, sprint: Sprint | None) -> bool:
+def _already_there(project: Project, story: Story, placement: Placement, sprint: Sprint | None, spot: Spot) -> bool:
     """True when the story already sits where it is asked to go, so a repeated move writes nothing.
 
     ``story`` is the row as locked and read by ``_lock`` (unchanged): whether it is in the list is known
-    from it (what ``list_filter`` asks), without a query.
+    from it (what ``list_filter`` asks), without a query; for the top or bottom, so is the answer, from the
+    list's edge among the other stories.
     """
     if story.deleted_at is not None:
         return False
@@ -585,11 +584,11 @@ def _already_there(project: Project, story: Story, placement: Placement, sprint:
             return False
     elif story.sprint_id is not None or story.state.category in CLOSED_CATEGORIES:
         return False
-    in_list = Story.objects.filter(project=project).filter(list_filter(sprint))
     if placement.position == "top":
-        return not in_list.filter(rank__lt=story.rank).exists()
+        return spot.edge is None or story.rank < spot.edge
     if placement.position == "bottom":
-        return not in_list.filter(rank__gt=story.rank).exists()
+        return spot.edge is None or story.rank > spot.edge
+    in_list = Story.objects.filter(project=project).filter(list_filter(sprint))
     if placement.before is not None:
         next_key = in_list.filter(rank__gt=story.rank).order_by("rank").values_list("pk", flat=True).first()
         return next_key == placement.before.pk
@@ -704,16 +703,13 @@ def label_save(
 # at it, deleted ones included: each gets its event and a new version, like any other change.
 
 
-def _rewrite(
-    project: Project, stories: Sequence[Story], changes: Sequence[Change], fields: Sequence[str], *, actor, at: datetime,
-    finishes: bool = False,
-) -> None:
+def _rewrite(project: Project, stories: Sequence[Story], changes: Sequence[Change], fields: Sequence[str], *, actor, at: datetime) -> None:
     """Save ``stories`` (already changed in memory, one ``changes`` entry each) with their events, in bulk."""
     for story in stories:
         story.version += 1
         story.updated_at = at
     Story.objects.bulk_update(stories, [*fields, "version", "updated_at"])
-    _append_event_rows(project, list(zip(stories, changes, strict=True)), actor=actor, at=at, finishes=finishes)
+    _append_event_rows(project, list(zip(stories, changes, strict=True)), actor=actor, at=at)
 
 
 def _pointing_at(**lookup: Any) -> list[Story]:
@@ -806,8 +802,9 @@ def stories_unlink_deliverable(*, deliverable: Deliverable, actor, at: datetime 
 def flow_rebuild(*, project: Project) -> int:
     """Fold the project's whole log into every story's flow projection again; how many stories were rewritten.
 
-    For a change of a state's category, which changes what counted as started or finished all along: a rare
-    settings change, and the one write that reads the whole log.
+    For a change of a state's category (what counted as started or finished all along) or of the project's
+    time zone (which days the cycle times span): rare settings changes, and the one write that reads the
+    whole log.
     """
     project, _ = lock_project(project.pk, None)
     categories = dict(WorkflowState.all_objects.filter(project=project).values_list("pk", "category"))
@@ -815,10 +812,8 @@ def flow_rebuild(*, project: Project) -> int:
     flows = projection.fold(events.iterator(chunk_size=10_000), categories)
     stories = list(Story.objects.filter(pk__in=flows).only("pk"))
     for story in stories:
-        story.flow = flows[story.pk]
+        story.set_flow(flows[story.pk], zone=project.tzinfo)
     Story.objects.bulk_update(stories, FLOW_FIELDS, batch_size=5_000)
-    project.last_finish_seq = project.last_event_seq
-    Project.objects.filter(pk=project.pk).update(last_finish_seq=project.last_finish_seq)
     return len(stories)
 
 
@@ -834,13 +829,10 @@ def stories_move_state(*, state: WorkflowState, to: WorkflowState, actor, at: da
         raise InvalidInput(f"Move the stories to another state of {project.key}.", field="move_to")
     stories = _pointing_at(state=state)
     change = Change(EventKind.STATE, "", state.pk, to.pk)
-    finishes = False
     for story in stories:
-        finished_before = story.flow_finished_at
         story.state = to
-        story.flow = _advanced(story, [change], at)
-        finishes = finishes or (story.deleted_at is None and story.flow_finished_at != finished_before)
-    _rewrite(project, stories, [change] * len(stories), ["state", *FLOW_FIELDS], actor=actor, at=at, finishes=finishes)
+        story.set_flow(_advanced(story, [change], at), zone=project.tzinfo)
+    _rewrite(project, stories, [change] * len(stories), ["state", *FLOW_FIELDS], actor=actor, at=at)
     return len(stories)
 
 

@@ -24,7 +24,7 @@ from apps.stories.services import points_value
 from sprintboard import history, projection, records, rows
 from sprintboard.errors import EngineError
 
-FLOW_FIELDS = ("state_since", "started_at", "finished_at", "blocked_since", "reopened")
+FLOW_FIELDS = ("state_since", "started_at", "finished_at", "blocked_since", "reopened", "cycle_days")
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,10 @@ def _check_projection(project: Project, events: list[records.Event], stories: di
         yield Mismatch(project.key, None, "log", None, str(exc))
         return
     for pk, line in replay.timelines.items():
-        expected = projection.of_timeline(line, workflow)
+        flow = projection.of_timeline(line, workflow)
+        expected = {name: getattr(flow, name) for name in FLOW_FIELDS if name != "cycle_days"}
+        expected["cycle_days"] = projection.cycle_days(flow, project.tzinfo)
         row = stories[pk]
-        for name in FLOW_FIELDS:
-            if row[f"flow_{name}"] != getattr(expected, name):
-                yield Mismatch(project.key, row["key"], f"flow_{name}", row[f"flow_{name}"], getattr(expected, name))
+        for name, value in expected.items():
+            if row[f"flow_{name}"] != value:
+                yield Mismatch(project.key, row["key"], f"flow_{name}", row[f"flow_{name}"], value)

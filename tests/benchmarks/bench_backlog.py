@@ -12,6 +12,12 @@ keys from ``sprintboard.ranking.spread`` and one ``created`` event each), then m
 first in process with Django's test client (server time, SQL statements, rows written per request:
 the sum of the row counts of every INSERT/UPDATE/DELETE), then over HTTP against gunicorn started
 on a free port (round-trip time from a keep-alive client on the same machine). Prints median and p95.
+
+In the same run it also times what a move cannot do without: the bare SQL ``UPDATE project ...
+RETURNING seq; UPDATE story; INSERT event`` in one transaction (raw, on its own psycopg connection,
+same database and tables, one story per iteration: the last backlog story to the top), interleaved
+with the same move through the API and through the service (``services.story_move``), and prints the
+ratios of the medians. Targets (issue 12): API move / bare <= 5x, service move / bare <= 3x.
 Not collected by pytest (bench_*.py).
 """
 
@@ -81,11 +87,17 @@ def seed(stories: int):
     state = project.states.order_by("position").first()
     now = timezone.now()
     keys = ranking.spread(None, None, stories)
-    Story.objects.bulk_create(
-        (Story(project=project, number=n, key=f"BENCH-{n}", title=f"Story {n}", state=state, rank=keys[n - 1],
-               points=n % 8 or None, created_at=now, updated_at=now) for n in range(1, stories + 1)),
-        batch_size=2000,
-    )
+
+    def story(n: int) -> Story:
+        row = Story(project=project, number=n, key=f"BENCH-{n}", title=f"Story {n}", state=state, rank=keys[n - 1],
+                    points=n % 8 or None, created_at=now, updated_at=now)
+        if hasattr(Story, "set_flow"):  # the per-story flow projection, as story_create sets it
+            from sprintboard import projection
+
+            row.set_flow(projection.advance(None, kind="created", at=now, category=state.category), zone=project.tzinfo)
+        return row
+
+    Story.objects.bulk_create((story(n) for n in range(1, stories + 1)), batch_size=2000)
     ids = dict(Story.objects.filter(project=project).values_list("number", "pk"))
     StoryEvent.objects.bulk_create(
         (StoryEvent(project=project, seq=n, story_id=ids[n], kind="created", to_value={"state": state.pk, "sprint": None, "points": n % 8 or None},
@@ -172,6 +184,95 @@ def in_process(owner, repeat: int, rng: random.Random) -> None:
         report(label, times, statements)
 
 
+API_TARGET, SERVICE_TARGET = 5.0, 3.0
+
+
+def backlog_ends() -> tuple[str, tuple[int, str, str]]:
+    """The backlog's first rank key, and its last story (pk, key, rank): where a "to the top" move starts and lands."""
+    from apps.stories.models import Story
+    from apps.stories.services import backlog_filter
+
+    backlog = Story.objects.filter(project__key="BENCH").filter(backlog_filter())
+    return backlog.order_by("rank").values_list("rank", flat=True).first(), backlog.order_by("-rank").values_list("pk", "key", "rank").first()
+
+
+def versus_bare(owner, database_url: str, repeat: int) -> None:
+    """API move, service move and the bare SQL of a move, interleaved (so load on the machine weighs on all three).
+
+    Each iteration moves the backlog's last story to the top once each way; the bare way writes what a move
+    must write and nothing else: the project's event counter (RETURNING the seq), the story's rank and
+    version, one ``rank`` event. Reading where the story goes is not timed for the bare way (it is for the others).
+    """
+    import psycopg
+    from django.test import Client
+    from django.utils import timezone
+    from psycopg.types.json import Jsonb
+
+    from apps.projects.models import Project
+    from apps.stories import services
+    from apps.stories.models import Story, StoryEvent
+    from sprintboard import ranking
+
+    client = Client()
+    client.force_login(owner)
+    project = Project.objects.get(key="BENCH")
+    keeps_time = any(f.name == "last_event_at" for f in Project._meta.concrete_fields)  # the log's last time, where kept
+    counter = (f"UPDATE {Project._meta.db_table} SET last_event_seq = last_event_seq + 1"
+               + (", last_event_at = %(at)s" if keeps_time else "") + " WHERE id = %(project)s RETURNING last_event_seq")
+    story_sql = f"UPDATE {Story._meta.db_table} SET rank = %(rank)s, version = version + 1, updated_at = %(at)s WHERE id = %(story)s"
+    event_sql = (f"INSERT INTO {StoryEvent._meta.db_table} (project_id, seq, story_id, kind, field, from_value, to_value, actor_id, at) "
+                 "VALUES (%(project)s, %(seq)s, %(story)s, 'rank', '', %(old)s, %(new)s, %(actor)s, %(at)s)")
+
+    def api() -> float:
+        _, (_, key, _) = backlog_ends()
+        began = time.perf_counter()
+        response = client.post(f"/api/v1/stories/{key}/move/", json.dumps({"position": "top"}), content_type="application/json")
+        elapsed = (time.perf_counter() - began) * 1000
+        assert response.status_code == 200, response.content
+        return elapsed
+
+    def service() -> float:
+        _, (pk, _, _) = backlog_ends()
+        story = Story.objects.get(pk=pk)
+        began = time.perf_counter()
+        services.story_move(story=story, actor=owner, placement=services.TOP)
+        return (time.perf_counter() - began) * 1000
+
+    with psycopg.connect(database_url, autocommit=True) as bare_connection:
+        bare_connection.execute("SELECT 1")
+
+        def bare() -> float:
+            top, (pk, _, rank) = backlog_ends()
+            values = {"project": project.pk, "story": pk, "rank": ranking.key_between(None, top), "actor": owner.pk}
+            values.update(old=Jsonb(rank), new=Jsonb(values["rank"]))
+            began = time.perf_counter()
+            with bare_connection.transaction(), bare_connection.cursor() as cursor:
+                values["at"] = timezone.now()
+                values["seq"] = cursor.execute(counter, values).fetchone()[0]
+                cursor.execute(story_sql, values)
+                cursor.execute(event_sql, values)
+            return (time.perf_counter() - began) * 1000
+
+        ways = {"move via the API (POST, test client)": api,
+                "move via the service (story_move)": service,
+                "bare SQL: UPDATE project, story; INSERT": bare}
+        times: dict[str, list[float]] = {label: [] for label in ways}
+        for way in ways.values():  # once each, untimed: connections and code paths warm
+            way()
+        labels = list(ways)
+        for index in range(repeat):
+            for label in labels[index % 3:] + labels[: index % 3]:  # rotate the order, too
+                times[label].append(ways[label]())
+    print(f"\nA move vs the bare SQL it needs (last backlog story to the top, {repeat} of each, interleaved, same database):", flush=True)
+    for label, values in times.items():
+        report(label, values)
+    api_ms, service_ms, bare_ms = (statistics.median(values) for values in times.values())
+    for name, ms, target in (("API move", api_ms, API_TARGET), ("service move", service_ms, SERVICE_TARGET)):
+        ratio = ms / bare_ms
+        print(f"{name} / bare = {ms:.2f} / {bare_ms:.2f} ms = {ratio:.1f}x (medians; target <= {target:.0f}x): "
+              f"{'met' if ratio <= target else 'NOT MET'}", flush=True)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -250,6 +351,7 @@ def main() -> None:
     print(f"{args.stories:,} backlog stories loaded into {DB_NAME} in {time.perf_counter() - began:.1f} s (not timed below)")
     rng = random.Random(1)
     in_process(owner, args.repeat, rng)
+    versus_bare(owner, database_url, args.repeat)
     from django.db import connections
 
     connections.close_all()

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from apps.projects.errors import Conflict, InvalidInput, NotFound, StaleVersion
-from apps.projects.models import Project, WipPolicy
+from apps.projects.models import WipPolicy
 from apps.stories import services
 from apps.stories.models import Sprint, SprintStatus, Story, StoryEvent
 
@@ -268,9 +268,18 @@ def test_recategorising_a_state_rebuilds_the_flow_projection_from_the_log(projec
 
     story = services.story_create(project=project, actor=people["member"], title="A", state=states["Ready"], at=T0)
     services.story_change_state(story=story, state=states["In progress"], actor=people["member"], at=T0 + timedelta(days=2))
-    assert Story.objects.get(pk=story.pk).flow_started_at == T0 + timedelta(days=2)
-    seq = Project.objects.get(pk=project.pk).last_finish_seq
+    services.story_change_state(story=story, state=states["Done"], actor=people["member"], at=T0 + timedelta(days=3))
+    assert Story.objects.get(pk=story.pk).flow_cycle_days == 2
     project_services.state_update(state=states["Ready"], category="active")  # "Ready" now counts as started
     rebuilt = Story.objects.get(pk=story.pk)
-    assert rebuilt.flow_started_at == T0 and rebuilt.version == story.version
-    assert Project.objects.get(pk=project.pk).last_finish_seq >= seq
+    assert rebuilt.flow_started_at == T0 and rebuilt.flow_cycle_days == 4 and rebuilt.version == story.version
+
+
+def test_a_new_time_zone_recounts_the_cycle_days_the_board_reads(project, people, states):
+    from apps.projects import services as project_services
+
+    story = services.story_create(project=project, actor=people["member"], title="A", state=states["In progress"], at=T0)
+    services.story_change_state(story=story, state=states["Done"], actor=people["member"], at=T0 + timedelta(days=2, hours=14, minutes=30))
+    assert Story.objects.get(pk=story.pk).flow_cycle_days == 3  # Mon 09:00 to Wed 23:30, UTC
+    project_services.project_update(project=project, timezone="Asia/Tokyo")
+    assert Story.objects.get(pk=story.pk).flow_cycle_days == 4  # Mon 18:00 to Thu 08:30 in Tokyo
