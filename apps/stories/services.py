@@ -716,6 +716,15 @@ def _pointing_at(**lookup: Any) -> list[Story]:
     return list(Story.objects.filter(**lookup).select_for_update(of=("self",)).select_related("state").order_by("pk"))
 
 
+def _repoint(project: Project, field: str, old: Any, new: Any, change: Change, *, actor, at: datetime) -> int:
+    """Point every story whose ``field`` is ``old`` at ``new`` instead, with ``change`` logged on each; how many."""
+    stories = _pointing_at(**{field: old})
+    for story in stories:
+        setattr(story, field, new)
+    _rewrite(project, stories, [change] * len(stories), [field], actor=actor, at=at)
+    return len(stories)
+
+
 def _check_target(project: Project, target: Any, deleted: Any, field: str) -> None:
     if target is None:
         return
@@ -728,11 +737,7 @@ def epic_delete(*, epic: Epic, actor, into: Epic | None = None, at: datetime | N
     """Delete an epic; its stories move to ``into`` (a merge) or to no epic, one ``updated`` event each."""
     project, at = lock_project(epic.project_id, at)
     _check_target(project, into, epic, "epic")
-    stories = _pointing_at(epic=epic)
-    for story in stories:
-        story.epic = into
-    change = Change(EventKind.UPDATED, "epic", epic.pk, _logged("epic", into))
-    _rewrite(project, stories, [change] * len(stories), ["epic"], actor=actor, at=at)
+    _repoint(project, "epic", epic, into, Change(EventKind.UPDATED, "epic", epic.pk, _logged("epic", into)), actor=actor, at=at)
     epic.delete()
 
 
@@ -778,11 +783,7 @@ def sprint_delete(*, sprint: Sprint, actor, at: datetime | None = None) -> None:
     sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
     if sprint.status != SprintStatus.PLANNED:
         raise Conflict(f"{sprint.name} is {sprint.status}: only a planned sprint can be deleted.", code="bad_transition")
-    stories = _pointing_at(sprint=sprint)
-    for story in stories:
-        story.sprint = None
-    change = Change(EventKind.SPRINT, "", sprint.pk, None)
-    _rewrite(project, stories, [change] * len(stories), ["sprint"], actor=actor, at=at)
+    _repoint(project, "sprint", sprint, None, Change(EventKind.SPRINT, "", sprint.pk, None), actor=actor, at=at)
     sprint.delete()
 
 
@@ -790,12 +791,8 @@ def sprint_delete(*, sprint: Sprint, actor, at: datetime | None = None) -> None:
 def stories_unlink_deliverable(*, deliverable: Deliverable, actor, at: datetime | None = None) -> int:
     """Unlink every story from a deliverable about to be deleted, one ``updated`` event each; how many."""
     project, at = lock_project(deliverable.project_id, at)
-    stories = _pointing_at(deliverable=deliverable)
-    for story in stories:
-        story.deliverable = None
     change = Change(EventKind.UPDATED, "deliverable", deliverable.pk, None)
-    _rewrite(project, stories, [change] * len(stories), ["deliverable"], actor=actor, at=at)
-    return len(stories)
+    return _repoint(project, "deliverable", deliverable, None, change, actor=actor, at=at)
 
 
 @transaction.atomic

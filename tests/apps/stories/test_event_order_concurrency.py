@@ -8,14 +8,12 @@ the wait, and the engine refused the log ("events out of order"): every report o
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from apps.deliverables.selectors import engine_deliverables
@@ -28,34 +26,13 @@ from apps.stories.selectors import engine_input
 from apps.stories.verification import verify_project
 from sprintboard import dataops, flow, forecast, sprints, waste
 from sprintboard.history import replay
+from tests.apps.stories.test_concurrency import run_in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 50
 STEPS = 6
 REASONS = ["waiting for access", "upstream late", "needs review"]
-
-
-def run_in_threads(count: int, work) -> list:
-    """``work(index)`` in ``count`` threads started together, each on its own database connection."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted on below
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 class Writer:
