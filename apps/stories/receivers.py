@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
 from apps.deliverables.signals import deliverable_deleting
@@ -28,3 +30,9 @@ def move_out_of_state(sender: Any, *, state: Any, move_to: Any, actor: Any, **kw
 @receiver(flow_definitions_changed, dispatch_uid="stories-rebuild-flow")
 def rebuild_flow(sender: Any, *, project: Any, **kwargs: Any) -> None:
     services.flow_rebuild(project=project)
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="stories-unassign-deleted-user")
+def unassign_deleted_user(sender: Any, *, instance: Any, **kwargs: Any) -> None:
+    """A deleted user's stories would lose their assignee through SET_NULL, with no event: log it first."""
+    services.stories_unassign_user(user=instance)

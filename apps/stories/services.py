@@ -788,6 +788,22 @@ def sprint_delete(*, sprint: Sprint, actor, at: datetime | None = None) -> None:
 
 
 @transaction.atomic
+def stories_unassign_user(*, user: AbstractBaseUser, at: datetime | None = None) -> int:
+    """Unassign a user about to be deleted from every story (deleted ones too), one ``assignee`` event each."""
+    unassigned = 0
+    project_ids = Story.objects.filter(assignee=user).values_list("project_id", flat=True).distinct().order_by("project_id")
+    for project_id in list(project_ids):
+        project, when = lock_project(project_id, at)
+        change = Change(EventKind.ASSIGNEE, "", _logged("assignee", user), None)
+        stories = _pointing_at(assignee=user, project=project)
+        for story in stories:
+            story.assignee = None
+        _rewrite(project, stories, [change] * len(stories), ["assignee"], actor=None, at=when)
+        unassigned += len(stories)
+    return unassigned
+
+
+@transaction.atomic
 def stories_unlink_deliverable(*, deliverable: Deliverable, actor, at: datetime | None = None) -> int:
     """Unlink every story from a deliverable about to be deleted, one ``updated`` event each; how many."""
     project, at = lock_project(deliverable.project_id, at)

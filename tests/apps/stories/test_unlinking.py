@@ -89,3 +89,10 @@ def test_a_deleted_story_is_unlinked_too(world, people):
     services.epic_delete(epic=world.epic, actor=people["member"])
     story = Story.objects.get(pk=world.story.pk)
     assert story.is_deleted and story.epic is None and story.version == 3
+
+
+def test_deleting_a_user_unassigns_their_stories_with_events(world, people):
+    services.story_assign(story=world.story, assignee=people["member"], actor=people["owner"])
+    people["member"].delete()
+    story = Story.objects.get(pk=world.story.pk)
+    assert story.assignee is None and last_event(story) == ("assignee", "", "member", None)
