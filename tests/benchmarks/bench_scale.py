@@ -642,6 +642,9 @@ def burst(port: int, path: str, cookie: str, n: int) -> tuple[list[Poll], float]
     return results, makespan  # type: ignore[return-value]
 
 
+WARM_ROUNDS = 10
+
+
 class Server:
     """gunicorn from the repository root (it reads gunicorn.conf.py), one sync worker per concurrent poll."""
 
@@ -712,9 +715,12 @@ def concurrent_polls(loaded: Loaded, server: Server, cookie: str, user, *, polls
     def check(result: Poll) -> None:
         assert result.status == 200 and result.cards == loaded.cards, f"poll answered {result.status} with {result.cards} cards"
 
-    # Warm every worker (templates, connection) while the cache is warm: one poll fills it, then rounds of n.
+    # Warm every worker (templates, connection, Django's and psycopg's per-process caches) while the fragment
+    # is cached: one poll fills it, then rounds of n. A worker's first few requests cost several times its
+    # steady state (measured: a cached poll takes ~5 ms of CPU from the 5th request of a sync worker on,
+    # 12-16 ms on its 2nd or 3rd), and a server's workers live for thousands of requests.
     check(poll(server.port, path, cookie))
-    for _ in range(2):
+    for _ in range(WARM_ROUNDS):
         for result in burst(server.port, path, cookie, polls)[0]:
             check(result)
     apps, dbs, walls = [], [], []

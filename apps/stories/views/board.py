@@ -229,10 +229,7 @@ def board_live(request: HttpRequest, key: str) -> HttpResponse:
     if etag in _if_none_match(request):
         response = HttpResponse(status=304)
     else:
-        fragment_key = _fragment_key(version, etag, request.GET.urlencode())
-        # The version query authorised the viewer (a member, with this role): a rendered fragment is served as is.
-        shared = cache.get(fragment_key)
-        response = HttpResponse(shared) if shared is not None else _board_live_render(request, key, fragment_key=fragment_key)
+        response = HttpResponse(_shared_fragment(request, key, _fragment_key(version, etag, request.GET.urlencode())))
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
     return response
@@ -254,37 +251,35 @@ def _fragment_key(version: selectors.BoardVersion, etag: str, query: str) -> str
     return f"board-fragment:{version.scope}:{etag}:{hashlib.sha256(query.encode()).hexdigest()}"
 
 
-@project_view()
-def _board_live_render(request: HttpRequest, project: Project, membership: Membership, *, fragment_key: str) -> HttpResponse:
-    """The fragment for this version of the board, rendered once and shared by every poll that asks for it."""
-
-    def render_fragment() -> str:
-        context = _board_context(request, project, membership) | {"project": project, "membership": membership}
-        return render_to_string("stories/_board.html", context, request=request)
-
-    return HttpResponse(_rendered_once(fragment_key, render_fragment))
-
-
-def _rendered_once(key: str, render_fragment: Callable[[], str]) -> str:
-    """Single flight: the first poll renders and stores the fragment; the others wait briefly for it."""
-    content = cache.get(key)
+def _shared_fragment(request: HttpRequest, key: str, fragment_key: str) -> str:
+    """Single flight: the first poll of a new version renders the fragment and stores it; the others wait
+    briefly for it. The version query has already authorised the viewer (a member, with this role), so a
+    stored fragment is served as it is.
+    """
+    content = cache.get(fragment_key)
     if content is not None:
         return content
-    lock = f"{key}:rendering"
+    lock = f"{fragment_key}:rendering"
     if cache.add(lock, 1, timeout=int(FRAGMENT_WAIT_SECONDS) + 8):
         try:
-            content = render_fragment()
-            cache.set(key, content, FRAGMENT_SECONDS)
+            content = _render_fragment(request, key).content.decode()
+            cache.set(fragment_key, content, FRAGMENT_SECONDS)
         finally:
             cache.delete(lock)
         return content
     deadline = time.monotonic() + FRAGMENT_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(0.02)
-        content = cache.get(key)
+        content = cache.get(fragment_key)
         if content is not None:
             return content
-    return render_fragment()  # the renderer is slow or gone: answer anyway
+    return _render_fragment(request, key).content.decode()  # the renderer is slow or gone: answer anyway
+
+
+@project_view()
+def _render_fragment(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+    context = _board_context(request, project, membership) | {"project": project, "membership": membership}
+    return HttpResponse(render_to_string("stories/_board.html", context, request=request))
 
 
 # --- Moves ---------------------------------------------------------------------------------
