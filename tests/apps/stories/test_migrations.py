@@ -39,3 +39,22 @@ def test_inverted_times_are_raised_to_their_predecessor_and_the_projection_is_ba
     assert (story.flow_started_at, story.flow_finished_at) == (T0 + timedelta(hours=2), T0 + timedelta(hours=4))
     assert story.flow_blocked_since == T0 + timedelta(hours=2)
     assert list(verify_project(project)) == []
+
+
+ranks = importlib.import_module("apps.stories.migrations.0010_record_legacy_rank_rewrites")
+
+
+@pytest.mark.tampers_log  # rewrites ranks without events, as rebalances did before the fix
+def test_rank_keys_rewritten_without_events_are_recorded_in_one_appended_event(project, people):
+    first = services.story_create(project=project, actor=people["member"], title="A", at=T0)
+    second = services.story_create(project=project, actor=people["member"], title="B", at=T0)
+    Story.objects.filter(pk=first.pk).update(rank="a0")
+    Story.objects.filter(pk=second.pk).update(rank="a1")
+    before = Project.objects.get(pk=project.pk).last_event_seq
+    assert any(m.field == "rank" for m in verify_project(project))
+
+    ranks._record_project(apps, Project.objects.get(pk=project.pk))
+
+    added = StoryEvent.objects.filter(project=project, seq__gt=before)
+    assert [(e.kind, e.to_value) for e in added] == [("rebalanced", {"DATA-1": "a0", "DATA-2": "a1"})]
+    assert list(verify_project(project)) == []
