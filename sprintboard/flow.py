@@ -469,13 +469,18 @@ def nearest_rank(values: Iterable[float], percent: float) -> float | None:
 
     >>> nearest_rank([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 85), nearest_rank([5], 50), nearest_rank([], 50)
     (9, 5, None)
+
+    A percentile is taken as the decimal the user wrote (99.9 is 999/10, not the nearest binary float):
+
+    >>> nearest_rank(range(1, 1001), 99.9), nearest_rank(range(1, 1001), 57.7)
+    (999, 577)
     """
     if not 0 < percent <= 100:
         raise EngineError(f"percentile must be in (0, 100], not {percent}")
     ordered = sorted(values)
     if not ordered:
         return None
-    return ordered[max(1, math.ceil(Fraction(percent) * len(ordered) / 100)) - 1]
+    return ordered[max(1, math.ceil(Fraction(str(percent)) * len(ordered) / 100)) - 1]
 
 
 def percentiles(values: Iterable[float], percents: Sequence[float] = DEFAULT_PERCENTS) -> dict[str, float | None]:
@@ -531,7 +536,9 @@ def _littles_law(history: History, wip_days: list[DayCount], finished: list, fir
     predicted = _ratio(average_wip, average_throughput)
     actual = sum(exact) / len(exact) if exact else None
     return LittlesLaw(
-        average_wip, average_throughput, predicted, actual, wip_start, wip_end, age_start, age_end, warnings, days, len(exact)
+        average_wip=average_wip, average_throughput=average_throughput, predicted_cycle_days=predicted,
+        actual_cycle_days=actual, wip_start=wip_start, wip_end=wip_end, age_start=age_start, age_end=age_end,
+        warnings=warnings, days=days, n=len(exact),
     )
 
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import accumulate
 from random import Random
+from typing import TypedDict
 
 from sprintboard.errors import EngineError
 from sprintboard.flow import nearest_rank, throughput
@@ -147,6 +148,48 @@ def _likely_totals(totals: list[int], percents: Sequence[int]) -> dict[str, int 
     return {f"{p:g}": nearest_rank(totals, 100 - p) if p < 100 else min(totals) for p in percents}  # type: ignore[misc]
 
 
+class _Inputs(TypedDict):
+    """The fields every forecast reports about its inputs."""
+
+    trials: int
+    seed: int
+    history_start: date
+    history_end: date
+    history: tuple[int, ...]
+    n: int
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    """What both forecasts start from: the history and its daily throughput samples."""
+
+    history: History
+    start: date
+    end: date
+    days: tuple[int, ...]
+
+    def fields(self, *, trials: int, seed: int, reason: str | None) -> _Inputs:
+        return _Inputs(
+            trials=trials, seed=seed, history_start=self.start, history_end=self.end, history=self.days,
+            n=len(self.days), reason=reason,
+        )
+
+
+def _sample(
+    source: History | Iterable[Event],
+    *,
+    history_days: int,
+    stories: Iterable[Story] | None,
+    workflow: Iterable[State] | Workflow | None,
+    tz: str,
+    as_of: datetime | None,
+) -> _Sample:
+    history = ensure_history(source, stories=stories, workflow=workflow, tz=tz, as_of=as_of)
+    first, last, samples = throughput_history(history, days=history_days)
+    return _Sample(history, first, last, tuple(samples))
+
+
 def forecast_how_many(
     source: History | Iterable[Event],
     *,
@@ -161,18 +204,17 @@ def forecast_how_many(
     as_of: datetime | None = None,
 ) -> HowManyForecast:
     """How many stories will be finished by the end of day ``by``."""
-    history = ensure_history(source, stories=stories, workflow=workflow, tz=tz, as_of=as_of)
-    if by < history.as_of_day:
-        raise EngineError(f"forecast date {by} is before the as-of day {history.as_of_day}")
-    first, last, samples = throughput_history(history, days=history_days)
-    days = (by - history.as_of_day).days
-    base = (by, days)
-    if not any(samples):
+    sample = _sample(source, history_days=history_days, stories=stories, workflow=workflow, tz=tz, as_of=as_of)
+    today = sample.history.as_of_day
+    if by < today:
+        raise EngineError(f"forecast date {by} is before the as-of day {today}")
+    days = (by - today).days
+    if not any(sample.days):
         likely = dict.fromkeys((f"{p:g}" for p in percents), None)
-        return HowManyForecast(*base, likely, trials, seed, first, last, tuple(samples), len(samples), NO_THROUGHPUT)
-    totals = simulate_how_many(samples, days, trials=trials, seed=seed)
+        return HowManyForecast(by=by, days=days, likely=likely, **sample.fields(trials=trials, seed=seed, reason=NO_THROUGHPUT))
+    totals = simulate_how_many(sample.days, days, trials=trials, seed=seed)
     likely = _likely_totals(totals, percents)
-    return HowManyForecast(*base, likely, trials, seed, first, last, tuple(samples), len(samples), None)
+    return HowManyForecast(by=by, days=days, likely=likely, **sample.fields(trials=trials, seed=seed, reason=None))
 
 
 def _add_years(day: date, years: int) -> date:
@@ -198,17 +240,18 @@ def forecast_when(
     """By which date ``items`` more stories will be finished."""
     if items < 0:
         raise EngineError(f"items must be at least 0, not {items}")
-    history = ensure_history(source, stories=stories, workflow=workflow, tz=tz, as_of=as_of)
-    first, last, samples = throughput_history(history, days=history_days)
-    today = history.as_of_day
+    sample = _sample(source, history_days=history_days, stories=stories, workflow=workflow, tz=tz, as_of=as_of)
+    today = sample.history.as_of_day
     horizon = _add_years(today, HORIZON_YEARS)
-    if not any(samples) and items > 0:
+    if not any(sample.days) and items > 0:
         likely = dict.fromkeys((f"{p:g}" for p in percents), None)
-        return WhenForecast(items, likely, horizon, 0, trials, seed, first, last, tuple(samples), len(samples), NO_THROUGHPUT)
-    outcomes = simulate_when(samples, items, trials=trials, seed=seed, horizon=(horizon - today).days)
+        fields = sample.fields(trials=trials, seed=seed, reason=NO_THROUGHPUT)
+        return WhenForecast(items=items, likely=likely, horizon=horizon, beyond_horizon=0, **fields)
+    outcomes = simulate_when(sample.days, items, trials=trials, seed=seed, horizon=(horizon - today).days)
     likely = {f"{p:g}": _day_at(outcomes, p, today) for p in percents}
     beyond = sum(1 for o in outcomes if o is None)
-    return WhenForecast(items, likely, horizon, beyond, trials, seed, first, last, tuple(samples), len(samples), None)
+    fields = sample.fields(trials=trials, seed=seed, reason=None)
+    return WhenForecast(items=items, likely=likely, horizon=horizon, beyond_horizon=beyond, **fields)
 
 
 def _day_at(outcomes: list[int | None], percent: int, today: date) -> date | None:

@@ -212,3 +212,8 @@ def test_windows_must_make_sense():
         flow.throughput(history, start=day(5), end=day(4))
     with pytest.raises(EngineError, match="after the as-of day"):
         flow.wip(history, start=day(5), end=day(11))
+
+
+@pytest.mark.parametrize(("percent", "expected"), [(99.9, 999), (57.7, 577), (0.1, 1), (12.5, 125), (100, 1000)])
+def test_non_whole_percentiles_use_the_decimal_written(percent, expected):
+    assert flow.nearest_rank(range(1, 1001), percent) == expected
