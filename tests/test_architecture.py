@@ -41,3 +41,15 @@ def test_apps_import_only_from_apps_above_them():
                 if parts[0] == "apps" and len(parts) > 1 and parts[1] in below:
                     offenders.add(f"{path.relative_to(ROOT)} imports {name}")
     assert not offenders
+
+
+def test_selectors_never_import_services():
+    """Reads never call writes: selectors pull, services push (and may read through selectors)."""
+    offenders = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "apps").rglob("selectors.py")
+        for name in imported_modules(path)
+        if name.endswith(".services") or name.startswith("apps.") and ".services." in name
+    }
+    assert not offenders
+

@@ -14,8 +14,8 @@ from apps.projects.api_support import error_responses
 from apps.projects.errors import InvalidInput, NotFound, PermissionDenied
 from apps.projects.models import Project, Role
 from apps.projects.selectors import ROLE_NAMES, require_role
+from apps.stories import selectors, services
 from apps.stories import serializers as s
-from apps.stories import services
 from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent
 
 READ, MEMBER, OWNER = Role.STAKEHOLDER, Role.MEMBER, Role.PRODUCT_OWNER
@@ -164,7 +164,7 @@ class BacklogList(ApiView):
                    responses={200: s.StorySerializer(many=True), **error_responses(401, 404)})
     def get(self, request, key):
         project = self.project(key)
-        return self.paginated(stories_with_relations().filter(project=project).filter(services.backlog_filter()))
+        return self.paginated(stories_with_relations().filter(project=project).filter(selectors.backlog_filter()))
 
 
 class BacklogMove(ApiView):

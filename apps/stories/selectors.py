@@ -13,6 +13,7 @@ import time
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 import psycopg
@@ -168,6 +169,25 @@ def sprint_story_ids(sprints_: Iterable[Sprint]) -> set[int]:
             if sprint is not None and seq > (sprint.start_seq or 0):
                 ids.add(story_id)
     return ids
+
+
+# --- Predicates and values the services share with the reads -----------------------------------
+
+
+def points_value(points: Decimal | None) -> int | float | None:
+    """Points as a JSON number: 3 rather than 3.0, 0.5 as 0.5."""
+    if points is None:
+        return None
+    return int(points) if points == points.to_integral_value() else float(points)
+
+
+def backlog_filter() -> Q:
+    """Stories in no sprint and not finished: the backlog a product owner orders."""
+    return Q(sprint__isnull=True, deleted_at__isnull=True) & ~Q(state__category__in=CLOSED_CATEGORIES)
+
+
+def list_filter(sprint: Sprint | None) -> Q:
+    return Q(sprint=sprint, deleted_at__isnull=True) if sprint is not None else backlog_filter()
 
 
 # --- The board ---------------------------------------------------------------------------
@@ -367,8 +387,6 @@ VELOCITY_CACHE_SECONDS = 24 * 3600
 
 def backlog_base(project: Project) -> QuerySet[Story]:
     """The backlog a product owner orders: in no sprint, not finished, not deleted."""
-    from apps.stories.services import backlog_filter
-
     return Story.objects.filter(project=project).filter(backlog_filter())
 
 
@@ -401,8 +419,6 @@ def backlog_filter_counts(project: Project) -> dict[str, dict[Any, int]]:
 
 def story_successor(story: Story) -> str | None:
     """The key of the story just below this one in its list (the backlog or its sprint): where an undo puts it back."""
-    from apps.stories.services import list_filter
-
     in_list = Story.objects.filter(project=story.project_id).filter(list_filter(story.sprint))
     return in_list.filter(rank__gt=story.rank).order_by("rank").values_list("key", flat=True).first()
 
@@ -578,8 +594,6 @@ def _outcome_key(project: Project, sprint_id: int, started_at: datetime, closed_
 
 def _planned_outcomes(planned: list[Sprint]) -> dict[int, SprintOutcome]:
     """Planned scopes: each sprint's live stories and their points now, in one grouped query."""
-    from apps.stories.services import points_value
-
     if not planned:
         return {}
     rows = (

@@ -15,7 +15,7 @@ from apps.projects.errors import InvalidInput
 from apps.projects.models import Category, Membership, Project, WorkflowState
 from apps.stories import services
 from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent, StoryKind
-from apps.stories.services import points_value
+from apps.stories.selectors import points_value
 
 # --- Output -------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, QuerySet, Subquery
+from django.db.models import Max, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.deliverables.models import Deliverable
@@ -43,6 +43,7 @@ from apps.stories.models import (
     StoryEvent,
     StoryKind,
 )
+from apps.stories.selectors import list_filter, points_value
 from sprintboard import projection, ranking
 
 UNSET: Any = object()
@@ -61,13 +62,6 @@ UNLOGGED_VALUES = {"description", "acceptance_criteria"}
 
 
 # --- Event log -----------------------------------------------------------------
-
-
-def points_value(points: Decimal | None) -> int | float | None:
-    """Points as a JSON number: 3 rather than 3.0, 0.5 as 0.5."""
-    if points is None:
-        return None
-    return int(points) if points == points.to_integral_value() else float(points)
 
 
 def _logged(field: str, value: Any) -> Any:
@@ -284,15 +278,6 @@ class Placement:
 
 BOTTOM = Placement(position="bottom")
 TOP = Placement(position="top")
-
-
-def backlog_filter() -> Q:
-    """Stories in no sprint and not finished: the backlog a product owner orders."""
-    return Q(sprint__isnull=True, deleted_at__isnull=True) & ~Q(state__category__in=CLOSED_CATEGORIES)
-
-
-def list_filter(sprint: Sprint | None) -> Q:
-    return Q(sprint=sprint, deleted_at__isnull=True) if sprint is not None else backlog_filter()
 
 
 class Spot(NamedTuple):

@@ -19,8 +19,7 @@ from django.utils import timezone
 
 from apps.projects.models import Project
 from apps.stories.models import Story, StoryEvent
-from apps.stories.selectors import engine_stories, engine_workflow
-from apps.stories.services import points_value
+from apps.stories.selectors import engine_stories, engine_workflow, points_value
 from sprintboard import history, projection, records, rows
 from sprintboard.errors import EngineError
 

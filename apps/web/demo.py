@@ -38,7 +38,7 @@ from apps.deliverables.models import Deliverable, DeliverableStatus
 from apps.projects import services as project_services
 from apps.projects.errors import Conflict
 from apps.projects.models import CLOSED_CATEGORIES, Category, Project, Role, WorkflowState
-from apps.stories import services
+from apps.stories import selectors, services
 from apps.stories.models import Sprint, Story
 
 __all__ = ["DEMO_PASSWORD", "PEOPLE", "PROJECT_KEY", "Person", "seed_demo"]
@@ -555,7 +555,7 @@ class _Demo:
         services.comment_add(story=story, author=self.users[author], body=body, at=self.clock)
 
     def _backlog(self) -> list[Story]:
-        rows = Story.objects.filter(project=self.project).filter(services.backlog_filter()).order_by("rank")
+        rows = Story.objects.filter(project=self.project).filter(selectors.backlog_filter()).order_by("rank")
         return [self.stories[pk] for pk in rows.values_list("pk", flat=True)]
 
     def _open_in(self, sprint: Sprint) -> list[Story]:

@@ -132,7 +132,7 @@ def counting():
 
 def backlog_keys() -> list[str]:
     from apps.stories.models import Story
-    from apps.stories.services import backlog_filter
+    from apps.stories.selectors import backlog_filter
 
     return list(Story.objects.filter(project__key="BENCH").filter(backlog_filter()).order_by("rank").values_list("key", flat=True))
 
@@ -190,7 +190,7 @@ API_TARGET, SERVICE_TARGET = 5.0, 3.0
 def backlog_ends() -> tuple[str, tuple[int, str, str]]:
     """The backlog's first rank key, and its last story (pk, key, rank): where a "to the top" move starts and lands."""
     from apps.stories.models import Story
-    from apps.stories.services import backlog_filter
+    from apps.stories.selectors import backlog_filter
 
     backlog = Story.objects.filter(project__key="BENCH").filter(backlog_filter())
     return backlog.order_by("rank").values_list("rank", flat=True).first(), backlog.order_by("-rank").values_list("pk", "key", "rank").first()

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from apps.projects import services as project_services
 from apps.projects.models import Role
-from apps.stories import services
+from apps.stories import selectors, services
 from apps.stories.models import Story
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +26,7 @@ def backlog_project(login, page):
 
 
 def backlog_order(project) -> list[str]:
-    return list(Story.objects.filter(project=project).filter(services.backlog_filter()).order_by("rank").values_list("title", flat=True))
+    return list(Story.objects.filter(project=project).filter(selectors.backlog_filter()).order_by("rank").values_list("title", flat=True))
 
 
 def test_drag_a_story_to_the_top_reload_and_it_stays_there_then_undo(page, backlog_project, snapshot):

@@ -200,7 +200,7 @@ def _lanes(stories: list[Story], states: list[WorkflowState], swimlane: Swimlane
         story.over_sle = sle is not None and story.age is not None and story.age > sle
         story.page_url = page_url.replace("STORY-KEY", story.key)
         story.kind_label = KIND_NAMES.get(story.kind, story.kind)
-        story.points_label = "" if story.points is None else str(services.points_value(story.points))
+        story.points_label = "" if story.points is None else str(selectors.points_value(story.points))
         story.assignee_name = story.assignee.get_username() if story.assignee_id else ""
         lane_id, heading = swimlane.lane_of(story)
         lane = lanes.get(lane_id)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from apps.stories import services
+from apps.stories import selectors, services
 from apps.stories.models import Sprint, Story, StoryEvent
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def url(name: str, **kwargs) -> str:
 
 
 def order(project) -> list[str]:
-    return list(Story.objects.filter(project=project).filter(services.backlog_filter()).order_by("rank").values_list("key", flat=True))
+    return list(Story.objects.filter(project=project).filter(selectors.backlog_filter()).order_by("rank").values_list("key", flat=True))
 
 
 def test_a_move_is_saved_at_once_and_answers_its_undo(as_user, project, five):

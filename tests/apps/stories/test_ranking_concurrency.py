@@ -13,7 +13,7 @@ import threading
 import pytest
 from django.db import connection
 
-from apps.stories import services
+from apps.stories import selectors, services
 from apps.stories.models import Story, StoryEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -24,7 +24,7 @@ STORIES = 24
 
 
 def backlog_ids(project) -> list[int]:
-    return list(Story.objects.filter(project=project).filter(services.backlog_filter()).order_by("rank").values_list("pk", flat=True))
+    return list(Story.objects.filter(project=project).filter(selectors.backlog_filter()).order_by("rank").values_list("pk", flat=True))
 
 
 def apply(order: list[int], story: int, how: str, anchor: int | None) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from apps.projects.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from apps.projects.models import WipPolicy
-from apps.stories import services
+from apps.stories import selectors, services
 from apps.stories.models import Sprint, SprintStatus, Story, StoryEvent
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +139,7 @@ def test_wip_limit_blocks_moves_into_a_full_column_under_the_block_policy(projec
 
 
 def backlog_keys(project):
-    return list(Story.objects.filter(project=project).filter(services.backlog_filter()).order_by("rank").values_list("key", flat=True))
+    return list(Story.objects.filter(project=project).filter(selectors.backlog_filter()).order_by("rank").values_list("key", flat=True))
 
 
 def test_moves_write_one_rank_event_and_repeat_moves_write_nothing(project, people):
@@ -196,7 +196,7 @@ def test_replaying_the_events_reproduces_the_story(project, people, states):
             "state": story.state_id,
             "sprint": story.sprint_id,
             "assignee": story.assignee.username if story.assignee else None,
-            "points": services.points_value(story.points),
+            "points": selectors.points_value(story.points),
         }
         assert {field: replay(events_of(story))[field] for field in expected} == expected
     seqs = list(StoryEvent.objects.filter(project=project).order_by("seq").values_list("seq", flat=True))

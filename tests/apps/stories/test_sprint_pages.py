@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 
-from apps.stories import services
+from apps.stories import selectors, services
 from apps.stories.models import Sprint, SprintStatus, Story
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +141,7 @@ def test_closing_carries_unfinished_stories_to_the_next_sprint(as_user, project,
 def test_closing_to_the_top_of_the_backlog(as_user, project, people, active):
     services.story_create(project=project, actor=people["owner"], title="Already in the backlog")
     as_user("owner").post(url("project-sprint-close", active), {"unfinished": "backlog"})
-    backlog = list(Story.objects.filter(project=project).filter(services.backlog_filter()).order_by("rank").values_list("key", flat=True))
+    backlog = list(Story.objects.filter(project=project).filter(selectors.backlog_filter()).order_by("rank").values_list("key", flat=True))
     assert backlog == ["DATA-1", "DATA-3", "DATA-4"]
     assert not Sprint.objects.filter(project=project, status=SprintStatus.PLANNED).exists()
 

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from apps.projects.models import Category, Membership, Project, Role
 from apps.stories.models import Comment, Sprint, SprintStatus, Story, StoryEvent
-from apps.stories.services import CARRY_OVER_DELAY, points_value
+from apps.stories.selectors import points_value
+from apps.stories.services import CARRY_OVER_DELAY
 from apps.web.demo import CLOSED_SPRINTS, DEMO_PASSWORD, PROJECT_KEY, seed_demo
 
 pytestmark = pytest.mark.django_db
