@@ -153,6 +153,12 @@ class Story(models.Model):
 
     objects = StoryQuerySet.as_manager()
 
+    # The flow projection's columns: what set_flow writes, and what verify_events compares with the replay.
+    FLOW_FIELDS = (
+        "flow_state_since", "flow_started_at", "flow_finished_at", "flow_blocked_since", "flow_reopened",
+        "flow_cycle_days",
+    )  # fmt: skip
+
     class Meta:
         ordering = ["rank"]
         verbose_name_plural = "stories"

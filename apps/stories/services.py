@@ -54,9 +54,6 @@ EDITABLE_FIELDS = (
     "title", "description", "acceptance_criteria", "kind", "points", "state", "epic", "labels", "assignee", "sprint",
     "deliverable",
 )
-FLOW_FIELDS = (
-    "flow_state_since", "flow_started_at", "flow_finished_at", "flow_blocked_since", "flow_reopened", "flow_cycle_days",
-)
 # Long text is not copied into the log: the event says which field changed.
 UNLOGGED_VALUES = {"description", "acceptance_criteria"}
 
@@ -702,8 +699,9 @@ def _pointing_at(**lookup: Any) -> list[Story]:
 
 
 def _repoint(project: Project, field: str, old: Any, new: Any, change: Change, *, actor, at: datetime) -> int:
-    """Point every story whose ``field`` is ``old`` at ``new`` instead, with ``change`` logged on each; how many."""
-    stories = _pointing_at(**{field: old})
+    """Point every story of ``project`` whose ``field`` is ``old`` at ``new`` instead, with ``change`` logged on
+    each; how many."""
+    stories = _pointing_at(project=project, **{field: old})
     for story in stories:
         setattr(story, field, new)
     _rewrite(project, stories, [change] * len(stories), [field], actor=actor, at=at)
@@ -777,14 +775,10 @@ def stories_unassign_user(*, user: AbstractBaseUser, at: datetime | None = None)
     """Unassign a user about to be deleted from every story (deleted ones too), one ``assignee`` event each."""
     unassigned = 0
     project_ids = Story.objects.filter(assignee=user).values_list("project_id", flat=True).distinct().order_by("project_id")
+    change = Change(EventKind.ASSIGNEE, "", _logged("assignee", user), None)
     for project_id in list(project_ids):
         project, when = lock_project(project_id, at)
-        change = Change(EventKind.ASSIGNEE, "", _logged("assignee", user), None)
-        stories = _pointing_at(assignee=user, project=project)
-        for story in stories:
-            story.assignee = None
-        _rewrite(project, stories, [change] * len(stories), ["assignee"], actor=None, at=when)
-        unassigned += len(stories)
+        unassigned += _repoint(project, "assignee", user, None, change, actor=None, at=when)
     return unassigned
 
 
@@ -811,7 +805,7 @@ def flow_rebuild(*, project: Project) -> int:
     stories = list(Story.objects.filter(pk__in=flows).only("pk"))
     for story in stories:
         story.set_flow(flows[story.pk], zone=project.tzinfo)
-    Story.objects.bulk_update(stories, FLOW_FIELDS, batch_size=5_000)
+    Story.objects.bulk_update(stories, Story.FLOW_FIELDS, batch_size=5_000)
     return len(stories)
 
 
@@ -830,7 +824,7 @@ def stories_move_state(*, state: WorkflowState, to: WorkflowState, actor, at: da
     for story in stories:
         story.state = to
         story.set_flow(_advanced(story, [change], at), zone=project.tzinfo)
-    _rewrite(project, stories, [change] * len(stories), ["state", *FLOW_FIELDS], actor=actor, at=at)
+    _rewrite(project, stories, [change] * len(stories), ["state", *Story.FLOW_FIELDS], actor=actor, at=at)
     return len(stories)
 
 

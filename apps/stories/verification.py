@@ -23,8 +23,6 @@ from apps.stories.selectors import engine_stories, engine_workflow, points_value
 from sprintboard import history, projection, records, rows
 from sprintboard.errors import EngineError
 
-FLOW_FIELDS = ("state_since", "started_at", "finished_at", "blocked_since", "reopened", "cycle_days")
-
 
 @dataclass(frozen=True)
 class Mismatch:
@@ -93,7 +91,7 @@ def _rows(project: Project) -> list[dict[str, Any]]:
     values = list(
         stories.values(
             "pk", "key", "state_id", "sprint_id", "assignee__username", "points", "epic_id", "deliverable_id", "title",
-            "kind", "blocked", "blocked_reason", "deleted_at", "rank", *(f"flow_{name}" for name in FLOW_FIELDS),
+            "kind", "blocked", "blocked_reason", "deleted_at", "rank", *Story.FLOW_FIELDS,
         )
     )
     labels: dict[int, list[str]] = {}
@@ -134,10 +132,9 @@ def _check_projection(project: Project, events: list[records.Event], stories: di
         yield Mismatch(project.key, None, "log", None, str(exc))
         return
     for pk, line in replay.timelines.items():
-        flow = projection.of_timeline(line, workflow)
-        expected = {name: getattr(flow, name) for name in FLOW_FIELDS if name != "cycle_days"}
-        expected["cycle_days"] = projection.cycle_days(flow, project.tzinfo)
+        expected = Story()  # the columns set_flow would write for the replay's facts
+        expected.set_flow(projection.of_timeline(line, workflow), zone=project.tzinfo)
         row = stories[pk]
-        for name, value in expected.items():
-            if row[f"flow_{name}"] != value:
-                yield Mismatch(project.key, row["key"], f"flow_{name}", row[f"flow_{name}"], value)
+        for column in Story.FLOW_FIELDS:
+            if row[column] != getattr(expected, column):
+                yield Mismatch(project.key, row["key"], column, row[column], getattr(expected, column))
