@@ -48,3 +48,39 @@ def test_start_a_sprint_then_close_it_carrying_unfinished_stories_to_the_next(pa
     assert nxt.name == "Sprint 2"
     assert set(Story.objects.filter(sprint=nxt).values_list("key", flat=True)) == {"DATA-2", "DATA-3"}
     assert Sprint.objects.get(pk=sprint.pk).status == SprintStatus.CLOSED
+
+
+def test_delete_a_planned_sprint_and_its_stories_go_back_to_the_backlog(page, login, make_e2e_user):
+    admin = make_e2e_user("ada")
+    project = project_services.project_create(creator=admin, key="DATA", name="Data team")
+    project_services.membership_add(project=project, user=make_e2e_user("paula"), role=Role.PRODUCT_OWNER)
+    sprint = services.sprint_create(project=project, actor=admin, name="Sprint 1")
+    story = services.story_create(project=project, actor=admin, title="Load CRM", points=3, sprint=sprint)
+
+    login(page, "paula")
+    page.goto(f"/p/DATA/sprints/{sprint.pk}/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete Sprint 1").click()
+    expect(page.get_by_text("Sprint 1 is deleted; its stories are back in the backlog.")).to_be_visible()
+    story.refresh_from_db()
+    assert story.sprint is None and story.events.order_by("-seq").first().kind == "sprint"
+    assert not Sprint.objects.filter(pk=sprint.pk).exists()
+
+
+def test_a_workflow_state_holding_only_deleted_stories_is_emptied_and_deleted(page, login, make_e2e_user):
+    admin = make_e2e_user("ada")
+    project = project_services.project_create(creator=admin, key="DATA", name="Data team")
+    states = {state.name: state for state in workflow(project)}
+    story = services.story_create(project=project, actor=admin, title="Old idea", state=states["Waiting"])
+    services.story_delete(story=story, actor=admin)
+
+    login(page, "ada")
+    page.goto("/p/DATA/settings/")
+    row = page.locator(f"#state-{states['Waiting'].pk}")
+    expect(row).to_contain_text("1 story (1 deleted)")
+    row.get_by_label("Move its stories to").select_option(label="Backlog")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete Waiting").click()
+    expect(page.locator(f"#state-{states['Waiting'].pk}")).to_have_count(0)
+    story.refresh_from_db()
+    assert story.state_id == states["Backlog"].pk and story.events.order_by("-seq").first().kind == "state"
