@@ -299,14 +299,18 @@ def work_item_ages(history: History) -> list[WorkItemAge]:
     """Age (as-of day − day of Start + 1) of each story in a started category at as-of, oldest first."""
     started = history.workflow.started_ids
     ages = [
-        WorkItemAge(line.key, line.state, line.started_at, inclusive_days(line.started_at, history.as_of_day, history.zone))
+        WorkItemAge(
+            line.key, line.state, line.started_at, inclusive_days(line.started_at, history.as_of_day, history.zone)
+        )
         for line in history.visible
         if line.state in started and line.started_at is not None
     ]
     return sorted(ages, key=lambda age: (-age.days, age.key))
 
 
-def state_intervals(changes: Sequence[tuple[datetime, object]], until: datetime) -> Iterable[tuple[datetime, datetime, object]]:
+def state_intervals(
+    changes: Sequence[tuple[datetime, object]], until: datetime
+) -> Iterable[tuple[datetime, datetime, object]]:
     """``(from, to, value)`` for each value of a change list, the last one running to ``until``."""
     for index, (moment, value) in enumerate(changes):
         if moment >= until:
@@ -323,7 +327,9 @@ def time_in_state(line: StoryTimeline, until: datetime) -> dict[int, float]:
     return spent
 
 
-def _overlap(lo: datetime, hi: datetime, blocks: Sequence[tuple[datetime, datetime | None, str]], until: datetime) -> float:
+def _overlap(
+    lo: datetime, hi: datetime, blocks: Sequence[tuple[datetime, datetime | None, str]], until: datetime
+) -> float:
     total = 0.0
     for b_lo, b_hi, _ in blocks:
         b_hi = until if b_hi is None else b_hi
@@ -332,7 +338,9 @@ def _overlap(lo: datetime, hi: datetime, blocks: Sequence[tuple[datetime, dateti
     return total
 
 
-def active_wait_seconds(line: StoryTimeline, workflow: Workflow, *, start: datetime, finish: datetime) -> tuple[float, float]:
+def active_wait_seconds(
+    line: StoryTimeline, workflow: Workflow, *, start: datetime, finish: datetime
+) -> tuple[float, float]:
     """(active, wait) seconds between Start and Finish: active = in ``active`` and not blocked."""
     active = 0.0
     for lo, hi, state in state_intervals(line.states, finish):
@@ -356,7 +364,9 @@ def efficiency_of(history: History, finished: list[tuple[StoryTimeline, datetime
         per_story.append(StoryEfficiency(line.key, active / HOUR, wait / HOUR, _ratio(active, active + wait)))
     active_sum = sum(e.active_hours for e in per_story)
     wait_sum = sum(e.wait_hours for e in per_story)
-    return FlowEfficiency(_ratio(active_sum, active_sum + wait_sum), active_sum, wait_sum, len(per_story), tuple(per_story))
+    return FlowEfficiency(
+        _ratio(active_sum, active_sum + wait_sum), active_sum, wait_sum, len(per_story), tuple(per_story)
+    )
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -492,7 +502,7 @@ def percentiles(values: Iterable[float], percents: Sequence[float] = DEFAULT_PER
 
 
 def service_level_expectation(history: History, *, percent: int = 85, days: int = 90) -> ServiceLevel:
-    """"``percent``% of stories finish within N days": N over stories finished in the last ``days`` days."""
+    """ "``percent``% of stories finish within N days": N over stories finished in the last ``days`` days."""
     first, last = sle_window(history.as_of_day, days=days)
     finished = finished_stories(history, first, last)
     times = [_cycle_time(history, line, s, f).days for line, s, f in finished]
@@ -536,9 +546,17 @@ def _littles_law(history: History, wip_days: list[DayCount], finished: list, fir
     predicted = _ratio(average_wip, average_throughput)
     actual = sum(exact) / len(exact) if exact else None
     return LittlesLaw(
-        average_wip=average_wip, average_throughput=average_throughput, predicted_cycle_days=predicted,
-        actual_cycle_days=actual, wip_start=wip_start, wip_end=wip_end, age_start=age_start, age_end=age_end,
-        warnings=warnings, days=days, n=len(exact),
+        average_wip=average_wip,
+        average_throughput=average_throughput,
+        predicted_cycle_days=predicted,
+        actual_cycle_days=actual,
+        wip_start=wip_start,
+        wip_end=wip_end,
+        age_start=age_start,
+        age_end=age_end,
+        warnings=warnings,
+        days=days,
+        n=len(exact),
     )
 
 
@@ -580,9 +598,7 @@ def _time_in_states(history: History, finished: list) -> tuple[StateTime, ...]: 
         for state, spent in time_in_state(line, history.as_of).items():
             seconds[state] = seconds.get(state, 0.0) + spent
             stories[state] = stories.get(state, 0) + 1
-    return tuple(
-        StateTime(s.id, s.name, seconds.get(s.id, 0.0) / HOUR, stories.get(s.id, 0)) for s in history.workflow
-    )
+    return tuple(StateTime(s.id, s.name, seconds.get(s.id, 0.0) / HOUR, stories.get(s.id, 0)) for s in history.workflow)
 
 
 @gc_paused()

@@ -171,8 +171,13 @@ class _Sample:
 
     def fields(self, *, trials: int, seed: int, reason: str | None) -> _Inputs:
         return _Inputs(
-            trials=trials, seed=seed, history_start=self.start, history_end=self.end, history=self.days,
-            n=len(self.days), reason=reason,
+            trials=trials,
+            seed=seed,
+            history_start=self.start,
+            history_end=self.end,
+            history=self.days,
+            n=len(self.days),
+            reason=reason,
         )
 
 
@@ -211,7 +216,9 @@ def forecast_how_many(
     days = (by - today).days
     if not any(sample.days):
         likely = dict.fromkeys((f"{p:g}" for p in percents), None)
-        return HowManyForecast(by=by, days=days, likely=likely, **sample.fields(trials=trials, seed=seed, reason=NO_THROUGHPUT))
+        return HowManyForecast(
+            by=by, days=days, likely=likely, **sample.fields(trials=trials, seed=seed, reason=NO_THROUGHPUT)
+        )
     totals = simulate_how_many(sample.days, days, trials=trials, seed=seed)
     likely = _likely_totals(totals, percents)
     return HowManyForecast(by=by, days=days, likely=likely, **sample.fields(trials=trials, seed=seed, reason=None))

@@ -424,4 +424,6 @@ def _order_error(event: Event, last_seq: int, last_at: datetime) -> EngineError:
 def _kind_error(event: Event, line: StoryTimeline) -> EngineError:
     if event.kind == "created":
         return EngineError(f"event seq {event.seq}: story {line.key} is created a second time")
-    return EngineError(f"event seq {event.seq}: unknown event kind {event.kind!r}; expected one of {sorted(EVENT_KINDS)}")
+    return EngineError(
+        f"event seq {event.seq}: unknown event kind {event.kind!r}; expected one of {sorted(EVENT_KINDS)}"
+    )

@@ -138,7 +138,9 @@ def cycle_days(flow: StoryFlow, zone: tzinfo) -> int | None:
 
 def of_timeline(line: StoryTimeline, workflow: Workflow | Mapping[int, str]) -> StoryFlow:
     """The projection as the replay defines it: Start, Finish and blocks of the timeline at its as-of."""
-    done = workflow.done_ids if isinstance(workflow, Workflow) else frozenset(i for i, c in workflow.items() if c == DONE)
+    done = (
+        workflow.done_ids if isinstance(workflow, Workflow) else frozenset(i for i, c in workflow.items() if c == DONE)
+    )
     states = [state for _, state in line.states]
     reopened = sum(1 for before, after in zip(states, states[1:], strict=False) if before in done and after not in done)
     open_block = line.blocks[-1][0] if line.blocks and line.blocks[-1][1] is None else None

@@ -131,7 +131,9 @@ def _strictly_inside(keys: list[str], lower: str | None, upper: str | None) -> b
     return (lower is None or keys[0] > lower) and (upper is None or keys[-1] < upper)
 
 
-def rebalance_window(keys: Sequence[str], index: int, *, max_length: int = REBALANCED_KEY_LENGTH) -> tuple[int, list[str]]:
+def rebalance_window(
+    keys: Sequence[str], index: int, *, max_length: int = REBALANCED_KEY_LENGTH
+) -> tuple[int, list[str]]:
     """Fresh keys for a neighbourhood of ``keys`` (an ordered list) with a new item inserted at ``index``.
 
     Returns ``(start, new_keys)``: the window begins at ``keys[start]``; ``new_keys`` has one key

@@ -63,8 +63,18 @@ CATEGORIES = (BACKLOG, TODO, ACTIVE, WAITING, DONE, CANCELLED)
 STARTED = frozenset({ACTIVE, WAITING})
 EVENT_KINDS = frozenset(
     {
-        "created", "state", "sprint", "assignee", "points", "rank", "rebalanced", "blocked", "unblocked", "updated",
-        "deleted", "restored",
+        "created",
+        "state",
+        "sprint",
+        "assignee",
+        "points",
+        "rank",
+        "rebalanced",
+        "blocked",
+        "unblocked",
+        "updated",
+        "deleted",
+        "restored",
     }
 )
 

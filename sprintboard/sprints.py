@@ -191,7 +191,9 @@ def _points(value: Points | None) -> Points:
     return 0 if value is None else value
 
 
-def _moves(line: StoryTimeline, sprint_id: int, started: datetime, close: datetime) -> tuple[list[datetime], list[datetime]]:
+def _moves(
+    line: StoryTimeline, sprint_id: int, started: datetime, close: datetime
+) -> tuple[list[datetime], list[datetime]]:
     """Entries into and exits from the sprint after its start, up to the close."""
     entries, exits, previous = [], [], None
     for moment, value in line.sprints:
@@ -204,7 +206,9 @@ def _moves(line: StoryTimeline, sprint_id: int, started: datetime, close: dateti
     return entries, exits
 
 
-def _member(history: History, line: StoryTimeline, sprint_id: int, started: datetime, close: datetime) -> _Member | None:
+def _member(
+    history: History, line: StoryTimeline, sprint_id: int, started: datetime, close: datetime
+) -> _Member | None:
     in_start = line.exists_at(started) and line.sprint_at(started) == sprint_id
     entries, exits = _moves(line, sprint_id, started, close)
     if not in_start and not entries:
@@ -244,7 +248,9 @@ def _close_of(history: History, sprint: Sprint, as_of: datetime | None) -> datet
     if sprint.closed_at is not None:
         close = min(close, sprint.closed_at)
     if close < sprint.started_at:
-        raise EngineError(f"sprint {sprint.name!r} starts at {sprint.started_at.isoformat()}, after as-of {close.isoformat()}")
+        raise EngineError(
+            f"sprint {sprint.name!r} starts at {sprint.started_at.isoformat()}, after as-of {close.isoformat()}"
+        )
     return close
 
 

@@ -257,7 +257,9 @@ def _closed_in(history: History, sprints: Iterable[Sprint], start: date, end: da
     found = [
         s
         for s in sprints
-        if s.started_at is not None and s.closed_at is not None and s.closed_at <= history.as_of
+        if s.started_at is not None
+        and s.closed_at is not None
+        and s.closed_at <= history.as_of
         and _in(history, s.closed_at, start, end)
     ]
     return sorted(found, key=lambda s: (s.closed_at, s.id))
@@ -268,7 +270,9 @@ def partially_done(
 ) -> list[PartiallyDone]:
     """At each close of a sprint closed in the window: WIP, its age, carry-over, WIP older than the SLE."""
     first, last = resolve_window(history, start, end)
-    return [_partially_done(history, report_at(history, s, s.closed_at)) for s in _closed_in(history, sprints, first, last)]  # type: ignore[arg-type]
+    return [
+        _partially_done(history, report_at(history, s, s.closed_at)) for s in _closed_in(history, sprints, first, last)
+    ]  # type: ignore[arg-type]
 
 
 def _partially_done(history: History, report: SprintReport) -> PartiallyDone:
@@ -354,7 +358,9 @@ def _add(bucket: dict, key: object, seconds: float, story: str) -> None:  # type
         entry[1].append(story)
 
 
-def _add_waits(workflow: Workflow, line: StoryTimeline, s: datetime, f: datetime, by_state: dict, by_reason: dict) -> None:  # type: ignore[type-arg]
+def _add_waits(
+    workflow: Workflow, line: StoryTimeline, s: datetime, f: datetime, by_state: dict, by_reason: dict
+) -> None:  # type: ignore[type-arg]
     for lo, hi, state in state_intervals(line.states, f):
         if hi <= s:
             continue
@@ -389,7 +395,9 @@ def task_switching(
     return TaskSwitching(len(days), mean, limit, flagged)
 
 
-def _assigned_active(workflow: Workflow, line: StoryTimeline, lo: datetime, hi: datetime) -> Iterable[tuple[str, datetime, datetime]]:
+def _assigned_active(
+    workflow: Workflow, line: StoryTimeline, lo: datetime, hi: datetime
+) -> Iterable[tuple[str, datetime, datetime]]:
     """(person, from, to) while the story is in ``active`` and assigned to that person, within lo..hi."""
     for a_lo, a_hi, state in state_intervals(line.states, hi):
         if state not in workflow.active_ids or a_hi <= lo:
@@ -448,7 +456,9 @@ def rework(history: History, *, start: date | None = None, end: date | None = No
             elif previous in workflow.started_ids and workflow.positions[state] < workflow.positions[previous]:
                 backward.append(line.key)
     finished = len(flow.finished_stories(history, first, last))
-    bugs = [line.key for line in history.visible if line.story.kind == "bug" and _in(history, line.created_at, first, last)]
+    bugs = [
+        line.key for line in history.visible if line.story.kind == "bug" and _in(history, line.created_at, first, last)
+    ]
     return Rework(
         len(reopens), _sorted_keys(reopens), finished, _ratio(len(reopens), finished),
         len(backward), _sorted_keys(backward), len(bugs), _sorted_keys(bugs), _ratio(len(bugs), finished),
@@ -469,7 +479,9 @@ def extra_features(
     retired = tuple(
         d.name
         for d in deliverables
-        if d.retired_at is not None and d.retired_at <= history.as_of and _in(history, d.retired_at, first, last)
+        if d.retired_at is not None
+        and d.retired_at <= history.as_of
+        and _in(history, d.retired_at, first, last)
         and (d.published_at is None or d.published_at > d.retired_at)
     )
     return ExtraFeatures(tuple(cancelled), sum(c.active_hours for c in cancelled), len(cancelled), retired)
@@ -478,7 +490,11 @@ def extra_features(
 def _cancelled_after_start(history: History, line: StoryTimeline, first: date, last: date) -> CancelledStory | None:
     workflow, found = history.workflow, None
     for moment, previous, state in _transitions(line):
-        if state in workflow.cancelled_ids and previous not in workflow.cancelled_ids and _in(history, moment, first, last):
+        if (
+            state in workflow.cancelled_ids
+            and previous not in workflow.cancelled_ids
+            and _in(history, moment, first, last)
+        ):
             found = moment
     begin = _effective_start(line, workflow, found) if found else None
     if found is None or begin is None:
@@ -513,14 +529,21 @@ def backlog_churn(
 
 def _churn(report: SprintReport) -> SprintChurn:
     return SprintChurn(
-        report.sprint_id, report.name, report.scope_churn, report.added_points, report.removed_points, report.committed_points
+        report.sprint_id,
+        report.name,
+        report.scope_churn,
+        report.added_points,
+        report.removed_points,
+        report.committed_points,
     )
 
 
 # -- relearning ---------------------------------------------------------------------------------------------
 
 
-def relearning(history: History, *, start: date | None = None, end: date | None = None, gap_days: int = 5) -> Relearning:
+def relearning(
+    history: History, *, start: date | None = None, end: date | None = None, gap_days: int = 5
+) -> Relearning:
     """Started stories with no event for more than ``gap_days`` that then resumed in the window,
     and how many resumed under a different assignee."""
     first, last = resolve_window(history, start, end)
@@ -663,7 +686,9 @@ def _cut(line: StoryTimeline, moment: datetime, done: frozenset[int]) -> StoryTi
     cut = StoryTimeline(line.story, line.created_at, snapshot)
     cut.states, cut.sprints = _upto(line.states, moment), _upto(line.sprints, moment)
     cut.points, cut.assignees = _upto(line.points, moment), _upto(line.assignees, moment)
-    cut.blocks = [(lo, hi if hi is not None and hi <= moment else None, why) for lo, hi, why in line.blocks if lo <= moment]
+    cut.blocks = [
+        (lo, hi if hi is not None and hi <= moment else None, why) for lo, hi, why in line.blocks if lo <= moment
+    ]
     cut.deletions = [(lo, hi if hi is not None and hi <= moment else None) for lo, hi in line.deletions if lo <= moment]
     cut.ranks = [m for m in line.ranks if m <= moment]
     cut.event_times = [m for m in line.event_times if m <= moment]
@@ -714,7 +739,9 @@ def _sprint_waste(history: History, sprint: Sprint, switching_limit: int, gap_da
         close,
         WasteFigure(len(report.not_completed), size, report.not_completed),
         WasteFigure(wait.wait_hours, wait.n, _sorted_keys(k for s in wait.by_state for k in s.keys)),
-        WasteFigure(len(switching.flagged), switching.person_days, _sorted_keys(k for p in switching.flagged for k in p.keys)),
+        WasteFigure(
+            len(switching.flagged), switching.person_days, _sorted_keys(k for p in switching.flagged for k in p.keys)
+        ),
         WasteFigure(hands.changes_while_started, hands.n, hands.change_keys),
         WasteFigure(again.reopen_ratio, again.finished, again.reopen_keys),
         WasteFigure(extra.n, extra.n, tuple(c.key for c in extra.cancelled_after_start)),

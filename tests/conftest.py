@@ -38,7 +38,9 @@ def pytest_configure(config):
     missing = _missing_services()
     if CI and missing:
         raise pytest.UsageError(
-            "CI=true but services are missing: " + "; ".join(missing.values()) + ". .ci/run starts them and sets the URLs."
+            "CI=true but services are missing: "
+            + "; ".join(missing.values())
+            + ". .ci/run starts them and sets the URLs."
         )
 
 
@@ -56,7 +58,9 @@ def pytest_terminal_summary(terminalreporter):
     missing = _missing_services()
     terminalreporter.write_sep("!", "SERVICES MISSING: tests skipped", red=True, bold=True)
     for marker, count in _skipped.items():
-        terminalreporter.write_line(f"{count} tests marked '{marker}' were SKIPPED: {missing.get(marker, '')}", red=True)
+        terminalreporter.write_line(
+            f"{count} tests marked '{marker}' were SKIPPED: {missing.get(marker, '')}", red=True
+        )
     terminalreporter.write_line("Set DATABASE_URL and REDIS_URL (see README: Running the tests) to run them.", red=True)
 
 

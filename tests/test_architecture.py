@@ -52,4 +52,3 @@ def test_selectors_never_import_services():
         if name.endswith(".services") or name.startswith("apps.") and ".services." in name
     }
     assert not offenders
-

@@ -65,9 +65,11 @@ class DeliverableList(DeliverableScoped):
         self.progress = selectors.progress_by_deliverable(d.pk for d in page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(summary="Create a deliverable with a copy of its kind's checklist (member)",
-                   request=s.DeliverableCreateSerializer,
-                   responses={201: s.DeliverableSerializer, **error_responses(400, 401, 403, 404, 409)})
+    @extend_schema(
+        summary="Create a deliverable with a copy of its kind's checklist (member)",
+        request=s.DeliverableCreateSerializer,
+        responses={201: s.DeliverableSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
     def post(self, request, key):
         project = self.project(key, MEMBER)
         data = s.resolve_people(project, self.valid(s.DeliverableCreateSerializer, request))
@@ -76,7 +78,10 @@ class DeliverableList(DeliverableScoped):
 
 
 class DeliverableDetail(DeliverableScoped):
-    @extend_schema(summary="A deliverable, with its progress", responses={200: s.DeliverableSerializer, **error_responses(401, 404)})
+    @extend_schema(
+        summary="A deliverable, with its progress",
+        responses={200: s.DeliverableSerializer, **error_responses(401, 404)},
+    )
     def get(self, request, deliverable_id):
         return self.answer_deliverable(self.deliverable(deliverable_id).pk)
 
@@ -93,8 +98,10 @@ class DeliverableDetail(DeliverableScoped):
         services.deliverable_update(deliverable=deliverable, actor=request.user, expected_version=version, **data)
         return self.answer_deliverable(deliverable.pk)
 
-    @extend_schema(summary="Delete a deliverable that was never published (member); its stories are unlinked",
-                   responses={204: None, **error_responses(401, 403, 404, 409)})
+    @extend_schema(
+        summary="Delete a deliverable that was never published (member); its stories are unlinked",
+        responses={204: None, **error_responses(401, 403, 404, 409)},
+    )
     def delete(self, request, deliverable_id):
         services.deliverable_delete(deliverable=self.deliverable(deliverable_id, MEMBER), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -116,8 +123,11 @@ class DeliverablePublish(DeliverableScoped):
 
 
 class DeliverableRetire(DeliverableScoped):
-    @extend_schema(summary="Retire a deliverable, from any status (member)", request=None,
-                   responses={200: s.DeliverableSerializer, **error_responses(401, 403, 404, 409)})
+    @extend_schema(
+        summary="Retire a deliverable, from any status (member)",
+        request=None,
+        responses={200: s.DeliverableSerializer, **error_responses(401, 403, 404, 409)},
+    )
     def post(self, request, deliverable_id):
         services.deliverable_retire(deliverable=self.deliverable(deliverable_id, MEMBER), actor=request.user)
         return self.answer_deliverable(deliverable_id)
@@ -126,8 +136,10 @@ class DeliverableRetire(DeliverableScoped):
 class DeliverableEvents(DeliverableScoped):
     serializer_class = s.DeliverableEventSerializer
 
-    @extend_schema(summary="A deliverable's timeline: creation, status changes (who, when), edits and checklist ticks",
-                   responses={200: s.DeliverableEventSerializer(many=True), **error_responses(401, 404)})
+    @extend_schema(
+        summary="A deliverable's timeline: creation, status changes (who, when), edits and checklist ticks",
+        responses={200: s.DeliverableEventSerializer(many=True), **error_responses(401, 404)},
+    )
     def get(self, request, deliverable_id):
         return self.paginated(selectors.events(self.deliverable(deliverable_id)))
 
@@ -138,13 +150,18 @@ class DeliverableEvents(DeliverableScoped):
 class Checklist(DeliverableScoped):
     serializer_class = s.ChecklistItemSerializer
 
-    @extend_schema(summary="A deliverable's definition-of-done checklist, in order",
-                   responses={200: s.ChecklistItemSerializer(many=True), **error_responses(401, 404)})
+    @extend_schema(
+        summary="A deliverable's definition-of-done checklist, in order",
+        responses={200: s.ChecklistItemSerializer(many=True), **error_responses(401, 404)},
+    )
     def get(self, request, deliverable_id):
         return self.paginated(selectors.checklist(self.deliverable(deliverable_id)))
 
-    @extend_schema(summary="Add an item to a deliverable's checklist (member)", request=s.ChecklistItemCreateSerializer,
-                   responses={201: s.ChecklistItemSerializer, **error_responses(400, 401, 403, 404, 409)})
+    @extend_schema(
+        summary="Add an item to a deliverable's checklist (member)",
+        request=s.ChecklistItemCreateSerializer,
+        responses={201: s.ChecklistItemSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
     def post(self, request, deliverable_id):
         deliverable = self.deliverable(deliverable_id, MEMBER)
         data = s.resolve_people(deliverable.project, self.valid(s.ChecklistItemCreateSerializer, request))
@@ -184,8 +201,10 @@ class ChecklistItemDetail(DeliverableScoped):
         services.checklist_item_update(item=item, actor=request.user, **data)
         return self.answer(selectors.checklist(item.deliverable).get(pk=item.pk))
 
-    @extend_schema(summary="Remove an item from a deliverable's checklist (member)",
-                   responses={204: None, **error_responses(401, 403, 404, 409)})
+    @extend_schema(
+        summary="Remove an item from a deliverable's checklist (member)",
+        responses={204: None, **error_responses(401, 403, 404, 409)},
+    )
     def delete(self, request, deliverable_id, item_id):
         services.checklist_item_remove(item=self.item(deliverable_id, item_id, MEMBER), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -193,15 +212,19 @@ class ChecklistItemDetail(DeliverableScoped):
 
 # --- Checklist templates ---------------------------------------------------------------------------
 
-KIND = OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=DeliverableKind.values, description="A deliverable kind.")
+KIND = OpenApiParameter(
+    "kind", str, OpenApiParameter.PATH, enum=DeliverableKind.values, description="A deliverable kind."
+)
 
 
 class ChecklistTemplateList(ApiView):
     serializer_class = s.ChecklistTemplateSerializer
     pagination_class = None
 
-    @extend_schema(summary="The project's definition of done per deliverable kind",
-                   responses={200: s.ChecklistTemplateSerializer(many=True), **error_responses(401, 404)})
+    @extend_schema(
+        summary="The project's definition of done per deliverable kind",
+        responses={200: s.ChecklistTemplateSerializer(many=True), **error_responses(401, 404)},
+    )
     def get(self, request, key):
         templates = selectors.template_items(self.project(key))
         return Response([{"kind": kind, "items": items} for kind, items in templates.items()])
@@ -216,15 +239,21 @@ class ChecklistTemplateDetail(ApiView):
             raise NotFound(f"There is no deliverable kind {kind[:50]}.")
         return project, kind
 
-    @extend_schema(summary="One kind's checklist template", parameters=[KIND],
-                   responses={200: s.ChecklistTemplateSerializer, **error_responses(401, 404)})
+    @extend_schema(
+        summary="One kind's checklist template",
+        parameters=[KIND],
+        responses={200: s.ChecklistTemplateSerializer, **error_responses(401, 404)},
+    )
     def get(self, request, key, kind):
         project, kind = self.kind(key, kind, READ)
         return Response({"kind": kind, "items": selectors.template_items(project)[kind]})
 
-    @extend_schema(summary="Replace one kind's checklist template (admin); existing deliverables keep their checklists",
-                   parameters=[KIND], request=s.ChecklistTemplateUpdateSerializer,
-                   responses={200: s.ChecklistTemplateSerializer, **error_responses(400, 401, 403, 404)})
+    @extend_schema(
+        summary="Replace one kind's checklist template (admin); existing deliverables keep their checklists",
+        parameters=[KIND],
+        request=s.ChecklistTemplateUpdateSerializer,
+        responses={200: s.ChecklistTemplateSerializer, **error_responses(400, 401, 403, 404)},
+    )
     def patch(self, request, key, kind):
         project, kind = self.kind(key, kind, ADMIN)
         items = self.valid(s.ChecklistTemplateUpdateSerializer, request)["items"]

@@ -35,19 +35,32 @@ class CatalogueFilterForm(forms.Form):
 
 class DeliverableForm(forms.Form):
     name = forms.CharField(max_length=200)
-    kind = forms.ChoiceField(choices=DeliverableKind.choices, help_text="Its definition-of-done checklist is copied from this kind's template.")
+    kind = forms.ChoiceField(
+        choices=DeliverableKind.choices,
+        help_text="Its definition-of-done checklist is copied from this kind's template.",
+    )
     status = forms.ChoiceField(
         choices=[(s.value, s.label) for s in DeliverableStatus if s in WORKING_STATUSES],
-        initial=DeliverableStatus.PROPOSED, help_text="Publishing and retiring are buttons on the deliverable's page.",
+        initial=DeliverableStatus.PROPOSED,
+        help_text="Publishing and retiring are buttons on the deliverable's page.",
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=20_000)
     owner = forms.ChoiceField(required=False)
-    consumers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, help_text="People who use it.")
+    consumers = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, help_text="People who use it."
+    )
     consumer_groups = forms.CharField(
-        required=False, max_length=2000, label="Consumer groups", help_text="Comma-separated, such as Finance, Sales leadership."
+        required=False,
+        max_length=2000,
+        label="Consumer groups",
+        help_text="Comma-separated, such as Finance, Sales leadership.",
     )
     data_sources = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=15_000, label="Data sources", help_text="One per line."
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=15_000,
+        label="Data sources",
+        help_text="One per line.",
     )
     link = forms.CharField(required=False, max_length=500, help_text="Where the published thing lives (http or https).")
     target_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Target date")
@@ -62,7 +75,9 @@ class DeliverableForm(forms.Form):
         """The cleaned values as the services take them: users for usernames, lists for the text fields."""
         data = dict(self.cleaned_data)
         data.pop("version", None)
-        users = {u.username: u for u in get_user_model().objects.filter(username__in=[data["owner"], *data["consumers"]])}
+        users = {
+            u.username: u for u in get_user_model().objects.filter(username__in=[data["owner"], *data["consumers"]])
+        }
         data["owner"] = users.get(data["owner"]) if data["owner"] else None
         data["consumers"] = [users[name] for name in data["consumers"] if name in users]
         data["consumer_groups"] = _lines(data["consumer_groups"], ",")
@@ -100,8 +115,12 @@ class TemplateForm(forms.Form):
         super().__init__(*args, **kwargs)
         for kind, label in DeliverableKind.choices:
             self.fields[kind] = forms.CharField(
-                label=label, required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 5}),
-                initial="\n".join(templates[kind]), help_text="One item per line.",
+                label=label,
+                required=False,
+                max_length=20_000,
+                widget=forms.Textarea(attrs={"rows": 5}),
+                initial="\n".join(templates[kind]),
+                help_text="One item per line.",
             )
 
     def items(self) -> dict[str, list[str]]:

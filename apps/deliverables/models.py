@@ -106,7 +106,8 @@ class Deliverable(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="deliverable_unique_name"),
             models.CheckConstraint(
-                condition=~Q(status="published") | Q(published_at__isnull=False), name="deliverable_published_has_moment"
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+                name="deliverable_published_has_moment",
             ),
         ]
         indexes = [models.Index(fields=["project", "status"], name="deliverable_project_status")]
@@ -156,7 +157,9 @@ class ChecklistItem(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="checklist_items"
     )
     done = models.BooleanField(default=False)
-    ticked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    ticked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     ticked_at = models.DateTimeField(null=True, blank=True)
     evidence_url = models.URLField(max_length=500, blank=True)
     created_at = models.DateTimeField()

@@ -73,7 +73,9 @@ class Blockers:
 # --- Lists ------------------------------------------------------------------------------------
 
 
-def deliverables_for(project: Project, *, kind: str | None = None, status: str | None = None, consumer: str | None = None) -> QuerySet[Deliverable]:
+def deliverables_for(
+    project: Project, *, kind: str | None = None, status: str | None = None, consumer: str | None = None
+) -> QuerySet[Deliverable]:
     """A project's deliverables, filtered; ``consumer`` is a username or a consumer group's name."""
     rows = Deliverable.objects.filter(project=project)
     if kind:
@@ -82,36 +84,53 @@ def deliverables_for(project: Project, *, kind: str | None = None, status: str |
         rows = rows.filter(status=status)
     if consumer:
         by_user = DeliverableConsumer.objects.filter(user__username=consumer).values("deliverable_id")
-        groups = [d for d, names in Deliverable.objects.filter(project=project).values_list("pk", "consumer_groups")
-                  if any(isinstance(n, str) and n.casefold() == consumer.casefold() for n in names or [])]
+        groups = [
+            d
+            for d, names in Deliverable.objects.filter(project=project).values_list("pk", "consumer_groups")
+            if any(isinstance(n, str) and n.casefold() == consumer.casefold() for n in names or [])
+        ]
         rows = rows.filter(Q(pk__in=by_user) | Q(pk__in=groups))
     return with_people(rows).order_by("name", "id")
 
 
 def with_people(rows: QuerySet[Deliverable]) -> QuerySet[Deliverable]:
-    consumers = Prefetch("consumer_links", DeliverableConsumer.objects.select_related("user").order_by("user__username"))
+    consumers = Prefetch(
+        "consumer_links", DeliverableConsumer.objects.select_related("user").order_by("user__username")
+    )
     return rows.select_related("project", "owner").prefetch_related(consumers)
 
 
 def progress_by_deliverable(ids: Iterable[int]) -> dict[int, Progress]:
     """Stories done/total (count and points) and checklist ticked/total, for many deliverables in two queries."""
     ids = list(ids)
-    stories = Deliverable.objects.filter(pk__in=ids).values("pk").annotate(
-        stories_total=Count("stories", filter=COUNTED), stories_done=Count("stories", filter=DONE),
-        points_total=Sum("stories__points", filter=COUNTED), points_done=Sum("stories__points", filter=DONE),
-    ).order_by()
+    stories = (
+        Deliverable.objects.filter(pk__in=ids)
+        .values("pk")
+        .annotate(
+            stories_total=Count("stories", filter=COUNTED),
+            stories_done=Count("stories", filter=DONE),
+            points_total=Sum("stories__points", filter=COUNTED),
+            points_done=Sum("stories__points", filter=DONE),
+        )
+        .order_by()
+    )
     items = {
         row["deliverable_id"]: row
-        for row in ChecklistItem.objects.filter(deliverable_id__in=ids).values("deliverable_id").annotate(
-            items_total=Count("id"), items_done=Count("id", filter=Q(done=True))
-        ).order_by()
+        for row in ChecklistItem.objects.filter(deliverable_id__in=ids)
+        .values("deliverable_id")
+        .annotate(items_total=Count("id"), items_done=Count("id", filter=Q(done=True)))
+        .order_by()
     }
     out = {}
     for row in stories:
         checklist = items.get(row["pk"], {})
         out[row["pk"]] = Progress(
-            row["stories_done"], row["stories_total"], row["points_done"] or 0, row["points_total"] or 0,
-            checklist.get("items_done", 0), checklist.get("items_total", 0),
+            row["stories_done"],
+            row["stories_total"],
+            row["points_done"] or 0,
+            row["points_total"] or 0,
+            checklist.get("items_done", 0),
+            checklist.get("items_total", 0),
         )
     return out
 
@@ -126,7 +145,11 @@ def is_late(deliverable: Deliverable, today: date | None = None) -> bool:
 
 def consumer_choices(project: Project) -> list[tuple[str, str]]:
     """Every consumer named in the project: its users (by username) and its groups, for the catalogue's filter."""
-    users = DeliverableConsumer.objects.filter(deliverable__project=project).values_list("user__username", flat=True).distinct()
+    users = (
+        DeliverableConsumer.objects.filter(deliverable__project=project)
+        .values_list("user__username", flat=True)
+        .distinct()
+    )
     groups: set[str] = set()
     for names in Deliverable.objects.filter(project=project).values_list("consumer_groups", flat=True):
         groups.update(n for n in names or [] if isinstance(n, str))
@@ -137,7 +160,11 @@ def consumer_choices(project: Project) -> list[tuple[str, str]]:
 
 
 def checklist(deliverable: Deliverable) -> QuerySet[ChecklistItem]:
-    return ChecklistItem.objects.filter(deliverable=deliverable).select_related("assignee", "ticked_by").order_by("position", "id")
+    return (
+        ChecklistItem.objects.filter(deliverable=deliverable)
+        .select_related("assignee", "ticked_by")
+        .order_by("position", "id")
+    )
 
 
 def linked_stories(deliverable: Deliverable) -> QuerySet:
@@ -161,6 +188,7 @@ STATUS_NAMES = dict(DeliverableStatus.choices)
 
 def describe(event: DeliverableEvent) -> str:
     """One line of the timeline, after the actor's name: "moved it from In development to Published"."""
+
     def value(v: Any) -> str:
         if isinstance(v, list):
             return ", ".join(map(str, v)) or "nothing"
@@ -212,19 +240,30 @@ def template_items(project: Project) -> dict[str, list[str]]:
 def engine_deliverables(project: Project) -> tuple[records.Deliverable, ...]:
     """The project's deliverables as the engine's records, with their status history (two queries)."""
     history: dict[int, list[records.DeliverableStatus]] = {}
-    rows = DeliverableEvent.objects.filter(project=project, kind__in=(DeliverableEventKind.STATUS, DeliverableEventKind.CREATED))
-    for deliverable_id, kind, to_value, at in rows.order_by("at", "id").values_list("deliverable_id", "kind", "to_value", "at"):
-        status = to_value.get("status") if kind == DeliverableEventKind.CREATED and isinstance(to_value, dict) else to_value
+    rows = DeliverableEvent.objects.filter(
+        project=project, kind__in=(DeliverableEventKind.STATUS, DeliverableEventKind.CREATED)
+    )
+    for deliverable_id, kind, to_value, at in rows.order_by("at", "id").values_list(
+        "deliverable_id", "kind", "to_value", "at"
+    ):
+        status = (
+            to_value.get("status") if kind == DeliverableEventKind.CREATED and isinstance(to_value, dict) else to_value
+        )
         if isinstance(status, str):
             label = dict(DeliverableStatus.choices).get(status, status).lower()
             history.setdefault(deliverable_id, []).append(records.DeliverableStatus(at=at, status=label))
     return tuple(
         records.Deliverable(
-            id=pk, name=name, kind=kind, published_at=published, retired_at=retired,
+            id=pk,
+            name=name,
+            kind=kind,
+            published_at=published,
+            retired_at=retired,
             status_history=tuple(history.get(pk, ())),
         )
         for pk, name, kind, published, retired in Deliverable.objects.filter(project=project)
-        .order_by("id").values_list("id", "name", "kind", "published_at", "retired_at")
+        .order_by("id")
+        .values_list("id", "name", "kind", "published_at", "retired_at")
     )
 
 
@@ -238,6 +277,10 @@ def dataops_fingerprint(project: Project) -> str:
     """A hash of what the DataOps metrics read besides the story log: each deliverable's kind, name and
     publication and retirement moments. Publishing writes no story event, so a report cached against the
     event watermark must also compare this (linking a story is a story event, so links need not be in it)."""
-    rows = Deliverable.objects.filter(project=project).order_by("id").values_list("id", "name", "kind", "published_at", "retired_at")
+    rows = (
+        Deliverable.objects.filter(project=project)
+        .order_by("id")
+        .values_list("id", "name", "kind", "published_at", "retired_at")
+    )
     text = "|".join(f"{i}:{n}:{k}:{p.isoformat() if p else ''}:{r.isoformat() if r else ''}" for i, n, k, p, r in rows)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -31,7 +31,9 @@ ProgressSerializer = inline_serializer(
         "points_total": serializers.FloatField(),
         "items_done": serializers.IntegerField(),
         "items_total": serializers.IntegerField(),
-        "percent": serializers.IntegerField(allow_null=True, help_text="Done points / total points (by count when unestimated)."),
+        "percent": serializers.IntegerField(
+            allow_null=True, help_text="Done points / total points (by count when unestimated)."
+        ),
     },
 )
 
@@ -53,9 +55,25 @@ class DeliverableSerializer(serializers.ModelSerializer):
     class Meta:
         model = Deliverable
         fields = [
-            "id", "project", "name", "kind", "description", "owner", "consumers", "consumer_groups", "data_sources",
-            "link", "target_date", "status", "published_at", "retired_at", "version", "created_at", "updated_at",
-            "progress", "late",
+            "id",
+            "project",
+            "name",
+            "kind",
+            "description",
+            "owner",
+            "consumers",
+            "consumer_groups",
+            "data_sources",
+            "link",
+            "target_date",
+            "status",
+            "published_at",
+            "retired_at",
+            "version",
+            "created_at",
+            "updated_at",
+            "progress",
+            "late",
         ]
 
     def get_owner(self, deliverable: Deliverable) -> str | None:
@@ -68,9 +86,13 @@ class DeliverableSerializer(serializers.ModelSerializer):
     def get_progress(self, deliverable: Deliverable) -> dict[str, Any]:
         progress: Progress = self.context.get("progress", {}).get(deliverable.pk, Progress())
         return {
-            "stories_done": progress.stories_done, "stories_total": progress.stories_total,
-            "points_done": _number(progress.points_done), "points_total": _number(progress.points_total),
-            "items_done": progress.items_done, "items_total": progress.items_total, "percent": progress.percent,
+            "stories_done": progress.stories_done,
+            "stories_total": progress.stories_total,
+            "points_done": _number(progress.points_done),
+            "points_total": _number(progress.points_total),
+            "items_done": progress.items_done,
+            "items_total": progress.items_total,
+            "percent": progress.percent,
         }
 
     def get_late(self, deliverable: Deliverable) -> bool:
@@ -128,7 +150,9 @@ class DeliverableFieldsSerializer(StrictSerializer):
     description = serializers.CharField(max_length=20_000, allow_blank=True, trim_whitespace=False)
     owner = serializers.CharField(max_length=150, allow_null=True)
     consumers = serializers.ListField(child=serializers.CharField(max_length=150), max_length=100)
-    consumer_groups = serializers.ListField(child=serializers.CharField(max_length=100, allow_blank=True), max_length=20)
+    consumer_groups = serializers.ListField(
+        child=serializers.CharField(max_length=100, allow_blank=True), max_length=20
+    )
     data_sources = serializers.ListField(**NAMES)
     link = serializers.CharField(max_length=500, allow_blank=True)
     target_date = serializers.DateField(allow_null=True)
@@ -155,7 +179,9 @@ class DeliverableUpdateSerializer(DeliverableFieldsSerializer):
 class DeliverableFilterSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DeliverableKind.choices, required=False)
     status = serializers.ChoiceField(choices=DeliverableStatus.choices, required=False)
-    consumer = serializers.CharField(max_length=150, required=False, help_text="A consumer's username or a consumer group.")
+    consumer = serializers.CharField(
+        max_length=150, required=False, help_text="A consumer's username or a consumer group."
+    )
 
 
 class ChecklistItemCreateSerializer(StrictSerializer):

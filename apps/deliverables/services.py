@@ -40,7 +40,16 @@ from apps.projects.models import Membership, Project
 
 UNSET: Any = object()
 EDITABLE_FIELDS = (
-    "name", "kind", "description", "owner", "consumers", "consumer_groups", "data_sources", "link", "target_date", "status",
+    "name",
+    "kind",
+    "description",
+    "owner",
+    "consumers",
+    "consumer_groups",
+    "data_sources",
+    "link",
+    "target_date",
+    "status",
 )
 ITEM_FIELDS = ("text", "assignee", "done", "evidence_url")
 # Long text is not copied into the log: the event says which field changed.
@@ -66,12 +75,19 @@ class PublishRefused(Conflict):
     def errors(self) -> list[dict[str, Any]]:
         """One error per open item and unfinished story, in the API's error shape."""
         items = [
-            {"field": f"checklist[{item.pk}]", "code": "item_open", "message": f"Checklist item “{item.text}” is not ticked."}
+            {
+                "field": f"checklist[{item.pk}]",
+                "code": "item_open",
+                "message": f"Checklist item “{item.text}” is not ticked.",
+            }
             for item in self.blockers.open_items
         ]
         stories = [
-            {"field": f"stories[{story.key}]", "code": "story_unfinished",
-             "message": f"{story.key} “{story.title}” is not finished (it is in {story.state.name})."}
+            {
+                "field": f"stories[{story.key}]",
+                "code": "story_unfinished",
+                "message": f"{story.key} “{story.title}” is not finished (it is in {story.state.name}).",
+            }
             for story in self.blockers.unfinished_stories
         ]
         return items + stories
@@ -109,7 +125,9 @@ def _link(field: str, value: Any) -> str:
         try:
             _url(value)
         except ValidationError:
-            raise InvalidInput(f"{field} must be an http(s) address, such as https://example.com/report.", field=field) from None
+            raise InvalidInput(
+                f"{field} must be an http(s) address, such as https://example.com/report.", field=field
+            ) from None
     return value
 
 
@@ -180,9 +198,14 @@ def _logged(field: str, value: Any) -> Any:
 def _append(deliverable: Deliverable, changes: Sequence[Change], *, actor, at: datetime) -> None:
     DeliverableEvent.objects.bulk_create(
         DeliverableEvent(
-            project_id=deliverable.project_id, deliverable=deliverable, kind=change.kind, field=change.field,
-            from_value=change.from_value, to_value=change.to_value,
-            actor=actor if getattr(actor, "pk", None) else None, at=at,
+            project_id=deliverable.project_id,
+            deliverable=deliverable,
+            kind=change.kind,
+            field=change.field,
+            from_value=change.from_value,
+            to_value=change.to_value,
+            actor=actor if getattr(actor, "pk", None) else None,
+            at=at,
         )
         for change in changes
     )
@@ -202,7 +225,9 @@ def _save(deliverable: Deliverable, *, at: datetime) -> None:
         with transaction.atomic():
             deliverable.save()
     except IntegrityError:
-        raise Conflict(f"There is already a deliverable named {deliverable.name!r}.", field="name", code="duplicate") from None
+        raise Conflict(
+            f"There is already a deliverable named {deliverable.name!r}.", field="name", code="duplicate"
+        ) from None
 
 
 def _refresh(target: Deliverable, source: Deliverable) -> Deliverable:
@@ -267,19 +292,32 @@ def deliverable_create(
     """Create a deliverable with a copy of its kind's checklist (the project's template)."""
     at = at or timezone.now()
     values = {
-        "name": name, "kind": kind, "description": description, "owner": owner, "consumer_groups": consumer_groups,
-        "data_sources": data_sources, "link": link, "target_date": target_date, "status": status,
+        "name": name,
+        "kind": kind,
+        "description": description,
+        "owner": owner,
+        "consumer_groups": consumer_groups,
+        "data_sources": data_sources,
+        "link": link,
+        "target_date": target_date,
+        "status": status,
     }
     cleaned = {field: _clean(project, field, value) for field, value in values.items()}
     users = _clean(project, "consumers", consumers)
     deliverable = Deliverable(
-        project=project, created_at=at, updated_at=at, created_by=actor if getattr(actor, "pk", None) else None, **cleaned
+        project=project,
+        created_at=at,
+        updated_at=at,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        **cleaned,
     )
     try:
         with transaction.atomic():
             deliverable.save()
     except IntegrityError:
-        raise Conflict(f"There is already a deliverable named {deliverable.name!r}.", field="name", code="duplicate") from None
+        raise Conflict(
+            f"There is already a deliverable named {deliverable.name!r}.", field="name", code="duplicate"
+        ) from None
     DeliverableConsumer.objects.bulk_create(DeliverableConsumer(deliverable=deliverable, user=user) for user in users)
     template = checklist_template_ensure(project=project, kind=deliverable.kind)
     ChecklistItem.objects.bulk_create(
@@ -293,7 +331,9 @@ def deliverable_create(
 
 def _current(deliverable: Deliverable, field: str) -> Any:
     if field == "consumers":
-        return sorted((link.user for link in deliverable.consumer_links.select_related("user")), key=lambda u: u.get_username())
+        return sorted(
+            (link.user for link in deliverable.consumer_links.select_related("user")), key=lambda u: u.get_username()
+        )
     return getattr(deliverable, field)
 
 
@@ -322,7 +362,9 @@ def deliverable_update(
     if locked.status == DeliverableStatus.RETIRED:
         raise Conflict(f"{locked.name} is retired: it no longer changes.", code="retired")
     if "status" in fields and fields["status"] != locked.status and locked.is_final:
-        raise Conflict(f"{locked.name} is {locked.status}: its status no longer goes back.", field="status", code="bad_transition")
+        raise Conflict(
+            f"{locked.name} is {locked.status}: its status no longer goes back.", field="status", code="bad_transition"
+        )
     changes: list[Change] = []
     for field, value in fields.items():
         new = _clean(locked.project, field, value)
@@ -330,11 +372,17 @@ def deliverable_update(
         if _same(field, old, new):
             continue
         kind = DeliverableEventKind.STATUS if field == "status" else DeliverableEventKind.UPDATED
-        changes.append(Change(kind, field if kind == DeliverableEventKind.UPDATED else "", _logged(field, old), _logged(field, new)))
+        changes.append(
+            Change(
+                kind, field if kind == DeliverableEventKind.UPDATED else "", _logged(field, old), _logged(field, new)
+            )
+        )
         if field == "consumers":
             locked.consumer_links.exclude(user__in=new).delete()
             have = set(locked.consumer_links.values_list("user_id", flat=True))
-            DeliverableConsumer.objects.bulk_create(DeliverableConsumer(deliverable=locked, user=u) for u in new if u.pk not in have)
+            DeliverableConsumer.objects.bulk_create(
+                DeliverableConsumer(deliverable=locked, user=u) for u in new if u.pk not in have
+            )
         else:
             setattr(locked, field, new)
     if changes:
@@ -346,12 +394,18 @@ def deliverable_update(
 def deliverable_change_status(
     *, deliverable: Deliverable, status: str, actor, expected_version: int | None = None, at: datetime | None = None
 ) -> Deliverable:
-    return deliverable_update(deliverable=deliverable, actor=actor, expected_version=expected_version, at=at, status=status)
+    return deliverable_update(
+        deliverable=deliverable, actor=actor, expected_version=expected_version, at=at, status=status
+    )
 
 
 @transaction.atomic
 def deliverable_publish(
-    *, deliverable: Deliverable, actor: AbstractBaseUser | None, expected_version: int | None = None, at: datetime | None = None
+    *,
+    deliverable: Deliverable,
+    actor: AbstractBaseUser | None,
+    expected_version: int | None = None,
+    at: datetime | None = None,
 ) -> Deliverable:
     """Publish: refused (PublishRefused, a 409) while a checklist item is open or a linked story is unfinished.
 
@@ -379,7 +433,11 @@ def deliverable_publish(
 
 @transaction.atomic
 def deliverable_retire(
-    *, deliverable: Deliverable, actor: AbstractBaseUser | None, expected_version: int | None = None, at: datetime | None = None
+    *,
+    deliverable: Deliverable,
+    actor: AbstractBaseUser | None,
+    expected_version: int | None = None,
+    at: datetime | None = None,
 ) -> Deliverable:
     """Retire a deliverable from any status; a retired one no longer changes."""
     at = at or timezone.now()
@@ -402,7 +460,9 @@ def deliverable_delete(*, deliverable: Deliverable, actor: AbstractBaseUser | No
     Project.objects.select_for_update().get(pk=deliverable.project_id)
     locked = _lock(deliverable)
     if locked.published_at is not None or locked.is_final:
-        raise Conflict(f"{locked.name} has been {locked.status}: retire it instead, so reports keep its history.", code="published")
+        raise Conflict(
+            f"{locked.name} has been {locked.status}: retire it instead, so reports keep its history.", code="published"
+        )
     signals.deliverable_deleting.send(sender=Deliverable, deliverable=locked, actor=actor)
     locked.delete()
 
@@ -446,10 +506,12 @@ def checklist_item_add(
         raise Conflict(f"A checklist has at most {MAX_ITEMS} items.", field="text", code="too_many")
     last = locked.checklist.aggregate(m=Max("position"))["m"]
     item = ChecklistItem.objects.create(
-        deliverable=locked, text=_item_value("text", text, locked.project),
+        deliverable=locked,
+        text=_item_value("text", text, locked.project),
         assignee=_item_value("assignee", assignee, locked.project),
         evidence_url=_item_value("evidence_url", evidence_url, locked.project),
-        position=0 if last is None else last + 1, created_at=at,
+        position=0 if last is None else last + 1,
+        created_at=at,
     )
     _append(locked, [Change(DeliverableEventKind.ITEM_ADDED, "checklist", None, item.text)], actor=actor, at=at)
     return item
@@ -485,8 +547,14 @@ def checklist_item_update(
         if field == "evidence_url" and ticking:
             continue  # evidence given with the tick belongs to the tick's event
         logged = (lambda u: u.get_username() if u is not None else None) if field == "assignee" else (lambda v: v)
-        changes.append(Change(DeliverableEventKind.ITEM_UPDATED, field, {"item": row.text, field: logged(old)},
-                              {"item": row.text, field: logged(new)}))
+        changes.append(
+            Change(
+                DeliverableEventKind.ITEM_UPDATED,
+                field,
+                {"item": row.text, field: logged(old)},
+                {"item": row.text, field: logged(new)},
+            )
+        )
     if changes:
         row.save()
         _append(locked, changes, actor=actor, at=at)

@@ -8,7 +8,9 @@ urlpatterns = [
     path("p/<str:key>/deliverables/checklists/", views.templates, name="deliverable-templates"),
     path("p/<str:key>/deliverables/<int:deliverable_id>/", views.deliverable_detail, name="deliverable-detail"),
     path("p/<str:key>/deliverables/<int:deliverable_id>/edit/", views.deliverable_edit, name="deliverable-edit"),
-    path("p/<str:key>/deliverables/<int:deliverable_id>/publish/", views.deliverable_publish, name="deliverable-publish"),
+    path(
+        "p/<str:key>/deliverables/<int:deliverable_id>/publish/", views.deliverable_publish, name="deliverable-publish"
+    ),
     path("p/<str:key>/deliverables/<int:deliverable_id>/retire/", views.deliverable_retire, name="deliverable-retire"),
     path("p/<str:key>/deliverables/<int:deliverable_id>/checklist/", views.item_add, name="deliverable-item-add"),
     path(

@@ -56,8 +56,17 @@ def catalogue(request: HttpRequest, project: Project, membership: Membership) ->
     rows = [(d, progress.get(d.pk, selectors.Progress()), selectors.is_late(d)) for d in page]
     status = 400 if form.errors else 200
     return render_project(
-        request, "deliverables/catalogue.html", project, membership, nav="deliverables", status=status,
-        form=form, page=page, rows=rows, filtered=bool(filters), can_edit=membership.allows(Role.MEMBER),
+        request,
+        "deliverables/catalogue.html",
+        project,
+        membership,
+        nav="deliverables",
+        status=status,
+        form=form,
+        page=page,
+        rows=rows,
+        filtered=bool(filters),
+        can_edit=membership.allows(Role.MEMBER),
     )
 
 
@@ -73,25 +82,44 @@ def deliverable_new(request: HttpRequest, project: Project, membership: Membersh
             messages.success(request, f"{deliverable.name} is in the catalogue, with its checklist.")
             return redirect(_detail_url(deliverable))
     return render_project(
-        request, "deliverables/form.html", project, membership, nav="deliverables",
-        status=400 if form.errors else 200, form=form, deliverable=None,
+        request,
+        "deliverables/form.html",
+        project,
+        membership,
+        nav="deliverables",
+        status=400 if form.errors else 200,
+        form=form,
+        deliverable=None,
     )
 
 
 # --- One deliverable ------------------------------------------------------------------------------
 
 
-def _detail(request, project, membership, deliverable, *, status: int = 200, error: str | None = None, **forms: Any) -> HttpResponse:
+def _detail(
+    request, project, membership, deliverable, *, status: int = 200, error: str | None = None, **forms: Any
+) -> HttpResponse:
     items = list(selectors.checklist(deliverable))
     stories = list(selectors.linked_stories(deliverable))
     can_edit = membership.allows(Role.MEMBER)
     blockers = selectors.publish_blockers(deliverable) if not deliverable.is_final else selectors.Blockers()
     rows = [(item, selectors.may_change_item(membership, item, {"done"})) for item in items]
     return render_project(
-        request, "deliverables/detail.html", project, membership, nav="deliverables", status=status,
-        deliverable=deliverable, progress=selectors.progress_by_deliverable([deliverable.pk]).get(deliverable.pk),
-        late=selectors.is_late(deliverable), items=rows, stories=stories, blockers=blockers,
-        events=[(event, selectors.describe(event)) for event in selectors.events(deliverable)], can_edit=can_edit, error=error,
+        request,
+        "deliverables/detail.html",
+        project,
+        membership,
+        nav="deliverables",
+        status=status,
+        deliverable=deliverable,
+        progress=selectors.progress_by_deliverable([deliverable.pk]).get(deliverable.pk),
+        late=selectors.is_late(deliverable),
+        items=rows,
+        stories=stories,
+        blockers=blockers,
+        events=[(event, selectors.describe(event)) for event in selectors.events(deliverable)],
+        can_edit=can_edit,
+        error=error,
         add_form=forms.get("add_form") or ItemAddForm(project=project),
         assign_choices=ItemAssignForm(project=project).fields["assignee"].choices,
         item_errors=forms.get("item_errors", {}),
@@ -99,19 +127,29 @@ def _detail(request, project, membership, deliverable, *, status: int = 200, err
 
 
 @project_view()
-def deliverable_detail(request: HttpRequest, project: Project, membership: Membership, deliverable_id: int) -> HttpResponse:
+def deliverable_detail(
+    request: HttpRequest, project: Project, membership: Membership, deliverable_id: int
+) -> HttpResponse:
     return _detail(request, project, membership, _deliverable(project, deliverable_id))
 
 
 @project_view(minimum=Role.MEMBER)
-def deliverable_edit(request: HttpRequest, project: Project, membership: Membership, deliverable_id: int) -> HttpResponse:
+def deliverable_edit(
+    request: HttpRequest, project: Project, membership: Membership, deliverable_id: int
+) -> HttpResponse:
     deliverable = _deliverable(project, deliverable_id)
     initial = {
-        "name": deliverable.name, "kind": deliverable.kind, "status": deliverable.status, "description": deliverable.description,
+        "name": deliverable.name,
+        "kind": deliverable.kind,
+        "status": deliverable.status,
+        "description": deliverable.description,
         "owner": deliverable.owner.username if deliverable.owner_id else "",
         "consumers": [link.user.username for link in deliverable.consumer_links.all()],
-        "consumer_groups": ", ".join(deliverable.consumer_groups), "data_sources": "\n".join(deliverable.data_sources),
-        "link": deliverable.link, "target_date": deliverable.target_date, "version": deliverable.version,
+        "consumer_groups": ", ".join(deliverable.consumer_groups),
+        "data_sources": "\n".join(deliverable.data_sources),
+        "link": deliverable.link,
+        "target_date": deliverable.target_date,
+        "version": deliverable.version,
     }
     form = DeliverableForm(request.POST or None, project=project, initial=initial)
     if deliverable.is_final:
@@ -126,15 +164,23 @@ def deliverable_edit(request: HttpRequest, project: Project, membership: Members
                 deliverable=deliverable, actor=request.user, expected_version=form.cleaned_data["version"], **fields
             )
         except errors.StaleVersion:
-            form.add_error(None, "Someone else changed this deliverable while you were editing: reload the page and try again.")
+            form.add_error(
+                None, "Someone else changed this deliverable while you were editing: reload the page and try again."
+            )
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
             messages.success(request, f"{deliverable.name} saved.")
             return redirect(_detail_url(deliverable))
     return render_project(
-        request, "deliverables/form.html", project, membership, nav="deliverables",
-        status=400 if form.errors else 200, form=form, deliverable=deliverable,
+        request,
+        "deliverables/form.html",
+        project,
+        membership,
+        nav="deliverables",
+        status=400 if form.errors else 200,
+        form=form,
+        deliverable=deliverable,
     )
 
 
@@ -150,13 +196,17 @@ def _transition(request, project, membership, deliverable_id: int, service, done
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def deliverable_publish(request: HttpRequest, project: Project, membership: Membership, deliverable_id: int) -> HttpResponse:
+def deliverable_publish(
+    request: HttpRequest, project: Project, membership: Membership, deliverable_id: int
+) -> HttpResponse:
     return _transition(request, project, membership, deliverable_id, services.deliverable_publish, "is published")
 
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def deliverable_retire(request: HttpRequest, project: Project, membership: Membership, deliverable_id: int) -> HttpResponse:
+def deliverable_retire(
+    request: HttpRequest, project: Project, membership: Membership, deliverable_id: int
+) -> HttpResponse:
     return _transition(request, project, membership, deliverable_id, services.deliverable_retire, "is retired")
 
 
@@ -181,7 +231,9 @@ def item_add(request: HttpRequest, project: Project, membership: Membership, del
     if form.is_valid():
         try:
             services.checklist_item_add(
-                deliverable=deliverable, actor=request.user, text=form.cleaned_data["text"],
+                deliverable=deliverable,
+                actor=request.user,
+                text=form.cleaned_data["text"],
                 assignee=_member(form.cleaned_data["assignee"]),
             )
         except errors.DomainError as exc:
@@ -209,7 +261,9 @@ def _item_change(request, project, membership, deliverable_id: int, item_id: int
 
 @require_POST
 @project_view()
-def item_tick(request: HttpRequest, project: Project, membership: Membership, deliverable_id: int, item_id: int) -> HttpResponse:
+def item_tick(
+    request: HttpRequest, project: Project, membership: Membership, deliverable_id: int, item_id: int
+) -> HttpResponse:
     def fields(form: ItemTickForm) -> dict[str, Any]:
         values = {"done": form.cleaned_data["done"]}
         if form.cleaned_data["evidence_url"]:
@@ -221,17 +275,26 @@ def item_tick(request: HttpRequest, project: Project, membership: Membership, de
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def item_assign(request: HttpRequest, project: Project, membership: Membership, deliverable_id: int, item_id: int) -> HttpResponse:
+def item_assign(
+    request: HttpRequest, project: Project, membership: Membership, deliverable_id: int, item_id: int
+) -> HttpResponse:
     form = ItemAssignForm(request.POST, project=project)
     return _item_change(
-        request, project, membership, deliverable_id, item_id, form,
+        request,
+        project,
+        membership,
+        deliverable_id,
+        item_id,
+        form,
         lambda f: {"assignee": _member(f.cleaned_data["assignee"])},
     )
 
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def item_remove(request: HttpRequest, project: Project, membership: Membership, deliverable_id: int, item_id: int) -> HttpResponse:
+def item_remove(
+    request: HttpRequest, project: Project, membership: Membership, deliverable_id: int, item_id: int
+) -> HttpResponse:
     deliverable = _deliverable(project, deliverable_id)
     item = _item(deliverable, item_id)
     try:
@@ -261,7 +324,13 @@ def templates(request: HttpRequest, project: Project, membership: Membership) ->
             messages.success(request, "Checklist templates saved: new deliverables get these items.")
             return redirect("deliverable-templates", key=project.key)
     return render_project(
-        request, "deliverables/templates.html", project, membership, nav="deliverables",
-        status=400 if form.errors else 200, form=form, can_edit_templates=is_admin,
+        request,
+        "deliverables/templates.html",
+        project,
+        membership,
+        nav="deliverables",
+        status=400 if form.errors else 200,
+        form=form,
+        can_edit_templates=is_admin,
         templates=[(kind, label, current[kind]) for kind, label in DeliverableKind.choices],
     )

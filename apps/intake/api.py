@@ -41,8 +41,18 @@ class RequestSerializer(serializers.ModelSerializer):
     class Meta:
         model = Request
         fields = [
-            "id", "project", "title", "detail", "channel", "status", "requester", "story", "merged_into",
-            "decline_reason", "created_at", "decided_at",
+            "id",
+            "project",
+            "title",
+            "detail",
+            "channel",
+            "status",
+            "requester",
+            "story",
+            "merged_into",
+            "decline_reason",
+            "created_at",
+            "decided_at",
         ]
 
     def get_requester(self, request: Request) -> str | None:
@@ -129,7 +139,9 @@ class RequestList(ApiView):
     )
     def post(self, request, key):
         project = self.project(key)
-        created = services.request_submit(project=project, requester=request.user, **self.valid(RequestCreateSerializer, request))
+        created = services.request_submit(
+            project=project, requester=request.user, **self.valid(RequestCreateSerializer, request)
+        )
         return self.answer(created, status.HTTP_201_CREATED)
 
 

@@ -13,7 +13,9 @@ POSITIONS = [("bottom", "Bottom of the backlog"), ("top", "Top of the backlog")]
 class RequestForm(forms.Form):
     title = forms.CharField(max_length=services.TITLE_MAX, help_text="What do you need, in a sentence?")
     detail = forms.CharField(
-        max_length=services.DETAIL_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=services.DETAIL_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why it matters, who uses it, by when.",
     )
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.WEB, help_text="Where the ask came from.")

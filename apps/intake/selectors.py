@@ -48,17 +48,19 @@ def request_groups(project: Project) -> list[Group]:
     merged into them. Two queries, whatever the queue's size.
     """
     rows = list(
-        Request.objects.filter(project=project, status=RequestStatus.OPEN)
-        .values_list("id", "title", "detail", "requester__username")
+        Request.objects.filter(project=project, status=RequestStatus.OPEN).values_list(
+            "id", "title", "detail", "requester__username"
+        )
     )
     merged: dict[int, set[str]] = defaultdict(set)
-    folded = Request.objects.filter(project=project, status=RequestStatus.MERGED, merged_into__status=RequestStatus.OPEN)
+    folded = Request.objects.filter(
+        project=project, status=RequestStatus.MERGED, merged_into__status=RequestStatus.OPEN
+    )
     for into, username in folded.values_list("merged_into_id", "requester__username"):
         if username:
             merged[into].add(username)
     items = [
-        intake.RequestText(i, title, detail, tuple(sorted({name} - {None} | merged[i]))) for i, title, detail, name in rows
+        intake.RequestText(i, title, detail, tuple(sorted({name} - {None} | merged[i])))
+        for i, title, detail, name in rows
     ]
-    return [
-        Group(g.title, g.representative, g.count, g.requesters, g.requests) for g in intake.group_requests(items)
-    ]
+    return [Group(g.title, g.representative, g.count, g.requesters, g.requests) for g in intake.group_requests(items)]

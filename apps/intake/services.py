@@ -31,14 +31,22 @@ def _text(value: Any, *, field: str, limit: int, required: bool) -> str:
         raise InvalidInput(f"{field} must be text.", field=field)
     value = value.strip()
     if required and not value:
-        raise InvalidInput(f"A request needs a {field}." if field != "reason" else "Say why the request is declined.", field=field)
+        raise InvalidInput(
+            f"A request needs a {field}." if field != "reason" else "Say why the request is declined.", field=field
+        )
     if len(value) > limit:
         raise InvalidInput(f"{field} is at most {limit} characters.", field=field)
     return value
 
 
 def request_submit(
-    *, project: Project, requester: AbstractBaseUser, title: str, detail: str = "", channel: str = Channel.WEB, at: datetime | None = None
+    *,
+    project: Project,
+    requester: AbstractBaseUser,
+    title: str,
+    detail: str = "",
+    channel: str = Channel.WEB,
+    at: datetime | None = None,
 ) -> Request:
     """A stakeholder's ask: it lands in the triage queue as ``open``."""
     if channel not in Channel.values:
@@ -46,7 +54,10 @@ def request_submit(
     if not Membership.objects.filter(project=project, user=requester).exists():
         raise InvalidInput(f"{requester.get_username()} is not a member of {project.key}.", field="requester")
     return Request.objects.create(
-        project=project, requester=requester, channel=channel, created_at=at or timezone.now(),
+        project=project,
+        requester=requester,
+        channel=channel,
+        created_at=at or timezone.now(),
         title=_text(title, field="title", limit=TITLE_MAX, required=True),
         detail=_text(detail, field="detail", limit=DETAIL_MAX, required=False),
     )
@@ -55,7 +66,9 @@ def request_submit(
 def _locked_open(request: Request) -> Request:
     locked = Request.objects.select_for_update(of=("self",)).select_related("project", "requester").get(pk=request.pk)
     if locked.status != RequestStatus.OPEN:
-        raise Conflict(f"Request #{locked.pk} is already {locked.status}: only open requests can be triaged.", code="not_open")
+        raise Conflict(
+            f"Request #{locked.pk} is already {locked.status}: only open requests can be triaged.", code="not_open"
+        )
     return locked
 
 
@@ -85,11 +98,17 @@ def request_accept(
     if sprint is not None and Sprint.objects.filter(pk=sprint.pk, status=SprintStatus.ACTIVE).exists():
         raise InvalidInput(
             f"{sprint.name} is running: requests go to the backlog or a planned sprint, never the active sprint.",
-            field="sprint", code="active_sprint",
+            field="sprint",
+            code="active_sprint",
         )
     story = story_services.story_create(
-        project=locked.project, actor=actor, title=locked.title[:300], description=_story_description(locked),
-        placement=placement, sprint=sprint, at=at,
+        project=locked.project,
+        actor=actor,
+        title=locked.title[:300],
+        description=_story_description(locked),
+        placement=placement,
+        sprint=sprint,
+        at=at,
     )
     locked.story = story
     _decided(locked, status=RequestStatus.ACCEPTED, actor=actor, at=at)
@@ -109,7 +128,9 @@ def request_merge(*, request: Request, into: Request, actor: AbstractBaseUser, a
     if target.project_id != locked.project_id:
         raise InvalidInput(f"Request #{target.pk} belongs to another project.", field="into")
     if target.status not in (RequestStatus.OPEN, RequestStatus.ACCEPTED):
-        raise InvalidInput(f"Request #{target.pk} is {target.status}: merge into an open or accepted request.", field="into")
+        raise InvalidInput(
+            f"Request #{target.pk} is {target.status}: merge into an open or accepted request.", field="into"
+        )
     Request.objects.filter(merged_into=locked).update(merged_into=target)
     locked.merged_into = target
     _decided(locked, status=RequestStatus.MERGED, actor=actor, at=at)
@@ -139,8 +160,13 @@ def _group(project: Project, ids: Sequence[int], representative: int) -> tuple[R
 
 @transaction.atomic
 def requests_accept_group(
-    *, project: Project, ids: Sequence[int], representative: int, actor: AbstractBaseUser,
-    placement: story_services.Placement = story_services.BOTTOM, at: datetime | None = None,
+    *,
+    project: Project,
+    ids: Sequence[int],
+    representative: int,
+    actor: AbstractBaseUser,
+    placement: story_services.Placement = story_services.BOTTOM,
+    at: datetime | None = None,
 ) -> Request:
     """Accept a group: one story from the representative, every other request merged into it."""
     head, others = _group(project, ids, representative)

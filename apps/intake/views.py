@@ -22,20 +22,34 @@ PAGE_SIZE = 50
 MIN_GROUP = 2  # the page's "most asked for" shows groups of at least this many requests
 
 
-def _page(request: HttpRequest, project: Project, membership: Membership, *, form: RequestForm, status: int = 200, errors=None) -> HttpResponse:
+def _page(
+    request: HttpRequest, project: Project, membership: Membership, *, form: RequestForm, status: int = 200, errors=None
+) -> HttpResponse:
     shown = request.GET.get("status", RequestStatus.OPEN)
     if shown not in [*RequestStatus.values, "all"]:
         shown = RequestStatus.OPEN
     queue = selectors.project_requests(project, status=None if shown == "all" else shown)
     page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
     is_owner = membership.allows(Role.PRODUCT_OWNER)
-    groups = [g for g in selectors.request_groups(project) if g.count >= MIN_GROUP] if shown == RequestStatus.OPEN else []
+    groups = (
+        [g for g in selectors.request_groups(project) if g.count >= MIN_GROUP] if shown == RequestStatus.OPEN else []
+    )
     titles = dict(Request.objects.filter(pk__in=[i for g in groups for i in g.requests]).values_list("pk", "title"))
     return render_project(
-        request, "intake/requests.html", project, membership, nav="requests", status=status,
-        form=form, page=page, shown=shown, counts=selectors.status_counts(project), statuses=RequestStatus.choices,
+        request,
+        "intake/requests.html",
+        project,
+        membership,
+        nav="requests",
+        status=status,
+        form=form,
+        page=page,
+        shown=shown,
+        counts=selectors.status_counts(project),
+        statuses=RequestStatus.choices,
         groups=[(g, ",".join(map(str, g.requests)), [(i, titles.get(i, "")) for i in g.requests]) for g in groups],
-        is_owner=is_owner, triage_errors=errors or {},
+        is_owner=is_owner,
+        triage_errors=errors or {},
     )
 
 
@@ -70,7 +84,9 @@ def _back(project: Project, request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @project_view(minimum=Role.PRODUCT_OWNER)
-def triage(request: HttpRequest, project: Project, membership: Membership, request_id: int, action: str) -> HttpResponse:
+def triage(
+    request: HttpRequest, project: Project, membership: Membership, request_id: int, action: str
+) -> HttpResponse:
     if action not in TRIAGE_FORMS:
         raise Http404("No such action.")
     item = get_object_or_404(Request, pk=request_id, project=project)
@@ -80,8 +96,13 @@ def triage(request: HttpRequest, project: Project, membership: Membership, reque
             field, problems = next(iter(form.errors.items()))
             raise InvalidInput(problems[0], field=field)
         if action == "accept":
-            done = services.request_accept(request=item, actor=request.user, placement=Placement(position=form.cleaned_data["position"]))
-            messages.success(request, f"Request #{item.pk} is now {done.story.key}, at the {form.cleaned_data['position']} of the backlog.")
+            done = services.request_accept(
+                request=item, actor=request.user, placement=Placement(position=form.cleaned_data["position"])
+            )
+            messages.success(
+                request,
+                f"Request #{item.pk} is now {done.story.key}, at the {form.cleaned_data['position']} of the backlog.",
+            )
         elif action == "merge":
             into = Request.objects.filter(project=project, pk=form.cleaned_data["into"]).first()
             if into is None:
@@ -107,12 +128,20 @@ def group_triage(request: HttpRequest, project: Project, membership: Membership)
         if data["action"] == "accept":
             placement = Placement(position=data["position"] or "bottom")
             head = services.requests_accept_group(
-                project=project, ids=data["requests"], representative=data["representative"], actor=request.user, placement=placement
+                project=project,
+                ids=data["requests"],
+                representative=data["representative"],
+                actor=request.user,
+                placement=placement,
             )
             messages.success(request, f"{len(data['requests'])} requests are now one story, {head.story.key}.")
         else:
-            services.requests_merge_group(project=project, ids=data["requests"], representative=data["representative"], actor=request.user)
-            messages.success(request, f"{len(data['requests']) - 1} requests are merged into #{data['representative']}.")
+            services.requests_merge_group(
+                project=project, ids=data["requests"], representative=data["representative"], actor=request.user
+            )
+            messages.success(
+                request, f"{len(data['requests']) - 1} requests are merged into #{data['representative']}."
+            )
     except DomainError as exc:
         messages.error(request, exc.message)
         return _page(request, project, membership, form=RequestForm(), status=400)

@@ -124,7 +124,12 @@ class WorkflowStateAdmin(ServiceAdmin):
     def save_model(self, request, obj, form, change) -> None:
         data = form.cleaned_data
         if change:
-            _adopt(obj, services.state_update(state=obj, name=data["name"], category=data["category"], wip_limit=data["wip_limit"]))
+            _adopt(
+                obj,
+                services.state_update(
+                    state=obj, name=data["name"], category=data["category"], wip_limit=data["wip_limit"]
+                ),
+            )
         else:
             created = services.state_add(
                 project=data["project"], name=data["name"], category=data["category"], wip_limit=data["wip_limit"]

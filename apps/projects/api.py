@@ -35,7 +35,11 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class ProjectCreateSerializer(StrictSerializer):
-    key = serializers.RegexField(r"^[A-Z]{2,10}$", max_length=10, error_messages={"invalid": "A project key is 2 to 10 capital letters, such as DATA."})
+    key = serializers.RegexField(
+        r"^[A-Z]{2,10}$",
+        max_length=10,
+        error_messages={"invalid": "A project key is 2 to 10 capital letters, such as DATA."},
+    )
     name = serializers.CharField(max_length=200)
     sprint_length_days = serializers.IntegerField(min_value=1, max_value=90, default=14)
     timezone = serializers.ChoiceField(choices=TIMEZONES, default="UTC")
@@ -94,12 +98,17 @@ class ProjectList(ApiView):
         roles = dict(Membership.objects.filter(user=self.request.user).values_list("project_id", "role"))
         return {**super().get_serializer_context(), "roles": roles}
 
-    @extend_schema(summary="The caller's projects", responses={200: ProjectSerializer(many=True), **error_responses(401)})
+    @extend_schema(
+        summary="The caller's projects", responses={200: ProjectSerializer(many=True), **error_responses(401)}
+    )
     def get(self, request):
         return self.paginated(projects_for(request.user))
 
-    @extend_schema(summary="Create a project (the creator becomes its admin)", request=ProjectCreateSerializer,
-                   responses={201: ProjectSerializer, **error_responses(400, 401, 409)})
+    @extend_schema(
+        summary="Create a project (the creator becomes its admin)",
+        request=ProjectCreateSerializer,
+        responses={201: ProjectSerializer, **error_responses(400, 401, 409)},
+    )
     def post(self, request):
         project = services.project_create(creator=request.user, **self.valid(ProjectCreateSerializer, request))
         return self.answer(project, status.HTTP_201_CREATED)
@@ -117,8 +126,11 @@ class ProjectDetail(ApiView):
     def get(self, request, key):
         return self.answer(self.project(key))
 
-    @extend_schema(summary="Change a project's settings (admin)", request=ProjectUpdateSerializer,
-                   responses={200: ProjectSerializer, **error_responses(400, 401, 403, 404)})
+    @extend_schema(
+        summary="Change a project's settings (admin)",
+        request=ProjectUpdateSerializer,
+        responses={200: ProjectSerializer, **error_responses(400, 401, 403, 404)},
+    )
     def patch(self, request, key):
         project = self.project(key, Role.ADMIN)
         return self.answer(services.project_update(project=project, **self.valid(ProjectUpdateSerializer, request)))
@@ -127,20 +139,29 @@ class ProjectDetail(ApiView):
 class MemberList(ApiView):
     serializer_class = MemberSerializer
 
-    @extend_schema(summary="Members and their roles", responses={200: MemberSerializer(many=True), **error_responses(401, 404)})
+    @extend_schema(
+        summary="Members and their roles", responses={200: MemberSerializer(many=True), **error_responses(401, 404)}
+    )
     def get(self, request, key):
         project = self.project(key)
-        return self.paginated(Membership.objects.filter(project=project).select_related("user").order_by("user__username"))
+        return self.paginated(
+            Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+        )
 
-    @extend_schema(summary="Add a member (admin)", request=MemberAddSerializer,
-                   responses={201: MemberSerializer, **error_responses(400, 401, 403, 404, 409)})
+    @extend_schema(
+        summary="Add a member (admin)",
+        request=MemberAddSerializer,
+        responses={201: MemberSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
     def post(self, request, key):
         project = self.project(key, Role.ADMIN)
         data = self.valid(MemberAddSerializer, request)
         user = get_user_model().objects.filter(username=data["username"], is_active=True).first()
         if user is None:
             raise InvalidInput(f"There is no user {data['username']}.", field="username")
-        return self.answer(services.membership_add(project=project, user=user, role=data["role"]), status.HTTP_201_CREATED)
+        return self.answer(
+            services.membership_add(project=project, user=user, role=data["role"]), status.HTTP_201_CREATED
+        )
 
 
 class MemberDetail(ApiView):
@@ -148,7 +169,11 @@ class MemberDetail(ApiView):
 
     def member(self, key: str, username: str, minimum: str) -> Membership:
         project = self.project(key, minimum)
-        membership = Membership.objects.select_related("user", "project").filter(project=project, user__username=username).first()
+        membership = (
+            Membership.objects.select_related("user", "project")
+            .filter(project=project, user__username=username)
+            .first()
+        )
         if membership is None:
             raise NotFound(f"{username} is not a member of {project.key}.")
         return membership
@@ -157,8 +182,11 @@ class MemberDetail(ApiView):
     def get(self, request, key, username):
         return self.answer(self.member(key, username, Role.STAKEHOLDER))
 
-    @extend_schema(summary="Change a member's role (admin)", request=MemberChangeSerializer,
-                   responses={200: MemberSerializer, **error_responses(400, 401, 403, 404, 409)})
+    @extend_schema(
+        summary="Change a member's role (admin)",
+        request=MemberChangeSerializer,
+        responses={200: MemberSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
     def patch(self, request, key, username):
         membership = self.member(key, username, Role.ADMIN)
         role = self.valid(MemberChangeSerializer, request)["role"]
@@ -173,12 +201,17 @@ class MemberDetail(ApiView):
 class StateList(ApiView):
     serializer_class = StateSerializer
 
-    @extend_schema(summary="The workflow, in order", responses={200: StateSerializer(many=True), **error_responses(401, 404)})
+    @extend_schema(
+        summary="The workflow, in order", responses={200: StateSerializer(many=True), **error_responses(401, 404)}
+    )
     def get(self, request, key):
         return self.paginated(WorkflowState.objects.filter(project=self.project(key)).order_by("position", "id"))
 
-    @extend_schema(summary="Add a workflow state (admin)", request=StateCreateSerializer,
-                   responses={201: StateSerializer, **error_responses(400, 401, 403, 404, 409)})
+    @extend_schema(
+        summary="Add a workflow state (admin)",
+        request=StateCreateSerializer,
+        responses={201: StateSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
     def post(self, request, key):
         project = self.project(key, Role.ADMIN)
         state = services.state_add(project=project, **self.valid(StateCreateSerializer, request))
@@ -200,8 +233,11 @@ class StateDetail(ApiView):
     def get(self, request, key, state_id):
         return self.answer(self.state(key, state_id, Role.STAKEHOLDER))
 
-    @extend_schema(summary="Rename, recategorise, reorder or limit a state (admin)", request=StateInputSerializer,
-                   responses={200: StateSerializer, **error_responses(400, 401, 403, 404, 409)})
+    @extend_schema(
+        summary="Rename, recategorise, reorder or limit a state (admin)",
+        request=StateInputSerializer,
+        responses={200: StateSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
     def patch(self, request, key, state_id):
         state = self.state(key, state_id, Role.ADMIN)
         data = self.valid(StateInputSerializer, request)
@@ -218,7 +254,9 @@ class StateDetail(ApiView):
         state = self.state(key, state_id, Role.ADMIN)
         move_to = None
         if "move_to" in request.query_params:
-            move_to = WorkflowState.objects.filter(project=state.project_id, pk=_state_id(request.query_params["move_to"])).first()
+            move_to = WorkflowState.objects.filter(
+                project=state.project_id, pk=_state_id(request.query_params["move_to"])
+            ).first()
             if move_to is None:
                 raise InvalidInput(f"{state.project.key} has no such state to move the stories to.", field="move_to")
         services.state_delete(state=state, move_to=move_to, actor=request.user)

@@ -19,11 +19,11 @@ def add_domain_error(form: forms.Form, error: DomainError) -> None:
 
 class ProjectSettingsForm(forms.Form):
     name = forms.CharField(max_length=200)
-    sprint_length_days = forms.IntegerField(
-        label="Sprint length (days)", min_value=1, max_value=90, initial=14
-    )
+    sprint_length_days = forms.IntegerField(label="Sprint length (days)", min_value=1, max_value=90, initial=14)
     timezone = forms.ChoiceField(
-        label="Time zone", choices=TIMEZONE_CHOICES, initial="UTC",
+        label="Time zone",
+        choices=TIMEZONE_CHOICES,
+        initial="UTC",
         help_text="Sprint days and reports follow this zone.",
     )
     wip_policy = forms.ChoiceField(

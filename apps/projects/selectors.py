@@ -31,7 +31,9 @@ def require_role(*, user: AbstractBaseUser, project: Project, minimum: str) -> M
     return membership
 
 
-def project_for_user(*, user: AbstractBaseUser, key: str, minimum: str = Role.STAKEHOLDER) -> tuple[Project, Membership]:
+def project_for_user(
+    *, user: AbstractBaseUser, key: str, minimum: str = Role.STAKEHOLDER
+) -> tuple[Project, Membership]:
     project = Project.objects.filter(key=key).first() if isinstance(key, str) else None
     if project is None:
         raise NotFound(f"There is no project {key}.")

@@ -96,7 +96,9 @@ def membership_add(*, project: Project, user: AbstractBaseUser, role: str) -> Me
     _check_role(role)
     membership, created = Membership.objects.get_or_create(project=project, user=user, defaults={"role": role})
     if not created:
-        raise Conflict(f"{user.get_username()} is already a member of {project.key}.", field="username", code="duplicate")
+        raise Conflict(
+            f"{user.get_username()} is already a member of {project.key}.", field="username", code="duplicate"
+        )
     return membership
 
 
@@ -109,7 +111,9 @@ def _admins_left_without(membership: Membership) -> int:
 def membership_change_role(*, membership: Membership, role: str) -> Membership:
     _check_role(role)
     if membership.role == Role.ADMIN and role != Role.ADMIN and _admins_left_without(membership) == 0:
-        raise Conflict("A project needs at least one admin: make someone else admin first.", field="role", code="last_admin")
+        raise Conflict(
+            "A project needs at least one admin: make someone else admin first.", field="role", code="last_admin"
+        )
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
@@ -145,7 +149,9 @@ def _check_wip_limit(wip_limit: int | None) -> None:
 
 
 @transaction.atomic
-def state_add(*, project: Project, name: str, category: str, wip_limit: int | None = None, position: int | None = None) -> WorkflowState:
+def state_add(
+    *, project: Project, name: str, category: str, wip_limit: int | None = None, position: int | None = None
+) -> WorkflowState:
     Project.objects.select_for_update().get(pk=project.pk)
     _check_state_name(project, name)
     _check_category(category)
@@ -161,7 +167,12 @@ def state_add(*, project: Project, name: str, category: str, wip_limit: int | No
 
 @transaction.atomic
 def state_update(
-    *, state: WorkflowState, name: str | None = None, category: str | None = None, wip_limit: object = ..., position: int | None = None
+    *,
+    state: WorkflowState,
+    name: str | None = None,
+    category: str | None = None,
+    wip_limit: object = ...,
+    position: int | None = None,
 ) -> WorkflowState:
     Project.objects.select_for_update().get(pk=state.project_id)
     if name is not None:
@@ -197,7 +208,9 @@ def state_reorder(*, state: WorkflowState, position: int) -> list[WorkflowState]
 
 
 @transaction.atomic
-def state_delete(*, state: WorkflowState, move_to: WorkflowState | None = None, actor: AbstractBaseUser | None = None) -> None:
+def state_delete(
+    *, state: WorkflowState, move_to: WorkflowState | None = None, actor: AbstractBaseUser | None = None
+) -> None:
     """Take a state out of the workflow once it holds no story, deleted ones included (``move_to`` moves them
     there first). The row stays, marked deleted, so the history that passed through it still replays."""
     Project.objects.select_for_update().get(pk=state.project_id)
@@ -213,7 +226,8 @@ def state_delete(*, state: WorkflowState, move_to: WorkflowState | None = None, 
         hidden = f" ({deleted} of them deleted)" if deleted else ""
         raise Conflict(
             f"{state.name} still holds {held} stor{'y' if held == 1 else 'ies'}{hidden}: move them to another state first.",
-            field="move_to", code="state_in_use",
+            field="move_to",
+            code="state_in_use",
         )
     # Kept as a row: the log's past events name it, and the reports replay them with its category.
     state.deleted_at = timezone.now()

@@ -61,7 +61,14 @@ def project_view(minimum: str = Role.STAKEHOLDER) -> Callable:
 
 
 def render_project(
-    request: HttpRequest, template: str, project: Project, membership: Membership, *, nav: str, status: int = 200, **context: Any
+    request: HttpRequest,
+    template: str,
+    project: Project,
+    membership: Membership,
+    *,
+    nav: str,
+    status: int = 200,
+    **context: Any,
 ) -> HttpResponse:
     context.update(project=project, membership=membership, nav=nav, is_admin=membership.allows(Role.ADMIN))
     return render(request, template, context, status=status)
@@ -138,7 +145,9 @@ def project_settings(request: HttpRequest, project: Project, membership: Members
             return redirect("project-settings", key=project.key)
     status = 400 if form.errors else 200
     context = _settings_context(project, project_form=form)
-    return render_project(request, "projects/settings.html", project, membership, nav="settings", status=status, **context)
+    return render_project(
+        request, "projects/settings.html", project, membership, nav="settings", status=status, **context
+    )
 
 
 # --- Members --------------------------------------------------------------------------
@@ -163,7 +172,9 @@ def member_add(request: HttpRequest, project: Project, membership: Membership) -
 ROW_ERRORS = {"members": "member_errors", "workflow": "state_errors"}
 
 
-def _row_action(request, project, membership, *, section: str, row_id: int, action: Callable[[], object]) -> HttpResponse:
+def _row_action(
+    request, project, membership, *, section: str, row_id: int, action: Callable[[], object]
+) -> HttpResponse:
     """Run one service call on a row of a settings list; a refusal is shown beside that row."""
     try:
         action()
@@ -185,7 +196,11 @@ def member_role(request: HttpRequest, project: Project, membership: Membership, 
     target = get_object_or_404(Membership, pk=member_id, project=project)
     form = MemberRoleForm(request.POST)
     return _row_action(
-        request, project, membership, section="members", row_id=target.pk,
+        request,
+        project,
+        membership,
+        section="members",
+        row_id=target.pk,
         action=lambda: services.membership_change_role(membership=target, role=_valid(form)["role"]),
     )
 
@@ -197,7 +212,9 @@ def member_remove(request: HttpRequest, project: Project, membership: Membership
     try:
         services.membership_remove(membership=target)
     except errors.DomainError as exc:
-        return _settings_response(request, project, membership, section="members", ok=False, member_errors={target.pk: exc.message})
+        return _settings_response(
+            request, project, membership, section="members", ok=False, member_errors={target.pk: exc.message}
+        )
     if target.pk == membership.pk:
         messages.info(request, f"You have left {project.key}.")
         response = redirect("project-list")
@@ -235,7 +252,11 @@ def state_update(request: HttpRequest, project: Project, membership: Membership,
     state = get_object_or_404(WorkflowState, pk=state_id, project=project)
     form = StateForm(request.POST)
     return _row_action(
-        request, project, membership, section="workflow", row_id=state.pk,
+        request,
+        project,
+        membership,
+        section="workflow",
+        row_id=state.pk,
         action=lambda: services.state_update(state=state, **_valid(form)),
     )
 

@@ -36,15 +36,23 @@ class JsonOnly(BaseContentNegotiation):
         return JSONRenderer(), JSONRenderer.media_type
 
 
-FORMAT = OpenApiParameter("format", str, enum=["csv", "json"], description="Download the done report as CSV (one table) or JSON.")
-TABLE = OpenApiParameter("table", str, description="With format=csv: which table (default: the first). An unknown one is a 400 listing them.")
+FORMAT = OpenApiParameter(
+    "format", str, enum=["csv", "json"], description="Download the done report as CSV (one table) or JSON."
+)
+TABLE = OpenApiParameter(
+    "table", str, description="With format=csv: which table (default: the first). An unknown one is a 400 listing them."
+)
 WINDOW = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (inclusive); default: 89 days before to."),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive, not after today); default: today."),
 ]
 FORECAST = [
     OpenApiParameter("items", int, description="When will this many more stories be done (1-10000)."),
-    OpenApiParameter("date", OpenApiTypes.DATE, description="How many stories by the end of this day (default: one sprint length from today)."),
+    OpenApiParameter(
+        "date",
+        OpenApiTypes.DATE,
+        description="How many stories by the end of this day (default: one sprint length from today).",
+    ),
     OpenApiParameter("seed", int, description="Random seed of the Monte Carlo trials (default 0)."),
 ]
 STATUS_202 = OpenApiResponse(s.ReportStatusSerializer, description="Being computed: poll again.")
@@ -72,7 +80,9 @@ class SprintReport(ReportView):
     def request_report(self, request, sprint_id: int, minimum: str, *, force: bool) -> Report:
         sprint = self.sprint(sprint_id, minimum)
         parameters.parse(ReportKind.SPRINT, request.query_params, today=local_today(sprint.project))
-        return services.report_request(project=sprint.project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint, force=force)
+        return services.report_request(
+            project=sprint.project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint, force=force
+        )
 
     @extend_schema(
         summary="A sprint's report: commitment vs completed, the story lists, re-estimates and the burndown",
@@ -109,35 +119,46 @@ class ProjectReport(ReportView):
 def _project_report(kind: str, summary: str, serializer: type, extra: list[OpenApiParameter]) -> type[ProjectReport]:
     view = type(f"{kind.title()}Report", (ProjectReport,), {"kind": kind})
     view.get = extend_schema(
-        summary=summary, parameters=[*extra, FORMAT, TABLE],
+        summary=summary,
+        parameters=[*extra, FORMAT, TABLE],
         responses={200: serializer, 202: STATUS_202, **error_responses(400, 401, 404)},
     )(view.get)
     view.post = extend_schema(
         summary=f"Queue the {kind} report's computation again (member): retries a failed one",
-        parameters=extra, request=None,
+        parameters=extra,
+        request=None,
         responses={200: serializer, 202: STATUS_202, **error_responses(400, 401, 403, 404)},
     )(view.post)
     return view
 
 
 FlowReport = _project_report(
-    ReportKind.FLOW, "Flow: cycle times and percentiles, throughput, WIP, CFD, age, time in state, efficiency",
-    s.FlowReportSerializer, WINDOW,
+    ReportKind.FLOW,
+    "Flow: cycle times and percentiles, throughput, WIP, CFD, age, time in state, efficiency",
+    s.FlowReportSerializer,
+    WINDOW,
 )
 VelocityReport = _project_report(
-    ReportKind.VELOCITY, "Velocity: commitment vs completed of the last 7 closed sprints, average of the last 3",
-    s.VelocityReportSerializer, [],
+    ReportKind.VELOCITY,
+    "Velocity: commitment vs completed of the last 7 closed sprints, average of the last 3",
+    s.VelocityReportSerializer,
+    [],
 )
 WasteReport = _project_report(
-    ReportKind.WASTE, "Lean waste: each waste's measured signal over the window, with the stories behind it",
-    s.WasteReportSerializer, WINDOW,
+    ReportKind.WASTE,
+    "Lean waste: each waste's measured signal over the window, with the stories behind it",
+    s.WasteReportSerializer,
+    WINDOW,
 )
 ForecastReport = _project_report(
-    ReportKind.FORECAST, "Monte Carlo forecast: how many by a date, or when N more stories will be done",
-    s.ForecastReportSerializer, FORECAST,
+    ReportKind.FORECAST,
+    "Monte Carlo forecast: how many by a date, or when N more stories will be done",
+    s.ForecastReportSerializer,
+    FORECAST,
 )
 DataOpsReport = _project_report(
     ReportKind.DATAOPS,
     "DataOps: time to insight and validation lag per deliverable, their distribution by kind, deliverables published per sprint",
-    s.DataOpsReportSerializer, [],
+    s.DataOpsReportSerializer,
+    [],
 )

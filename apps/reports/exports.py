@@ -35,7 +35,8 @@ def _sprint_tables(r: dict[str, Any]) -> dict[str, Table]:
     lists = ("committed", "already_done", "added", "removed", "completed", "cancelled", "not_completed", "unestimated")
     stories = [[name, key] for name in lists for key in r.get(name, [])]
     burndown = [
-        [d["date"], d["remaining_points"], d["scope_points"], d["ideal_points"], d["completed_points"]] for d in r["burndown"]
+        [d["date"], d["remaining_points"], d["scope_points"], d["ideal_points"], d["completed_points"]]
+        for d in r["burndown"]
     ]
     return {
         "burndown": (["date", "remaining_points", "scope_points", "ideal_points", "completed_points"], burndown),
@@ -44,14 +45,29 @@ def _sprint_tables(r: dict[str, Any]) -> dict[str, Table]:
             ["deliverable", "kind", "published_at"],
             [[d["name"], _kind_name(d["kind"]), d["published_at"]] for d in r.get("published_deliverables", [])],
         ),
-        "reestimated": (["key", "old_points", "new_points"], [[x["key"], x["old_points"], x["new_points"]] for x in r["reestimated"]]),
-        "scope_changes": (["at", "key", "kind", "points"], [[x["at"], x["key"], x["kind"], x["points"]] for x in r["scope_changes"]]),
+        "reestimated": (
+            ["key", "old_points", "new_points"],
+            [[x["key"], x["old_points"], x["new_points"]] for x in r["reestimated"]],
+        ),
+        "scope_changes": (
+            ["at", "key", "kind", "points"],
+            [[x["at"], x["key"], x["kind"], x["points"]] for x in r["scope_changes"]],
+        ),
         "summary": (
             ["measure", "value"],
-            [[name, r[name]] for name in (
-                "committed_points", "added_points", "removed_points", "completed_points", "cancelled_points",
-                "not_completed_points", "reestimate_delta", "scope_churn",
-            )],
+            [
+                [name, r[name]]
+                for name in (
+                    "committed_points",
+                    "added_points",
+                    "removed_points",
+                    "completed_points",
+                    "cancelled_points",
+                    "not_completed_points",
+                    "reestimate_delta",
+                    "scope_churn",
+                )
+            ],
         ),
     }
 
@@ -61,14 +77,23 @@ def _flow_tables(r: dict[str, Any]) -> dict[str, Table]:
     cfd = [[day["date"], *(day["counts"].get(str(s), 0) for s in states)] for day in r["cfd"]]
     efficiency = r["flow_efficiency"]
     return {
-        "cycle_times": (["key", "start", "finish", "days", "hours"], [[c["key"], c["start"], c["finish"], c["days"], c["hours"]] for c in r["cycle_times"]]),
+        "cycle_times": (
+            ["key", "start", "finish", "days", "hours"],
+            [[c["key"], c["start"], c["finish"], c["days"], c["hours"]] for c in r["cycle_times"]],
+        ),
         "percentiles": (["percentile", "days"], [[p, v] for p, v in r["percentiles"].items()]),
         "throughput": (["date", "count"], [[d["date"], d["count"]] for d in r["throughput"]]),
         "wip": (["date", "count"], [[d["date"], d["count"]] for d in r["wip"]]),
         "cfd": (["date", *(_state_name(r, s) for s in states)], cfd),
-        "work_item_age": (["key", "state", "start", "days"], [[a["key"], _state_name(r, a["state"]), a["start"], a["days"]] for a in r["work_item_age"]]),
+        "work_item_age": (
+            ["key", "state", "start", "days"],
+            [[a["key"], _state_name(r, a["state"]), a["start"], a["days"]] for a in r["work_item_age"]],
+        ),
         "time_in_state": (["state", "hours", "stories"], [[t["name"], t["hours"], t["n"]] for t in r["time_in_state"]]),
-        "lead_times": (["key", "created", "finish", "days"], [[x["key"], x["created"], x["finish"], x["days"]] for x in r["lead_times"]]),
+        "lead_times": (
+            ["key", "created", "finish", "days"],
+            [[x["key"], x["created"], x["finish"], x["days"]] for x in r["lead_times"]],
+        ),
         "flow_efficiency": (
             ["key", "active_hours", "wait_hours", "efficiency"],
             [[x["key"], x["active_hours"], x["wait_hours"], x["efficiency"]] for x in efficiency["stories"]],
@@ -77,9 +102,24 @@ def _flow_tables(r: dict[str, Any]) -> dict[str, Table]:
 
 
 def _velocity_tables(r: dict[str, Any]) -> dict[str, Table]:
-    rows = [[s["name"], s["closed_at"], s["committed_points"], s["completed_points"], s["n_committed"], s["n_completed"], s["scope_churn"]]
-            for s in r["sprints"]]
-    return {"sprints": (["sprint", "closed_at", "committed_points", "completed_points", "committed", "completed", "scope_churn"], rows)}
+    rows = [
+        [
+            s["name"],
+            s["closed_at"],
+            s["committed_points"],
+            s["completed_points"],
+            s["n_committed"],
+            s["n_completed"],
+            s["scope_churn"],
+        ]
+        for s in r["sprints"]
+    ]
+    return {
+        "sprints": (
+            ["sprint", "closed_at", "committed_points", "completed_points", "committed", "completed", "scope_churn"],
+            rows,
+        )
+    }
 
 
 # Each waste's headline figure in the trend across sprints: (waste, figure, what n counts), as in sprintboard.waste.
@@ -103,8 +143,20 @@ def _waste_trend_table(r: dict[str, Any]) -> Table:
     """Every waste's headline figure per closed sprint, oldest first (the ``trend`` CSV)."""
     return (
         ["sprint", "start", "end", "waste", "figure", "value", "n", "stories"],
-        [[s["name"], s["start"], s["end"], waste, figure, s[waste]["value"], s[waste]["n"], " ".join(s[waste]["keys"])]
-         for s in _trend_of(r) for waste, figure, _ in WASTE_TREND],
+        [
+            [
+                s["name"],
+                s["start"],
+                s["end"],
+                waste,
+                figure,
+                s[waste]["value"],
+                s[waste]["n"],
+                " ".join(s[waste]["keys"]),
+            ]
+            for s in _trend_of(r)
+            for waste, figure, _ in WASTE_TREND
+        ],
     )
 
 
@@ -127,23 +179,68 @@ def _waste_signal_tables(r: dict[str, Any]) -> dict[str, Table]:
     waiting, rework = r["waiting"], r["rework"]
     return {
         "partially_done": (
-            ["sprint", "closed_at", "wip", "total_age_days", "carry_over", "carry_over_points", "sle_days", "older_than_sle", "older_than_sle_share"],
-            [[p["name"], p["closed_at"], p["wip"], p["total_age_days"], p["carry_over"], p["carry_over_points"], p["sle_days"],
-              p["older_than_sle"], p["older_than_sle_share"]] for p in r["partially_done"]],
+            [
+                "sprint",
+                "closed_at",
+                "wip",
+                "total_age_days",
+                "carry_over",
+                "carry_over_points",
+                "sle_days",
+                "older_than_sle",
+                "older_than_sle_share",
+            ],
+            [
+                [
+                    p["name"],
+                    p["closed_at"],
+                    p["wip"],
+                    p["total_age_days"],
+                    p["carry_over"],
+                    p["carry_over_points"],
+                    p["sle_days"],
+                    p["older_than_sle"],
+                    p["older_than_sle_share"],
+                ]
+                for p in r["partially_done"]
+            ],
         ),
-        "waiting_by_state": (["state", "hours", "stories"], [[w["name"], w["hours"], " ".join(w["keys"])] for w in waiting["by_state"]]),
-        "waiting_by_reason": (["reason", "hours", "stories"], [[w["reason"], w["hours"], " ".join(w["keys"])] for w in waiting["by_reason"]]),
-        "task_switching": (["person", "date", "stories", "keys"], [[p["person"], p["date"], p["count"], " ".join(p["keys"])] for p in r["task_switching"]["flagged"]]),
+        "waiting_by_state": (
+            ["state", "hours", "stories"],
+            [[w["name"], w["hours"], " ".join(w["keys"])] for w in waiting["by_state"]],
+        ),
+        "waiting_by_reason": (
+            ["reason", "hours", "stories"],
+            [[w["reason"], w["hours"], " ".join(w["keys"])] for w in waiting["by_reason"]],
+        ),
+        "task_switching": (
+            ["person", "date", "stories", "keys"],
+            [[p["person"], p["date"], p["count"], " ".join(p["keys"])] for p in r["task_switching"]["flagged"]],
+        ),
         "handoffs": (["key", "assignees"], [[k, n] for k, n in r["handoffs"]["assignees_per_story"].items()]),
-        "rework": (["signal", "count", "stories"], [
-            ["reopens", rework["reopens"], " ".join(rework["reopen_keys"])],
-            ["backward_moves", rework["backward_moves"], " ".join(rework["backward_keys"])],
-            ["bugs_created", rework["bugs_created"], " ".join(rework["bug_keys"])],
-        ]),
-        "cancelled_after_start": (["key", "cancelled_at", "active_hours"], [[c["key"], c["cancelled_at"], c["active_hours"]] for c in r["extra_features"]["cancelled_after_start"]]),
-        "scope_churn": (["sprint", "scope_churn", "added_points", "removed_points", "committed_points"],
-                        [[s["name"], s["scope_churn"], s["added_points"], s["removed_points"], s["committed_points"]] for s in r["backlog"]["sprints"]]),
-        "retired_unpublished": (["deliverable"], [[name] for name in r["extra_features"].get("retired_unpublished", [])]),
+        "rework": (
+            ["signal", "count", "stories"],
+            [
+                ["reopens", rework["reopens"], " ".join(rework["reopen_keys"])],
+                ["backward_moves", rework["backward_moves"], " ".join(rework["backward_keys"])],
+                ["bugs_created", rework["bugs_created"], " ".join(rework["bug_keys"])],
+            ],
+        ),
+        "cancelled_after_start": (
+            ["key", "cancelled_at", "active_hours"],
+            [[c["key"], c["cancelled_at"], c["active_hours"]] for c in r["extra_features"]["cancelled_after_start"]],
+        ),
+        "scope_churn": (
+            ["sprint", "scope_churn", "added_points", "removed_points", "committed_points"],
+            [
+                [s["name"], s["scope_churn"], s["added_points"], s["removed_points"], s["committed_points"]]
+                for s in r["backlog"]["sprints"]
+            ],
+        ),
+        "retired_unpublished": (
+            ["deliverable"],
+            [[name] for name in r["extra_features"].get("retired_unpublished", [])],
+        ),
     }
 
 
@@ -157,19 +254,60 @@ def _forecast_tables(r: dict[str, Any]) -> dict[str, Table]:
 
 
 def _dataops_tables(r: dict[str, Any]) -> dict[str, Table]:
-    kinds = sorted({kind for row in r["throughput"] for kind in row["counts"]}, key=lambda k: (_kind_name(k).casefold(), k))
+    kinds = sorted(
+        {kind for row in r["throughput"] for kind in row["counts"]}, key=lambda k: (_kind_name(k).casefold(), k)
+    )
     overall = [[p, r["time_to_insight"].get(p), r["validation_lag"].get(p)] for p in ("50", "70", "85", "95", "n")]
     return {
         "deliverables": (
-            ["deliverable", "kind", "published_at", "first_start", "last_finish", "time_to_insight_days", "validation_lag_days", "stories"],
-            [[d["name"], _kind_name(d["kind"]), d["published_at"], d["first_start"], d["last_finish"], d["time_to_insight_days"],
-              d["validation_lag_days"], d["n"]] for d in r["deliverables"]],
+            [
+                "deliverable",
+                "kind",
+                "published_at",
+                "first_start",
+                "last_finish",
+                "time_to_insight_days",
+                "validation_lag_days",
+                "stories",
+            ],
+            [
+                [
+                    d["name"],
+                    _kind_name(d["kind"]),
+                    d["published_at"],
+                    d["first_start"],
+                    d["last_finish"],
+                    d["time_to_insight_days"],
+                    d["validation_lag_days"],
+                    d["n"],
+                ]
+                for d in r["deliverables"]
+            ],
         ),
         "by_kind": (
-            ["kind", "published", "time_to_insight_p50", "time_to_insight_p85", "time_to_insight_n",
-             "validation_lag_p50", "validation_lag_p85", "validation_lag_n"],
-            [[_kind_name(k["kind"]), k["n"], k["time_to_insight"]["50"], k["time_to_insight"]["85"], k["time_to_insight"]["n"],
-              k["validation_lag"]["50"], k["validation_lag"]["85"], k["validation_lag"]["n"]] for k in r["by_kind"]],
+            [
+                "kind",
+                "published",
+                "time_to_insight_p50",
+                "time_to_insight_p85",
+                "time_to_insight_n",
+                "validation_lag_p50",
+                "validation_lag_p85",
+                "validation_lag_n",
+            ],
+            [
+                [
+                    _kind_name(k["kind"]),
+                    k["n"],
+                    k["time_to_insight"]["50"],
+                    k["time_to_insight"]["85"],
+                    k["time_to_insight"]["n"],
+                    k["validation_lag"]["50"],
+                    k["validation_lag"]["85"],
+                    k["validation_lag"]["n"],
+                ]
+                for k in r["by_kind"]
+            ],
         ),
         "per_sprint": (
             ["sprint", *(_kind_name(k) for k in kinds), "total"],
@@ -232,8 +370,11 @@ def report_body(report: Any) -> dict[str, Any]:
         "status": report.status,
         "progress": report.progress,
         "computed_at": report.computed_at.isoformat().replace("+00:00", "Z") if report.computed_at else None,
-        "inputs": {"event_seq": report.event_seq, "config_hash": report.config_hash or None,
-                   "as_of_day": report.as_of_day.isoformat() if report.as_of_day else None},
+        "inputs": {
+            "event_seq": report.event_seq,
+            "config_hash": report.config_hash or None,
+            "as_of_day": report.as_of_day.isoformat() if report.as_of_day else None,
+        },
         "error": report.error or None,
     }
     if report.status == "done" and report.result:

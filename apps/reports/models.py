@@ -30,7 +30,9 @@ class ReportStatus(models.TextChoices):
 
 class Report(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="reports")
-    sprint = models.ForeignKey("stories.Sprint", on_delete=models.CASCADE, null=True, blank=True, related_name="reports")
+    sprint = models.ForeignKey(
+        "stories.Sprint", on_delete=models.CASCADE, null=True, blank=True, related_name="reports"
+    )
     kind = models.CharField(max_length=10, choices=ReportKind.choices)
     # Canonical parameters (sorted keys, ISO dates) and their hash: the row's identity with project and kind.
     parameters = models.JSONField(default=dict, blank=True)

@@ -74,9 +74,13 @@ def _forecast(query: Mapping[str, str], today: date) -> dict[str, Any]:
     items = _whole(query, "items", low=1, high=MAX_ITEMS)
     by = _date(query, "date")
     if items is not None and by is not None:
-        raise InvalidInput("Give either items (when will N be done) or date (how many by then), not both.", field="items")
+        raise InvalidInput(
+            "Give either items (when will N be done) or date (how many by then), not both.", field="items"
+        )
     if by is not None and not today <= by <= today + timedelta(days=FORECAST_HORIZON_DAYS):
-        raise InvalidInput(f"date must be between today ({today}) and five years from now.", field="date", code="out_of_range")
+        raise InvalidInput(
+            f"date must be between today ({today}) and five years from now.", field="date", code="out_of_range"
+        )
     seed = _whole(query, "seed", low=0, high=MAX_SEED)
     return {"items": items, "date": by and by.isoformat(), "seed": 0 if seed is None else seed}
 

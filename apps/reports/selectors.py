@@ -46,11 +46,20 @@ class Inputs:
     as_of_day: date
 
     def matches(self, report: Report) -> bool:
-        return (report.event_seq, report.config_hash, report.as_of_day) == (self.event_seq, self.config_hash, self.as_of_day)
+        return (report.event_seq, report.config_hash, report.as_of_day) == (
+            self.event_seq,
+            self.config_hash,
+            self.as_of_day,
+        )
 
 
 def config_hash(
-    *, kind: str, tz: str, workflow: Iterable[records.State], sprints: Iterable[records.Sprint], sprint_id: int | None,
+    *,
+    kind: str,
+    tz: str,
+    workflow: Iterable[records.State],
+    sprints: Iterable[records.Sprint],
+    sprint_id: int | None,
     deliverables: str = "",
 ) -> str:
     """A hash of the configuration a ``kind`` report reads; ``deliverables`` is their fingerprint (kinds that read them)."""
@@ -91,8 +100,12 @@ def current_inputs(project: Project, kind: str, sprint: Sprint | None = None) ->
     watermark = Project.objects.filter(pk=project.pk).values_list("last_event_seq", flat=True).get()
     sprints = engine_sprints(project) if kind in USES_ALL_SPRINTS or kind == ReportKind.SPRINT else ()
     digest = config_hash(
-        kind=kind, tz=project.timezone, workflow=engine_workflow(project), sprints=sprints,
-        sprint_id=sprint.pk if sprint else None, deliverables=deliverables_fingerprint(project, kind),
+        kind=kind,
+        tz=project.timezone,
+        workflow=engine_workflow(project),
+        sprints=sprints,
+        sprint_id=sprint.pk if sprint else None,
+        deliverables=deliverables_fingerprint(project, kind),
     )
     return Inputs(watermark, digest, as_of_day(project, sprint))
 

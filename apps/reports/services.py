@@ -68,11 +68,19 @@ class Stored:
 
     def freshness(self) -> tuple:
         # The event log only grows and days only pass: a later read has a later day or a higher seq.
-        return (self.as_of_day or date.min, self.event_seq or 0, self.inputs_read_at or datetime.min.replace(tzinfo=UTC))
+        return (
+            self.as_of_day or date.min,
+            self.event_seq or 0,
+            self.inputs_read_at or datetime.min.replace(tzinfo=UTC),
+        )
 
     def as_filter(self) -> dict[str, Any]:
-        return {"event_seq": self.event_seq, "config_hash": self.config_hash, "as_of_day": self.as_of_day,
-                "inputs_read_at": self.inputs_read_at}
+        return {
+            "event_seq": self.event_seq,
+            "config_hash": self.config_hash,
+            "as_of_day": self.as_of_day,
+            "inputs_read_at": self.inputs_read_at,
+        }
 
 
 # --- Queueing -------------------------------------------------------------------------------------
@@ -102,15 +110,19 @@ def _enqueue(report_id: int) -> None:
     except Exception as exc:  # noqa: BLE001 - the broker is down, or (eagerly) the task failed: never a 500
         logger.exception("could not run report %s", report_id)
         Report.objects.filter(pk=report_id, status__in=[ReportStatus.PENDING, ReportStatus.RUNNING]).update(
-            status=ReportStatus.FAILED, error=f"The computation could not be queued or run ({type(exc).__name__}); retry.",
-            config_hash="", event_seq=None,
+            status=ReportStatus.FAILED,
+            error=f"The computation could not be queued or run ({type(exc).__name__}); retry.",
+            config_hash="",
+            event_seq=None,
         )
 
 
 def _report_row(project: Project, kind: str, parameters: dict[str, Any], sprint: Sprint | None) -> Report:
     digest = params.parameters_hash(parameters)
     report, _ = Report.objects.get_or_create(
-        project=project, kind=kind, parameters_hash=digest,
+        project=project,
+        kind=kind,
+        parameters_hash=digest,
         defaults={"parameters": parameters, "sprint": sprint, "status": ReportStatus.PENDING, "queued_at": None},
     )
     return report
@@ -158,7 +170,12 @@ def _progress(report_id: int, percent: int) -> None:
 
 def _engine_config(data: EngineInput, kind: str, sprint_id: int | None, fingerprint: str) -> str:
     return config_hash(
-        kind=kind, tz=data.timezone, workflow=data.workflow, sprints=data.sprints, sprint_id=sprint_id, deliverables=fingerprint
+        kind=kind,
+        tz=data.timezone,
+        workflow=data.workflow,
+        sprints=data.sprints,
+        sprint_id=sprint_id,
+        deliverables=fingerprint,
     )
 
 
@@ -195,8 +212,12 @@ def _compute(
         return result
     if kind == ReportKind.WASTE:
         start, end = params.window_of(parameters, history.as_of_day)
-        result = to_jsonable(waste.waste_report(history, sprints=data.sprints, deliverables=deliverables, start=start, end=end))
-        result["trend"] = to_jsonable(waste.waste_trend(history, sprints=data.sprints))  # per closed sprint, oldest first
+        result = to_jsonable(
+            waste.waste_report(history, sprints=data.sprints, deliverables=deliverables, start=start, end=end)
+        )
+        result["trend"] = to_jsonable(
+            waste.waste_trend(history, sprints=data.sprints)
+        )  # per closed sprint, oldest first
         result["state_names"] = {str(s.id): s.name for s in data.workflow}
         return result
     return _forecast(report, history)
@@ -207,8 +228,10 @@ def _forecast(report: Report, history: History) -> dict[str, Any]:
     if parameters.get("items"):
         result = to_jsonable(forecast.forecast_when(history, items=parameters["items"], seed=seed))
         return {"mode": "when", **result}
-    by = date.fromisoformat(parameters["date"]) if parameters.get("date") else (
-        history.as_of_day + timedelta(days=report.project.sprint_length_days)
+    by = (
+        date.fromisoformat(parameters["date"])
+        if parameters.get("date")
+        else (history.as_of_day + timedelta(days=report.project.sprint_length_days))
     )
     result = to_jsonable(forecast.forecast_how_many(history, by=max(by, history.as_of_day), seed=seed))
     return {"mode": "how_many", **result}
@@ -243,7 +266,9 @@ def report_compute(*, report_id: int) -> str:
     if report.final and report.status == ReportStatus.DONE:
         return "final"
     seen = Stored.of(report)
-    if report.status == ReportStatus.DONE and current_inputs(report.project, report.kind, report.sprint).matches(report):
+    if report.status == ReportStatus.DONE and current_inputs(report.project, report.kind, report.sprint).matches(
+        report
+    ):
         return "unchanged"
     Report.objects.filter(pk=report_id).exclude(status=ReportStatus.DONE).update(
         status=ReportStatus.RUNNING, progress=5, started_at=timezone.now(), attempts=F("attempts") + 1
@@ -270,7 +295,9 @@ def report_compute(*, report_id: int) -> str:
         logger.warning("report %s failed: %s", report_id, exc)
         return report_fail(report_id=report_id, error=_message(exc))
     final = report.kind == ReportKind.SPRINT and _sprint_record(data, report.sprint_id).closed_at is not None
-    return _store(report_id, seen, Stored(inputs.event_seq, inputs.config_hash, inputs.as_of_day, read_at), result, final)
+    return _store(
+        report_id, seen, Stored(inputs.event_seq, inputs.config_hash, inputs.as_of_day, read_at), result, final
+    )
 
 
 def _message(exc: Exception) -> str:
@@ -285,8 +312,14 @@ def _message(exc: Exception) -> str:
 
 def _store(report_id: int, seen: Stored, ours: Stored, result: dict[str, Any], final: bool) -> str:
     fields = {
-        "status": ReportStatus.DONE, "progress": 100, "result": result, "error": "", "computed_at": timezone.now(),
-        "final": final, "computations": F("computations") + 1, **ours.as_filter(),
+        "status": ReportStatus.DONE,
+        "progress": 100,
+        "result": result,
+        "error": "",
+        "computed_at": timezone.now(),
+        "final": final,
+        "computations": F("computations") + 1,
+        **ours.as_filter(),
     }
     for _ in range(CAS_ATTEMPTS):
         if Report.objects.filter(pk=report_id, final=False, **seen.as_filter()).update(**fields):
@@ -310,7 +343,9 @@ def report_fail(*, report_id: int, error: str) -> str:
         report = Report.objects.select_related("project", "sprint").get(pk=report_id)
         inputs = current_inputs(report.project, report.kind, report.sprint)
         Report.objects.filter(pk=report_id, status=ReportStatus.FAILED).update(
-            event_seq=inputs.event_seq, config_hash=inputs.config_hash, as_of_day=inputs.as_of_day,
+            event_seq=inputs.event_seq,
+            config_hash=inputs.config_hash,
+            as_of_day=inputs.as_of_day,
         )
     return "failed"
 
@@ -331,7 +366,14 @@ def is_current(report: Report) -> bool:
     return current_inputs(report.project, report.kind, report.sprint).matches(report)
 
 
-__all__ = ["default_parameters", "is_current", "report_compute", "report_fail", "report_request", "report_sprint_closed"]
+__all__ = [
+    "default_parameters",
+    "is_current",
+    "report_compute",
+    "report_fail",
+    "report_request",
+    "report_sprint_closed",
+]
 
 
 def default_parameters(kind: str) -> dict[str, Any]:

@@ -32,12 +32,21 @@ ACTIVE_WITHIN = timedelta(days=30)
 class ReportTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001 - Celery's signature
         if self.name.endswith("report_compute_task") and args:
-            services.report_fail(report_id=args[0], error=f"The computation failed after retries ({type(exc).__name__}): {exc}")
+            services.report_fail(
+                report_id=args[0], error=f"The computation failed after retries ({type(exc).__name__}): {exc}"
+            )
 
 
 @shared_task(
-    bind=True, base=ReportTask, name="apps.reports.tasks.report_compute_task", acks_late=True,
-    autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=120, retry_jitter=True, max_retries=5,
+    bind=True,
+    base=ReportTask,
+    name="apps.reports.tasks.report_compute_task",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
 )
 def report_compute_task(self, report_id: int) -> str:
     return services.report_compute(report_id=report_id)
@@ -55,8 +64,13 @@ def active_projects() -> list[Project]:
     return found
 
 
-@shared_task(name="apps.reports.tasks.reports_nightly_task", acks_late=True, autoretry_for=TRANSIENT,
-             retry_backoff=True, max_retries=3)
+@shared_task(
+    name="apps.reports.tasks.reports_nightly_task",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=3,
+)
 def reports_nightly_task(kind: str) -> int:
     """Queue the default ``kind`` report of every active project; returns how many were queued or current."""
     if kind not in NIGHTLY_KINDS:

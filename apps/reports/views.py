@@ -29,7 +29,12 @@ PAGE_KINDS = (ReportKind.FLOW, ReportKind.VELOCITY, ReportKind.FORECAST, ReportK
 @project_view()
 def reports_index(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
     return render_project(
-        request, "reports/index.html", project, membership, nav="reports", sprints=reportable_sprints(project),
+        request,
+        "reports/index.html",
+        project,
+        membership,
+        nav="reports",
+        sprints=reportable_sprints(project),
     )
 
 
@@ -65,8 +70,16 @@ def sprint_report(request: HttpRequest, project: Project, membership: Membership
 
     def render(report: Report | None = None, form_error: str | None = None, status: int = 200) -> HttpResponse:
         return render_project(
-            request, "reports/sprint.html", project, membership, nav="reports", status=status, sprint=sprint,
-            form_error=form_error, can_queue=membership.allows(Role.MEMBER), base_query=_base_query(request),
+            request,
+            "reports/sprint.html",
+            project,
+            membership,
+            nav="reports",
+            status=status,
+            sprint=sprint,
+            form_error=form_error,
+            can_queue=membership.allows(Role.MEMBER),
+            base_query=_base_query(request),
             **_context(report, ReportKind.SPRINT),
         )
 
@@ -81,8 +94,16 @@ def _kind_page(kind: str, template: str):
     def page(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
         def render(report: Report | None = None, form_error: str | None = None, status: int = 200) -> HttpResponse:
             return render_project(
-                request, template, project, membership, nav="reports", status=status, form_error=form_error,
-                query=request.GET, can_queue=membership.allows(Role.MEMBER), base_query=_base_query(request),
+                request,
+                template,
+                project,
+                membership,
+                nav="reports",
+                status=status,
+                form_error=form_error,
+                query=request.GET,
+                can_queue=membership.allows(Role.MEMBER),
+                base_query=_base_query(request),
                 **_context(report, kind),
             )
 
@@ -114,11 +135,24 @@ def _page_url(report: Report) -> str:
 
 
 def _status(
-    request: HttpRequest, project: Project, membership: Membership, report: Report, *, note: str = "", refresh: bool = True
+    request: HttpRequest,
+    project: Project,
+    membership: Membership,
+    report: Report,
+    *,
+    note: str = "",
+    refresh: bool = True,
 ) -> HttpResponse:
     response = render_project(
-        request, "reports/_status.html", project, membership, nav="reports", report=report,
-        can_queue=membership.allows(Role.MEMBER), page_url=_page_url(report), note=note,
+        request,
+        "reports/_status.html",
+        project,
+        membership,
+        nav="reports",
+        report=report,
+        can_queue=membership.allows(Role.MEMBER),
+        page_url=_page_url(report),
+        note=note,
     )
     if refresh and report.status == ReportStatus.DONE and request.htmx:
         response["HX-Refresh"] = "true"  # the page reloads itself with the finished report

@@ -59,7 +59,12 @@ class LabelAdmin(UnlinkingDeleteAdmin):
         data = form.cleaned_data
         project = obj.project if change else data["project"]
         label = obj if change else None
-        _adopt(obj, services.label_save(project=project, label=label, name=data["name"], color=data["color"], actor=request.user))
+        _adopt(
+            obj,
+            services.label_save(
+                project=project, label=label, name=data["name"], color=data["color"], actor=request.user
+            ),
+        )
 
     def remove(self, obj, actor) -> None:
         services.label_delete(label=obj, actor=actor)
@@ -128,8 +133,19 @@ class StoryAdmin(ServiceAdmin):
     filter_horizontal = ("labels",)
     inlines = (StoryEventInline, CommentInline)
     fields = (
-        "project", "title", "description", "acceptance_criteria", "kind", "points", "state", "epic",
-        "labels", "assignee", "sprint", "blocked", "blocked_reason",
+        "project",
+        "title",
+        "description",
+        "acceptance_criteria",
+        "kind",
+        "points",
+        "state",
+        "epic",
+        "labels",
+        "assignee",
+        "sprint",
+        "blocked",
+        "blocked_reason",
     )
 
     def get_readonly_fields(self, request, obj=None):

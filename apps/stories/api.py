@@ -63,8 +63,11 @@ class StoryList(ApiView):
         filters.is_valid(raise_exception=True)
         return self.paginated(filtered_stories(project, filters.validated_data))
 
-    @extend_schema(summary="Create a story (member)", request=s.StoryCreateSerializer,
-                   responses={201: s.StorySerializer, **error_responses(400, 401, 403, 404, 409)})
+    @extend_schema(
+        summary="Create a story (member)",
+        request=s.StoryCreateSerializer,
+        responses={201: s.StorySerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
     def post(self, request, key):
         project = self.project(key, MEMBER)
         data = self.valid(s.StoryCreateSerializer, request)
@@ -80,16 +83,30 @@ class StoryList(ApiView):
 
 def filtered_stories(project: Project, params: dict[str, Any]) -> QuerySet[Story]:
     stories = stories_with_relations().filter(project=project, deleted_at__isnull=not params["deleted"])
-    simple = {"state": "state_id", "category": "state__category", "epic": "epic_id", "kind": "kind", "label": "labels__name"}
+    simple = {
+        "state": "state_id",
+        "category": "state__category",
+        "epic": "epic_id",
+        "kind": "kind",
+        "label": "labels__name",
+    }
     stories = stories.filter(**{column: params[name] for name, column in simple.items() if name in params})
     if "sprint" in params:
-        stories = stories.filter(sprint__isnull=True) if params["sprint"] == "none" else stories.filter(sprint_id=int(params["sprint"]))
+        stories = (
+            stories.filter(sprint__isnull=True)
+            if params["sprint"] == "none"
+            else stories.filter(sprint_id=int(params["sprint"]))
+        )
     if "deliverable" in params:
         value = params["deliverable"]
-        stories = stories.filter(deliverable__isnull=True) if value == "none" else stories.filter(deliverable_id=int(value))
+        stories = (
+            stories.filter(deliverable__isnull=True) if value == "none" else stories.filter(deliverable_id=int(value))
+        )
     if "assignee" in params:
         assignee = params["assignee"]
-        stories = stories.filter(assignee__isnull=True) if assignee == "none" else stories.filter(assignee__username=assignee)
+        stories = (
+            stories.filter(assignee__isnull=True) if assignee == "none" else stories.filter(assignee__username=assignee)
+        )
     if "q" in params:
         text = params["q"]
         stories = stories.filter(Q(title__icontains=text) | Q(key__iexact=text) | Q(description__icontains=text))
@@ -126,8 +143,11 @@ class StoryDetail(StoryScoped):
 class StoryRestore(StoryScoped):
     serializer_class = s.StorySerializer
 
-    @extend_schema(summary="Restore a deleted story (member)", request=None,
-                   responses={200: s.StorySerializer, **error_responses(401, 403, 404, 409)})
+    @extend_schema(
+        summary="Restore a deleted story (member)",
+        request=None,
+        responses={200: s.StorySerializer, **error_responses(401, 403, 404, 409)},
+    )
     def post(self, request, story_key):
         story = self.story(story_key, MEMBER, deleted=True)
         services.story_restore(story=story, actor=request.user)
@@ -153,15 +173,19 @@ class StoryMove(StoryScoped):
         data = self.valid(s.StoryMoveSerializer, request)
         sprint = s.resolve_destination(story.project, data)
         placement = s.resolve_placement(story.project, data)
-        services.story_move(story=story, actor=request.user, placement=placement, sprint=sprint, expected_version=data.get("version"))
+        services.story_move(
+            story=story, actor=request.user, placement=placement, sprint=sprint, expected_version=data.get("version")
+        )
         return self.answer(stories_with_relations().get(pk=story.pk))
 
 
 class BacklogList(ApiView):
     serializer_class = s.StorySerializer
 
-    @extend_schema(summary="The backlog: stories in no sprint and not finished, in rank order",
-                   responses={200: s.StorySerializer(many=True), **error_responses(401, 404)})
+    @extend_schema(
+        summary="The backlog: stories in no sprint and not finished, in rank order",
+        responses={200: s.StorySerializer(many=True), **error_responses(401, 404)},
+    )
     def get(self, request, key):
         project = self.project(key)
         return self.paginated(stories_with_relations().filter(project=project).filter(selectors.backlog_filter()))
@@ -186,7 +210,9 @@ class BacklogMove(ApiView):
             raise InvalidInput("A story is listed twice.", field="keys")
         sprint = s.resolve_destination(project, data)
         placement = s.resolve_placement(project, data)
-        moved = services.stories_move(project=project, stories=stories, actor=request.user, placement=placement, sprint=sprint)
+        moved = services.stories_move(
+            project=project, stories=stories, actor=request.user, placement=placement, sprint=sprint
+        )
         fresh = stories_with_relations().filter(pk__in=[story.pk for story in moved])
         return Response(self.get_serializer(fresh, many=True).data)
 
@@ -194,7 +220,10 @@ class BacklogMove(ApiView):
 class StoryEvents(StoryScoped):
     serializer_class = s.EventSerializer
 
-    @extend_schema(summary="A story's history, oldest first", responses={200: s.EventSerializer(many=True), **error_responses(401, 404)})
+    @extend_schema(
+        summary="A story's history, oldest first",
+        responses={200: s.EventSerializer(many=True), **error_responses(401, 404)},
+    )
     def get(self, request, story_key):
         story = self.story(story_key, deleted=True)
         return self.paginated(StoryEvent.objects.filter(story=story).select_related("actor").order_by("seq"))
@@ -203,13 +232,19 @@ class StoryEvents(StoryScoped):
 class StoryComments(StoryScoped):
     serializer_class = s.CommentSerializer
 
-    @extend_schema(summary="A story's comments, oldest first", responses={200: s.CommentSerializer(many=True), **error_responses(401, 404)})
+    @extend_schema(
+        summary="A story's comments, oldest first",
+        responses={200: s.CommentSerializer(many=True), **error_responses(401, 404)},
+    )
     def get(self, request, story_key):
         story = self.story(story_key)
         return self.paginated(Comment.objects.filter(story=story).select_related("author"))
 
-    @extend_schema(summary="Comment on a story (stakeholder)", request=s.CommentCreateSerializer,
-                   responses={201: s.CommentSerializer, **error_responses(400, 401, 404)})
+    @extend_schema(
+        summary="Comment on a story (stakeholder)",
+        request=s.CommentCreateSerializer,
+        responses={201: s.CommentSerializer, **error_responses(400, 401, 404)},
+    )
     def post(self, request, story_key):
         story = self.story(story_key)
         body = self.valid(s.CommentCreateSerializer, request)["body"]
@@ -251,7 +286,9 @@ class NamedDetail(ApiView):
     def patch(self, request, key, item_id):
         item = self.item(key, item_id, MEMBER)
         data = self.valid(self.update_serializer, request)
-        return self.answer(type(self).save(project=item.project, **{self.model._meta.model_name: item}, actor=request.user, **data))
+        return self.answer(
+            type(self).save(project=item.project, **{self.model._meta.model_name: item}, actor=request.user, **data)
+        )
 
     def delete(self, request, key, item_id):
         item = self.item(key, item_id, MEMBER)
@@ -264,7 +301,11 @@ class NamedDetail(ApiView):
 
 def _merge_target(model, item, value: str):
     """The epic or label that ``?into=`` names, in the same project (a 400 naming ``into`` otherwise)."""
-    target = model.objects.filter(project=item.project_id, pk=int(value)).first() if value.isdigit() and len(value) < 19 else None
+    target = (
+        model.objects.filter(project=item.project_id, pk=int(value)).first()
+        if value.isdigit() and len(value) < 19
+        else None
+    )
     if target is None:
         raise InvalidInput(f"into must be the id of another {model._meta.verbose_name} of this project.", field="into")
     return target
@@ -272,14 +313,22 @@ def _merge_target(model, item, value: str):
 
 def _named_views(model, serializer, input_serializer, update_serializer, save, remove, noun: str):
     schema = {
-        "get": extend_schema(summary=f"The project's {noun}s", responses={200: serializer(many=True), **error_responses(401, 404)}),
-        "post": extend_schema(summary=f"Create an {noun} (member)" if noun[0] in "aeiou" else f"Create a {noun} (member)",
-                              request=input_serializer, responses={201: serializer, **error_responses(400, 401, 403, 404, 409)}),
+        "get": extend_schema(
+            summary=f"The project's {noun}s", responses={200: serializer(many=True), **error_responses(401, 404)}
+        ),
+        "post": extend_schema(
+            summary=f"Create an {noun} (member)" if noun[0] in "aeiou" else f"Create a {noun} (member)",
+            request=input_serializer,
+            responses={201: serializer, **error_responses(400, 401, 403, 404, 409)},
+        ),
     }
     detail_schema = {
         "get": extend_schema(summary=f"One {noun}", responses={200: serializer, **error_responses(401, 404)}),
-        "patch": extend_schema(summary=f"Change a {noun} (member)", request=update_serializer,
-                               responses={200: serializer, **error_responses(400, 401, 403, 404, 409)}),
+        "patch": extend_schema(
+            summary=f"Change a {noun} (member)",
+            request=update_serializer,
+            responses={200: serializer, **error_responses(400, 401, 403, 404, 409)},
+        ),
         "delete": extend_schema(
             summary=f"Delete a {noun} (member); its stories lose it, one event each, or with ?into=<id> get that {noun} instead (a merge)",
             parameters=[OpenApiParameter("into", int, required=False, description=f"Merge into this {noun}")],
@@ -287,8 +336,12 @@ def _named_views(model, serializer, input_serializer, update_serializer, save, r
         ),
     }
     attrs = {
-        "model": model, "serializer_class": serializer, "input_serializer": input_serializer,
-        "update_serializer": update_serializer, "save": staticmethod(save), "remove": staticmethod(remove),
+        "model": model,
+        "serializer_class": serializer,
+        "input_serializer": input_serializer,
+        "update_serializer": update_serializer,
+        "save": staticmethod(save),
+        "remove": staticmethod(remove),
     }
     list_view = type(f"{model.__name__}List", (NamedList,), attrs)
     detail_view = type(f"{model.__name__}Detail", (NamedDetail,), attrs)
@@ -299,10 +352,22 @@ def _named_views(model, serializer, input_serializer, update_serializer, save, r
 
 
 EpicList, EpicDetail = _named_views(
-    Epic, s.EpicSerializer, s.EpicInputSerializer, s.EpicUpdateSerializer, services.epic_save, services.epic_delete, "epic"
+    Epic,
+    s.EpicSerializer,
+    s.EpicInputSerializer,
+    s.EpicUpdateSerializer,
+    services.epic_save,
+    services.epic_delete,
+    "epic",
 )
 LabelList, LabelDetail = _named_views(
-    Label, s.LabelSerializer, s.LabelInputSerializer, s.LabelUpdateSerializer, services.label_save, services.label_delete, "label"
+    Label,
+    s.LabelSerializer,
+    s.LabelInputSerializer,
+    s.LabelUpdateSerializer,
+    services.label_save,
+    services.label_delete,
+    "label",
 )
 
 
@@ -323,15 +388,25 @@ class SprintScoped(ApiView):
 class SprintList(ApiView):
     serializer_class = s.SprintSerializer
 
-    @extend_schema(summary="A project's sprints, by start date", responses={200: s.SprintSerializer(many=True), **error_responses(401, 404)})
+    @extend_schema(
+        summary="A project's sprints, by start date",
+        responses={200: s.SprintSerializer(many=True), **error_responses(401, 404)},
+    )
     def get(self, request, key):
-        return self.paginated(Sprint.objects.filter(project=self.project(key)).select_related("project").order_by("start", "id"))
+        return self.paginated(
+            Sprint.objects.filter(project=self.project(key)).select_related("project").order_by("start", "id")
+        )
 
-    @extend_schema(summary="Create a sprint (product owner); dates default to the cadence", request=s.SprintInputSerializer,
-                   responses={201: s.SprintSerializer, **error_responses(400, 401, 403, 404)})
+    @extend_schema(
+        summary="Create a sprint (product owner); dates default to the cadence",
+        request=s.SprintInputSerializer,
+        responses={201: s.SprintSerializer, **error_responses(400, 401, 403, 404)},
+    )
     def post(self, request, key):
         project = self.project(key, OWNER)
-        sprint = services.sprint_create(project=project, actor=request.user, **self.valid(s.SprintInputSerializer, request))
+        sprint = services.sprint_create(
+            project=project, actor=request.user, **self.valid(s.SprintInputSerializer, request)
+        )
         return self.answer(sprint, status.HTTP_201_CREATED)
 
 
@@ -340,31 +415,41 @@ class SprintDetail(SprintScoped):
     def get(self, request, sprint_id):
         return self.answer(self.sprint(sprint_id))
 
-    @extend_schema(summary="Change a sprint's name, goal or dates (product owner)", request=s.SprintInputSerializer,
-                   responses={200: s.SprintSerializer, **error_responses(400, 401, 403, 404, 409)})
+    @extend_schema(
+        summary="Change a sprint's name, goal or dates (product owner)",
+        request=s.SprintInputSerializer,
+        responses={200: s.SprintSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
     def patch(self, request, sprint_id):
         sprint = self.sprint(sprint_id, OWNER)
         return self.answer(services.sprint_update(sprint=sprint, **self.valid(s.SprintInputSerializer, request)))
 
-    @extend_schema(summary="Delete a planned sprint; its stories go back to the backlog, one event each (product owner)",
-                   responses={204: None, **error_responses(401, 403, 404, 409)})
+    @extend_schema(
+        summary="Delete a planned sprint; its stories go back to the backlog, one event each (product owner)",
+        responses={204: None, **error_responses(401, 403, 404, 409)},
+    )
     def delete(self, request, sprint_id):
         services.sprint_delete(sprint=self.sprint(sprint_id, OWNER), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class SprintStart(SprintScoped):
-    @extend_schema(summary="Start a planned sprint, recording its commitment (product owner)", request=None,
-                   responses={200: s.SprintSerializer, **error_responses(401, 403, 404, 409)})
+    @extend_schema(
+        summary="Start a planned sprint, recording its commitment (product owner)",
+        request=None,
+        responses={200: s.SprintSerializer, **error_responses(401, 403, 404, 409)},
+    )
     def post(self, request, sprint_id):
         return self.answer(services.sprint_start(sprint=self.sprint(sprint_id, OWNER), actor=request.user))
 
 
 class SprintClose(SprintScoped):
-    @extend_schema(summary="Close the active sprint; unfinished stories go to the next sprint or the backlog (product owner)",
-                   request=s.SprintCloseSerializer, responses={200: s.SprintSerializer, **error_responses(400, 401, 403, 404, 409)})
+    @extend_schema(
+        summary="Close the active sprint; unfinished stories go to the next sprint or the backlog (product owner)",
+        request=s.SprintCloseSerializer,
+        responses={200: s.SprintSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
     def post(self, request, sprint_id):
         sprint = self.sprint(sprint_id, OWNER)
         unfinished = self.valid(s.SprintCloseSerializer, request)["unfinished"]
         return self.answer(services.sprint_close(sprint=sprint, actor=request.user, unfinished=unfinished))
-

@@ -45,14 +45,20 @@ class BacklogFilterForm(forms.Form):
                 out.append(("none", f"{none_label} ({tally.get(None, 0)})"))
             return out + [(str(value), f"{name} ({tally.get(value, 0)})") for value, name in options]
 
-        self.fields["epic"].choices = choices(list(Epic.objects.filter(project=project).values_list("pk", "name")), "epic", "No epic")
-        self.fields["label"].choices = choices(list(Label.objects.filter(project=project).values_list("pk", "name")), "label")
+        self.fields["epic"].choices = choices(
+            list(Epic.objects.filter(project=project).values_list("pk", "name")), "epic", "No epic"
+        )
+        self.fields["label"].choices = choices(
+            list(Label.objects.filter(project=project).values_list("pk", "name")), "label"
+        )
         self.fields["kind"].choices = choices(list(StoryKind.choices), "kind")
         self.fields["assignee"].choices = choices(
             [(u.pk, u.get_username()) for u in _members(project)], "assignee", "Unassigned"
         )
         self.fields["deliverable"].choices = choices(
-            list(Deliverable.objects.filter(project=project).order_by("name").values_list("pk", "name")), "deliverable", "No deliverable"
+            list(Deliverable.objects.filter(project=project).order_by("name").values_list("pk", "name")),
+            "deliverable",
+            "No deliverable",
         )
 
     def active(self) -> dict[str, str]:
@@ -96,7 +102,9 @@ class PointsForm(forms.Form):
 
 class BulkForm(forms.Form):
     keys = forms.MultipleChoiceField(choices=[], error_messages={"required": "Select at least one story."})
-    action = forms.ChoiceField(choices=[("top", "Move to top"), ("bottom", "Move to bottom"), ("sprint", "Move to sprint")])
+    action = forms.ChoiceField(
+        choices=[("top", "Move to top"), ("bottom", "Move to bottom"), ("sprint", "Move to sprint")]
+    )
     sprint = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
@@ -104,7 +112,8 @@ class BulkForm(forms.Form):
         keys = self.data.getlist("keys") if hasattr(self.data, "getlist") else []
         self.fields["keys"].choices = [(k, k) for k in keys[:500]]
         self.fields["sprint"].choices = [("", "Choose a sprint")] + [
-            (s.pk, s.name) for s in Sprint.objects.filter(project=project).exclude(status=SprintStatus.CLOSED).order_by("start", "id")
+            (s.pk, s.name)
+            for s in Sprint.objects.filter(project=project).exclude(status=SprintStatus.CLOSED).order_by("start", "id")
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -120,18 +129,28 @@ class BulkForm(forms.Form):
 class StoryForm(forms.Form):
     title = forms.CharField(max_length=services.TEXT_FIELDS["title"])
     description = forms.CharField(
-        max_length=services.TEXT_FIELDS["description"], required=False, strip=False,
-        widget=forms.Textarea(attrs={"rows": 8}), help_text="Markdown: **bold**, lists, `code`, tables, links.",
+        max_length=services.TEXT_FIELDS["description"],
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Markdown: **bold**, lists, `code`, tables, links.",
     )
     acceptance_criteria = forms.CharField(
-        max_length=services.TEXT_FIELDS["acceptance_criteria"], required=False, strip=False,
-        widget=forms.Textarea(attrs={"rows": 4}), label="Acceptance criteria",
+        max_length=services.TEXT_FIELDS["acceptance_criteria"],
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Acceptance criteria",
     )
     kind = forms.ChoiceField(choices=StoryKind.choices)
     points = forms.DecimalField(max_digits=6, decimal_places=1, min_value=0, max_value=99999, required=False)
     epic = forms.ModelChoiceField(queryset=Epic.objects.none(), required=False, empty_label="No epic")
-    labels = forms.ModelMultipleChoiceField(queryset=Label.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
-    assignee = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, empty_label="Unassigned")
+    labels = forms.ModelMultipleChoiceField(
+        queryset=Label.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), required=False, empty_label="Unassigned"
+    )
     version = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
@@ -145,9 +164,15 @@ class StoryForm(forms.Form):
     @staticmethod
     def initial_for(story) -> dict[str, Any]:
         return {
-            "title": story.title, "description": story.description, "acceptance_criteria": story.acceptance_criteria,
-            "kind": story.kind, "points": story.points, "epic": story.epic_id, "labels": [label.pk for label in story.labels.all()],
-            "assignee": story.assignee_id, "version": story.version,
+            "title": story.title,
+            "description": story.description,
+            "acceptance_criteria": story.acceptance_criteria,
+            "kind": story.kind,
+            "points": story.points,
+            "epic": story.epic_id,
+            "labels": [label.pk for label in story.labels.all()],
+            "assignee": story.assignee_id,
+            "version": story.version,
         }
 
 

@@ -168,14 +168,18 @@ class Story(models.Model):
             models.UniqueConstraint(
                 fields=["project", "rank"], name="story_unique_rank", deferrable=models.Deferrable.DEFERRED
             ),
-            models.CheckConstraint(condition=Q(points__gte=0) | Q(points__isnull=True), name="story_points_not_negative"),
+            models.CheckConstraint(
+                condition=Q(points__gte=0) | Q(points__isnull=True), name="story_points_not_negative"
+            ),
         ]
         indexes = [
             models.Index(fields=["project", "sprint", "rank"], name="story_project_sprint_rank"),
             models.Index(fields=["project", "state"], name="story_project_state"),
             # The board's service level reads the live stories finished in its window.
             models.Index(
-                fields=["project", "flow_finished_at"], condition=Q(deleted_at__isnull=True), name="story_project_finished"
+                fields=["project", "flow_finished_at"],
+                condition=Q(deleted_at__isnull=True),
+                name="story_project_finished",
             ),
         ]
 

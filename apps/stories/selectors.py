@@ -50,15 +50,23 @@ class EngineInput:
 
 def engine_workflow(project: Project) -> tuple[records.State, ...]:
     # Deleted states too: the log's past events name them.
-    rows = WorkflowState.all_objects.filter(project=project).order_by("position", "id").values_list("id", "name", "category", "position")
+    rows = (
+        WorkflowState.all_objects.filter(project=project)
+        .order_by("position", "id")
+        .values_list("id", "name", "category", "position")
+    )
     return tuple(records.State(id=i, name=n, category=c, position=p) for i, n, c, p in rows)
 
 
 def engine_sprints(project: Project) -> tuple[records.Sprint, ...]:
-    rows = Sprint.objects.filter(project=project).order_by("start", "id").values_list(
-        "id", "name", "start", "end", "started_at", "closed_at"
+    rows = (
+        Sprint.objects.filter(project=project)
+        .order_by("start", "id")
+        .values_list("id", "name", "start", "end", "started_at", "closed_at")
     )
-    return tuple(records.Sprint(id=i, name=n, start=s, end=e, started_at=sa, closed_at=ca) for i, n, s, e, sa, ca in rows)
+    return tuple(
+        records.Sprint(id=i, name=n, start=s, end=e, started_at=sa, closed_at=ca) for i, n, s, e, sa, ca in rows
+    )
 
 
 def engine_stories(project: Project, *, only: Collection[int] | None = None) -> tuple[records.Story, ...]:
@@ -81,7 +89,9 @@ def engine_events(
         return _read_events(project, after=after, upto=upto, only=only)
 
 
-def _read_events(project: Project, *, after: int, upto: int | None, only: Collection[int] | None) -> list[records.Event]:
+def _read_events(
+    project: Project, *, after: int, upto: int | None, only: Collection[int] | None
+) -> list[records.Event]:
     events: list[records.Event] = []
     if only is not None and not only:
         return events
@@ -109,9 +119,11 @@ def _fetch(rows: QuerySet) -> list[tuple]:
     """
     if connection.vendor != "postgresql":
         return list(rows)
-    sql, params = rows.annotate(to_text=Cast("to_value", TextField())).values_list(
-        "seq", "story_id", "kind", "at", "to_text"
-    ).query.sql_with_params()
+    sql, params = (
+        rows.annotate(to_text=Cast("to_value", TextField()))
+        .values_list("seq", "story_id", "kind", "at", "to_text")
+        .query.sql_with_params()
+    )
     connection.ensure_connection()
     # Django's own cursors bind client-side, which rules out binary results: use a plain psycopg cursor,
     # and log the query as Django's cursors do, so query counts and debugging tools still see it.
@@ -231,14 +243,21 @@ def board_version(*, user, key: str) -> BoardVersion | None:
     row = (
         Membership.objects.filter(user=user, project__key=key)
         .annotate(active_sprint=Subquery(active))
-        .values_list("project__last_event_seq", "active_sprint", "role", "project__timezone", "project_id", "project__created_at")
+        .values_list(
+            "project__last_event_seq", "active_sprint", "role", "project__timezone", "project_id", "project__created_at"
+        )
         .first()
     )
     if row is None:
         return None
     seq, active, role, tz, project_id, created = row
     return BoardVersion(
-        last_event_seq=seq, active_sprint=active, role=role, timezone=tz, project_id=project_id, project_created_at=created
+        last_event_seq=seq,
+        active_sprint=active,
+        role=role,
+        timezone=tz,
+        project_id=project_id,
+        project_created_at=created,
     )
 
 
@@ -262,7 +281,9 @@ def board_move_target(project: Project, *, story_key: str, state_id: int) -> tup
     return Story(pk=state.story_pk, project=project, key=story_key, version=state.story_version), state
 
 
-def board_flow(project: Project, *, cards: Iterable[Story], started: Collection[int], now: datetime | None = None) -> BoardFlow:
+def board_flow(
+    project: Project, *, cards: Iterable[Story], started: Collection[int], now: datetime | None = None
+) -> BoardFlow:
     """The SLE and the work item age of each started card, from the stories' flow projection: no replay.
 
     The projection holds each story's Start and Finish as the engine defines them (``sprintboard.projection``,
@@ -348,9 +369,18 @@ class CardLabel(NamedTuple):
 
 # Columns a card never shows: not read for the board's hundreds of rows.
 CARD_UNUSED = (
-    "description", "acceptance_criteria", "created_by", "deleted_at",
-    "assignee__password", "assignee__last_login", "assignee__date_joined", "assignee__email",
-    "assignee__first_name", "assignee__last_name", "assignee__is_superuser", "assignee__is_staff",
+    "description",
+    "acceptance_criteria",
+    "created_by",
+    "deleted_at",
+    "assignee__password",
+    "assignee__last_login",
+    "assignee__date_joined",
+    "assignee__email",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__is_superuser",
+    "assignee__is_staff",
 )
 
 
@@ -400,14 +430,21 @@ def backlog_stories(project: Project, filters: dict[str, str] | None = None) -> 
 
 def list_totals(stories: QuerySet[Story]) -> dict[str, Any]:
     """How many stories and how many points, in one query; unestimated stories count 0 points."""
-    totals = stories.order_by().aggregate(n=Count("pk"), total=Sum("points"), unestimated_n=Count("pk", filter=Q(points__isnull=True)))
+    totals = stories.order_by().aggregate(
+        n=Count("pk"), total=Sum("points"), unestimated_n=Count("pk", filter=Q(points__isnull=True))
+    )
     return {"count": totals["n"], "points": totals["total"] or 0, "unestimated": totals["unestimated_n"]}
 
 
 def backlog_filter_counts(project: Project) -> dict[str, dict[Any, int]]:
     """Per filter value, how many backlog stories have it (four grouped queries, whatever the size)."""
     base = backlog_base(project).order_by()
-    labels = Story.labels.through.objects.filter(story__in=base.values("pk")).values_list("label_id").annotate(n=Count("pk")).order_by()
+    labels = (
+        Story.labels.through.objects.filter(story__in=base.values("pk"))
+        .values_list("label_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     return {
         "epic": dict(base.values_list("epic_id").annotate(n=Count("pk"))),
         "label": dict(labels),
@@ -430,8 +467,11 @@ def next_sprint(project: Project) -> Sprint | None:
 
 def sprint_list(sprint: Sprint) -> QuerySet[Story]:
     return (
-        Story.objects.alive().filter(sprint=sprint).select_related("epic", "assignee", "state")
-        .prefetch_related("labels").order_by("rank")
+        Story.objects.alive()
+        .filter(sprint=sprint)
+        .select_related("epic", "assignee", "state")
+        .prefetch_related("labels")
+        .order_by("rank")
     )
 
 
@@ -446,8 +486,9 @@ def average_velocity(project: Project, *, now: datetime | None = None) -> sprint
     """
     now = now or timezone.now()
     closed = list(
-        Sprint.objects.filter(project=project, status=SprintStatus.CLOSED, closed_at__lte=now)
-        .order_by("-closed_at", "-id")[:VELOCITY_SPRINTS]
+        Sprint.objects.filter(project=project, status=SprintStatus.CLOSED, closed_at__lte=now).order_by(
+            "-closed_at", "-id"
+        )[:VELOCITY_SPRINTS]
     )
     latest = f"{closed[0].pk}:{closed[0].closed_at.timestamp()}" if closed else "none"
     key = f"velocity:{project.pk}:{project.created_at.timestamp()}:{latest}"
@@ -497,7 +538,12 @@ def _sentence(event: StoryEvent, states: dict[int, str], sprint_names: dict[int,
         return f"changed the {event.field.replace('_', ' ')}" + (f" to “{shown}”" if shown not in (None, "") else "")
     if kind == EventKind.BLOCKED:
         return f"flagged it blocked: {new}"
-    fixed = {EventKind.RANK: "reordered it", EventKind.UNBLOCKED: "unblocked it", EventKind.DELETED: "deleted it", EventKind.RESTORED: "restored it"}
+    fixed = {
+        EventKind.RANK: "reordered it",
+        EventKind.UNBLOCKED: "unblocked it",
+        EventKind.DELETED: "deleted it",
+        EventKind.RESTORED: "restored it",
+    }
     return fixed.get(kind, kind)
 
 
@@ -507,7 +553,12 @@ def story_history(story: Story) -> list[HistoryEntry]:
     states = dict(WorkflowState.all_objects.filter(project=story.project_id).values_list("pk", "name"))
     sprint_names = dict(Sprint.objects.filter(project=story.project_id).values_list("pk", "name"))
     return [
-        HistoryEntry(event.at, event.actor.get_username() if event.actor_id else None, event.kind, _sentence(event, states, sprint_names))
+        HistoryEntry(
+            event.at,
+            event.actor.get_username() if event.actor_id else None,
+            event.kind,
+            _sentence(event, states, sprint_names),
+        )
         for event in events
     ]
 
@@ -562,7 +613,9 @@ class SprintOutcome:
         return round(100 * self.completed_points / self.scope_points) if self.scope_points else 0
 
 
-def sprint_outcomes(project: Project, *, sprints: Iterable[Sprint], now: datetime | None = None) -> dict[int, SprintOutcome]:
+def sprint_outcomes(
+    project: Project, *, sprints: Iterable[Sprint], now: datetime | None = None
+) -> dict[int, SprintOutcome]:
     """The outcome of each of ``sprints`` (all of ``project``), by sprint id.
 
     Planned scopes cost one grouped query. Started sprints come from the cache: a closed one's for good
@@ -575,7 +628,8 @@ def sprint_outcomes(project: Project, *, sprints: Iterable[Sprint], now: datetim
     outcomes = _planned_outcomes([s for s in wanted if s.status == SprintStatus.PLANNED])
     started = {
         _outcome_key(project, s.pk, s.started_at, s.closed_at, project.last_event_seq): s
-        for s in wanted if s.status != SprintStatus.PLANNED and s.started_at is not None
+        for s in wanted
+        if s.status != SprintStatus.PLANNED and s.started_at is not None
     }
     found = cache.get_many(list(started)) if started else {}
     outcomes.update({sprint.pk: SprintOutcome(**found[key]) for key, sprint in started.items() if key in found})
@@ -597,15 +651,22 @@ def _planned_outcomes(planned: list[Sprint]) -> dict[int, SprintOutcome]:
     if not planned:
         return {}
     rows = (
-        Story.objects.alive().filter(sprint__in=planned).values_list("sprint")
-        .annotate(n=Count("pk"), total=Sum("points"), unestimated_n=Count("pk", filter=Q(points__isnull=True))).order_by()
+        Story.objects.alive()
+        .filter(sprint__in=planned)
+        .values_list("sprint")
+        .annotate(n=Count("pk"), total=Sum("points"), unestimated_n=Count("pk", filter=Q(points__isnull=True)))
+        .order_by()
     )
     totals = {sprint_id: (n, points, unestimated) for sprint_id, n, points, unestimated in rows}
     outcomes = {}
     for sprint in planned:
         n, points, unestimated = totals.get(sprint.pk, (0, None, 0))
         outcomes[sprint.pk] = SprintOutcome(
-            sprint_id=sprint.pk, basis=OUTCOME_PLANNED, scope=n, scope_points=points_value(points) or 0, unestimated=unestimated
+            sprint_id=sprint.pk,
+            basis=OUTCOME_PLANNED,
+            scope=n,
+            scope_points=points_value(points) or 0,
+            unestimated=unestimated,
         )
     return outcomes
 
@@ -615,7 +676,9 @@ def _replayed_outcomes(project: Project, wanted: list[Sprint], *, now: datetime)
     data = engine_input(project, only=sprint_story_ids(wanted))
     records_by_id = {record.id: record for record in data.sprints}
     try:
-        replayed = history.replay(data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=now)
+        replayed = history.replay(
+            data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=now
+        )
     except EngineError:
         logger.exception("The event log of %s could not be replayed for its sprints", project.key)
         return {}
@@ -630,7 +693,9 @@ def _replayed_outcomes(project: Project, wanted: list[Sprint], *, now: datetime)
             logger.exception("The event log of %s could not be replayed for %s", project.key, record.name)
             continue
         outcomes[sprint.pk] = _reported_outcome(report)
-        key = _outcome_key(project, record.id, record.started_at, record.closed_at if report.closed else None, data.watermark)
+        key = _outcome_key(
+            project, record.id, record.started_at, record.closed_at if report.closed else None, data.watermark
+        )
         cache.set(key, asdict(outcomes[sprint.pk]), None if report.closed else ACTIVE_OUTCOME_CACHE_SECONDS)
     return outcomes
 

@@ -36,9 +36,28 @@ class StorySerializer(serializers.ModelSerializer):
     class Meta:
         model = Story
         fields = [
-            "key", "project", "title", "description", "acceptance_criteria", "kind", "points", "state",
-            "state_name", "category", "sprint", "epic", "labels", "assignee", "blocked", "blocked_reason",
-            "version", "rank", "created_at", "updated_at", "deleted", "deliverable",
+            "key",
+            "project",
+            "title",
+            "description",
+            "acceptance_criteria",
+            "kind",
+            "points",
+            "state",
+            "state_name",
+            "category",
+            "sprint",
+            "epic",
+            "labels",
+            "assignee",
+            "blocked",
+            "blocked_reason",
+            "version",
+            "rank",
+            "created_at",
+            "updated_at",
+            "deleted",
+            "deliverable",
         ]
 
     @extend_schema_field(OpenApiTypes.NUMBER)
@@ -144,7 +163,9 @@ class StoryFilterSerializer(serializers.Serializer):
 
     state = id_field(required=False)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
-    sprint = serializers.RegexField(r"^(none|[0-9]{1,18})$", required=False, error_messages={"invalid": "sprint is a sprint id or none."})
+    sprint = serializers.RegexField(
+        r"^(none|[0-9]{1,18})$", required=False, error_messages={"invalid": "sprint is a sprint id or none."}
+    )
     epic = id_field(required=False)
     deliverable = serializers.RegexField(
         r"^(none|[0-9]{1,18})$", required=False, error_messages={"invalid": "deliverable is a deliverable id or none."}
@@ -166,14 +187,20 @@ class PlacementSerializer(StrictSerializer):
         given = [name for name in ("before", "after", "position") if name in data]
         if len(given) != 1:
             raise serializers.ValidationError(
-                {"position": [serializers.ErrorDetail("Give exactly one of before, after or position.", code="placement")]}
+                {
+                    "position": [
+                        serializers.ErrorDetail("Give exactly one of before, after or position.", code="placement")
+                    ]
+                }
             )
         return data
 
 
 class StoryMoveSerializer(PlacementSerializer):
     version = serializers.IntegerField(
-        min_value=1, max_value=2**31 - 1, required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
         help_text="The story's version as the client saw it: a stale one gets 409 and nothing moves.",
     )
 
@@ -193,7 +220,9 @@ class EpicInputSerializer(StrictSerializer):
 
 class LabelInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=50)
-    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, error_messages={"invalid": "color is a hex colour such as #1f77b4."})
+    color = serializers.RegexField(
+        r"^#[0-9a-fA-F]{6}$", required=False, error_messages={"invalid": "color is a hex colour such as #1f77b4."}
+    )
 
 
 class EpicUpdateSerializer(EpicInputSerializer):
@@ -225,9 +254,11 @@ def resolve_references(project: Project, data: dict[str, Any]) -> dict[str, Any]
         "sprint": lambda v: Sprint.objects.filter(project=project, pk=v).first(),
         "epic": lambda v: Epic.objects.filter(project=project, pk=v).first(),
         "deliverable": lambda v: Deliverable.objects.filter(project=project, pk=v).first(),
-        "assignee": lambda v: get_user_model().objects.filter(
-            username=v, pk__in=Membership.objects.filter(project=project).values("user")
-        ).first(),
+        "assignee": lambda v: (
+            get_user_model()
+            .objects.filter(username=v, pk__in=Membership.objects.filter(project=project).values("user"))
+            .first()
+        ),
     }
     resolved = dict(data)
     for field, lookup in lookups.items():

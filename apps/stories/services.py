@@ -49,9 +49,23 @@ from sprintboard import projection, ranking
 UNSET: Any = object()
 TEXT_FIELDS = {"title": 300, "description": 20_000, "acceptance_criteria": 20_000}
 # Fields whose changes get an event kind of their own; every other field is logged as "updated".
-OWN_EVENT_KIND = {"state": EventKind.STATE, "sprint": EventKind.SPRINT, "assignee": EventKind.ASSIGNEE, "points": EventKind.POINTS}
+OWN_EVENT_KIND = {
+    "state": EventKind.STATE,
+    "sprint": EventKind.SPRINT,
+    "assignee": EventKind.ASSIGNEE,
+    "points": EventKind.POINTS,
+}
 EDITABLE_FIELDS = (
-    "title", "description", "acceptance_criteria", "kind", "points", "state", "epic", "labels", "assignee", "sprint",
+    "title",
+    "description",
+    "acceptance_criteria",
+    "kind",
+    "points",
+    "state",
+    "epic",
+    "labels",
+    "assignee",
+    "sprint",
     "deliverable",
 )
 # Long text is not copied into the log: the event says which field changed.
@@ -89,7 +103,8 @@ def event_time(project: Project, at: datetime | None) -> datetime:
     if last is not None and at < last:
         raise Conflict(
             f"{at.isoformat()} is before {project.key}'s last event ({last.isoformat()}): write history oldest first.",
-            field="at", code="out_of_order",
+            field="at",
+            code="out_of_order",
         )
     return at
 
@@ -132,7 +147,9 @@ def _lock(
     story: Story, *, expected_version: int | None, at: datetime | None, allow_deleted: bool = False
 ) -> tuple[Project, Story, datetime]:
     project, at = lock_project(story.project_id, at)
-    locked = Story.objects.select_for_update(of=("self",)).select_related("state", "sprint", "assignee").get(pk=story.pk)
+    locked = (
+        Story.objects.select_for_update(of=("self",)).select_related("state", "sprint", "assignee").get(pk=story.pk)
+    )
     if locked.deleted_at is not None and not allow_deleted:
         raise NotFound(f"{locked.key} has been deleted.")
     if expected_version is not None and expected_version != locked.version:
@@ -223,7 +240,9 @@ def _clean(project: Project, story: Story, field: str, value: Any) -> Any:
         # The story's own sprint was read with the story under the project's lock (_lock), which sprint
         # starts and closes also take: its status is current, no need to ask the database again.
         if story.sprint is not None and story.sprint.status == SprintStatus.CLOSED:
-            raise Conflict(f"{story.sprint.name} is closed: its history is not rewritten.", field="sprint", code="sprint_closed")
+            raise Conflict(
+                f"{story.sprint.name} is closed: its history is not rewritten.", field="sprint", code="sprint_closed"
+            )
         return value
     if field == "epic":
         _check_in_project(project, value, "epic")
@@ -321,7 +340,9 @@ def _new_rank(project: Project, spot: Spot, moving: int | None) -> tuple[str, di
 
 def _rebalance_around(project: Project, lower: str | None, moving: int | None) -> tuple[str, dict[str, str]]:
     """The gap is exhausted: give a neighbourhood fresh, short keys (order unchanged; one event lists them)."""
-    rows = list(Story.objects.filter(project=project).exclude(pk=moving).order_by("rank").values_list("pk", "key", "rank"))
+    rows = list(
+        Story.objects.filter(project=project).exclude(pk=moving).order_by("rank").values_list("pk", "key", "rank")
+    )
     keys = [rank for _, _, rank in rows]
     index = 0 if lower is None else keys.index(lower) + 1
     start, fresh = ranking.rebalance_window(keys, index)
@@ -347,7 +368,9 @@ def _reread_anchor(placement: Placement) -> Placement:
     return Placement(before=fresh) if placement.before is not None else Placement(after=fresh)
 
 
-def _check_anchor(project: Project, story: Story | None, anchor: Story | None, sprint: Sprint | None, field: str) -> None:
+def _check_anchor(
+    project: Project, story: Story | None, anchor: Story | None, sprint: Sprint | None, field: str
+) -> None:
     if anchor is None:
         return
     if anchor.project_id != project.pk or anchor.deleted_at is not None:
@@ -386,8 +409,15 @@ def story_create(
         state = WorkflowState.objects.filter(project=project).order_by("position", "id").first()
     story = Story(project=project, state=state)
     values = {
-        "title": title, "description": description, "acceptance_criteria": acceptance_criteria, "kind": kind,
-        "points": points, "state": state, "epic": epic, "assignee": assignee, "sprint": sprint,
+        "title": title,
+        "description": description,
+        "acceptance_criteria": acceptance_criteria,
+        "kind": kind,
+        "points": points,
+        "state": state,
+        "epic": epic,
+        "assignee": assignee,
+        "sprint": sprint,
         "deliverable": deliverable,
     }
     for field, value in values.items():
@@ -402,7 +432,9 @@ def story_create(
     story.rank, rebalanced = _new_rank(project, _spot(project, placement, sprint, None), None)
     story.created_at = story.updated_at = at
     story.created_by = actor if getattr(actor, "pk", None) else None
-    story.set_flow(projection.advance(None, kind=EventKind.CREATED, at=at, category=state.category), zone=project.tzinfo)
+    story.set_flow(
+        projection.advance(None, kind=EventKind.CREATED, at=at, category=state.category), zone=project.tzinfo
+    )
     story.save()
     if labels:
         story.labels.set(labels)
@@ -448,7 +480,9 @@ def story_update(
         if _same(field, old, new):
             continue
         kind = OWN_EVENT_KIND.get(field, EventKind.UPDATED)
-        changes.append(Change(kind, "" if kind != EventKind.UPDATED else field, _logged(field, old), _logged(field, new)))
+        changes.append(
+            Change(kind, "" if kind != EventKind.UPDATED else field, _logged(field, old), _logged(field, new))
+        )
         if field == "labels":
             locked.labels.set(new)
         else:
@@ -498,20 +532,30 @@ def _advanced(story: Story, changes: Sequence[Change], at: datetime) -> projecti
     return flow  # type: ignore[return-value]
 
 
-def story_change_state(*, story: Story, state: WorkflowState, actor, expected_version: int | None = None, at: datetime | None = None) -> Story:
+def story_change_state(
+    *, story: Story, state: WorkflowState, actor, expected_version: int | None = None, at: datetime | None = None
+) -> Story:
     return story_update(story=story, actor=actor, expected_version=expected_version, at=at, state=state)
 
 
-def story_assign(*, story: Story, assignee, actor, expected_version: int | None = None, at: datetime | None = None) -> Story:
+def story_assign(
+    *, story: Story, assignee, actor, expected_version: int | None = None, at: datetime | None = None
+) -> Story:
     return story_update(story=story, actor=actor, expected_version=expected_version, at=at, assignee=assignee)
 
 
-def story_estimate(*, story: Story, points: Any, actor, expected_version: int | None = None, at: datetime | None = None) -> Story:
+def story_estimate(
+    *, story: Story, points: Any, actor, expected_version: int | None = None, at: datetime | None = None
+) -> Story:
     return story_update(story=story, actor=actor, expected_version=expected_version, at=at, points=points)
 
 
-def story_block(*, story: Story, reason: str, actor, expected_version: int | None = None, at: datetime | None = None) -> Story:
-    return story_update(story=story, actor=actor, expected_version=expected_version, at=at, blocked=True, blocked_reason=reason)
+def story_block(
+    *, story: Story, reason: str, actor, expected_version: int | None = None, at: datetime | None = None
+) -> Story:
+    return story_update(
+        story=story, actor=actor, expected_version=expected_version, at=at, blocked=True, blocked_reason=reason
+    )
 
 
 def story_unblock(*, story: Story, actor, expected_version: int | None = None, at: datetime | None = None) -> Story:
@@ -543,7 +587,9 @@ def story_move(
     anchor = placement.before or placement.after
     _check_anchor(project, locked, anchor, destination, "before" if placement.before else "after")
     spot = _spot(project, placement, destination, locked.pk)
-    if changes or not _already_there(project, locked, placement, destination, spot):  # a story changing lists is never already there
+    if changes or not _already_there(
+        project, locked, placement, destination, spot
+    ):  # a story changing lists is never already there
         new_rank, rebalanced = _new_rank(project, spot, locked.pk)
         changes += [Change(EventKind.RANK, "", locked.rank, new_rank), *_rebalance_changes(rebalanced)]
         locked.rank = new_rank
@@ -580,7 +626,13 @@ def _already_there(project: Project, story: Story, placement: Placement, sprint:
 
 @transaction.atomic
 def stories_move(
-    *, project: Project, stories: Sequence[Story], actor, placement: Placement, sprint: Sprint | None = UNSET, at: datetime | None = None
+    *,
+    project: Project,
+    stories: Sequence[Story],
+    actor,
+    placement: Placement,
+    sprint: Sprint | None = UNSET,
+    at: datetime | None = None,
 ) -> list[Story]:
     """Move several stories together; they keep their relative (rank) order at the destination."""
     if not stories:
@@ -589,7 +641,11 @@ def stories_move(
         raise InvalidInput("A story is listed twice.", field="keys")
     anchor = placement.before or placement.after
     if anchor is not None and anchor.pk in {s.pk for s in stories}:
-        raise InvalidInput("The anchor cannot be one of the stories moved.", field="before" if placement.before else "after", code="bad_anchor")
+        raise InvalidInput(
+            "The anchor cannot be one of the stories moved.",
+            field="before" if placement.before else "after",
+            code="bad_anchor",
+        )
     ordered = sorted(stories, key=lambda s: s.rank)
     moved: list[Story] = []
     # Place the first as asked, then each next one just below the previous one.
@@ -663,12 +719,20 @@ def epic_save(
 
 @transaction.atomic
 def label_save(
-    *, project: Project, label: Label | None = None, name: str | None = None, color: str | None = None, actor=None, at: datetime | None = None
+    *,
+    project: Project,
+    label: Label | None = None,
+    name: str | None = None,
+    color: str | None = None,
+    actor=None,
+    at: datetime | None = None,
 ) -> Label:
     """Create or change a label. The log names a story's labels, so renaming one logs the change on its stories."""
     values: dict[str, Any] = {"name": name} if name is not None else {}
     if color is not None:
-        if not isinstance(color, str) or not (len(color) == 7 and color[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in color[1:])):
+        if not isinstance(color, str) or not (
+            len(color) == 7 and color[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in color[1:])
+        ):
             raise InvalidInput("color is a hex colour such as #1f77b4.", field="color")
         values["color"] = color
     if label is None or name is None or name.strip() == label.name:
@@ -685,7 +749,9 @@ def label_save(
 # at it, deleted ones included: each gets its event and a new version, like any other change.
 
 
-def _rewrite(project: Project, stories: Sequence[Story], changes: Sequence[Change], fields: Sequence[str], *, actor, at: datetime) -> None:
+def _rewrite(
+    project: Project, stories: Sequence[Story], changes: Sequence[Change], fields: Sequence[str], *, actor, at: datetime
+) -> None:
     """Save ``stories`` (already changed in memory, one ``changes`` entry each) with their events, in bulk."""
     for story in stories:
         story.version += 1
@@ -720,7 +786,15 @@ def epic_delete(*, epic: Epic, actor, into: Epic | None = None, at: datetime | N
     """Delete an epic; its stories move to ``into`` (a merge) or to no epic, one ``updated`` event each."""
     project, at = lock_project(epic.project_id, at)
     _check_target(project, into, epic, "epic")
-    _repoint(project, "epic", epic, into, Change(EventKind.UPDATED, "epic", epic.pk, _logged("epic", into)), actor=actor, at=at)
+    _repoint(
+        project,
+        "epic",
+        epic,
+        into,
+        Change(EventKind.UPDATED, "epic", epic.pk, _logged("epic", into)),
+        actor=actor,
+        at=at,
+    )
     epic.delete()
 
 
@@ -734,7 +808,13 @@ def _label_names(stories: QuerySet[Story]) -> dict[int, list[tuple[int, str]]]:
 
 
 def _relabel(
-    project: Project, before: dict[int, list[tuple[int, str]]], *, renamed: dict[int, str], actor, at: datetime, dropped: int | None = None
+    project: Project,
+    before: dict[int, list[tuple[int, str]]],
+    *,
+    renamed: dict[int, str],
+    actor,
+    at: datetime,
+    dropped: int | None = None,
 ) -> None:
     """Log a labels change on every story of ``before``: ``dropped`` removed, ``renamed`` ids given new names."""
     stories = list(Story.objects.filter(pk__in=before).select_for_update(of=("self",)).order_by("pk"))
@@ -765,7 +845,9 @@ def sprint_delete(*, sprint: Sprint, actor, at: datetime | None = None) -> None:
     project, at = lock_project(sprint.project_id, at)
     sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
     if sprint.status != SprintStatus.PLANNED:
-        raise Conflict(f"{sprint.name} is {sprint.status}: only a planned sprint can be deleted.", code="bad_transition")
+        raise Conflict(
+            f"{sprint.name} is {sprint.status}: only a planned sprint can be deleted.", code="bad_transition"
+        )
     _repoint(project, "sprint", sprint, None, Change(EventKind.SPRINT, "", sprint.pk, None), actor=actor, at=at)
     sprint.delete()
 
@@ -774,7 +856,9 @@ def sprint_delete(*, sprint: Sprint, actor, at: datetime | None = None) -> None:
 def stories_unassign_user(*, user: AbstractBaseUser, at: datetime | None = None) -> int:
     """Unassign a user about to be deleted from every story (deleted ones too), one ``assignee`` event each."""
     unassigned = 0
-    project_ids = Story.objects.filter(assignee=user).values_list("project_id", flat=True).distinct().order_by("project_id")
+    project_ids = (
+        Story.objects.filter(assignee=user).values_list("project_id", flat=True).distinct().order_by("project_id")
+    )
     change = Change(EventKind.ASSIGNEE, "", _logged("assignee", user), None)
     for project_id in list(project_ids):
         project, when = lock_project(project_id, at)
@@ -800,7 +884,9 @@ def flow_rebuild(*, project: Project) -> int:
     """
     project, _ = lock_project(project.pk, None)
     categories = dict(WorkflowState.all_objects.filter(project=project).values_list("pk", "category"))
-    events = StoryEvent.objects.filter(project=project).order_by("seq").values_list("story_id", "kind", "at", "to_value")
+    events = (
+        StoryEvent.objects.filter(project=project).order_by("seq").values_list("story_id", "kind", "at", "to_value")
+    )
     flows = projection.fold(events.iterator(chunk_size=10_000), categories)
     stories = list(Story.objects.filter(pk__in=flows).only("pk"))
     for story in stories:
@@ -859,7 +945,14 @@ def _check_sprint_text(name: Any, goal: Any) -> None:
 
 @transaction.atomic
 def sprint_create(
-    *, project: Project, actor, name: str | None = None, goal: str = "", start: date | None = None, end: date | None = None, at: datetime | None = None
+    *,
+    project: Project,
+    actor,
+    name: str | None = None,
+    goal: str = "",
+    start: date | None = None,
+    end: date | None = None,
+    at: datetime | None = None,
 ) -> Sprint:
     project = Project.objects.select_for_update().get(pk=project.pk)
     default_start, _ = next_sprint_dates(project, at=at)
@@ -873,7 +966,14 @@ def sprint_create(
 
 
 @transaction.atomic
-def sprint_update(*, sprint: Sprint, name: str | None = None, goal: str | None = None, start: date | None = None, end: date | None = None) -> Sprint:
+def sprint_update(
+    *,
+    sprint: Sprint,
+    name: str | None = None,
+    goal: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Sprint:
     sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
     if sprint.status == SprintStatus.CLOSED:
         raise Conflict(f"{sprint.name} is closed: its history is not rewritten.", code="sprint_closed")
@@ -893,7 +993,9 @@ def sprint_start(*, sprint: Sprint, actor, at: datetime | None = None) -> Sprint
     project, at = lock_project(sprint.project_id, at)
     sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
     if sprint.status != SprintStatus.PLANNED:
-        raise Conflict(f"{sprint.name} is {sprint.status}: only a planned sprint can be started.", code="bad_transition")
+        raise Conflict(
+            f"{sprint.name} is {sprint.status}: only a planned sprint can be started.", code="bad_transition"
+        )
     active = Sprint.objects.filter(project=sprint.project_id, status=SprintStatus.ACTIVE).first()
     if active is not None:
         raise Conflict(f"{active.name} is still active: close it before starting another.", code="sprint_active")
@@ -920,17 +1022,23 @@ def sprint_close(*, sprint: Sprint, actor, unfinished: str = "next_sprint", at: 
     project, at = lock_project(sprint.project_id, at)
     sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
     if sprint.status != SprintStatus.ACTIVE:
-        raise Conflict(f"{sprint.name} is {sprint.status}: only the active sprint can be closed.", code="bad_transition")
+        raise Conflict(
+            f"{sprint.name} is {sprint.status}: only the active sprint can be closed.", code="bad_transition"
+        )
     carried = list(
         Story.objects.alive().filter(sprint=sprint).exclude(state__category__in=CLOSED_CATEGORIES).order_by("rank")
     )
     # The carry-over follows the close: a report "as at the close" counts these stories as not completed
     # in this sprint, not as removed from it.
     carry_at = at + CARRY_OVER_DELAY
-    destination = _next_sprint(project, sprint, actor=actor, at=carry_at) if unfinished == "next_sprint" and carried else None
+    destination = (
+        _next_sprint(project, sprint, actor=actor, at=carry_at) if unfinished == "next_sprint" and carried else None
+    )
     if carried:
         placement = TOP if destination is None else BOTTOM
-        stories_move(project=project, stories=carried, actor=actor, placement=placement, sprint=destination, at=carry_at)
+        stories_move(
+            project=project, stories=carried, actor=actor, placement=placement, sprint=destination, at=carry_at
+        )
     sprint.status, sprint.closed_at = SprintStatus.CLOSED, at
     sprint.save()
     # Listeners (the sprint report) act on the committed close; robust: a listener's error never undoes it.

@@ -15,10 +15,27 @@ urlpatterns = [
     path("p/<str:key>/stories/<str:story_key>/restore/", story.story_restore, name="story-restore"),
     path("p/<str:key>/stories/<str:story_key>/preview/", story.story_preview, name="story-preview"),
     # quick changes, from the board's side panel (the story's ?panel=1 fragment) and the page
-    path("p/<str:key>/stories/<str:story_key>/block/", story.story_quick_change, {"action": "block"}, name="story-block"),
-    path("p/<str:key>/stories/<str:story_key>/unblock/", story.story_quick_change, {"action": "unblock"}, name="story-unblock"),
-    path("p/<str:key>/stories/<str:story_key>/assign/", story.story_quick_change, {"action": "assign"}, name="story-assign"),
-    path("p/<str:key>/stories/<str:story_key>/estimate/", story.story_quick_change, {"action": "estimate"}, name="story-estimate"),
+    path(
+        "p/<str:key>/stories/<str:story_key>/block/", story.story_quick_change, {"action": "block"}, name="story-block"
+    ),
+    path(
+        "p/<str:key>/stories/<str:story_key>/unblock/",
+        story.story_quick_change,
+        {"action": "unblock"},
+        name="story-unblock",
+    ),
+    path(
+        "p/<str:key>/stories/<str:story_key>/assign/",
+        story.story_quick_change,
+        {"action": "assign"},
+        name="story-assign",
+    ),
+    path(
+        "p/<str:key>/stories/<str:story_key>/estimate/",
+        story.story_quick_change,
+        {"action": "estimate"},
+        name="story-estimate",
+    ),
     # planning
     path("p/<str:key>/planning/", planning.planning, name="project-planning"),
     path("p/<str:key>/planning/sprint/", planning.planning_sprint_create, name="project-planning-sprint"),

@@ -81,7 +81,10 @@ def _check_order(project: Project, events: list[records.Event], keys: dict[int, 
     for before, after in zip(events, events[1:], strict=False):
         if after.at < before.at:
             yield Mismatch(
-                project.key, keys.get(after.story_id), f"at of seq {after.seq}", after.at.isoformat(),
+                project.key,
+                keys.get(after.story_id),
+                f"at of seq {after.seq}",
+                after.at.isoformat(),
                 f">= {before.at.isoformat()} (seq {before.seq})",
             )
 
@@ -90,8 +93,21 @@ def _rows(project: Project) -> list[dict[str, Any]]:
     stories = Story.objects.filter(project=project).order_by("pk")
     values = list(
         stories.values(
-            "pk", "key", "state_id", "sprint_id", "assignee__username", "points", "epic_id", "deliverable_id", "title",
-            "kind", "blocked", "blocked_reason", "deleted_at", "rank", *Story.FLOW_FIELDS,
+            "pk",
+            "key",
+            "state_id",
+            "sprint_id",
+            "assignee__username",
+            "points",
+            "epic_id",
+            "deliverable_id",
+            "title",
+            "kind",
+            "blocked",
+            "blocked_reason",
+            "deleted_at",
+            "rank",
+            *Story.FLOW_FIELDS,
         )
     )
     labels: dict[int, list[str]] = {}
@@ -123,11 +139,15 @@ def _compare(project: Project, row: dict[str, Any], replayed: dict[str, object] 
             yield Mismatch(project.key, row["key"], field, logged[field], replayed[field])
 
 
-def _check_projection(project: Project, events: list[records.Event], stories: dict[int, dict[str, Any]]) -> Iterator[Mismatch]:
+def _check_projection(
+    project: Project, events: list[records.Event], stories: dict[int, dict[str, Any]]
+) -> Iterator[Mismatch]:
     workflow = records.Workflow(engine_workflow(project))
     as_of = max([timezone.now(), *(e.at for e in events[-1:])])
     try:
-        replay = history.replay(events, stories=engine_stories(project), workflow=workflow, tz=project.timezone, as_of=as_of)
+        replay = history.replay(
+            events, stories=engine_stories(project), workflow=workflow, tz=project.timezone, as_of=as_of
+        )
     except EngineError as exc:
         yield Mismatch(project.key, None, "log", None, str(exc))
         return

@@ -76,10 +76,30 @@ DEVELOPERS = tuple(p.username for p in PEOPLE if p.hours_per_point)
 
 # code: (name, description, who consumes it, the sprint in which its stories start to arrive)
 EPICS = {
-    "C": ("CRM ingestion", "Salesforce, HubSpot, Zendesk and Stripe landed in the warehouse, modelled and tested.", "Sales ops, Finance", 0),
-    "P": ("Platform and orchestration", "Airflow, dbt, CI and warehouse housekeeping that keep the pipelines boring.", "The data team", 0),
-    "Q": ("Data quality", "Tests, freshness checks and alerting, so that people can trust the numbers.", "Everyone who reads a number", 0),
-    "R": ("Revenue dashboard", "One trusted revenue dashboard for finance and sales leadership.", "Finance, Leadership", 0),
+    "C": (
+        "CRM ingestion",
+        "Salesforce, HubSpot, Zendesk and Stripe landed in the warehouse, modelled and tested.",
+        "Sales ops, Finance",
+        0,
+    ),
+    "P": (
+        "Platform and orchestration",
+        "Airflow, dbt, CI and warehouse housekeeping that keep the pipelines boring.",
+        "The data team",
+        0,
+    ),
+    "Q": (
+        "Data quality",
+        "Tests, freshness checks and alerting, so that people can trust the numbers.",
+        "Everyone who reads a number",
+        0,
+    ),
+    "R": (
+        "Revenue dashboard",
+        "One trusted revenue dashboard for finance and sales leadership.",
+        "Finance, Leadership",
+        0,
+    ),
     "G": ("Privacy and governance", "PII handling, access control and GDPR requests.", "Legal, Security", 1),
     "M": ("Churn model", "Predict which accounts will churn in the next 90 days, and why.", "Customer success", 2),
     "A": ("Marketing attribution", "Which channels and campaigns bring customers, and at what cost.", "Marketing", 3),
@@ -262,29 +282,65 @@ FATES = {
 # the titles of the stories that build it).
 DELIVERABLES = {
     "crm": (
-        "CRM customers dataset", "dataset", "member", ("stakeholder",), ("Sales ops", "Finance"),
-        ("Salesforce", "HubSpot"), "https://dbt-docs.example.com/#!/model/model.cdp.dim_customer", 4,
-        ("Ingest Salesforce accounts into the raw layer", "Model stg_salesforce__accounts and stg_salesforce__opportunities",
-         "Build dim_customer from Salesforce and HubSpot"),
+        "CRM customers dataset",
+        "dataset",
+        "member",
+        ("stakeholder",),
+        ("Sales ops", "Finance"),
+        ("Salesforce", "HubSpot"),
+        "https://dbt-docs.example.com/#!/model/model.cdp.dim_customer",
+        4,
+        (
+            "Ingest Salesforce accounts into the raw layer",
+            "Model stg_salesforce__accounts and stg_salesforce__opportunities",
+            "Build dim_customer from Salesforce and HubSpot",
+        ),
     ),
     "pipeline": (
-        "Salesforce ingestion pipeline", "pipeline", "admin", (), ("The data team",),
-        ("Salesforce REST API",), "https://airflow.example.com/dags/salesforce_daily", 5,
+        "Salesforce ingestion pipeline",
+        "pipeline",
+        "admin",
+        (),
+        ("The data team",),
+        ("Salesforce REST API",),
+        "https://airflow.example.com/dags/salesforce_daily",
+        5,
         ("Ingest Salesforce opportunities incrementally", "Alert on DAG failures in #data-alerts"),
     ),
     "revenue": (
-        "Revenue dashboard", "dashboard", "member", ("stakeholder", "owner"), ("Finance", "Leadership"),
-        ("Stripe invoices", "Salesforce opportunities", "Finance ledger"), "https://looker.example.com/dashboards/42", 8,
-        ("Revenue dashboard: monthly recurring revenue by segment", "Build fct_mrr_movements: new, expansion, contraction and churn",
-         "Reconcile warehouse revenue with the finance ledger", "Add a region filter to the revenue dashboard"),
+        "Revenue dashboard",
+        "dashboard",
+        "member",
+        ("stakeholder", "owner"),
+        ("Finance", "Leadership"),
+        ("Stripe invoices", "Salesforce opportunities", "Finance ledger"),
+        "https://looker.example.com/dashboards/42",
+        8,
+        (
+            "Revenue dashboard: monthly recurring revenue by segment",
+            "Build fct_mrr_movements: new, expansion, contraction and churn",
+            "Reconcile warehouse revenue with the finance ledger",
+            "Add a region filter to the revenue dashboard",
+        ),
     ),
     "churn": (
-        "Churn risk model", "ml_model", "priya", ("stakeholder",), ("Customer success",),
-        ("dim_customer", "Zendesk tickets", "Stripe invoices", "Product events"), "", 12,
-        ("Churn features: usage, support tickets and billing events", "Churn features leak future support tickets into training",
-         "Churn scores all 0.5 after the feature table was rebuilt", "Scoring DAG writes scores for deleted accounts",
-         "Holdout evaluation and calibration plot for the churn model", "Weekly batch scoring of churn risk into the warehouse",
-         "Churn risk list in Looker for customer success"),
+        "Churn risk model",
+        "ml_model",
+        "priya",
+        ("stakeholder",),
+        ("Customer success",),
+        ("dim_customer", "Zendesk tickets", "Stripe invoices", "Product events"),
+        "",
+        12,
+        (
+            "Churn features: usage, support tickets and billing events",
+            "Churn features leak future support tickets into training",
+            "Churn scores all 0.5 after the feature table was rebuilt",
+            "Scoring DAG writes scores for deleted accounts",
+            "Holdout evaluation and calibration plot for the churn model",
+            "Weekly batch scoring of churn risk into the warehouse",
+            "Churn risk list in Looker for customer success",
+        ),
     ),
 }
 EVIDENCE = "https://ci.example.com/runs/{}"
@@ -391,7 +447,11 @@ CRITERIA_BY_LABEL = {
 }
 CRITERIA_BY_KIND = {
     "story": ("Reviewed by a second team member",),
-    "bug": ("Root cause written up in this story", "A test reproduces the bug and now passes", "Affected numbers backfilled"),
+    "bug": (
+        "Root cause written up in this story",
+        "A test reproduces the bug and now passes",
+        "Affected numbers backfilled",
+    ),
     "chore": ("Done in development and production", "Runbook updated"),
     "spike": ("Findings and a recommendation written up in the wiki", "Follow-up stories created in the backlog"),
 }
@@ -437,8 +497,13 @@ def _users() -> dict[str, AbstractBaseUser]:
         if user is None:
             admin = person.role == Role.ADMIN
             user = User.objects.create(
-                username=person.username, email=f"{person.username}@example.com", password=password,
-                first_name=person.first_name, last_name=person.last_name, is_staff=admin, is_superuser=admin,
+                username=person.username,
+                email=f"{person.username}@example.com",
+                password=password,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                is_staff=admin,
+                is_superuser=admin,
             )
         users[person.username] = user
     return users
@@ -451,7 +516,9 @@ Process = Generator[float | datetime, None, None]
 
 
 class _Demo:
-    def __init__(self, *, project: Project, users: dict[str, AbstractBaseUser], now: datetime, rng: random.Random) -> None:
+    def __init__(
+        self, *, project: Project, users: dict[str, AbstractBaseUser], now: datetime, rng: random.Random
+    ) -> None:
         self.project = project
         self.users = users
         self.now = now
@@ -462,7 +529,9 @@ class _Demo:
             code: services.epic_save(project=project, name=name, description=f"{about}\n\n**For:** {consumers}")
             for code, (name, about, consumers, _) in EPICS.items()
         }
-        self.labels = {name: services.label_save(project=project, name=name, color=color) for name, color in LABELS.items()}
+        self.labels = {
+            name: services.label_save(project=project, name=name, color=color) for name, color in LABELS.items()
+        }
         self.speed = {p.username: p.hours_per_point for p in PEOPLE if p.hours_per_point}
         self.busy: dict[str, set[int]] = {dev: set() for dev in DEVELOPERS}
         self.stories: dict[int, Story] = {}
@@ -529,13 +598,30 @@ class _Demo:
 
     # Writes, always at the simulation's clock -----------------------------------------------
 
-    def _create(self, entry: Entry, *, actor: str, sprint: Sprint | None = None, state: str = "Backlog",
-                estimated: bool = True, placement: services.Placement = services.BOTTOM) -> Story:
+    def _create(
+        self,
+        entry: Entry,
+        *,
+        actor: str,
+        sprint: Sprint | None = None,
+        state: str = "Backlog",
+        estimated: bool = True,
+        placement: services.Placement = services.BOTTOM,
+    ) -> Story:
         story = services.story_create(
-            project=self.project, actor=self.users[actor], title=entry.title, description=_description(entry),
-            acceptance_criteria=_acceptance_criteria(entry), kind=entry.kind,
-            points=entry.points if estimated else None, state=self.states[state], epic=self.epics[entry.epic],
-            labels=[self.labels[name] for name in entry.labels], sprint=sprint, placement=placement, at=self.clock,
+            project=self.project,
+            actor=self.users[actor],
+            title=entry.title,
+            description=_description(entry),
+            acceptance_criteria=_acceptance_criteria(entry),
+            kind=entry.kind,
+            points=entry.points if estimated else None,
+            state=self.states[state],
+            epic=self.epics[entry.epic],
+            labels=[self.labels[name] for name in entry.labels],
+            sprint=sprint,
+            placement=placement,
+            at=self.clock,
             deliverable=self._open_deliverable(entry.title),
         )
         self.stories[story.pk] = story
@@ -605,8 +691,13 @@ class _Demo:
     def _plan_next(self, index: int) -> Sprint:
         start = self.first_start + timedelta(weeks=2 * index)
         sprint = services.sprint_create(
-            project=self.project, actor=self.users["owner"], name=f"Sprint {index + 1}", goal=SPRINT_GOALS[index],
-            start=start, end=start + timedelta(days=self.project.sprint_length_days - 1), at=self.clock,
+            project=self.project,
+            actor=self.users["owner"],
+            name=f"Sprint {index + 1}",
+            goal=SPRINT_GOALS[index],
+            start=start,
+            end=start + timedelta(days=self.project.sprint_length_days - 1),
+            at=self.clock,
         )
         if index > 0:  # a head start on the next sprint, agreed at refinement
             for story in self._backlog()[: self.rng.randint(1, 3)]:
@@ -686,9 +777,7 @@ class _Demo:
         initial = set(self._initial_entries())
         later = [e for e in CATALOGUE_ENTRIES if e not in initial]
         later.sort(key=lambda e: e.wave * 10 + self.rng.uniform(0, 55))
-        working_days = [
-            self.first_start + timedelta(days=d) for d in range(2 * 7 * CLOSED_SPRINTS + 5) if (d % 7) < 5
-        ]
+        working_days = [self.first_start + timedelta(days=d) for d in range(2 * 7 * CLOSED_SPRINTS + 5) if (d % 7) < 5]
         for position, entry in enumerate(later):
             day = working_days[position * len(working_days) // len(later)]
             yield max(self._moment(day, 9) + timedelta(minutes=self.rng.randrange(9 * 60)), self.clock)
@@ -713,12 +802,25 @@ class _Demo:
         """One-off moments the demo should show: an edit, a duplicate removed, a deletion undone."""
         yield self._moment(self.first_start + timedelta(days=1), 11, 20)
         contacts = self._find("Ingest HubSpot contacts")
-        self._update(contacts, "member", title="Ingest HubSpot contacts and companies",
-                     description=contacts.description + "\n\nCompanies come along: attribution needs the company domain.")
+        self._update(
+            contacts,
+            "member",
+            title="Ingest HubSpot contacts and companies",
+            description=contacts.description + "\n\nCompanies come along: attribution needs the company domain.",
+        )
         yield self._moment(self.first_start + timedelta(days=16), 11, 5)
         original = self._find("Add a region filter to the revenue dashboard")
-        duplicate = self._create(Entry("R", "story", None, ("looker", "stakeholder-request"), "Region filter on the revenue dashboard please",
-                                       "Regional managers keep asking me for their own numbers."), actor="stakeholder")
+        duplicate = self._create(
+            Entry(
+                "R",
+                "story",
+                None,
+                ("looker", "stakeholder-request"),
+                "Region filter on the revenue dashboard please",
+                "Regional managers keep asking me for their own numbers.",
+            ),
+            actor="stakeholder",
+        )
         yield self._moment(self.first_start + timedelta(days=17), 9, 40)
         self._comment(original, "owner", f"Sofia asked for this again in {duplicate.key}; keeping this one.")
         services.story_delete(story=duplicate, actor=self.users["owner"], at=self.clock)
@@ -734,12 +836,23 @@ class _Demo:
     def _create_deliverables(self, at: datetime) -> None:
         for code, (name, kind, owner, consumers, groups, sources, link, weeks, _) in DELIVERABLES.items():
             deliverable = deliverable_services.deliverable_create(
-                project=self.project, actor=self.users["owner"], name=name, kind=kind, owner=self.users[owner],
-                consumers=[self.users[u] for u in consumers], consumer_groups=groups, data_sources=sources, link=link,
-                target_date=self.first_start + timedelta(weeks=weeks), description=EPICS[_EPIC_OF[code]][1], at=at,
+                project=self.project,
+                actor=self.users["owner"],
+                name=name,
+                kind=kind,
+                owner=self.users[owner],
+                consumers=[self.users[u] for u in consumers],
+                consumer_groups=groups,
+                data_sources=sources,
+                link=link,
+                target_date=self.first_start + timedelta(weeks=weeks),
+                description=EPICS[_EPIC_OF[code]][1],
+                at=at,
             )
             for item in deliverable.checklist.filter(text__icontains="sign-off"):
-                deliverable_services.checklist_item_update(item=item, actor=self.users["owner"], assignee=self.users["stakeholder"], at=at)
+                deliverable_services.checklist_item_update(
+                    item=item, actor=self.users["owner"], assignee=self.users["stakeholder"], at=at
+                )
             self.deliverables[code] = deliverable
 
     def _open_deliverable(self, title: str) -> Deliverable | None:
@@ -766,19 +879,25 @@ class _Demo:
         categories = [s.state.category for s in stories]
         started = [c for c in categories if c in (Category.ACTIVE, Category.WAITING, Category.DONE)]
         if deliverable.status == DeliverableStatus.PROPOSED and started:
-            deliverable_services.deliverable_change_status(deliverable=deliverable, status="in_development", actor=owner, at=self.clock)
+            deliverable_services.deliverable_change_status(
+                deliverable=deliverable, status="in_development", actor=owner, at=self.clock
+            )
         open_items = list(deliverable_selectors.checklist(deliverable).filter(done=False))
         all_created = len(stories) == len(DELIVERABLES[code][-1])
         finished = all_created and all(c in CLOSED_CATEGORIES for c in categories)
         some_done = Category.DONE in categories
         if finished and deliverable.status == DeliverableStatus.IN_DEVELOPMENT:
-            deliverable_services.deliverable_change_status(deliverable=deliverable, status="validating", actor=owner, at=self.clock)
+            deliverable_services.deliverable_change_status(
+                deliverable=deliverable, status="validating", actor=owner, at=self.clock
+            )
         # While stories are still open, some items get ticked early, but never all of them.
         if open_items and (finished or (some_done and len(open_items) > 2)) and self.deliverable_rng.random() < 0.6:
             item = open_items[0]
             ticker = item.assignee or owner
             evidence = EVIDENCE.format(self.deliverable_rng.randrange(1000, 9999)) if item.assignee is None else ""
-            deliverable_services.checklist_item_update(item=item, actor=ticker, done=True, evidence_url=evidence, at=self.clock)
+            deliverable_services.checklist_item_update(
+                item=item, actor=ticker, done=True, evidence_url=evidence, at=self.clock
+            )
         elif finished and not open_items and deliverable.status == DeliverableStatus.VALIDATING:
             deliverable_services.deliverable_publish(deliverable=deliverable, actor=owner, at=self.clock)
 
@@ -799,7 +918,9 @@ class _Demo:
             Story.objects.alive()
             .filter(sprint=self.active, state__category__in=(Category.BACKLOG, Category.TODO))
             .filter(Q(assignee__isnull=True) | Q(assignee=user))
-            .order_by("rank").values_list("pk", flat=True).first()
+            .order_by("rank")
+            .values_list("pk", flat=True)
+            .first()
         )
         story = self.stories[pk] if pk is not None else self._top_up()
         if story is None:
@@ -838,7 +959,9 @@ class _Demo:
         remaining = (float(story.points) if story.points else 2.0) * self.speed[dev] * rng.lognormvariate(0, 0.25)
         if fate == "cancel":
             yield remaining * 0.4
-            self._comment(story, dev, "Stopping here: what we learned so far answers the question; the rest is not worth it.")
+            self._comment(
+                story, dev, "Stopping here: what we learned so far answers the question; the rest is not worth it."
+            )
             self._state(story, dev, "Won't do")
             self._release(dev, story)
             return

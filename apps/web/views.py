@@ -27,7 +27,9 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     success_message = "Your password has been changed."
 
 
-def _account_page(request: HttpRequest, *, form: TokenCreateForm, new_key: str | None = None, status: int = 200) -> HttpResponse:
+def _account_page(
+    request: HttpRequest, *, form: TokenCreateForm, new_key: str | None = None, status: int = 200
+) -> HttpResponse:
     tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
     return render(request, "web/account.html", {"tokens": tokens, "form": form, "new_key": new_key}, status=status)
 
@@ -68,6 +70,12 @@ def project_home(request: HttpRequest, project: Project, membership: Membership)
     )
     categories = [(value, label, counts.get(value, 0)) for value, label in Category.choices]
     return render_project(
-        request, "web/project_home.html", project, membership, nav="home",
-        sprint=sprint, progress=progress, categories=categories,
+        request,
+        "web/project_home.html",
+        project,
+        membership,
+        nav="home",
+        sprint=sprint,
+        progress=progress,
+        categories=categories,
     )

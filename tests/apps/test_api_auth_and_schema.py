@@ -53,8 +53,13 @@ def test_the_schema_documents_every_endpoint_and_the_error_shape(client):
     assert response.status_code == 200
     schema = yaml.safe_load(response.content)
     paths = schema["paths"]
-    for path in ("/api/v1/projects/{key}/stories/", "/api/v1/stories/{story_key}/", "/api/v1/sprints/{sprint_id}/close/",
-                 "/api/v1/stories/{story_key}/events/", "/api/v1/projects/{key}/members/{username}/"):
+    for path in (
+        "/api/v1/projects/{key}/stories/",
+        "/api/v1/stories/{story_key}/",
+        "/api/v1/sprints/{sprint_id}/close/",
+        "/api/v1/stories/{story_key}/events/",
+        "/api/v1/projects/{key}/members/{username}/",
+    ):
         assert path in paths
     patch = paths["/api/v1/stories/{story_key}/"]["patch"]
     assert set(patch["responses"]) >= {"200", "400", "401", "403", "404", "409"}

@@ -89,7 +89,13 @@ def add_requests(w, people):
 ENDPOINTS = [
     Endpoint("get", "/api/v1/projects/", None, 200),
     # Reports: a stored, current report answers 200; a queued one 202 (POST always queues in these tests).
-    Endpoint("get", "/api/v1/sprints/{w.sprint.pk}/report/", Role.STAKEHOLDER, 200, prepare=start_sprint_and_compute_its_report),
+    Endpoint(
+        "get",
+        "/api/v1/sprints/{w.sprint.pk}/report/",
+        Role.STAKEHOLDER,
+        200,
+        prepare=start_sprint_and_compute_its_report,
+    ),
     Endpoint("post", "/api/v1/sprints/{w.sprint.pk}/report/", Role.MEMBER, 202, prepare=start_sprint),
     Endpoint("get", "/api/v1/projects/DATA/reports/flow/", Role.STAKEHOLDER, 200, prepare=compute_flow_report),
     Endpoint("post", "/api/v1/projects/DATA/reports/flow/", Role.MEMBER, 202),
@@ -125,7 +131,9 @@ ENDPOINTS = [
     Endpoint("get", "/api/v1/stories/DATA-1/comments/", Role.STAKEHOLDER, 200),
     Endpoint("post", "/api/v1/stories/DATA-1/comments/", Role.STAKEHOLDER, 201, {"body": "Looks good"}),
     Endpoint("get", "/api/v1/projects/DATA/backlog/", Role.STAKEHOLDER, 200),
-    Endpoint("post", "/api/v1/projects/DATA/backlog/move/", Role.PRODUCT_OWNER, 200, {"keys": ["DATA-2"], "position": "top"}),
+    Endpoint(
+        "post", "/api/v1/projects/DATA/backlog/move/", Role.PRODUCT_OWNER, 200, {"keys": ["DATA-2"], "position": "top"}
+    ),
     Endpoint("get", "/api/v1/projects/DATA/epics/", Role.STAKEHOLDER, 200),
     Endpoint("post", "/api/v1/projects/DATA/epics/", Role.MEMBER, 201, {"name": "Churn model"}),
     Endpoint("get", "/api/v1/projects/DATA/epics/{w.epic.pk}/", Role.STAKEHOLDER, 200),
@@ -142,11 +150,22 @@ ENDPOINTS = [
     Endpoint("patch", "/api/v1/sprints/{w.sprint.pk}/", Role.PRODUCT_OWNER, 200, {"goal": "Revenue first"}),
     Endpoint("delete", "/api/v1/sprints/{w.sprint.pk}/", Role.PRODUCT_OWNER, 204),
     Endpoint("post", "/api/v1/sprints/{w.sprint.pk}/start/", Role.PRODUCT_OWNER, 200),
-    Endpoint("post", "/api/v1/sprints/{w.sprint.pk}/close/", Role.PRODUCT_OWNER, 200, {"unfinished": "backlog"}, prepare=start_sprint),
+    Endpoint(
+        "post",
+        "/api/v1/sprints/{w.sprint.pk}/close/",
+        Role.PRODUCT_OWNER,
+        200,
+        {"unfinished": "backlog"},
+        prepare=start_sprint,
+    ),
     Endpoint("get", "/api/v1/projects/DATA/deliverables/", Role.STAKEHOLDER, 200),
-    Endpoint("post", "/api/v1/projects/DATA/deliverables/", Role.MEMBER, 201, {"name": "Churn model", "kind": "ml_model"}),
+    Endpoint(
+        "post", "/api/v1/projects/DATA/deliverables/", Role.MEMBER, 201, {"name": "Churn model", "kind": "ml_model"}
+    ),
     Endpoint("get", "/api/v1/deliverables/{w.deliverable.pk}/", Role.STAKEHOLDER, 200),
-    Endpoint("patch", "/api/v1/deliverables/{w.deliverable.pk}/", Role.MEMBER, 200, {"version": 1, "status": "validating"}),
+    Endpoint(
+        "patch", "/api/v1/deliverables/{w.deliverable.pk}/", Role.MEMBER, 200, {"version": 1, "status": "validating"}
+    ),
     Endpoint("delete", "/api/v1/deliverables/{w.deliverable.pk}/", Role.MEMBER, 204),
     Endpoint("post", "/api/v1/deliverables/{w.deliverable.pk}/publish/", Role.MEMBER, 200, prepare=tick_every_item),
     Endpoint("post", "/api/v1/deliverables/{w.deliverable.pk}/retire/", Role.MEMBER, 200),
@@ -155,18 +174,53 @@ ENDPOINTS = [
     Endpoint("post", "/api/v1/deliverables/{w.deliverable.pk}/checklist/", Role.MEMBER, 201, {"text": "PII reviewed"}),
     Endpoint("get", "/api/v1/deliverables/{w.deliverable.pk}/checklist/{w.item.pk}/", Role.STAKEHOLDER, 200),
     # Stakeholders may tick only an item assigned to them (tests/apps/deliverables/test_api.py); this one is not.
-    Endpoint("patch", "/api/v1/deliverables/{w.deliverable.pk}/checklist/{w.item.pk}/", Role.MEMBER, 200, {"done": True}),
+    Endpoint(
+        "patch", "/api/v1/deliverables/{w.deliverable.pk}/checklist/{w.item.pk}/", Role.MEMBER, 200, {"done": True}
+    ),
     Endpoint("delete", "/api/v1/deliverables/{w.deliverable.pk}/checklist/{w.item.pk}/", Role.MEMBER, 204),
     Endpoint("get", "/api/v1/projects/DATA/checklist-templates/", Role.STAKEHOLDER, 200),
     Endpoint("get", "/api/v1/projects/DATA/checklist-templates/{w.deliverable.kind}/", Role.STAKEHOLDER, 200),
-    Endpoint("patch", "/api/v1/projects/DATA/checklist-templates/{w.deliverable.kind}/", Role.ADMIN, 200, {"items": ["Schema documented"]}),
+    Endpoint(
+        "patch",
+        "/api/v1/projects/DATA/checklist-templates/{w.deliverable.kind}/",
+        Role.ADMIN,
+        200,
+        {"items": ["Schema documented"]},
+    ),
     Endpoint("get", "/api/v1/projects/DATA/requests/", Role.STAKEHOLDER, 200),
-    Endpoint("post", "/api/v1/projects/DATA/requests/", Role.STAKEHOLDER, 201, {"title": "Churn by region", "channel": "chat"}),
+    Endpoint(
+        "post",
+        "/api/v1/projects/DATA/requests/",
+        Role.STAKEHOLDER,
+        201,
+        {"title": "Churn by region", "channel": "chat"},
+    ),
     Endpoint("get", "/api/v1/projects/DATA/requests/groups/", Role.STAKEHOLDER, 200, prepare=add_requests),
     Endpoint("get", "/api/v1/requests/{w.story.pk}/", Role.STAKEHOLDER, 200, prepare=add_requests),
-    Endpoint("post", "/api/v1/requests/{w.story.pk}/accept/", Role.PRODUCT_OWNER, 200, {"position": "top"}, prepare=add_requests),
-    Endpoint("post", "/api/v1/requests/{w.story.pk}/merge/", Role.PRODUCT_OWNER, 200, {"into": MERGE_TARGET}, prepare=add_requests),
-    Endpoint("post", "/api/v1/requests/{w.story.pk}/decline/", Role.PRODUCT_OWNER, 200, {"reason": "Out of scope"}, prepare=add_requests),
+    Endpoint(
+        "post",
+        "/api/v1/requests/{w.story.pk}/accept/",
+        Role.PRODUCT_OWNER,
+        200,
+        {"position": "top"},
+        prepare=add_requests,
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/requests/{w.story.pk}/merge/",
+        Role.PRODUCT_OWNER,
+        200,
+        {"into": MERGE_TARGET},
+        prepare=add_requests,
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/requests/{w.story.pk}/decline/",
+        Role.PRODUCT_OWNER,
+        200,
+        {"reason": "Out of scope"},
+        prepare=add_requests,
+    ),
 ]
 
 

@@ -8,12 +8,57 @@ from tests.apps.test_api_permissions import ENDPOINTS
 
 pytestmark = pytest.mark.django_db
 
-WRONG_VALUES = ["a\x00b", None, 0, -1, 10**30, 1.5, True, "", "x" * 100_000, "DATA-999999", [], [None], {}, {"a": 1}, "2026-02-30"]
+WRONG_VALUES = [
+    "a\x00b",
+    None,
+    0,
+    -1,
+    10**30,
+    1.5,
+    True,
+    "",
+    "x" * 100_000,
+    "DATA-999999",
+    [],
+    [None],
+    {},
+    {"a": 1},
+    "2026-02-30",
+]
 # Endpoints that read a JSON body (restore and start take none and ignore what is sent).
 BODY_ENDPOINTS = [e for e in ENDPOINTS if e.method in ("post", "patch") and e.body]
-FIELDS = ["title", "points", "state", "sprint", "epic", "labels", "assignee", "blocked", "blocked_reason", "version",
-          "kind", "position", "before", "after", "keys", "name", "category", "wip_limit", "role", "username", "body",
-          "start", "end", "goal", "unfinished", "color", "key", "timezone", "sprint_length_days", "wip_policy"]
+FIELDS = [
+    "title",
+    "points",
+    "state",
+    "sprint",
+    "epic",
+    "labels",
+    "assignee",
+    "blocked",
+    "blocked_reason",
+    "version",
+    "kind",
+    "position",
+    "before",
+    "after",
+    "keys",
+    "name",
+    "category",
+    "wip_limit",
+    "role",
+    "username",
+    "body",
+    "start",
+    "end",
+    "goal",
+    "unfinished",
+    "color",
+    "key",
+    "timezone",
+    "sprint_length_days",
+    "wip_policy",
+]
 
 
 def assert_clean_4xx(response) -> None:
@@ -67,6 +112,20 @@ def test_bad_keys_and_ids_are_404s(template, world, client_for):
 
 def test_query_parameters_are_validated(world, client_for):
     client = client_for("admin")
-    for query in ["page=0", "page=abc", "page=999", "page_size=-1", "page_size=abc", "state=abc", "state=99999999999999999999999",
-                  "epic=-3", "sprint=abc", "category=nope", "kind=epic", "q=" + "x" * 1000, "deleted=maybe", "assignee=" + "y" * 500]:
+    for query in [
+        "page=0",
+        "page=abc",
+        "page=999",
+        "page_size=-1",
+        "page_size=abc",
+        "state=abc",
+        "state=99999999999999999999999",
+        "epic=-3",
+        "sprint=abc",
+        "category=nope",
+        "kind=epic",
+        "q=" + "x" * 1000,
+        "deleted=maybe",
+        "assignee=" + "y" * 500,
+    ]:
         assert_clean_4xx(client.get(f"/api/v1/projects/DATA/stories/?{query}"))

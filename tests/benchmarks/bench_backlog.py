@@ -45,7 +45,9 @@ DB_NAME = "sprintboard_bench_backlog"
 def bench_database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench_backlog needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (it creates its own database).")
+        sys.exit(
+            "bench_backlog needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (it creates its own database)."
+        )
     parts = urlsplit(url)
     import psycopg
 
@@ -62,7 +64,9 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def report(label: str, times: list[float], statements: list[int] | None = None, rows: list[int] | None = None) -> None:
-    line = f"{label:<44} median {statistics.median(times):7.2f} ms   p95 {percentile(times, 95):7.2f} ms   n={len(times)}"
+    line = (
+        f"{label:<44} median {statistics.median(times):7.2f} ms   p95 {percentile(times, 95):7.2f} ms   n={len(times)}"
+    )
     if statements is not None:
         line += f"   SQL {statistics.median(statements):.0f} (max {max(statements)})"
     if rows is not None:
@@ -83,14 +87,25 @@ def seed(stories: int):
     owner = get_user_model().objects.create_user("owner", password="bench")
     project = project_services.project_create(creator=owner, key="BENCH", name="Bench")
     Project.objects.filter(pk=project.pk).update(last_story_number=stories, last_event_seq=stories)
-    project_services.membership_add(project=project, user=get_user_model().objects.create_user("po"), role=Role.PRODUCT_OWNER)
+    project_services.membership_add(
+        project=project, user=get_user_model().objects.create_user("po"), role=Role.PRODUCT_OWNER
+    )
     state = project.states.order_by("position").first()
     now = timezone.now()
     keys = ranking.spread(None, None, stories)
 
     def story(n: int) -> Story:
-        row = Story(project=project, number=n, key=f"BENCH-{n}", title=f"Story {n}", state=state, rank=keys[n - 1],
-                    points=n % 8 or None, created_at=now, updated_at=now)
+        row = Story(
+            project=project,
+            number=n,
+            key=f"BENCH-{n}",
+            title=f"Story {n}",
+            state=state,
+            rank=keys[n - 1],
+            points=n % 8 or None,
+            created_at=now,
+            updated_at=now,
+        )
         if hasattr(Story, "set_flow"):  # the per-story flow projection, as story_create sets it
             from sprintboard import projection
 
@@ -100,8 +115,17 @@ def seed(stories: int):
     Story.objects.bulk_create((story(n) for n in range(1, stories + 1)), batch_size=2000)
     ids = dict(Story.objects.filter(project=project).values_list("number", "pk"))
     StoryEvent.objects.bulk_create(
-        (StoryEvent(project=project, seq=n, story_id=ids[n], kind="created", to_value={"state": state.pk, "sprint": None, "points": n % 8 or None},
-                    at=now) for n in range(1, stories + 1)),
+        (
+            StoryEvent(
+                project=project,
+                seq=n,
+                story_id=ids[n],
+                kind="created",
+                to_value={"state": state.pk, "sprint": None, "points": n % 8 or None},
+                at=now,
+            )
+            for n in range(1, stories + 1)
+        ),
         batch_size=2000,
     )
     _, token = ApiToken.issue(user=owner, name="bench")
@@ -134,7 +158,12 @@ def backlog_keys() -> list[str]:
     from apps.stories.models import Story
     from apps.stories.selectors import backlog_filter
 
-    return list(Story.objects.filter(project__key="BENCH").filter(backlog_filter()).order_by("rank").values_list("key", flat=True))
+    return list(
+        Story.objects.filter(project__key="BENCH")
+        .filter(backlog_filter())
+        .order_by("rank")
+        .values_list("key", flat=True)
+    )
 
 
 def move_cases(repeat: int, rng: random.Random):
@@ -165,14 +194,18 @@ def in_process(owner, repeat: int, rng: random.Random) -> None:
             story, body = next_move()
             with counting() as tally:
                 began = time.perf_counter()
-                response = client.post(f"/api/v1/stories/{story}/move/", json.dumps(body), content_type="application/json")
+                response = client.post(
+                    f"/api/v1/stories/{story}/move/", json.dumps(body), content_type="application/json"
+                )
                 times.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 200, response.content
             statements.append(tally["statements"])
             rows.append(tally["rows"])
         report(label, times, statements, rows)
-    for label, path in (("list the first page of the backlog (API)", "/api/v1/projects/BENCH/backlog/"),
-                        ("the backlog page's first screen (HTML)", "/p/BENCH/backlog/")):
+    for label, path in (
+        ("list the first page of the backlog (API)", "/api/v1/projects/BENCH/backlog/"),
+        ("the backlog page's first screen (HTML)", "/p/BENCH/backlog/"),
+    ):
         times, statements = [], []
         for _ in range(repeat):
             with counting() as tally:
@@ -193,7 +226,9 @@ def backlog_ends() -> tuple[str, tuple[int, str, str]]:
     from apps.stories.selectors import backlog_filter
 
     backlog = Story.objects.filter(project__key="BENCH").filter(backlog_filter())
-    return backlog.order_by("rank").values_list("rank", flat=True).first(), backlog.order_by("-rank").values_list("pk", "key", "rank").first()
+    return backlog.order_by("rank").values_list("rank", flat=True).first(), backlog.order_by("-rank").values_list(
+        "pk", "key", "rank"
+    ).first()
 
 
 def versus_bare(owner, database_url: str, repeat: int) -> None:
@@ -216,17 +251,26 @@ def versus_bare(owner, database_url: str, repeat: int) -> None:
     client = Client()
     client.force_login(owner)
     project = Project.objects.get(key="BENCH")
-    keeps_time = any(f.name == "last_event_at" for f in Project._meta.concrete_fields)  # the log's last time, where kept
-    counter = (f"UPDATE {Project._meta.db_table} SET last_event_seq = last_event_seq + 1"
-               + (", last_event_at = %(at)s" if keeps_time else "") + " WHERE id = %(project)s RETURNING last_event_seq")
+    keeps_time = any(
+        f.name == "last_event_at" for f in Project._meta.concrete_fields
+    )  # the log's last time, where kept
+    counter = (
+        f"UPDATE {Project._meta.db_table} SET last_event_seq = last_event_seq + 1"
+        + (", last_event_at = %(at)s" if keeps_time else "")
+        + " WHERE id = %(project)s RETURNING last_event_seq"
+    )
     story_sql = f"UPDATE {Story._meta.db_table} SET rank = %(rank)s, version = version + 1, updated_at = %(at)s WHERE id = %(story)s"
-    event_sql = (f"INSERT INTO {StoryEvent._meta.db_table} (project_id, seq, story_id, kind, field, from_value, to_value, actor_id, at) "
-                 "VALUES (%(project)s, %(seq)s, %(story)s, 'rank', '', %(old)s, %(new)s, %(actor)s, %(at)s)")
+    event_sql = (
+        f"INSERT INTO {StoryEvent._meta.db_table} (project_id, seq, story_id, kind, field, from_value, to_value, actor_id, at) "
+        "VALUES (%(project)s, %(seq)s, %(story)s, 'rank', '', %(old)s, %(new)s, %(actor)s, %(at)s)"
+    )
 
     def api() -> float:
         _, (_, key, _) = backlog_ends()
         began = time.perf_counter()
-        response = client.post(f"/api/v1/stories/{key}/move/", json.dumps({"position": "top"}), content_type="application/json")
+        response = client.post(
+            f"/api/v1/stories/{key}/move/", json.dumps({"position": "top"}), content_type="application/json"
+        )
         elapsed = (time.perf_counter() - began) * 1000
         assert response.status_code == 200, response.content
         return elapsed
@@ -253,24 +297,32 @@ def versus_bare(owner, database_url: str, repeat: int) -> None:
                 cursor.execute(event_sql, values)
             return (time.perf_counter() - began) * 1000
 
-        ways = {"move via the API (POST, test client)": api,
-                "move via the service (story_move)": service,
-                "bare SQL: UPDATE project, story; INSERT": bare}
+        ways = {
+            "move via the API (POST, test client)": api,
+            "move via the service (story_move)": service,
+            "bare SQL: UPDATE project, story; INSERT": bare,
+        }
         times: dict[str, list[float]] = {label: [] for label in ways}
         for way in ways.values():  # once each, untimed: connections and code paths warm
             way()
         labels = list(ways)
         for index in range(repeat):
-            for label in labels[index % 3:] + labels[: index % 3]:  # rotate the order, too
+            for label in labels[index % 3 :] + labels[: index % 3]:  # rotate the order, too
                 times[label].append(ways[label]())
-    print(f"\nA move vs the bare SQL it needs (last backlog story to the top, {repeat} of each, interleaved, same database):", flush=True)
+    print(
+        f"\nA move vs the bare SQL it needs (last backlog story to the top, {repeat} of each, interleaved, same database):",
+        flush=True,
+    )
     for label, values in times.items():
         report(label, values)
     api_ms, service_ms, bare_ms = (statistics.median(values) for values in times.values())
     for name, ms, target in (("API move", api_ms, API_TARGET), ("service move", service_ms, SERVICE_TARGET)):
         ratio = ms / bare_ms
-        print(f"{name} / bare = {ms:.2f} / {bare_ms:.2f} ms = {ratio:.1f}x (medians; target <= {target:.0f}x): "
-              f"{'met' if ratio <= target else 'NOT MET'}", flush=True)
+        print(
+            f"{name} / bare = {ms:.2f} / {bare_ms:.2f} ms = {ratio:.1f}x (medians; target <= {target:.0f}x): "
+            f"{'met' if ratio <= target else 'NOT MET'}",
+            flush=True,
+        )
 
 
 def free_port() -> int:
@@ -281,12 +333,30 @@ def free_port() -> int:
 
 def over_http(database_url: str, token: str, repeat: int, rng: random.Random) -> None:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-" + "x" * 50,
-           "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "bench-" + "x" * 50,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -299,7 +369,10 @@ def over_http(database_url: str, token: str, repeat: int, rng: random.Random) ->
             except OSError:
                 time.sleep(0.2)
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        print(f"\nOver HTTP (gunicorn, 2 sync workers, 127.0.0.1:{port}; round trip from a keep-alive client):", flush=True)
+        print(
+            f"\nOver HTTP (gunicorn, 2 sync workers, 127.0.0.1:{port}; round trip from a keep-alive client):",
+            flush=True,
+        )
 
         def call(method: str, path: str, body: dict | None = None) -> float:
             began = time.perf_counter()
@@ -316,7 +389,10 @@ def over_http(database_url: str, token: str, repeat: int, rng: random.Random) ->
                 story, body = next_move()
                 times.append(call("POST", f"/api/v1/stories/{story}/move/", body))
             report(label, times)
-        report("list the first page of the backlog (API)", [call("GET", "/api/v1/projects/BENCH/backlog/") for _ in range(repeat)])
+        report(
+            "list the first page of the backlog (API)",
+            [call("GET", "/api/v1/projects/BENCH/backlog/") for _ in range(repeat)],
+        )
         conn.close()
     finally:
         server.terminate()
@@ -348,7 +424,9 @@ def main() -> None:
     began = time.perf_counter()
     _, owner, token = seed(args.stories)
     print(f"load average before the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-    print(f"{args.stories:,} backlog stories loaded into {DB_NAME} in {time.perf_counter() - began:.1f} s (not timed below)")
+    print(
+        f"{args.stories:,} backlog stories loaded into {DB_NAME} in {time.perf_counter() - began:.1f} s (not timed below)"
+    )
     rng = random.Random(1)
     in_process(owner, args.repeat, rng)
     versus_bare(owner, database_url, args.repeat)

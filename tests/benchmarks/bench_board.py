@@ -29,8 +29,10 @@ def bench_database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
-        sys.exit("bench_board needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (its server is used, "
-                 f"in a database of its own, {BENCH_DB}).")
+        sys.exit(
+            "bench_board needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (its server is used, "
+            f"in a database of its own, {BENCH_DB})."
+        )
     return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
 
 
@@ -90,7 +92,10 @@ class QueryCounter:
 
 def report(label: str, times: list[float], queries: int | None = None, target: str = "") -> None:
     extra = f"   {queries} queries" if queries is not None else ""
-    print(f"{label:<44} median {statistics.median(times):7.1f} ms   p95 {percentile(times, 95):7.1f} ms{extra}   {target}", flush=True)
+    print(
+        f"{label:<44} median {statistics.median(times):7.1f} ms   p95 {percentile(times, 95):7.1f} ms{extra}   {target}",
+        flush=True,
+    )
 
 
 def build(cards: int):
@@ -113,23 +118,46 @@ def build(cards: int):
     now = timezone.now()
     # 200 stories finished over the last 60 days: the SLE has history. Events are written in time order.
     began = now - timedelta(days=90)
-    history = [services.story_create(project=project, actor=users[0], title=f"Done {i}", points=i % 5 + 1,
-                                     state=states["Ready"], at=began + timedelta(minutes=i)) for i in range(200)]
+    history = [
+        services.story_create(
+            project=project,
+            actor=users[0],
+            title=f"Done {i}",
+            points=i % 5 + 1,
+            state=states["Ready"],
+            at=began + timedelta(minutes=i),
+        )
+        for i in range(200)
+    ]
     for i, story in enumerate(history):
-        services.story_change_state(story=story, state=states["In progress"], actor=users[1], at=began + timedelta(days=20, hours=i))
+        services.story_change_state(
+            story=story, state=states["In progress"], actor=users[1], at=began + timedelta(days=20, hours=i)
+        )
     for i, story in enumerate(history):
-        services.story_change_state(story=story, state=states["Done"], actor=users[1], at=began + timedelta(days=30, hours=i * 2, minutes=i % 7))
+        services.story_change_state(
+            story=story, state=states["Done"], actor=users[1], at=began + timedelta(days=30, hours=i * 2, minutes=i % 7)
+        )
     sprint = services.sprint_create(project=project, actor=users[0], name="Sprint 1", at=now - timedelta(days=3))
     spread = ["Ready", "Ready", "In progress", "Waiting", "Validating", "Done"]
     t0 = now - timedelta(days=2)
     for i in range(cards):
         story = services.story_create(
-            project=project, actor=users[0], title=f"Card {i}: build the {i % 17}th dataset", points=i % 8, kind=("story", "bug", "chore", "spike")[i % 4],
-            state=states[spread[i % len(spread)]], sprint=sprint, assignee=users[i % len(users)], epic=epics[i % len(epics)],
-            labels=labels[: i % 3], at=t0 + timedelta(seconds=i),
+            project=project,
+            actor=users[0],
+            title=f"Card {i}: build the {i % 17}th dataset",
+            points=i % 8,
+            kind=("story", "bug", "chore", "spike")[i % 4],
+            state=states[spread[i % len(spread)]],
+            sprint=sprint,
+            assignee=users[i % len(users)],
+            epic=epics[i % len(epics)],
+            labels=labels[: i % 3],
+            at=t0 + timedelta(seconds=i),
         )
         if i % 10 == 0:
-            services.story_block(story=story, reason="Waiting for warehouse access", actor=users[1], at=t0 + timedelta(seconds=i))
+            services.story_block(
+                story=story, reason="Waiting for warehouse access", actor=users[1], at=t0 + timedelta(seconds=i)
+            )
     services.sprint_start(sprint=sprint, actor=users[0], at=now - timedelta(days=1))
     return project, users, states
 
@@ -158,11 +186,17 @@ def main() -> None:
     began = time.perf_counter()
     project, users, states = build(args.cards)
     project.refresh_from_db()
-    print(f"built {args.cards} cards, {Story.objects.count()} stories, {project.last_event_seq} events "
-          f"in {time.perf_counter() - began:.1f} s; "
-          f"cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}", flush=True)
+    print(
+        f"built {args.cards} cards, {Story.objects.count()} stories, {project.last_event_seq} events "
+        f"in {time.perf_counter() - began:.1f} s; "
+        f"cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}",
+        flush=True,
+    )
 
-    storages = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     with override_settings(ALLOWED_HOSTS=["testserver"], STORAGES=storages):
         client = Client()
         client.force_login(users[1])
@@ -193,23 +227,39 @@ def main() -> None:
 
         with QueryCounter(connection) as queries:
             poll()
-        report("unchanged board poll (304)", timed(poll, args.runs * 10), len(queries), "(target < 5 ms; 2 of the queries are the session and user)")
+        report(
+            "unchanged board poll (304)",
+            timed(poll, args.runs * 10),
+            len(queries),
+            "(target < 5 ms; 2 of the queries are the session and user)",
+        )
 
-        cards = list(Story.objects.filter(sprint__isnull=False, state=states["Ready"]).order_by("rank")[: args.runs * 2])
+        cards = list(
+            Story.objects.filter(sprint__isnull=False, state=states["Ready"]).order_by("rank")[: args.runs * 2]
+        )
         targets = [states["In progress"], states["Ready"]]
         times = []
         for story in cards * 2:
             story.refresh_from_db(fields=["version", "state"])
             target = targets[0] if story.state_id == targets[1].pk else targets[1]
             began = time.perf_counter()
-            response = client.post(move, {"story": story.key, "state": target.pk, "version": story.version}, HTTP_ACCEPT="application/json")
+            response = client.post(
+                move, {"story": story.key, "state": target.pk, "version": story.version}, HTTP_ACCEPT="application/json"
+            )
             times.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 200, response.content
         with QueryCounter(connection) as queries:
             story = cards[0]
             story.refresh_from_db(fields=["version", "state"])
-            client.post(move, {"story": story.key, "state": targets[0].pk if story.state_id == targets[1].pk else targets[1].pk,
-                               "version": story.version}, HTTP_ACCEPT="application/json")
+            client.post(
+                move,
+                {
+                    "story": story.key,
+                    "state": targets[0].pk if story.state_id == targets[1].pk else targets[1].pk,
+                    "version": story.version,
+                },
+                HTTP_ACCEPT="application/json",
+            )
         report("card move (POST, one state event)", times, len(queries), "(target < 20 ms p95)")
 
 

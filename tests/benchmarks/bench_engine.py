@@ -48,8 +48,10 @@ def main() -> None:
 
     began = time.perf_counter()
     project = generate(seed=args.seed, stories=args.stories, sprints=26, steps=(8, 34), tz="Europe/Amsterdam")
-    print(f"generated {len(project.stories):,} stories, {len(project.events):,} events, "
-          f"{len(project.sprints)} sprints in {time.perf_counter() - began:.1f} s (not timed below)")
+    print(
+        f"generated {len(project.stories):,} stories, {len(project.events):,} events, "
+        f"{len(project.sprints)} sprints in {time.perf_counter() - began:.1f} s (not timed below)"
+    )
     context = {"stories": project.stories, "workflow": project.workflow, "tz": project.tz, "as_of": project.as_of}
     history = measure("replay (one pass over the log)", lambda: replay(project.events, **context))
     end = history.as_of_day
@@ -58,7 +60,9 @@ def main() -> None:
     measure("flow report, 90-day window", lambda: flow.flow_report(history, start=end - timedelta(days=89)))
     closed = [s for s in project.sprints if s.closed_at is not None]
     measure("sprint report (last closed sprint)", lambda: sprints.sprint_report(history, sprint=closed[-1]))
-    measure("velocity report (last 7 closed sprints)", lambda: sprints.velocity_report(history, sprints=project.sprints))
+    measure(
+        "velocity report (last 7 closed sprints)", lambda: sprints.velocity_report(history, sprints=project.sprints)
+    )
     measure(
         "waste report, 30-day window",
         lambda: waste.waste_report(history, sprints=project.sprints, deliverables=project.deliverables),

@@ -60,24 +60,49 @@ def load(generated, *, key: str):  # noqa: ANN001, ANN201 - a generator Project 
 
     users = {name: get_user_model().objects.get_or_create(username=name)[0].pk for name in PEOPLE}
     with transaction.atomic():
-        project = Project.objects.create(key=key, name=f"Bench {key}", timezone=generated.tz,
-                                         last_event_seq=len(generated.events), last_story_number=len(generated.stories))
+        project = Project.objects.create(
+            key=key,
+            name=f"Bench {key}",
+            timezone=generated.tz,
+            last_event_seq=len(generated.events),
+            last_story_number=len(generated.stories),
+        )
         offset = 1000 * (Project.objects.count())  # keep state/sprint/story ids distinct between projects
         WorkflowState.objects.bulk_create(
             WorkflowState(id=offset + s.id, project=project, name=s.name, position=s.position, category=s.category)
             for s in generated.workflow
         )
         Sprint.objects.bulk_create(
-            Sprint(id=offset + s.id, project=project, name=s.name, start=s.start, end=s.end, started_at=s.started_at,
-                   closed_at=s.closed_at, status="closed" if s.closed_at else "active")
+            Sprint(
+                id=offset + s.id,
+                project=project,
+                name=s.name,
+                start=s.start,
+                end=s.end,
+                started_at=s.started_at,
+                closed_at=s.closed_at,
+                status="closed" if s.closed_at else "active",
+            )
             for s in generated.sprints
         )
         first_state = offset + generated.workflow[0].id
         story_base = 10_000_000 * (Project.objects.count())
         Story.objects.bulk_create(
-            (Story(id=story_base + s.id, project=project, number=s.id, key=f"{key}-{s.id}", title=f"Story {s.id}",
-                   kind=s.kind, state_id=first_state, rank=f"a{s.id:08d}", created_at=s.created_at, updated_at=s.created_at)
-             for s in generated.stories),
+            (
+                Story(
+                    id=story_base + s.id,
+                    project=project,
+                    number=s.id,
+                    key=f"{key}-{s.id}",
+                    title=f"Story {s.id}",
+                    kind=s.kind,
+                    state_id=first_state,
+                    rank=f"a{s.id:08d}",
+                    created_at=s.created_at,
+                    updated_at=s.created_at,
+                )
+                for s in generated.stories
+            ),
             batch_size=5000,
         )
 
@@ -91,13 +116,25 @@ def load(generated, *, key: str):  # noqa: ANN001, ANN201 - a generator Project 
             return value
 
         columns = "project_id, seq, story_id, kind, field, from_value, to_value, actor_id, at"
-        with connection.cursor() as cursor, cursor.connection.cursor().copy(f"COPY stories_storyevent ({columns}) FROM STDIN") as copy:
+        with (
+            connection.cursor() as cursor,
+            cursor.connection.cursor().copy(f"COPY stories_storyevent ({columns}) FROM STDIN") as copy,
+        ):
             for e in generated.events:
                 field = e.field or ("state" if e.kind == "state" else "sprint" if e.kind == "sprint" else e.field)
-                copy.write_row((
-                    project.pk, e.seq, story_base + e.story_id, e.kind, e.field or "",
-                    json.dumps(shifted(field, e.from_value)), json.dumps(shifted(field, e.to_value)), users.get(e.actor), e.at,
-                ))
+                copy.write_row(
+                    (
+                        project.pk,
+                        e.seq,
+                        story_base + e.story_id,
+                        e.kind,
+                        e.field or "",
+                        json.dumps(shifted(field, e.from_value)),
+                        json.dumps(shifted(field, e.to_value)),
+                        users.get(e.actor),
+                        e.at,
+                    )
+                )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE stories_storyevent")
     return project, offset
@@ -128,7 +165,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     began = time.perf_counter()
     generated = generate(seed=args.seed, stories=args.stories, sprints=26, steps=(8, 34), tz="Europe/Amsterdam")
-    print(f"generated {len(generated.stories):,} stories, {len(generated.events):,} events in {time.perf_counter() - began:.1f} s")
+    print(
+        f"generated {len(generated.stories):,} stories, {len(generated.events):,} events in {time.perf_counter() - began:.1f} s"
+    )
     timed("load into PostgreSQL (bulk_create + COPY; not a target)", lambda: load(generated, key="BIG"))
     from apps.projects.models import Project
 
@@ -136,13 +175,17 @@ def main() -> None:
     read, data = timed("read: engine_input (whole log by indexed range)", lambda: engine_input(project), repeat=3)
 
     def compute_flow():  # noqa: ANN202
-        history = replay(data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=generated.as_of)
+        history = replay(
+            data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=generated.as_of
+        )
         end = history.as_of_day
         return flow.flow_report(history, start=end - timedelta(days=89), end=end)
 
     compute, _ = timed("compute: replay + flow report (90 days)", compute_flow, repeat=3)
     report = read + compute
-    print(f"  report (read + compute) = {report:.2f} s (target < 5 s); report / read = {report / read:.2f}x (target < 2x)")
+    print(
+        f"  report (read + compute) = {report:.2f} s (target < 5 s); report / read = {report / read:.2f}x (target < 2x)"
+    )
 
     def raw_read() -> int:  # what the read costs below the ORM: the same rows, one server-side cursor
         from django.db import connection, transaction
@@ -150,32 +193,45 @@ def main() -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT seq, story_id, kind, at, field, from_value, to_value, actor_id FROM stories_storyevent "
-                "WHERE project_id = %s ORDER BY seq", [project.pk],
+                "WHERE project_id = %s ORDER BY seq",
+                [project.pk],
             )
             return len(cursor.fetchall())
 
     timed("  for comparison: the same rows through a plain cursor", raw_read)
     # Without a broker the request runs the task in process: this is the whole task, read to store.
-    timed("report task end to end (flow: read + compute + store)",
-          lambda: services.report_request(project=project, kind=ReportKind.FLOW, parameters={"from": None, "to": None}))
+    timed(
+        "report task end to end (flow: read + compute + store)",
+        lambda: services.report_request(project=project, kind=ReportKind.FLOW, parameters={"from": None, "to": None}),
+    )
 
     small = generate(seed=args.seed + 1, stories=2_400, sprints=8, steps=(8, 34), tz="Europe/Amsterdam")
     loaded, offset = load(small, key="SPRINT")
     small_data = engine_input(loaded)
-    history = replay(small_data.events, stories=small_data.stories, workflow=small_data.workflow,
-                     tz=small_data.timezone, as_of=small.as_of)
+    history = replay(
+        small_data.events,
+        stories=small_data.stories,
+        workflow=small_data.workflow,
+        tz=small_data.timezone,
+        as_of=small.as_of,
+    )
     closed = [s for s in small_data.sprints if s.closed_at is not None]
     sprint = max(closed, key=lambda s: len(history.sprint_members.get(s.id, ())))
     members = len(history.sprint_members.get(sprint.id, ()))
     result = sprints.sprint_report(history, sprint=sprint)
     print(f"sprint {sprint.name}: {members} stories ever in it, {result.n} in the report")
-    timed(f"sprint report, {result.n}-story sprint (engine, history replayed)",
-          lambda: sprints.sprint_report(history, sprint=sprint), repeat=5)
+    timed(
+        f"sprint report, {result.n}-story sprint (engine, history replayed)",
+        lambda: sprints.sprint_report(history, sprint=sprint),
+        repeat=5,
+    )
     from apps.stories.models import Sprint
 
     row = Sprint.objects.get(pk=sprint.id)
-    timed(f"sprint report task end to end ({len(small.events):,} events: read + replay + compute + store)",
-          lambda: services.report_request(project=loaded, kind=ReportKind.SPRINT, parameters={}, sprint=row))
+    timed(
+        f"sprint report task end to end ({len(small.events):,} events: read + replay + compute + store)",
+        lambda: services.report_request(project=loaded, kind=ReportKind.SPRINT, parameters={}, sprint=row),
+    )
 
 
 if __name__ == "__main__":

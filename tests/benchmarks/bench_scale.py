@@ -82,7 +82,9 @@ POLL_TARGET = 3.0
 def bench_database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        sys.exit(f"bench_scale needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (it creates its own database, {DB_NAME}).")
+        sys.exit(
+            f"bench_scale needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (it creates its own database, {DB_NAME})."
+        )
     parts = urlsplit(url)
     import psycopg
 
@@ -94,8 +96,15 @@ def bench_database_url() -> str:
 
 
 def server_env(database_url: str) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": SECRET,
-           "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": SECRET,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env
 
@@ -108,7 +117,10 @@ def static_storage_as_is() -> None:
 
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)  # whitenoise: no STATIC_ROOT
 
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 # --- The server's entry point (part 2): the project's WSGI application, timed per request -------
@@ -142,8 +154,11 @@ def application(environ, start_response):  # noqa: ANN001, ANN201 - a WSGI calla
         if hasattr(result, "close"):
             result.close()
     status, headers, exc_info = answer["start"]
-    headers += [("X-Bench-Cpu-Ms", f"{(time.thread_time() - cpu) * 1000:.3f}"),
-                ("X-Bench-Wall-Ms", f"{(time.perf_counter() - wall) * 1000:.3f}"), ("X-Bench-Pid", str(os.getpid()))]
+    headers += [
+        ("X-Bench-Cpu-Ms", f"{(time.thread_time() - cpu) * 1000:.3f}"),
+        ("X-Bench-Wall-Ms", f"{(time.perf_counter() - wall) * 1000:.3f}"),
+        ("X-Bench-Pid", str(os.getpid())),
+    ]
     start_response(status, headers, exc_info)
     return [body]
 
@@ -204,7 +219,9 @@ class Log:
         self.rows: dict[int, Row] = {}
         self.events: list[tuple] = []  # (seq, story pk, kind, field, from, to, actor pk, at)
 
-    def emit(self, row: Row, kind: str, at: datetime, actor: str | None, field: str = "", old: Any = None, new: Any = None) -> None:
+    def emit(
+        self, row: Row, kind: str, at: datetime, actor: str | None, field: str = "", old: Any = None, new: Any = None
+    ) -> None:
         self.events.append((len(self.events) + 1, row.pk, kind, field, old, new, self.users.get(actor), at))
         row.version += 1  # story_create saves version 1; every later save of the story adds one
         row.updated_at = at
@@ -242,19 +259,34 @@ def load_project(size: int, *, key: str, cards: int, seed: int, now: datetime, u
     cards_from = closed_at + timedelta(minutes=1)
     started_at = cards_from + timedelta(seconds=2 * cards + 60)
     sprint_rows = [
-        Sprint(project=project, name=s.name, start=s.start + shift, end=s.end + shift, started_at=s.started_at + shift,
-               closed_at=(s.closed_at + shift) if s.closed_at else closed_at, status=SprintStatus.CLOSED)
+        Sprint(
+            project=project,
+            name=s.name,
+            start=s.start + shift,
+            end=s.end + shift,
+            started_at=s.started_at + shift,
+            closed_at=(s.closed_at + shift) if s.closed_at else closed_at,
+            status=SprintStatus.CLOSED,
+        )
         for s in generated.sprints
     ]
     start_day = started_at.astimezone(project.tzinfo).date()
-    active = Sprint(project=project, name=f"Sprint {len(sprint_rows) + 1}", start=start_day, end=start_day + timedelta(days=13),
-                    status=SprintStatus.ACTIVE, started_at=started_at)
+    active = Sprint(
+        project=project,
+        name=f"Sprint {len(sprint_rows) + 1}",
+        start=start_day,
+        end=start_day + timedelta(days=13),
+        status=SprintStatus.ACTIVE,
+        started_at=started_at,
+    )
     Sprint.objects.bulk_create([*sprint_rows, active])
     sprint_of = {s.id: row.pk for s, row in zip(generated.sprints, sprint_rows, strict=True)}
     open_sprint = sprint_of[next(s.id for s in generated.sprints if s.closed_at is None)]
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('stories_story', 'id')) FROM generate_series(1, %s)", [size])
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('stories_story', 'id')) FROM generate_series(1, %s)", [size]
+        )
         pks = [pk for (pk,) in cursor.fetchall()]
     # Every key a story ever holds is distinct (created, each rank event, the cards): unique at every moment.
     ranks = ranking.spread(None, None, size + sum(1 for e in generated.events if e.kind == "rank"))
@@ -264,12 +296,23 @@ def load_project(size: int, *, key: str, cards: int, seed: int, now: datetime, u
     log = Log(users)
     rows = log.rows
     for number, story in enumerate(generated.stories, start=1):
-        rows[story.id] = Row(pks[number - 1], number, story.kind, f"Story {number}: the {number % 17}th dataset", story.created_at + shift, None)
+        rows[story.id] = Row(
+            pks[number - 1],
+            number,
+            story.kind,
+            f"Story {number}: the {number % 17}th dataset",
+            story.created_at + shift,
+            None,
+        )
     for event in generated.events:
         row, at, actor = rows[event.story_id], event.at + shift, event.actor
         kind, new = event.kind, event.to_value
         if kind == "created":
-            row.created_by, row.state, row.sprint = log.users[actor], state_of[new["state"]], sprint_of.get(new["sprint"])
+            row.created_by, row.state, row.sprint = (
+                log.users[actor],
+                state_of[new["state"]],
+                sprint_of.get(new["sprint"]),
+            )
             row.points, row.assignee, row.rank = new["points"], new["assignee"], next(fresh_rank)
             log.emit(row, "created", at, actor, new=created_snapshot(row))
             row.version = 1
@@ -308,29 +351,68 @@ def load_project(size: int, *, key: str, cards: int, seed: int, now: datetime, u
             raise SystemExit(f"bench_scale: the generator wrote an event kind it does not know: {kind!r}")
 
     # The open sprint closes; its unfinished live stories go to the backlog (sprint_close's carry-over).
-    carried = sorted((r for r in rows.values() if r.sprint == open_sprint and r.deleted_at is None
-                      and category[r.state] not in ("done", "cancelled")), key=lambda r: r.rank)
+    carried = sorted(
+        (
+            r
+            for r in rows.values()
+            if r.sprint == open_sprint and r.deleted_at is None and category[r.state] not in ("done", "cancelled")
+        ),
+        key=lambda r: r.rank,
+    )
     for row in carried:
         row.sprint = None
         log.emit(row, "sprint", closed_at + timedelta(seconds=1), PEOPLE[0], old=open_sprint, new=None)
-    _sprint_cards(log, cards, first_number=len(generated.stories) + 1, pks=pks[len(generated.stories):],
-                  ranks=fresh_rank, sprint=active.pk, states=states, created=cards_from,
-                  started=started_at, until=now - timedelta(minutes=30))
-    Sprint.objects.filter(pk=active.pk).update(commitment=[
-        {"story": r.pk, "key": f"{key}-{r.number}", "points": r.points} for r in sorted(rows.values(), key=lambda r: r.rank)
-        if r.sprint == active.pk
-    ])
+    _sprint_cards(
+        log,
+        cards,
+        first_number=len(generated.stories) + 1,
+        pks=pks[len(generated.stories) :],
+        ranks=fresh_rank,
+        sprint=active.pk,
+        states=states,
+        created=cards_from,
+        started=started_at,
+        until=now - timedelta(minutes=30),
+    )
+    Sprint.objects.filter(pk=active.pk).update(
+        commitment=[
+            {"story": r.pk, "key": f"{key}-{r.number}", "points": r.points}
+            for r in sorted(rows.values(), key=lambda r: r.rank)
+            if r.sprint == active.pk
+        ]
+    )
 
     flows = check_against_replay(log, key=key, states=states, now=now)
     with transaction.atomic(), connection.cursor() as cursor:
         raw = cursor.connection
-        copy_rows(raw, Story, ({
-            "id": r.pk, "project_id": project.pk, "number": r.number, "key": f"{key}-{r.number}", "title": r.title,
-            "kind": r.kind, "points": None if r.points is None else Decimal(str(r.points)), "state_id": r.state,
-            "rank": r.rank, "assignee_id": log.users.get(r.assignee), "sprint_id": r.sprint, "blocked": r.blocked is not None,
-            "blocked_reason": r.blocked or "", "version": r.version, "created_at": r.created_at, "updated_at": r.updated_at,
-            "created_by_id": r.created_by, "deleted_at": r.deleted_at, **flows.get(r.pk, {}),
-        } for r in rows.values()))
+        copy_rows(
+            raw,
+            Story,
+            (
+                {
+                    "id": r.pk,
+                    "project_id": project.pk,
+                    "number": r.number,
+                    "key": f"{key}-{r.number}",
+                    "title": r.title,
+                    "kind": r.kind,
+                    "points": None if r.points is None else Decimal(str(r.points)),
+                    "state_id": r.state,
+                    "rank": r.rank,
+                    "assignee_id": log.users.get(r.assignee),
+                    "sprint_id": r.sprint,
+                    "blocked": r.blocked is not None,
+                    "blocked_reason": r.blocked or "",
+                    "version": r.version,
+                    "created_at": r.created_at,
+                    "updated_at": r.updated_at,
+                    "created_by_id": r.created_by,
+                    "deleted_at": r.deleted_at,
+                    **flows.get(r.pk, {}),
+                }
+                for r in rows.values()
+            ),
+        )
         label_pks = dict(project.labels.values_list("name", "pk"))
         with raw.cursor().copy(f"COPY {Story.labels.through._meta.db_table} (story_id, label_id) FROM STDIN") as copy:
             for r in rows.values():
@@ -341,7 +423,9 @@ def load_project(size: int, *, key: str, cards: int, seed: int, now: datetime, u
             for seq, story, kind, field, old, new, actor, at in log.events:
                 copy.write_row((project.pk, seq, story, kind, field, _json(old), _json(new), actor, at))
         counters = {"last_event_seq": len(log.events), "last_story_number": size}
-        if any(f.name == "last_event_at" for f in Project._meta.concrete_fields):  # the log's last time, where it is kept
+        if any(
+            f.name == "last_event_at" for f in Project._meta.concrete_fields
+        ):  # the log's last time, where it is kept
             counters["last_event_at"] = log.events[-1][-1]
         Project.objects.filter(pk=project.pk).update(**counters)
     return Loaded(key, size, len(log.events), project.pk, cards, time.perf_counter() - began)
@@ -349,8 +433,18 @@ def load_project(size: int, *, key: str, cards: int, seed: int, now: datetime, u
 
 def created_snapshot(row: Row) -> dict[str, Any]:
     """A ``created`` event's to_value as story_create writes it (the engine reads state, sprint, points, assignee)."""
-    return {"state": row.state, "sprint": row.sprint, "points": row.points, "assignee": row.assignee, "title": row.title,
-            "kind": row.kind, "epic": None, "labels": [], "deliverable": None, "rank": row.rank}
+    return {
+        "state": row.state,
+        "sprint": row.sprint,
+        "points": row.points,
+        "assignee": row.assignee,
+        "title": row.title,
+        "kind": row.kind,
+        "epic": None,
+        "labels": [],
+        "deliverable": None,
+        "rank": row.rank,
+    }
 
 
 def _json(value: Any) -> str | None:
@@ -372,14 +466,30 @@ def _update(log: Log, row: Row, field: str | None, at: datetime, actor: str | No
         log.emit(row, "updated", at, actor, field=field or "description")
 
 
-def _sprint_cards(log: Log, cards: int, *, first_number: int, pks: list[int], ranks, sprint: int, states: dict,
-                  created: datetime, started: datetime, until: datetime) -> None:
+def _sprint_cards(
+    log: Log,
+    cards: int,
+    *,
+    first_number: int,
+    pks: list[int],
+    ranks,
+    sprint: int,
+    states: dict,
+    created: datetime,
+    started: datetime,
+    until: datetime,
+) -> None:
     """The active sprint's cards: the same plan at every size (its own seed), moved over the sprint's days."""
     from tests.sprintboard.generator import PEOPLE
 
     rng = random.Random(20240219)
-    paths = {"Ready": (), "In progress": ("In progress",), "Waiting": ("In progress", "Waiting"),
-             "Validating": ("In progress", "Validating"), "Done": ("In progress", "Validating", "Done")}
+    paths = {
+        "Ready": (),
+        "In progress": ("In progress",),
+        "Waiting": ("In progress", "Waiting"),
+        "Validating": ("In progress", "Validating"),
+        "Done": ("In progress", "Validating", "Done"),
+    }
     weights = {"Ready": 30, "In progress": 30, "Waiting": 10, "Validating": 12, "Done": 18}
     lo, hi = (started + timedelta(minutes=10)).timestamp(), until.timestamp()
 
@@ -389,8 +499,14 @@ def _sprint_cards(log: Log, cards: int, *, first_number: int, pks: list[int], ra
     plan: list[tuple[datetime, int, int, str, Any]] = []
     for index in range(cards):
         number = first_number + index
-        row = Row(pks[index], number, rng.choice(("story", "story", "bug", "chore", "spike")),
-                  f"Card {number}: build the {index % 23}th dataset", created + timedelta(seconds=2 * index), log.users[PEOPLE[0]])
+        row = Row(
+            pks[index],
+            number,
+            rng.choice(("story", "story", "bug", "chore", "spike")),
+            f"Card {number}: build the {index % 23}th dataset",
+            created + timedelta(seconds=2 * index),
+            log.users[PEOPLE[0]],
+        )
         row.state, row.sprint, row.rank = states["Ready"].pk, sprint, next(ranks)
         row.points, row.assignee = rng.choice((None, 1, 2, 3, 5, 8)), rng.choice((None, *PEOPLE))
         log.rows[-index - 1] = row
@@ -440,7 +556,9 @@ def check_against_replay(log: Log, *, key: str, states: dict, now: datetime) -> 
         replayed = (line.state, line.sprints[-1][1], line.points[-1][1], line.assignees[-1][1], block, deleted)
         written = (row.state, row.sprint, row.points, row.assignee, row.blocked, row.deleted_at is not None)
         if replayed != written:
-            raise SystemExit(f"bench_scale: {key}-{row.number} would be written as {written}, its events say {replayed}")
+            raise SystemExit(
+                f"bench_scale: {key}-{row.number} would be written as {written}, its events say {replayed}"
+            )
     if history.n_events != len(log.events):
         raise SystemExit(f"bench_scale: the engine replayed {history.n_events} of {len(log.events)} events")
     columns = [f.name for f in Story._meta.concrete_fields if f.name.startswith("flow_")]
@@ -473,7 +591,9 @@ def verify(keys: list[str]) -> None:
     from django.core.management import call_command, get_commands
 
     if "verify_events" not in get_commands():
-        print("verify_events: no such command yet (the loader's own check against the engine's replay passed)", flush=True)
+        print(
+            "verify_events: no such command yet (the loader's own check against the engine's replay passed)", flush=True
+        )
         return
     for key in keys:
         out, began = StringIO(), time.perf_counter()
@@ -485,7 +605,10 @@ def verify(keys: list[str]) -> None:
         except Exception as exc:  # noqa: BLE001 - reported, the benchmark goes on
             status = f"failed: {exc}"
         last = [line for line in out.getvalue().splitlines() if line.strip()][-1:] or [""]
-        print(f"verify_events --project {key}: {status} in {time.perf_counter() - began:.1f} s   {last[0][:200]}", flush=True)
+        print(
+            f"verify_events --project {key}: {status} in {time.perf_counter() - began:.1f} s   {last[0][:200]}",
+            flush=True,
+        )
 
 
 # --- Part 1: the first board render after a card move ----------------------------------------
@@ -505,8 +628,13 @@ def first_renders(loaded: Loaded, client, *, runs: int, budget: float) -> Part1:
 
     board = reverse("project-board", kwargs={"key": loaded.key})
     move = reverse("project-board-move", kwargs={"key": loaded.key})
-    cards = list(Story.objects.filter(project_id=loaded.pk, sprint__status=SprintStatus.ACTIVE,
-                                      state__name__in=("Ready", "In progress")).order_by("rank").values_list("pk", flat=True))
+    cards = list(
+        Story.objects.filter(
+            project_id=loaded.pk, sprint__status=SprintStatus.ACTIVE, state__name__in=("Ready", "In progress")
+        )
+        .order_by("rank")
+        .values_list("pk", flat=True)
+    )
     states = dict(Story.objects.get(pk=cards[0]).project.states.values_list("name", "pk"))
     ready, doing = states["Ready"], states["In progress"]
     renders, moves, began = [], [], time.perf_counter()
@@ -514,13 +642,17 @@ def first_renders(loaded: Loaded, client, *, runs: int, budget: float) -> Part1:
         story = Story.objects.only("key", "version", "state_id").get(pk=cards[index % len(cards)])
         target = doing if story.state_id == ready else ready
         t0 = time.perf_counter()
-        response = client.post(move, {"story": story.key, "state": target, "version": story.version}, HTTP_ACCEPT="application/json")
+        response = client.post(
+            move, {"story": story.key, "state": target, "version": story.version}, HTTP_ACCEPT="application/json"
+        )
         moves.append((time.perf_counter() - t0) * 1000)
         assert response.status_code == 200, response.content[:300]
         t0 = time.perf_counter()
         response = client.get(board)
         renders.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code == 200 and response.content.count(b'class="story-card') == loaded.cards, response.status_code
+        assert response.status_code == 200 and response.content.count(b'class="story-card') == loaded.cards, (
+            response.status_code
+        )
         if index + 1 >= 3 and time.perf_counter() - began > budget:
             break
     return Part1(loaded, renders, moves)
@@ -614,8 +746,14 @@ def poll(port: int, path: str, cookie: str, barrier: threading.Barrier | None = 
     body = response.read()
     elapsed = (time.perf_counter() - began) * 1000
     conn.close()
-    return Poll(response.status, float(response.getheader("X-Bench-Cpu-Ms", "nan")), float(response.getheader("X-Bench-Wall-Ms", "nan")),
-                elapsed, response.getheader("X-Bench-Pid", "?"), body.count(b'class="story-card'))
+    return Poll(
+        response.status,
+        float(response.getheader("X-Bench-Cpu-Ms", "nan")),
+        float(response.getheader("X-Bench-Wall-Ms", "nan")),
+        elapsed,
+        response.getheader("X-Bench-Pid", "?"),
+        body.count(b'class="story-card'),
+    )
 
 
 def burst(port: int, path: str, cookie: str, n: int) -> tuple[list[Poll], float]:
@@ -651,9 +789,22 @@ class Server:
     def __init__(self, database_url: str, workers: int) -> None:
         self.port, self.workers = free_port(), workers
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "tests.benchmarks.bench_scale:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers), "--timeout", "1800", "--log-level", "warning"],
-            cwd=ROOT, env=server_env(database_url),
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "tests.benchmarks.bench_scale:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "1800",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=server_env(database_url),
         )
         for _ in range(600):
             try:
@@ -688,7 +839,9 @@ class Part2:
     makespan: float
 
 
-def concurrent_polls(loaded: Loaded, server: Server, cookie: str, user, *, polls: int, budget: float, singles: int = 3) -> Part2:  # noqa: ANN001
+def concurrent_polls(
+    loaded: Loaded, server: Server, cookie: str, user, *, polls: int, budget: float, singles: int = 3
+) -> Part2:  # noqa: ANN001
     """One render (median of ``singles``), then ``polls`` at once; the burst is not run when ``polls`` times one
     render exceeds ``budget`` seconds of CPU (``polls`` is then empty)."""
     from django.db import connection
@@ -697,8 +850,11 @@ def concurrent_polls(loaded: Loaded, server: Server, cookie: str, user, *, polls
     from apps.stories.models import SprintStatus, Story
 
     path = f"/p/{loaded.key}/board/live/"
-    cards = list(Story.objects.filter(project_id=loaded.pk, sprint__status=SprintStatus.ACTIVE,
-                                      state__name__in=("Ready", "In progress")).order_by("-rank"))
+    cards = list(
+        Story.objects.filter(
+            project_id=loaded.pk, sprint__status=SprintStatus.ACTIVE, state__name__in=("Ready", "In progress")
+        ).order_by("-rank")
+    )
     states = dict(cards[0].project.states.values_list("name", "pk"))
     moves = iter(cards * 10)
 
@@ -713,7 +869,9 @@ def concurrent_polls(loaded: Loaded, server: Server, cookie: str, user, *, polls
         mine = {cursor.fetchone()[0]}
 
     def check(result: Poll) -> None:
-        assert result.status == 200 and result.cards == loaded.cards, f"poll answered {result.status} with {result.cards} cards"
+        assert result.status == 200 and result.cards == loaded.cards, (
+            f"poll answered {result.status} with {result.cards} cards"
+        )
 
     # Warm every worker (templates, connection, Django's and psycopg's per-process caches) while the fragment
     # is cached: one poll fills it, then rounds of n. A worker's first few requests cost several times its
@@ -750,12 +908,18 @@ def concurrent_polls(loaded: Loaded, server: Server, cookie: str, user, *, polls
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,50000", help="project sizes in stories, comma-separated")
-    parser.add_argument("--cards", type=int, default=200, help="cards on the board (the active sprint), the same at every size")
+    parser.add_argument(
+        "--cards", type=int, default=200, help="cards on the board (the active sprint), the same at every size"
+    )
     parser.add_argument("--runs", type=int, default=20, help="card moves and first renders per size")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per size for the renders (at least 3 runs)")
     parser.add_argument("--polls", type=int, default=30, help="concurrent polls after a change")
-    parser.add_argument("--poll-budget", type=float, default=60.0,
-                        help="seconds of server CPU: skip a size's burst when polls x one render would exceed it (0: no limit)")
+    parser.add_argument(
+        "--poll-budget",
+        type=float,
+        default=60.0,
+        help="seconds of server CPU: skip a size's burst when polls x one render would exceed it (0: no limit)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -783,8 +947,11 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     cache_backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; cache: {cache_backend}; "
-          f"database {DB_NAME}", flush=True)
+    print(
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; cache: {cache_backend}; "
+        f"database {DB_NAME}",
+        flush=True,
+    )
     users = {name: get_user_model().objects.create_user(username=name, password="bench") for name in PEOPLE}
     now = timezone.now()
     loaded: list[Loaded] = []
@@ -792,8 +959,11 @@ def main() -> None:
         key = "SCALE" + "ABCDEFGHIJ"[index]
         project = load_project(size, key=key, cards=args.cards, seed=args.seed, now=now, users=users)
         loaded.append(project)
-        print(f"loaded {key}: {size:,} stories, {project.events:,} events, {project.cards} cards on the board, "
-              f"in {project.seconds:.1f} s (COPY; not timed below)", flush=True)
+        print(
+            f"loaded {key}: {size:,} stories, {project.events:,} events, {project.cards} cards on the board, "
+            f"in {project.seconds:.1f} s (COPY; not timed below)",
+            flush=True,
+        )
     began = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # planner statistics and visibility maps, as autovacuum would leave them
@@ -804,35 +974,59 @@ def main() -> None:
     client = Client()
     client.force_login(member)
     first_renders(loaded[0], client, runs=1, budget=0)  # warm the templates and the connection
-    print(f"\n1. First board render after a card move: GET /p/<KEY>/board/ right after POST /p/<KEY>/board/move/ "
-          f"(test client in process, logged in as a member; {args.cards} cards)", flush=True)
-    print(f"{'stories':>8} {'events':>8} {'move median':>12} {'render median':>14} {'render p95':>11} {'n':>3}", flush=True)
+    print(
+        f"\n1. First board render after a card move: GET /p/<KEY>/board/ right after POST /p/<KEY>/board/move/ "
+        f"(test client in process, logged in as a member; {args.cards} cards)",
+        flush=True,
+    )
+    print(
+        f"{'stories':>8} {'events':>8} {'move median':>12} {'render median':>14} {'render p95':>11} {'n':>3}",
+        flush=True,
+    )
     part1 = []
     for project in loaded:
         result = first_renders(project, client, runs=args.runs, budget=args.budget)
         part1.append(result)
         note = "" if len(result.renders) == args.runs else f"   (time budget of {args.budget:.0f} s reached)"
-        print(f"{project.size:>8,} {project.events:>8,} {statistics.median(result.moves):9.1f} ms {statistics.median(result.renders):11.1f} ms "
-              f"{percentile(result.renders, 95):8.1f} ms {len(result.renders):>3}{note}", flush=True)
+        print(
+            f"{project.size:>8,} {project.events:>8,} {statistics.median(result.moves):9.1f} ms {statistics.median(result.renders):11.1f} ms "
+            f"{percentile(result.renders, 95):8.1f} ms {len(result.renders):>3}{note}",
+            flush=True,
+        )
     p95 = {r.loaded.size: percentile(r.renders, 95) for r in part1}
-    print(f"target: p95 <= {RENDER_TARGET_MS:.0f} ms at every size: "
-          + ", ".join(f"{size:,}: {value:.1f} ms {verdict(value <= RENDER_TARGET_MS)}" for size, value in p95.items()), flush=True)
+    print(
+        f"target: p95 <= {RENDER_TARGET_MS:.0f} ms at every size: "
+        + ", ".join(f"{size:,}: {value:.1f} ms {verdict(value <= RENDER_TARGET_MS)}" for size, value in p95.items()),
+        flush=True,
+    )
     smallest, largest = min(p95), max(p95)
     if smallest != largest:
         ratio = p95[largest] / p95[smallest]
-        print(f"target: the {largest:,}-story p95 within {SCALE_TARGET}x of the {smallest:,}-story one: {ratio:.2f}x "
-              f"{verdict(ratio <= SCALE_TARGET)}", flush=True)
+        print(
+            f"target: the {largest:,}-story p95 within {SCALE_TARGET}x of the {smallest:,}-story one: {ratio:.2f}x "
+            f"{verdict(ratio <= SCALE_TARGET)}",
+            flush=True,
+        )
 
-    print(f"\n2. {args.polls} concurrent polls of GET /p/<KEY>/board/live/ (no If-None-Match) right after a change", flush=True)
+    print(
+        f"\n2. {args.polls} concurrent polls of GET /p/<KEY>/board/live/ (no If-None-Match) right after a change",
+        flush=True,
+    )
     if cache_backend == "LocMemCache":
-        print("skipped: needs REDIS_URL (the workers of a server share a cache in every deployment; a per-process "
-              "cache would make each worker replay on its own)", flush=True)
+        print(
+            "skipped: needs REDIS_URL (the workers of a server share a cache in every deployment; a per-process "
+            "cache would make each worker replay on its own)",
+            flush=True,
+        )
     else:
-        print(f"server: gunicorn from the repository root (gunicorn.conf.py), {args.polls} sync workers, DJANGO_DEBUG=0, "
-              f"PostgreSQL {DB_NAME}, cache {cache_backend}, 127.0.0.1; change: a card move through the service.\n"
-              "server time = CPU time: each request's thread CPU in its worker (sent back in a header) + the CPU of the "
-              "PostgreSQL backends of the database (/proc); one render = a single poll after a change, measured the same "
-              "way (median of 3). Wall times are shown, not judged: the workers share the machine's cores.", flush=True)
+        print(
+            f"server: gunicorn from the repository root (gunicorn.conf.py), {args.polls} sync workers, DJANGO_DEBUG=0, "
+            f"PostgreSQL {DB_NAME}, cache {cache_backend}, 127.0.0.1; change: a card move through the service.\n"
+            "server time = CPU time: each request's thread CPU in its worker (sent back in a header) + the CPU of the "
+            "PostgreSQL backends of the database (/proc); one render = a single poll after a change, measured the same "
+            "way (median of 3). Wall times are shown, not judged: the workers share the machine's cores.",
+            flush=True,
+        )
         cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
         connections.close_all()
         server = Server(database_url, args.polls)
@@ -841,25 +1035,39 @@ def main() -> None:
                 result = concurrent_polls(project, server, cookie, member, polls=args.polls, budget=args.poll_budget)
                 one = result.one_app + result.one_db
                 if not result.polls:
-                    print(f"{project.size:>8,} stories: one render {one:8.1f} ms CPU (app {result.one_app:.1f} + db {result.one_db:.1f}; "
-                          f"wall {result.one_wall:.1f} ms)\n{'':>18}{args.polls} polls not run: {args.polls} x one render = "
-                          f"{args.polls * one / 1000:.0f} s of CPU, over --poll-budget {args.poll_budget:.0f} s (and as many "
-                          f"replays in memory at once): not measured; --poll-budget 0 runs it", flush=True)
+                    print(
+                        f"{project.size:>8,} stories: one render {one:8.1f} ms CPU (app {result.one_app:.1f} + db {result.one_db:.1f}; "
+                        f"wall {result.one_wall:.1f} ms)\n{'':>18}{args.polls} polls not run: {args.polls} x one render = "
+                        f"{args.polls * one / 1000:.0f} s of CPU, over --poll-budget {args.poll_budget:.0f} s (and as many "
+                        f"replays in memory at once): not measured; --poll-budget 0 runs it",
+                        flush=True,
+                    )
                     continue
                 app = sum(p.cpu_ms for p in result.polls)
                 total = app + result.burst_db
                 cpu = sorted(p.cpu_ms for p in result.polls)
-                print(f"{project.size:>8,} stories: one render {one:8.1f} ms CPU (app {result.one_app:.1f} + db {result.one_db:.1f}; "
-                      f"wall {result.one_wall:.1f} ms)", flush=True)
-                print(f"{'':>18}{args.polls} polls {total:9.1f} ms CPU (app {app:.1f} + db {result.burst_db:.1f}) = "
-                      f"{total / one:.1f}x one render (target <= {POLL_TARGET:.0f}x): {verdict(total <= POLL_TARGET * one)}", flush=True)
-                print(f"{'':>18}per poll app CPU min {cpu[0]:.1f} / median {statistics.median(cpu):.1f} / max {cpu[-1]:.1f} ms; "
-                      f"{len({p.pid for p in result.polls})} worker processes; makespan {result.makespan / 1000:.2f} s, "
-                      f"sum of the workers' wall times {sum(p.wall_ms for p in result.polls) / 1000:.2f} s", flush=True)
+                print(
+                    f"{project.size:>8,} stories: one render {one:8.1f} ms CPU (app {result.one_app:.1f} + db {result.one_db:.1f}; "
+                    f"wall {result.one_wall:.1f} ms)",
+                    flush=True,
+                )
+                print(
+                    f"{'':>18}{args.polls} polls {total:9.1f} ms CPU (app {app:.1f} + db {result.burst_db:.1f}) = "
+                    f"{total / one:.1f}x one render (target <= {POLL_TARGET:.0f}x): {verdict(total <= POLL_TARGET * one)}",
+                    flush=True,
+                )
+                print(
+                    f"{'':>18}per poll app CPU min {cpu[0]:.1f} / median {statistics.median(cpu):.1f} / max {cpu[-1]:.1f} ms; "
+                    f"{len({p.pid for p in result.polls})} worker processes; makespan {result.makespan / 1000:.2f} s, "
+                    f"sum of the workers' wall times {sum(p.wall_ms for p in result.polls) / 1000:.2f} s",
+                    flush=True,
+                )
         finally:
             server.close()
-    print(f"\nbench_scale ran in {time.perf_counter() - started:.0f} s; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-          flush=True)
+    print(
+        f"\nbench_scale ran in {time.perf_counter() - started:.0f} s; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,12 @@ def backlog_project(login, page):
 
 
 def backlog_order(project) -> list[str]:
-    return list(Story.objects.filter(project=project).filter(selectors.backlog_filter()).order_by("rank").values_list("title", flat=True))
+    return list(
+        Story.objects.filter(project=project)
+        .filter(selectors.backlog_filter())
+        .order_by("rank")
+        .values_list("title", flat=True)
+    )
 
 
 def test_drag_a_story_to_the_top_reload_and_it_stays_there_then_undo(page, backlog_project, snapshot):

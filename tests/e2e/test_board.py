@@ -84,7 +84,7 @@ def test_a_move_into_a_full_column_is_refused_under_the_block_policy(page, board
     project_services.state_update(state=states["In progress"], name="In progress", category="active", wip_limit=1)
     services.story_change_state(story=Story.objects.get(key="DATA-3"), state=states["In progress"], actor=None)
     page.reload()
-    expect(page.locator(f'#column-{states["In progress"].pk} .column-count')).to_contain_text("1 / 1")
+    expect(page.locator(f"#column-{states['In progress'].pk} .column-count")).to_contain_text("1 / 1")
 
     drag(page, page.locator("#card-DATA-1"), column(page, states["In progress"]))
     expect(page.get_by_role("alert")).to_contain_text("In progress is at its WIP limit of 1")

@@ -12,7 +12,9 @@ from apps.stories import services as story_services
 pytestmark = pytest.mark.e2e
 
 
-def test_create_a_deliverable_see_publication_refused_tick_the_checklist_and_publish(page, login, make_e2e_user, snapshot):
+def test_create_a_deliverable_see_publication_refused_tick_the_checklist_and_publish(
+    page, login, make_e2e_user, snapshot
+):
     login(page, "dana")
     dana = get_user_model().objects.get(username="dana")
     project = project_services.project_create(creator=dana, key="DATA", name="Data team")
@@ -77,4 +79,6 @@ def test_a_stakeholder_signs_off_the_item_assigned_to_them(page, login, make_e2e
     page.get_by_label("Evidence link for “Stakeholder sign-off”").fill("https://docs.example.com/sign-off")
     page.get_by_role("button", name="Tick “Stakeholder sign-off”").click()
     expect(page.locator(f"#item-{sign_off.pk}")).to_contain_text("Ticked by sofia")
-    expect(page.locator(f"#item-{sign_off.pk}").get_by_role("link", name="Evidence")).to_have_attribute("href", "https://docs.example.com/sign-off")
+    expect(page.locator(f"#item-{sign_off.pk}").get_by_role("link", name="Evidence")).to_have_attribute(
+        "href", "https://docs.example.com/sign-off"
+    )

@@ -39,7 +39,9 @@ def reader(page, login, project) -> None:
     login(page, "reader")
     from django.contrib.auth import get_user_model
 
-    project_services.membership_add(project=project, user=get_user_model().objects.get(username="reader"), role=Role.STAKEHOLDER)
+    project_services.membership_add(
+        project=project, user=get_user_model().objects.get(username="reader"), role=Role.STAKEHOLDER
+    )
 
 
 def table_rows(page, table_id: str) -> list[list[str]]:
@@ -63,8 +65,10 @@ def test_the_sprint_report_draws_its_charts_with_the_api_s_numbers(page, login, 
         assert_drawn(page, chart)
     api = page.request.get(f"/api/v1/sprints/{sprint.pk}/report/").json()
     assert api["status"] == "done"
-    expected = [[d["date"], *(number(d[f]) for f in ("remaining_points", "scope_points", "ideal_points", "completed_points"))]
-                for d in api["burndown"]]
+    expected = [
+        [d["date"], *(number(d[f]) for f in ("remaining_points", "scope_points", "ideal_points", "completed_points"))]
+        for d in api["burndown"]
+    ]
     assert table_rows(page, "table-burndown") == expected
     expect(page.locator("#figure-committed")).to_contain_text(f"{number(api['committed_points'])} pts")
     expect(page.locator("#figure-completed")).to_contain_text(f"{number(api['completed_points'])} pts")
@@ -100,12 +104,23 @@ def test_the_dataops_page_draws_its_charts_with_the_api_s_numbers(page, login, d
     assert [[r[0], r[5], r[6]] for r in rows] == [
         [d["name"], number(d["time_to_insight_days"]), number(d["validation_lag_days"])] for d in api["deliverables"]
     ]
-    assert [[r[0], r[-1]] for r in table_rows(page, "table-dataops-per-sprint")] == [[s["name"], number(s["n"])] for s in api["throughput"]]
+    assert [[r[0], r[-1]] for r in table_rows(page, "table-dataops-per-sprint")] == [
+        [s["name"], number(s["n"])] for s in api["throughput"]
+    ]
     expect(page.locator("#figure-published")).to_have_text(str(len(api["deliverables"])))
     snapshot("dataops")
 
 
-WASTE_TRENDS = ("partially_done", "waiting", "task_switching", "handoffs", "rework", "extra_features", "backlog", "relearning")
+WASTE_TRENDS = (
+    "partially_done",
+    "waiting",
+    "task_switching",
+    "handoffs",
+    "rework",
+    "extra_features",
+    "backlog",
+    "relearning",
+)
 
 
 def test_the_waste_page_draws_every_waste_s_trend_with_the_api_s_numbers(page, login, demo, snapshot):
@@ -116,7 +131,10 @@ def test_the_waste_page_draws_every_waste_s_trend_with_the_api_s_numbers(page, l
     assert api["status"] == "done" and api["trend"], "the demo has closed sprints"
     for waste in WASTE_TRENDS:
         slug = waste.replace("_", "-")
-        expected = [[s["name"], number(s[waste]["value"]), number(s[waste]["n"]), number(" ".join(s[waste]["keys"]))] for s in api["trend"]]
+        expected = [
+            [s["name"], number(s[waste]["value"]), number(s[waste]["n"]), number(" ".join(s[waste]["keys"]))]
+            for s in api["trend"]
+        ]
         assert table_rows(page, f"table-trend-{slug}") == expected, waste
         if any(s[waste]["value"] for s in api["trend"]):
             assert_drawn(page, f"waste-trend-{slug}")

@@ -11,7 +11,9 @@ from apps.stories.models import Story
 pytestmark = pytest.mark.e2e
 
 
-def test_a_stakeholders_request_reaches_the_triage_queue_and_once_accepted_the_backlog(page, login, make_e2e_user, snapshot):
+def test_a_stakeholders_request_reaches_the_triage_queue_and_once_accepted_the_backlog(
+    page, login, make_e2e_user, snapshot
+):
     owner = make_e2e_user("olivia")
     stakeholder = make_e2e_user("sam")
     project = project_services.project_create(creator=owner, key="DATA", name="Data team")

@@ -21,7 +21,9 @@ def test_start_a_sprint_then_close_it_carrying_unfinished_stories_to_the_next(pa
     states = {state.name: state for state in workflow(project)}
     sprint = services.sprint_create(project=project, actor=admin, name="Sprint 1", goal="Churn model")
     for title, points in (("Load CRM", 3), ("Train model", 5), ("Publish dashboard", 2)):
-        services.story_create(project=project, actor=admin, title=title, points=points, sprint=sprint, state=states["Ready"])
+        services.story_create(
+            project=project, actor=admin, title=title, points=points, sprint=sprint, state=states["Ready"]
+        )
 
     login(page, "paula")
     page.goto("/p/DATA/sprints/")

@@ -158,7 +158,9 @@ def test_helm_test_runs_verify_events_too(verify_events_render: Rendered) -> Non
 
 
 def test_helm_test_runs_no_verify_events_when_tests_are_off(render: RenderFn) -> None:
-    assert "sb-sprintboard-test-verify-events" not in render(deep_merge(VERIFY_EVENTS, {"tests": {"enabled": False}})).names("Pod")
+    assert "sb-sprintboard-test-verify-events" not in render(
+        deep_merge(VERIFY_EVENTS, {"tests": {"enabled": False}})
+    ).names("Pod")
 
 
 def test_its_pods_accept_no_traffic_and_reach_only_the_backends(verify_events_render: Rendered) -> None:

@@ -40,15 +40,32 @@ class Log:
         self.stories: list[Story] = []
         self.events: list[Event] = []
 
-    def create(self, story_id: int, moment: datetime, *, state: int = READY, sprint: int | None = None,
-               points: float | None = None, assignee: str | None = None, kind: str = "story",
-               deliverable_id: int | None = None) -> Log:
+    def create(
+        self,
+        story_id: int,
+        moment: datetime,
+        *,
+        state: int = READY,
+        sprint: int | None = None,
+        points: float | None = None,
+        assignee: str | None = None,
+        kind: str = "story",
+        deliverable_id: int | None = None,
+    ) -> Log:
         self.stories.append(Story(story_id, f"DATA-{story_id}", kind, moment, deliverable_id))
         snapshot = {"state": state, "sprint": sprint, "points": points, "assignee": assignee}
         return self.add(story_id, "created", moment, to_value=snapshot)
 
-    def add(self, story_id: int, kind: str, moment: datetime, *, from_value: object = None,
-            to_value: object = None, field: str | None = None) -> Log:
+    def add(
+        self,
+        story_id: int,
+        kind: str,
+        moment: datetime,
+        *,
+        from_value: object = None,
+        to_value: object = None,
+        field: str | None = None,
+    ) -> Log:
         self.events.append(Event(len(self.events) + 1, story_id, kind, moment, field, from_value, to_value, "ann"))
         return self
 

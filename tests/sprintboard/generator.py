@@ -69,8 +69,16 @@ def _sprints(start: date, count: int, zone: ZoneInfo, rng: random.Random) -> lis
 class _Walk:
     """One story's random walk; appends (at, kind, from, to, field) tuples."""
 
-    def __init__(self, rng: random.Random, story_id: int, created: datetime, until: datetime, sprints: list[Sprint],
-                 zone: ZoneInfo, steps: tuple[int, int] = (2, 18)):
+    def __init__(
+        self,
+        rng: random.Random,
+        story_id: int,
+        created: datetime,
+        until: datetime,
+        sprints: list[Sprint],
+        zone: ZoneInfo,
+        steps: tuple[int, int] = (2, 18),
+    ):
         self.rng, self.story_id, self.until, self.sprints, self.zone = rng, story_id, until, sprints, zone
         self.steps = steps
         self.at = created
@@ -80,8 +88,15 @@ class _Walk:
         self.assignee = rng.choice((None,) + PEOPLE)
         self.blocked: str | None = None
         self.deleted = False
-        self.out: list[tuple] = [(created, "created", None, {"state": self.state, "sprint": self.sprint,
-                                                            "points": self.points, "assignee": self.assignee}, None)]
+        self.out: list[tuple] = [
+            (
+                created,
+                "created",
+                None,
+                {"state": self.state, "sprint": self.sprint, "points": self.points, "assignee": self.assignee},
+                None,
+            )
+        ]
 
     def _sprint_near(self, moment: datetime) -> int | None:
         open_ = [s.id for s in self.sprints if s.started_at <= moment and (s.closed_at is None or moment < s.closed_at)]

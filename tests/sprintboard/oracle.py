@@ -22,7 +22,15 @@ NONE = -1  # "no sprint" / "no points" in integer-typed columns
 
 
 class Oracle:
-    def __init__(self, *, workflow: tuple[State, ...], stories: tuple[Story, ...], events: tuple[Event, ...], tz: str, as_of: datetime):
+    def __init__(
+        self,
+        *,
+        workflow: tuple[State, ...],
+        stories: tuple[Story, ...],
+        events: tuple[Event, ...],
+        tz: str,
+        as_of: datetime,
+    ):
         self.tz = tz
         self.as_of = pd.Timestamp(as_of)
         self.category = {s.id: s.category for s in workflow}
@@ -120,10 +128,7 @@ class Oracle:
         held = cross[(cross["at"] < cross["eod"]) & (cross["eod"] <= cross["until"])]
         held = held[~self._deleted_at(held)]
         counts = held.groupby(["value", "day"]).size()
-        return {
-            state: [int(counts.get((state, d), 0)) for d in grid["day"]]
-            for state in self.category
-        }
+        return {state: [int(counts.get((state, d), 0)) for d in grid["day"]] for state in self.category}
 
     def _deleted_at(self, held: pd.DataFrame) -> pd.Series:
         deletions = self.deletions.copy()
@@ -149,11 +154,15 @@ class Oracle:
         active = active[active["hi"] > active["lo"]].reset_index(drop=True)
         spans = (active["hi"] - active["lo"]).dt.total_seconds().groupby(active["story_id"]).sum()
         pairs = active.reset_index().merge(self.blocks, on="story_id")
-        overlap = (pairs[["hi", "end"]].min(axis=1) - pairs[["lo", "start_y"]].max(axis=1)).dt.total_seconds().clip(lower=0)
+        overlap = (
+            (pairs[["hi", "end"]].min(axis=1) - pairs[["lo", "start_y"]].max(axis=1)).dt.total_seconds().clip(lower=0)
+        )
         blocked = overlap.groupby(pairs["story_id"]).sum()
         finished["active"] = finished["story_id"].map(spans.sub(blocked, fill_value=0)).fillna(0.0) / 3600
         finished["total"] = (finished["finish"] - finished["start"]).dt.total_seconds() / 3600
-        per_story = {k: (a, t - a) for k, a, t in zip(finished["key"], finished["active"], finished["total"], strict=False)}
+        per_story = {
+            k: (a, t - a) for k, a, t in zip(finished["key"], finished["active"], finished["total"], strict=False)
+        }
         total = finished["total"].sum()
         return (None if total == 0 else finished["active"].sum() / total), per_story
 
@@ -168,8 +177,9 @@ class Oracle:
         # An empty or concatenated frame can leave ids as floats; merge_asof needs one key dtype.
         left["story_id"] = left["story_id"].astype("int64")
         right["story_id"] = right["story_id"].astype("int64")
-        joined = pd.merge_asof(left, right, left_on="t", right_on="at", by="story_id",
-                               allow_exact_matches=not strict, direction="backward")
+        joined = pd.merge_asof(
+            left, right, left_on="t", right_on="at", by="story_id", allow_exact_matches=not strict, direction="backward"
+        )
         return joined.set_index("index")[column].reindex(queries.index)
 
     def sprint_report(self, sprint: Sprint) -> dict:
@@ -202,7 +212,9 @@ class Oracle:
         q = q.sort_values("story_id")
         done = (q["cat_close"] == "done") & (q["finish"] > started)
         outcome = np.select(
-            [~q["in_close"], q["cat_close"] == "cancelled", done], ["removed", "cancelled", "completed"], "not_completed"
+            [~q["in_close"], q["cat_close"] == "cancelled", done],
+            ["removed", "cancelled", "completed"],
+            "not_completed",
         )
         q["outcome"] = outcome
         pts = lambda s: float(s.replace(NONE, 0).sum())  # noqa: E731
@@ -216,7 +228,8 @@ class Oracle:
             "not_completed": list(q[q["outcome"] == "not_completed"]["key"]),
             "reestimated": sorted(
                 (k, None if a == NONE else a, None if b == NONE else b)
-                for k, a, b in zip(q["key"], q["entry_points"], q["exit_points"], strict=False) if a != b
+                for k, a, b in zip(q["key"], q["entry_points"], q["exit_points"], strict=False)
+                if a != b
             ),
             "committed_points": pts(q[q["in_start"]]["entry_points"]),
             "added_points": pts(q[~q["in_start"]]["entry_points"]),
@@ -229,7 +242,9 @@ class Oracle:
         d = self.deletions
         return list(d[(d["deleted"] <= moment) & (d["restored"].isna() | (d["restored"] > moment))]["story_id"])
 
-    def _burndown(self, sprint: Sprint, ids: list[int], started: pd.Timestamp, close: pd.Timestamp, runs) -> list[tuple]:
+    def _burndown(
+        self, sprint: Sprint, ids: list[int], started: pd.Timestamp, close: pd.Timestamp, runs
+    ) -> list[tuple]:
         close_day = close.tz_convert(self.tz).date()
         grid = self.end_of_days(started.tz_convert(self.tz).date(), close_day)
         out = []
@@ -240,9 +255,13 @@ class Oracle:
             inside = self._at(self.sprints, q, strict=strict) == sprint.id
             deleted = self.deletions.merge(q, on="story_id")
             if strict:
-                gone = deleted[(deleted["deleted"] < moment) & (deleted["restored"].isna() | (deleted["restored"] >= moment))]
+                gone = deleted[
+                    (deleted["deleted"] < moment) & (deleted["restored"].isna() | (deleted["restored"] >= moment))
+                ]
             else:
-                gone = deleted[(deleted["deleted"] <= moment) & (deleted["restored"].isna() | (deleted["restored"] > moment))]
+                gone = deleted[
+                    (deleted["deleted"] <= moment) & (deleted["restored"].isna() | (deleted["restored"] > moment))
+                ]
             inside &= ~q["story_id"].isin(gone["story_id"])
             points = self._at(self.points, q, strict=strict).replace(NONE, 0).astype(float)
             category = self._at(self.states, q, strict=strict).map(self.category)

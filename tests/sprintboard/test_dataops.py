@@ -35,7 +35,9 @@ def test_deliverables_published_per_sprint_by_kind():
         Sprint(3, "Sprint 3", day(18), day(24), None, None),
     ]
     extra = Deliverable(5, "Sales dashboard", "dashboard", published_at=at(11, 12))
-    rows = dataops.deliverable_throughput(_log().history(at(20)), deliverables=[DASHBOARD, DATASET, extra, LATER], sprints=sprints)
+    rows = dataops.deliverable_throughput(
+        _log().history(at(20)), deliverables=[DASHBOARD, DATASET, extra, LATER], sprints=sprints
+    )
     assert [(r.name, r.counts, r.n) for r in rows] == [
         ("Sprint 1", {}, 0),
         ("Sprint 2", {"dashboard": 2, "dataset": 1}, 3),
@@ -82,8 +84,12 @@ def test_published_in_sprint_runs_from_the_start_to_the_close_or_as_of():
     open_ = Sprint(2, "Sprint 2", day(12), day(24), at(12, 10), None)
     planned = Sprint(3, "Sprint 3", day(25), day(30), None, None)
     shipped = [LATER, DATASET, DASHBOARD, MODEL]
-    assert [d.name for d in dataops.published_in_sprint(shipped, closed, at(20))] == ["Churn dashboard"]  # the close is included
-    assert [d.name for d in dataops.published_in_sprint(shipped, open_, at(20))] == ["Orders dataset"]  # LATER is after as-of
+    assert [d.name for d in dataops.published_in_sprint(shipped, closed, at(20))] == [
+        "Churn dashboard"
+    ]  # the close is included
+    assert [d.name for d in dataops.published_in_sprint(shipped, open_, at(20))] == [
+        "Orders dataset"
+    ]  # LATER is after as-of
     assert [d.name for d in dataops.published_in_sprint(shipped, open_, at(30))] == ["Orders dataset", "Next report"]
     assert dataops.published_in_sprint(shipped, closed, at(4, 7)) == []  # not started by as-of
     assert dataops.published_in_sprint(shipped, planned, at(30)) == []

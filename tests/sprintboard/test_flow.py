@@ -166,7 +166,13 @@ def test_service_level_expectation_uses_the_last_90_days():
     for number, days in enumerate((1, 2, 2, 3, 9), start=1):
         log.create(number, at(1)).move(number, at(1, 10), DOING).move(number, at(days, 11), DONE)
     sle = flow.service_level_expectation(log.history(AS_OF))
-    assert (sle.percent, sle.days, sle.n, sle.start, sle.end) == (85, 9, 5, day(12, month=12).replace(year=2023), day(10))
+    assert (sle.percent, sle.days, sle.n, sle.start, sle.end) == (
+        85,
+        9,
+        5,
+        day(12, month=12).replace(year=2023),
+        day(10),
+    )
 
 
 def test_littles_law_compares_and_warns():

@@ -19,7 +19,9 @@ def _steady(per_day: int) -> Log:
     for date_number in range(1, 31):
         for _ in range(per_day):
             number += 1
-            log.create(number, at(date_number, 8)).move(number, at(date_number, 9), DOING).move(number, at(date_number, 10), DONE)
+            log.create(number, at(date_number, 8)).move(number, at(date_number, 9), DOING).move(
+                number, at(date_number, 10), DONE
+            )
     return log
 
 
@@ -48,7 +50,9 @@ def test_the_same_seed_gives_the_same_forecast_and_another_seed_may_not():
     sparse = log.history(AS_OF)
     first = forecast.forecast_when(sparse, items=5, seed=1, trials=300)
     assert first == forecast.forecast_when(sparse, items=5, seed=1, trials=300)
-    assert forecast.simulate_how_many([0, 1, 5], 20, trials=50, seed=1) != forecast.simulate_how_many([0, 1, 5], 20, trials=50, seed=2)
+    assert forecast.simulate_how_many([0, 1, 5], 20, trials=50, seed=1) != forecast.simulate_how_many(
+        [0, 1, 5], 20, trials=50, seed=2
+    )
     assert forecast.forecast_how_many(history, by=day(5, month=4)).trials == 10_000
 
 

@@ -41,20 +41,33 @@ def test_timelines_record_every_kind_of_change():
 @pytest.mark.parametrize(
     ("events", "message"),
     [
-        ([Event(2, 1, "created", at(1), to_value={"state": READY}), Event(1, 1, "state", at(2), to_value=DOING)],
-         "events out of order: seq 1 comes after seq 2"),
-        ([Event(1, 1, "created", at(2), to_value={"state": READY}), Event(2, 1, "state", at(1), to_value=DOING)],
-         "times must not decrease with seq"),
+        (
+            [Event(2, 1, "created", at(1), to_value={"state": READY}), Event(1, 1, "state", at(2), to_value=DOING)],
+            "events out of order: seq 1 comes after seq 2",
+        ),
+        (
+            [Event(1, 1, "created", at(2), to_value={"state": READY}), Event(2, 1, "state", at(1), to_value=DOING)],
+            "times must not decrease with seq",
+        ),
         ([Event(1, 1, "created", at(1), to_value={"state": 99})], "enters unknown state 99"),
-        ([Event(1, 1, "created", at(1), to_value={"state": READY}), Event(2, 1, "state", at(2), to_value=42)],
-         "enters unknown state 42"),
+        (
+            [Event(1, 1, "created", at(1), to_value={"state": READY}), Event(2, 1, "state", at(2), to_value=42)],
+            "enters unknown state 42",
+        ),
         ([Event(1, 2, "created", at(1), to_value={"state": READY})], "refers to story 2, which is not in stories"),
         ([Event(1, 1, "state", at(1), to_value=DOING)], "first event is 'state'; expected 'created'"),
-        ([Event(1, 1, "created", at(1), to_value={"state": READY}), Event(2, 1, "moved", at(2))], "unknown event kind 'moved'"),
-        ([Event(1, 1, "created", at(1), to_value={"state": READY}), Event(2, 1, "created", at(2), to_value={})],
-         "is created a second time"),
-        ([Event(1, 1, "created", at(1), to_value={"state": READY}), Event(2, 1, "points", at(2), to_value="five")],
-         "points must be a number >= 0 or None"),
+        (
+            [Event(1, 1, "created", at(1), to_value={"state": READY}), Event(2, 1, "moved", at(2))],
+            "unknown event kind 'moved'",
+        ),
+        (
+            [Event(1, 1, "created", at(1), to_value={"state": READY}), Event(2, 1, "created", at(2), to_value={})],
+            "is created a second time",
+        ),
+        (
+            [Event(1, 1, "created", at(1), to_value={"state": READY}), Event(2, 1, "points", at(2), to_value="five")],
+            "points must be a number >= 0 or None",
+        ),
         ([Event(1, 1, "created", at(1), to_value=READY)], "'created' needs to_value="),
         ([Event(1, 1, "created", datetime(2024, 3, 1), to_value={"state": READY})], "naive datetime"),
     ],

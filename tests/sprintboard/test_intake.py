@@ -41,7 +41,11 @@ def test_the_threshold_is_inclusive():
 
 def test_single_link_joins_chains():
     # 1~2 and 2~3 but not 1~3: one group of three.
-    items = [RequestText(1, "alpha beta gamma"), RequestText(2, "beta gamma delta"), RequestText(3, "gamma delta epsilon")]
+    items = [
+        RequestText(1, "alpha beta gamma"),
+        RequestText(2, "beta gamma delta"),
+        RequestText(3, "gamma delta epsilon"),
+    ]
     assert similarity(tokens(items[0].title), tokens(items[2].title)) < THRESHOLD
     (group,) = group_requests(items)
     assert group.requests == (1, 2, 3) and group.representative == 2 and group.title == "beta gamma delta"
@@ -66,7 +70,9 @@ def test_groups_come_largest_first_then_oldest_and_requesters_are_distinct():
 
 
 def test_a_short_title_borrows_the_detail():
-    groups = group_requests([RequestText(1, "Churn", "dashboard for marketing"), RequestText(2, "Churn", "marketing dashboard")])
+    groups = group_requests(
+        [RequestText(1, "Churn", "dashboard for marketing"), RequestText(2, "Churn", "marketing dashboard")]
+    )
     assert [g.count for g in groups] == [2]
 
 
@@ -75,7 +81,9 @@ def test_a_bad_threshold_is_refused():
         group_requests([], threshold=0)
 
 
-words = st.sampled_from(["churn", "dashboard", "revenue", "export", "csv", "model", "pipeline", "alert", "sales", "region"])
+words = st.sampled_from(
+    ["churn", "dashboard", "revenue", "export", "csv", "model", "pipeline", "alert", "sales", "region"]
+)
 
 
 @settings(max_examples=50, deadline=None)

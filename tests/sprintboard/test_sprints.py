@@ -58,7 +58,9 @@ def test_the_points_and_the_identity(report):
 
 
 def test_the_burndown_with_scope_steps_and_the_ideal_line(report):
-    rows = [(d.date.day, d.remaining_points, d.scope_points, d.completed_points, d.ideal_points) for d in report.burndown]
+    rows = [
+        (d.date.day, d.remaining_points, d.scope_points, d.completed_points, d.ideal_points) for d in report.burndown
+    ]
     assert rows == [
         (4, 15, 15, 0, 15.0),
         (5, 25, 25, 0, 11.25),
@@ -87,7 +89,11 @@ def test_the_report_serialises_with_the_api_names(report):
     data = to_jsonable(report)
     assert data["reestimated"][0] == {"key": "DATA-2", "old_points": 3, "new_points": 8}
     assert data["burndown"][0] == {
-        "date": "2024-03-04", "remaining_points": 15, "scope_points": 15, "ideal_points": 15.0, "completed_points": 0
+        "date": "2024-03-04",
+        "remaining_points": 15,
+        "scope_points": 15,
+        "ideal_points": 15.0,
+        "completed_points": 0,
     }
     assert data["committed_points"] == 15 and data["completed"] == ["DATA-1", "DATA-4", "DATA-10"]
 
@@ -135,12 +141,17 @@ def test_velocity_is_the_mean_completed_points_of_the_last_three_closed_sprints(
     log, sprint_list = Log(), []
     for number, points in enumerate((3, 5, 8, 13), start=1):
         first = 1 + 7 * (number - 1)
-        sprint_list.append(Sprint(number, f"Sprint {number}", day(first), day(first + 6), at(first, 8), at(first + 6, 17)))
+        sprint_list.append(
+            Sprint(number, f"Sprint {number}", day(first), day(first + 6), at(first, 8), at(first + 6, 17))
+        )
         log.create(number, at(first, 7), sprint=number, points=points).move(number, at(first + 2), DONE)
     history = log.history(at(30))
     report = sprints.velocity_report(history, sprints=sprint_list)
     assert [(e.name, e.committed_points, e.completed_points) for e in report.sprints] == [
-        ("Sprint 1", 3, 3), ("Sprint 2", 5, 5), ("Sprint 3", 8, 8), ("Sprint 4", 13, 13)
+        ("Sprint 1", 3, 3),
+        ("Sprint 2", 5, 5),
+        ("Sprint 3", 8, 8),
+        ("Sprint 4", 13, 13),
     ]
     assert (report.average_velocity, report.n) == (pytest.approx(26 / 3), 3)
     short = sprints.velocity_report(history, sprints=sprint_list, last=2, average_of=5)

@@ -69,7 +69,12 @@ def test_rework_reopens_backward_moves_and_bugs():
     log.create(6, at(1)).move(6, at(2), REVIEW).move(6, at(3), DOING).move(6, at(4), READY)
     log.create(7, at(2), kind="bug").move(7, at(2, 10), DONE).move(7, at(3), WONTDO)  # cancelled after done
     result = waste.rework(log.history(AS_OF), **WINDOW)
-    assert (result.reopens, result.reopen_keys, result.finished, result.reopen_ratio) == (2, ("DATA-5", "DATA-7"), 1, 2.0)
+    assert (result.reopens, result.reopen_keys, result.finished, result.reopen_ratio) == (
+        2,
+        ("DATA-5", "DATA-7"),
+        1,
+        2.0,
+    )
     assert (result.backward_moves, result.backward_keys) == (2, ("DATA-6",))
     assert (result.bugs_created, result.bug_keys, result.bugs_per_finished) == (1, ("DATA-7",), 1.0)
 
@@ -185,7 +190,9 @@ def test_the_waste_trend_gives_each_headline_per_closed_sprint_as_of_its_close()
         "backlog": (1.0, 1, ("DATA-4",)),  # 5 points added / 5 committed
         "relearning": (1, 1, ("DATA-3",)),
     }
-    assert [s.name for s in waste.waste_trend(_trend_log().history(at(15, 12)), sprints=TREND_SPRINTS, last=1)] == ["Sprint 2"]
+    assert [s.name for s in waste.waste_trend(_trend_log().history(at(15, 12)), sprints=TREND_SPRINTS, last=1)] == [
+        "Sprint 2"
+    ]
     assert waste.waste_trend(_trend_log().history(at(15, 12)), sprints=TREND_SPRINTS, last=0) == []
     assert to_jsonable(trend[1])["rework"] == {"value": 1.0, "n": 1, "keys": ["DATA-1"]}
 

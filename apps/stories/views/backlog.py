@@ -52,8 +52,12 @@ def backlog_context(request: HttpRequest, project: Project, membership: Membersh
     query.pop("page", None)
     query.pop("rows", None)
     return {
-        "page": page, "filter_form": form, "filtered": bool(active), "filter_query": query.urlencode(),
-        "totals": selectors.list_totals(stories), "can_rank": membership.allows(Role.PRODUCT_OWNER),
+        "page": page,
+        "filter_form": form,
+        "filtered": bool(active),
+        "filter_query": query.urlencode(),
+        "totals": selectors.list_totals(stories),
+        "can_rank": membership.allows(Role.PRODUCT_OWNER),
         "can_edit": membership.allows(Role.MEMBER),
     }
 
@@ -67,7 +71,14 @@ def backlog(request: HttpRequest, project: Project, membership: Membership) -> H
         return render(request, "stories/_backlog_rows.html", {**context, "project": project, "membership": membership})
     sprints = Sprint.objects.filter(project=project).exclude(status=SprintStatus.CLOSED).order_by("start", "id")
     return render_project(
-        request, "stories/backlog.html", project, membership, nav="backlog", create_form=CreateForm(), sprints=sprints, **context
+        request,
+        "stories/backlog.html",
+        project,
+        membership,
+        nav="backlog",
+        create_form=CreateForm(),
+        sprints=sprints,
+        **context,
     )
 
 
@@ -141,7 +152,11 @@ def backlog_move(request: HttpRequest, project: Project, membership: Membership)
         sprint = _destination(project, data["sprint"])
         undo = _undo(story, story.sprint)
         moved = services.story_move(
-            story=story, actor=request.user, placement=_placement(project, data), sprint=sprint, expected_version=data["version"]
+            story=story,
+            actor=request.user,
+            placement=_placement(project, data),
+            sprint=sprint,
+            expected_version=data["version"],
         )
     except errors.DomainError as exc:
         return _refused(request, project, exc.message, exc.status)
@@ -167,11 +182,15 @@ def backlog_bulk(request: HttpRequest, project: Project, membership: Membership)
             raise errors.InvalidInput("Some selected stories are no longer in this project; reload and try again.")
         if data["action"] == "sprint":
             sprint = Sprint.objects.get(project=project, pk=data["sprint"])
-            services.stories_move(project=project, stories=stories, actor=request.user, placement=services.BOTTOM, sprint=sprint)
+            services.stories_move(
+                project=project, stories=stories, actor=request.user, placement=services.BOTTOM, sprint=sprint
+            )
             message = f"Moved {len(stories)} stor{'y' if len(stories) == 1 else 'ies'} to {sprint.name}."
         else:
             placement = services.Placement(position=data["action"])
-            services.stories_move(project=project, stories=stories, actor=request.user, placement=placement, sprint=None)
+            services.stories_move(
+                project=project, stories=stories, actor=request.user, placement=placement, sprint=None
+            )
             message = f"Moved {len(stories)} stor{'y' if len(stories) == 1 else 'ies'} {PLACES[data['action']]} of the backlog."
     except errors.DomainError as exc:
         messages.error(request, exc.message)
@@ -192,8 +211,14 @@ def _back(request: HttpRequest, project: Project) -> str:
 
 def _row(request: HttpRequest, project: Project, membership: Membership, story: Story, **extra: Any) -> HttpResponse:
     story = selectors.backlog_stories(project).filter(pk=story.pk).first() or story
-    context = {"story": story, "project": project, "membership": membership, "can_rank": membership.allows(Role.PRODUCT_OWNER),
-               "can_edit": membership.allows(Role.MEMBER), **extra}
+    context = {
+        "story": story,
+        "project": project,
+        "membership": membership,
+        "can_rank": membership.allows(Role.PRODUCT_OWNER),
+        "can_edit": membership.allows(Role.MEMBER),
+        **extra,
+    }
     return render(request, "stories/_backlog_row.html", context)
 
 
@@ -205,7 +230,9 @@ def backlog_create(request: HttpRequest, project: Project, membership: Membershi
     if form.is_valid():
         try:
             story = services.story_create(
-                project=project, actor=request.user, title=form.cleaned_data["title"],
+                project=project,
+                actor=request.user,
+                title=form.cleaned_data["title"],
                 placement=services.Placement(position=form.cleaned_data["position"]),
             )
         except errors.DomainError as exc:
@@ -215,11 +242,17 @@ def backlog_create(request: HttpRequest, project: Project, membership: Membershi
     if request.htmx:
         if error:
             return render(request, "stories/_backlog_status.html", {"message": error, "error": True})
-        context = {"message": f"Added {story.key} at the {form.cleaned_data['position']} of the backlog.", "story": story,
-                   "position": form.cleaned_data["position"], "project": project}
-        response = _row(request, project, membership, story, created=True) if form.cleaned_data["position"] == "top" else None
+        context = {
+            "message": f"Added {story.key} at the {form.cleaned_data['position']} of the backlog.",
+            "story": story,
+            "position": form.cleaned_data["position"],
+            "project": project,
+        }
+        response = (
+            _row(request, project, membership, story, created=True) if form.cleaned_data["position"] == "top" else None
+        )
         status = render(request, "stories/_backlog_status.html", context).content.decode()
-        body = (response.content.decode() if response else "")
+        body = response.content.decode() if response else ""
         return HttpResponse(f'<ol hx-swap-oob="afterbegin:#backlog-list">{body}</ol>{status}' if response else status)
     if error:
         messages.error(request, error)
@@ -239,7 +272,10 @@ def backlog_points(request: HttpRequest, project: Project, membership: Membershi
         if not form.is_valid():
             raise errors.InvalidInput(next(iter(form.errors.values()))[0], field="points")
         services.story_estimate(
-            story=story, points=form.cleaned_data["points"], actor=request.user, expected_version=form.cleaned_data["version"]
+            story=story,
+            points=form.cleaned_data["points"],
+            actor=request.user,
+            expected_version=form.cleaned_data["version"],
         )
     except errors.DomainError as exc:
         error = exc.message

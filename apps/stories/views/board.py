@@ -51,12 +51,14 @@ class Swimlane:
 SWIMLANES: dict[str, Swimlane] = {
     "none": Swimlane("None", (), lambda story: (None, "")),
     "assignee": Swimlane(
-        "Assignee", ("assignee",),
+        "Assignee",
+        ("assignee",),
         lambda story: (story.assignee_id, story.assignee.get_username() if story.assignee_id else "Unassigned"),
     ),
     "epic": Swimlane("Epic", ("epic",), lambda story: (story.epic_id, story.epic.name if story.epic_id else "No epic")),
     "deliverable": Swimlane(
-        "Deliverable", ("deliverable",),
+        "Deliverable",
+        ("deliverable",),
         lambda story: (story.deliverable_id, story.deliverable.name if story.deliverable_id else "No deliverable"),
     ),
 }
@@ -164,8 +166,12 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     now = timezone.now()
     since = now - timedelta(days=selectors.KANBAN_RECENT_DAYS)
     stories = selectors.board_stories(
-        project, sprint=sprint if mode == "sprint" else None, since=since,
-        assignee=chosen["assignee"], label=chosen["label"], kind=chosen["kind"],
+        project,
+        sprint=sprint if mode == "sprint" else None,
+        since=since,
+        assignee=chosen["assignee"],
+        label=chosen["label"],
+        kind=chosen["kind"],
         related=(*swimlane.related, "deliverable"),  # every card shows its deliverable's badge
     )
     started = {state.pk for state in states if state.is_started}
@@ -176,21 +182,39 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     for column, index in zip(columns, range(len(states)), strict=True):
         column.shown = sum(len(lane.cells[index].cards) for lane in lanes)
     version = selectors.BoardVersion(
-        last_event_seq=project.last_event_seq, active_sprint=sprint.pk if sprint else None, role=membership.role,
-        timezone=project.timezone, project_id=project.pk, project_created_at=project.created_at,
+        last_event_seq=project.last_event_seq,
+        active_sprint=sprint.pk if sprint else None,
+        role=membership.role,
+        timezone=project.timezone,
+        project_id=project.pk,
+        project_created_at=project.created_at,
     )
     query = request.GET.urlencode()
     return {
-        "sprint": sprint, "mode": mode, "modes": MODES, "form": form, "lanes": lanes, "columns": columns,
-        "groups": _category_groups(states), "states": states, "swimlane": chosen["lanes"] or "none",
-        "flow": board_flow, "can_move": membership.allows(Role.MEMBER), "etag": _etag(version),
-        "blocking": project.wip_policy == WipPolicy.BLOCK, "recent_days": selectors.KANBAN_RECENT_DAYS,
-        "card_count": len(stories), "query": query, "panel_url": _panel_url(project),
+        "sprint": sprint,
+        "mode": mode,
+        "modes": MODES,
+        "form": form,
+        "lanes": lanes,
+        "columns": columns,
+        "groups": _category_groups(states),
+        "states": states,
+        "swimlane": chosen["lanes"] or "none",
+        "flow": board_flow,
+        "can_move": membership.allows(Role.MEMBER),
+        "etag": _etag(version),
+        "blocking": project.wip_policy == WipPolicy.BLOCK,
+        "recent_days": selectors.KANBAN_RECENT_DAYS,
+        "card_count": len(stories),
+        "query": query,
+        "panel_url": _panel_url(project),
         "live_url": reverse("project-board-live", kwargs={"key": project.key}) + (f"?{query}" if query else ""),
     }
 
 
-def _lanes(stories: list[Story], states: list[WorkflowState], swimlane: Swimlane, board_flow, page_url: str) -> list[Lane]:
+def _lanes(
+    stories: list[Story], states: list[WorkflowState], swimlane: Swimlane, board_flow, page_url: str
+) -> list[Lane]:
     lanes: dict[Any, Lane] = {}
     index = {state.pk: i for i, state in enumerate(states)}
     sle = board_flow.sle_days if board_flow.sle_n else None
@@ -296,14 +320,25 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _move_answer(request: HttpRequest, project: Project, *, status: int, message: str, code: str = "", field_name: str | None = None, **extra: Any) -> HttpResponse:
+def _move_answer(
+    request: HttpRequest,
+    project: Project,
+    *,
+    status: int,
+    message: str,
+    code: str = "",
+    field_name: str | None = None,
+    **extra: Any,
+) -> HttpResponse:
     if _wants_json(request):
         if status >= 400:
             return JsonResponse({"errors": [{"field": field_name, "code": code, "message": message}]}, status=status)
         return JsonResponse({"message": message, **extra}, status=status)
     (messages.error if status >= 400 else messages.success)(request, message)
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = reverse("project-board", kwargs={"key": project.key})
     return redirect(target)
 
@@ -320,7 +355,9 @@ def board_move(request: HttpRequest, project: Project, membership: Membership) -
     form = MoveForm(request.POST)
     if not form.is_valid():
         name, problems = next(iter(form.errors.items()))
-        return _move_answer(request, project, status=400, message=f"{name}: {problems[0]}", code="invalid", field_name=name)
+        return _move_answer(
+            request, project, status=400, message=f"{name}: {problems[0]}", code="invalid", field_name=name
+        )
     data = form.cleaned_data
     story, state = selectors.board_move_target(project, story_key=data["story"], state_id=data["state"])
     if story is None or state is None:
@@ -329,5 +366,14 @@ def board_move(request: HttpRequest, project: Project, membership: Membership) -
     try:
         services.story_change_state(story=story, state=state, actor=request.user, expected_version=data["version"])
     except errors.DomainError as exc:
-        return _move_answer(request, project, status=exc.status, message=exc.message, code=exc.code, field_name=exc.field)
-    return _move_answer(request, project, status=200, message=f"{story.key} moved to {state.name}.", key=story.key, version=story.version)
+        return _move_answer(
+            request, project, status=exc.status, message=exc.message, code=exc.code, field_name=exc.field
+        )
+    return _move_answer(
+        request,
+        project,
+        status=200,
+        message=f"{story.key} moved to {state.name}.",
+        key=story.key,
+        version=story.version,
+    )

@@ -26,7 +26,9 @@ def planning(request: HttpRequest, project: Project, membership: Membership) -> 
     return _page(request, project, membership)
 
 
-def _page(request: HttpRequest, project: Project, membership: Membership, create_form: SprintCreateForm | None = None) -> HttpResponse:
+def _page(
+    request: HttpRequest, project: Project, membership: Membership, create_form: SprintCreateForm | None = None
+) -> HttpResponse:
     context = backlog_context(request, project, membership)
     context["filter_query"] = "planning=1"  # the backlog's next pages load with the "→ Sprint" buttons
     sprint = selectors.next_sprint(project)
@@ -36,10 +38,21 @@ def _page(request: HttpRequest, project: Project, membership: Membership, create
     velocity = selectors.average_velocity(project)
     average = velocity.average_velocity if velocity else None
     return render_project(
-        request, "stories/planning.html", project, membership, nav="planning", status=400 if create_form else 200,
-        sprint=sprint, sprint_stories=sprint_stories, planned=planned, velocity=velocity, average=average,
-        over=average is not None and planned is not None and planned.scope_points > average, target_sprint=sprint,
-        create_form=create_form or SprintCreateForm(), **context,
+        request,
+        "stories/planning.html",
+        project,
+        membership,
+        nav="planning",
+        status=400 if create_form else 200,
+        sprint=sprint,
+        sprint_stories=sprint_stories,
+        planned=planned,
+        velocity=velocity,
+        average=average,
+        over=average is not None and planned is not None and planned.scope_points > average,
+        target_sprint=sprint,
+        create_form=create_form or SprintCreateForm(),
+        **context,
     )
 
 
@@ -51,7 +64,9 @@ def planning_sprint_create(request: HttpRequest, project: Project, membership: M
     if form.is_valid():
         data = form.cleaned_data
         try:
-            sprint = services.sprint_create(project=project, actor=request.user, name=data["name"] or None, goal=data["goal"])
+            sprint = services.sprint_create(
+                project=project, actor=request.user, name=data["name"] or None, goal=data["goal"]
+            )
         except errors.DomainError as exc:
             form.add_error("name" if exc.field == "name" else None, exc.message)
         else:

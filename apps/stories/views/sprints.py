@@ -42,7 +42,8 @@ class CloseForm(forms.Form):
     unfinished = forms.ChoiceField(
         label="Where do the unfinished stories go?",
         choices=[("next_sprint", "To the next sprint"), ("backlog", "To the top of the backlog")],
-        widget=forms.RadioSelect, initial="next_sprint",
+        widget=forms.RadioSelect,
+        initial="next_sprint",
     )
 
 
@@ -59,17 +60,29 @@ def _new_sprint_form(project: Project) -> SprintForm:
     return SprintForm(initial={"name": name, "start": start, "end": end}, auto_id="new-sprint-%s")
 
 
-def _sprints_page(request: HttpRequest, project: Project, membership: Membership, *, form: SprintForm | None = None, status: int = 200) -> HttpResponse:
+def _sprints_page(
+    request: HttpRequest, project: Project, membership: Membership, *, form: SprintForm | None = None, status: int = 200
+) -> HttpResponse:
     rows = list(Sprint.objects.filter(project=project).order_by("start", "id"))
     outcomes = selectors.sprint_outcomes(project, sprints=rows)
-    groups: dict[str, list[tuple[Sprint, selectors.SprintOutcome | None]]] = {status: [] for status in SprintStatus.values}
+    groups: dict[str, list[tuple[Sprint, selectors.SprintOutcome | None]]] = {
+        status: [] for status in SprintStatus.values
+    }
     for sprint in rows:
         groups[sprint.status].append((sprint, outcomes.get(sprint.pk)))
     can_plan = membership.allows(Role.PRODUCT_OWNER)
     return render_project(
-        request, "stories/sprints.html", project, membership, nav="sprints", status=status,
-        active=groups[SprintStatus.ACTIVE], planned=groups[SprintStatus.PLANNED], past=groups[SprintStatus.CLOSED][::-1],
-        can_plan=can_plan, form=form or (_new_sprint_form(project) if can_plan else None),
+        request,
+        "stories/sprints.html",
+        project,
+        membership,
+        nav="sprints",
+        status=status,
+        active=groups[SprintStatus.ACTIVE],
+        planned=groups[SprintStatus.PLANNED],
+        past=groups[SprintStatus.CLOSED][::-1],
+        can_plan=can_plan,
+        form=form or (_new_sprint_form(project) if can_plan else None),
     )
 
 
@@ -109,8 +122,13 @@ def _sprint_page(
     can_plan = membership.allows(Role.PRODUCT_OWNER) and sprint.status != SprintStatus.CLOSED
     active = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).exclude(pk=sprint.pk).first()
     context: dict[str, Any] = {
-        "sprint": sprint, "stories": stories, "unfinished": unfinished, "finished": finished,
-        "unfinished_points": _points(unfinished), "can_plan": can_plan, "other_active": active,
+        "sprint": sprint,
+        "stories": stories,
+        "unfinished": unfinished,
+        "finished": finished,
+        "unfinished_points": _points(unfinished),
+        "can_plan": can_plan,
+        "other_active": active,
         "outcome": selectors.sprint_outcomes(project, sprints=[sprint]).get(sprint.pk),
     }
     if can_plan:
@@ -118,7 +136,9 @@ def _sprint_page(
         context["edit_form"] = SprintForm(initial=initial, auto_id="edit-sprint-%s")
         context["close_form"] = CloseForm(auto_id="close-%s")
     context.update(extra)
-    return render_project(request, "stories/sprint_detail.html", project, membership, nav="sprints", status=status, **context)
+    return render_project(
+        request, "stories/sprint_detail.html", project, membership, nav="sprints", status=status, **context
+    )
 
 
 @project_view()
@@ -152,7 +172,9 @@ def sprint_start(request: HttpRequest, project: Project, membership: Membership,
     try:
         sprint = services.sprint_start(sprint=sprint, actor=request.user)
     except errors.DomainError as exc:
-        return _sprint_page(request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message)
+        return _sprint_page(
+            request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message
+        )
     messages.success(request, _started_note(project, sprint))
     return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
 
@@ -165,7 +187,9 @@ def sprint_delete(request: HttpRequest, project: Project, membership: Membership
     try:
         services.sprint_delete(sprint=sprint, actor=request.user)
     except errors.DomainError as exc:
-        return _sprint_page(request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message)
+        return _sprint_page(
+            request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message
+        )
     messages.success(request, f"{sprint.name} is deleted; its stories are back in the backlog.")
     return redirect("project-sprints", key=project.key)
 
@@ -188,11 +212,18 @@ def sprint_close(request: HttpRequest, project: Project, membership: Membership,
     form = CloseForm(request.POST, auto_id="close-%s")
     if not form.is_valid():
         return _sprint_page(request, project, membership, sprint, status=400, close_form=form, closing=True)
-    carried = list(Story.objects.alive().filter(sprint=sprint).exclude(state__category__in=CLOSED_CATEGORIES).values_list("pk", flat=True))
+    carried = list(
+        Story.objects.alive()
+        .filter(sprint=sprint)
+        .exclude(state__category__in=CLOSED_CATEGORIES)
+        .values_list("pk", flat=True)
+    )
     try:
         sprint = services.sprint_close(sprint=sprint, actor=request.user, unfinished=form.cleaned_data["unfinished"])
     except errors.DomainError as exc:
-        return _sprint_page(request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message)
+        return _sprint_page(
+            request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message
+        )
     messages.success(request, f"{sprint.name} is closed.{_carried_note(carried)}")
     return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
 

@@ -35,7 +35,9 @@ EDITED_FIELDS = ("title", "description", "acceptance_criteria", "kind", "points"
 def _story(project: Project, story_key: str) -> Story:
     story = (
         Story.objects.filter(project=project, key=story_key)
-        .select_related("state", "sprint", "epic", "assignee", "created_by").prefetch_related("labels").first()
+        .select_related("state", "sprint", "epic", "assignee", "created_by")
+        .prefetch_related("labels")
+        .first()
     )
     if story is None:
         raise Http404(f"There is no story {story_key} in {project.key}.")
@@ -46,7 +48,9 @@ def _panel(request: HttpRequest) -> bool:
     return request.GET.get("panel") == "1" or request.POST.get("panel") == "1"
 
 
-def _respond(request: HttpRequest, project: Project, membership: Membership, story: Story, *, status: int = 200, **extra: Any) -> HttpResponse:
+def _respond(
+    request: HttpRequest, project: Project, membership: Membership, story: Story, *, status: int = 200, **extra: Any
+) -> HttpResponse:
     """The page, or the panel fragment; ``extra`` may carry bound forms, ``error`` and ``notice`` (shown at the top)."""
     panel = _panel(request)
     can_edit = membership.allows(Role.MEMBER)
@@ -59,15 +63,24 @@ def _respond(request: HttpRequest, project: Project, membership: Membership, sto
         "can_edit": can_edit,
         "panel": panel,
         # The panel's assign form lists the members; the page assigns through its full form.
-        "members": list(project.memberships.select_related("user").order_by("user__username")) if panel and can_edit else [],
+        "members": list(project.memberships.select_related("user").order_by("user__username"))
+        if panel and can_edit
+        else [],
         **extra,
     }
     if panel:
-        return render(request, "stories/_story_panel.html", {**context, "project": project, "membership": membership}, status=status)
+        return render(
+            request,
+            "stories/_story_panel.html",
+            {**context, "project": project, "membership": membership},
+            status=status,
+        )
     return render_project(request, "stories/story.html", project, membership, nav="backlog", status=status, **context)
 
 
-def _done(request: HttpRequest, project: Project, membership: Membership, story: Story, message: str, *, changed: bool = True) -> HttpResponse:
+def _done(
+    request: HttpRequest, project: Project, membership: Membership, story: Story, message: str, *, changed: bool = True
+) -> HttpResponse:
     """After a successful change: the panel again (and the board told to refresh), or a redirect to the page."""
     if _panel(request) and request.htmx:
         response = _respond(request, project, membership, _story(project, story.key), notice=message)
@@ -78,7 +91,9 @@ def _done(request: HttpRequest, project: Project, membership: Membership, story:
     return redirect("story-detail", key=project.key, story_key=story.key)
 
 
-def _refused(request: HttpRequest, project: Project, membership: Membership, story_key: str, exc: errors.DomainError) -> HttpResponse:
+def _refused(
+    request: HttpRequest, project: Project, membership: Membership, story_key: str, exc: errors.DomainError
+) -> HttpResponse:
     """A refused change: the panel or the page again, as it is now, with the reason at the top; nothing changed."""
     return _respond(request, project, membership, _story(project, story_key), status=exc.status, error=exc.message)
 
@@ -98,7 +113,10 @@ def story_detail(request: HttpRequest, project: Project, membership: Membership,
                 story=story, actor=request.user, expected_version=data["version"], **{f: data[f] for f in EDITED_FIELDS}
             )
         except errors.StaleVersion:
-            form.add_error(None, "Someone else changed this story while you were editing it: reload to see their change, then edit again.")
+            form.add_error(
+                None,
+                "Someone else changed this story while you were editing it: reload to see their change, then edit again.",
+            )
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -177,7 +195,9 @@ QUICK_CHANGES = ("block", "unblock", "assign", "estimate")
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def story_quick_change(request: HttpRequest, project: Project, membership: Membership, story_key: str, action: str) -> HttpResponse:
+def story_quick_change(
+    request: HttpRequest, project: Project, membership: Membership, story_key: str, action: str
+) -> HttpResponse:
     """Block (with a reason), unblock, assign or re-estimate a story; a stale ``version`` is refused (409)."""
     if action not in QUICK_CHANGES:
         raise Http404("There is no such change.")

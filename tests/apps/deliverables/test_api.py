@@ -12,19 +12,35 @@ pytestmark = pytest.mark.django_db
 
 
 def create(client, **body):
-    return client.post("/api/v1/projects/DATA/deliverables/", {"name": "Revenue dashboard", "kind": "dashboard", **body}, format="json")
+    return client.post(
+        "/api/v1/projects/DATA/deliverables/", {"name": "Revenue dashboard", "kind": "dashboard", **body}, format="json"
+    )
 
 
 def test_a_member_creates_a_deliverable_with_its_people_and_its_checklist(client_for, world):
     response = create(
-        client_for("member"), owner="member", consumers=["stakeholder"], consumer_groups=["Finance"],
-        data_sources=["Stripe", "Salesforce"], link="https://looker.example.com/d/12", target_date="2026-06-30",
+        client_for("member"),
+        owner="member",
+        consumers=["stakeholder"],
+        consumer_groups=["Finance"],
+        data_sources=["Stripe", "Salesforce"],
+        link="https://looker.example.com/d/12",
+        target_date="2026-06-30",
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert {k: body[k] for k in ("name", "kind", "owner", "consumers", "consumer_groups", "data_sources", "status", "version")} == {
-        "name": "Revenue dashboard", "kind": "dashboard", "owner": "member", "consumers": ["stakeholder"],
-        "consumer_groups": ["Finance"], "data_sources": ["Stripe", "Salesforce"], "status": "proposed", "version": 1,
+    assert {
+        k: body[k]
+        for k in ("name", "kind", "owner", "consumers", "consumer_groups", "data_sources", "status", "version")
+    } == {
+        "name": "Revenue dashboard",
+        "kind": "dashboard",
+        "owner": "member",
+        "consumers": ["stakeholder"],
+        "consumer_groups": ["Finance"],
+        "data_sources": ["Stripe", "Salesforce"],
+        "status": "proposed",
+        "version": 1,
     }
     assert body["progress"]["items_total"] == len(DEFAULT_CHECKLISTS["dashboard"])
     checklist = client_for("stakeholder").get(f"/api/v1/deliverables/{body['id']}/checklist/").json()["results"]
@@ -57,10 +73,12 @@ def test_the_list_filters_by_kind_status_and_consumer(client_for, world, people)
     member = client_for("member")
     create(member, consumers=["stakeholder"])
     create(member, name="Lead model", kind="ml_model", consumer_groups=["Sales ops"], status="validating")
+
     def names(query):
         response = member.get(f"/api/v1/projects/DATA/deliverables/?{query}")
         assert response.status_code == 200, response.content
         return [d["name"] for d in response.json()["results"]]
+
     assert names("") == ["CRM dataset", "Lead model", "Revenue dashboard"]
     assert names("kind=ml_model") == ["Lead model"]
     assert names("status=in_development") == ["CRM dataset"]
@@ -79,17 +97,29 @@ def test_the_list_answers_in_a_fixed_number_of_queries(client_for, world, people
 
     few = count()
     for n in range(6):
-        d = services.deliverable_create(project=project, actor=people["member"], name=f"D{n}", kind="report", consumers=[people["stakeholder"]])
+        d = services.deliverable_create(
+            project=project, actor=people["member"], name=f"D{n}", kind="report", consumers=[people["stakeholder"]]
+        )
         story_services.story_create(project=project, actor=people["member"], title=f"S{n}", points=2, deliverable=d)
     assert count() == few
 
 
 def test_progress_is_shown_in_count_and_points(client_for, world, people, states):
-    story_services.story_update(story=world.story, actor=people["member"], deliverable=world.deliverable, state=states["Done"])
-    story_services.story_update(story=world.other_story, actor=people["member"], deliverable=world.deliverable, points=2)
+    story_services.story_update(
+        story=world.story, actor=people["member"], deliverable=world.deliverable, state=states["Done"]
+    )
+    story_services.story_update(
+        story=world.other_story, actor=people["member"], deliverable=world.deliverable, points=2
+    )
     body = client_for("stakeholder").get(f"/api/v1/deliverables/{world.deliverable.pk}/").json()
     assert body["progress"] == {
-        "stories_done": 1, "stories_total": 2, "points_done": 3, "points_total": 5, "items_done": 0, "items_total": 4, "percent": 60,
+        "stories_done": 1,
+        "stories_total": 2,
+        "points_done": 3,
+        "points_total": 5,
+        "items_done": 0,
+        "items_total": 4,
+        "percent": 60,
     }
 
 
@@ -97,7 +127,9 @@ def test_patch_needs_the_current_version_and_a_stale_one_is_a_409(client_for, wo
     member = client_for("member")
     url = f"/api/v1/deliverables/{world.deliverable.pk}/"
     assert member.patch(url, {"description": "x"}, format="json").status_code == 400
-    assert member.patch(url, {"version": 1, "description": "Customers from both CRMs"}, format="json").status_code == 200
+    assert (
+        member.patch(url, {"version": 1, "description": "Customers from both CRMs"}, format="json").status_code == 200
+    )
     stale = member.patch(url, {"version": 1, "name": "Lost"}, format="json")
     assert stale.status_code == 409 and stale.json()["current_version"] == 2
     assert Deliverable.objects.get(pk=world.deliverable.pk).name == "CRM dataset"
@@ -117,7 +149,9 @@ def test_publishing_is_refused_with_a_409_naming_each_open_item_and_unfinished_s
 
 
 def test_publishing_succeeds_once_everything_is_done_and_then_shows_in_the_timeline(client_for, world, people, states):
-    story_services.story_update(story=world.story, actor=people["member"], deliverable=world.deliverable, state=states["Done"])
+    story_services.story_update(
+        story=world.story, actor=people["member"], deliverable=world.deliverable, state=states["Done"]
+    )
     member = client_for("member")
     for item in world.deliverable.checklist.all():
         url = f"/api/v1/deliverables/{world.deliverable.pk}/checklist/{item.pk}/"
@@ -126,7 +160,13 @@ def test_publishing_succeeds_once_everything_is_done_and_then_shows_in_the_timel
     assert response.status_code == 200 and response.json()["status"] == "published"
     events = client_for("stakeholder").get(f"/api/v1/deliverables/{world.deliverable.pk}/events/").json()["results"]
     assert events[-1] | {"id": 0, "at": ""} == {
-        "id": 0, "kind": "status", "field": None, "from": "in_development", "to": "published", "actor": "member", "at": "",
+        "id": 0,
+        "kind": "status",
+        "field": None,
+        "from": "in_development",
+        "to": "published",
+        "actor": "member",
+        "at": "",
     }
     assert member.post(f"/api/v1/deliverables/{world.deliverable.pk}/publish/").status_code == 409
     assert member.delete(f"/api/v1/deliverables/{world.deliverable.pk}/").status_code == 409
@@ -137,12 +177,19 @@ def test_a_stakeholder_may_tick_only_an_item_assigned_to_them(client_for, world,
     url = f"/api/v1/deliverables/{world.deliverable.pk}/checklist/{world.item.pk}/"
     assert stakeholder.patch(url, {"done": True}, format="json").status_code == 403
     services.checklist_item_update(item=world.item, actor=people["member"], assignee=people["stakeholder"])
-    response = stakeholder.patch(url, {"done": True, "evidence_url": "https://docs.example.com/sign-off"}, format="json")
+    response = stakeholder.patch(
+        url, {"done": True, "evidence_url": "https://docs.example.com/sign-off"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert (response.json()["done"], response.json()["ticked_by"]) == (True, "stakeholder")
     assert stakeholder.patch(url, {"text": "Sure, whatever"}, format="json").status_code == 403
     assert stakeholder.delete(url).status_code == 403
-    assert stakeholder.post(f"/api/v1/deliverables/{world.deliverable.pk}/checklist/", {"text": "Mine"}, format="json").status_code == 403
+    assert (
+        stakeholder.post(
+            f"/api/v1/deliverables/{world.deliverable.pk}/checklist/", {"text": "Mine"}, format="json"
+        ).status_code
+        == 403
+    )
 
 
 def test_items_are_added_assigned_and_removed_by_members(client_for, world):
@@ -158,14 +205,23 @@ def test_items_are_added_assigned_and_removed_by_members(client_for, world):
 def test_items_of_another_deliverable_are_not_found(client_for, world, project, people):
     other = services.deliverable_create(project=project, actor=people["member"], name="Other", kind="report")
     item = other.checklist.first()
-    response = client_for("member").patch(f"/api/v1/deliverables/{world.deliverable.pk}/checklist/{item.pk}/", {"done": True}, format="json")
+    response = client_for("member").patch(
+        f"/api/v1/deliverables/{world.deliverable.pk}/checklist/{item.pk}/", {"done": True}, format="json"
+    )
     assert response.status_code == 404
 
 
 def test_admins_edit_a_kinds_template_and_new_deliverables_use_it(client_for, world):
     admin = client_for("admin")
-    response = admin.patch("/api/v1/projects/DATA/checklist-templates/dashboard/", {"items": ["Numbers reconciled", "Owner named"]}, format="json")
-    assert response.status_code == 200 and response.json() == {"kind": "dashboard", "items": ["Numbers reconciled", "Owner named"]}
+    response = admin.patch(
+        "/api/v1/projects/DATA/checklist-templates/dashboard/",
+        {"items": ["Numbers reconciled", "Owner named"]},
+        format="json",
+    )
+    assert response.status_code == 200 and response.json() == {
+        "kind": "dashboard",
+        "items": ["Numbers reconciled", "Owner named"],
+    }
     listing = client_for("stakeholder").get("/api/v1/projects/DATA/checklist-templates/").json()
     assert {t["kind"]: t["items"] for t in listing}["dashboard"] == ["Numbers reconciled", "Owner named"]
     created = create(client_for("member")).json()
@@ -185,9 +241,13 @@ def test_stories_show_link_and_filter_by_their_deliverable(client_for, world, pr
     member = client_for("member")
     story = member.get("/api/v1/stories/DATA-1/").json()
     assert story["deliverable"] is None
-    linked = member.patch("/api/v1/stories/DATA-1/", {"version": story["version"], "deliverable": world.deliverable.pk}, format="json")
+    linked = member.patch(
+        "/api/v1/stories/DATA-1/", {"version": story["version"], "deliverable": world.deliverable.pk}, format="json"
+    )
     assert linked.status_code == 200 and linked.json()["deliverable"] == world.deliverable.pk
-    created = member.post("/api/v1/projects/DATA/stories/", {"title": "Lineage", "deliverable": world.deliverable.pk}, format="json")
+    created = member.post(
+        "/api/v1/projects/DATA/stories/", {"title": "Lineage", "deliverable": world.deliverable.pk}, format="json"
+    )
     assert created.status_code == 201 and created.json()["deliverable"] == world.deliverable.pk
 
     def keys(query):
@@ -197,7 +257,9 @@ def test_stories_show_link_and_filter_by_their_deliverable(client_for, world, pr
     assert keys("deliverable=none") == ["DATA-2"]
     assert member.get("/api/v1/projects/DATA/stories/?deliverable=abc").status_code == 400
 
-    elsewhere = services.deliverable_create(project=project.other, actor=people["outsider"], name="Theirs", kind="report")
+    elsewhere = services.deliverable_create(
+        project=project.other, actor=people["outsider"], name="Theirs", kind="report"
+    )
     version = linked.json()["version"]
     refused = member.patch("/api/v1/stories/DATA-1/", {"version": version, "deliverable": elsewhere.pk}, format="json")
     assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "deliverable"

@@ -13,10 +13,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def linked(project, people, states):
-    dashboard = services.deliverable_create(project=project, actor=people["member"], name="Revenue dashboard", kind="dashboard")
+    dashboard = services.deliverable_create(
+        project=project, actor=people["member"], name="Revenue dashboard", kind="dashboard"
+    )
     member = people["member"]
-    on = story_services.story_create(project=project, actor=member, title="MRR tile", deliverable=dashboard, state=states["In progress"])
-    off = story_services.story_create(project=project, actor=member, title="Upgrade Airflow", state=states["In progress"])
+    on = story_services.story_create(
+        project=project, actor=member, title="MRR tile", deliverable=dashboard, state=states["In progress"]
+    )
+    off = story_services.story_create(
+        project=project, actor=member, title="Upgrade Airflow", state=states["In progress"]
+    )
     story_services.story_create(project=project, actor=member, title="Region filter", deliverable=dashboard)
     story_services.story_create(project=project, actor=member, title="Rotate keys")
     return dashboard, on, off
@@ -32,10 +38,10 @@ def client(people):
 def test_board_cards_carry_their_deliverables_badge_and_lanes_group_by_deliverable(client, linked):
     dashboard, on, off = linked
     html = client.get("/p/DATA/board/?mode=kanban").content.decode()
-    card = html[html.index(f'id="card-{on.key}"'):]
+    card = html[html.index(f'id="card-{on.key}"') :]
     card = card[: card.index("</li>")]
     assert "deliverable-badge" in card and "Revenue dashboard" in card
-    other = html[html.index(f'id="card-{off.key}"'):]
+    other = html[html.index(f'id="card-{off.key}"') :]
     assert "deliverable-badge" not in other[: other.index("</li>")]
     lanes = client.get("/p/DATA/board/?mode=kanban&lanes=deliverable").content.decode()
     assert lanes.index(">Revenue dashboard <") < lanes.index(">No deliverable <")

@@ -28,7 +28,12 @@ def project(django_db_setup, django_db_blocker):
 
 def test_the_demo_has_its_four_deliverables_linked_to_stories(project):
     deliverables = {d.name: d for d in Deliverable.objects.filter(project=project)}
-    assert set(deliverables) == {"CRM customers dataset", "Salesforce ingestion pipeline", "Revenue dashboard", "Churn risk model"}
+    assert set(deliverables) == {
+        "CRM customers dataset",
+        "Salesforce ingestion pipeline",
+        "Revenue dashboard",
+        "Churn risk model",
+    }
     assert all(selectors.linked_stories(d).exists() for d in deliverables.values())
 
 
@@ -56,8 +61,14 @@ def test_a_stakeholder_signed_off_the_dashboard(project):
 def test_dataops_metrics_come_out_of_the_demo(project):
     data = engine_input(project)
     report = dataops.dataops_report(
-        data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, sprints=data.sprints, as_of=timezone.now(),
-        deliverables=selectors.engine_deliverables(project), links=selectors.story_links(project),
+        data.events,
+        stories=data.stories,
+        workflow=data.workflow,
+        tz=data.timezone,
+        sprints=data.sprints,
+        as_of=timezone.now(),
+        deliverables=selectors.engine_deliverables(project),
+        links=selectors.story_links(project),
     )
     assert len(report.deliverables) >= 2
     assert all(t.time_to_insight_days and t.validation_lag_days for t in report.deliverables)

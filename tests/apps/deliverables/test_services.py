@@ -16,15 +16,26 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def timeline(deliverable):
-    return list(DeliverableEvent.objects.filter(deliverable=deliverable).order_by("at", "id").values_list("kind", "field", "from_value", "to_value"))
+    return list(
+        DeliverableEvent.objects.filter(deliverable=deliverable)
+        .order_by("at", "id")
+        .values_list("kind", "field", "from_value", "to_value")
+    )
 
 
 @pytest.fixture
 def dataset(project, people):
     return services.deliverable_create(
-        project=project, actor=people["member"], name="CRM customers", kind="dataset", owner=people["member"],
-        consumers=[people["stakeholder"]], consumer_groups=["Finance", "Sales ops"], data_sources=["Salesforce"],
-        status="in_development", at=T0,
+        project=project,
+        actor=people["member"],
+        name="CRM customers",
+        kind="dataset",
+        owner=people["member"],
+        consumers=[people["stakeholder"]],
+        consumer_groups=["Finance", "Sales ops"],
+        data_sources=["Salesforce"],
+        status="in_development",
+        at=T0,
     )
 
 
@@ -39,13 +50,17 @@ def tick_all(deliverable, user, at=None):
 def test_a_new_deliverable_copies_its_kinds_default_checklist_and_logs_its_creation(dataset, project, people):
     assert list(dataset.checklist.values_list("text", flat=True)) == list(DEFAULT_CHECKLISTS["dataset"])
     assert ChecklistTemplate.objects.get(project=project, kind="dataset").items == list(DEFAULT_CHECKLISTS["dataset"])
-    assert timeline(dataset) == [("created", "", None, {"name": "CRM customers", "kind": "dataset", "status": "in_development"})]
+    assert timeline(dataset) == [
+        ("created", "", None, {"name": "CRM customers", "kind": "dataset", "status": "in_development"})
+    ]
     event = DeliverableEvent.objects.get(deliverable=dataset)
     assert (event.actor, event.at) == (people["member"], T0)
 
 
 def test_an_edited_template_is_copied_into_new_deliverables_only(dataset, project, people):
-    services.checklist_template_update(project=project, kind="dataset", items=["Schema documented", " ", "GDPR review", "GDPR review"])
+    services.checklist_template_update(
+        project=project, kind="dataset", items=["Schema documented", " ", "GDPR review", "GDPR review"]
+    )
     assert selectors.template_items(project)["dataset"] == ["Schema documented", "GDPR review"]
     later = services.deliverable_create(project=project, actor=people["member"], name="Orders", kind="dataset")
     assert list(later.checklist.values_list("text", flat=True)) == ["Schema documented", "GDPR review"]
@@ -82,10 +97,14 @@ def test_creation_refuses_bad_values(project, people, fields, field):
 
 def test_owner_and_consumers_must_be_members_and_names_are_unique(dataset, project, people):
     with pytest.raises(InvalidInput) as error:
-        services.deliverable_create(project=project, actor=people["member"], name="X", kind="report", owner=people["outsider"])
+        services.deliverable_create(
+            project=project, actor=people["member"], name="X", kind="report", owner=people["outsider"]
+        )
     assert error.value.field == "owner"
     with pytest.raises(InvalidInput):
-        services.deliverable_create(project=project, actor=people["member"], name="X", kind="report", consumers=[people["outsider"]])
+        services.deliverable_create(
+            project=project, actor=people["member"], name="X", kind="report", consumers=[people["outsider"]]
+        )
     with pytest.raises(Conflict) as duplicate:
         services.deliverable_create(project=project, actor=people["member"], name="CRM customers", kind="report")
     assert duplicate.value.code == "duplicate"
@@ -97,9 +116,15 @@ def test_owner_and_consumers_must_be_members_and_names_are_unique(dataset, proje
 def test_each_changed_field_is_an_event_and_a_status_change_records_who_and_when(dataset, people):
     later = T0 + timedelta(days=1)
     services.deliverable_update(
-        deliverable=dataset, actor=people["owner"], expected_version=1, at=later,
-        name="CRM customers v2", consumers=[people["stakeholder"], people["owner"]], target_date=date(2026, 4, 1),
-        status="validating", description="Long text",
+        deliverable=dataset,
+        actor=people["owner"],
+        expected_version=1,
+        at=later,
+        name="CRM customers v2",
+        consumers=[people["stakeholder"], people["owner"]],
+        target_date=date(2026, 4, 1),
+        status="validating",
+        description="Long text",
     )
     assert dataset.version == 2
     kinds = {(kind, field): (old, new) for kind, field, old, new in timeline(dataset)[1:]}
@@ -122,7 +147,9 @@ def test_a_stale_version_changes_nothing(dataset, people):
 
 
 def test_an_unchanged_value_writes_nothing(dataset, people):
-    services.deliverable_update(deliverable=dataset, actor=people["member"], name="CRM customers", consumer_groups=["Finance", "Sales ops"])
+    services.deliverable_update(
+        deliverable=dataset, actor=people["member"], name="CRM customers", consumer_groups=["Finance", "Sales ops"]
+    )
     assert dataset.version == 1 and len(timeline(dataset)) == 1
 
 
@@ -130,7 +157,9 @@ def test_an_unchanged_value_writes_nothing(dataset, people):
 
 
 def test_publishing_is_refused_naming_each_open_item_and_unfinished_story(dataset, project, people, states):
-    story = story_services.story_create(project=project, actor=people["member"], title="Model dim_customer", deliverable=dataset)
+    story = story_services.story_create(
+        project=project, actor=people["member"], title="Model dim_customer", deliverable=dataset
+    )
     services.checklist_item_update(item=dataset.checklist.first(), actor=people["member"], done=True)
     with pytest.raises(services.PublishRefused) as refused:
         services.deliverable_publish(deliverable=dataset, actor=people["member"])
@@ -144,11 +173,17 @@ def test_publishing_is_refused_naming_each_open_item_and_unfinished_story(datase
 
 def test_cancelled_and_deleted_stories_do_not_hold_publication_but_unfinished_ones_do(dataset, project, people, states):
     member = people["member"]
-    done = story_services.story_create(project=project, actor=member, title="Done", deliverable=dataset, state=states["Done"])
-    story_services.story_create(project=project, actor=member, title="Dropped", deliverable=dataset, state=states["Won't do"])
+    done = story_services.story_create(
+        project=project, actor=member, title="Done", deliverable=dataset, state=states["Done"]
+    )
+    story_services.story_create(
+        project=project, actor=member, title="Dropped", deliverable=dataset, state=states["Won't do"]
+    )
     gone = story_services.story_create(project=project, actor=member, title="Gone", deliverable=dataset)
     story_services.story_delete(story=gone, actor=member)
-    waiting = story_services.story_create(project=project, actor=member, title="Waiting", deliverable=dataset, state=states["Waiting"])
+    waiting = story_services.story_create(
+        project=project, actor=member, title="Waiting", deliverable=dataset, state=states["Waiting"]
+    )
     tick_all(dataset, member, at=T0)
     assert [s.key for s in selectors.publish_blockers(dataset).unfinished_stories] == [waiting.key]
     story_services.story_change_state(story=waiting, state=states["Done"], actor=member)
@@ -199,9 +234,16 @@ def test_a_deliverable_that_never_went_out_can_be_deleted_and_its_stories_stay(d
 
 def test_ticking_records_who_and_when_and_unticking_clears_it(dataset, people):
     item = dataset.checklist.first()
-    services.checklist_item_update(item=item, actor=people["stakeholder"], done=True, evidence_url="https://ci.example.com/run/7", at=T0)
+    services.checklist_item_update(
+        item=item, actor=people["stakeholder"], done=True, evidence_url="https://ci.example.com/run/7", at=T0
+    )
     item.refresh_from_db()
-    assert (item.done, item.ticked_by, item.ticked_at, item.evidence_url) == (True, people["stakeholder"], T0, "https://ci.example.com/run/7")
+    assert (item.done, item.ticked_by, item.ticked_at, item.evidence_url) == (
+        True,
+        people["stakeholder"],
+        T0,
+        "https://ci.example.com/run/7",
+    )
     services.checklist_item_update(item=item, actor=people["member"], done=True, at=T0 + timedelta(hours=1))
     item.refresh_from_db()
     assert (item.ticked_by, item.ticked_at) == (people["stakeholder"], T0)  # ticking again changes nothing
@@ -213,7 +255,9 @@ def test_ticking_records_who_and_when_and_unticking_clears_it(dataset, people):
 
 
 def test_items_are_added_assigned_and_removed_with_events(dataset, people):
-    item = services.checklist_item_add(deliverable=dataset, actor=people["member"], text="PII reviewed", assignee=people["stakeholder"])
+    item = services.checklist_item_add(
+        deliverable=dataset, actor=people["member"], text="PII reviewed", assignee=people["stakeholder"]
+    )
     assert item.position == len(DEFAULT_CHECKLISTS["dataset"]) and item.assignee == people["stakeholder"]
     with pytest.raises(InvalidInput):
         services.checklist_item_update(item=item, actor=people["member"], assignee=people["outsider"])
@@ -222,8 +266,12 @@ def test_items_are_added_assigned_and_removed_with_events(dataset, people):
     with pytest.raises(InvalidInput):
         services.checklist_item_add(deliverable=dataset, actor=people["member"], text="")
     services.checklist_item_update(item=item, actor=people["member"], assignee=None)
-    assert timeline(dataset)[-1] == ("item_updated", "assignee", {"item": "PII reviewed", "assignee": "stakeholder"},
-                                     {"item": "PII reviewed", "assignee": None})
+    assert timeline(dataset)[-1] == (
+        "item_updated",
+        "assignee",
+        {"item": "PII reviewed", "assignee": "stakeholder"},
+        {"item": "PII reviewed", "assignee": None},
+    )
     services.checklist_item_remove(item=item, actor=people["member"])
     assert [k for k, *_ in timeline(dataset)] == ["created", "item_added", "item_updated", "item_removed"]
     assert timeline(dataset)[-1][2] == "PII reviewed"
@@ -255,9 +303,13 @@ def test_only_members_or_the_assigned_stakeholder_may_change_an_item(dataset, pr
 
 def test_progress_counts_stories_and_points_done_without_cancelled_or_deleted(dataset, project, people, states):
     member = people["member"]
-    story_services.story_create(project=project, actor=member, title="A", points=3, deliverable=dataset, state=states["Done"])
+    story_services.story_create(
+        project=project, actor=member, title="A", points=3, deliverable=dataset, state=states["Done"]
+    )
     story_services.story_create(project=project, actor=member, title="B", points=5, deliverable=dataset)
-    story_services.story_create(project=project, actor=member, title="C", points=8, deliverable=dataset, state=states["Won't do"])
+    story_services.story_create(
+        project=project, actor=member, title="C", points=8, deliverable=dataset, state=states["Won't do"]
+    )
     gone = story_services.story_create(project=project, actor=member, title="D", points=13, deliverable=dataset)
     story_services.story_delete(story=gone, actor=member)
     services.checklist_item_update(item=dataset.checklist.first(), actor=member, done=True)
@@ -271,7 +323,9 @@ def test_linking_a_story_is_an_updated_event_with_the_ids_and_stays_in_the_proje
     story_services.story_update(story=story, actor=people["member"], expected_version=1, deliverable=dataset)
     last = StoryEvent.objects.filter(story=story).order_by("-seq").first()
     assert (last.kind, last.field, last.from_value, last.to_value) == ("updated", "deliverable", None, dataset.pk)
-    elsewhere = services.deliverable_create(project=project.other, actor=people["outsider"], name="Other", kind="report")
+    elsewhere = services.deliverable_create(
+        project=project.other, actor=people["outsider"], name="Other", kind="report"
+    )
     with pytest.raises(InvalidInput) as error:
         story_services.story_update(story=story, actor=people["member"], deliverable=elsewhere)
     assert error.value.field == "deliverable"
@@ -280,11 +334,17 @@ def test_linking_a_story_is_an_updated_event_with_the_ids_and_stays_in_the_proje
 
 def test_the_engine_sees_status_history_and_publication(dataset, people):
     tick_all(dataset, people["member"])
-    services.deliverable_change_status(deliverable=dataset, status="validating", actor=people["member"], at=T0 + timedelta(days=1))
+    services.deliverable_change_status(
+        deliverable=dataset, status="validating", actor=people["member"], at=T0 + timedelta(days=1)
+    )
     services.deliverable_publish(deliverable=dataset, actor=people["member"], at=T0 + timedelta(days=2))
     (record,) = selectors.engine_deliverables(dataset.project)
     assert record == records.Deliverable(
-        id=dataset.pk, name="CRM customers", kind="dataset", published_at=T0 + timedelta(days=2), retired_at=None,
+        id=dataset.pk,
+        name="CRM customers",
+        kind="dataset",
+        published_at=T0 + timedelta(days=2),
+        retired_at=None,
         status_history=(
             records.DeliverableStatus(T0, "in development"),
             records.DeliverableStatus(T0 + timedelta(days=1), "validating"),

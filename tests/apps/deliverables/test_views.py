@@ -15,12 +15,34 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def dashboard(project, people, states):
     deliverable = services.deliverable_create(
-        project=project, actor=people["member"], name="Revenue dashboard", kind="dashboard", owner=people["member"],
-        consumers=[people["stakeholder"]], consumer_groups=["Finance"], data_sources=["Stripe invoices", "Salesforce"],
-        description="MRR by segment.", status="validating", target_date=date(2020, 1, 31),
+        project=project,
+        actor=people["member"],
+        name="Revenue dashboard",
+        kind="dashboard",
+        owner=people["member"],
+        consumers=[people["stakeholder"]],
+        consumer_groups=["Finance"],
+        data_sources=["Stripe invoices", "Salesforce"],
+        description="MRR by segment.",
+        status="validating",
+        target_date=date(2020, 1, 31),
     )
-    story_services.story_create(project=project, actor=people["member"], title="Build fct_mrr", points=5, deliverable=deliverable, state=states["Done"])
-    story_services.story_create(project=project, actor=people["member"], title="Region filter", points=3, deliverable=deliverable, state=states["In progress"])
+    story_services.story_create(
+        project=project,
+        actor=people["member"],
+        title="Build fct_mrr",
+        points=5,
+        deliverable=deliverable,
+        state=states["Done"],
+    )
+    story_services.story_create(
+        project=project,
+        actor=people["member"],
+        title="Region filter",
+        points=3,
+        deliverable=deliverable,
+        state=states["In progress"],
+    )
     return deliverable
 
 
@@ -40,7 +62,13 @@ def test_the_catalogue_shows_progress_checklist_and_late_ones(browser_for, dashb
 
 
 def test_the_catalogue_filters_by_kind_status_and_consumer(browser_for, dashboard, project, people):
-    services.deliverable_create(project=project, actor=people["member"], name="Churn model", kind="ml_model", consumer_groups=["Customer success"])
+    services.deliverable_create(
+        project=project,
+        actor=people["member"],
+        name="Churn model",
+        kind="ml_model",
+        consumer_groups=["Customer success"],
+    )
     client = browser_for("member")
     assert "Churn model" not in client.get("/p/DATA/deliverables/?kind=dashboard").content.decode()
     assert "Revenue dashboard" not in client.get("/p/DATA/deliverables/?status=proposed").content.decode()
@@ -59,13 +87,23 @@ def test_outsiders_get_404_and_anonymous_users_log_in(browser_for, dashboard):
 
 def test_a_member_creates_a_deliverable_and_bad_input_changes_nothing(browser_for, project):
     client = browser_for("member")
-    bad = client.post("/p/DATA/deliverables/new/", {"name": "Orders", "kind": "dataset", "status": "proposed", "link": "javascript:x"})
+    bad = client.post(
+        "/p/DATA/deliverables/new/", {"name": "Orders", "kind": "dataset", "status": "proposed", "link": "javascript:x"}
+    )
     assert bad.status_code == 400 and "http(s) address" in bad.content.decode()
     assert not Deliverable.objects.exists()
-    good = client.post("/p/DATA/deliverables/new/", {
-        "name": "Orders", "kind": "dataset", "status": "proposed", "consumers": ["stakeholder"],
-        "consumer_groups": "Finance, Ops", "data_sources": "ERP\nStripe\n", "link": "https://wiki.example.com/orders",
-    })
+    good = client.post(
+        "/p/DATA/deliverables/new/",
+        {
+            "name": "Orders",
+            "kind": "dataset",
+            "status": "proposed",
+            "consumers": ["stakeholder"],
+            "consumer_groups": "Finance, Ops",
+            "data_sources": "ERP\nStripe\n",
+            "link": "https://wiki.example.com/orders",
+        },
+    )
     deliverable = Deliverable.objects.get()
     assert good.status_code == 302 and good["Location"] == url(deliverable)
     assert (deliverable.consumer_groups, deliverable.data_sources) == (["Finance", "Ops"], ["ERP", "Stripe"])
@@ -75,8 +113,17 @@ def test_a_member_creates_a_deliverable_and_bad_input_changes_nothing(browser_fo
 
 def test_the_deliverable_page_shows_everything_and_what_blocks_publication(browser_for, dashboard):
     html = browser_for("stakeholder").get(url(dashboard)).content.decode()
-    for text in ("MRR by segment.", "stakeholder, Finance", "Stripe invoices", "Build fct_mrr", "Region filter", "In progress",
-                 "Figures reconciled with the source", "Before it can be published", "created it (Validating)"):
+    for text in (
+        "MRR by segment.",
+        "stakeholder, Finance",
+        "Stripe invoices",
+        "Build fct_mrr",
+        "Region filter",
+        "In progress",
+        "Figures reconciled with the source",
+        "Before it can be published",
+        "created it (Validating)",
+    ):
         assert text in html, text
     assert "DATA-2</strong> “Region filter” is not finished" in html
     assert "Publish" not in html  # stakeholders read
@@ -109,17 +156,25 @@ def test_a_stakeholder_ticks_an_item_assigned_to_them_only(browser_for, dashboar
     services.checklist_item_update(item=first, actor=people["member"], assignee=people["stakeholder"])
     client = browser_for("stakeholder")
     assert client.post(url(dashboard, f"checklist/{second.pk}/tick/"), {"done": "1"}).status_code == 403
-    response = client.post(url(dashboard, f"checklist/{first.pk}/tick/"), {"done": "1", "evidence_url": "https://docs.example.com/ok"})
+    response = client.post(
+        url(dashboard, f"checklist/{first.pk}/tick/"), {"done": "1", "evidence_url": "https://docs.example.com/ok"}
+    )
     assert response.status_code == 302
     first.refresh_from_db()
-    assert (first.done, first.ticked_by, first.evidence_url) == (True, people["stakeholder"], "https://docs.example.com/ok")
+    assert (first.done, first.ticked_by, first.evidence_url) == (
+        True,
+        people["stakeholder"],
+        "https://docs.example.com/ok",
+    )
     html = client.get(url(dashboard)).content.decode()
     assert "Ticked by stakeholder" in html and "ticked “Figures reconciled with the source”" in html
 
 
 def test_a_bad_evidence_link_is_shown_beside_the_item_and_changes_nothing(browser_for, dashboard):
     item = dashboard.checklist.first()
-    response = browser_for("member").post(url(dashboard, f"checklist/{item.pk}/tick/"), {"done": "1", "evidence_url": "nope"})
+    response = browser_for("member").post(
+        url(dashboard, f"checklist/{item.pk}/tick/"), {"done": "1", "evidence_url": "nope"}
+    )
     assert response.status_code == 400 and "http(s) address" in response.content.decode()
     item.refresh_from_db()
     assert not item.done
@@ -128,7 +183,9 @@ def test_a_bad_evidence_link_is_shown_beside_the_item_and_changes_nothing(browse
 def test_members_add_assign_and_remove_items(browser_for, dashboard):
     client = browser_for("member")
     assert client.post(url(dashboard, "checklist/"), {"text": ""}).status_code == 400
-    assert client.post(url(dashboard, "checklist/"), {"text": "Load tested", "assignee": "stakeholder"}).status_code == 302
+    assert (
+        client.post(url(dashboard, "checklist/"), {"text": "Load tested", "assignee": "stakeholder"}).status_code == 302
+    )
     item = dashboard.checklist.get(text="Load tested")
     assert item.assignee.username == "stakeholder"
     assert client.post(url(dashboard, f"checklist/{item.pk}/assign/"), {"assignee": ""}).status_code == 302
@@ -150,13 +207,18 @@ def test_editing_with_a_stale_version_changes_nothing(browser_for, dashboard, pe
 
 
 def test_admins_edit_the_templates_and_others_only_read_them(browser_for, project):
-    assert "Only admins edit the templates" in browser_for("member").get("/p/DATA/deliverables/checklists/").content.decode()
+    assert (
+        "Only admins edit the templates"
+        in browser_for("member").get("/p/DATA/deliverables/checklists/").content.decode()
+    )
     assert browser_for("member").post("/p/DATA/deliverables/checklists/", {"dashboard": "x"}).status_code == 403
     admin = browser_for("admin")
     assert admin.get("/p/DATA/deliverables/checklists/").status_code == 200
-    response = admin.post("/p/DATA/deliverables/checklists/", {
-        kind: "\n".join(items) for kind, items in selectors.template_items(project).items()
-    } | {"dashboard": "Numbers reconciled\n\nOwner named\n"})
+    response = admin.post(
+        "/p/DATA/deliverables/checklists/",
+        {kind: "\n".join(items) for kind, items in selectors.template_items(project).items()}
+        | {"dashboard": "Numbers reconciled\n\nOwner named\n"},
+    )
     assert response.status_code == 302
     assert list(ChecklistTemplate.objects.filter(project=project).values_list("kind", "items")) == [
         ("dashboard", ["Numbers reconciled", "Owner named"])

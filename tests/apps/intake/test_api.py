@@ -32,7 +32,9 @@ def test_a_stakeholder_submits_and_everyone_sees_it(world, ask, client_for):
     assert mine == []
 
 
-@pytest.mark.parametrize("body, field", [({"title": " "}, "title"), ({"title": "x", "channel": "fax"}, "channel"), ({}, "title")])
+@pytest.mark.parametrize(
+    "body, field", [({"title": " "}, "title"), ({"title": "x", "channel": "fax"}, "channel"), ({}, "title")]
+)
 def test_bad_submissions_are_400s(world, client_for, body, field):
     response = client_for("stakeholder").post("/api/v1/projects/DATA/requests/", body, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == field
@@ -61,7 +63,9 @@ def test_accept_with_a_placement_and_into_a_planned_sprint(world, ask, client_fo
     assert owner.post(f"/api/v1/requests/{first['id']}/accept/", {"before": "DATA-1"}, format="json").status_code == 200
     keys = [s["key"] for s in owner.get("/api/v1/projects/DATA/backlog/").json()["results"]]
     assert keys == ["DATA-3", "DATA-1", "DATA-2"]
-    planned = owner.post(f"/api/v1/requests/{second['id']}/accept/", {"position": "top", "sprint": world.sprint.pk}, format="json")
+    planned = owner.post(
+        f"/api/v1/requests/{second['id']}/accept/", {"position": "top", "sprint": world.sprint.pk}, format="json"
+    )
     assert planned.status_code == 200 and Story.objects.get(key=planned.json()["story"]).sprint == world.sprint
 
 
@@ -69,14 +73,23 @@ def test_the_active_sprint_is_refused(world, ask, client_for, people):
     story_services.sprint_start(sprint=world.sprint, actor=people["owner"])
     created = ask("stakeholder", "Urgent thing")
     events = StoryEvent.objects.count()
-    response = client_for("owner").post(f"/api/v1/requests/{created['id']}/accept/", {"position": "top", "sprint": world.sprint.pk}, format="json")
+    response = client_for("owner").post(
+        f"/api/v1/requests/{created['id']}/accept/", {"position": "top", "sprint": world.sprint.pk}, format="json"
+    )
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "sprint"
-    assert Request.objects.get().status == "open" and StoryEvent.objects.count() == events and Story.objects.count() == 2
+    assert (
+        Request.objects.get().status == "open" and StoryEvent.objects.count() == events and Story.objects.count() == 2
+    )
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"before": "DATA-99"}, "before"), ({"before": "DATA-1", "after": "DATA-2"}, "position"), ({"sprint": 999999}, "sprint"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"before": "DATA-99"}, "before"),
+        ({"before": "DATA-1", "after": "DATA-2"}, "position"),
+        ({"sprint": 999999}, "sprint"),
+    ],
+)
 def test_bad_placements_are_400s_and_change_nothing(world, ask, client_for, body, field):
     created = ask("stakeholder", "Churn by region")
     response = client_for("owner").post(f"/api/v1/requests/{created['id']}/accept/", body, format="json")
@@ -110,7 +123,10 @@ def test_decline_needs_a_reason_which_the_requester_sees(world, ask, client_for)
 def test_a_member_cannot_triage(world, ask, client_for):
     created = ask("stakeholder", "Churn by region")
     for action, body in [("accept", {}), ("merge", {"into": created["id"]}), ("decline", {"reason": "no"})]:
-        assert client_for("member").post(f"/api/v1/requests/{created['id']}/{action}/", body, format="json").status_code == 403
+        assert (
+            client_for("member").post(f"/api/v1/requests/{created['id']}/{action}/", body, format="json").status_code
+            == 403
+        )
     assert Request.objects.get().status == "open"
 
 

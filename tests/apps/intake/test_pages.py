@@ -32,7 +32,9 @@ def test_a_stakeholder_submits_and_follows_it(as_user, project):
 
 
 def test_the_owner_accepts_merges_and_declines(as_user, project, people):
-    a, b, c = (submit(project, people, "stakeholder", t) for t in ("Churn dashboard", "Revenue export", "Rewrite in Rust"))
+    a, b, c = (
+        submit(project, people, "stakeholder", t) for t in ("Churn dashboard", "Revenue export", "Rewrite in Rust")
+    )
     client = as_user("owner")
     assert "Accept request #" in client.get(url()).content.decode()
     client.post(url("project-request-triage", request_id=a.pk, action="accept"), {"position": "top"})
@@ -45,20 +47,30 @@ def test_the_owner_accepts_merges_and_declines(as_user, project, people):
     assert Story.objects.get().title == "Churn dashboard"
     mine = as_user("stakeholder").get(url("project-my-requests")).content.decode()
     assert "Not a data product" in mine and "Planned as" in mine and "Merged into the similar request" in mine
-    assert as_user("member").post(url("project-request-triage", request_id=c.pk, action="accept"), {}).status_code == 403
+    assert (
+        as_user("member").post(url("project-request-triage", request_id=c.pk, action="accept"), {}).status_code == 403
+    )
     assert as_user("owner").post(url("project-request-triage", request_id=c.pk, action="nope"), {}).status_code == 404
 
 
 def test_most_asked_for_and_accepting_a_whole_group(as_user, project, people):
-    ids = [submit(project, people, who, t).pk for who, t in (
-        ("stakeholder", "Churn dashboard for marketing"), ("member", "Marketing churn dashboards"),
-        ("admin", "A churn dashboard for marketing"), ("member", "Export revenue to CSV"),
-    )]
+    ids = [
+        submit(project, people, who, t).pk
+        for who, t in (
+            ("stakeholder", "Churn dashboard for marketing"),
+            ("member", "Marketing churn dashboards"),
+            ("admin", "A churn dashboard for marketing"),
+            ("member", "Export revenue to CSV"),
+        )
+    ]
     client = as_user("owner")
     page = client.get(url()).content.decode()
     assert "Most asked for" in page and "3 requests" in page and "from 3 people" in page
     group = ",".join(map(str, ids[:3]))
-    response = client.post(url("project-request-group"), {"action": "accept", "requests": group, "representative": ids[0], "position": "bottom"})
+    response = client.post(
+        url("project-request-group"),
+        {"action": "accept", "requests": group, "representative": ids[0], "position": "bottom"},
+    )
     assert response.status_code == 302
     assert Story.objects.count() == 1
     assert sorted(Request.objects.values_list("status", flat=True)) == ["accepted", "merged", "merged", "open"]
@@ -69,5 +81,7 @@ def test_most_asked_for_and_accepting_a_whole_group(as_user, project, people):
 
 def test_merging_a_group_keeps_the_representative_open(as_user, project, people):
     ids = [submit(project, people, "stakeholder", t).pk for t in ("Churn alert", "Churn alerts")]
-    as_user("owner").post(url("project-request-group"), {"action": "merge", "requests": f"{ids[0]},{ids[1]}", "representative": ids[1]})
+    as_user("owner").post(
+        url("project-request-group"), {"action": "merge", "requests": f"{ids[0]},{ids[1]}", "representative": ids[1]}
+    )
     assert dict(Request.objects.values_list("pk", "status")) == {ids[0]: "merged", ids[1]: "open"}

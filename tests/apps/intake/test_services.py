@@ -14,9 +14,15 @@ pytestmark = pytest.mark.django_db
 
 
 def test_accept_links_the_story_and_the_requester(project, people):
-    request = services.request_submit(project=project, requester=people["stakeholder"], title="Churn", detail="By region", channel="chat")
+    request = services.request_submit(
+        project=project, requester=people["stakeholder"], title="Churn", detail="By region", channel="chat"
+    )
     accepted = services.request_accept(request=request, actor=people["owner"])
-    assert accepted.status == "accepted" and accepted.story.title == "Churn" and accepted.requester == people["stakeholder"]
+    assert (
+        accepted.status == "accepted"
+        and accepted.story.title == "Churn"
+        and accepted.requester == people["stakeholder"]
+    )
     assert accepted.decided_by == people["owner"] and "stakeholder (chat)" in accepted.story.description
     with pytest.raises(Conflict):
         services.request_accept(request=request, actor=people["owner"])
@@ -47,5 +53,7 @@ def test_a_group_with_a_foreign_request_is_refused_whole(project, people):
     mine = services.request_submit(project=project, requester=people["stakeholder"], title="Churn")
     theirs = services.request_submit(project=project.other, requester=people["outsider"], title="Churn")
     with pytest.raises(InvalidInput):
-        services.requests_accept_group(project=project, ids=[mine.pk, theirs.pk], representative=mine.pk, actor=people["owner"])
+        services.requests_accept_group(
+            project=project, ids=[mine.pk, theirs.pk], representative=mine.pk, actor=people["owner"]
+        )
     assert not Story.objects.exists() and Request.objects.get(pk=mine.pk).status == "open"

@@ -11,7 +11,15 @@ from apps.stories.models import Sprint
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_PAGES = ["project-home", "project-backlog", "project-board", "project-sprints", "project-reports", "project-deliverables", "project-requests"]
+PROJECT_PAGES = [
+    "project-home",
+    "project-backlog",
+    "project-board",
+    "project-sprints",
+    "project-reports",
+    "project-deliverables",
+    "project-requests",
+]
 ROLES = ["admin", "owner", "member", "stakeholder"]
 
 
@@ -55,7 +63,9 @@ def test_anonymous_users_are_sent_to_login(client, project, page):
 def test_settings_are_for_admins_only(as_user, project, role):
     client = as_user(role)
     assert client.get(settings_url(project)).status_code == 403
-    assert client.post(settings_url(project, "project-state-add"), {"name": "X", "category": "active"}).status_code == 403
+    assert (
+        client.post(settings_url(project, "project-state-add"), {"name": "X", "category": "active"}).status_code == 403
+    )
     assert b"Settings" not in client.get(reverse("project-home", kwargs={"key": "DATA"})).content
     assert "X" not in names(project)
 
@@ -75,7 +85,13 @@ def test_project_list_shows_my_projects_and_role(as_user, project):
 
 
 def test_create_project(as_user, project, people):
-    data = {"key": "ml", "name": "ML team", "sprint_length_days": 10, "timezone": "Europe/Amsterdam", "wip_policy": "block"}
+    data = {
+        "key": "ml",
+        "name": "ML team",
+        "sprint_length_days": 10,
+        "timezone": "Europe/Amsterdam",
+        "wip_policy": "block",
+    }
     response = as_user("member").post(reverse("project-create"), data)
     assert response.status_code == 302 and response["Location"] == "/p/ML/"
     created = Project.objects.get(key="ML")
@@ -109,7 +125,12 @@ def test_admin_updates_project_settings(as_user, project):
     response = as_user("admin").post(settings_url(project), data)
     assert response.status_code == 302
     project.refresh_from_db()
-    assert (project.name, project.sprint_length_days, project.timezone, project.wip_policy) == ("Data platform", 7, "Asia/Tokyo", "block")
+    assert (project.name, project.sprint_length_days, project.timezone, project.wip_policy) == (
+        "Data platform",
+        7,
+        "Asia/Tokyo",
+        "block",
+    )
 
 
 def test_bad_project_settings_change_nothing(as_user, project):
@@ -125,7 +146,9 @@ def test_bad_project_settings_change_nothing(as_user, project):
 
 def test_admin_adds_a_member_by_username(as_user, project, make_user):
     newcomer = make_user("newcomer")
-    response = as_user("admin").post(settings_url(project, "project-member-add"), {"username": "newcomer", "role": "member"})
+    response = as_user("admin").post(
+        settings_url(project, "project-member-add"), {"username": "newcomer", "role": "member"}
+    )
     assert response.status_code == 302
     assert Membership.objects.get(project=project, user=newcomer).role == "member"
 
@@ -133,7 +156,9 @@ def test_admin_adds_a_member_by_username(as_user, project, make_user):
 @pytest.mark.parametrize(("username", "message"), [("nobody", b"no user named"), ("member", b"already a member")])
 def test_adding_an_unknown_or_existing_member_is_an_error(as_user, project, username, message):
     before = Membership.objects.filter(project=project).count()
-    response = as_user("admin").post(settings_url(project, "project-member-add"), {"username": username, "role": "admin"})
+    response = as_user("admin").post(
+        settings_url(project, "project-member-add"), {"username": username, "role": "admin"}
+    )
     assert response.status_code == 400 and message in response.content
     assert Membership.objects.filter(project=project).count() == before
     assert Membership.objects.get(project=project, user__username="member").role == "member"
@@ -176,10 +201,14 @@ def test_member_actions_need_post(as_user, project):
 
 def test_add_a_state_with_htmx_returns_the_list(as_user, project):
     response = as_user("admin").post(
-        settings_url(project, "project-state-add"), {"name": "Peer review", "category": "waiting", "wip_limit": "3"}, HTTP_HX_REQUEST="true"
+        settings_url(project, "project-state-add"),
+        {"name": "Peer review", "category": "waiting", "wip_limit": "3"},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
-    assert response.content.lstrip().startswith(b'<section class="card" aria-labelledby="workflow-heading" id="workflow">')
+    assert response.content.lstrip().startswith(
+        b'<section class="card" aria-labelledby="workflow-heading" id="workflow">'
+    )
     assert b"Peer review" in response.content and b"<html" not in response.content
     state = WorkflowState.objects.get(project=project, name="Peer review")
     assert (state.category, state.wip_limit, names(project)[-1]) == ("waiting", 3, "Peer review")
@@ -214,7 +243,8 @@ def test_rename_recategorise_and_limit_a_state(as_user, project, states):
     state = states["Validating"]
     response = as_user("admin").post(
         settings_url(project, "project-state-update", state_id=state.pk),
-        {"name": "Data checks", "category": "waiting", "wip_limit": "2"}, HTTP_HX_REQUEST="true",
+        {"name": "Data checks", "category": "waiting", "wip_limit": "2"},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200 and b"Data checks" in response.content
     state.refresh_from_db()
@@ -224,7 +254,10 @@ def test_rename_recategorise_and_limit_a_state(as_user, project, states):
 def test_clearing_a_wip_limit(as_user, project, states):
     state = states["In progress"]
     WorkflowState.objects.filter(pk=state.pk).update(wip_limit=4)
-    as_user("admin").post(settings_url(project, "project-state-update", state_id=state.pk), {"name": "In progress", "category": "active", "wip_limit": ""})
+    as_user("admin").post(
+        settings_url(project, "project-state-update", state_id=state.pk),
+        {"name": "In progress", "category": "active", "wip_limit": ""},
+    )
     state.refresh_from_db()
     assert state.wip_limit is None
 
@@ -232,7 +265,9 @@ def test_clearing_a_wip_limit(as_user, project, states):
 def test_renaming_to_a_duplicate_name_is_refused(as_user, project, states):
     state = states["Ready"]
     response = as_user("admin").post(
-        settings_url(project, "project-state-update", state_id=state.pk), {"name": "Done", "category": "todo"}, HTTP_HX_REQUEST="true"
+        settings_url(project, "project-state-update", state_id=state.pk),
+        {"name": "Done", "category": "todo"},
+        HTTP_HX_REQUEST="true",
     )
     assert b"already a state named" in response.content and b'role="alert"' in response.content
     state.refresh_from_db()
@@ -243,21 +278,31 @@ def test_move_states_up_and_down(as_user, project, states):
     client = as_user("admin")
     client.post(settings_url(project, "project-state-move", state_id=states["Ready"].pk), {"direction": "up"})
     assert names(project)[:2] == ["Ready", "Backlog"]
-    client.post(settings_url(project, "project-state-move", state_id=states["Ready"].pk), {"direction": "down"}, HTTP_HX_REQUEST="true")
+    client.post(
+        settings_url(project, "project-state-move", state_id=states["Ready"].pk),
+        {"direction": "down"},
+        HTTP_HX_REQUEST="true",
+    )
     assert names(project)[:2] == ["Backlog", "Ready"]
 
 
 def test_moving_past_the_edge_is_refused(as_user, project, states):
     before = names(project)
-    response = as_user("admin").post(settings_url(project, "project-state-move", state_id=states["Backlog"].pk), {"direction": "up"})
+    response = as_user("admin").post(
+        settings_url(project, "project-state-move", state_id=states["Backlog"].pk), {"direction": "up"}
+    )
     assert response.status_code == 400 and b"position must be between" in response.content
-    response = as_user("admin").post(settings_url(project, "project-state-move", state_id=states["Backlog"].pk), {"direction": "sideways"})
+    response = as_user("admin").post(
+        settings_url(project, "project-state-move", state_id=states["Backlog"].pk), {"direction": "sideways"}
+    )
     assert response.status_code == 400
     assert names(project) == before
 
 
 def test_delete_an_empty_state(as_user, project, states):
-    response = as_user("admin").post(settings_url(project, "project-state-delete", state_id=states["Waiting"].pk), HTTP_HX_REQUEST="true")
+    response = as_user("admin").post(
+        settings_url(project, "project-state-delete", state_id=states["Waiting"].pk), HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200 and b'value="Waiting"' not in response.content
     assert "Waiting" not in names(project)
 
@@ -283,7 +328,9 @@ def test_a_state_holding_only_deleted_stories_says_so_and_moves_them_to_delete(a
     story.refresh_from_db()
     assert story.state == states["Backlog"] and story.version == 3
     assert story.events.order_by("-seq").values_list("kind", "from_value", "to_value").first() == (
-        "state", states["Ready"].pk, states["Backlog"].pk
+        "state",
+        states["Ready"].pk,
+        states["Backlog"].pk,
     )
 
 
@@ -299,13 +346,32 @@ def test_states_of_another_project_cannot_be_reached(as_user, project):
 
 @pytest.fixture
 def sprint_with_stories(project, states, people):
-    sprint = story_services.sprint_create(project=project, actor=people["owner"], name="Sprint 1", goal="Ship the churn model", start=date(2026, 3, 2), end=date(2026, 3, 13))
+    sprint = story_services.sprint_create(
+        project=project,
+        actor=people["owner"],
+        name="Sprint 1",
+        goal="Ship the churn model",
+        start=date(2026, 3, 2),
+        end=date(2026, 3, 13),
+    )
     make = story_services.story_create
-    make(project=project, actor=people["owner"], title="Train model", points=5, sprint=sprint, state=states["Ready"], assignee=people["member"])
-    done = make(project=project, actor=people["owner"], title="Get data access", points=3, sprint=sprint, state=states["Ready"])
+    make(
+        project=project,
+        actor=people["owner"],
+        title="Train model",
+        points=5,
+        sprint=sprint,
+        state=states["Ready"],
+        assignee=people["member"],
+    )
+    done = make(
+        project=project, actor=people["owner"], title="Get data access", points=3, sprint=sprint, state=states["Ready"]
+    )
     story_services.sprint_start(sprint=sprint, actor=people["owner"])
     story_services.story_change_state(story=done, state=states["Done"], actor=people["member"])
-    blocked = make(project=project, actor=people["owner"], title="Wait for the warehouse", sprint=sprint, state=states["Waiting"])
+    blocked = make(
+        project=project, actor=people["owner"], title="Wait for the warehouse", sprint=sprint, state=states["Waiting"]
+    )
     story_services.story_block(story=blocked, reason="No credentials", actor=people["member"])
     return sprint
 
@@ -314,8 +380,14 @@ def test_backlog_lists_unplanned_open_stories_in_rank_order(as_user, project, st
     make = story_services.story_create
     epic = story_services.epic_save(project=project, name="Churn")
     make(project=project, actor=people["owner"], title="Second", points="1.5", kind="bug")
-    first = make(project=project, actor=people["owner"], title="First", epic=epic, assignee=people["member"],
-                 placement=story_services.Placement(position="top"))
+    first = make(
+        project=project,
+        actor=people["owner"],
+        title="First",
+        epic=epic,
+        assignee=people["member"],
+        placement=story_services.Placement(position="top"),
+    )
     make(project=project, actor=people["owner"], title="Finished", state=states["Done"])
     gone = make(project=project, actor=people["owner"], title="Deleted")
     story_services.story_delete(story=gone, actor=people["owner"])
@@ -354,7 +426,7 @@ def test_sprints_page_shows_commitment_and_completion(as_user, project, people, 
     story_services.sprint_create(project=project, actor=people["owner"], name="Sprint 2")
     content = as_user("stakeholder").get(reverse("project-sprints", kwargs={"key": "DATA"})).content.decode()
     assert "Sprint 1" in content and "Sprint 2" in content and "Ship the churn model" in content
-    row = content[content.index("Sprint 1"):]
+    row = content[content.index("Sprint 1") :]
     assert '<td class="num">8</td>' in row and '<td class="num">3</td>' in row
 
 
@@ -364,7 +436,9 @@ def test_home_shows_the_active_sprint_and_counts(as_user, project, sprint_with_s
     assert 'value="38"' in content
 
 
-@pytest.mark.parametrize("page", ["project-home", "project-backlog", "project-board", "project-sprints", "project-settings"])
+@pytest.mark.parametrize(
+    "page", ["project-home", "project-backlog", "project-board", "project-sprints", "project-settings"]
+)
 def test_pages_issue_a_fixed_number_of_queries(as_user, project, states, people, page, django_assert_max_num_queries):
     client = as_user("admin")
     url = reverse(page, kwargs={"key": "DATA"})
@@ -373,8 +447,15 @@ def test_pages_issue_a_fixed_number_of_queries(as_user, project, states, people,
 
     def add_stories(n: int) -> None:
         for i in range(n):
-            story_services.story_create(project=project, actor=people["owner"], title=f"S{i}", points=1, assignee=people["member"],
-                                        sprint=sprint if i % 2 else None, epic=story_services.epic_save(project=project, name=f"E{Sprint.objects.count()}-{i}-{n}"))
+            story_services.story_create(
+                project=project,
+                actor=people["owner"],
+                title=f"S{i}",
+                points=1,
+                assignee=people["member"],
+                sprint=sprint if i % 2 else None,
+                epic=story_services.epic_save(project=project, name=f"E{Sprint.objects.count()}-{i}-{n}"),
+            )
 
     add_stories(2)  # one of them in the sprint: an empty sprint's report reads nothing at all
     from django.db import connection

@@ -55,13 +55,17 @@ def build_history(project, people, states) -> dict:
     ready, doing, done, cancelled = states["Ready"], states["In progress"], states["Done"], states["Won't do"]
     s1 = services.sprint_create(project=project, actor=owner, start=T0.date(), end=at(11).date(), at=at(-3))
     stories = [
-        services.story_create(project=project, actor=owner, title=f"Story {i}", points=points, state=ready, sprint=s1, at=at(-2))
+        services.story_create(
+            project=project, actor=owner, title=f"Story {i}", points=points, state=ready, sprint=s1, at=at(-2)
+        )
         for i, points in enumerate((3, 5, 2, 8, 1), start=1)
     ]
     services.sprint_start(sprint=s1, actor=owner, at=at(0))
     for story in stories[:4]:
         services.story_update(story=story, actor=member, state=doing, at=at(1))
-    late = services.story_create(project=project, actor=owner, title="Added late", points=2, state=ready, sprint=s1, at=at(2))
+    late = services.story_create(
+        project=project, actor=owner, title="Added late", points=2, state=ready, sprint=s1, at=at(2)
+    )
     services.story_update(story=stories[0], actor=member, state=done, at=at(3))
     services.story_update(story=stories[1], actor=member, points=3, at=at(4))
     services.story_update(story=stories[1], actor=member, state=done, at=at(5))
@@ -83,7 +87,9 @@ def history(project, people, states):
 # --- Real Celery workers ---------------------------------------------------------------------------
 
 
-def wait_for(predicate: Callable[[], object], *, timeout: float, interval: float = 0.2, what: str = "a condition") -> object:
+def wait_for(
+    predicate: Callable[[], object], *, timeout: float, interval: float = 0.2, what: str = "a condition"
+) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -146,14 +152,33 @@ def start_worker(transactional_db, request):
             "SPRINTBOARD_TEST_REPORT_STEP_DELAY": str(step_delay),
         }
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "1",
-            "--hostname", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "1",
+            "--hostname",
+            f"{name}-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ]
         with log.open("w") as out:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         worker = Worker(name, process, log)
         workers.append(worker)
-        wait_for(lambda: "ready." in worker.output() or process.poll() is not None, timeout=60, what=f"worker {name} to start")
+        wait_for(
+            lambda: "ready." in worker.output() or process.poll() is not None,
+            timeout=60,
+            what=f"worker {name} to start",
+        )
         assert process.poll() is None, worker.output()[-3000:]
         return worker
 

@@ -69,7 +69,9 @@ def test_an_unchanged_report_is_not_recomputed_and_a_change_queues_it(history, c
 def test_a_failed_report_answers_200_with_its_error_and_members_may_retry(history, client_for, project):
     last = StoryEvent.objects.filter(project=project).order_by("seq").last()
     project.__class__.objects.filter(pk=project.pk).update(last_event_seq=last.seq + 1)
-    StoryEvent.objects.create(project=project, seq=last.seq + 1, story_id=last.story_id, kind="state", to_value=424242, at=at(14))
+    StoryEvent.objects.create(
+        project=project, seq=last.seq + 1, story_id=last.story_id, kind="state", to_value=424242, at=at(14)
+    )
     response = get_done(client_for("stakeholder"), FLOW_URL)
     assert response.status_code == 200
     assert response.json()["status"] == "failed" and "424242" in response.json()["error"]
@@ -79,24 +81,35 @@ def test_a_failed_report_answers_200_with_its_error_and_members_may_retry(histor
     assert client_for("member").get(FLOW_URL + "&format=csv").status_code == 202
 
 
-@pytest.mark.parametrize("query, field", [
-    ("from=2024-03-31&to=2024-03-01", "from"),
-    ("from=2024-02-30", "from"),
-    ("to=2999-01-01", "to"),
-    ("from=yesterday", "from"),
-    ("window=3", "window"),
-    ("from=2010-01-01&to=2024-01-01", "from"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("from=2024-03-31&to=2024-03-01", "from"),
+        ("from=2024-02-30", "from"),
+        ("to=2999-01-01", "to"),
+        ("from=yesterday", "from"),
+        ("window=3", "window"),
+        ("from=2010-01-01&to=2024-01-01", "from"),
+    ],
+)
 def test_bad_window_parameters_are_400s(history, client_for, query, field):
     response = client_for("stakeholder").get(f"/api/v1/projects/DATA/reports/flow/?{query}")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == field
 
 
-@pytest.mark.parametrize("query, field", [
-    ("items=3&date=2999-01-01", "items"), ("items=0", "items"), ("items=-2", "items"), ("items=1.5", "items"),
-    ("date=2001-01-01", "date"), ("seed=abc", "seed"), ("items=99999999999999999999", "items"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("items=3&date=2999-01-01", "items"),
+        ("items=0", "items"),
+        ("items=-2", "items"),
+        ("items=1.5", "items"),
+        ("date=2001-01-01", "date"),
+        ("seed=abc", "seed"),
+        ("items=99999999999999999999", "items"),
+    ],
+)
 def test_bad_forecast_parameters_are_400s(history, client_for, query, field):
     response = client_for("stakeholder").get(f"/api/v1/projects/DATA/reports/forecast/?{query}")
     assert response.status_code == 400

@@ -39,10 +39,16 @@ def shipped(project, people, states):
             project=project, actor=member, name=name, kind=kind, status="in_development", at=at(-3)
         )
 
-    dashboard, dataset, extract = deliverable("Churn dashboard", "dashboard"), deliverable("Orders dataset", "dataset"), deliverable("Old extract", "report")
+    dashboard, dataset, extract = (
+        deliverable("Churn dashboard", "dashboard"),
+        deliverable("Orders dataset", "dataset"),
+        deliverable("Old extract", "report"),
+    )
     s1 = story_services.sprint_create(project=project, actor=owner, start=T0.date(), end=at(11).date(), at=at(-3))
     a, b, c = (
-        story_services.story_create(project=project, actor=owner, title=title, points=3, state=ready, sprint=s1, deliverable=d, at=at(-2))
+        story_services.story_create(
+            project=project, actor=owner, title=title, points=3, state=ready, sprint=s1, deliverable=d, at=at(-2)
+        )
         for title, d in (("Feature table", dashboard), ("Dashboard layout", dashboard), ("Orders feed", dataset))
     )
     story_services.sprint_start(sprint=s1, actor=owner, at=at(0))
@@ -64,7 +70,9 @@ def shipped(project, people, states):
 
 
 def publish_dataset(shipped, people):
-    deliverable_services.deliverable_publish(deliverable=shipped["dataset"], actor=people["member"], at=at(14))  # 18 March
+    deliverable_services.deliverable_publish(
+        deliverable=shipped["dataset"], actor=people["member"], at=at(14)
+    )  # 18 March
 
 
 def computed(project, kind, parameters=None, sprint=None) -> Report:
@@ -82,7 +90,12 @@ def computed(project, kind, parameters=None, sprint=None) -> Report:
 def test_the_sprint_report_lists_the_deliverables_published_in_the_sprint(project, shipped):
     closed = computed(project, ReportKind.SPRINT, sprint=shipped["closed"]).result
     assert closed["published_deliverables"] == [
-        {"id": shipped["dashboard"].pk, "name": "Churn dashboard", "kind": "dashboard", "published_at": "2024-03-13T09:00:00Z"}
+        {
+            "id": shipped["dashboard"].pk,
+            "name": "Churn dashboard",
+            "kind": "dashboard",
+            "published_at": "2024-03-13T09:00:00Z",
+        }
     ]
     # The dashboard went out in sprint 1, so not in sprint 2; nothing else is published yet.
     assert computed(project, ReportKind.SPRINT, sprint=shipped["active"]).result["published_deliverables"] == []
@@ -102,7 +115,10 @@ def test_published_this_sprint_is_in_the_api_its_csv_and_the_page(project, shipp
     active = browser.get(f"/p/DATA/reports/sprints/{shipped['active'].pk}/")
     if active.status_code == 200 and 'id="report-data"' not in active.content.decode():
         services.report_compute(report_id=Report.objects.get(kind="sprint", sprint=shipped["active"]).pk)
-    assert "No deliverable was published this sprint." in browser.get(f"/p/DATA/reports/sprints/{shipped['active'].pk}/").content.decode()
+    assert (
+        "No deliverable was published this sprint."
+        in browser.get(f"/p/DATA/reports/sprints/{shipped['active'].pk}/").content.decode()
+    )
 
 
 # --- The DataOps report ---------------------------------------------------------------------------------
@@ -114,14 +130,24 @@ def test_the_dataops_report_has_the_metrics_per_deliverable_by_kind_and_per_spri
     timings = {d["name"]: d for d in result["deliverables"]}
     assert list(timings) == ["Churn dashboard", "Orders dataset"]  # publication order; the retired extract is not in it
     # First Start 5 March -> published 13 March: 9 days; last Finish 9 March -> 13 March: 5 days.
-    assert (timings["Churn dashboard"]["time_to_insight_days"], timings["Churn dashboard"]["validation_lag_days"]) == (9, 5)
+    assert (timings["Churn dashboard"]["time_to_insight_days"], timings["Churn dashboard"]["validation_lag_days"]) == (
+        9,
+        5,
+    )
     assert timings["Churn dashboard"]["n"] == 2
     # Start 16 March, Finish 17 March -> published 18 March: 3 and 2 days.
-    assert (timings["Orders dataset"]["time_to_insight_days"], timings["Orders dataset"]["validation_lag_days"]) == (3, 2)
+    assert (timings["Orders dataset"]["time_to_insight_days"], timings["Orders dataset"]["validation_lag_days"]) == (
+        3,
+        2,
+    )
     assert result["time_to_insight"] == {"50": 3, "70": 9, "85": 9, "95": 9, "n": 2}
-    assert [(k["kind"], k["n"], k["validation_lag"]["50"]) for k in result["by_kind"]] == [("dashboard", 1, 5), ("dataset", 1, 2)]
+    assert [(k["kind"], k["n"], k["validation_lag"]["50"]) for k in result["by_kind"]] == [
+        ("dashboard", 1, 5),
+        ("dataset", 1, 2),
+    ]
     assert [(s["sprint_id"], s["counts"], s["n"]) for s in result["throughput"]] == [
-        (shipped["closed"].pk, {"dashboard": 1}, 1), (shipped["active"].pk, {"dataset": 1}, 1),
+        (shipped["closed"].pk, {"dashboard": 1}, 1),
+        (shipped["active"].pk, {"dataset": 1}, 1),
     ]
 
 
@@ -131,9 +157,20 @@ def test_the_dataops_api_answers_with_csv_tables_and_json(project, shipped, clie
     body = get_done(client, DATAOPS_URL).json()
     assert body["status"] == "done" and body["kind"] == "dataops" and body["kind_names"]["ml_model"] == "ML model"
     assert [d["name"] for d in body["deliverables"]] == ["Churn dashboard"]
-    table = lambda name: list(csv.reader(io.StringIO(client.get(f"{DATAOPS_URL}?format=csv&table={name}").content.decode())))  # noqa: E731
-    assert table("deliverables")[1][:2] == ["Churn dashboard", "Dashboard"] and table("deliverables")[1][5:] == ["9", "5", "2"]
-    assert table("per_sprint") == [["sprint", "Dashboard", "total"], [shipped["closed"].name, "1", "1"], [shipped["active"].name, "0", "0"]]
+
+    def table(name):
+        return list(csv.reader(io.StringIO(client.get(f"{DATAOPS_URL}?format=csv&table={name}").content.decode())))
+
+    assert table("deliverables")[1][:2] == ["Churn dashboard", "Dashboard"] and table("deliverables")[1][5:] == [
+        "9",
+        "5",
+        "2",
+    ]
+    assert table("per_sprint") == [
+        ["sprint", "Dashboard", "total"],
+        [shipped["closed"].name, "1", "1"],
+        [shipped["active"].name, "0", "0"],
+    ]
     assert table("by_kind")[1] == ["Dashboard", "1", "9", "9", "1", "5", "5", "1"]
     assert client.get(f"{DATAOPS_URL}?format=csv").content.decode().startswith("deliverable,kind,published_at")
     assert json.loads(client.get(f"{DATAOPS_URL}?format=json").content) == body
@@ -151,7 +188,12 @@ def test_the_dataops_page_has_its_charts_tables_and_definitions_and_the_index_li
     page = browser.get("/p/DATA/reports/dataops/").content.decode()
     for chart in ("dataops-timings", "dataops-by-kind", "dataops-per-sprint"):
         assert f'data-chart="{chart}"' in page and f'id="definition-{chart}"' in page
-    for table in ("table-dataops-deliverables", "table-dataops-by-kind", "table-dataops-per-sprint", "table-dataops-percentiles"):
+    for table in (
+        "table-dataops-deliverables",
+        "table-dataops-by-kind",
+        "table-dataops-per-sprint",
+        "table-dataops-percentiles",
+    ):
         assert f'id="{table}"' in page
     assert 'id="report-data"' in page and "Churn dashboard" in page
     assert "format=csv&amp;table=per_sprint" in page
@@ -174,23 +216,35 @@ def test_the_waste_report_receives_the_deliverables_retired_unpublished(project,
     result = computed(project, ReportKind.WASTE, WASTE).result
     assert result["extra_features"]["retired_unpublished"] == ["Old extract"]  # the published dashboard is not waste
     client = client_for("stakeholder")
-    rows = client.get("/api/v1/projects/DATA/reports/waste/?from=2024-03-01&to=2024-03-31&format=csv&table=retired_unpublished")
+    rows = client.get(
+        "/api/v1/projects/DATA/reports/waste/?from=2024-03-01&to=2024-03-31&format=csv&table=retired_unpublished"
+    )
     assert rows.content.decode().splitlines() == ["deliverable", "Old extract"]
 
 
 # --- A publication writes no story event: the reports that read deliverables recompute ---------------------
 
 
-@pytest.mark.parametrize("kind, parameters, sprint", [
-    (ReportKind.DATAOPS, {}, None), (ReportKind.SPRINT, {}, "active"), (ReportKind.WASTE, WASTE, None),
-])
+@pytest.mark.parametrize(
+    "kind, parameters, sprint",
+    [
+        (ReportKind.DATAOPS, {}, None),
+        (ReportKind.SPRINT, {}, "active"),
+        (ReportKind.WASTE, WASTE, None),
+    ],
+)
 def test_a_publication_makes_the_next_request_recompute(project, shipped, people, kind, parameters, sprint):
     sprint = shipped[sprint] if sprint else None
     before = computed(project, kind, parameters, sprint)
     seq = project.__class__.objects.get(pk=project.pk).last_event_seq
-    assert services.report_request(project=project, kind=kind, parameters=parameters, sprint=sprint).status == ReportStatus.DONE
+    assert (
+        services.report_request(project=project, kind=kind, parameters=parameters, sprint=sprint).status
+        == ReportStatus.DONE
+    )
     publish_dataset(shipped, people)
-    assert project.__class__.objects.get(pk=project.pk).last_event_seq == seq  # no story event: the watermark did not move
+    assert (
+        project.__class__.objects.get(pk=project.pk).last_event_seq == seq
+    )  # no story event: the watermark did not move
     queued = services.report_request(project=project, kind=kind, parameters=parameters, sprint=sprint)
     assert queued.status == ReportStatus.PENDING
     assert services.report_compute(report_id=queued.pk) == "stored"
@@ -201,7 +255,10 @@ def test_a_publication_makes_the_next_request_recompute(project, shipped, people
     elif kind == ReportKind.SPRINT:
         assert [d["name"] for d in after.result["published_deliverables"]] == ["Orders dataset"]
     # Current again: the next request is served from the database.
-    assert services.report_request(project=project, kind=kind, parameters=parameters, sprint=sprint).status == ReportStatus.DONE
+    assert (
+        services.report_request(project=project, kind=kind, parameters=parameters, sprint=sprint).status
+        == ReportStatus.DONE
+    )
 
 
 def test_the_api_shows_a_publication_on_the_next_request(project, shipped, people, client_for):
@@ -210,7 +267,10 @@ def test_the_api_shows_a_publication_on_the_next_request(project, shipped, peopl
     assert client.get(DATAOPS_URL).status_code == 200
     publish_dataset(shipped, people)
     assert client.get(DATAOPS_URL).status_code == 202
-    assert [d["name"] for d in get_done(client, DATAOPS_URL).json()["deliverables"]] == ["Churn dashboard", "Orders dataset"]
+    assert [d["name"] for d in get_done(client, DATAOPS_URL).json()["deliverables"]] == [
+        "Churn dashboard",
+        "Orders dataset",
+    ]
 
 
 def test_a_retirement_makes_the_waste_report_recompute(project, shipped, people):
@@ -226,7 +286,9 @@ def test_a_retirement_makes_the_waste_report_recompute(project, shipped, people)
 def test_what_does_not_change_the_metrics_does_not_recompute(project, shipped, people):
     dataops = computed(project, ReportKind.DATAOPS)
     flow_inputs = current_inputs(project, ReportKind.FLOW)
-    deliverable_services.deliverable_update(deliverable=shipped["dataset"], actor=people["member"], description="Now with refunds")
+    deliverable_services.deliverable_update(
+        deliverable=shipped["dataset"], actor=people["member"], description="Now with refunds"
+    )
     assert services.report_request(project=project, kind=ReportKind.DATAOPS, parameters={}).status == ReportStatus.DONE
     publish_dataset(shipped, people)
     assert current_inputs(project, ReportKind.FLOW) == flow_inputs  # flow reads no deliverables

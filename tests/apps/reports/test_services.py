@@ -66,7 +66,9 @@ def test_a_new_event_makes_the_next_request_recompute(project, history, people):
 def test_a_configuration_change_makes_the_next_request_recompute(project, history, states):
     computed(project, ReportKind.FLOW, FLOW)
     project_services.state_update(state=states["Waiting"], category="active")
-    assert services.report_request(project=project, kind=ReportKind.FLOW, parameters=FLOW).status == ReportStatus.PENDING
+    assert (
+        services.report_request(project=project, kind=ReportKind.FLOW, parameters=FLOW).status == ReportStatus.PENDING
+    )
 
 
 def test_the_sprint_report_is_the_engine_s_report_as_of_the_close(project, history):
@@ -77,7 +79,9 @@ def test_the_sprint_report_is_the_engine_s_report_as_of_the_close(project, histo
     # The carry-over moves sprint_close writes at the close instant are the close's consequence: the
     # engine is asked for the report as of the instant before them; the answer shows the real close.
     before_moves = dataclasses.replace(record, closed_at=record.closed_at - timedelta(microseconds=1))
-    expected = to_jsonable(sprint_report(data.events, sprint=before_moves, stories=data.stories, workflow=data.workflow, tz=data.timezone))
+    expected = to_jsonable(
+        sprint_report(data.events, sprint=before_moves, stories=data.stories, workflow=data.workflow, tz=data.timezone)
+    )
     assert report.result == {**expected, "closed_at": to_jsonable(record.closed_at), "published_deliverables": []}
     assert report.result["identity"]["holds"]
     assert report.final and report.as_of_day == sprint.closed_at.date()
@@ -108,13 +112,18 @@ def test_the_active_sprint_s_report_is_recomputed_when_its_inputs_change(project
     assert not report.final
     assert "DATA-4" in report.result["completed"]
     story_services.story_update(story=history["stories"][4], actor=people["member"], state=states["Done"])
-    assert services.report_request(project=project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint).status == ReportStatus.PENDING
+    assert (
+        services.report_request(project=project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint).status
+        == ReportStatus.PENDING
+    )
     services.report_compute(report_id=report.pk)
     report.refresh_from_db()
     assert "DATA-5" in report.result["completed"] and report.computations == 2
 
 
-def test_closing_a_sprint_queues_its_report_as_of_the_close(project, history, people, django_capture_on_commit_callbacks):
+def test_closing_a_sprint_queues_its_report_as_of_the_close(
+    project, history, people, django_capture_on_commit_callbacks
+):
     sprint = history["active"]
     with django_capture_on_commit_callbacks(execute=True):
         story_services.sprint_close(sprint=sprint, actor=people["owner"], unfinished="backlog", at=at(20))
@@ -129,7 +138,9 @@ def test_closing_a_sprint_queues_its_report_as_of_the_close(project, history, pe
 def test_a_failing_report_shows_its_error_and_is_retried_on_demand_only(project, history, people):
     bad = StoryEvent.objects.filter(project=project).order_by("seq").last()
     project.__class__.objects.filter(pk=project.pk).update(last_event_seq=bad.seq + 1)
-    StoryEvent.objects.create(project=project, seq=bad.seq + 1, story_id=bad.story_id, kind="state", to_value=999_999, at=at(14))
+    StoryEvent.objects.create(
+        project=project, seq=bad.seq + 1, story_id=bad.story_id, kind="state", to_value=999_999, at=at(14)
+    )
     report = services.report_request(project=project, kind=ReportKind.FLOW, parameters=FLOW)
     assert services.report_compute(report_id=report.pk) == "failed"
     report.refresh_from_db()
@@ -137,7 +148,10 @@ def test_a_failing_report_shows_its_error_and_is_retried_on_demand_only(project,
     # The same inputs: a plain request shows the failure, it does not loop.
     assert services.report_request(project=project, kind=ReportKind.FLOW, parameters=FLOW).status == ReportStatus.FAILED
     # Retried on demand.
-    assert services.report_request(project=project, kind=ReportKind.FLOW, parameters=FLOW, force=True).status == ReportStatus.PENDING
+    assert (
+        services.report_request(project=project, kind=ReportKind.FLOW, parameters=FLOW, force=True).status
+        == ReportStatus.PENDING
+    )
 
 
 def test_a_stale_result_never_replaces_a_fresh_one(project, history):
@@ -157,7 +171,10 @@ def test_a_fresh_result_replaces_an_older_one_stored_meanwhile(project, history)
     report = services.report_request(project=project, kind=ReportKind.FLOW, parameters=FLOW)
     seen = Stored.of(report)
     now, today = timezone.now(), timezone.now().date()
-    assert services._store(report.pk, seen, Stored(10, "c", today, now - timedelta(seconds=5)), {"from": "older"}, False) == "stored"
+    assert (
+        services._store(report.pk, seen, Stored(10, "c", today, now - timedelta(seconds=5)), {"from": "older"}, False)
+        == "stored"
+    )
     assert services._store(report.pk, seen, Stored(11, "c", today, now), {"from": "newer"}, False) == "stored"
     report.refresh_from_db()
     assert report.result == {"from": "newer"} and report.computations == 2
@@ -196,6 +213,8 @@ def test_the_nightly_task_queues_the_reports_of_active_projects(project, history
 
 
 def test_the_beat_schedule_runs_each_nightly_report_with_an_expiry():
-    entries = {v["args"][0]: v for v in settings.CELERY_BEAT_SCHEDULE.values() if v["task"].endswith("reports_nightly_task")}
+    entries = {
+        v["args"][0]: v for v in settings.CELERY_BEAT_SCHEDULE.values() if v["task"].endswith("reports_nightly_task")
+    }
     assert set(entries) == {"flow", "waste", "forecast"}
     assert all(0 < entry["options"]["expires"] <= 24 * 3600 for entry in entries.values())

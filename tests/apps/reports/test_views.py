@@ -59,7 +59,16 @@ def test_the_flow_page_has_every_chart_with_its_table(history, browser_for):
     client.get("/p/DATA/reports/flow/?from=2024-03-01&to=2024-03-31")
     compute_queued()
     text = client.get("/p/DATA/reports/flow/?from=2024-03-01&to=2024-03-31").content.decode()
-    for chart in ("cycle-scatter", "throughput", "cfd", "aging", "wip", "time-in-state", "efficiency", "lead-distribution"):
+    for chart in (
+        "cycle-scatter",
+        "throughput",
+        "cfd",
+        "aging",
+        "wip",
+        "time-in-state",
+        "efficiency",
+        "lead-distribution",
+    ):
         assert f'data-chart="{chart}"' in text
     assert "Little&#x27;s Law" in text or "Little's Law" in text
     assert "format=csv&amp;table=throughput" in text

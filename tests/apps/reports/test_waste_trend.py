@@ -12,7 +12,16 @@ from apps.reports.models import Report
 from tests.apps.reports.conftest import compute_queued, get_done
 
 pytestmark = pytest.mark.django_db
-WASTES = ("partially_done", "waiting", "task_switching", "handoffs", "rework", "extra_features", "backlog", "relearning")
+WASTES = (
+    "partially_done",
+    "waiting",
+    "task_switching",
+    "handoffs",
+    "rework",
+    "extra_features",
+    "backlog",
+    "relearning",
+)
 # A window after sprint 1 closed: its signals are empty, its trend is not (the trend is per sprint, not per window).
 API_URL = "/api/v1/projects/DATA/reports/waste/?from=2024-03-20&to=2024-03-31"
 PAGE_URL = "/p/DATA/reports/waste/?from=2024-03-20&to=2024-03-31"
@@ -40,7 +49,7 @@ def test_the_trend_csv_has_one_row_per_sprint_and_waste_matching_the_json(histor
     body = get_done(client, API_URL).json()
     response = client.get(API_URL + "&format=csv&table=trend")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    assert 'waste-2' in response["Content-Disposition"] and "-trend.csv" in response["Content-Disposition"]
+    assert "waste-2" in response["Content-Disposition"] and "-trend.csv" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["sprint", "start", "end", "waste", "figure", "value", "n", "stories"]
     assert [row[3] for row in rows[1:]] == list(WASTES)

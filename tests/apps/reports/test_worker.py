@@ -25,7 +25,9 @@ def expected_sprint_report(project, sprint) -> dict:
     data = engine_input(project)
     record = next(s for s in data.sprints if s.id == sprint.pk)
     before_moves = dataclasses.replace(record, closed_at=record.closed_at - timedelta(microseconds=1))
-    report = sprint_report(data.events, sprint=before_moves, stories=data.stories, workflow=data.workflow, tz=data.timezone)
+    report = sprint_report(
+        data.events, sprint=before_moves, stories=data.stories, workflow=data.workflow, tz=data.timezone
+    )
     # build_history ships no deliverable: nothing was published in the sprint.
     return {**to_jsonable(report), "closed_at": to_jsonable(record.closed_at), "published_deliverables": []}
 
@@ -43,15 +45,24 @@ def test_a_worker_computes_what_the_api_queued(start_worker, project, people, st
     assert queued.json()["status"] == "pending" and queued.json()["progress"] == 0
 
     start_worker()
-    done = wait_for(lambda: (r := client.get("/api/v1/projects/DATA/reports/flow/?from=2024-03-01&to=2024-03-31")).status_code == 200 and r,
-                    timeout=60, what="the flow report")
+    done = wait_for(
+        lambda: (
+            (r := client.get("/api/v1/projects/DATA/reports/flow/?from=2024-03-01&to=2024-03-31")).status_code == 200
+            and r
+        ),
+        timeout=60,
+        what="the flow report",
+    )
     body = done.json()
     assert body["status"] == "done" and body["progress"] == 100
     assert [c["key"] for c in body["cycle_times"]] == ["DATA-1", "DATA-2", "DATA-6", "DATA-4"]
     assert sum(day["count"] for day in body["throughput"]) == 4
 
-    closed = wait_for(lambda: (r := sprint_report_row(history["closed"])) and r.status == ReportStatus.DONE and r,
-                      timeout=60, what="the closed sprint's report")
+    closed = wait_for(
+        lambda: (r := sprint_report_row(history["closed"])) and r.status == ReportStatus.DONE and r,
+        timeout=60,
+        what="the closed sprint's report",
+    )
     assert closed.final and closed.computations == 1
     assert closed.result == expected_sprint_report(project, history["closed"])
     # Asked again: served from the database, not recomputed.
@@ -66,15 +77,21 @@ def test_a_worker_killed_mid_report_leaves_it_to_another_that_completes_it_once(
     assert sprint_report_row(sprint).status == ReportStatus.PENDING  # queued by the close, no worker yet
 
     first = start_worker(name="doomed", step_delay=1.5, visibility_timeout=3)
-    wait_for(lambda: (r := sprint_report_row(sprint)).status == ReportStatus.RUNNING and r.progress >= 10,
-             timeout=60, what="the first worker to be in the middle of the report")
+    wait_for(
+        lambda: (r := sprint_report_row(sprint)).status == ReportStatus.RUNNING and r.progress >= 10,
+        timeout=60,
+        what="the first worker to be in the middle of the report",
+    )
     first.kill()
     killed = sprint_report_row(sprint)
     assert killed.status == ReportStatus.RUNNING and killed.computations == 0 and killed.result is None
 
     second = start_worker(name="rescuer", step_delay=0.2, visibility_timeout=3)
-    report = wait_for(lambda: (r := sprint_report_row(sprint)).status == ReportStatus.DONE and r,
-                      timeout=90, what="the redelivered report to complete")
+    report = wait_for(
+        lambda: (r := sprint_report_row(sprint)).status == ReportStatus.DONE and r,
+        timeout=90,
+        what="the redelivered report to complete",
+    )
     assert report.computations == 1, second.output()[-3000:]
     assert report.attempts >= 2  # the killed run and the one that finished
     assert report.final

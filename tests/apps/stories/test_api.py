@@ -32,7 +32,14 @@ def test_a_story_has_the_contract_fields(world, member):
 def test_create_resolves_references_and_logs_the_creation(world, member):
     response = member.post(
         "/api/v1/projects/DATA/stories/",
-        {"title": "Churn features", "points": 2.5, "assignee": "member", "labels": ["dbt"], "epic": world.epic.pk, "kind": "spike"},
+        {
+            "title": "Churn features",
+            "points": 2.5,
+            "assignee": "member",
+            "labels": ["dbt"],
+            "epic": world.epic.pk,
+            "kind": "spike",
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -48,7 +55,11 @@ def test_patch_needs_the_version_and_a_stale_one_gets_409(world, member, client_
     missing = member.patch("/api/v1/stories/DATA-1/", {"title": "No version"}, format="json")
     assert missing.status_code == 400
     assert missing.json()["errors"][0]["field"] == "version"
-    first = member.patch("/api/v1/stories/DATA-1/", {"version": 1, "title": "Ingest CRM nightly", "state": world.doing_state.pk}, format="json")
+    first = member.patch(
+        "/api/v1/stories/DATA-1/",
+        {"version": 1, "title": "Ingest CRM nightly", "state": world.doing_state.pk},
+        format="json",
+    )
     assert first.status_code == 200 and first.json()["version"] == 2
     stale = client_for("admin").patch("/api/v1/stories/DATA-1/", {"version": 1, "title": "Lost update"}, format="json")
     assert stale.status_code == 409
@@ -85,7 +96,9 @@ def test_references_outside_the_project_are_400s_naming_the_field(world, member,
 
 
 def test_block_and_unblock_through_patch(world, member):
-    blocked = member.patch("/api/v1/stories/DATA-1/", {"version": 1, "blocked": True, "blocked_reason": "Warehouse access"}, format="json")
+    blocked = member.patch(
+        "/api/v1/stories/DATA-1/", {"version": 1, "blocked": True, "blocked_reason": "Warehouse access"}, format="json"
+    )
     assert blocked.json()["blocked"] is True and blocked.json()["blocked_reason"] == "Warehouse access"
     no_reason = member.patch("/api/v1/stories/DATA-2/", {"version": 1, "blocked": True}, format="json")
     assert no_reason.status_code == 400 and no_reason.json()["errors"][0]["field"] == "blocked_reason"
@@ -93,10 +106,12 @@ def test_block_and_unblock_through_patch(world, member):
 
 def test_list_filters(world, member, people):
     services.story_assign(story=world.other_story, assignee=people["member"], actor=people["member"])
+
     def keys(query):
         response = member.get("/api/v1/projects/DATA/stories/" + query)
         assert response.status_code == 200, response.json()
         return [s["key"] for s in response.json()["results"]]
+
     assert keys("") == ["DATA-1", "DATA-2"]
     assert keys("?assignee=member") == ["DATA-2"]
     assert keys("?assignee=none") == ["DATA-1"]
@@ -141,7 +156,11 @@ def test_moves_and_bad_anchors(world, owner, project, people):
 def test_move_into_a_sprint_and_several_at_once(world, owner):
     into = owner.post("/api/v1/stories/DATA-1/move/", {"position": "top", "sprint": world.sprint.pk}, format="json")
     assert into.json()["sprint"] == world.sprint.pk
-    back = owner.post("/api/v1/projects/DATA/backlog/move/", {"keys": ["DATA-1", "DATA-2"], "position": "bottom", "sprint": None}, format="json")
+    back = owner.post(
+        "/api/v1/projects/DATA/backlog/move/",
+        {"keys": ["DATA-1", "DATA-2"], "position": "bottom", "sprint": None},
+        format="json",
+    )
     assert back.status_code == 200
     # They keep their relative rank order: DATA-1 went to the (then empty) sprint after every other key.
     assert [s["key"] for s in back.json()] == ["DATA-2", "DATA-1"]
@@ -171,14 +190,26 @@ def test_comments(world, client_for):
     assert stakeholder.post("/api/v1/stories/DATA-1/comments/", {"body": "  "}, format="json").status_code == 400
     created = stakeholder.post("/api/v1/stories/DATA-1/comments/", {"body": "Can we add churn?"}, format="json")
     assert created.status_code == 201 and created.json()["author"] == "stakeholder"
-    assert [c["body"] for c in stakeholder.get("/api/v1/stories/DATA-1/comments/").json()["results"]] == ["First!", "Can we add churn?"]
+    assert [c["body"] for c in stakeholder.get("/api/v1/stories/DATA-1/comments/").json()["results"]] == [
+        "First!",
+        "Can we add churn?",
+    ]
 
 
-@pytest.mark.parametrize("url", ["/api/v1/projects/DATA/stories/", "/api/v1/projects/DATA/backlog/", "/api/v1/stories/DATA-1/events/"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/projects/DATA/stories/", "/api/v1/projects/DATA/backlog/", "/api/v1/stories/DATA-1/events/"]
+)
 def test_lists_issue_a_fixed_number_of_queries(world, member, project, people, url):
     epic, label = world.epic, world.label
     for index in range(110):
-        story = services.story_create(project=project, actor=people["member"], title=f"S{index}", epic=epic, labels=[label], assignee=people["member"])
+        story = services.story_create(
+            project=project,
+            actor=people["member"],
+            title=f"S{index}",
+            epic=epic,
+            labels=[label],
+            assignee=people["member"],
+        )
         services.story_estimate(story=world.story, points=index % 8, actor=people["owner"])
 
     def count(size: int) -> int:

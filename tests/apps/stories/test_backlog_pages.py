@@ -16,7 +16,9 @@ JSON = {"HTTP_ACCEPT": "application/json"}
 
 @pytest.fixture
 def five(project, people):
-    return [services.story_create(project=project, actor=people["owner"], title=f"Story {n}", points=n) for n in range(1, 6)]
+    return [
+        services.story_create(project=project, actor=people["owner"], title=f"Story {n}", points=n) for n in range(1, 6)
+    ]
 
 
 def url(name: str, **kwargs) -> str:
@@ -24,7 +26,12 @@ def url(name: str, **kwargs) -> str:
 
 
 def order(project) -> list[str]:
-    return list(Story.objects.filter(project=project).filter(selectors.backlog_filter()).order_by("rank").values_list("key", flat=True))
+    return list(
+        Story.objects.filter(project=project)
+        .filter(selectors.backlog_filter())
+        .order_by("rank")
+        .values_list("key", flat=True)
+    )
 
 
 def test_a_move_is_saved_at_once_and_answers_its_undo(as_user, project, five):
@@ -36,21 +43,28 @@ def test_a_move_is_saved_at_once_and_answers_its_undo(as_user, project, five):
     assert order(project)[0] == "DATA-5"
     undone = client.post(url("project-backlog-move"), {"story": "DATA-5", "version": 2, **body["undo"]}, **JSON)
     assert undone.status_code == 200 and order(project) == ["DATA-1", "DATA-2", "DATA-3", "DATA-4", "DATA-5"]
-    middle = client.post(url("project-backlog-move"), {"story": "DATA-2", "after": "DATA-4", "version": 1}, **JSON).json()
+    middle = client.post(
+        url("project-backlog-move"), {"story": "DATA-2", "after": "DATA-4", "version": 1}, **JSON
+    ).json()
     assert middle["undo"]["before"] == "DATA-3"
-    client.post(url("project-backlog-move"), {"story": "DATA-2", "version": middle["version"], **middle["undo"]}, **JSON)
+    client.post(
+        url("project-backlog-move"), {"story": "DATA-2", "version": middle["version"], **middle["undo"]}, **JSON
+    )
     assert order(project) == ["DATA-1", "DATA-2", "DATA-3", "DATA-4", "DATA-5"]
 
 
-@pytest.mark.parametrize("fields, status, text", [
-    ({"story": "DATA-2", "before": "DATA-2"}, 400, "itself"),
-    ({"story": "DATA-2", "before": "OTHER-1"}, 400, "not a story of DATA"),
-    ({"story": "DATA-2", "before": "DATA-99"}, 400, "not a story of DATA"),
-    ({"story": "DATA-2", "before": "DATA-1", "after": "DATA-3"}, 400, "exactly one"),
-    ({"story": "DATA-2", "position": "middle"}, 400, "valid choice"),
-    ({"story": "DATA-2", "position": "top", "version": 7}, 409, "changed by someone else"),
-    ({"story": "DATA-2", "position": "top", "sprint": "424242"}, 400, "no sprint"),
-])
+@pytest.mark.parametrize(
+    "fields, status, text",
+    [
+        ({"story": "DATA-2", "before": "DATA-2"}, 400, "itself"),
+        ({"story": "DATA-2", "before": "OTHER-1"}, 400, "not a story of DATA"),
+        ({"story": "DATA-2", "before": "DATA-99"}, 400, "not a story of DATA"),
+        ({"story": "DATA-2", "before": "DATA-1", "after": "DATA-3"}, 400, "exactly one"),
+        ({"story": "DATA-2", "position": "middle"}, 400, "valid choice"),
+        ({"story": "DATA-2", "position": "top", "version": 7}, 409, "changed by someone else"),
+        ({"story": "DATA-2", "position": "top", "sprint": "424242"}, 400, "no sprint"),
+    ],
+)
 def test_bad_moves_are_refused_with_a_message_and_change_nothing(as_user, project, people, five, fields, status, text):
     services.story_create(project=project.other, actor=people["outsider"], title="Elsewhere")
     response = as_user("owner").post(url("project-backlog-move"), fields, **JSON)
@@ -59,7 +73,10 @@ def test_bad_moves_are_refused_with_a_message_and_change_nothing(as_user, projec
 
 
 def test_only_product_owners_move(as_user, project, five):
-    assert as_user("member").post(url("project-backlog-move"), {"story": "DATA-2", "position": "top"}, **JSON).status_code == 403
+    assert (
+        as_user("member").post(url("project-backlog-move"), {"story": "DATA-2", "position": "top"}, **JSON).status_code
+        == 403
+    )
     assert order(project)[0] == "DATA-1"
 
 
@@ -78,15 +95,27 @@ def test_the_buttons_work_without_javascript(as_user, project, five):
 def test_filters_with_counts_and_totals(as_user, project, people, five):
     epic = services.epic_save(project=project, name="Churn")
     label = services.label_save(project=project, name="dbt")
-    services.story_update(story=five[0], actor=people["owner"], epic=epic, labels=[label], assignee=people["member"], kind="bug")
+    services.story_update(
+        story=five[0], actor=people["owner"], epic=epic, labels=[label], assignee=people["member"], kind="bug"
+    )
     services.story_update(story=five[1], actor=people["owner"], epic=epic)
     client = as_user("stakeholder")
     page = client.get(url("project-backlog")).content.decode()
     assert "Churn (2)" in page and "dbt (1)" in page and "Bug (1)" in page and "No epic (3)" in page
     assert "15</span> points" in page
     only_epic = client.get(url("project-backlog") + f"?epic={epic.pk}").content.decode()
-    assert "Story 1" in only_epic and "Story 2" in only_epic and "Story 3" not in only_epic and "3</span> points" in only_epic
-    assert "Story 1" in client.get(url("project-backlog") + f"?label={label.pk}&kind=bug&assignee={people['member'].pk}").content.decode()
+    assert (
+        "Story 1" in only_epic
+        and "Story 2" in only_epic
+        and "Story 3" not in only_epic
+        and "3</span> points" in only_epic
+    )
+    assert (
+        "Story 1"
+        in client.get(
+            url("project-backlog") + f"?label={label.pk}&kind=bug&assignee={people['member'].pk}"
+        ).content.decode()
+    )
     assert "Story 4" in client.get(url("project-backlog") + "?q=story+4").content.decode()
     text = client.get(url("project-backlog") + "?q=story+4").content.decode()
     assert "Story 5" not in text
@@ -109,23 +138,33 @@ def test_the_list_loads_page_by_page(as_user, project, people, monkeypatch):
 
 def test_inline_create_at_the_top_and_the_bottom(as_user, project, five):
     client = as_user("member")
-    response = client.post(url("project-backlog-create"), {"title": "New on top", "position": "top"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        url("project-backlog-create"), {"title": "New on top", "position": "top"}, HTTP_HX_REQUEST="true"
+    )
     content = response.content.decode()
     assert 'hx-swap-oob="afterbegin:#backlog-list"' in content and "New on top" in content and "Added DATA-6" in content
     client.post(url("project-backlog-create"), {"title": "New at the bottom", "position": "bottom"})
     assert order(project)[0] == "DATA-6" and order(project)[-1] == "DATA-7"
     empty = client.post(url("project-backlog-create"), {"title": "  ", "position": "top"}, HTTP_HX_REQUEST="true")
     assert "is-error" in empty.content.decode() and Story.objects.count() == 7
-    assert as_user("stakeholder").post(url("project-backlog-create"), {"title": "x", "position": "top"}).status_code == 403
+    assert (
+        as_user("stakeholder").post(url("project-backlog-create"), {"title": "x", "position": "top"}).status_code == 403
+    )
 
 
 def test_inline_points_with_a_stale_version_show_an_error(as_user, project, five):
     client = as_user("member")
-    row = client.post(url("project-backlog-points", story_key="DATA-1"), {"points": "8", "version": 1}, HTTP_HX_REQUEST="true")
+    row = client.post(
+        url("project-backlog-points", story_key="DATA-1"), {"points": "8", "version": 1}, HTTP_HX_REQUEST="true"
+    )
     assert row.status_code == 200 and 'value="8"' in row.content.decode()
-    stale = client.post(url("project-backlog-points", story_key="DATA-1"), {"points": "13", "version": 1}, HTTP_HX_REQUEST="true")
+    stale = client.post(
+        url("project-backlog-points", story_key="DATA-1"), {"points": "13", "version": 1}, HTTP_HX_REQUEST="true"
+    )
     assert "changed by someone else" in stale.content.decode() and 'role="alert"' in stale.content.decode()
-    bad = client.post(url("project-backlog-points", story_key="DATA-1"), {"points": "-2", "version": 2}, HTTP_HX_REQUEST="true")
+    bad = client.post(
+        url("project-backlog-points", story_key="DATA-1"), {"points": "-2", "version": 2}, HTTP_HX_REQUEST="true"
+    )
     assert "field-error" in bad.content.decode()
     assert Story.objects.get(key="DATA-1").points == 8
 
@@ -149,7 +188,9 @@ def test_planning_shows_velocity_against_planned_points_and_warns(as_user, proje
     page = client.get(url("project-planning")).content.decode()
     assert "No sprint is planned yet" in page
     start = datetime(2026, 1, 5, 9, tzinfo=UTC)
-    past = services.sprint_create(project=project, actor=owner, name="Past", start=start.date(), end=start.date() + timedelta(days=13), at=start)
+    past = services.sprint_create(
+        project=project, actor=owner, name="Past", start=start.date(), end=start.date() + timedelta(days=13), at=start
+    )
     done = services.story_create(project=project, actor=owner, title="Done work", points=5, sprint=past, at=start)
     services.sprint_start(sprint=past, actor=owner, at=start)
     services.story_change_state(story=done, state=states["Done"], actor=owner, at=start + timedelta(days=3))
@@ -162,5 +203,9 @@ def test_planning_shows_velocity_against_planned_points_and_warns(as_user, proje
     assert nxt.name in page and "5 points" in page and "data-over-velocity hidden" in page
     client.post(url("project-backlog-move"), {"story": big.key, "position": "bottom", "sprint": str(nxt.pk)}, **JSON)
     page = client.get(url("project-planning")).content.decode()
-    assert "data-over-velocity hidden" not in page and "More points are planned" in page and "→ Sprint" not in page.split("sprint-list")[1].split("</ol>")[0]
+    assert (
+        "data-over-velocity hidden" not in page
+        and "More points are planned" in page
+        and "→ Sprint" not in page.split("sprint-list")[1].split("</ol>")[0]
+    )
     assert as_user("member").get(url("project-planning")).status_code == 403

@@ -44,10 +44,27 @@ def cards(project, people, states, sprint):
     label = services.label_save(project=project, name="dbt", color="#aa0000")
     epic = services.epic_save(project=project, name="Churn")
     make = services.story_create
-    first = make(project=project, actor=owner, title="Load CRM", points=3, sprint=sprint, state=states["Ready"],
-                 assignee=people["member"], labels=[label], epic=epic, kind="bug")
+    first = make(
+        project=project,
+        actor=owner,
+        title="Load CRM",
+        points=3,
+        sprint=sprint,
+        state=states["Ready"],
+        assignee=people["member"],
+        labels=[label],
+        epic=epic,
+        kind="bug",
+    )
     second = make(project=project, actor=owner, title="Model churn", points=5, sprint=sprint, state=states["Ready"])
-    doing = make(project=project, actor=owner, title="Dashboard", sprint=sprint, state=states["In progress"], assignee=people["owner"])
+    doing = make(
+        project=project,
+        actor=owner,
+        title="Dashboard",
+        sprint=sprint,
+        state=states["In progress"],
+        assignee=people["owner"],
+    )
     services.story_block(story=doing, reason="Waiting for warehouse access", actor=owner)
     make(project=project, actor=owner, title="Not in the sprint", state=states["Ready"])
     services.sprint_start(sprint=sprint, actor=owner)
@@ -55,8 +72,11 @@ def cards(project, people, states, sprint):
 
 
 def move(client, story: Story, state, version=None):
-    return client.post(move_url(), {"story": story.key, "state": state.pk, "version": version or story.version},
-                       HTTP_ACCEPT="application/json")
+    return client.post(
+        move_url(),
+        {"story": story.key, "state": state.pk, "version": version or story.version},
+        HTTP_ACCEPT="application/json",
+    )
 
 
 # --- Columns and cards ------------------------------------------------------------------------
@@ -74,7 +94,7 @@ def test_columns_are_the_workflow_in_order_grouped_by_category(as_user, cards, s
 
 def test_a_card_shows_its_details_and_cards_keep_rank_order(as_user, cards):
     content = as_user("member").get(board_url()).content.decode()
-    card = content[content.index('id="card-DATA-1"'):content.index('id="card-DATA-2"')]
+    card = content[content.index('id="card-DATA-1"') : content.index('id="card-DATA-2"')]
     for text in ("DATA-1", "Load CRM", "Bug", "3 pt", "member", "dbt"):
         assert text in card
     assert "Waiting for warehouse access" in content and "Blocked" in content
@@ -83,7 +103,9 @@ def test_a_card_shows_its_details_and_cards_keep_rank_order(as_user, cards):
 
 
 def test_cards_in_a_column_follow_the_backlog_rank(as_user, cards, people):
-    services.story_move(story=cards["second"], actor=people["owner"], placement=services.Placement(before=cards["first"]))
+    services.story_move(
+        story=cards["second"], actor=people["owner"], placement=services.Placement(before=cards["first"])
+    )
     content = as_user("member").get(board_url()).content.decode()
     assert content.index("Model churn") < content.index("Load CRM")
 
@@ -99,7 +121,9 @@ def test_dragging_a_card_changes_its_state_with_one_state_event(as_user, cards, 
     story.refresh_from_db()
     assert story.state == states["In progress"] and story.version == 2
     events = StoryEvent.objects.order_by("seq")[before:]
-    assert [(e.kind, e.from_value, e.to_value) for e in events] == [(EventKind.STATE, states["Ready"].pk, states["In progress"].pk)]
+    assert [(e.kind, e.from_value, e.to_value) for e in events] == [
+        (EventKind.STATE, states["Ready"].pk, states["In progress"].pk)
+    ]
 
 
 def test_a_move_reads_the_story_once(as_user, cards, states):
@@ -109,7 +133,10 @@ def test_a_move_reads_the_story_once(as_user, cards, states):
         assert move(client, cards["second"], states["In progress"]).status_code == 200
     story_reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "stories_story"')]
     assert len(story_reads) == 1, story_reads
-    assert not any(q["sql"].startswith('SELECT "projects_workflowstate"') and "stories_story" not in q["sql"] for q in queries.captured_queries)
+    assert not any(
+        q["sql"].startswith('SELECT "projects_workflowstate"') and "stories_story" not in q["sql"]
+        for q in queries.captured_queries
+    )
 
 
 def test_a_stale_move_is_refused_and_changes_nothing(as_user, cards, states, people):
@@ -145,15 +172,29 @@ def test_a_column_over_its_limit_is_marked_under_the_warn_policy(as_user, cards,
 
 def test_a_move_without_javascript_redirects_back_with_a_message(as_user, cards, states):
     client = as_user("member")
-    response = client.post(move_url(), {"story": "DATA-2", "state": states["Done"].pk, "version": 1, "next": board_url(lanes="epic")}, follow=True)
+    response = client.post(
+        move_url(),
+        {"story": "DATA-2", "state": states["Done"].pk, "version": 1, "next": board_url(lanes="epic")},
+        follow=True,
+    )
     assert response.redirect_chain[-1][0] == board_url(lanes="epic")
     assert "DATA-2 moved to Done." in response.content.decode()
-    response = client.post(move_url(), {"story": "DATA-2", "state": states["Ready"].pk, "version": 1, "next": "https://evil.example/"})
+    response = client.post(
+        move_url(), {"story": "DATA-2", "state": states["Ready"].pk, "version": 1, "next": "https://evil.example/"}
+    )
     assert response["Location"] == board_url()
 
 
-@pytest.mark.parametrize("body", [{}, {"story": "DATA-2", "state": "x", "version": 1}, {"story": "DATA-99", "state": 1, "version": 1},
-                                  {"story": "OTHER-1", "state": 1, "version": 1}, {"story": "DATA-2", "state": 999999, "version": 1}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"story": "DATA-2", "state": "x", "version": 1},
+        {"story": "DATA-99", "state": 1, "version": 1},
+        {"story": "OTHER-1", "state": 1, "version": 1},
+        {"story": "DATA-2", "state": 999999, "version": 1},
+    ],
+)
 def test_bad_moves_are_4xx_and_change_nothing(as_user, cards, body):
     seq = StoryEvent.objects.count()
     response = as_user("member").post(move_url(), body, HTTP_ACCEPT="application/json")
@@ -164,7 +205,12 @@ def test_bad_moves_are_4xx_and_change_nothing(as_user, cards, body):
 def test_who_may_see_and_move(as_user, client, cards, states):
     assert move(as_user("stakeholder"), cards["second"], states["Done"]).status_code == 403
     content = as_user("stakeholder").get(board_url()).content.decode()
-    assert "DATA-1" in content and 'data-can-move="0"' in content and "data-move>" not in content and "Move…" not in content
+    assert (
+        "DATA-1" in content
+        and 'data-can-move="0"' in content
+        and "data-move>" not in content
+        and "Move…" not in content
+    )
     outsider = as_user("outsider")
     assert outsider.get(board_url()).status_code == 404
     assert outsider.get(live_url()).status_code == 404
@@ -204,7 +250,7 @@ def test_a_change_by_someone_else_changes_the_etag_and_the_fragment(as_user, car
     response = client.get(live_url(), HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 200 and response["ETag"] != etag
     content = response.content.decode()
-    done_cell = content[content.index(f'data-state="{states["Done"].pk}" aria-label="Done"'):]
+    done_cell = content[content.index(f'data-state="{states["Done"].pk}" aria-label="Done"') :]
     assert 'id="card-DATA-2"' in done_cell
 
 
@@ -245,9 +291,20 @@ def test_swimlanes_by_assignee_and_epic(as_user, cards):
     content = client.get(board_url(lanes="assignee")).content.decode()
     lanes = [content.index(f'<h3 class="lane-head">{name}') for name in ("member", "owner", "Unassigned")]
     assert lanes == sorted(lanes)  # named lanes alphabetically, the "nobody" lane last
-    assert lanes[0] < content.index("Load CRM") < lanes[1] < content.index("Dashboard") < lanes[2] < content.index("Model churn")
+    assert (
+        lanes[0]
+        < content.index("Load CRM")
+        < lanes[1]
+        < content.index("Dashboard")
+        < lanes[2]
+        < content.index("Model churn")
+    )
     content = client.get(board_url(lanes="epic")).content.decode()
-    assert content.index('<h3 class="lane-head">Churn') < content.index("Load CRM") < content.index('<h3 class="lane-head">No epic')
+    assert (
+        content.index('<h3 class="lane-head">Churn')
+        < content.index("Load CRM")
+        < content.index('<h3 class="lane-head">No epic')
+    )
     assert "lane-head" not in client.get(board_url()).content.decode()
 
 
@@ -255,8 +312,12 @@ def test_kanban_mode_without_a_sprint_shows_open_and_recently_finished_work(as_u
     owner, now = people["owner"], timezone.now()
     make = services.story_create
     # History is written in time order, as the event log requires.
-    old = make(project=project, actor=owner, title="Finished long ago", state=states["Ready"], at=now - timedelta(days=40))
-    recent = make(project=project, actor=owner, title="Finished lately", state=states["Ready"], at=now - timedelta(days=40))
+    old = make(
+        project=project, actor=owner, title="Finished long ago", state=states["Ready"], at=now - timedelta(days=40)
+    )
+    recent = make(
+        project=project, actor=owner, title="Finished lately", state=states["Ready"], at=now - timedelta(days=40)
+    )
     services.story_change_state(story=old, state=states["Done"], actor=owner, at=now - timedelta(days=30))
     services.story_change_state(story=recent, state=states["Done"], actor=owner, at=now - timedelta(days=3))
     make(project=project, actor=owner, title="Ready work", state=states["Ready"])
@@ -281,8 +342,12 @@ def test_kanban_mode_can_be_chosen_while_a_sprint_runs(as_user, cards):
 def test_ages_are_coloured_past_the_sle_and_not_without_history(as_user, project, people, states):
     owner, now = people["owner"], timezone.now()
     cache.clear()
-    old = services.story_create(project=project, actor=owner, title="Old work", state=states["Ready"], at=now - timedelta(days=20))
-    quick = services.story_create(project=project, actor=owner, title="Quick work", state=states["Ready"], at=now - timedelta(days=20))
+    old = services.story_create(
+        project=project, actor=owner, title="Old work", state=states["Ready"], at=now - timedelta(days=20)
+    )
+    quick = services.story_create(
+        project=project, actor=owner, title="Quick work", state=states["Ready"], at=now - timedelta(days=20)
+    )
     services.story_change_state(story=old, state=states["In progress"], actor=owner, at=now - timedelta(days=9))
     content = as_user("member").get(board_url()).content.decode()
     assert ">10d<" in content and "over-sle" not in content and "not compared" in content
@@ -290,7 +355,7 @@ def test_ages_are_coloured_past_the_sle_and_not_without_history(as_user, project
     services.story_change_state(story=quick, state=states["Done"], actor=owner, at=now - timedelta(days=3))
     content = as_user("member").get(board_url()).content.decode()
     assert "85% of stories finish within 3 days (n=1" in content
-    card = content[content.index('id="card-DATA-1"'):]
+    card = content[content.index('id="card-DATA-1"') :]
     assert 'class="age over-sle"' in card[: card.index("</li>")]
 
 
@@ -303,7 +368,7 @@ def test_the_board_never_reads_the_event_log_and_its_ages_follow_every_change(as
     with CaptureQueriesContext(connection) as changed:
         content = client.get(board_url()).content.decode()
     assert not any("stories_storyevent" in q["sql"] for q in [*cold.captured_queries, *changed.captured_queries])
-    card = content[content.index('id="card-DATA-2"'):]
+    card = content[content.index('id="card-DATA-2"') :]
     assert ">1d<" in card[: card.index("</li>")]
 
 
@@ -315,9 +380,17 @@ def _fill(project, people, states, sprint, n: int, offset: int = 0) -> None:
     epic = services.epic_save(project=project, name=f"E{offset}")
     names = list(states)
     for i in range(n):
-        services.story_create(project=project, actor=people["owner"], title=f"Card {offset + i}", points=i % 5, sprint=sprint,
-                              state=states[names[1 + i % 5]], assignee=people["member"] if i % 2 else people["owner"],
-                              labels=[label], epic=epic if i % 3 else None)
+        services.story_create(
+            project=project,
+            actor=people["owner"],
+            title=f"Card {offset + i}",
+            points=i % 5,
+            sprint=sprint,
+            state=states[names[1 + i % 5]],
+            assignee=people["member"] if i % 2 else people["owner"],
+            labels=[label],
+            epic=epic if i % 3 else None,
+        )
 
 
 @pytest.mark.parametrize("params", [{}, {"lanes": "assignee"}, {"lanes": "epic", "label": "L0"}])
@@ -332,7 +405,9 @@ def test_a_board_of_500_cards_costs_as_many_queries_as_one_of_5(as_user, project
     cache.clear()
     with CaptureQueriesContext(connection) as large:
         response = client.get(board_url(**params))
-    assert response.status_code == 200 and response.content.count(b'class="story-card') == (500 if "label" not in params else 5)
+    assert response.status_code == 200 and response.content.count(b'class="story-card') == (
+        500 if "label" not in params else 5
+    )
     assert len(large) == len(small), [q["sql"][:80] for q in large.captured_queries]
 
 
@@ -361,7 +436,7 @@ def test_a_change_in_the_panel_shows_on_the_board(as_user, cards):
     live = client.get(live_url(), HTTP_IF_NONE_MATCH=etag)
     assert live.status_code == 200
     content = live.content.decode()
-    card = content[content.index('id="card-DATA-2"'):]
+    card = content[content.index('id="card-DATA-2"') :]
     assert "No access" in card[: card.index("</li>")]
 
 

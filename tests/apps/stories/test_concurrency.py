@@ -51,7 +51,9 @@ def test_concurrent_edits_of_one_version_let_exactly_one_win(project, people):
 
     def edit(index: int):
         fresh = Story.objects.get(pk=story.pk)
-        return services.story_update(story=fresh, actor=people["member"], expected_version=1, title=f"Edit {index}").title
+        return services.story_update(
+            story=fresh, actor=people["member"], expected_version=1, title=f"Edit {index}"
+        ).title
 
     results = run_in_threads(6, edit)
     winners = [r for r in results if isinstance(r, str)]

@@ -22,7 +22,9 @@ def test_inverted_times_are_raised_to_their_predecessor_and_the_projection_is_ba
     label = services.label_save(project=project, name="etl")
     story = services.story_create(project=project, actor=people["member"], title="Load", at=T0)
     services.story_update(story=story, actor=people["member"], labels=[label], at=T0 + timedelta(hours=1))
-    services.story_change_state(story=story, state=states["In progress"], actor=people["member"], at=T0 + timedelta(hours=2))
+    services.story_change_state(
+        story=story, state=states["In progress"], actor=people["member"], at=T0 + timedelta(hours=2)
+    )
     services.story_block(story=story, reason="access", actor=people["member"], at=T0 + timedelta(hours=3))
     services.story_change_state(story=story, state=states["Done"], actor=people["member"], at=T0 + timedelta(hours=4))
     # What concurrent writers left before the fix: a later seq earlier in time; and no projection yet.

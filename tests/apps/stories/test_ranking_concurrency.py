@@ -24,7 +24,12 @@ STORIES = 24
 
 
 def backlog_ids(project) -> list[int]:
-    return list(Story.objects.filter(project=project).filter(selectors.backlog_filter()).order_by("rank").values_list("pk", flat=True))
+    return list(
+        Story.objects.filter(project=project)
+        .filter(selectors.backlog_filter())
+        .order_by("rank")
+        .values_list("pk", flat=True)
+    )
 
 
 def apply(order: list[int], story: int, how: str, anchor: int | None) -> None:
@@ -71,7 +76,12 @@ def test_concurrent_moves_equal_some_serial_order(project, people):
                 moved = services.story_move(story=story, actor=actor, placement=placement)
                 if moved.version == version:
                     continue  # already there: a no-op in any serial order
-                seq = StoryEvent.objects.filter(story=moved, kind="rank").order_by("-seq").values_list("seq", flat=True).first()
+                seq = (
+                    StoryEvent.objects.filter(story=moved, kind="rank")
+                    .order_by("-seq")
+                    .values_list("seq", flat=True)
+                    .first()
+                )
                 with lock:
                     done.append((seq, story.pk, how, anchor.pk if anchor else None))
         except BaseException as exc:  # noqa: BLE001 - reported below

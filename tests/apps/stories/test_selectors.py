@@ -41,6 +41,8 @@ def test_the_fast_event_read_equals_the_orm_read(demo):
     from apps.stories.selectors import engine_events
 
     fast = [(e.seq, e.story_id, e.kind, e.at, e.to_value) for e in engine_events(demo)]
-    orm = list(StoryEvent.objects.filter(project=demo).order_by("seq").values_list("seq", "story_id", "kind", "at", "to_value"))
+    orm = list(
+        StoryEvent.objects.filter(project=demo).order_by("seq").values_list("seq", "story_id", "kind", "at", "to_value")
+    )
     assert fast == orm
     assert {type(value) for *_, value in fast} >= {int, dict, str, type(None)}

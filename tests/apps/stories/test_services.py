@@ -16,7 +16,9 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def events_of(story):
-    return list(StoryEvent.objects.filter(story=story).order_by("seq").values_list("kind", "field", "from_value", "to_value"))
+    return list(
+        StoryEvent.objects.filter(story=story).order_by("seq").values_list("kind", "field", "from_value", "to_value")
+    )
 
 
 @pytest.fixture
@@ -31,10 +33,23 @@ def test_create_allocates_keys_and_logs_a_snapshot(project, people, states):
     )
     assert (first.key, second.key) == ("DATA-1", "DATA-2")
     assert events_of(second) == [
-        ("created", "", None, {
-            "state": states["Ready"].pk, "sprint": None, "points": None, "assignee": "member",
-            "title": "Two", "kind": "story", "epic": None, "labels": [], "deliverable": None, "rank": second.rank,
-        })
+        (
+            "created",
+            "",
+            None,
+            {
+                "state": states["Ready"].pk,
+                "sprint": None,
+                "points": None,
+                "assignee": "member",
+                "title": "Two",
+                "kind": "story",
+                "epic": None,
+                "labels": [],
+                "deliverable": None,
+                "rank": second.rank,
+            },
+        )
     ]
     assert list(StoryEvent.objects.filter(project=project).values_list("seq", flat=True)) == [1, 2]
     assert first.rank < second.rank
@@ -42,8 +57,14 @@ def test_create_allocates_keys_and_logs_a_snapshot(project, people, states):
 
 def test_changing_several_fields_writes_one_event_per_field(story, people, states):
     services.story_update(
-        story=story, actor=people["member"], expected_version=1, at=T0,
-        title="Ingest the CRM export nightly", state=states["In progress"], points="2.5", assignee=people["member"],
+        story=story,
+        actor=people["member"],
+        expected_version=1,
+        at=T0,
+        title="Ingest the CRM export nightly",
+        state=states["In progress"],
+        points="2.5",
+        assignee=people["member"],
     )
     assert events_of(story)[1:] == [
         ("updated", "title", "Ingest the CRM export", "Ingest the CRM export nightly"),
@@ -139,7 +160,12 @@ def test_wip_limit_blocks_moves_into_a_full_column_under_the_block_policy(projec
 
 
 def backlog_keys(project):
-    return list(Story.objects.filter(project=project).filter(selectors.backlog_filter()).order_by("rank").values_list("key", flat=True))
+    return list(
+        Story.objects.filter(project=project)
+        .filter(selectors.backlog_filter())
+        .order_by("rank")
+        .values_list("key", flat=True)
+    )
 
 
 def test_moves_write_one_rank_event_and_repeat_moves_write_nothing(project, people):
@@ -182,13 +208,24 @@ def test_replaying_the_events_reproduces_the_story(project, people, states):
         choice = rng.randrange(5)
         at = T0 + timedelta(hours=step)
         if choice == 0:
-            services.story_change_state(story=story, state=rng.choice(list(states.values())), actor=people["member"], at=at)
+            services.story_change_state(
+                story=story, state=rng.choice(list(states.values())), actor=people["member"], at=at
+            )
         elif choice == 1:
-            services.story_assign(story=story, assignee=rng.choice([None, people["member"], people["owner"]]), actor=people["member"], at=at)
+            services.story_assign(
+                story=story,
+                assignee=rng.choice([None, people["member"], people["owner"]]),
+                actor=people["member"],
+                at=at,
+            )
         elif choice == 2:
-            services.story_estimate(story=story, points=rng.choice([None, 1, 2, 3, 5, 0.5]), actor=people["member"], at=at)
+            services.story_estimate(
+                story=story, points=rng.choice([None, 1, 2, 3, 5, 0.5]), actor=people["member"], at=at
+            )
         elif choice == 3:
-            services.story_move(story=story, actor=people["owner"], placement=services.TOP, sprint=rng.choice([None, sprint]), at=at)
+            services.story_move(
+                story=story, actor=people["owner"], placement=services.TOP, sprint=rng.choice([None, sprint]), at=at
+            )
         else:
             services.story_block(story=story, reason=rng.choice(["data", "access"]), actor=people["member"], at=at)
     for story in Story.objects.filter(project=project).select_related("assignee"):
@@ -233,7 +270,9 @@ def test_start_records_the_commitment_and_only_one_sprint_is_active(project, peo
 def test_close_carries_unfinished_work_to_a_new_next_sprint(project, people, states):
     sprint = services.sprint_create(project=project, actor=people["owner"], start=date(2026, 3, 2))
     before = T0 - timedelta(hours=1)
-    done = services.story_create(project=project, actor=people["owner"], title="Done", sprint=sprint, state=states["Done"], at=before)
+    done = services.story_create(
+        project=project, actor=people["owner"], title="Done", sprint=sprint, state=states["Done"], at=before
+    )
     open_a = services.story_create(project=project, actor=people["owner"], title="A", sprint=sprint, at=before)
     open_b = services.story_create(
         project=project, actor=people["owner"], title="B", sprint=sprint, state=states["In progress"], at=before
@@ -267,7 +306,9 @@ def test_recategorising_a_state_rebuilds_the_flow_projection_from_the_log(projec
     from apps.projects import services as project_services
 
     story = services.story_create(project=project, actor=people["member"], title="A", state=states["Ready"], at=T0)
-    services.story_change_state(story=story, state=states["In progress"], actor=people["member"], at=T0 + timedelta(days=2))
+    services.story_change_state(
+        story=story, state=states["In progress"], actor=people["member"], at=T0 + timedelta(days=2)
+    )
     services.story_change_state(story=story, state=states["Done"], actor=people["member"], at=T0 + timedelta(days=3))
     assert Story.objects.get(pk=story.pk).flow_cycle_days == 2
     project_services.state_update(state=states["Ready"], category="active")  # "Ready" now counts as started
@@ -278,8 +319,12 @@ def test_recategorising_a_state_rebuilds_the_flow_projection_from_the_log(projec
 def test_a_new_time_zone_recounts_the_cycle_days_the_board_reads(project, people, states):
     from apps.projects import services as project_services
 
-    story = services.story_create(project=project, actor=people["member"], title="A", state=states["In progress"], at=T0)
-    services.story_change_state(story=story, state=states["Done"], actor=people["member"], at=T0 + timedelta(days=2, hours=14, minutes=30))
+    story = services.story_create(
+        project=project, actor=people["member"], title="A", state=states["In progress"], at=T0
+    )
+    services.story_change_state(
+        story=story, state=states["Done"], actor=people["member"], at=T0 + timedelta(days=2, hours=14, minutes=30)
+    )
     assert Story.objects.get(pk=story.pk).flow_cycle_days == 3  # Mon 09:00 to Wed 23:30, UTC
     project_services.project_update(project=project, timezone="Asia/Tokyo")
     assert Story.objects.get(pk=story.pk).flow_cycle_days == 4  # Mon 18:00 to Thu 08:30 in Tokyo

@@ -23,7 +23,9 @@ from tests.apps.reports.conftest import get_done
 
 pytestmark = pytest.mark.django_db
 
-COLD_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sprint-numbers-cold"}}
+COLD_CACHE = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sprint-numbers-cold"}
+}
 
 
 def figures(count: int, points: float) -> tuple[int, float]:
@@ -93,7 +95,7 @@ def test_every_demo_sprint_shows_the_same_numbers_on_every_page_and_report(demo,
             assert figures(entry["n_completed"], entry["completed_points"]) == expected["completed"], sprint.name
         else:
             assert sprint.pk not in entries  # velocity counts closed sprints only
-            assert "So far <span class=\"muted\">(as of now)</span>" in page
+            assert 'So far <span class="muted">(as of now)</span>' in page
     assert len(entries) == Sprint.objects.filter(project=demo, status=SprintStatus.CLOSED).count()
 
 
@@ -104,7 +106,9 @@ def test_the_home_and_planning_read_the_same_figures(demo, demo_clients):
     home = browser.get(reverse("project-home", kwargs={"key": "DATA"})).content.decode()
     in_sprint = len(report["completed"]) + len(report["cancelled"]) + len(report["not_completed"])
     scope = report["completed_points"] + report["cancelled_points"] + report["not_completed_points"]
-    progress = re.search(r"(\d+) of (\d+) stories done · ([\d.]+) of ([\d.]+) points <span class=\"muted\">\(as of now\)", home)
+    progress = re.search(
+        r"(\d+) of (\d+) stories done · ([\d.]+) of ([\d.]+) points <span class=\"muted\">\(as of now\)", home
+    )
     assert progress, "the home page shows no progress as of now"
     assert (int(progress[1]), int(progress[2])) == (len(report["completed"]), in_sprint)
     assert (float(progress[3]), float(progress[4])) == (float(report["completed_points"]), float(scope))
@@ -123,9 +127,13 @@ T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 def closed(project, people, states):
     """Sprint 1 (2-13 March 2026): three stories committed, two finished, closed with one carried over."""
     owner, member = people["owner"], people["member"]
-    sprint = services.sprint_create(project=project, actor=owner, name="Sprint 1", start=date(2026, 3, 2), end=date(2026, 3, 13), at=T0)
+    sprint = services.sprint_create(
+        project=project, actor=owner, name="Sprint 1", start=date(2026, 3, 2), end=date(2026, 3, 13), at=T0
+    )
     stories = [
-        services.story_create(project=project, actor=owner, title=title, points=points, sprint=sprint, state=states["Ready"], at=T0)
+        services.story_create(
+            project=project, actor=owner, title=title, points=points, sprint=sprint, state=states["Ready"], at=T0
+        )
         for title, points in (("Load CRM", 3), ("Train model", 5), ("Publish dashboard", 2))
     ]
     services.sprint_start(sprint=sprint, actor=owner, at=T0 + timedelta(hours=1))
@@ -136,7 +144,9 @@ def closed(project, people, states):
     return sprint
 
 
-def test_a_story_reopened_and_reestimated_after_the_close_leaves_the_closed_sprint_alone(as_user, client_for, people, states, closed):
+def test_a_story_reopened_and_reestimated_after_the_close_leaves_the_closed_sprint_alone(
+    as_user, client_for, people, states, closed
+):
     client = as_user("stakeholder")
     sprints_url = reverse("project-sprints", kwargs={"key": "DATA"})
     sprint_url = reverse("project-sprint", kwargs={"key": "DATA", "sprint_id": closed.pk})

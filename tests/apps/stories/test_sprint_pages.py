@@ -20,7 +20,14 @@ def url(name: str, sprint: Sprint | None = None) -> str:
 
 @pytest.fixture
 def planned(project, people, states):
-    sprint = services.sprint_create(project=project, actor=people["owner"], name="Sprint 1", goal="Churn", start=date(2026, 3, 2), end=date(2026, 3, 15))
+    sprint = services.sprint_create(
+        project=project,
+        actor=people["owner"],
+        name="Sprint 1",
+        goal="Churn",
+        start=date(2026, 3, 2),
+        end=date(2026, 3, 15),
+    )
     make = services.story_create
     make(project=project, actor=people["owner"], title="Train model", points=5, sprint=sprint, state=states["Ready"])
     make(project=project, actor=people["owner"], title="Get access", points=3, sprint=sprint, state=states["Ready"])
@@ -36,17 +43,27 @@ def test_the_next_sprint_is_proposed_from_the_cadence(as_user, planned):
 
 
 def test_creating_the_next_sprint(as_user, planned):
-    response = as_user("owner").post(url("project-sprint-new"), {"name": "Sprint 2", "goal": "Revenue", "start": "2026-03-16", "end": "2026-03-27"})
+    response = as_user("owner").post(
+        url("project-sprint-new"), {"name": "Sprint 2", "goal": "Revenue", "start": "2026-03-16", "end": "2026-03-27"}
+    )
     sprint = Sprint.objects.get(name="Sprint 2")
     assert response.status_code == 302 and response["Location"] == url("project-sprint", sprint)
-    assert (sprint.goal, sprint.start, sprint.end, sprint.status) == ("Revenue", date(2026, 3, 16), date(2026, 3, 27), SprintStatus.PLANNED)
+    assert (sprint.goal, sprint.start, sprint.end, sprint.status) == (
+        "Revenue",
+        date(2026, 3, 16),
+        date(2026, 3, 27),
+        SprintStatus.PLANNED,
+    )
 
 
-@pytest.mark.parametrize(("body", "error"), [
-    ({"name": "S", "start": "2026-03-16", "end": "2026-03-01"}, "A sprint cannot end before it starts."),
-    ({"name": "", "start": "2026-03-16", "end": "2026-03-20"}, "This field is required."),
-    ({"name": "S", "start": "soon", "end": "2026-03-20"}, "Enter a valid date."),
-])
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"name": "S", "start": "2026-03-16", "end": "2026-03-01"}, "A sprint cannot end before it starts."),
+        ({"name": "", "start": "2026-03-16", "end": "2026-03-20"}, "This field is required."),
+        ({"name": "S", "start": "soon", "end": "2026-03-20"}, "Enter a valid date."),
+    ],
+)
 def test_a_bad_new_sprint_is_a_form_error_and_nothing_is_created(as_user, planned, body, error):
     response = as_user("owner").post(url("project-sprint-new"), body)
     assert response.status_code == 400 and error in response.content.decode()
@@ -55,9 +72,17 @@ def test_a_bad_new_sprint_is_a_form_error_and_nothing_is_created(as_user, planne
 
 def test_members_may_not_plan_sprints(as_user, planned):
     member = as_user("member")
-    assert member.post(url("project-sprint-new"), {"name": "X", "start": "2026-04-01", "end": "2026-04-02"}).status_code == 403
+    assert (
+        member.post(url("project-sprint-new"), {"name": "X", "start": "2026-04-01", "end": "2026-04-02"}).status_code
+        == 403
+    )
     assert member.post(url("project-sprint-start", planned)).status_code == 403
-    assert member.post(url("project-sprint-edit", planned), {"name": "X", "start": "2026-04-01", "end": "2026-04-02"}).status_code == 403
+    assert (
+        member.post(
+            url("project-sprint-edit", planned), {"name": "X", "start": "2026-04-01", "end": "2026-04-02"}
+        ).status_code
+        == 403
+    )
     page = member.get(url("project-sprint", planned)).content.decode()
     assert "Start Sprint 1" not in page and "Save sprint" not in page
     assert as_user("outsider").get(url("project-sprint", planned)).status_code == 404
@@ -65,11 +90,21 @@ def test_members_may_not_plan_sprints(as_user, planned):
 
 def test_editing_name_goal_and_dates(as_user, planned):
     client = as_user("owner")
-    response = client.post(url("project-sprint-edit", planned), {"name": "Sprint One", "goal": "Churn v2", "start": "2026-03-03", "end": "2026-03-16"})
+    response = client.post(
+        url("project-sprint-edit", planned),
+        {"name": "Sprint One", "goal": "Churn v2", "start": "2026-03-03", "end": "2026-03-16"},
+    )
     assert response.status_code == 302
     planned.refresh_from_db()
-    assert (planned.name, planned.goal, planned.start, planned.end) == ("Sprint One", "Churn v2", date(2026, 3, 3), date(2026, 3, 16))
-    response = client.post(url("project-sprint-edit", planned), {"name": "Bad", "start": "2026-03-10", "end": "2026-03-01"})
+    assert (planned.name, planned.goal, planned.start, planned.end) == (
+        "Sprint One",
+        "Churn v2",
+        date(2026, 3, 3),
+        date(2026, 3, 16),
+    )
+    response = client.post(
+        url("project-sprint-edit", planned), {"name": "Bad", "start": "2026-03-10", "end": "2026-03-01"}
+    )
     assert response.status_code == 400 and "cannot end before it starts" in response.content.decode()
     planned.refresh_from_db()
     assert planned.name == "Sprint One"
@@ -122,7 +157,7 @@ def active(people, states, planned):
 
 def test_the_close_dialog_lists_the_unfinished_stories(as_user, active):
     page = as_user("owner").get(url("project-sprint", active)).content.decode()
-    dialog = page[page.index('<dialog id="close-dialog"'):page.index("</dialog>")]
+    dialog = page[page.index('<dialog id="close-dialog"') : page.index("</dialog>")]
     assert "Train model" in dialog and "Unsized" in dialog and "Get access" not in dialog
     assert "To the next sprint" in dialog and "To the top of the backlog" in dialog
     assert 'href="' + url("project-sprint-close", active) + '"' in page  # the page without JavaScript
@@ -141,7 +176,12 @@ def test_closing_carries_unfinished_stories_to_the_next_sprint(as_user, project,
 def test_closing_to_the_top_of_the_backlog(as_user, project, people, active):
     services.story_create(project=project, actor=people["owner"], title="Already in the backlog")
     as_user("owner").post(url("project-sprint-close", active), {"unfinished": "backlog"})
-    backlog = list(Story.objects.filter(project=project).filter(selectors.backlog_filter()).order_by("rank").values_list("key", flat=True))
+    backlog = list(
+        Story.objects.filter(project=project)
+        .filter(selectors.backlog_filter())
+        .order_by("rank")
+        .values_list("key", flat=True)
+    )
     assert backlog == ["DATA-1", "DATA-3", "DATA-4"]
     assert not Sprint.objects.filter(project=project, status=SprintStatus.PLANNED).exists()
 
@@ -157,13 +197,19 @@ def test_a_closed_sprint_is_read_only_and_its_history_is_not_rewritten(as_user, 
     client = as_user("owner")
     client.post(url("project-sprint-close", active), {"unfinished": "backlog"})
     # After the close, a finished story is reopened: the sprint's page still shows it as completed then.
-    services.story_change_state(story=Story.objects.get(key="DATA-2"), state=states["In progress"], actor=people["member"])
+    services.story_change_state(
+        story=Story.objects.get(key="DATA-2"), state=states["In progress"], actor=people["member"]
+    )
     page = client.get(url("project-sprint", active)).content.decode()
-    assert "this page is read-only" in page and "<form" not in page.split("</nav>", 2)[-1].split('id="main"')[-1].replace('action="/logout/"', "")
+    assert "this page is read-only" in page and "<form" not in page.split("</nav>", 2)[-1].split('id="main"')[
+        -1
+    ].replace('action="/logout/"', "")
     assert "Commitment recorded at start" in page and "DATA-1" in page
-    completed = page[page.index("<h3>Completed</h3>"):]
+    completed = page[page.index("<h3>Completed</h3>") :]
     assert "DATA-2" in completed[: completed.index("</p>")]
-    response = client.post(url("project-sprint-edit", active), {"name": "Rewritten", "start": "2026-03-02", "end": "2026-03-15"})
+    response = client.post(
+        url("project-sprint-edit", active), {"name": "Rewritten", "start": "2026-03-02", "end": "2026-03-15"}
+    )
     assert response.status_code == 409 and "its history is not rewritten" in response.content.decode()
     active.refresh_from_db()
     assert active.name == "Sprint 1"
@@ -172,5 +218,5 @@ def test_a_closed_sprint_is_read_only_and_its_history_is_not_rewritten(as_user, 
 def test_the_list_links_every_sprint_with_its_points(as_user, active):
     content = as_user("stakeholder").get(url("project-sprints")).content.decode()
     assert f'href="{url("project-sprint", active)}"' in content
-    row = content[content.index("Sprint 1"):]
+    row = content[content.index("Sprint 1") :]
     assert '<td class="num">8</td>' in row and '<td class="num">3</td>' in row

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def story(project, people):
-    return services.story_create(project=project, actor=people["owner"], title="Ingest CRM", description="Load **accounts**")
+    return services.story_create(
+        project=project, actor=people["owner"], title="Ingest CRM", description="Load **accounts**"
+    )
 
 
 def url(name: str = "story-detail", key: str = "DATA-1") -> str:
@@ -22,12 +24,22 @@ def url(name: str = "story-detail", key: str = "DATA-1") -> str:
 
 
 def edit(client, **fields):
-    data = {"title": "Ingest CRM", "description": "", "acceptance_criteria": "", "kind": "story", "points": "", "version": 1, **fields}
+    data = {
+        "title": "Ingest CRM",
+        "description": "",
+        "acceptance_criteria": "",
+        "kind": "story",
+        "points": "",
+        "version": 1,
+        **fields,
+    }
     return client.post(url(), data)
 
 
 def test_the_page_renders_markdown_sanitised_and_the_history(as_user, story, people):
-    services.story_update(story=story, actor=people["member"], description="<script>alert(1)</script>**bold**", points=3)
+    services.story_update(
+        story=story, actor=people["member"], description="<script>alert(1)</script>**bold**", points=3
+    )
     page = as_user("stakeholder").get(url()).content.decode()
     assert "<strong>bold</strong>" in page and "<script>alert" not in page
     assert "owner</strong> created it in Backlog" in page and "estimated it at 3 points" in page
@@ -37,18 +49,39 @@ def test_the_page_renders_markdown_sanitised_and_the_history(as_user, story, peo
 def test_a_member_edits_every_field(as_user, project, story, people):
     epic = services.epic_save(project=project, name="CRM")
     label = services.label_save(project=project, name="dbt")
-    response = edit(as_user("member"), title="Ingest the CRM", description="# Plan", acceptance_criteria="- rows match",
-                    kind="chore", points="2.5", epic=epic.pk, labels=[label.pk], assignee=people["member"].pk)
+    response = edit(
+        as_user("member"),
+        title="Ingest the CRM",
+        description="# Plan",
+        acceptance_criteria="- rows match",
+        kind="chore",
+        points="2.5",
+        epic=epic.pk,
+        labels=[label.pk],
+        assignee=people["member"].pk,
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     story.refresh_from_db()
-    assert (story.title, story.kind, story.points, story.epic, story.assignee) == ("Ingest the CRM", "chore", 2.5, epic, people["member"])
+    assert (story.title, story.kind, story.points, story.epic, story.assignee) == (
+        "Ingest the CRM",
+        "chore",
+        2.5,
+        epic,
+        people["member"],
+    )
     assert list(story.labels.all()) == [label] and story.acceptance_criteria == "- rows match" and story.version == 2
 
 
 def test_bad_input_and_a_stale_version_change_nothing(as_user, project, story, people):
     client = as_user("member")
     other_epic = services.epic_save(project=project.other, name="Theirs")
-    for fields in ({"title": ""}, {"points": "-1"}, {"kind": "epic"}, {"epic": other_epic.pk}, {"assignee": people["outsider"].pk}):
+    for fields in (
+        {"title": ""},
+        {"points": "-1"},
+        {"kind": "epic"},
+        {"epic": other_epic.pk},
+        {"assignee": people["outsider"].pk},
+    ):
         response = edit(client, **fields)
         assert response.status_code == 400, fields
         assert "errorlist" in response.content.decode()
@@ -87,8 +120,14 @@ def test_the_panel_is_a_self_contained_fragment(as_user, story):
     panel = client.get(url() + "?panel=1").content.decode()
     assert "<html" not in panel and 'class="story-panel"' in panel and "backlog.css" in panel
     assert 'hx-target="closest .story-panel"' in panel and 'name="panel" value="1"' in panel
-    saved = client.post(url(), {"title": "From the board", "kind": "story", "version": 1, "panel": "1"}, HTTP_HX_REQUEST="true")
-    assert saved.status_code == 200 and "From the board" in saved.content.decode() and "<html" not in saved.content.decode()
+    saved = client.post(
+        url(), {"title": "From the board", "kind": "story", "version": 1, "panel": "1"}, HTTP_HX_REQUEST="true"
+    )
+    assert (
+        saved.status_code == 200
+        and "From the board" in saved.content.decode()
+        and "<html" not in saved.content.decode()
+    )
 
 
 def test_unknown_stories_and_outsiders_get_404(as_user, story):
@@ -115,7 +154,13 @@ def test_the_panel_shows_details_comments_and_history(as_user, story, states, pe
     assert 'name="body"' in panel  # a stakeholder may comment
     assert "Blocked because" not in panel and "Assign to" not in panel  # not change
     member = as_user("member").get(url() + "?panel=1", **HTMX).content.decode()
-    for control in ("Blocked because", "Assign to", "Estimate (points)", "Edit every field", 'name="version" value="2"'):
+    for control in (
+        "Blocked because",
+        "Assign to",
+        "Estimate (points)",
+        "Edit every field",
+        'name="version" value="2"',
+    ):
         assert control in member, control
 
 
@@ -141,16 +186,19 @@ def test_block_unblock_assign_and_estimate_from_the_panel(as_user, story, people
     assert story.assignee is None and story.points is None and story.version == 7
 
 
-@pytest.mark.parametrize(("action", "body", "status", "message"), [
-    ("block", {"version": 1, "reason": "  "}, 400, "Say why the story is blocked."),
-    ("block", {"version": 9, "reason": "No access"}, 409, "changed by someone else"),
-    ("block", {"reason": "No access"}, 400, "missing the story&#x27;s version"),
-    ("unblock", {"version": 0}, 400, "Version:"),
-    ("assign", {"version": 1, "assignee": "outsider"}, 400, "outsider is not a member of DATA."),
-    ("estimate", {"version": 1, "points": "-1"}, 400, "Points:"),
-    ("estimate", {"version": 1, "points": "abc"}, 400, "Points:"),
-    ("estimate", {"points": "3"}, 400, "missing the story&#x27;s version"),
-])
+@pytest.mark.parametrize(
+    ("action", "body", "status", "message"),
+    [
+        ("block", {"version": 1, "reason": "  "}, 400, "Say why the story is blocked."),
+        ("block", {"version": 9, "reason": "No access"}, 409, "changed by someone else"),
+        ("block", {"reason": "No access"}, 400, "missing the story&#x27;s version"),
+        ("unblock", {"version": 0}, 400, "Version:"),
+        ("assign", {"version": 1, "assignee": "outsider"}, 400, "outsider is not a member of DATA."),
+        ("estimate", {"version": 1, "points": "-1"}, 400, "Points:"),
+        ("estimate", {"version": 1, "points": "abc"}, 400, "Points:"),
+        ("estimate", {"points": "3"}, 400, "missing the story&#x27;s version"),
+    ],
+)
 def test_panel_errors_are_shown_in_the_panel_and_change_nothing(as_user, story, action, body, status, message):
     client = as_user("member")
     response = client.post(quick(action), {**body, "panel": "1"}, **HTMX)
@@ -166,9 +214,17 @@ def test_panel_errors_are_shown_in_the_panel_and_change_nothing(as_user, story, 
 def test_comment_errors_and_comments_in_the_panel(as_user, story):
     client = as_user("stakeholder")
     refused = client.post(url("story-comment"), {"body": "", "panel": "1"}, **HTMX)
-    assert refused.status_code == 400 and 'class="story-panel"' in refused.content.decode() and "errorlist" in refused.content.decode()
+    assert (
+        refused.status_code == 400
+        and 'class="story-panel"' in refused.content.decode()
+        and "errorlist" in refused.content.decode()
+    )
     added = client.post(url("story-comment"), {"body": "When?", "panel": "1"}, **HTMX)
-    assert added.status_code == 200 and "When?" in added.content.decode() and "Your comment is added." in added.content.decode()
+    assert (
+        added.status_code == 200
+        and "When?" in added.content.decode()
+        and "Your comment is added." in added.content.decode()
+    )
     assert not added.has_header("HX-Trigger")  # a comment does not change the board
     assert Comment.objects.get().body == "When?"
 
@@ -185,8 +241,12 @@ def test_block_and_unblock_on_the_page_without_javascript(as_user, story):
 
 def test_quick_change_permissions(as_user, story):
     stakeholder = as_user("stakeholder")
-    for action, body in (("block", {"version": 1, "reason": "x"}), ("unblock", {"version": 1}), ("assign", {"version": 1}),
-                         ("estimate", {"version": 1, "points": "1"})):
+    for action, body in (
+        ("block", {"version": 1, "reason": "x"}),
+        ("unblock", {"version": 1}),
+        ("assign", {"version": 1}),
+        ("estimate", {"version": 1, "points": "1"}),
+    ):
         assert stakeholder.post(quick(action), {**body, "panel": "1"}, **HTMX).status_code == 403
     assert as_user("member").post(quick("block", "DATA-99"), {"version": 1, "reason": "x"}).status_code == 404
     assert as_user("outsider").post(quick("block"), {"version": 1, "reason": "x"}).status_code == 404
@@ -198,11 +258,21 @@ def test_delete_and_restore_in_the_panel_refresh_the_board_and_a_stale_delete_is
     client = as_user("member")
     services.story_update(story=Story.objects.get(), actor=people["owner"], title="Changed meanwhile")
     stale = client.post(url("story-delete"), {"version": 1, "panel": "1"}, **HTMX)
-    assert stale.status_code == 409 and "changed by someone else" in stale.content.decode() and not Story.objects.get().is_deleted
+    assert (
+        stale.status_code == 409
+        and "changed by someone else" in stale.content.decode()
+        and not Story.objects.get().is_deleted
+    )
     deleted = client.post(url("story-delete"), {"version": 2, "panel": "1"}, **HTMX)
-    assert deleted.status_code == 200 and deleted["HX-Trigger"] == "board-changed" and "DATA-1 is deleted." in deleted.content.decode()
+    assert (
+        deleted.status_code == 200
+        and deleted["HX-Trigger"] == "board-changed"
+        and "DATA-1 is deleted." in deleted.content.decode()
+    )
     assert Story.objects.get().is_deleted
     again = client.post(url("story-delete"), {"panel": "1"}, **HTMX)
     assert again.status_code == 409 and "already deleted" in again.content.decode()
     restored = client.post(url("story-restore"), {"panel": "1"}, **HTMX)
-    assert restored.status_code == 200 and restored["HX-Trigger"] == "board-changed" and not Story.objects.get().is_deleted
+    assert (
+        restored.status_code == 200 and restored["HX-Trigger"] == "board-changed" and not Story.objects.get().is_deleted
+    )

@@ -21,21 +21,39 @@ def staff(client, make_user):
 
 def story_form(story_or_project, states, **overrides):
     data = {
-        "title": "Build the churn dashboard", "description": "", "acceptance_criteria": "", "kind": "story",
-        "points": "3", "state": states["Ready"].pk, "epic": "", "assignee": "", "sprint": "", "blocked_reason": "",
-        "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0", "comments-TOTAL_FORMS": "0", "comments-INITIAL_FORMS": "0",
+        "title": "Build the churn dashboard",
+        "description": "",
+        "acceptance_criteria": "",
+        "kind": "story",
+        "points": "3",
+        "state": states["Ready"].pk,
+        "epic": "",
+        "assignee": "",
+        "sprint": "",
+        "blocked_reason": "",
+        "events-TOTAL_FORMS": "0",
+        "events-INITIAL_FORMS": "0",
+        "comments-TOTAL_FORMS": "0",
+        "comments-INITIAL_FORMS": "0",
     }
     return data | overrides
 
 
-@pytest.mark.parametrize("model", [Project, Membership, WorkflowState, Story, StoryEvent, Sprint, Epic, Label, Comment, ApiToken])
+@pytest.mark.parametrize(
+    "model", [Project, Membership, WorkflowState, Story, StoryEvent, Sprint, Epic, Label, Comment, ApiToken]
+)
 def test_every_model_is_registered(model):
     assert admin.site.is_registered(model)
 
 
-@pytest.mark.parametrize("model", ["project", "membership", "workflowstate", "story", "storyevent", "sprint", "epic", "label", "comment", "apitoken"])
+@pytest.mark.parametrize(
+    "model",
+    ["project", "membership", "workflowstate", "story", "storyevent", "sprint", "epic", "label", "comment", "apitoken"],
+)
 def test_admin_lists_render(client, staff, project, model):
-    app = {"apitoken": "web", "project": "projects", "membership": "projects", "workflowstate": "projects"}.get(model, "stories")
+    app = {"apitoken": "web", "project": "projects", "membership": "projects", "workflowstate": "projects"}.get(
+        model, "stories"
+    )
     assert client.get(reverse(f"admin:{app}_{model}_changelist")).status_code == 200
 
 
@@ -44,11 +62,15 @@ def test_adding_a_story_goes_through_the_service(client, staff, project, states)
     assert response.status_code == 302, response.content
     story = Story.objects.get()
     assert story.key == "DATA-1" and story.rank
-    assert list(StoryEvent.objects.filter(story=story).values_list("kind", "seq", "actor")) == [("created", 1, staff.pk)]
+    assert list(StoryEvent.objects.filter(story=story).values_list("kind", "seq", "actor")) == [
+        ("created", 1, staff.pk)
+    ]
 
 
 def test_changing_a_story_writes_one_event_per_changed_field(client, staff, project, states, people):
-    story = services.story_create(project=project, actor=people["member"], title="Build the churn dashboard", points=3, state=states["Ready"])
+    story = services.story_create(
+        project=project, actor=people["member"], title="Build the churn dashboard", points=3, state=states["Ready"]
+    )
     data = story_form(story, states, points="5", state=states["In progress"].pk)
     response = client.post(reverse("admin:stories_story_change", args=[story.pk]), data)
     assert response.status_code == 302, response.content
@@ -59,11 +81,15 @@ def test_changing_a_story_writes_one_event_per_changed_field(client, staff, proj
 
 
 def test_a_refused_change_is_a_message_not_a_500(client, staff, project, states, people):
-    story = services.story_create(project=project, actor=people["member"], title="Build the churn dashboard", state=states["Ready"])
+    story = services.story_create(
+        project=project, actor=people["member"], title="Build the churn dashboard", state=states["Ready"]
+    )
     sprint = services.sprint_create(project=project, actor=people["owner"])
     services.sprint_start(sprint=sprint, actor=people["owner"])
     services.sprint_close(sprint=sprint, actor=people["owner"], unfinished="backlog")
-    response = client.post(reverse("admin:stories_story_change", args=[story.pk]), story_form(story, states, sprint=sprint.pk), follow=True)
+    response = client.post(
+        reverse("admin:stories_story_change", args=[story.pk]), story_form(story, states, sprint=sprint.pk), follow=True
+    )
     assert response.status_code == 200 and b"is closed" in response.content
     story.refresh_from_db()
     assert story.sprint is None and story.version == 1
@@ -105,8 +131,17 @@ def test_story_events_cannot_be_added_changed_or_deleted(client, staff, project,
 
 
 def test_adding_a_project_in_the_admin_gives_it_a_workflow_and_an_admin(client, staff):
-    data = {"key": "ML", "name": "ML", "sprint_length_days": 14, "timezone": "UTC", "wip_policy": "warn",
-            "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0", "states-TOTAL_FORMS": "0", "states-INITIAL_FORMS": "0"}
+    data = {
+        "key": "ML",
+        "name": "ML",
+        "sprint_length_days": 14,
+        "timezone": "UTC",
+        "wip_policy": "warn",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "states-TOTAL_FORMS": "0",
+        "states-INITIAL_FORMS": "0",
+    }
     response = client.post(reverse("admin:projects_project_add"), data)
     assert response.status_code == 302, response.content
     project = Project.objects.get(key="ML")
@@ -115,6 +150,8 @@ def test_adding_a_project_in_the_admin_gives_it_a_workflow_and_an_admin(client, 
 
 def test_removing_the_last_admin_in_the_admin_is_refused(client, staff, project, people):
     membership = Membership.objects.get(project=project, user=people["admin"])
-    response = client.post(reverse("admin:projects_membership_delete", args=[membership.pk]), {"post": "yes"}, follow=True)
+    response = client.post(
+        reverse("admin:projects_membership_delete", args=[membership.pk]), {"post": "yes"}, follow=True
+    )
     assert b"at least one admin" in response.content
     assert Membership.objects.filter(pk=membership.pk).exists()

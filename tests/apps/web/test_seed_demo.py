@@ -59,8 +59,13 @@ def sprints(project, status):
 
 
 def test_it_creates_the_demo_users_with_working_passwords_and_roles(project):
-    expected = {"admin": Role.ADMIN, "owner": Role.PRODUCT_OWNER, "member": Role.MEMBER, "priya": Role.MEMBER,
-                "stakeholder": Role.STAKEHOLDER}
+    expected = {
+        "admin": Role.ADMIN,
+        "owner": Role.PRODUCT_OWNER,
+        "member": Role.MEMBER,
+        "priya": Role.MEMBER,
+        "stakeholder": Role.STAKEHOLDER,
+    }
     for username, role in expected.items():
         user = authenticate(username=username, password=DEMO_PASSWORD)
         assert user is not None, f"{username} cannot log in with the demo password"
@@ -79,7 +84,9 @@ def test_it_prints_the_logins(seeded):
 def test_the_project_is_a_data_team_with_epics_labels_and_about_150_stories(project):
     assert project.timezone == "Europe/Amsterdam"
     assert 140 <= project.stories.count() <= 170
-    assert {"CRM ingestion", "Revenue dashboard", "Churn model", "Data quality"} <= set(project.epics.values_list("name", flat=True))
+    assert {"CRM ingestion", "Revenue dashboard", "Churn model", "Data quality"} <= set(
+        project.epics.values_list("name", flat=True)
+    )
     assert {"dbt", "airflow", "looker", "ml", "pii"} <= set(project.labels.values_list("name", flat=True))
     assert set(project.stories.values_list("kind", flat=True)) == {"story", "bug", "chore", "spike"}
     story = project.stories.exclude(acceptance_criteria="").first()
@@ -88,7 +95,9 @@ def test_the_project_is_a_data_team_with_epics_labels_and_about_150_stories(proj
 
 
 def test_there_are_six_closed_sprints_an_active_one_containing_today_and_a_planned_one(project):
-    closed, active, planned = (sprints(project, s) for s in (SprintStatus.CLOSED, SprintStatus.ACTIVE, SprintStatus.PLANNED))
+    closed, active, planned = (
+        sprints(project, s) for s in (SprintStatus.CLOSED, SprintStatus.ACTIVE, SprintStatus.PLANNED)
+    )
     assert (len(closed), len(active), len(planned)) == (CLOSED_SPRINTS, 1, 1)
     today = timezone.now().astimezone(project.tzinfo).date()
     assert active[0].start <= today <= active[0].end
@@ -108,7 +117,9 @@ def test_velocity_looks_like_a_real_teams(project):
 
 
 def test_a_backlog_of_several_dozen_ordered_stories_remains(project):
-    backlog = project.stories.filter(sprint=None, deleted_at=None).exclude(state__category__in=(Category.DONE, Category.CANCELLED))
+    backlog = project.stories.filter(sprint=None, deleted_at=None).exclude(
+        state__category__in=(Category.DONE, Category.CANCELLED)
+    )
     assert backlog.count() >= 30
     ranks = list(backlog.order_by("rank").values_list("rank", flat=True))
     assert len(set(ranks)) == len(ranks)
@@ -120,7 +131,12 @@ def test_running_it_twice_writes_nothing(project):
     call_command("seed_demo", stdout=output)
     assert "already exists" in output.getvalue()
     assert seed_demo() is None
-    assert (Story.objects.count(), StoryEvent.objects.count(), Sprint.objects.count(), Comment.objects.count()) == before
+    assert (
+        Story.objects.count(),
+        StoryEvent.objects.count(),
+        Sprint.objects.count(),
+        Comment.objects.count(),
+    ) == before
 
 
 # --- The history -----------------------------------------------------------------------------
@@ -170,17 +186,27 @@ def test_closed_sprints_have_re_estimates_additions_and_carry_over(project, even
     closed = sprints(project, SprintStatus.CLOSED)
     in_sprint = sprint_membership(events)
     re_estimated = [
-        s.name for s in closed for e in events
+        s.name
+        for s in closed
+        for e in events
         if e.kind == "points" and s.started_at < e.at < s.closed_at and in_sprint(e.story_id, e.at) == s.pk
     ]
     added = [
-        s.name for s in closed for e in events
-        if s.started_at < e.at < s.closed_at and (
-            (e.kind == "sprint" and e.to_value == s.pk) or (e.kind == "created" and e.to_value["sprint"] == s.pk)
-        )
+        s.name
+        for s in closed
+        for e in events
+        if s.started_at < e.at < s.closed_at
+        and ((e.kind == "sprint" and e.to_value == s.pk) or (e.kind == "created" and e.to_value["sprint"] == s.pk))
     ]
-    carried = [s.name for s in closed for e in events if e.kind == "sprint" and e.from_value == s.pk and e.at == s.closed_at + CARRY_OVER_DELAY]
-    removed = [s.name for s in closed for e in events if e.kind == "sprint" and e.from_value == s.pk and e.to_value is None]
+    carried = [
+        s.name
+        for s in closed
+        for e in events
+        if e.kind == "sprint" and e.from_value == s.pk and e.at == s.closed_at + CARRY_OVER_DELAY
+    ]
+    removed = [
+        s.name for s in closed for e in events if e.kind == "sprint" and e.from_value == s.pk and e.to_value is None
+    ]
     assert re_estimated and added and carried and removed
     assert len(set(carried)) >= 3
 

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def authenticate(key: str):
-    request = Request(RequestFactory().get("/api/v1/", HTTP_AUTHORIZATION=f"Token {key}"), authenticators=[TokenAuthentication()])
+    request = Request(
+        RequestFactory().get("/api/v1/", HTTP_AUTHORIZATION=f"Token {key}"), authenticators=[TokenAuthentication()]
+    )
     return request.user
 
 
@@ -66,7 +68,11 @@ def test_account_pages_need_login(client, name):
 
 def test_change_password(client, people):
     client.force_login(people["member"])
-    data = {"old_password": "pw-member", "new_password1": "a-much-longer-passphrase", "new_password2": "a-much-longer-passphrase"}
+    data = {
+        "old_password": "pw-member",
+        "new_password1": "a-much-longer-passphrase",
+        "new_password2": "a-much-longer-passphrase",
+    }
     response = client.post(reverse("password-change"), data)
     assert response.status_code == 302 and response["Location"] == reverse("account")
     people["member"].refresh_from_db()
@@ -75,7 +81,11 @@ def test_change_password(client, people):
 
 def test_a_wrong_old_password_changes_nothing(client, people):
     client.force_login(people["member"])
-    data = {"old_password": "nope", "new_password1": "a-much-longer-passphrase", "new_password2": "a-much-longer-passphrase"}
+    data = {
+        "old_password": "nope",
+        "new_password1": "a-much-longer-passphrase",
+        "new_password2": "a-much-longer-passphrase",
+    }
     response = client.post(reverse("password-change"), data)
     assert response.status_code == 200 and b"errorlist" in response.content
     people["member"].refresh_from_db()
@@ -139,7 +149,12 @@ def test_markdown_renders_tables_and_fenced_code():
 
 @pytest.mark.parametrize(
     "text",
-    ['<script>alert(1)</script>', '<img src=x onerror="alert(1)">', "[click](javascript:alert(1))", '<a href="#" onclick="x()">a</a>'],
+    [
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        "[click](javascript:alert(1))",
+        '<a href="#" onclick="x()">a</a>',
+    ],
 )
 def test_markdown_is_sanitised(text):
     html = render_markdown(text).lower()

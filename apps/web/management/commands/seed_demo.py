@@ -21,10 +21,12 @@ class Command(BaseCommand):
         else:
             stories = project.stories.count()
             sprints = project.sprints.count()
-            self.stdout.write(self.style.SUCCESS(
-                f"Created {project}: {stories} stories, {sprints} sprints, {project.last_event_seq} events "
-                f"in {time.monotonic() - started:.1f} s."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Created {project}: {stories} stories, {sprints} sprints, {project.last_event_seq} events "
+                    f"in {time.monotonic() - started:.1f} s."
+                )
+            )
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD!r} for accounts the demo created):")
         for person in PEOPLE:
             self.stdout.write(
