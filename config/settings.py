@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     # Sprintboard apps, in dependency order: each imports only from those above it.
+    "apps.core",
     "apps.projects",
     "apps.deliverables",
     "apps.stories",
@@ -217,10 +218,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "apps.projects.api_support.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api_support.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "apps.projects.api_support.exception_handler",
+    "EXCEPTION_HANDLER": "apps.core.api_support.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

@@ -10,12 +10,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
+from apps.core.api_support import ErrorSerializer, error_body, error_responses
+from apps.core.errors import NotFound, PermissionDenied
 from apps.deliverables import selectors, services
 from apps.deliverables import serializers as s
 from apps.deliverables.models import ChecklistItem, Deliverable, DeliverableKind
 from apps.projects.api_base import ApiView
-from apps.projects.api_support import ErrorSerializer, error_body, error_responses
-from apps.projects.errors import NotFound, PermissionDenied
 from apps.projects.models import Role
 from apps.projects.selectors import ROLE_NAMES, require_role
 

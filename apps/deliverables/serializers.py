@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from apps.core.api_base import StrictSerializer
+from apps.core.errors import InvalidInput
 from apps.deliverables.models import (
     ChecklistItem,
     Deliverable,
@@ -16,8 +18,6 @@ from apps.deliverables.models import (
     DeliverableStatus,
 )
 from apps.deliverables.selectors import Progress, is_late
-from apps.projects.api_base import StrictSerializer
-from apps.projects.errors import InvalidInput
 from apps.projects.models import Membership, Project
 
 # --- Output ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.core.errors import Conflict, InvalidInput, StaleVersion
 from apps.deliverables import signals
 from apps.deliverables.models import (
     DEFAULT_CHECKLISTS,
@@ -34,7 +35,6 @@ from apps.deliverables.models import (
     DeliverableStatus,
 )
 from apps.deliverables.selectors import publish_blockers
-from apps.projects.errors import Conflict, InvalidInput, StaleVersion
 from apps.projects.events import Change
 from apps.projects.models import Membership, Project
 

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.core import errors
 from apps.deliverables import selectors, services
 from apps.deliverables.forms import (
     CatalogueFilterForm,
@@ -27,7 +28,6 @@ from apps.deliverables.forms import (
     TemplateForm,
 )
 from apps.deliverables.models import ChecklistItem, Deliverable, DeliverableKind
-from apps.projects import errors
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project

@@ -8,11 +8,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 
+from apps.core.api_base import StrictSerializer, id_field
+from apps.core.api_support import error_responses
+from apps.core.errors import InvalidInput, NotFound
 from apps.intake import selectors, services
 from apps.intake.models import Channel, Request, RequestStatus
-from apps.projects.api_base import ApiView, StrictSerializer, id_field
-from apps.projects.api_support import error_responses
-from apps.projects.errors import InvalidInput, NotFound
+from apps.projects.api_base import ApiView
 from apps.projects.models import Role
 from apps.projects.selectors import require_role
 from apps.stories import services as story_services

@@ -17,8 +17,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.errors import Conflict, InvalidInput
 from apps.intake.models import Channel, Request, RequestStatus
-from apps.projects.errors import Conflict, InvalidInput
 from apps.projects.models import Membership, Project
 from apps.stories import services as story_services
 from apps.stories.models import Sprint, SprintStatus

@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.core.errors import DomainError, InvalidInput
 from apps.intake import selectors, services
 from apps.intake.forms import AcceptForm, DeclineForm, GroupForm, MergeForm, RequestForm
 from apps.intake.models import Request, RequestStatus
-from apps.projects.errors import DomainError, InvalidInput
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project

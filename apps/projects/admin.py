@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
+from apps.core.errors import DomainError
 from apps.projects import services
-from apps.projects.errors import DomainError
 from apps.projects.models import Membership, Project, WorkflowState
 
 

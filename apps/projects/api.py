@@ -9,10 +9,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from apps.core.api_base import StrictSerializer
+from apps.core.api_support import error_responses
+from apps.core.errors import InvalidInput, NotFound
 from apps.projects import services
-from apps.projects.api_base import ApiView, StrictSerializer
-from apps.projects.api_support import error_responses
-from apps.projects.errors import InvalidInput, NotFound
+from apps.projects.api_base import ApiView
 from apps.projects.models import Category, Membership, Project, Role, WipPolicy, WorkflowState
 from apps.projects.selectors import projects_for
 

@@ -1,4 +1,4 @@
-"""Building blocks of every API view: strict input, project and role lookup, pagination."""
+"""The base of every API view: strict input, project scoping and role lookup, pagination."""
 
 from __future__ import annotations
 
@@ -9,31 +9,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.projects.errors import InvalidInput
+from apps.core.errors import InvalidInput
 from apps.projects.models import Membership, Project, Role
 from apps.projects.selectors import project_for_user
-
-MAX_ID = 2**63 - 1
-
-
-class StrictSerializer(serializers.Serializer):
-    """Input serializer that refuses fields it does not know, so a typo is an error, not a no-op."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        name: [serializers.ErrorDetail("This field is not known.", code="unknown_field")]
-                        for name in unknown
-                    }
-                )
-        return super().to_internal_value(data)
-
-
-def id_field(**kwargs: Any) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class ApiView(GenericAPIView):

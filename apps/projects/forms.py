@@ -6,7 +6,7 @@ import zoneinfo
 
 from django import forms
 
-from apps.projects.errors import DomainError
+from apps.core.errors import DomainError
 from apps.projects.models import Category, Role, WipPolicy
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]

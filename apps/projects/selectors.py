@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from apps.projects.errors import NotFound, PermissionDenied
+from apps.core.errors import NotFound, PermissionDenied
 from apps.projects.models import Membership, Project, Role, WorkflowState
 
 ROLE_NAMES = dict(Role.choices)

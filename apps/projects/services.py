@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.core.errors import Conflict, InvalidInput
 from apps.projects import signals
-from apps.projects.errors import Conflict, InvalidInput
 from apps.projects.models import (
     DEFAULT_WORKFLOW,
     Category,

@@ -21,7 +21,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.projects import errors, services
+from apps.core import errors
+from apps.projects import services
 from apps.projects.forms import (
     MemberAddForm,
     MemberRoleForm,

@@ -14,9 +14,9 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from apps.core.api_support import error_responses
+from apps.core.errors import NotFound
 from apps.projects.api_base import ApiView
-from apps.projects.api_support import error_responses
-from apps.projects.errors import NotFound
 from apps.projects.models import Role
 from apps.projects.selectors import require_role
 from apps.reports import exports, parameters, services

@@ -14,8 +14,8 @@ from typing import Any
 
 from django.http import HttpResponse
 
+from apps.core.errors import Conflict, InvalidInput
 from apps.deliverables.models import DeliverableKind
-from apps.projects.errors import Conflict, InvalidInput
 from apps.reports.models import ReportKind
 
 Table = tuple[list[str], list[list[Any]]]

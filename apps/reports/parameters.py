@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from apps.projects.errors import InvalidInput
+from apps.core.errors import InvalidInput
 from apps.reports.models import ReportKind
 
 WINDOW_DAYS = 90  # the default window of flow and waste reports, ending on the as-of day

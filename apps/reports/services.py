@@ -26,9 +26,9 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.errors import Conflict, InvalidInput
 from apps.deliverables.models import DeliverableKind
 from apps.deliverables.selectors import engine_deliverables
-from apps.projects.errors import Conflict, InvalidInput
 from apps.projects.models import Project
 from apps.reports import parameters as params
 from apps.reports.models import Report, ReportKind, ReportStatus

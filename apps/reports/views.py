@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.projects.errors import DomainError
+from apps.core.errors import DomainError
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.reports import exports, parameters, services

@@ -9,9 +9,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from apps.core.api_support import error_responses
+from apps.core.errors import InvalidInput, NotFound, PermissionDenied
 from apps.projects.api_base import ApiView
-from apps.projects.api_support import error_responses
-from apps.projects.errors import InvalidInput, NotFound, PermissionDenied
 from apps.projects.models import Project, Role
 from apps.projects.selectors import ROLE_NAMES, require_role
 from apps.stories import selectors, services

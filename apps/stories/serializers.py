@@ -9,9 +9,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api_base import StrictSerializer, id_field
+from apps.core.errors import InvalidInput
 from apps.deliverables.models import Deliverable
-from apps.projects.api_base import StrictSerializer, id_field
-from apps.projects.errors import InvalidInput
 from apps.projects.models import Category, Membership, Project, WorkflowState
 from apps.stories import services
 from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent, StoryKind

@@ -27,8 +27,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet, Subquery
 from django.utils import timezone
 
+from apps.core.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from apps.deliverables.models import Deliverable
-from apps.projects.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from apps.projects.events import Change
 from apps.projects.models import CLOSED_CATEGORIES, Membership, Project, WipPolicy, WorkflowState
 from apps.stories import signals

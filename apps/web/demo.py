@@ -32,11 +32,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.errors import Conflict
 from apps.deliverables import selectors as deliverable_selectors
 from apps.deliverables import services as deliverable_services
 from apps.deliverables.models import Deliverable, DeliverableStatus
 from apps.projects import services as project_services
-from apps.projects.errors import Conflict
 from apps.projects.models import CLOSED_CATEGORIES, Category, Project, Role, WorkflowState
 from apps.stories import selectors, services
 from apps.stories.models import Sprint, Story

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.projects import errors
+from apps.core import errors
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors, services

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.projects import errors
+from apps.core import errors
 from apps.projects.models import Category, Membership, Project, Role, WipPolicy, WorkflowState
 from apps.projects.selectors import workflow
 from apps.projects.views import project_view, render_project

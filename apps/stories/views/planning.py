@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from apps.projects import errors
+from apps.core import errors
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors, services

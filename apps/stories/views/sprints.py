@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from apps.projects import errors
+from apps.core import errors
 from apps.projects.forms import add_domain_error
 from apps.projects.models import CLOSED_CATEGORIES, Membership, Project, Role
 from apps.projects.views import project_view, render_project

@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.projects import errors
+from apps.core import errors
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project

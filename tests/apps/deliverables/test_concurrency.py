@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from apps.core.errors import Conflict, StaleVersion
 from apps.deliverables import services
 from apps.deliverables.models import Deliverable, DeliverableEvent
-from apps.projects.errors import Conflict, StaleVersion
 from apps.stories import services as story_services
 from apps.stories.models import Story
 from tests.apps.stories.test_concurrency import run_in_threads

@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from apps.core.errors import Conflict, InvalidInput, StaleVersion
 from apps.deliverables import selectors, services
 from apps.deliverables.models import DEFAULT_CHECKLISTS, ChecklistTemplate, Deliverable, DeliverableEvent
-from apps.projects.errors import Conflict, InvalidInput, StaleVersion
 from apps.stories import services as story_services
 from apps.stories.models import StoryEvent
 from sprintboard import records

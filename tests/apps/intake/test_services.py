@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from apps.core.errors import Conflict, InvalidInput
 from apps.intake import services
 from apps.intake.models import Request
-from apps.projects.errors import Conflict, InvalidInput
 from apps.stories import services as story_services
 from apps.stories.models import Story
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
-from apps.projects.errors import StaleVersion
+from apps.core.errors import StaleVersion
 from apps.stories import services
 from apps.stories.models import Story, StoryEvent
 

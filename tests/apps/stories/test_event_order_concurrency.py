@@ -16,8 +16,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from apps.core.errors import DomainError
 from apps.deliverables.selectors import engine_deliverables
-from apps.projects.errors import DomainError
 from apps.projects.models import Project, Role, WorkflowState
 from apps.reports import parameters as report_parameters
 from apps.stories import services

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.projects.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from apps.core.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from apps.projects.models import WipPolicy
 from apps.stories import selectors, services
 from apps.stories.models import Sprint, SprintStatus, Story, StoryEvent

@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from apps.core.errors import Conflict
 from apps.deliverables import services as deliverable_services
 from apps.projects import services as project_services
-from apps.projects.errors import Conflict
 from apps.projects.models import Project, WorkflowState
 from apps.stories import services
 from apps.stories.models import Epic, Label, Sprint, SprintStatus, Story, StoryEvent
