@@ -2,8 +2,13 @@
 
 ``sprint_closed`` is sent once a sprint's close has been committed, with ``sprint=`` the closed Sprint
 (apps.reports queues the sprint report as of the close).
+
+``events_appended`` is sent inside the writing transaction each time story events are appended, with
+``project_id=`` and ``first_seq=``/``last_seq=`` the range written. A listener that acts outside the
+database (a webhook, a notification) must defer its work with ``transaction.on_commit``.
 """
 
 from django.dispatch import Signal
 
 sprint_closed = Signal()
+events_appended = Signal()
