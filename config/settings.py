@@ -8,21 +8,20 @@ listed in the README.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import envbool, envint, envlist, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
 
 DEBUG = envbool("DJANGO_DEBUG", False)
 SECRET_KEY = envsecret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING):
+    if not DEBUG:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY is not set: set it (or DJANGO_SECRET_KEY_FILE) to a long random string, "
             "or set DJANGO_DEBUG=1 for local development."
@@ -144,8 +143,6 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)}
 # Nightly reports of every active project (apps/reports/tasks.py), in the UTC night. Each run
 # expires before the next one, so a stalled worker or beat never piles up duplicates.
-from celery.schedules import crontab  # noqa: E402 - only the beat schedule needs it
-
 CELERY_BEAT_SCHEDULE: dict = {
     f"reports-nightly-{kind}": {
         "task": "apps.reports.tasks.reports_nightly_task",
@@ -163,8 +160,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -183,12 +178,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG or TESTING
+        if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
 
-WHITENOISE_AUTOREFRESH = DEBUG or TESTING  # serve from the finders; no collectstatic needed
+WHITENOISE_AUTOREFRESH = DEBUG  # serve from the finders; no collectstatic needed
 
 # --- Security ---------------------------------------------------------------
 # With DJANGO_DEBUG=0, DJANGO_SECURE_SSL_REDIRECT=1, a long key and real host names,
@@ -197,7 +192,7 @@ SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", False)
 # HealthCheckMiddleware answers these before SecurityMiddleware; this is a second guard.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG and not TESTING and envbool("DJANGO_SECURE_COOKIES", True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG and envbool("DJANGO_SECURE_COOKIES", True)
 SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
 # HSTS covers only the host that sends it and its subdomains: sprintboard.example.com's, not example.com's.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)

@@ -52,3 +52,17 @@ def test_selectors_never_import_services():
         if name.endswith(".services") or name.startswith("apps.") and ".services." in name
     }
     assert not offenders
+
+
+def test_only_services_and_the_celery_wiring_import_tasks():
+    """A task is queued by the service that owns it; views, selectors and other apps call that service."""
+    allowed = {"services.py", "celery.py"}
+    offenders = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for folder in ("apps", "config")
+        for path in (ROOT / folder).rglob("*.py")
+        if path.name not in allowed and path.parent.name != "services"
+        for name in imported_modules(path)
+        if name.split(".")[-1] == "tasks" or ".tasks." in name
+    }
+    assert not offenders

@@ -18,16 +18,17 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.deliverables.selectors import dataops_fingerprint
 from apps.projects.models import Project
 from apps.reports.models import Report, ReportKind
 from apps.reports.parameters import parameters_hash
-from apps.stories.models import Sprint
+from apps.stories.models import Sprint, SprintStatus
 from apps.stories.selectors import engine_sprints, engine_workflow
 from sprintboard import records
 
@@ -121,3 +122,13 @@ def sprint_parameters(sprint: Sprint) -> dict[str, Any]:
 def reportable_sprints(project: Project) -> list[Sprint]:
     """Sprints that have a report: started ones, newest first."""
     return list(Sprint.objects.filter(project=project, started_at__isnull=False).order_by("-start", "-id"))
+
+
+ACTIVE_WITHIN = timedelta(days=30)
+
+
+def active_projects(*, now: datetime | None = None) -> QuerySet[Project]:
+    """Projects with an active sprint, or whose last change is at most 30 days old (one query)."""
+    since = (now or timezone.now()) - ACTIVE_WITHIN
+    running = Sprint.objects.filter(project=OuterRef("pk"), status=SprintStatus.ACTIVE)
+    return Project.objects.filter(Q(Exists(running)) | Q(last_event_at__gte=since)).order_by("key")

@@ -15,7 +15,6 @@ twice (a worker killed mid-task, a broker redelivery) is harmless.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -35,11 +34,13 @@ from apps.reports.models import Report, ReportKind, ReportStatus
 from apps.reports.selectors import (
     USES_DELIVERABLES,
     Inputs,
+    active_projects,
     config_hash,
     current_inputs,
     deliverables_fingerprint,
     sprint_parameters,
 )
+from apps.reports.tasks import report_compute_task
 from apps.stories.models import Sprint
 from apps.stories.selectors import EngineInput, engine_input
 from sprintboard import dataops, flow, forecast, records, sprints, waste
@@ -103,8 +104,6 @@ def _needs_computing(report: Report, inputs: Inputs, *, force: bool) -> bool:
 
 
 def _enqueue(report_id: int) -> None:
-    from apps.reports.tasks import report_compute_task  # the task module imports this one
-
     try:
         report_compute_task.apply_async(args=[report_id], expires=_stuck_after().total_seconds())
     except Exception as exc:  # noqa: BLE001 - the broker is down, or (eagerly) the task failed: never a 500
@@ -163,9 +162,6 @@ def report_request(
 
 def _progress(report_id: int, percent: int) -> None:
     Report.objects.filter(pk=report_id, status=ReportStatus.RUNNING).update(progress=percent)
-    delay = getattr(settings, "REPORTS_STEP_DELAY", 0)  # only test settings set it (the worker-killed test)
-    if delay:
-        time.sleep(delay)
 
 
 def _engine_config(data: EngineInput, kind: str, sprint_id: int | None, fingerprint: str) -> str:
@@ -366,16 +362,14 @@ def is_current(report: Report) -> bool:
     return current_inputs(report.project, report.kind, report.sprint).matches(report)
 
 
-__all__ = [
-    "default_parameters",
-    "is_current",
-    "report_compute",
-    "report_fail",
-    "report_request",
-    "report_sprint_closed",
-]
-
-
 def default_parameters(kind: str) -> dict[str, Any]:
     """The parameters of a kind's default report (the one the pages show first and the nightly run computes)."""
     return params.parse(kind, {}, today=date.today())
+
+
+def reports_nightly(*, kind: str) -> int:
+    """Queue the default ``kind`` report of every active project; returns how many were queued or current."""
+    projects = list(active_projects())
+    for project in projects:
+        report_request(project=project, kind=kind, parameters=default_parameters(kind))
+    return len(projects)

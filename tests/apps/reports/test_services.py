@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.projects import services as project_services
@@ -154,6 +156,19 @@ def test_a_failing_report_shows_its_error_and_is_retried_on_demand_only(project,
     )
 
 
+def test_a_task_out_of_retries_marks_its_report_failed_with_the_reason(project, history):
+    from django.db import OperationalError
+
+    from apps.reports.tasks import report_compute_task
+
+    report = services.report_request(project=project, kind=ReportKind.FLOW, parameters=FLOW)
+    assert report.is_busy
+    report_compute_task.on_failure(OperationalError("server closed the connection"), "t-1", (report.pk,), {}, None)
+    report.refresh_from_db()
+    assert report.status == ReportStatus.FAILED
+    assert report.error == "The computation failed after retries (OperationalError): server closed the connection"
+
+
 def test_a_stale_result_never_replaces_a_fresh_one(project, history):
     report = services.report_request(project=project, kind=ReportKind.FLOW, parameters=FLOW)
     seen = Stored.of(report)  # what both workers read when they started: nothing stored
@@ -210,6 +225,20 @@ def test_the_nightly_task_queues_the_reports_of_active_projects(project, history
     assert reports_nightly_task("waste") == 1  # DATA has an active sprint; OTHER has no sprint and no events
     assert Report.objects.filter(kind=ReportKind.WASTE, project=project).count() == 1
     assert not Report.objects.filter(kind=ReportKind.WASTE, project=project.other).exists()
+
+
+def test_active_projects_are_those_with_a_running_sprint_or_a_change_in_the_last_30_days(project, history):
+    from apps.reports.selectors import active_projects
+
+    assert list(active_projects(now=timezone.now() + timedelta(days=400))) == [project]  # its sprint is active
+    other = project.other
+    story_services.story_create(project=other, actor=None, title="Late data")
+    other.refresh_from_db()
+    assert list(active_projects(now=other.last_event_at + timedelta(days=29))) == [project, other]
+    assert list(active_projects(now=other.last_event_at + timedelta(days=31))) == [project]
+    with CaptureQueriesContext(connection) as queries:
+        list(active_projects())
+    assert len(queries) == 1
 
 
 def test_the_beat_schedule_runs_each_nightly_report_with_an_expiry():
