@@ -1,0 +1,154 @@
+"""Where a story goes in a ranked list: a placement (top, bottom, before or after a story), the spot
+it names, and the rank key between its neighbours (rebalancing when keys grow too long)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from django.db.models import Max, QuerySet, Subquery
+
+from apps.core.errors import InvalidInput
+from apps.projects.events import Change
+from apps.projects.models import CLOSED_CATEGORIES, Project
+from apps.stories.models import (
+    EventKind,
+    Sprint,
+    Story,
+)
+from apps.stories.selectors import list_filter
+from sprintboard import ranking
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a story goes in a list: above ``before``, below ``after``, or at the list's top or bottom."""
+
+    before: Story | None = None
+    after: Story | None = None
+    position: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [self.before is not None, self.after is not None, self.position is not None]
+        if sum(given) != 1:
+            raise InvalidInput("Give exactly one of before, after or position.", field="position", code="placement")
+        if self.position is not None and self.position not in ("top", "bottom"):
+            raise InvalidInput('position must be "top" or "bottom".', field="position")
+
+
+BOTTOM = Placement(position="bottom")
+
+
+TOP = Placement(position="top")
+
+
+class Spot(NamedTuple):
+    """Where a story goes: the keys just below and above the spot among all the project's stories (keys are
+    unique per project), and for a top or bottom placement the list's edge among the others (None: empty)."""
+
+    lower: str | None
+    upper: str | None
+    edge: str | None = None
+
+
+def _spot(project: Project, placement: Placement, sprint: Sprint | None, moving: int | None) -> Spot:
+    """The spot of ``placement`` in ``sprint``'s list (the backlog for None), ``moving`` left out: one query."""
+    everyone = Story.objects.filter(project=project).exclude(pk=moving)
+    if placement.position is not None:
+        return _edge_spot(everyone, placement.position == "top", sprint)
+    if placement.before is not None:
+        below = everyone.filter(rank__lt=placement.before.rank).order_by("-rank").values_list("rank", flat=True).first()
+        return Spot(below, placement.before.rank)
+    above = everyone.filter(rank__gt=placement.after.rank).order_by("rank").values_list("rank", flat=True).first()
+    return Spot(placement.after.rank, above)
+
+
+def _edge_spot(everyone: QuerySet[Story], top: bool, sprint: Sprint | None) -> Spot:
+    """The list's first (or last) key and the project's next key beyond it, in one query."""
+    edge = everyone.filter(list_filter(sprint)).order_by("rank" if top else "-rank").values("rank")[:1]
+    if top:
+        keys = list(everyone.filter(rank__lte=Subquery(edge)).order_by("-rank").values_list("rank", flat=True)[:2])
+    else:
+        keys = list(everyone.filter(rank__gte=Subquery(edge)).order_by("rank").values_list("rank", flat=True)[:2])
+    if not keys:  # an empty list: below every key there is
+        return Spot(everyone.aggregate(m=Max("rank"))["m"], None)
+    beyond = keys[1] if len(keys) > 1 else None
+    return Spot(beyond, keys[0], keys[0]) if top else Spot(keys[0], beyond, keys[0])
+
+
+def _new_rank(project: Project, spot: Spot, moving: int | None) -> tuple[str, dict[str, str]]:
+    """The rank key for the spot, and the keys a rebalance rewrote to make room ({story key: rank})."""
+    key = ranking.key_between(spot.lower, spot.upper)
+    if len(key) <= ranking.MAX_KEY_LENGTH:
+        return key, {}
+    return _rebalance_around(project, spot.lower, moving)
+
+
+def _rebalance_around(project: Project, lower: str | None, moving: int | None) -> tuple[str, dict[str, str]]:
+    """The gap is exhausted: give a neighbourhood fresh, short keys (order unchanged; one event lists them)."""
+    rows = list(
+        Story.objects.filter(project=project).exclude(pk=moving).order_by("rank").values_list("pk", "key", "rank")
+    )
+    keys = [rank for _, _, rank in rows]
+    index = 0 if lower is None else keys.index(lower) + 1
+    start, fresh = ranking.rebalance_window(keys, index)
+    window = rows[start : start + len(fresh) - 1]
+    new_keys = fresh[: index - start] + fresh[index - start + 1 :]
+    Story.objects.bulk_update(
+        [Story(pk=pk, rank=key) for (pk, _, _), key in zip(window, new_keys, strict=True)], ["rank"]
+    )
+    return fresh[index - start], {story_key: key for (_, story_key, _), key in zip(window, new_keys, strict=True)}
+
+
+def _rebalance_changes(rebalanced: dict[str, str]) -> list[Change]:
+    """One event for a whole rebalance (on the story whose placement caused it), naming every key rewritten."""
+    return [Change(EventKind.REBALANCED, to_value=rebalanced)] if rebalanced else []
+
+
+def _reread_anchor(placement: Placement) -> Placement:
+    """The anchor as it is now, read under the project's lock: the caller's copy may predate another writer's move."""
+    anchor = placement.before or placement.after
+    if anchor is None or anchor.pk is None:
+        return placement
+    fresh = Story.objects.filter(pk=anchor.pk).first() or anchor
+    return Placement(before=fresh) if placement.before is not None else Placement(after=fresh)
+
+
+def _check_anchor(
+    project: Project, story: Story | None, anchor: Story | None, sprint: Sprint | None, field: str
+) -> None:
+    if anchor is None:
+        return
+    if anchor.project_id != project.pk or anchor.deleted_at is not None:
+        raise InvalidInput(f"{anchor.key} is not a story of {project.key}.", field=field, code="bad_anchor")
+    if story is not None and anchor.pk == story.pk:
+        raise InvalidInput("A story cannot be placed relative to itself.", field=field, code="bad_anchor")
+    if not Story.objects.filter(pk=anchor.pk).filter(list_filter(sprint)).exists():
+        where = sprint.name if sprint is not None else "the backlog"
+        raise InvalidInput(f"{anchor.key} is not in {where}.", field=field, code="bad_anchor")
+
+
+def _already_there(project: Project, story: Story, placement: Placement, sprint: Sprint | None, spot: Spot) -> bool:
+    """True when the story already sits where it is asked to go, so a repeated move writes nothing.
+
+    ``story`` is the row as locked and read by ``_lock`` (unchanged): whether it is in the list is known
+    from it (what ``list_filter`` asks), without a query; for the top or bottom, so is the answer, from the
+    list's edge among the other stories.
+    """
+    if story.deleted_at is not None:
+        return False
+    if sprint is not None:
+        if story.sprint_id != sprint.pk:
+            return False
+    elif story.sprint_id is not None or story.state.category in CLOSED_CATEGORIES:
+        return False
+    if placement.position == "top":
+        return spot.edge is None or story.rank < spot.edge
+    if placement.position == "bottom":
+        return spot.edge is None or story.rank > spot.edge
+    in_list = Story.objects.filter(project=project).filter(list_filter(sprint))
+    if placement.before is not None:
+        next_key = in_list.filter(rank__gt=story.rank).order_by("rank").values_list("pk", flat=True).first()
+        return next_key == placement.before.pk
+    previous = in_list.filter(rank__lt=story.rank).order_by("-rank").values_list("pk", flat=True).first()
+    return previous == placement.after.pk

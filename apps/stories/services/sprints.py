@@ -1,0 +1,182 @@
+"""Sprints: plan, edit, start, close (carrying unfinished stories over) and delete."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.core.errors import Conflict, InvalidInput
+from apps.projects.events import Change
+from apps.projects.models import CLOSED_CATEGORIES, Project
+from apps.stories import signals
+from apps.stories.models import (
+    EventKind,
+    Sprint,
+    SprintStatus,
+    Story,
+)
+from apps.stories.selectors import points_value
+from apps.stories.services.events import _repoint, lock_project
+from apps.stories.services.ranking import BOTTOM, TOP
+from apps.stories.services.stories import stories_move
+
+
+@transaction.atomic
+def sprint_delete(*, sprint: Sprint, actor, at: datetime | None = None) -> None:
+    """Delete a planned sprint; its stories go back to the backlog, one ``sprint`` event each."""
+    project, at = lock_project(sprint.project_id, at)
+    sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
+    if sprint.status != SprintStatus.PLANNED:
+        raise Conflict(
+            f"{sprint.name} is {sprint.status}: only a planned sprint can be deleted.", code="bad_transition"
+        )
+    _repoint(project, "sprint", sprint, None, Change(EventKind.SPRINT, "", sprint.pk, None), actor=actor, at=at)
+    sprint.delete()
+
+
+def _project_today(project: Project, at: datetime | None = None) -> date:
+    return (at or timezone.now()).astimezone(project.tzinfo).date()
+
+
+def next_sprint_dates(project: Project, *, at: datetime | None = None) -> tuple[date, date]:
+    """The cadence: the day after the latest sprint ends, or today for a project's first sprint."""
+    last_end = Sprint.objects.filter(project=project).aggregate(m=Max("end"))["m"]
+    start = last_end + timedelta(days=1) if last_end else _project_today(project, at)
+    return start, start + timedelta(days=project.sprint_length_days - 1)
+
+
+def _check_dates(start: Any, end: Any) -> None:
+    for field, value in (("start", start), ("end", end)):
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise InvalidInput(f"{field} must be a date (YYYY-MM-DD).", field=field)
+    if end < start:
+        raise InvalidInput("A sprint cannot end before it starts.", field="end")
+
+
+def _check_sprint_text(name: Any, goal: Any) -> None:
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise InvalidInput("A sprint needs a name of at most 100 characters.", field="name")
+    if not isinstance(goal, str) or len(goal) > 2000:
+        raise InvalidInput("goal must be text of at most 2000 characters.", field="goal")
+
+
+@transaction.atomic
+def sprint_create(
+    *,
+    project: Project,
+    actor,
+    name: str | None = None,
+    goal: str = "",
+    start: date | None = None,
+    end: date | None = None,
+    at: datetime | None = None,
+) -> Sprint:
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    default_start, _ = next_sprint_dates(project, at=at)
+    start = start if start is not None else default_start
+    if end is None and isinstance(start, date):
+        end = start + timedelta(days=project.sprint_length_days - 1)
+    name = name if name is not None else f"Sprint {Sprint.objects.filter(project=project).count() + 1}"
+    _check_sprint_text(name, goal)
+    _check_dates(start, end)
+    return Sprint.objects.create(project=project, name=name.strip(), goal=goal, start=start, end=end)
+
+
+@transaction.atomic
+def sprint_update(
+    *,
+    sprint: Sprint,
+    name: str | None = None,
+    goal: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Sprint:
+    sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
+    if sprint.status == SprintStatus.CLOSED:
+        raise Conflict(f"{sprint.name} is closed: its history is not rewritten.", code="sprint_closed")
+    sprint.name = name if name is not None else sprint.name
+    sprint.goal = goal if goal is not None else sprint.goal
+    sprint.start = start if start is not None else sprint.start
+    sprint.end = end if end is not None else sprint.end
+    _check_sprint_text(sprint.name, sprint.goal)
+    _check_dates(sprint.start, sprint.end)
+    sprint.save()
+    return sprint
+
+
+@transaction.atomic
+def sprint_start(*, sprint: Sprint, actor, at: datetime | None = None) -> Sprint:
+    """Start a planned sprint and record its commitment: its stories and their points at this moment."""
+    project, at = lock_project(sprint.project_id, at)
+    sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
+    if sprint.status != SprintStatus.PLANNED:
+        raise Conflict(
+            f"{sprint.name} is {sprint.status}: only a planned sprint can be started.", code="bad_transition"
+        )
+    active = Sprint.objects.filter(project=sprint.project_id, status=SprintStatus.ACTIVE).first()
+    if active is not None:
+        raise Conflict(f"{active.name} is still active: close it before starting another.", code="sprint_active")
+    stories = Story.objects.alive().filter(sprint=sprint).order_by("rank")
+    sprint.commitment = [{"story": s.pk, "key": s.key, "points": points_value(s.points)} for s in stories]
+    sprint.status, sprint.started_at, sprint.start_seq = SprintStatus.ACTIVE, at, project.last_event_seq
+    try:
+        with transaction.atomic():
+            sprint.save()
+    except IntegrityError:
+        raise Conflict("Another sprint was started at the same moment.", code="sprint_active") from None
+    return sprint
+
+
+UNFINISHED_DESTINATIONS = ("next_sprint", "backlog")
+
+
+CARRY_OVER_DELAY = timedelta(microseconds=1)
+
+
+@transaction.atomic
+def sprint_close(*, sprint: Sprint, actor, unfinished: str = "next_sprint", at: datetime | None = None) -> Sprint:
+    """Close the active sprint; unfinished stories go to the next sprint or the top of the backlog."""
+    if unfinished not in UNFINISHED_DESTINATIONS:
+        raise InvalidInput('unfinished must be "next_sprint" or "backlog".', field="unfinished")
+    project, at = lock_project(sprint.project_id, at)
+    sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
+    if sprint.status != SprintStatus.ACTIVE:
+        raise Conflict(
+            f"{sprint.name} is {sprint.status}: only the active sprint can be closed.", code="bad_transition"
+        )
+    carried = list(
+        Story.objects.alive().filter(sprint=sprint).exclude(state__category__in=CLOSED_CATEGORIES).order_by("rank")
+    )
+    # The carry-over follows the close: a report "as at the close" counts these stories as not completed
+    # in this sprint, not as removed from it.
+    carry_at = at + CARRY_OVER_DELAY
+    destination = (
+        _next_sprint(project, sprint, actor=actor, at=carry_at) if unfinished == "next_sprint" and carried else None
+    )
+    if carried:
+        placement = TOP if destination is None else BOTTOM
+        stories_move(
+            project=project, stories=carried, actor=actor, placement=placement, sprint=destination, at=carry_at
+        )
+    sprint.status, sprint.closed_at = SprintStatus.CLOSED, at
+    sprint.save()
+    # Listeners (the sprint report) act on the committed close; robust: a listener's error never undoes it.
+    transaction.on_commit(lambda: signals.sprint_closed.send(sender=Sprint, sprint=sprint), robust=True)
+    return sprint
+
+
+def _next_sprint(project: Project, sprint: Sprint, *, actor, at: datetime) -> Sprint:
+    following = (
+        Sprint.objects.filter(project=project, status=SprintStatus.PLANNED, start__gte=sprint.start)
+        .exclude(pk=sprint.pk)
+        .order_by("start", "id")
+        .first()
+    )
+    if following is not None:
+        return following
+    start, end = sprint.next_dates()
+    return sprint_create(project=project, actor=actor, start=start, end=end, at=at)
