@@ -17,7 +17,7 @@ from apps.deliverables import serializers as s
 from apps.deliverables.models import ChecklistItem, Deliverable, DeliverableKind
 from apps.projects.api_base import ApiView
 from apps.projects.models import Role
-from apps.projects.selectors import ROLE_NAMES, require_role
+from apps.projects.selectors import ROLE_NAMES
 
 READ, MEMBER, ADMIN = Role.STAKEHOLDER, Role.MEMBER, Role.ADMIN
 NOT_READY = OpenApiResponse(
@@ -33,11 +33,8 @@ class DeliverableScoped(ApiView):
     serializer_class = s.DeliverableSerializer
 
     def deliverable(self, deliverable_id: int, minimum: str = READ) -> Deliverable:
-        deliverable = selectors.with_people(Deliverable.objects.filter(pk=deliverable_id)).first()
-        if deliverable is None:
-            raise NotFound(f"There is no deliverable {deliverable_id}.")
-        self.membership = require_role(user=self.request.user, project=deliverable.project, minimum=minimum)
-        return deliverable
+        rows = selectors.with_people(Deliverable.objects.all())
+        return self.scoped(rows, minimum, missing=f"There is no deliverable {deliverable_id}.", pk=deliverable_id)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "progress": getattr(self, "progress", {})}

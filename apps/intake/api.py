@@ -10,12 +10,11 @@ from rest_framework import serializers, status
 
 from apps.core.api_base import StrictSerializer, id_field
 from apps.core.api_support import error_responses
-from apps.core.errors import InvalidInput, NotFound
+from apps.core.errors import InvalidInput
 from apps.intake import selectors, services
 from apps.intake.models import Channel, Request, RequestStatus
 from apps.projects.api_base import ApiView
 from apps.projects.models import Role
-from apps.projects.selectors import require_role
 from apps.stories import services as story_services
 from apps.stories.serializers import PlacementSerializer, resolve_destination, resolve_placement
 from sprintboard import intake
@@ -106,11 +105,8 @@ class RequestScoped(ApiView):
     serializer_class = RequestSerializer
 
     def item(self, request_id: int, minimum: str = Role.STAKEHOLDER) -> Request:
-        found = Request.objects.select_related("project", "requester", "story").filter(pk=request_id).first()
-        if found is None:
-            raise NotFound(f"There is no request {request_id}.")
-        self.membership = require_role(user=self.request.user, project=found.project, minimum=minimum)
-        return found
+        rows = Request.objects.select_related("requester", "story")
+        return self.scoped(rows, minimum, missing=f"There is no request {request_id}.", pk=request_id)
 
     def fresh(self, item: Request):
         return self.answer(Request.objects.select_related("project", "requester", "story").get(pk=item.pk))

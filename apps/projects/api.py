@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from apps.core.api_base import StrictSerializer
 from apps.core.api_support import error_responses
-from apps.core.errors import InvalidInput, NotFound
+from apps.core.errors import InvalidInput
 from apps.projects import services
 from apps.projects.api_base import ApiView
 from apps.projects.models import Category, Membership, Project, Role, WipPolicy, WorkflowState
@@ -169,15 +169,9 @@ class MemberDetail(ApiView):
     serializer_class = MemberSerializer
 
     def member(self, key: str, username: str, minimum: str) -> Membership:
-        project = self.project(key, minimum)
-        membership = (
-            Membership.objects.select_related("user", "project")
-            .filter(project=project, user__username=username)
-            .first()
-        )
-        if membership is None:
-            raise NotFound(f"{username} is not a member of {project.key}.")
-        return membership
+        rows = Membership.objects.select_related("user", "project")
+        missing = f"{username} is not a member of {{project}}."
+        return self.scoped(rows, minimum, missing=missing, project_key=key, user__username=username)
 
     @extend_schema(summary="A member", responses={200: MemberSerializer, **error_responses(401, 404)})
     def get(self, request, key, username):
@@ -224,11 +218,8 @@ class StateDetail(ApiView):
     serializer_class = StateSerializer
 
     def state(self, key: str, state_id: int, minimum: str) -> WorkflowState:
-        project = self.project(key, minimum)
-        state = WorkflowState.objects.filter(project=project, pk=state_id).first()
-        if state is None:
-            raise NotFound(f"{project.key} has no state {state_id}.")
-        return state
+        missing = f"{{project}} has no state {state_id}."
+        return self.scoped(WorkflowState.objects.all(), minimum, missing=missing, project_key=key, pk=state_id)
 
     @extend_schema(summary="A workflow state", responses={200: StateSerializer, **error_responses(401, 404)})
     def get(self, request, key, state_id):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db.models import Model, QuerySet
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.errors import InvalidInput
+from apps.core.errors import InvalidInput, NotFound
 from apps.projects.models import Membership, Project, Role
-from apps.projects.selectors import project_for_user
+from apps.projects.selectors import project_for_user, require_role
+
+M = TypeVar("M", bound=Model)
 
 
 class ApiView(GenericAPIView):
@@ -20,6 +23,33 @@ class ApiView(GenericAPIView):
     def project(self, key: str, minimum: str = Role.STAKEHOLDER) -> Project:
         project, self.membership = project_for_user(user=self.request.user, key=key, minimum=minimum)
         return project
+
+    def scoped(
+        self,
+        rows: QuerySet[M],
+        minimum: str = Role.STAKEHOLDER,
+        *,
+        missing: str,
+        project_key: str | None = None,
+        **lookup: Any,
+    ) -> M:
+        """The row of ``rows`` matching ``lookup``, once the caller's role in its project is at least ``minimum``.
+
+        With ``project_key``, the project is looked up and authorised first and the row must belong to it;
+        otherwise the row's own project decides. No such row: a 404 saying ``missing`` (``{project}`` in it
+        is replaced by the project's key).
+        """
+        if project_key is not None:
+            project = self.project(project_key, minimum)
+            found = rows.filter(project=project, **lookup).first()
+            if found is None:
+                raise NotFound(missing.replace("{project}", project.key))
+            return found
+        found = rows.select_related("project").filter(**lookup).first()
+        if found is None:
+            raise NotFound(missing)
+        self.membership = require_role(user=self.request.user, project=found.project, minimum=minimum)
+        return found
 
     def membership_allows(self, minimum: str) -> bool:
         membership: Membership | None = getattr(self, "membership", None)
