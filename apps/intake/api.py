@@ -16,7 +16,8 @@ from apps.intake.models import Channel, Request, RequestStatus
 from apps.projects.api_base import ApiView
 from apps.projects.models import Role
 from apps.stories import services as story_services
-from apps.stories.serializers import PlacementSerializer, resolve_destination, resolve_placement
+from apps.stories.selectors import resolve_placement
+from apps.stories.serializers import PlacementSerializer, resolve_destination
 from sprintboard import intake
 
 GROUPING = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +23,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from apps.core.errors import InvalidInput
 from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
 from apps.stories.models import EventKind, Sprint, SprintStatus, Story, StoryEvent
 from sprintboard import flow, history, records, sprints
@@ -191,6 +192,41 @@ def points_value(points: Decimal | None) -> int | float | None:
     if points is None:
         return None
     return int(points) if points == points.to_integral_value() else float(points)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a story goes in a list: above ``before``, below ``after``, or at the list's top or bottom."""
+
+    before: Story | None = None
+    after: Story | None = None
+    position: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [self.before is not None, self.after is not None, self.position is not None]
+        if sum(given) != 1:
+            raise InvalidInput("Give exactly one of before, after or position.", field="position", code="placement")
+        if self.position is not None and self.position not in ("top", "bottom"):
+            raise InvalidInput('position must be "top" or "bottom".', field="position")
+
+
+BOTTOM = Placement(position="bottom")
+TOP = Placement(position="top")
+
+
+def resolve_placement(project: Project, data: Mapping[str, Any]) -> Placement:
+    """The placement fields of a move (``before``/``after`` story keys, or ``position``) as a Placement.
+
+    An anchor that is not a live story of ``project`` is an InvalidInput naming its field.
+    """
+    anchors = {}
+    for field in ("before", "after"):
+        if data.get(field):
+            anchor = Story.objects.alive().filter(project=project, key=data[field]).select_related("sprint").first()
+            if anchor is None:
+                raise InvalidInput(f"{data[field]} is not a story of {project.key}.", field=field, code="bad_anchor")
+            anchors[field] = anchor
+    return Placement(position=data.get("position") or None, **anchors)
 
 
 def backlog_filter() -> Q:
@@ -458,6 +494,11 @@ def story_successor(story: Story) -> str | None:
     """The key of the story just below this one in its list (the backlog or its sprint): where an undo puts it back."""
     in_list = Story.objects.filter(project=story.project_id).filter(list_filter(story.sprint))
     return in_list.filter(rank__gt=story.rank).order_by("rank").values_list("key", flat=True).first()
+
+
+def active_sprint(project: Project | int) -> Sprint | None:
+    """The project's running sprint (at most one runs at a time), or None."""
+    return Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).first()
 
 
 def next_sprint(project: Project) -> Sprint | None:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from apps.projects.models import Category, Membership, Project
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors as story_selectors
-from apps.stories.models import Sprint, SprintStatus, Story
+from apps.stories.models import Story
 from apps.web.forms import TokenCreateForm
 from apps.web.models import ApiToken
 
@@ -62,7 +62,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @project_view()
 def project_home(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    sprint = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).first()
+    sprint = story_selectors.active_sprint(project)
     # The active sprint's progress is its sprint report as of now: the figures its pages and report show.
     progress = story_selectors.sprint_outcomes(project, sprints=[sprint]).get(sprint.pk) if sprint else None
     counts = dict(

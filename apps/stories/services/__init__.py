@@ -17,18 +17,14 @@ One module a concern: ``events`` (the lock, the time, the log), ``ranking`` (pla
 keys), ``stories``, ``taxonomy`` (epics and labels) and ``sprints``. Import from this package.
 """
 
+from apps.stories.selectors import BOTTOM, TOP, Placement
 from apps.stories.services.events import (
     OWN_EVENT_KIND,
     UNLOGGED_VALUES,
     event_time,
     lock_project,
 )
-from apps.stories.services.ranking import (
-    BOTTOM,
-    TOP,
-    Placement,
-    Spot,
-)
+from apps.stories.services.ranking import Spot
 from apps.stories.services.sprints import (
     CARRY_OVER_DELAY,
     UNFINISHED_DESTINATIONS,

@@ -3,7 +3,6 @@ it names, and the rank key between its neighbours (rebalancing when keys grow to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db.models import Max, QuerySet, Subquery
@@ -16,30 +15,8 @@ from apps.stories.models import (
     Sprint,
     Story,
 )
-from apps.stories.selectors import list_filter
+from apps.stories.selectors import Placement, list_filter
 from sprintboard import ranking
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where a story goes in a list: above ``before``, below ``after``, or at the list's top or bottom."""
-
-    before: Story | None = None
-    after: Story | None = None
-    position: str | None = None
-
-    def __post_init__(self) -> None:
-        given = [self.before is not None, self.after is not None, self.position is not None]
-        if sum(given) != 1:
-            raise InvalidInput("Give exactly one of before, after or position.", field="position", code="placement")
-        if self.position is not None and self.position not in ("top", "bottom"):
-            raise InvalidInput('position must be "top" or "bottom".', field="position")
-
-
-BOTTOM = Placement(position="bottom")
-
-
-TOP = Placement(position="top")
 
 
 class Spot(NamedTuple):

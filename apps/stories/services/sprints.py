@@ -19,9 +19,8 @@ from apps.stories.models import (
     SprintStatus,
     Story,
 )
-from apps.stories.selectors import points_value
+from apps.stories.selectors import BOTTOM, TOP, active_sprint, points_value
 from apps.stories.services.events import _repoint, lock_project
-from apps.stories.services.ranking import BOTTOM, TOP
 from apps.stories.services.stories import stories_move
 
 
@@ -117,7 +116,7 @@ def sprint_start(*, sprint: Sprint, actor, at: datetime | None = None) -> Sprint
         raise Conflict(
             f"{sprint.name} is {sprint.status}: only a planned sprint can be started.", code="bad_transition"
         )
-    active = Sprint.objects.filter(project=sprint.project_id, status=SprintStatus.ACTIVE).first()
+    active = active_sprint(sprint.project_id)
     if active is not None:
         raise Conflict(f"{active.name} is still active: close it before starting another.", code="sprint_active")
     stories = Story.objects.alive().filter(sprint=sprint).order_by("rank")

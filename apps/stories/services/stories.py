@@ -26,7 +26,7 @@ from apps.stories.models import (
     StoryEvent,
     StoryKind,
 )
-from apps.stories.selectors import points_value
+from apps.stories.selectors import BOTTOM, Placement, points_value
 from apps.stories.services.events import (
     OWN_EVENT_KIND,
     _append_events,
@@ -39,8 +39,6 @@ from apps.stories.services.events import (
     lock_project,
 )
 from apps.stories.services.ranking import (
-    BOTTOM,
-    Placement,
     _already_there,
     _check_anchor,
     _new_rank,

@@ -114,17 +114,6 @@ def _destination(project: Project, value: str) -> Any:
     return sprint
 
 
-def _placement(project: Project, data: dict[str, Any]) -> services.Placement:
-    if data.get("position"):
-        return services.Placement(position=data["position"])
-    field = "before" if data.get("before") else "after"
-    try:
-        anchor = _story(project, data[field])
-    except errors.InvalidInput as exc:
-        raise errors.InvalidInput(exc.message, field=field, code="bad_anchor") from None
-    return services.Placement(**{field: anchor})
-
-
 def _undo(story: Story, sprint_before: Sprint | None) -> dict[str, Any]:
     """The placement that puts a story back: above its old successor, or at the bottom of its old list."""
     successor = selectors.story_successor(story)
@@ -154,7 +143,7 @@ def backlog_move(request: HttpRequest, project: Project, membership: Membership)
         moved = services.story_move(
             story=story,
             actor=request.user,
-            placement=_placement(project, data),
+            placement=selectors.resolve_placement(project, data),
             sprint=sprint,
             expected_version=data["version"],
         )

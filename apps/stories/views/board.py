@@ -33,7 +33,7 @@ from apps.projects.models import Category, Membership, Project, Role, WipPolicy,
 from apps.projects.selectors import workflow
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors, services
-from apps.stories.models import Sprint, SprintStatus, Story, StoryKind
+from apps.stories.models import Story, StoryKind
 
 # --- Swimlanes: how cards are grouped into rows --------------------------------------------
 # To add one (the deliverables issue adds "deliverable"): a label for the picker, the relations the
@@ -158,7 +158,7 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     labels = list(project.labels.order_by("name").values_list("name", flat=True))
     form = BoardFilterForm(request.GET, usernames=usernames, labels=labels)
     chosen = form.values()
-    sprint = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).first()
+    sprint = selectors.active_sprint(project)
     mode = chosen["mode"] or ("sprint" if sprint is not None else "kanban")
     if mode == "sprint" and sprint is None:
         mode = "kanban"

@@ -120,7 +120,8 @@ def _sprint_page(
     unfinished = [story for story in stories if story.state.category not in CLOSED_CATEGORIES]
     finished = [story for story in stories if story.state.category in CLOSED_CATEGORIES]
     can_plan = membership.allows(Role.PRODUCT_OWNER) and sprint.status != SprintStatus.CLOSED
-    active = Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).exclude(pk=sprint.pk).first()
+    active = selectors.active_sprint(project)
+    active = None if active == sprint else active
     context: dict[str, Any] = {
         "sprint": sprint,
         "stories": stories,
