@@ -46,7 +46,7 @@ run: $(VENV)/.runtime static
 	  $(PY) manage.py runserver $(HOST):$(PORT); \
 	fi
 
-test: $(VENV)/.dev static
+test: lint static
 	DJANGO_DEBUG=0 $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev static
@@ -54,6 +54,7 @@ bench: $(VENV)/.dev static
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles db.sqlite3

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("apps.stories.api_urls")),
     path("", include("apps.intake.api_urls")),
     path("", include("apps.reports.api_urls")),
+    path("", include("apps.imports.api_urls")),
 ]

@@ -45,6 +45,20 @@ def envint(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+
+
+def envrate(name: str, default: str) -> str:
+    """A request rate as Django REST framework reads it: ``N/second``, ``N/minute``, ``N/hour`` or ``N/day``."""
+    raw = os.environ.get(name, default).strip()
+    count, _, period = raw.partition("/")
+    if not (count.isdigit() and int(count) > 0 and period in RATE_PERIODS):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate: write a number of requests per period, e.g. 600/minute."
+        )
+    return raw
+
+
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 

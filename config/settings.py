@@ -8,13 +8,14 @@ listed in the README.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import envbool, envint, envlist, envsecret, envstr
+from config.env import envbool, envint, envlist, envrate, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
+    "axes",
     # Sprintboard apps, in dependency order: each imports only from those above it.
     "apps.core",
     "apps.projects",
@@ -60,6 +62,8 @@ INSTALLED_APPS = [
     "apps.stories",
     "apps.intake",
     "apps.reports",
+    "apps.imports",
+    "apps.transfer",
     "apps.web",
 ]
 
@@ -76,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out login with 429
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -125,11 +130,19 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         "REDIS_URL does not start with redis://, rediss:// or unix://: write redis://:password@host:6379/0."
     )
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis is a cache: while it is away an error is logged and read as a miss, so pages keep working.
+    CACHES = {
+        "default": {
+            "BACKEND": "apps.core.cache.TolerantRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Sessions read through the cache (Redis when set): a board poll that finds nothing new costs one query.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database only: logging in works without Redis, and a logout or a password
+# change ends a session at once (a copy cached in Redis could outlive an outage).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -159,7 +172,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its password_changed hook revokes the user's API tokens when PASSWORD_CHANGE_REVOKES_TOKENS
+    # is on (every door a password changes through: the account page, the admin, changepassword).
+    {"NAME": "apps.web.passwords.RevokeTokensOnPasswordChange"},
 ]
+# django-axes locks out repeated failed logins (the login page and /admin/login/), per user name and,
+# separately, per address.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("SPRINTBOARD_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("SPRINTBOARD_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "apps.core.throttling.client_address"
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what is kept; successful logins are not logged again
+# How many reverse proxies (an Ingress controller, a load balancer) stand in front of the web pods: the
+# client's address is that many entries from the end of X-Forwarded-For. 0 trusts no such header.
+NUM_PROXIES = envint("SPRINTBOARD_NUM_PROXIES", 0, minimum=0)
+# API tokens expire this many days after creation (0: they never do). A password change revokes the
+# user's tokens too when SPRINTBOARD_PASSWORD_CHANGE_REVOKES_TOKENS is on (its sessions always end).
+API_TOKEN_TTL_DAYS = envint("SPRINTBOARD_TOKEN_TTL_DAYS", 0, minimum=0)
+PASSWORD_CHANGE_REVOKES_TOKENS = envbool("SPRINTBOARD_PASSWORD_CHANGE_REVOKES_TOKENS", False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -215,7 +248,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api_support.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api_support.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -223,6 +256,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per user and, separately, per client address; a 429 carries Retry-After. Failed token logins
+    # have their own, lower rate per address (apps.web.authentication).
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.throttling.UserRateThrottle", "apps.core.throttling.AddressRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": envrate("SPRINTBOARD_API_RATE_USER", "1200/minute"),
+        "address": envrate("SPRINTBOARD_API_RATE_ADDRESS", "2400/minute"),
+        "token_failure": envrate("SPRINTBOARD_API_RATE_TOKEN_FAILURES", "20/minute"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sprintboard API",
@@ -271,6 +313,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"
 PROMETHEUS_MULTIPROC_DIR = envstr("PROMETHEUS_MULTIPROC_DIR")
 # The Redis hash where Celery workers count tasks for the web pods' /metrics.
 PROMETHEUS_CELERY_KEY = "sprintboard:metrics:celery-tasks"
+# When set, /metrics answers only `Authorization: Bearer <this token>`.
+METRICS_TOKEN = envsecret("SPRINTBOARD_METRICS_TOKEN")
+# When set, /readyz and /metrics are answered only on this port: a second gunicorn bind that probes and
+# Prometheus reach by pod IP and the Ingress never routes to (the chart sets it). 0: on any port.
+OPS_PORT = envint("SPRINTBOARD_OPS_PORT", 0, minimum=0)
 
 # --- Sprintboard --------------------------------------------------------------
 BOARD_POLL_INTERVAL_MS = envint("SPRINTBOARD_BOARD_POLL_MS", 1500, minimum=250)
+# The longest window (from..to, both included) a flow or waste report may cover: bounds its work and memory.
+REPORT_MAX_WINDOW_DAYS = envint("SPRINTBOARD_REPORT_MAX_WINDOW_DAYS", 731, minimum=1)

@@ -13,4 +13,12 @@ urlpatterns = [
     path("", include("apps.stories.urls")),
     path("", include("apps.intake.urls")),
     path("", include("apps.reports.urls")),
+    path("", include("apps.imports.urls")),
+    path("", include("apps.transfer.urls")),
 ]
+
+# Under /api/ every error answers the API's JSON error shape; pages keep Django's.
+handler400 = "apps.core.handlers.bad_request"
+handler403 = "apps.core.handlers.permission_denied"
+handler404 = "apps.core.handlers.page_not_found"
+handler500 = "apps.core.handlers.server_error"

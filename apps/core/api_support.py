@@ -6,17 +6,26 @@ a 409 for a stale version adds ``"current_version"``.
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.core.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 
 class Pagination(PageNumberPagination):
@@ -30,6 +39,25 @@ class Pagination(PageNumberPagination):
         if isinstance(number, str) and number != "last" and not number.isdigit():
             raise exceptions.ValidationError({"page": ["page must be a whole number."]})
         return number
+
+
+class JsonOnly(BaseContentNegotiation):
+    """``?format=`` selects a download (CSV, JSON) in the view, not a DRF renderer: answers are always JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return JSONRenderer(), JSONRenderer.media_type
+
+
+class CsvDownloads(DefaultContentNegotiation):
+    """``?format=csv`` asks the view for a CSV download (which it answers itself); anything else negotiates as usual."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if request.query_params.get(self.settings.URL_FORMAT_OVERRIDE) == "csv":
+            return JSONRenderer(), JSONRenderer.media_type  # for the 4xx answers; a download is not rendered
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 def error_body(errors: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -64,10 +92,43 @@ STATUS_CODES = {
 }
 
 
+class TooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """The database is unreachable: a 503 the client may retry, never a 500 page."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is temporarily unavailable; try again shortly."
+    default_code = "unavailable"
+
+
+def _unexpected(exc: Exception) -> exceptions.APIException | None:
+    """What no view meant to raise, but any request can cause: answered in the error shape, not a 500 page."""
+    if isinstance(exc, RequestDataTooBig):
+        return TooLarge()
+    if isinstance(exc, RecursionError):
+        return exceptions.ParseError("The body is nested too deeply.", code="parse_error")
+    if isinstance(exc, SuspiciousOperation):
+        return exceptions.ParseError("The request is not valid.", code="invalid")
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.exception("database error, answered 503")
+        return ServiceUnavailable()
+    return None
+
+
+def domain_error_body(exc: DomainError) -> dict[str, Any]:
+    """The JSON body of a refused change, the same from the API and from a page's fetch or htmx request."""
+    return error_body([{"field": exc.field, "code": exc.code, "message": exc.message}], **exc.extra)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    exc = _unexpected(exc) or exc
     if isinstance(exc, DomainError):
-        body = error_body([{"field": exc.field, "code": exc.code, "message": exc.message}], **exc.extra)
-        return Response(body, status=exc.status)
+        return Response(domain_error_body(exc), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
@@ -82,6 +143,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         errors = [{"field": None, "code": getattr(detail, "code", code) or code, "message": str(detail)}]
     response.data = error_body(errors or [{"field": None, "code": "invalid", "message": "The request is not valid."}])
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait)))  # DRF rounds down, to 0 in the last second
     return response
 
 
@@ -113,3 +176,10 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         409: "Conflict: stale version, or a transition that is not allowed now.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+
+
+class BodilessMetadata(SimpleMetadata):
+    """OPTIONS for views whose writes take no body (no ``serializer_class`` to describe): no ``actions``."""
+
+    def determine_actions(self, request, view) -> dict[str, Any]:
+        return {}

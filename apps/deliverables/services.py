@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from apps.core.errors import Conflict, InvalidInput, StaleVersion
+from apps.core.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from apps.deliverables import signals
 from apps.deliverables.models import (
     DEFAULT_CHECKLISTS,
@@ -212,6 +212,10 @@ def _append(deliverable: Deliverable, changes: Sequence[Change], *, actor, at: d
 
 
 def _lock(deliverable: Deliverable, *, expected_version: int | None = None) -> Deliverable:
+    """Lock the project's row, then the deliverable's: the one order of every writer here and of the
+    story services. An event's insert takes a key-share lock on the project's row; locking the
+    deliverable first and the project second (through that insert) deadlocked against publish."""
+    Project.objects.select_for_update().only("pk").get(pk=deliverable.project_id)
     locked = Deliverable.objects.select_for_update(of=("self",)).select_related("project").get(pk=deliverable.pk)
     if expected_version is not None and expected_version != locked.version:
         raise StaleVersion(current_version=locked.version)
@@ -413,7 +417,6 @@ def deliverable_publish(
     the check and the publication.
     """
     at = at or timezone.now()
-    Project.objects.select_for_update().get(pk=deliverable.project_id)
     locked = _lock(deliverable, expected_version=expected_version)
     if locked.status == DeliverableStatus.PUBLISHED:
         raise Conflict(f"{locked.name} is already published.", code="bad_transition")
@@ -457,7 +460,6 @@ def deliverable_delete(*, deliverable: Deliverable, actor: AbstractBaseUser | No
 
     Published history is retired, not deleted. The project is locked first, as every story writer does.
     """
-    Project.objects.select_for_update().get(pk=deliverable.project_id)
     locked = _lock(deliverable)
     if locked.published_at is not None or locked.is_final:
         raise Conflict(
@@ -529,7 +531,9 @@ def checklist_item_update(
         raise InvalidInput(f"{field} is not a field of a checklist item.", field=field)
     locked = _lock(item.deliverable)
     _check_open_for_edits(locked)
-    row = ChecklistItem.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=item.pk)
+    row = ChecklistItem.objects.select_for_update(of=("self",)).select_related("assignee").filter(pk=item.pk).first()
+    if row is None:  # removed by a writer that held the lock before us
+        raise NotFound(f"{locked.name} has no checklist item {item.pk}.")
     changes: list[Change] = []
     ticking = fields.get("done") is True and not row.done
     for field, value in fields.items():
@@ -568,5 +572,7 @@ def checklist_item_remove(*, item: ChecklistItem, actor: AbstractBaseUser | None
     locked = _lock(item.deliverable)
     _check_open_for_edits(locked)
     text = item.text
-    ChecklistItem.objects.filter(pk=item.pk).delete()
+    removed, _ = ChecklistItem.objects.filter(pk=item.pk).delete()
+    if not removed:  # removed by a writer that held the lock before us
+        raise NotFound(f"{locked.name} has no checklist item {item.pk}.")
     _append(locked, [Change(DeliverableEventKind.ITEM_REMOVED, "checklist", text, None)], actor=actor, at=at)

@@ -96,9 +96,7 @@ def deliverable_new(request: HttpRequest, project: Project, membership: Membersh
 # --- One deliverable ------------------------------------------------------------------------------
 
 
-def _detail(
-    request, project, membership, deliverable, *, status: int = 200, error: str | None = None, **forms: Any
-) -> HttpResponse:
+def _detail(request, project, membership, deliverable, *, status: int = 200, **forms: Any) -> HttpResponse:
     items = list(selectors.checklist(deliverable))
     stories = list(selectors.linked_stories(deliverable))
     can_edit = membership.allows(Role.MEMBER)
@@ -119,7 +117,6 @@ def _detail(
         blockers=blockers,
         events=[(event, selectors.describe(event)) for event in selectors.events(deliverable)],
         can_edit=can_edit,
-        error=error,
         add_form=forms.get("add_form") or ItemAddForm(project=project),
         assign_choices=ItemAssignForm(project=project).fields["assignee"].choices,
         item_errors=forms.get("item_errors", {}),
@@ -186,10 +183,7 @@ def deliverable_edit(
 
 def _transition(request, project, membership, deliverable_id: int, service, done: str) -> HttpResponse:
     deliverable = _deliverable(project, deliverable_id)
-    try:
-        service(deliverable=deliverable, actor=request.user)
-    except errors.DomainError as exc:
-        return _detail(request, project, membership, deliverable, status=exc.status, error=exc.message)
+    service(deliverable=deliverable, actor=request.user)
     messages.success(request, f"{deliverable.name} {done}.")
     return redirect(_detail_url(deliverable))
 
@@ -297,10 +291,7 @@ def item_remove(
 ) -> HttpResponse:
     deliverable = _deliverable(project, deliverable_id)
     item = _item(deliverable, item_id)
-    try:
-        services.checklist_item_remove(item=item, actor=request.user)
-    except errors.DomainError as exc:
-        return _detail(request, project, membership, deliverable, status=exc.status, item_errors={item.pk: exc.message})
+    services.checklist_item_remove(item=item, actor=request.user)
     return redirect(_detail_url(deliverable, "checklist"))
 
 

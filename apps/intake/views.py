@@ -15,7 +15,7 @@ from apps.intake.forms import AcceptForm, DeclineForm, GroupForm, MergeForm, Req
 from apps.intake.models import Request, RequestStatus
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
-from apps.projects.views import project_view, render_project
+from apps.projects.views import project_view, render_project, valid
 from apps.stories.services import Placement
 
 PAGE_SIZE = 50
@@ -90,30 +90,22 @@ def triage(
     if action not in TRIAGE_FORMS:
         raise Http404("No such action.")
     item = get_object_or_404(Request, pk=request_id, project=project)
-    form = TRIAGE_FORMS[action](request.POST)
-    try:
-        if not form.is_valid():
-            field, problems = next(iter(form.errors.items()))
-            raise InvalidInput(problems[0], field=field)
-        if action == "accept":
-            done = services.request_accept(
-                request=item, actor=request.user, placement=Placement(position=form.cleaned_data["position"])
-            )
-            messages.success(
-                request,
-                f"Request #{item.pk} is now {done.story.key}, at the {form.cleaned_data['position']} of the backlog.",
-            )
-        elif action == "merge":
-            into = Request.objects.filter(project=project, pk=form.cleaned_data["into"]).first()
-            if into is None:
-                raise InvalidInput(f"{project.key} has no request #{form.cleaned_data['into']}.", field="into")
-            services.request_merge(request=item, into=into, actor=request.user)
-            messages.success(request, f"Request #{item.pk} is merged into #{into.pk}.")
-        else:
-            services.request_decline(request=item, actor=request.user, reason=form.cleaned_data["reason"])
-            messages.success(request, f"Request #{item.pk} is declined; its requester sees why.")
-    except DomainError as exc:
-        return _page(request, project, membership, form=RequestForm(), status=400, errors={item.pk: exc.message})
+    data = valid(TRIAGE_FORMS[action](request.POST))
+    if action == "accept":
+        done = services.request_accept(request=item, actor=request.user, placement=Placement(position=data["position"]))
+        messages.success(
+            request,
+            f"Request #{item.pk} is now {done.story.key}, at the {data['position']} of the backlog.",
+        )
+    elif action == "merge":
+        into = Request.objects.filter(project=project, pk=data["into"]).first()
+        if into is None:
+            raise InvalidInput(f"{project.key} has no request #{data['into']}.", field="into")
+        services.request_merge(request=item, into=into, actor=request.user)
+        messages.success(request, f"Request #{item.pk} is merged into #{into.pk}.")
+    else:
+        services.request_decline(request=item, actor=request.user, reason=data["reason"])
+        messages.success(request, f"Request #{item.pk} is declined; its requester sees why.")
     return _back(project, request)
 
 
@@ -121,28 +113,22 @@ def triage(
 @project_view(minimum=Role.PRODUCT_OWNER)
 def group_triage(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
     form = GroupForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise InvalidInput("That group could not be read; reload the page and try again.")
-        data = form.cleaned_data
-        if data["action"] == "accept":
-            placement = Placement(position=data["position"] or "bottom")
-            head = services.requests_accept_group(
-                project=project,
-                ids=data["requests"],
-                representative=data["representative"],
-                actor=request.user,
-                placement=placement,
-            )
-            messages.success(request, f"{len(data['requests'])} requests are now one story, {head.story.key}.")
-        else:
-            services.requests_merge_group(
-                project=project, ids=data["requests"], representative=data["representative"], actor=request.user
-            )
-            messages.success(
-                request, f"{len(data['requests']) - 1} requests are merged into #{data['representative']}."
-            )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return _page(request, project, membership, form=RequestForm(), status=400)
+    if not form.is_valid():
+        raise InvalidInput("That group could not be read; reload the page and try again.")
+    data = form.cleaned_data
+    if data["action"] == "accept":
+        placement = Placement(position=data["position"] or "bottom")
+        head = services.requests_accept_group(
+            project=project,
+            ids=data["requests"],
+            representative=data["representative"],
+            actor=request.user,
+            placement=placement,
+        )
+        messages.success(request, f"{len(data['requests'])} requests are now one story, {head.story.key}.")
+    else:
+        services.requests_merge_group(
+            project=project, ids=data["requests"], representative=data["representative"], actor=request.user
+        )
+        messages.success(request, f"{len(data['requests']) - 1} requests are merged into #{data['representative']}.")
     return _back(project, request)

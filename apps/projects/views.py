@@ -11,17 +11,20 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
+from apps.core.api_support import domain_error_body
 from apps.projects import services
 from apps.projects.forms import (
     MemberAddForm,
@@ -42,7 +45,10 @@ from apps.projects.selectors import project_for_user
 def project_view(minimum: str = Role.STAKEHOLDER) -> Callable:
     """Log in, find the project, check the role: non-members get 404, lower roles 403.
 
-    The view is called as ``view(request, project, membership, **kwargs)``.
+    The view is called as ``view(request, project, membership, **kwargs)``. A change the services refuse
+    (a ``DomainError`` the view lets through) is answered here, once for every page: a fetch or htmx request
+    gets the API's JSON error body and status; a form post gets the message and a redirect back to the page
+    it came from (post/redirect/get: a reload never re-submits).
     """
 
     def decorate(view: Callable) -> Callable:
@@ -54,11 +60,46 @@ def project_view(minimum: str = Role.STAKEHOLDER) -> Callable:
                 raise Http404(exc.message) from None
             except errors.PermissionDenied as exc:
                 raise PermissionDenied(exc.message) from None
-            return view(request, project, membership, *args, **kwargs)
+            try:
+                return view(request, project, membership, *args, **kwargs)
+            except errors.DomainError as exc:
+                return refused(request, project, exc)
 
         return login_required(wrapper)
 
     return decorate
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """A page's script asking (fetch or htmx) rather than a browser following a form or a link."""
+    return "application/json" in request.headers.get("Accept", "") or request.headers.get("HX-Request") == "true"
+
+
+def back(request: HttpRequest, project: Project) -> str:
+    """Where a form post returns: its ``next`` field or the page it came from, on this site; else the board."""
+    for target in (request.POST.get("next", ""), request.headers.get("Referer", "")):
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
+    return reverse("project-board", kwargs={"key": project.key})
+
+
+def valid(form: forms.Form) -> dict[str, Any]:
+    """The form's cleaned data, or an ``InvalidInput`` naming its first bad field (``project_view`` answers it)."""
+    if not form.is_valid():
+        name, problems = next(iter(form.errors.items()))
+        if name == "__all__":
+            raise errors.InvalidInput(problems[0])
+        raise errors.InvalidInput(f"{form[name].label}: {problems[0]}", field=name)
+    return form.cleaned_data
+
+
+def refused(request: HttpRequest, project: Project, exc: errors.DomainError) -> HttpResponse:
+    if wants_json(request):
+        return JsonResponse(domain_error_body(exc), status=exc.status)
+    messages.error(request, exc.message)
+    return redirect(back(request, project))
 
 
 def render_project(

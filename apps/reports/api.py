@@ -10,31 +10,16 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from apps.core.api_support import error_responses
-from apps.core.errors import NotFound
+from apps.core.api_support import BodilessMetadata, JsonOnly, error_responses
 from apps.projects.api_base import ApiView
 from apps.projects.models import Role
-from apps.projects.selectors import require_role
 from apps.reports import exports, parameters, services
 from apps.reports import serializers as s
 from apps.reports.models import Report, ReportKind, ReportStatus
 from apps.reports.selectors import local_today
 from apps.stories.models import Sprint
-
-
-class JsonOnly(BaseContentNegotiation):
-    """``?format=`` selects a download here, not a DRF renderer: answers are always JSON."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return JSONRenderer(), JSONRenderer.media_type
-
 
 FORMAT = OpenApiParameter(
     "format", str, enum=["csv", "json"], description="Download the done report as CSV (one table) or JSON."
@@ -56,10 +41,37 @@ FORECAST = [
     OpenApiParameter("seed", int, description="Random seed of the Monte Carlo trials (default 0)."),
 ]
 STATUS_202 = OpenApiResponse(s.ReportStatusSerializer, description="Being computed: poll again.")
+CSV_200 = OpenApiResponse(OpenApiTypes.STR, description="With format=csv: one table of the done report, as CSV.")
+
+
+def _answers(serializer: type, *errors: int) -> dict:
+    """A report endpoint's answers: the report as JSON, its CSV download, 202 while computing, the errors."""
+    return {
+        (200, "application/json"): serializer,
+        (200, "text/csv"): CSV_200,
+        202: STATUS_202,
+        **error_responses(*errors),
+    }
+
+
+def _read(summary: str, serializer: type, extra: list[OpenApiParameter]):
+    return extend_schema(
+        summary=summary, parameters=[*extra, FORMAT, TABLE], responses=_answers(serializer, 400, 401, 404)
+    )
+
+
+def _recompute(kind: str, serializer: type, extra: list[OpenApiParameter]):
+    return extend_schema(
+        summary=f"Queue the {kind} report's computation again (member): retries a failed one",
+        parameters=extra,
+        request=None,
+        responses={200: serializer, 202: STATUS_202, **error_responses(400, 401, 403, 404)},
+    )
 
 
 class ReportView(ApiView):
     content_negotiation_class = JsonOnly
+    metadata_class = BodilessMetadata  # POST takes no body: OPTIONS has no serializer to describe
 
     def answer_report(self, report: Report, request, *, queued_status: int = 202):
         download = exports.requested_download(report, request.query_params)
@@ -71,11 +83,7 @@ class ReportView(ApiView):
 
 class SprintReport(ReportView):
     def sprint(self, sprint_id: int, minimum: str) -> Sprint:
-        sprint = Sprint.objects.select_related("project").filter(pk=sprint_id).first()
-        if sprint is None:
-            raise NotFound(f"There is no sprint {sprint_id}.")
-        self.membership = require_role(user=self.request.user, project=sprint.project, minimum=minimum)
-        return sprint
+        return self.scoped(Sprint.objects.all(), minimum, missing=f"There is no sprint {sprint_id}.", pk=sprint_id)
 
     def request_report(self, request, sprint_id: int, minimum: str, *, force: bool) -> Report:
         sprint = self.sprint(sprint_id, minimum)
@@ -87,7 +95,7 @@ class SprintReport(ReportView):
     @extend_schema(
         summary="A sprint's report: commitment vs completed, the story lists, re-estimates and the burndown",
         parameters=[FORMAT, TABLE],
-        responses={200: s.SprintReportSerializer, 202: STATUS_202, **error_responses(400, 401, 404, 409)},
+        responses=_answers(s.SprintReportSerializer, 400, 401, 404, 409),
     )
     def get(self, request, sprint_id):
         return self.answer_report(self.request_report(request, sprint_id, Role.STAKEHOLDER, force=False), request)
@@ -102,6 +110,8 @@ class SprintReport(ReportView):
 
 
 class ProjectReport(ReportView):
+    """A project's report of ``kind``; each kind below documents its own parameters and answer."""
+
     kind: str
 
     def request_report(self, request, key: str, minimum: str, *, force: bool) -> Report:
@@ -109,56 +119,89 @@ class ProjectReport(ReportView):
         wanted = parameters.parse(self.kind, request.query_params, today=local_today(project))
         return services.report_request(project=project, kind=self.kind, parameters=wanted, force=force)
 
-    def get(self, request, key):
+    def read(self, request, key):
         return self.answer_report(self.request_report(request, key, Role.STAKEHOLDER, force=False), request)
 
-    def post(self, request, key):
+    def recompute(self, request, key):
         return self.answer_report(self.request_report(request, key, Role.MEMBER, force=True), request)
 
 
-def _project_report(kind: str, summary: str, serializer: type, extra: list[OpenApiParameter]) -> type[ProjectReport]:
-    view = type(f"{kind.title()}Report", (ProjectReport,), {"kind": kind})
-    view.get = extend_schema(
-        summary=summary,
-        parameters=[*extra, FORMAT, TABLE],
-        responses={200: serializer, 202: STATUS_202, **error_responses(400, 401, 404)},
-    )(view.get)
-    view.post = extend_schema(
-        summary=f"Queue the {kind} report's computation again (member): retries a failed one",
-        parameters=extra,
-        request=None,
-        responses={200: serializer, 202: STATUS_202, **error_responses(400, 401, 403, 404)},
-    )(view.post)
-    return view
+class FlowReport(ProjectReport):
+    kind = ReportKind.FLOW
+
+    @_read(
+        "Flow: cycle times and percentiles, throughput, WIP, CFD, age, time in state, efficiency",
+        s.FlowReportSerializer,
+        WINDOW,
+    )
+    def get(self, request, key):
+        return self.read(request, key)
+
+    @_recompute(ReportKind.FLOW, s.FlowReportSerializer, WINDOW)
+    def post(self, request, key):
+        return self.recompute(request, key)
 
 
-FlowReport = _project_report(
-    ReportKind.FLOW,
-    "Flow: cycle times and percentiles, throughput, WIP, CFD, age, time in state, efficiency",
-    s.FlowReportSerializer,
-    WINDOW,
-)
-VelocityReport = _project_report(
-    ReportKind.VELOCITY,
-    "Velocity: commitment vs completed of the last 7 closed sprints, average of the last 3",
-    s.VelocityReportSerializer,
-    [],
-)
-WasteReport = _project_report(
-    ReportKind.WASTE,
-    "Lean waste: each waste's measured signal over the window, with the stories behind it",
-    s.WasteReportSerializer,
-    WINDOW,
-)
-ForecastReport = _project_report(
-    ReportKind.FORECAST,
-    "Monte Carlo forecast: how many by a date, or when N more stories will be done",
-    s.ForecastReportSerializer,
-    FORECAST,
-)
-DataOpsReport = _project_report(
-    ReportKind.DATAOPS,
-    "DataOps: time to insight and validation lag per deliverable, their distribution by kind, deliverables published per sprint",
-    s.DataOpsReportSerializer,
-    [],
-)
+class VelocityReport(ProjectReport):
+    kind = ReportKind.VELOCITY
+
+    @_read(
+        "Velocity: commitment vs completed of the last 7 closed sprints, average of the last 3",
+        s.VelocityReportSerializer,
+        [],
+    )
+    def get(self, request, key):
+        return self.read(request, key)
+
+    @_recompute(ReportKind.VELOCITY, s.VelocityReportSerializer, [])
+    def post(self, request, key):
+        return self.recompute(request, key)
+
+
+class WasteReport(ProjectReport):
+    kind = ReportKind.WASTE
+
+    @_read(
+        "Lean waste: each waste's measured signal over the window, with the stories behind it",
+        s.WasteReportSerializer,
+        WINDOW,
+    )
+    def get(self, request, key):
+        return self.read(request, key)
+
+    @_recompute(ReportKind.WASTE, s.WasteReportSerializer, WINDOW)
+    def post(self, request, key):
+        return self.recompute(request, key)
+
+
+class ForecastReport(ProjectReport):
+    kind = ReportKind.FORECAST
+
+    @_read(
+        "Monte Carlo forecast: how many by a date, or when N more stories will be done",
+        s.ForecastReportSerializer,
+        FORECAST,
+    )
+    def get(self, request, key):
+        return self.read(request, key)
+
+    @_recompute(ReportKind.FORECAST, s.ForecastReportSerializer, FORECAST)
+    def post(self, request, key):
+        return self.recompute(request, key)
+
+
+class DataOpsReport(ProjectReport):
+    kind = ReportKind.DATAOPS
+
+    @_read(
+        "DataOps: time to insight and validation lag per deliverable, their distribution by kind, "
+        "deliverables published per sprint",
+        s.DataOpsReportSerializer,
+        [],
+    )
+    def get(self, request, key):
+        return self.read(request, key)
+
+    @_recompute(ReportKind.DATAOPS, s.DataOpsReportSerializer, [])
+    def post(self, request, key):
+        return self.recompute(request, key)

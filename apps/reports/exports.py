@@ -6,20 +6,17 @@ pages show the same rows beside their charts, so a chart, its table and its CSV 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
 
+from apps.core.downloads import csv_download, json_download
 from apps.core.errors import Conflict, InvalidInput
 from apps.deliverables.models import DeliverableKind
 from apps.reports.models import ReportKind
 
 Table = tuple[list[str], list[list[Any]]]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 KIND_NAMES = dict(DeliverableKind.choices)
 
 
@@ -329,37 +326,6 @@ TABLES: dict[str, Callable[[dict[str, Any]], dict[str, Table]]] = {
 
 def tables(kind: str, result: dict[str, Any]) -> dict[str, Table]:
     return TABLES[kind](result)
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value  # a spreadsheet must not run a state name or a reason as a formula
-    return value
-
-
-def csv_text(table: Table) -> str:
-    headers, rows = table
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_cell(h) for h in headers])
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    return out.getvalue()
-
-
-def download(content: str, *, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def csv_download(table: Table, *, filename: str) -> HttpResponse:
-    return download(csv_text(table), filename=filename, content_type="text/csv; charset=utf-8")
-
-
-def json_download(body: dict[str, Any], *, filename: str) -> HttpResponse:
-    return download(json.dumps(body, indent=2), filename=filename, content_type="application/json")
 
 
 def report_body(report: Any) -> dict[str, Any]:

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
+
 from apps.core.errors import InvalidInput
 from apps.reports.models import ReportKind
 
 WINDOW_DAYS = 90  # the default window of flow and waste reports, ending on the as-of day
-MAX_WINDOW_DAYS = 3 * 366
 MAX_ITEMS = 10_000
 MAX_SEED = 2**31 - 1
 FORECAST_HORIZON_DAYS = 5 * 365
@@ -65,8 +66,9 @@ def _window(query: Mapping[str, str], today: date) -> dict[str, str | None]:
         raise InvalidInput(f"to is after today ({today}): a report sees nothing after its as-of day.", field="to")
     if start is not None and start > (end or today):
         raise InvalidInput("from is after to: the window runs from from to to, both included.", field="from")
-    if start is not None and ((end or today) - start).days + 1 > MAX_WINDOW_DAYS:
-        raise InvalidInput(f"The window may span at most {MAX_WINDOW_DAYS} days.", field="from", code="too_long")
+    longest = settings.REPORT_MAX_WINDOW_DAYS  # what one report may read and hold, whoever asks
+    if start is not None and ((end or today) - start).days + 1 > longest:
+        raise InvalidInput(f"The window may span at most {longest} days.", field="from", code="too_long")
     return {"from": start and start.isoformat(), "to": end and end.isoformat()}
 
 

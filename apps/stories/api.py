@@ -7,19 +7,27 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api_support import error_responses
+from apps.core.api_support import CsvDownloads, error_responses
 from apps.core.errors import InvalidInput, NotFound, PermissionDenied
 from apps.projects.api_base import ApiView
 from apps.projects.models import Project, Role
-from apps.projects.selectors import ROLE_NAMES, require_role
-from apps.stories import selectors, services
+from apps.projects.selectors import ROLE_NAMES
+from apps.stories import exports, selectors, services
 from apps.stories import serializers as s
 from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent
 
 READ, MEMBER, OWNER = Role.STAKEHOLDER, Role.MEMBER, Role.PRODUCT_OWNER
 SPRINT_FIELDS = {"sprint"}
+CSV = OpenApiParameter(
+    "format", str, enum=["csv"], description="csv: every matching story as one CSV download (not paginated)."
+)
+
+
+def wants_csv(request: Request) -> bool:
+    return request.query_params.get("format") == "csv"
 
 
 def stories_with_relations() -> QuerySet[Story]:
@@ -31,11 +39,8 @@ class StoryScoped(ApiView):
 
     def story(self, key: str, minimum: str = READ, *, deleted: bool = False, full: bool = False) -> Story:
         """The story and the caller's role in its project; ``full`` also loads what its JSON shows."""
-        stories = stories_with_relations() if full else Story.objects.select_related("project")
-        story = stories.filter(key=key).first()
-        if story is None:
-            raise NotFound(f"There is no story {key}.")
-        self.membership = require_role(user=self.request.user, project=story.project, minimum=minimum)
+        stories = stories_with_relations() if full else Story.objects.all()
+        story = self.scoped(stories, minimum, missing=f"There is no story {key}.", key=key)
         if story.is_deleted and not deleted:
             raise NotFound(f"{story.key} has been deleted; restore it first.")
         return story
@@ -51,17 +56,21 @@ def _require_owner_for_sprint_moves(view: ApiView, data: dict[str, Any], project
 
 class StoryList(ApiView):
     serializer_class = s.StorySerializer
+    content_negotiation_class = CsvDownloads
 
     @extend_schema(
-        summary="A project's stories in rank order, filtered",
-        parameters=[s.StoryFilterSerializer],
+        summary="A project's stories in rank order, filtered (?format=csv: all of them as CSV)",
+        parameters=[s.StoryFilterSerializer, CSV],
         responses={200: s.StorySerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request, key):
         project = self.project(key)
         filters = s.StoryFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return self.paginated(filtered_stories(project, filters.validated_data))
+        stories = filtered_stories(project, filters.validated_data)
+        if wants_csv(request):
+            return exports.stories_csv(project, stories, name="stories")
+        return self.paginated(stories)
 
     @extend_schema(
         summary="Create a story (member)",
@@ -172,7 +181,7 @@ class StoryMove(StoryScoped):
         story = self.story(story_key, OWNER)
         data = self.valid(s.StoryMoveSerializer, request)
         sprint = s.resolve_destination(story.project, data)
-        placement = s.resolve_placement(story.project, data)
+        placement = selectors.resolve_placement(story.project, data)
         services.story_move(
             story=story, actor=request.user, placement=placement, sprint=sprint, expected_version=data.get("version")
         )
@@ -181,14 +190,19 @@ class StoryMove(StoryScoped):
 
 class BacklogList(ApiView):
     serializer_class = s.StorySerializer
+    content_negotiation_class = CsvDownloads
 
     @extend_schema(
-        summary="The backlog: stories in no sprint and not finished, in rank order",
+        summary="The backlog: stories in no sprint and not finished, in rank order (?format=csv: as CSV)",
+        parameters=[CSV],
         responses={200: s.StorySerializer(many=True), **error_responses(401, 404)},
     )
     def get(self, request, key):
         project = self.project(key)
-        return self.paginated(stories_with_relations().filter(project=project).filter(selectors.backlog_filter()))
+        stories = stories_with_relations().filter(project=project).filter(selectors.backlog_filter())
+        if wants_csv(request):
+            return exports.stories_csv(project, stories, name="backlog")
+        return self.paginated(stories)
 
 
 class BacklogMove(ApiView):
@@ -209,7 +223,7 @@ class BacklogMove(ApiView):
         if len(data["keys"]) != len(set(data["keys"])):
             raise InvalidInput("A story is listed twice.", field="keys")
         sprint = s.resolve_destination(project, data)
-        placement = s.resolve_placement(project, data)
+        placement = selectors.resolve_placement(project, data)
         moved = services.stories_move(
             project=project, stories=stories, actor=request.user, placement=placement, sprint=sprint
         )
@@ -274,11 +288,8 @@ class NamedDetail(ApiView):
     save: Any
 
     def item(self, key: str, item_id: int, minimum: str):
-        project = self.project(key, minimum)
-        item = self.model.objects.filter(project=project, pk=item_id).first()
-        if item is None:
-            raise NotFound(f"{project.key} has no {self.model._meta.verbose_name} {item_id}.")
-        return item
+        missing = f"{{project}} has no {self.model._meta.verbose_name} {item_id}."
+        return self.scoped(self.model.objects.all(), minimum, missing=missing, project_key=key, pk=item_id)
 
     def get(self, request, key, item_id):
         return self.answer(self.item(key, item_id, READ))
@@ -378,11 +389,7 @@ class SprintScoped(ApiView):
     serializer_class = s.SprintSerializer
 
     def sprint(self, sprint_id: int, minimum: str = READ) -> Sprint:
-        sprint = Sprint.objects.select_related("project").filter(pk=sprint_id).first()
-        if sprint is None:
-            raise NotFound(f"There is no sprint {sprint_id}.")
-        self.membership = require_role(user=self.request.user, project=sprint.project, minimum=minimum)
-        return sprint
+        return self.scoped(Sprint.objects.all(), minimum, missing=f"There is no sprint {sprint_id}.", pk=sprint_id)
 
 
 class SprintList(ApiView):

@@ -101,7 +101,13 @@ class PointsForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    keys = forms.MultipleChoiceField(choices=[], error_messages={"required": "Select at least one story."})
+    keys = forms.MultipleChoiceField(
+        choices=[],
+        error_messages={
+            "required": "Select at least one story.",
+            "invalid_choice": "One of the selected keys is not a story key.",
+        },
+    )
     action = forms.ChoiceField(
         choices=[("top", "Move to top"), ("bottom", "Move to bottom"), ("sprint", "Move to sprint")]
     )
@@ -110,7 +116,8 @@ class BulkForm(forms.Form):
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         keys = self.data.getlist("keys") if hasattr(self.data, "getlist") else []
-        self.fields["keys"].choices = [(k, k) for k in keys[:500]]
+        # A NUL byte names no story (and PostgreSQL refuses it in text): such a key is not a choice.
+        self.fields["keys"].choices = [(k, k) for k in keys[:500] if "\x00" not in k]
         self.fields["sprint"].choices = [("", "Choose a sprint")] + [
             (s.pk, s.name)
             for s in Sprint.objects.filter(project=project).exclude(status=SprintStatus.CLOSED).order_by("start", "id")

@@ -141,6 +141,8 @@ class Story(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The story's key in the tool it was imported from (Jira's "DATA-12"): a re-import matches on it.
+    external_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     # The flow projection (sprintboard.projection.StoryFlow), advanced by the services with every event
     # they append, in the same row write: the board reads ages and the SLE here instead of the whole log.
     flow_state_since = models.DateTimeField(null=True, blank=True, editable=False)
@@ -170,6 +172,9 @@ class Story(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(points__gte=0) | Q(points__isnull=True), name="story_points_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["project", "external_key"], condition=~Q(external_key=""), name="story_unique_external_key"
             ),
         ]
         indexes = [

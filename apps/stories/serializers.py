@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -60,7 +59,7 @@ class StorySerializer(serializers.ModelSerializer):
             "deliverable",
         ]
 
-    @extend_schema_field(OpenApiTypes.NUMBER)
+    @extend_schema_field(serializers.FloatField(allow_null=True, help_text="Story points; null when not estimated."))
     def get_points(self, story: Story) -> float | int | None:
         return points_value(story.points)
 
@@ -276,18 +275,6 @@ def resolve_references(project: Project, data: dict[str, Any]) -> dict[str, Any]
             raise InvalidInput(f"{project.key} has no label {sorted(missing)[0]!r}: create it first.", field="labels")
         resolved["labels"] = labels
     return resolved
-
-
-def resolve_placement(project: Project, data: dict[str, Any]) -> services.Placement:
-    """The placement fields of a move (``before``/``after`` story keys or ``position``) as a Placement."""
-    anchors = {}
-    for field in ("before", "after"):
-        if field in data:
-            anchor = Story.objects.filter(project=project, key=data[field], deleted_at__isnull=True).first()
-            if anchor is None:
-                raise InvalidInput(f"{data[field]} is not a story of {project.key}.", field=field, code="bad_anchor")
-            anchors[field] = anchor
-    return services.Placement(position=data.get("position"), **anchors)
 
 
 def resolve_destination(project: Project, data: dict[str, Any]) -> Sprint | None | object:

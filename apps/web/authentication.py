@@ -8,6 +8,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from apps.core.throttling import TokenFailureThrottle
 from apps.web.models import ApiToken, hash_token
 
 
@@ -20,14 +21,20 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Write the header as: Authorization: Token <key>.")
+        failures = TokenFailureThrottle()
+        failures.check(request)
         try:
             key = header[1].decode()
         except UnicodeError:
-            raise exceptions.AuthenticationFailed("The token is not valid.") from None
-        token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(key)).first()
+            key = ""
+        token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(key)).first() if key else None
         if token is None or not token.user.is_active:
+            failures.record_failure(request)
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
         now = timezone.now()
+        if token.expired(now):
+            failures.record_failure(request)
+            raise exceptions.AuthenticationFailed("The token has expired: create a new one on your account page.")
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -28,6 +29,11 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hint}… ({self.user})"
+
+    def expired(self, now: datetime) -> bool:
+        """Past ``API_TOKEN_TTL_DAYS`` after its creation (never, when that is 0)."""
+        days = settings.API_TOKEN_TTL_DAYS
+        return bool(days) and now - self.created_at > timedelta(days=days)
 
     @classmethod
     def issue(cls, *, user, name: str = "") -> tuple[ApiToken, str]:

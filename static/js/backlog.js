@@ -5,6 +5,7 @@
   "use strict";
   const root = document.querySelector("[data-backlog]");
   if (!root) return;
+  document.body.dataset.setup = "backlog"; // body[data-ready] waits for the end of this setup (app.js)
   const moveUrl = root.dataset.moveUrl;
   const status = document.getElementById("backlog-status");
   let lastMove = null; // {row, undo, fromList, fromNext}
@@ -42,7 +43,7 @@
     });
     let data;
     try { data = await response.json(); } catch { data = { error: "The move could not be saved; reload the page." }; }
-    if (!response.ok) throw new Error(data.error || "The move could not be saved; reload the page.");
+    if (!response.ok) throw new Error((data.errors && data.errors[0] && data.errors[0].message) || "The move could not be saved; reload the page.");
     return data;
   }
 
@@ -88,16 +89,17 @@
     button.setAttribute("aria-label", inBacklog ? `Move ${row.dataset.key} into the sprint` : `Move ${row.dataset.key} back to the top of the backlog`);
   }
 
-  function moved(row, fromList) {
-    const toList = listOf(row);
+  function moved(row, fromList, toList = listOf(row)) {
     if (toList !== fromList) { retotal(fromList, -points(row)); retotal(toList, points(row)); flipAcross(row); }
   }
 
-  async function persist(row, placement, fromList, fromNext) {
-    const toList = listOf(row);
+  // toList: the list the row went to; a row sent below stories not loaded yet has left the page (no list of its own).
+  async function persist(row, placement, fromList, fromNext, toList = listOf(row) || fromList) {
     const fields = { story: row.dataset.key, version: row.dataset.version, ...placement };
     if (toList !== fromList) fields.sprint = toList.dataset.list;
-    moved(row, fromList);
+    moved(row, fromList, toList);
+    lastMove = null; // the status line and its Undo speak of this move from now on
+    say(`Moving ${row.dataset.key}…`);
     try {
       const data = await post(fields);
       row.dataset.version = data.version;
@@ -106,7 +108,7 @@
       say(data.message, { undo: true });
     } catch (error) {
       putBack(row, fromList, fromNext);
-      moved(row, toList);
+      moved(row, toList, fromList);
       say(error.message, { error: true });
     }
   }
@@ -120,7 +122,7 @@
       row.dataset.version = data.version;
       row.querySelectorAll("input[name=version]").forEach((input) => { input.value = data.version; });
       putBack(row, fromList, fromNext);
-      moved(row, toList);
+      moved(row, toList, fromList);
       say(`Undone: ${row.dataset.key} is back where it was.`);
       row.querySelector("[data-move]")?.focus();
     } catch (error) {
@@ -188,9 +190,8 @@
     bulkCount.textContent = n ? `${n} selected` : "No stories selected";
   });
 
-  if (!window.Sortable) return;
   for (const list of root.querySelectorAll("[data-list]")) {
-    if (list.dataset.sortable === "off") continue;
+    if (!window.Sortable || list.dataset.sortable === "off") continue;
     window.Sortable.create(list, {
       group: root.dataset.group || list.id,
       handle: ".drag-handle",
@@ -208,4 +209,5 @@
       },
     });
   }
+  window.sprintboardReady("backlog");
 })();

@@ -21,6 +21,7 @@
 
   const board = document.getElementById("board");
   if (!board) return;
+  document.body.dataset.setup = "board"; // body[data-ready] waits for the end of this setup (app.js)
   const panel = document.getElementById("board-panel");
   const status = document.getElementById("board-status");
   const errorBox = document.getElementById("board-error");
@@ -140,8 +141,78 @@
     move(card.dataset.key, card.dataset.version, target.id);
   };
 
+  // --- Collapsible closed columns (done and cancelled), remembered per project in this browser ----------
+
+  const collapsedKey = `sprintboard:collapsed:${board.dataset.liveUrl}`;
+  const collapsed = () => {
+    try { return new Set(JSON.parse(window.localStorage.getItem(collapsedKey) || "[]")); } catch (_) { return new Set(); }
+  };
+  const remember = (ids) => {
+    try { window.localStorage.setItem(collapsedKey, JSON.stringify([...ids])); } catch (_) { /* private mode: not kept */ }
+  };
+
+  // The grid's column widths follow the columns' order: a collapsed column is a narrow strip that still takes drops.
+  const layOut = () => {
+    const grid = board.querySelector(".board-grid");
+    if (!grid) return;
+    const shut = collapsed();
+    const heads = Array.from(grid.querySelectorAll(".column-head"));
+    grid.style.gridTemplateColumns = heads.map((head) => (shut.has(head.dataset.state) ? "var(--collapsed-width)" : "var(--column-width)")).join(" ");
+    heads.forEach((head) => {
+      const isShut = shut.has(head.dataset.state);
+      head.classList.toggle("is-collapsed", isShut);
+      const toggle = head.querySelector(".column-toggle");
+      if (toggle) {
+        const name = head.querySelector(".column-name").textContent.trim();
+        toggle.setAttribute("aria-expanded", String(!isShut));
+        toggle.setAttribute("aria-label", `${isShut ? "Expand" : "Collapse"} the ${name} column`);
+        toggle.title = isShut ? `Show ${name}` : `Collapse ${name}`;
+        toggle.firstElementChild.textContent = isShut ? "»" : "«";
+      }
+    });
+    grid.querySelectorAll(".column-cell").forEach((cell) => cell.classList.toggle("is-collapsed", shut.has(cell.dataset.state)));
+    // The column heads stay at the top of the board's scroll, the swimlane heads just under them.
+    const head = heads[0];
+    if (head) grid.style.setProperty("--head-height", `${head.offsetHeight}px`);
+  };
+
+  const addToggles = () => {
+    board.querySelectorAll(".column-head.category-done, .column-head.category-cancelled").forEach((head) => {
+      if (head.querySelector(".column-toggle")) return;
+      const toggle = document.createElement("button");
+      toggle.type = "button";
+      toggle.className = "column-toggle button icon small";
+      toggle.dataset.toggleColumn = head.dataset.state;
+      const icon = document.createElement("span");
+      icon.setAttribute("aria-hidden", "true");
+      toggle.append(icon);
+      head.append(toggle);
+    });
+  };
+
+  board.addEventListener("click", (event) => {
+    const toggle = event.target.closest("[data-toggle-column]");
+    if (!toggle) return;
+    const shut = collapsed();
+    const id = toggle.dataset.toggleColumn;
+    if (shut.has(id)) shut.delete(id); else shut.add(id);
+    remember(shut);
+    layOut();
+    toggle.focus();
+  });
+
+  // The board scrolls inside itself, as high as the window below the board's top (the page never scrolls sideways).
+  const fitHeight = () => {
+    const grid = board.querySelector(".board-grid");
+    if (grid) board.style.setProperty("--board-top", `${Math.round(grid.getBoundingClientRect().top + window.scrollY)}px`);
+  };
+  window.addEventListener("resize", fitHeight);
+
   const setUp = () => {
     sortables = [];
+    addToggles();
+    layOut();
+    fitHeight();
     if (!canMove || typeof Sortable === "undefined") return;
     board.querySelectorAll(".column-cell").forEach((list) => {
       sortables.push(Sortable.create(list, {
@@ -223,9 +294,12 @@
     lastCard = card ? card.dataset.key : null;
     if (typeof htmx === "undefined" || !card || !board.dataset.panelUrl) { window.location = link.href; return; }
     const url = board.dataset.panelUrl.replace("STORY-KEY", encodeURIComponent(card.dataset.key));
+    delete panel.dataset.ready;
     htmx.ajax("GET", url, { target: "#board-panel", swap: "innerHTML" }).then(() => {
       panel.hidden = false;
+      document.body.classList.add("has-board-panel"); // a phone shows the panel over the board
       panel.focus();
+      panel.dataset.ready = card.dataset.key;
     });
   };
 
@@ -265,6 +339,8 @@
     if (event.target.closest("[data-close-panel]")) {
       panel.hidden = true;
       panel.innerHTML = "";
+      delete panel.dataset.ready;
+      document.body.classList.remove("has-board-panel");
       const card = cardByKey(lastCard);
       if (card) card.focus();
     }
@@ -283,4 +359,5 @@
 
   setUp();
   window.setTimeout(poll, pollMs);
+  window.sprintboardReady("board");
 })();

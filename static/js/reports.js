@@ -219,6 +219,12 @@
     });
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
-  else draw();
+  // body[data-ready] (app.js) waits for the charts: browser tests look at them once it is set.
+  document.body.dataset.setup = "reports";
+  function setUp() {
+    draw();
+    window.sprintboardReady("reports");
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUp);
+  else setUp();
 })();

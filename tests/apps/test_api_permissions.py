@@ -86,8 +86,29 @@ def add_requests(w, people):
     Request.objects.create(pk=MERGE_TARGET, project=w.project, requester=people["member"], title="Churn dashboards")
 
 
+def add_import(w, people):
+    """An analysed Jira import waiting for its mapping, whose id is the story's (so URLs can name it)."""
+    from apps.imports.models import Import
+
+    status = {"key": "1", "name": "To Do", "names": ["To Do"], "category": "todo", "issues": 1, "changes": 0}
+    story = {"key": "Story", "name": "Story", "count": 1, "email": None, "username": None}
+    Import.objects.create(
+        pk=w.story.pk,
+        project=w.project,
+        analysis={"issues": 1, "changelog_items": 0, "statuses": [status], "issue_types": [story]},
+        mapping={"statuses": {"1": {"state": "To Do", "category": "todo"}}, "types": {"Story": "story"}},
+    )
+
+
 ENDPOINTS = [
     Endpoint("get", "/api/v1/projects/", None, 200),
+    # Imports: uploads are multipart (tests/apps/imports/test_api.py), so this table's JSON body gets a 415 from
+    # those allowed, after the role check.
+    Endpoint("get", "/api/v1/projects/DATA/imports/", Role.PRODUCT_OWNER, 200),
+    Endpoint("post", "/api/v1/projects/DATA/imports/", Role.PRODUCT_OWNER, 415),
+    Endpoint("post", "/api/v1/projects/DATA/imports/csv-preview/", Role.PRODUCT_OWNER, 415),
+    Endpoint("get", "/api/v1/imports/{w.story.pk}/", Role.PRODUCT_OWNER, 200, prepare=add_import),
+    Endpoint("post", "/api/v1/imports/{w.story.pk}/confirm/", Role.PRODUCT_OWNER, 202, prepare=add_import),
     # Reports: a stored, current report answers 200; a queued one 202 (POST always queues in these tests).
     Endpoint(
         "get",

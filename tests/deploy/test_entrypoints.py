@@ -100,18 +100,27 @@ class Role:
 
 
 def localise(value: str, tmp: Path, port: int) -> str:
-    value = value.replace("0.0.0.0:8000", f"127.0.0.1:{port}")
+    value = value.replace("0.0.0.0:8000", f"127.0.0.1:{port}").replace("0.0.0.0:", "127.0.0.1:")
     return str(tmp) + value[4:] if value == "/tmp" or value.startswith("/tmp/") else value
 
 
 def chart_role(
-    rendered: Rendered, kind: str, component: str, *, base_env: dict[str, str], tmp: Path, port: int = 0
+    rendered: Rendered,
+    kind: str,
+    component: str,
+    *,
+    base_env: dict[str, str],
+    tmp: Path,
+    port: int = 0,
+    ops_port: int = 0,
 ) -> Role:
     container = pod_spec(rendered.component(kind, component))["containers"][0]
     env = dict(base_env)
     env.update({item["name"]: localise(item["value"], tmp, port) for item in container.get("env", [])})
+    if "SPRINTBOARD_OPS_PORT" in env:  # web's second port (probes and metrics), on a free one here
+        env["SPRINTBOARD_OPS_PORT"] = str(ops_port)
     # Kubernetes expands $(NAME) in args from the container's environment.
-    args = [re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], localise(arg, tmp, port)) for arg in container["args"]]
+    args = [localise(re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], arg), tmp, port) for arg in container["args"]]
     return Role(args=[str(ENTRYPOINT), *args], env=env)
 
 
@@ -124,6 +133,7 @@ class Service:
     process: subprocess.Popen
     log: Path
     port: int = 0
+    ops_port: int = 0  # web: where /readyz and /metrics are answered (the chart's web.opsPort)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -142,13 +152,13 @@ class Service:
                 self.process.wait(timeout=10)
 
 
-def start(name: str, role: Role, tmp: Path, *, port: int = 0) -> Service:
+def start(name: str, role: Role, tmp: Path, *, port: int = 0, ops_port: int = 0) -> Service:
     log = tmp / f"{name}.log"
     with log.open("w") as out:
         process = subprocess.Popen(
             role.args, cwd=REPO, env=role.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    return Service(name=name, process=process, log=log, port=port)
+    return Service(name=name, process=process, log=log, port=port, ops_port=ops_port)
 
 
 def free_port() -> int:
@@ -224,16 +234,17 @@ def deployment(
     )
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
 
-    port = free_port()
+    port, ops_port = free_port(), free_port()
     roles = {
-        "web": chart_role(chart_render, "Deployment", "web", base_env=pod_env, tmp=tmp, port=port),
+        "web": chart_role(chart_render, "Deployment", "web", base_env=pod_env, tmp=tmp, port=port, ops_port=ops_port),
         "worker": chart_role(chart_render, "Deployment", "worker", base_env=pod_env, tmp=tmp),
         "beat": chart_role(chart_render, "Deployment", "beat", base_env=pod_env, tmp=tmp),
     }
     services: dict[str, Service] = {}
     try:
         for name, role in roles.items():
-            services[name] = start(name, role, tmp, port=port if name == "web" else 0)
+            web = name == "web"
+            services[name] = start(name, role, tmp, port=port if web else 0, ops_port=ops_port if web else 0)
         wait_for_web(services["web"])
         yield Deployment(tmp, pod_env, migrate, rendered=chart_render, **services)
     finally:
@@ -242,7 +253,7 @@ def deployment(
 
 
 def metrics(deployment: Deployment) -> str:
-    status, body = get(deployment.web.port, "/metrics", host=POD_IP_HOST, https=False)
+    status, body = get(deployment.web.ops_port, "/metrics", host=POD_IP_HOST, https=False)
     assert status == 200, body
     return body
 
@@ -283,13 +294,27 @@ def test_liveness_answers_200(deployment: Deployment) -> None:
 
 
 def test_readiness_answers_200_when_database_and_redis_answer(deployment: Deployment) -> None:
-    assert get(deployment.web.port, "/readyz") == (200, '{"status": "ok"}')
+    assert get(deployment.web.ops_port, "/readyz") == (200, '{"status": "ok"}')
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 def test_probes_and_scrapes_by_pod_ip_over_plain_http_are_answered(deployment: Deployment, path: str) -> None:
-    status, _ = get(deployment.web.port, path, host=POD_IP_HOST, https=False)
+    status, _ = get(deployment.web.ops_port, path, host=POD_IP_HOST, https=False)
     assert status == 200
+
+
+@pytest.mark.parametrize("path", ["/readyz", "/metrics"])
+@pytest.mark.parametrize("host", [ALLOWED_HOST, POD_IP_HOST])
+def test_readiness_and_metrics_are_not_answered_on_the_port_the_ingress_routes_to(
+    deployment: Deployment, path: str, host: str
+) -> None:
+    status, body = get(deployment.web.port, path, host=host, https=False)
+    assert status == 404 and "sprintboard_" not in body and "status" not in body
+
+
+def test_the_ops_port_serves_nothing_but_probes_and_metrics(deployment: Deployment) -> None:
+    assert get(deployment.web.ops_port, "/login/", host=POD_IP_HOST, https=False)[0] == 404
+    assert get(deployment.web.ops_port, "/api/v1/projects/", host=POD_IP_HOST, https=False)[0] == 404
 
 
 def test_other_pages_keep_allowed_hosts_and_the_https_redirect(deployment: Deployment) -> None:
@@ -354,16 +379,19 @@ def test_web_logs_one_json_object_per_line(deployment: Deployment) -> None:
 def test_readiness_names_redis_when_it_is_unreachable(deployment: Deployment, tmp_path: Path) -> None:
     closed = free_port()
     pod_env = {**deployment.pod_env, "REDIS_URL": f"redis://127.0.0.1:{closed}/0"}
-    port = free_port()
-    role = chart_role(deployment.rendered, "Deployment", "web", base_env=pod_env, tmp=tmp_path, port=port)
-    web = start("web-without-redis", role, tmp_path, port=port)
+    port, ops_port = free_port(), free_port()
+    role = chart_role(
+        deployment.rendered, "Deployment", "web", base_env=pod_env, tmp=tmp_path, port=port, ops_port=ops_port
+    )
+    web = start("web-without-redis", role, tmp_path, port=port, ops_port=ops_port)
     try:
         wait_for_web(web)
-        status, body = get(port, "/readyz", host=POD_IP_HOST, https=False)
+        status, body = get(ops_port, "/readyz", host=POD_IP_HOST, https=False)
     finally:
         web.stop()
     assert status == 503
     assert '"redis"' in body and '"database"' not in body
+    assert "127.0.0.1" not in body and str(closed) not in body and "Error" not in body  # no address, no exception
 
 
 def test_the_charts_configuration_passes_check_deploy(deployment: Deployment) -> None:

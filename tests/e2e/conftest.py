@@ -3,6 +3,12 @@
 Playwright's own browser download does not work here, so the system Chromium
 is launched by path. Without it the e2e tests are skipped with a reason; under
 CI=true a missing Chromium fails the run instead.
+
+Tests wait for signals, never for time: every page sets ``body[data-ready]`` once
+its scripts are set up (static/js/app.js), so a test opens a page with
+``open_page(page, url)`` (or ``reload_page``, or ``click_through`` for a link or
+form that loads a new page) and acts on it only then. Pages are 1440x900 unless a
+test asks for the phone size (``PHONE``, 390x844).
 """
 
 from __future__ import annotations
@@ -34,6 +40,41 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "e2e-password"
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+READY = "body[data-ready]"
+# A full-page screenshot of a long report can take over 10 s when the CPU is shared (CI, several test runs).
+SCREENSHOT_TIMEOUT_MS = 30_000
+
+
+def wait_ready(page) -> None:
+    """Wait until the page's scripts are set up: body[data-ready], set at the end of their setup."""
+    page.locator(READY).wait_for(state="attached")
+
+
+def open_page(page, url: str) -> None:
+    """Go to ``url`` and wait until its scripts are set up."""
+    page.goto(url)
+    wait_ready(page)
+
+
+def reload_page(page) -> None:
+    page.reload()
+    wait_ready(page)
+
+
+def click_through(page, target) -> None:
+    """Click a link or submit button that loads a new page, and wait until that page is set up."""
+    with page.expect_navigation():
+        target.click()
+    wait_ready(page)
+
+
+def new_page(browser, base_url: str, viewport: dict[str, int] = DESKTOP):
+    """A page in a fresh context of its own (a second person, or another window size)."""
+    context = browser.new_context(base_url=base_url, viewport=viewport)
+    context.set_default_timeout(10_000)
+    return context.new_page()
 
 
 def _chromium() -> str:
@@ -58,11 +99,16 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db, request):
+def viewport() -> dict[str, int]:
+    """The window size of ``page``: a test takes the phone's with ``@pytest.mark.parametrize("viewport", [PHONE])``."""
+    return DESKTOP
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db, request, viewport):
     """A fresh browser context per test; every page loaded is saved as a screenshot in test-results/."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+    page = new_page(browser, live_server.url, viewport)
+    context = page.context
     test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     shots = {"n": 0}
 
@@ -73,7 +119,8 @@ def page(browser, live_server, transactional_db, request):
         RESULTS.mkdir(exist_ok=True)
         slug = re.sub(r"[^A-Za-z0-9]+", "-", frame.url.split("//", 1)[-1].split("/", 1)[-1]).strip("-") or "root"
         try:
-            page.screenshot(path=str(RESULTS / f"{test_name}-{shots['n']:02d}-{slug}.png"), full_page=True)
+            path = RESULTS / f"{test_name}-{shots['n']:02d}-{slug}.png"
+            page.screenshot(path=str(path), full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
         except Exception:  # noqa: BLE001 - a page closed mid-screenshot must not fail the test
             pass
 
@@ -90,10 +137,35 @@ def snapshot(page, request):
     def take(label: str) -> Path:
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', request.node.name)}-{label}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
         return path
 
     return take
+
+
+@pytest.fixture
+def demo(transactional_db, django_user_model):
+    """The demo project (``make run``'s), its reports computed in process as without a broker; its people
+    (admin, owner, member, stakeholder...) log in with ``log_in(page, name, DEMO_PASSWORD)``."""
+    from apps.web.demo import seed_demo
+    from config.celery import app as celery_app
+
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        project = seed_demo()
+        yield project
+    finally:
+        celery_app.conf.task_always_eager = eager
+
+
+def log_in(page, username: str, password: str = PASSWORD) -> None:
+    """Log in through the login form and wait for the page it leads to."""
+    open_page(page, "/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    click_through(page, page.get_by_role("button", name="Log in"))
+    assert "/login/" not in page.url, f"{username} could not log in"
 
 
 @pytest.fixture
@@ -113,10 +185,6 @@ def login(make_e2e_user):
 
         if not get_user_model().objects.filter(username=username).exists():
             make_e2e_user(username)
-        page.goto("/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/")
+        log_in(page, username)
 
     return do_login

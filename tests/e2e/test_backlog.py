@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
@@ -8,6 +10,7 @@ from apps.projects import services as project_services
 from apps.projects.models import Role
 from apps.stories import selectors, services
 from apps.stories.models import Story
+from tests.e2e.conftest import click_through, open_page, reload_page
 
 pytestmark = pytest.mark.e2e
 
@@ -34,8 +37,19 @@ def backlog_order(project) -> list[str]:
     )
 
 
+def hover_until(page, x: float, y: float, done) -> None:
+    """Keep the pointer moving a pixel to and fro over (x, y) until ``done()``: a native drag sees the
+    pointer only when it moves, and SortableJS ignores it while a row is still animating."""
+    deadline = time.monotonic() + 10
+    wiggle = 1
+    while not done():
+        assert time.monotonic() < deadline, "the dragged row never reached its place"
+        wiggle = -wiggle
+        page.mouse.move(x, y + wiggle)
+
+
 def test_drag_a_story_to_the_top_reload_and_it_stays_there_then_undo(page, backlog_project, snapshot):
-    page.goto("/p/DATA/backlog/")
+    open_page(page, "/p/DATA/backlog/")
     rows = page.locator("#backlog-list > .backlog-row")
     expect(rows).to_have_count(4)
     handle = rows.nth(3).locator(".drag-handle")
@@ -44,16 +58,13 @@ def test_drag_a_story_to_the_top_reload_and_it_stays_there_then_undo(page, backl
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
     goal = end["y"] + end["height"] / 4  # the upper part of the first row
-    for step in range(1, 21):  # several steps, so SortableJS sees a drag
-        page.mouse.move(start["x"] + 5, start["y"] - (start["y"] - goal) * step / 20)
-        page.wait_for_timeout(15)
-    for wiggle in (1, -1, 0):  # rest over the target so the swap settles before the drop
-        page.mouse.move(start["x"] + 5, goal + wiggle)
-        page.wait_for_timeout(50)
+    page.mouse.move(start["x"] + 5, goal, steps=20)  # several steps, so SortableJS sees a drag
+    # SortableJS has put the row first (its signal that the drop lands there): only then let go.
+    hover_until(page, start["x"] + 5, goal, lambda: rows.first.get_attribute("id") == "row-DATA-4")
     page.mouse.up()
     expect(page.locator("#backlog-status")).to_contain_text("Moved DATA-4 above DATA-1")
     snapshot("dragged")
-    page.reload()
+    reload_page(page)
     expect(page.locator("#backlog-list > .backlog-row").first).to_contain_text("Data quality checks")
     assert backlog_order(backlog_project)[0] == "Data quality checks"
 
@@ -65,19 +76,18 @@ def test_drag_a_story_to_the_top_reload_and_it_stays_there_then_undo(page, backl
     page.get_by_role("button", name="Undo").click()
     expect(page.locator("#backlog-status")).to_contain_text("back where it was")
     expect(page.locator("#backlog-list > .backlog-row").first).to_contain_text("Data quality checks")
-    page.wait_for_timeout(200)
     assert backlog_order(backlog_project)[:2] == ["Data quality checks", "Ingest CRM"]
 
 
 def test_create_a_story_inline_then_edit_it_on_its_page(page, backlog_project, snapshot):
-    page.goto("/p/DATA/backlog/")
+    open_page(page, "/p/DATA/backlog/")
     page.get_by_label("New story").fill("Validate churn labels")
     page.get_by_label("Add at").select_option("top")
     page.get_by_role("button", name="Add story").click()
     expect(page.locator("#backlog-status")).to_contain_text("Added DATA-5 at the top")
     expect(page.locator("#backlog-list > .backlog-row").first).to_contain_text("Validate churn labels")
-    page.get_by_role("link", name="Validate churn labels").click()
-    page.wait_for_url("**/stories/DATA-5/")
+    click_through(page, page.get_by_role("link", name="Validate churn labels"))
+    assert page.url.endswith("/stories/DATA-5/")
     page.get_by_label("Title:", exact=True).fill("Validate the churn labels")
     page.get_by_label("Description:", exact=True).fill("Check **every** label against the CRM")
     page.get_by_role("button", name="Preview").click()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -10,6 +12,7 @@ from apps.projects.models import Role, WipPolicy
 from apps.projects.selectors import workflow
 from apps.stories import services
 from apps.stories.models import Story
+from tests.e2e.conftest import new_page, open_page, reload_page
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +30,7 @@ def board(login, page, make_e2e_user):
         services.story_create(project=project, actor=owner, title=title, points=3, sprint=sprint, state=states["Ready"])
     services.sprint_start(sprint=sprint, actor=owner)
     login(page, "mia")
-    page.goto("/p/DATA/board/")
+    open_page(page, "/p/DATA/board/")
     return {"project": project, "states": states}
 
 
@@ -36,13 +39,19 @@ def column(page, state) -> object:
 
 
 def drag(page, card, target) -> None:
-    """A pointer drag in small steps, as a person does it (SortableJS runs in its fallback mode)."""
+    """A pointer drag in small steps, as a person does it (SortableJS runs in its fallback mode).
+
+    It waits for SortableJS's own signals, never for time: the drag has started (the card is its ghost),
+    then the card's place is in the target column, and only then the pointer is released."""
     start, end = card.bounding_box(), target.bounding_box()
+    placed = page.locator(f"#{card.get_attribute('id')}:not(.sortable-fallback)")  # not the copy under the pointer
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + 12)
     page.mouse.down()
     page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + 20, steps=5)
+    expect(placed).to_have_class(re.compile(r"\bsortable-ghost\b"))
     page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 30, steps=20)
     page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 34, steps=5)
+    expect(target.locator(placed)).to_have_count(1)
     page.mouse.up()
 
 
@@ -54,18 +63,17 @@ def test_drag_a_card_to_the_next_column_and_it_stays_after_a_reload(page, board,
     expect(page.locator("#board-status")).to_have_text("DATA-1 moved to In progress.")
     snapshot("after-drag")
     assert Story.objects.get(key="DATA-1").state == states["In progress"]
-    page.reload()
+    reload_page(page)
     expect(column(page, states["In progress"]).locator("#card-DATA-1")).to_be_visible()
     expect(column(page, states["Ready"]).locator("#card-DATA-1")).to_have_count(0)
 
 
 def test_a_second_browser_sees_the_move_without_reloading(page, board, browser, live_server, login):
     states = board["states"]
-    other_context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    other = other_context.new_page()
+    other = new_page(browser, live_server.url)
     try:
         login(other, "olga")
-        other.goto("/p/DATA/board/")
+        open_page(other, "/p/DATA/board/")
         expect(column(other, states["Ready"]).locator("#card-DATA-2")).to_be_visible()
         other.evaluate("window.__notReloaded = true")
 
@@ -75,7 +83,7 @@ def test_a_second_browser_sees_the_move_without_reloading(page, board, browser, 
         expect(column(other, states["In progress"]).locator("#card-DATA-2")).to_be_visible(timeout=2_000)
         assert other.evaluate("window.__notReloaded") is True
     finally:
-        other_context.close()
+        other.context.close()
 
 
 def test_a_move_into_a_full_column_is_refused_under_the_block_policy(page, board, snapshot):
@@ -83,7 +91,7 @@ def test_a_move_into_a_full_column_is_refused_under_the_block_policy(page, board
     project_services.project_update(project=project, wip_policy=WipPolicy.BLOCK)
     project_services.state_update(state=states["In progress"], name="In progress", category="active", wip_limit=1)
     services.story_change_state(story=Story.objects.get(key="DATA-3"), state=states["In progress"], actor=None)
-    page.reload()
+    reload_page(page)
     expect(page.locator(f"#column-{states['In progress'].pk} .column-count")).to_contain_text("1 / 1")
 
     drag(page, page.locator("#card-DATA-1"), column(page, states["In progress"]))

@@ -8,6 +8,7 @@ from apps.deliverables.models import Deliverable
 from apps.projects import services as project_services
 from apps.projects.models import Role
 from apps.stories import services as story_services
+from tests.e2e.conftest import click_through, open_page, reload_page
 
 pytestmark = pytest.mark.e2e
 
@@ -21,23 +22,23 @@ def test_create_a_deliverable_see_publication_refused_tick_the_checklist_and_pub
     sofia = make_e2e_user("sofia")
     project_services.membership_add(project=project, user=sofia, role=Role.STAKEHOLDER)
 
-    page.goto("/p/DATA/")
-    page.get_by_role("navigation", name="Project DATA").get_by_role("link", name="Deliverables").click()
+    open_page(page, "/p/DATA/")
+    click_through(page, page.get_by_role("navigation", name="Project DATA").get_by_role("link", name="Deliverables"))
     expect(page.get_by_role("heading", name="Deliverables")).to_be_visible()
-    page.get_by_role("link", name="New deliverable").click()
+    click_through(page, page.get_by_role("link", name="New deliverable"))
     page.get_by_label("Name").fill("Revenue dashboard")
     page.get_by_label("Kind").select_option("dashboard")
     page.get_by_label("Status").select_option("in_development")
     page.get_by_label("sofia").check()
     page.get_by_label("Consumer groups").fill("Finance, Leadership")
-    page.get_by_role("button", name="Create deliverable").click()
+    click_through(page, page.get_by_role("button", name="Create deliverable"))
     expect(page.get_by_role("heading", name="Revenue dashboard")).to_be_visible()
     deliverable = Deliverable.objects.get()
     story = story_services.story_create(project=project, actor=dana, title="Build fct_mrr", deliverable=deliverable)
 
-    page.reload()
-    page.get_by_role("button", name="Publish").click()
-    alert = page.locator("#deliverable-error")
+    reload_page(page)
+    click_through(page, page.get_by_role("button", name="Publish"))
+    alert = page.locator(".message-error")
     expect(alert).to_contain_text("cannot be published yet")
     blockers = page.locator("#blockers")
     for item in deliverable.checklist.all():
@@ -48,14 +49,14 @@ def test_create_a_deliverable_see_publication_refused_tick_the_checklist_and_pub
     done = project.states.get(name="Done")
     story_services.story_change_state(story=story, state=done, actor=dana)
     for item in deliverable.checklist.all():
-        page.get_by_role("button", name=f"Tick “{item.text}”").click()
+        click_through(page, page.get_by_role("button", name=f"Tick “{item.text}”"))
         expect(page.locator(f"#item-{item.pk}")).to_contain_text("Ticked by dana")
-    page.get_by_role("button", name="Publish").click()
+    click_through(page, page.get_by_role("button", name="Publish"))
     expect(page.get_by_text("Revenue dashboard is published.")).to_be_visible()
     expect(page.locator("#timeline")).to_contain_text("moved it from In development to Published")
     assert Deliverable.objects.get().status == "published"
 
-    page.get_by_role("link", name="Deliverables").first.click()
+    click_through(page, page.get_by_role("link", name="Deliverables").first)
     row = page.get_by_role("row").filter(has_text="Revenue dashboard")
     expect(row).to_contain_text("Published")
     expect(row).to_contain_text("4/4")
@@ -73,11 +74,11 @@ def test_a_stakeholder_signs_off_the_item_assigned_to_them(page, login, make_e2e
     sign_off = deliverable.checklist.get(text="Stakeholder sign-off")
     services.checklist_item_update(item=sign_off, actor=owner, assignee=sofia)
 
-    page.goto(f"/p/DATA/deliverables/{deliverable.pk}/")
+    open_page(page, f"/p/DATA/deliverables/{deliverable.pk}/")
     expect(page.get_by_role("button", name="Publish")).to_have_count(0)
     expect(page.get_by_role("button", name="Tick “Refresh schedule set”")).to_have_count(0)
     page.get_by_label("Evidence link for “Stakeholder sign-off”").fill("https://docs.example.com/sign-off")
-    page.get_by_role("button", name="Tick “Stakeholder sign-off”").click()
+    click_through(page, page.get_by_role("button", name="Tick “Stakeholder sign-off”"))
     expect(page.locator(f"#item-{sign_off.pk}")).to_contain_text("Ticked by sofia")
     expect(page.locator(f"#item-{sign_off.pk}").get_by_role("link", name="Evidence")).to_have_attribute(
         "href", "https://docs.example.com/sign-off"

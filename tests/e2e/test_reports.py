@@ -10,8 +10,7 @@ from apps.projects import services as project_services
 from apps.projects.models import Role
 from apps.reports.templatetags.report_format import number
 from apps.stories.models import Sprint, SprintStatus
-from apps.web.demo import seed_demo
-from config.celery import app as celery_app
+from tests.e2e.conftest import open_page
 
 pytestmark = pytest.mark.e2e
 
@@ -21,18 +20,6 @@ CANVAS_HAS_INK = """(canvas) => {
   for (let i = 3; i < data.length; i += 4) if (data[i] > 0) inked++;
   return canvas.width > 0 && canvas.height > 0 && inked > 200;
 }"""
-
-
-@pytest.fixture
-def demo(transactional_db, django_user_model):
-    """The demo project, its reports computed in process (as ``make run`` does without a broker)."""
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        project = seed_demo()
-        yield project
-    finally:
-        celery_app.conf.task_always_eager = eager
 
 
 def reader(page, login, project) -> None:
@@ -59,7 +46,7 @@ def assert_drawn(page, chart: str) -> None:
 def test_the_sprint_report_draws_its_charts_with_the_api_s_numbers(page, login, demo, snapshot):
     reader(page, login, demo)
     sprint = Sprint.objects.filter(project=demo, status=SprintStatus.CLOSED).order_by("-closed_at").first()
-    page.goto(f"/p/DATA/reports/sprints/{sprint.pk}/")
+    open_page(page, f"/p/DATA/reports/sprints/{sprint.pk}/")
     expect(page.get_by_role("heading", name=f"{sprint.name} sprint report")).to_be_visible()
     for chart in ("burndown", "burnup"):
         assert_drawn(page, chart)
@@ -78,7 +65,7 @@ def test_the_sprint_report_draws_its_charts_with_the_api_s_numbers(page, login, 
 
 def test_the_flow_page_draws_its_charts_with_the_api_s_numbers(page, login, demo, snapshot):
     reader(page, login, demo)
-    page.goto("/p/DATA/reports/flow/")
+    open_page(page, "/p/DATA/reports/flow/")
     expect(page.get_by_role("heading", name="Flow", exact=True)).to_be_visible()
     for chart in ("cycle-scatter", "throughput", "cfd", "aging", "time-in-state", "lead-distribution"):
         assert_drawn(page, chart)
@@ -94,7 +81,7 @@ def test_the_flow_page_draws_its_charts_with_the_api_s_numbers(page, login, demo
 
 def test_the_dataops_page_draws_its_charts_with_the_api_s_numbers(page, login, demo, snapshot):
     reader(page, login, demo)
-    page.goto("/p/DATA/reports/dataops/")
+    open_page(page, "/p/DATA/reports/dataops/")
     expect(page.get_by_role("heading", name="DataOps", exact=True)).to_be_visible()
     for chart in ("dataops-timings", "dataops-by-kind", "dataops-per-sprint"):
         assert_drawn(page, chart)
@@ -125,7 +112,7 @@ WASTE_TRENDS = (
 
 def test_the_waste_page_draws_every_waste_s_trend_with_the_api_s_numbers(page, login, demo, snapshot):
     reader(page, login, demo)
-    page.goto("/p/DATA/reports/waste/")
+    open_page(page, "/p/DATA/reports/waste/")
     expect(page.get_by_role("heading", name="Lean waste", exact=True)).to_be_visible()
     api = page.request.get("/api/v1/projects/DATA/reports/waste/").json()
     assert api["status"] == "done" and api["trend"], "the demo has closed sprints"

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from apps.projects import services as project_services
 from apps.projects.models import Role
 from apps.stories.models import Story
+from tests.e2e.conftest import click_through, open_page
 
 pytestmark = pytest.mark.e2e
 
@@ -20,24 +21,24 @@ def test_a_stakeholders_request_reaches_the_triage_queue_and_once_accepted_the_b
     project_services.membership_add(project=project, user=stakeholder, role=Role.STAKEHOLDER)
 
     login(page, "sam")
-    page.goto("/p/DATA/requests/")
+    open_page(page, "/p/DATA/requests/")
     page.get_by_label("Title").fill("Churn by region for the Q3 review")
     page.get_by_label("Detail").fill("Marketing needs it by September")
     page.get_by_label("Channel").select_option("meeting")
-    page.get_by_role("button", name="Submit request").click()
+    click_through(page, page.get_by_role("button", name="Submit request"))
     expect(page.get_by_role("status")).to_contain_text("is in the triage queue")
-    page.get_by_role("link", name="My requests").click()
+    click_through(page, page.get_by_role("link", name="My requests"))
     expect(page.locator(".request-item")).to_contain_text("Waiting for the product owner")
-    page.get_by_role("button", name="Log out").click()
+    click_through(page, page.get_by_role("button", name="Log out"))
 
     login(page, "olivia")
-    page.goto("/p/DATA/requests/")
+    open_page(page, "/p/DATA/requests/")
     queue = page.locator("#queue")
     expect(queue).to_contain_text("Churn by region for the Q3 review")
     expect(queue).to_contain_text("sam · Meeting")
     snapshot("triage")
-    queue.get_by_role("button", name="Accept request #").click()
+    click_through(page, queue.get_by_role("button", name="Accept request #"))
     expect(page.get_by_role("status")).to_contain_text("is now DATA-1")
-    page.get_by_role("navigation", name="Project DATA").get_by_role("link", name="Backlog").click()
+    click_through(page, page.get_by_role("navigation", name="Project DATA").get_by_role("link", name="Backlog"))
     expect(page.locator("#backlog-list > .backlog-row").first).to_contain_text("Churn by region for the Q3 review")
     assert Story.objects.get().requests.get().requester == get_user_model().objects.get(username="sam")

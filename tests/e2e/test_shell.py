@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.projects.models import Project, WorkflowState
+from tests.e2e.conftest import click_through, open_page
 
 pytestmark = pytest.mark.e2e
 
@@ -12,17 +13,17 @@ def test_create_a_project_edit_its_workflow_and_log_out(page, login, snapshot):
     login(page, "dana")
     expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
 
-    page.get_by_role("link", name="New project").click()
+    click_through(page, page.get_by_role("link", name="New project"))
     page.get_by_label("Key").fill("DATA")
     page.get_by_label("Name").fill("Data team")
     page.get_by_label("Time zone").select_option("Europe/Amsterdam")
-    page.get_by_role("button", name="Create project").click()
-    page.wait_for_url("**/p/DATA/")
+    click_through(page, page.get_by_role("button", name="Create project"))
+    assert page.url.endswith("/p/DATA/")
     expect(page.get_by_role("heading", name="Data team DATA")).to_be_visible()
     assert Project.objects.get(key="DATA").timezone == "Europe/Amsterdam"
 
-    page.get_by_role("navigation", name="Project DATA").get_by_role("link", name="Settings").click()
-    page.wait_for_url("**/p/DATA/settings/")
+    click_through(page, page.get_by_role("navigation", name="Project DATA").get_by_role("link", name="Settings"))
+    assert page.url.endswith("/p/DATA/settings/")
     workflow = page.locator("#workflow")
     page.locator("#add-state-name").fill("Peer review")
     page.locator("#add-state-category").select_option("waiting")
@@ -46,8 +47,8 @@ def test_create_a_project_edit_its_workflow_and_log_out(page, login, snapshot):
     assert WorkflowState.objects.filter(project__key="DATA", name="Code review").exists()
     snapshot("workflow-error")
 
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_url("**/login/")
+    click_through(page, page.get_by_role("button", name="Log out"))
+    assert "/login/" in page.url
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.goto("/")
+    open_page(page, "/")
     assert "/login/" in page.url

@@ -10,6 +10,7 @@ from apps.projects.models import Role
 from apps.projects.selectors import workflow
 from apps.stories import services
 from apps.stories.models import Sprint, SprintStatus, Story
+from tests.e2e.conftest import click_through, open_page, reload_page
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +27,14 @@ def test_start_a_sprint_then_close_it_carrying_unfinished_stories_to_the_next(pa
         )
 
     login(page, "paula")
-    page.goto("/p/DATA/sprints/")
-    page.get_by_role("link", name="Sprint 1").click()
+    open_page(page, "/p/DATA/sprints/")
+    click_through(page, page.get_by_role("link", name="Sprint 1"))
     expect(page.get_by_text("Starting records this commitment: 3 stories, 10 points")).to_be_visible()
-    page.get_by_role("button", name="Start Sprint 1").click()
+    click_through(page, page.get_by_role("button", name="Start Sprint 1"))
     expect(page.get_by_text("Sprint 1 has started with a commitment of 3 stories, 10 points.")).to_be_visible()
 
     services.story_change_state(story=Story.objects.get(key="DATA-1"), state=states["Done"], actor=admin)
-    page.reload()
+    reload_page(page)
     page.get_by_role("link", name="Close Sprint 1…").click()
     dialog = page.get_by_role("dialog", name="Close Sprint 1")
     expect(dialog).to_be_visible()
@@ -42,7 +43,7 @@ def test_start_a_sprint_then_close_it_carrying_unfinished_stories_to_the_next(pa
     expect(dialog).not_to_contain_text("Load CRM")
     dialog.get_by_label("To the next sprint").check()
     snapshot("close-dialog")
-    dialog.get_by_role("button", name="Close Sprint 1").click()
+    click_through(page, dialog.get_by_role("button", name="Close Sprint 1"))
 
     expect(page.get_by_text("Sprint 1 is closed. 2 unfinished stories moved to Sprint 2.")).to_be_visible()
     expect(page.get_by_text("this page is read-only")).to_be_visible()
@@ -60,9 +61,9 @@ def test_delete_a_planned_sprint_and_its_stories_go_back_to_the_backlog(page, lo
     story = services.story_create(project=project, actor=admin, title="Load CRM", points=3, sprint=sprint)
 
     login(page, "paula")
-    page.goto(f"/p/DATA/sprints/{sprint.pk}/")
+    open_page(page, f"/p/DATA/sprints/{sprint.pk}/")
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Delete Sprint 1").click()
+    click_through(page, page.get_by_role("button", name="Delete Sprint 1"))
     expect(page.get_by_text("Sprint 1 is deleted; its stories are back in the backlog.")).to_be_visible()
     story.refresh_from_db()
     assert story.sprint is None and story.events.order_by("-seq").first().kind == "sprint"
@@ -77,7 +78,7 @@ def test_a_workflow_state_holding_only_deleted_stories_is_emptied_and_deleted(pa
     services.story_delete(story=story, actor=admin)
 
     login(page, "ada")
-    page.goto("/p/DATA/settings/")
+    open_page(page, "/p/DATA/settings/")
     row = page.locator(f"#state-{states['Waiting'].pk}")
     expect(row).to_contain_text("1 story (1 deleted)")
     row.get_by_label("Move its stories to").select_option(label="Backlog")

@@ -50,6 +50,14 @@ def test_configmap_holds_the_django_settings(configured_render: Rendered) -> Non
         "DJANGO_SECURE_SSL_REDIRECT": "true",
         "DJANGO_LOG_FORMAT": "json",
         "DJANGO_LOG_LEVEL": "INFO",
+        "SPRINTBOARD_LOGIN_FAILURE_LIMIT": "5",
+        "SPRINTBOARD_LOGIN_COOLOFF_MINUTES": "15",
+        "SPRINTBOARD_API_RATE_USER": "1200/minute",
+        "SPRINTBOARD_API_RATE_ADDRESS": "2400/minute",
+        "SPRINTBOARD_API_RATE_TOKEN_FAILURES": "20/minute",
+        "SPRINTBOARD_TOKEN_TTL_DAYS": "0",
+        "SPRINTBOARD_PASSWORD_CHANGE_REVOKES_TOKENS": "false",
+        "SPRINTBOARD_NUM_PROXIES": "0",
     }
 
 

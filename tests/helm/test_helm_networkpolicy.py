@@ -37,6 +37,7 @@ def test_web_accepts_only_the_ingress_controller_and_its_test_pod(
     assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}
     assert controller["ports"] == [{"port": "http", "protocol": "TCP"}]
     (peer,) = test_pod["from"]
+    assert test_pod["ports"] == [{"port": "http", "protocol": "TCP"}, {"port": "ops", "protocol": "TCP"}]
     assert peer["podSelector"]["matchLabels"][COMPONENT] == "test"
     assert peer["podSelector"]["matchLabels"][INSTANCE] == "sb"
 

@@ -31,13 +31,16 @@ def test_web_starts_and_lives_on_healthz_and_is_ready_on_readyz(
     configured_render: Rendered,
 ) -> None:
     web = container(configured_render.component("Deployment", "web"))
-    assert web["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
-    for probe, path in (
-        ("startupProbe", "/healthz"),
-        ("livenessProbe", "/healthz"),
-        ("readinessProbe", "/readyz"),
+    assert web["ports"] == [
+        {"name": "http", "containerPort": 8000, "protocol": "TCP"},
+        {"name": "ops", "containerPort": 9000, "protocol": "TCP"},
+    ]
+    for probe, path, port in (
+        ("startupProbe", "/healthz", "http"),
+        ("livenessProbe", "/healthz", "http"),
+        ("readinessProbe", "/readyz", "ops"),  # answered only on the ops port
     ):
-        assert web[probe]["httpGet"] == {"path": path, "port": "http"}, probe
+        assert web[probe]["httpGet"] == {"path": path, "port": port}, probe
         assert web[probe]["timeoutSeconds"] >= 1
 
 
@@ -85,6 +88,8 @@ def test_each_role_runs_the_agreed_command(configured_render: Rendered) -> None:
         "config.wsgi:application",
         "--bind",
         "0.0.0.0:8000",
+        "--bind",
+        "0.0.0.0:$(SPRINTBOARD_OPS_PORT)",
         "--workers",
         "$(WEB_CONCURRENCY)",
         "--worker-tmp-dir",
@@ -111,7 +116,11 @@ def test_roles_keep_the_image_entrypoint(configured_render: Rendered) -> None:
 
 def test_web_sets_its_concurrency_and_prometheus_directory(configured_render: Rendered) -> None:
     env = {e["name"]: e["value"] for e in container(configured_render.component("Deployment", "web"))["env"]}
-    assert env == {"WEB_CONCURRENCY": "2", "PROMETHEUS_MULTIPROC_DIR": "/tmp/prometheus"}
+    assert env == {
+        "WEB_CONCURRENCY": "2",
+        "PROMETHEUS_MULTIPROC_DIR": "/tmp/prometheus",
+        "SPRINTBOARD_OPS_PORT": "9000",
+    }
 
 
 def test_every_role_runs_the_same_image(production_render: Rendered) -> None:

@@ -7,7 +7,20 @@ import importlib
 
 import pytest
 
-MODULES = ["errors", "records", "history", "flow", "sprints", "waste", "forecast", "dataops", "projection", "rows"]
+MODULES = [
+    "errors",
+    "records",
+    "history",
+    "flow",
+    "sprints",
+    "waste",
+    "forecast",
+    "dataops",
+    "projection",
+    "rows",
+    "jira",
+    "csvimport",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

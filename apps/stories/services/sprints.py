@@ -44,16 +44,26 @@ def _project_today(project: Project, at: datetime | None = None) -> date:
 def next_sprint_dates(project: Project, *, at: datetime | None = None) -> tuple[date, date]:
     """The cadence: the day after the latest sprint ends, or today for a project's first sprint."""
     last_end = Sprint.objects.filter(project=project).aggregate(m=Max("end"))["m"]
-    start = last_end + timedelta(days=1) if last_end else _project_today(project, at)
+    today = _project_today(project, at)
+    start = last_end + timedelta(days=1) if last_end and last_end < today + FURTHEST else today
     return start, start + timedelta(days=project.sprint_length_days - 1)
 
 
-def _check_dates(start: Any, end: Any) -> None:
+LONGEST_SPRINT = timedelta(weeks=12)
+FURTHEST = timedelta(days=3653)  # about ten years either side of today
+
+
+def _check_dates(start: Any, end: Any, *, today: date) -> None:
+    """A sprint is 1 day to 12 weeks long and lies within about ten years of today (its reports stay bounded)."""
     for field, value in (("start", start), ("end", end)):
         if not isinstance(value, date) or isinstance(value, datetime):
             raise InvalidInput(f"{field} must be a date (YYYY-MM-DD).", field=field)
+        if not today - FURTHEST <= value <= today + FURTHEST:
+            raise InvalidInput(f"{field} must be within ten years of today.", field=field, code="out_of_range")
     if end < start:
         raise InvalidInput("A sprint cannot end before it starts.", field="end")
+    if end - start >= LONGEST_SPRINT:
+        raise InvalidInput("A sprint lasts at most 12 weeks.", field="end", code="too_long")
 
 
 def _check_sprint_text(name: Any, goal: Any) -> None:
@@ -81,7 +91,7 @@ def sprint_create(
         end = start + timedelta(days=project.sprint_length_days - 1)
     name = name if name is not None else f"Sprint {Sprint.objects.filter(project=project).count() + 1}"
     _check_sprint_text(name, goal)
-    _check_dates(start, end)
+    _check_dates(start, end, today=_project_today(project, at))
     return Sprint.objects.create(project=project, name=name.strip(), goal=goal, start=start, end=end)
 
 
@@ -99,10 +109,11 @@ def sprint_update(
         raise Conflict(f"{sprint.name} is closed: its history is not rewritten.", code="sprint_closed")
     sprint.name = name if name is not None else sprint.name
     sprint.goal = goal if goal is not None else sprint.goal
-    sprint.start = start if start is not None else sprint.start
-    sprint.end = end if end is not None else sprint.end
+    if (start, end) != (None, None):  # an imported sprint of long ago keeps its dates until they are changed
+        sprint.start = start if start is not None else sprint.start
+        sprint.end = end if end is not None else sprint.end
+        _check_dates(sprint.start, sprint.end, today=_project_today(sprint.project))
     _check_sprint_text(sprint.name, sprint.goal)
-    _check_dates(sprint.start, sprint.end)
     sprint.save()
     return sprint
 

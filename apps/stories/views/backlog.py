@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core import errors
 from apps.projects.models import Membership, Project, Role
-from apps.projects.views import project_view, render_project
+from apps.projects.views import project_view, render_project, valid, wants_json
 from apps.stories import selectors, services
 from apps.stories.forms import BacklogFilterForm, BulkForm, CreateForm, MoveForm, PointsForm
 from apps.stories.models import Sprint, SprintStatus, Story
@@ -85,17 +85,6 @@ def backlog(request: HttpRequest, project: Project, membership: Membership) -> H
 # --- Moves -------------------------------------------------------------------------------
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def _refused(request: HttpRequest, project: Project, message: str, status: int) -> HttpResponse:
-    if _wants_json(request):
-        return JsonResponse({"error": message}, status=status)
-    messages.error(request, message)
-    return redirect(_back(request, project))
-
-
 def _story(project: Project, key: str) -> Story:
     story = Story.objects.filter(project=project, key=key, deleted_at__isnull=True).select_related("sprint").first()
     if story is None:
@@ -132,25 +121,19 @@ def _describe(story: Story, data: dict[str, Any]) -> str:
 @project_view(minimum=Role.PRODUCT_OWNER)
 def backlog_move(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
     """Move one story; JSON for the page's script (with the undo), a redirect for a plain form."""
-    form = MoveForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, project, next(iter(form.errors.values()))[0], 400)
-    data = form.cleaned_data
-    try:
-        story = _story(project, data["story"])
-        sprint = _destination(project, data["sprint"])
-        undo = _undo(story, story.sprint)
-        moved = services.story_move(
-            story=story,
-            actor=request.user,
-            placement=selectors.resolve_placement(project, data),
-            sprint=sprint,
-            expected_version=data["version"],
-        )
-    except errors.DomainError as exc:
-        return _refused(request, project, exc.message, exc.status)
+    data = valid(MoveForm(request.POST))
+    story = _story(project, data["story"])
+    sprint = _destination(project, data["sprint"])
+    undo = _undo(story, story.sprint)
+    moved = services.story_move(
+        story=story,
+        actor=request.user,
+        placement=selectors.resolve_placement(project, data),
+        sprint=sprint,
+        expected_version=data["version"],
+    )
     message = _describe(moved, data)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"key": moved.key, "version": moved.version, "undo": undo, "message": message})
     messages.success(request, message)
     return redirect(_back(request, project))
@@ -166,25 +149,19 @@ def backlog_bulk(request: HttpRequest, project: Project, membership: Membership)
         return redirect(_back(request, project))
     data = form.cleaned_data
     stories = list(Story.objects.filter(project=project, key__in=data["keys"], deleted_at__isnull=True))
-    try:
-        if len(stories) != len(set(data["keys"])):
-            raise errors.InvalidInput("Some selected stories are no longer in this project; reload and try again.")
-        if data["action"] == "sprint":
-            sprint = Sprint.objects.get(project=project, pk=data["sprint"])
-            services.stories_move(
-                project=project, stories=stories, actor=request.user, placement=services.BOTTOM, sprint=sprint
-            )
-            message = f"Moved {len(stories)} stor{'y' if len(stories) == 1 else 'ies'} to {sprint.name}."
-        else:
-            placement = services.Placement(position=data["action"])
-            services.stories_move(
-                project=project, stories=stories, actor=request.user, placement=placement, sprint=None
-            )
-            message = f"Moved {len(stories)} stor{'y' if len(stories) == 1 else 'ies'} {PLACES[data['action']]} of the backlog."
-    except errors.DomainError as exc:
-        messages.error(request, exc.message)
+    if len(stories) != len(set(data["keys"])):
+        raise errors.InvalidInput("Some selected stories are no longer in this project; reload and try again.")
+    count = f"{len(stories)} stor{'y' if len(stories) == 1 else 'ies'}"
+    if data["action"] == "sprint":
+        sprint = Sprint.objects.get(project=project, pk=data["sprint"])
+        services.stories_move(
+            project=project, stories=stories, actor=request.user, placement=services.BOTTOM, sprint=sprint
+        )
+        messages.success(request, f"Moved {count} to {sprint.name}.")
     else:
-        messages.success(request, message)
+        placement = services.Placement(position=data["action"])
+        services.stories_move(project=project, stories=stories, actor=request.user, placement=placement, sprint=None)
+        messages.success(request, f"Moved {count} {PLACES[data['action']]} of the backlog.")
     return redirect(_back(request, project))
 
 

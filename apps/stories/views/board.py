@@ -25,13 +25,12 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import errors
 from apps.projects.models import Category, Membership, Project, Role, WipPolicy, WorkflowState
 from apps.projects.selectors import workflow
-from apps.projects.views import project_view, render_project
+from apps.projects.views import back, project_view, render_project, valid, wants_json
 from apps.stories import selectors, services
 from apps.stories.models import Story, StoryKind
 
@@ -316,33 +315,6 @@ class MoveForm(forms.Form):
     next = forms.CharField(required=False, max_length=2000)
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def _move_answer(
-    request: HttpRequest,
-    project: Project,
-    *,
-    status: int,
-    message: str,
-    code: str = "",
-    field_name: str | None = None,
-    **extra: Any,
-) -> HttpResponse:
-    if _wants_json(request):
-        if status >= 400:
-            return JsonResponse({"errors": [{"field": field_name, "code": code, "message": message}]}, status=status)
-        return JsonResponse({"message": message, **extra}, status=status)
-    (messages.error if status >= 400 else messages.success)(request, message)
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = reverse("project-board", kwargs={"key": project.key})
-    return redirect(target)
-
-
 @require_POST
 @project_view(minimum=Role.MEMBER)
 def board_move(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
@@ -352,28 +324,15 @@ def board_move(request: HttpRequest, project: Project, membership: Membership) -
     JavaScript. Queries: the user, the project and membership, the story and column (one), then the service's
     locks, the story's update and its event.
     """
-    form = MoveForm(request.POST)
-    if not form.is_valid():
-        name, problems = next(iter(form.errors.items()))
-        return _move_answer(
-            request, project, status=400, message=f"{name}: {problems[0]}", code="invalid", field_name=name
-        )
-    data = form.cleaned_data
+    data = valid(MoveForm(request.POST))
     story, state = selectors.board_move_target(project, story_key=data["story"], state_id=data["state"])
-    if story is None or state is None:
-        what = f"There is no story {data['story']}." if story is None else "There is no such column on this board."
-        return _move_answer(request, project, status=404, message=what, code="not_found")
-    try:
-        services.story_change_state(story=story, state=state, actor=request.user, expected_version=data["version"])
-    except errors.DomainError as exc:
-        return _move_answer(
-            request, project, status=exc.status, message=exc.message, code=exc.code, field_name=exc.field
-        )
-    return _move_answer(
-        request,
-        project,
-        status=200,
-        message=f"{story.key} moved to {state.name}.",
-        key=story.key,
-        version=story.version,
-    )
+    if story is None:
+        raise errors.NotFound(f"There is no story {data['story']}.")
+    if state is None:
+        raise errors.NotFound("There is no such column on this board.")
+    story = services.story_change_state(story=story, state=state, actor=request.user, expected_version=data["version"])
+    message = f"{story.key} moved to {state.name}."
+    if wants_json(request):
+        return JsonResponse({"message": message, "key": story.key, "version": story.version})
+    messages.success(request, message)
+    return redirect(back(request, project))

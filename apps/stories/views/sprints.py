@@ -170,12 +170,7 @@ def sprint_edit(request: HttpRequest, project: Project, membership: Membership, 
 @project_view(minimum=Role.PRODUCT_OWNER)
 def sprint_start(request: HttpRequest, project: Project, membership: Membership, sprint_id: int) -> HttpResponse:
     sprint = _sprint(project, sprint_id)
-    try:
-        sprint = services.sprint_start(sprint=sprint, actor=request.user)
-    except errors.DomainError as exc:
-        return _sprint_page(
-            request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message
-        )
+    sprint = services.sprint_start(sprint=sprint, actor=request.user)
     messages.success(request, _started_note(project, sprint))
     return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
 
@@ -185,12 +180,7 @@ def sprint_start(request: HttpRequest, project: Project, membership: Membership,
 def sprint_delete(request: HttpRequest, project: Project, membership: Membership, sprint_id: int) -> HttpResponse:
     """Delete a planned sprint; its stories go back to the backlog (one event each)."""
     sprint = _sprint(project, sprint_id)
-    try:
-        services.sprint_delete(sprint=sprint, actor=request.user)
-    except errors.DomainError as exc:
-        return _sprint_page(
-            request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message
-        )
+    services.sprint_delete(sprint=sprint, actor=request.user)
     messages.success(request, f"{sprint.name} is deleted; its stories are back in the backlog.")
     return redirect("project-sprints", key=project.key)
 
@@ -219,12 +209,7 @@ def sprint_close(request: HttpRequest, project: Project, membership: Membership,
         .exclude(state__category__in=CLOSED_CATEGORIES)
         .values_list("pk", flat=True)
     )
-    try:
-        sprint = services.sprint_close(sprint=sprint, actor=request.user, unfinished=form.cleaned_data["unfinished"])
-    except errors.DomainError as exc:
-        return _sprint_page(
-            request, project, membership, _sprint(project, sprint_id), status=exc.status, error=exc.message
-        )
+    sprint = services.sprint_close(sprint=sprint, actor=request.user, unfinished=form.cleaned_data["unfinished"])
     messages.success(request, f"{sprint.name} is closed.{_carried_note(carried)}")
     return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
 

@@ -161,6 +161,17 @@ DJANGO_DEBUG: {{ .Values.django.debug | toString | quote }}
 DJANGO_SECURE_SSL_REDIRECT: {{ .Values.django.secureSslRedirect | toString | quote }}
 DJANGO_LOG_FORMAT: {{ .Values.django.logFormat | quote }}
 DJANGO_LOG_LEVEL: {{ .Values.django.logLevel | quote }}
+{{- with .Values.security }}
+SPRINTBOARD_LOGIN_FAILURE_LIMIT: {{ .loginFailureLimit | toString | quote }}
+SPRINTBOARD_LOGIN_COOLOFF_MINUTES: {{ .loginCooloffMinutes | toString | quote }}
+SPRINTBOARD_API_RATE_USER: {{ .apiRateUser | quote }}
+SPRINTBOARD_API_RATE_ADDRESS: {{ .apiRateAddress | quote }}
+SPRINTBOARD_API_RATE_TOKEN_FAILURES: {{ .apiRateTokenFailures | quote }}
+SPRINTBOARD_TOKEN_TTL_DAYS: {{ .tokenTtlDays | toString | quote }}
+SPRINTBOARD_PASSWORD_CHANGE_REVOKES_TOKENS: {{ .passwordChangeRevokesTokens | toString | quote }}
+{{- end }}
+{{- /* The Ingress controller is one proxy in front of the pods; without an Ingress, none. */}}
+SPRINTBOARD_NUM_PROXIES: {{ (kindIs "invalid" .Values.security.numProxies) | ternary (ternary 1 0 .Values.ingress.enabled) .Values.security.numProxies | toString | quote }}
 {{- range $name, $value := .Values.env }}
 {{ $name }}: {{ $value | toString | quote }}
 {{- end }}
@@ -225,6 +236,9 @@ django.secretKey or existingSecret.
 DJANGO_SECRET_KEY: {{ include "sprintboard.secretKeyB64" . | quote }}
 DATABASE_URL: {{ include "sprintboard.databaseUrl" . | b64enc | quote }}
 REDIS_URL: {{ include "sprintboard.redisUrl" . | b64enc | quote }}
+{{- with .Values.metrics.token }}
+SPRINTBOARD_METRICS_TOKEN: {{ . | b64enc | quote }}
+{{- end }}
 {{- range $name, $value := .Values.secretEnv }}
 {{ $name }}: {{ $value | toString | b64enc | quote }}
 {{- end }}

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(scope="module")
 def project(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("seed_demo", stdout=StringIO())
+        call_command("seed_demo", "--i-know-this-is-not-production", stdout=StringIO())
         yield Project.objects.get(key="DATA")
         transaction.set_rollback(True)
 

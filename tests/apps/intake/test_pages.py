@@ -39,8 +39,9 @@ def test_the_owner_accepts_merges_and_declines(as_user, project, people):
     assert "Accept request #" in client.get(url()).content.decode()
     client.post(url("project-request-triage", request_id=a.pk, action="accept"), {"position": "top"})
     client.post(url("project-request-triage", request_id=b.pk, action="merge"), {"into": a.pk})
-    refused = client.post(url("project-request-triage", request_id=c.pk, action="decline"), {"reason": ""})
-    assert refused.status_code == 400 and "This field is required" in refused.content.decode()
+    refused = client.post(url("project-request-triage", request_id=c.pk, action="decline"), {"reason": ""}, follow=True)
+    assert refused.redirect_chain[0][1] == 302 and "Reason: This field is required" in refused.content.decode()
+    assert Request.objects.get(pk=c.pk).status == "open"
     client.post(url("project-request-triage", request_id=c.pk, action="decline"), {"reason": "Not a data product"})
     statuses = dict(Request.objects.values_list("pk", "status"))
     assert statuses == {a.pk: "accepted", b.pk: "merged", c.pk: "declined"}
@@ -75,8 +76,11 @@ def test_most_asked_for_and_accepting_a_whole_group(as_user, project, people):
     assert Story.objects.count() == 1
     assert sorted(Request.objects.values_list("status", flat=True)) == ["accepted", "merged", "merged", "open"]
     assert set(Request.objects.filter(status="merged").values_list("merged_into", flat=True)) == {ids[0]}
-    bad = client.post(url("project-request-group"), {"action": "merge", "requests": "abc", "representative": ids[3]})
-    assert bad.status_code == 400
+    bad = client.post(
+        url("project-request-group"), {"action": "merge", "requests": "abc", "representative": ids[3]}, follow=True
+    )
+    assert bad.redirect_chain[0][1] == 302 and "could not be read" in bad.content.decode()
+    assert Request.objects.get(pk=ids[3]).status == "open"
 
 
 def test_merging_a_group_keeps_the_representative_open(as_user, project, people):

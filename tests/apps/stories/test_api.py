@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.stories import services
-from apps.stories.models import Story, StoryEvent
+from apps.stories.models import Sprint, Story, StoryEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -243,3 +243,22 @@ def test_every_list_endpoint_issues_the_same_queries_for_one_row_and_many(world,
         assert counts[0] == counts[1], (url, counts)
         checked += 1
     assert checked >= 10
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"start": "0001-01-01", "end": "9999-12-31"}, "start", "out_of_range"),
+        ({"start": "2026-05-01", "end": "9999-12-31"}, "end", "out_of_range"),
+        ({"start": "2026-05-01", "end": "2026-07-24"}, "end", "too_long"),  # 12 weeks and a day
+    ],
+)
+def test_sprint_dates_are_bounded_so_no_report_is_unbounded(world, owner, body, field, code):
+    before = Sprint.objects.count()
+    response = owner.post("/api/v1/projects/DATA/sprints/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field and response.json()["errors"][0]["code"] == code
+    assert Sprint.objects.count() == before
+    longest = owner.post("/api/v1/projects/DATA/sprints/", {"start": "2026-05-01", "end": "2026-07-23"}, format="json")
+    assert longest.status_code == 201
+    assert owner.patch(f"/api/v1/sprints/{longest.json()['id']}/", body, format="json").status_code == 400

@@ -68,7 +68,7 @@ def test_a_move_is_saved_at_once_and_answers_its_undo(as_user, project, five):
 def test_bad_moves_are_refused_with_a_message_and_change_nothing(as_user, project, people, five, fields, status, text):
     services.story_create(project=project.other, actor=people["outsider"], title="Elsewhere")
     response = as_user("owner").post(url("project-backlog-move"), fields, **JSON)
-    assert response.status_code == status and text in response.json()["error"]
+    assert response.status_code == status and text in response.json()["errors"][0]["message"]
     assert not StoryEvent.objects.filter(kind="rank").exists()
 
 

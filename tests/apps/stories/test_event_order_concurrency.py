@@ -173,7 +173,7 @@ def test_fifty_concurrent_writers_leave_a_log_in_time_order_that_every_report_re
 
 
 def test_fifty_concurrent_writers_on_the_seeded_demo():
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--i-know-this-is-not-production", stdout=StringIO())
     demo = Project.objects.get(key="DATA")
     assert_consistent(demo)
     members = [m.user for m in demo.memberships.select_related("user").exclude(role=Role.STAKEHOLDER)]

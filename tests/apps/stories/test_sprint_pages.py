@@ -62,6 +62,8 @@ def test_creating_the_next_sprint(as_user, planned):
         ({"name": "S", "start": "2026-03-16", "end": "2026-03-01"}, "A sprint cannot end before it starts."),
         ({"name": "", "start": "2026-03-16", "end": "2026-03-20"}, "This field is required."),
         ({"name": "S", "start": "soon", "end": "2026-03-20"}, "Enter a valid date."),
+        ({"name": "S", "start": "2026-03-16", "end": "2026-06-08"}, "A sprint lasts at most 12 weeks."),
+        ({"name": "S", "start": "0001-01-01", "end": "0001-01-14"}, "start must be within ten years of today."),
     ],
 )
 def test_a_bad_new_sprint_is_a_form_error_and_nothing_is_created(as_user, planned, body, error):
@@ -133,8 +135,11 @@ def test_a_planned_sprint_is_deleted_from_its_page_and_its_stories_go_back_to_th
 
 def test_an_active_sprint_cannot_be_deleted_from_its_page(as_user, people, planned):
     services.sprint_start(sprint=planned, actor=people["owner"])
-    response = as_user("owner").post(url("project-sprint-delete", planned))
-    assert response.status_code == 409 and "only a planned sprint can be deleted" in response.content.decode()
+    page = url("project-sprint", planned)
+    response = as_user("owner").post(url("project-sprint-delete", planned), HTTP_REFERER=page, follow=True)
+    assert response.redirect_chain == [(page, 302)]  # post/redirect/get, back to the page, with the reason
+    assert "only a planned sprint can be deleted" in response.content.decode()
+    assert Sprint.objects.filter(pk=planned.pk).exists()
 
 
 def test_a_second_sprint_cannot_start_while_one_is_active(as_user, project, people, planned):
@@ -142,8 +147,8 @@ def test_a_second_sprint_cannot_start_while_one_is_active(as_user, project, peop
     second = services.sprint_create(project=project, actor=people["owner"])
     client = as_user("owner")
     assert "Sprint 1 is still active" in client.get(url("project-sprint", second)).content.decode()
-    response = client.post(url("project-sprint-start", second))
-    assert response.status_code == 409 and "close it before starting another" in response.content.decode()
+    response = client.post(url("project-sprint-start", second), follow=True)
+    assert response.redirect_chain[0][1] == 302 and "close it before starting another" in response.content.decode()
     second.refresh_from_db()
     assert second.status == SprintStatus.PLANNED
 

@@ -12,8 +12,9 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.test import RequestFactory
 from django.utils import timezone
 
 from apps.projects.models import Category, Membership, Project, Role
@@ -30,7 +31,7 @@ def seeded(django_db_setup, django_db_blocker):
     """Seed once for the module; everything is rolled back afterwards."""
     with django_db_blocker.unblock(), transaction.atomic():
         output = StringIO()
-        call_command("seed_demo", stdout=output)
+        call_command("seed_demo", "--i-know-this-is-not-production", stdout=output)
         seeded_at = timezone.now()
         yield output.getvalue(), seeded_at
         transaction.set_rollback(True)
@@ -66,11 +67,12 @@ def test_it_creates_the_demo_users_with_working_passwords_and_roles(project):
         "priya": Role.MEMBER,
         "stakeholder": Role.STAKEHOLDER,
     }
+    request = RequestFactory().post("/login/")  # django-axes checks every login against its request
     for username, role in expected.items():
-        user = authenticate(username=username, password=DEMO_PASSWORD)
+        user = authenticate(request, username=username, password=DEMO_PASSWORD)
         assert user is not None, f"{username} cannot log in with the demo password"
         assert Membership.objects.get(project=project, user=user).role == role
-    admin = authenticate(username="admin", password=DEMO_PASSWORD)
+    admin = authenticate(request, username="admin", password=DEMO_PASSWORD)
     assert admin.is_superuser and admin.is_staff
 
 
@@ -125,10 +127,25 @@ def test_a_backlog_of_several_dozen_ordered_stories_remains(project):
     assert len(set(ranks)) == len(ranks)
 
 
+def test_it_refuses_outside_debug_without_the_flag(settings, django_user_model):
+    settings.DEBUG = False
+    users = django_user_model.objects.count()
+    with pytest.raises(CommandError, match="--i-know-this-is-not-production"):
+        call_command("seed_demo", stdout=StringIO())
+    assert django_user_model.objects.count() == users
+
+
+def test_it_seeds_in_debug_without_the_flag(settings, project):
+    settings.DEBUG = True
+    output = StringIO()
+    call_command("seed_demo", stdout=output)  # as `make run` does, with DJANGO_DEBUG=1
+    assert "already exists" in output.getvalue()
+
+
 def test_running_it_twice_writes_nothing(project):
     before = (Story.objects.count(), StoryEvent.objects.count(), Sprint.objects.count(), Comment.objects.count())
     output = StringIO()
-    call_command("seed_demo", stdout=output)
+    call_command("seed_demo", "--i-know-this-is-not-production", stdout=output)
     assert "already exists" in output.getvalue()
     assert seed_demo() is None
     assert (

@@ -1,0 +1,72 @@
+"""Redis as a cache that may be away: an error is logged and read as a miss, and a write is dropped.
+
+Nothing Sprintboard keeps in the cache is the only copy (sessions live in the database; fragments,
+sprint figures and throttle counts are recomputed), so a page served while Redis is down is slower,
+never broken. ``add`` answers True when Redis is away: it is used for single-flight work ("I render
+it, the others wait for it"), and with no cache to share a result through, every caller does its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import redis
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _tolerant(operation: str, fallback: T, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except redis.RedisError as exc:
+        logger.warning("cache %s failed, treated as a miss: %s", operation, type(exc).__name__)
+        return fallback
+
+
+class TolerantRedisCacheClient(RedisCacheClient):
+    def add(self, key: str, value: Any, timeout: int | None) -> bool:
+        return _tolerant("add", True, lambda: super(TolerantRedisCacheClient, self).add(key, value, timeout))
+
+    def get(self, key: str, default: Any) -> Any:
+        return _tolerant("get", default, lambda: super(TolerantRedisCacheClient, self).get(key, default))
+
+    def set(self, key: str, value: Any, timeout: int | None) -> None:
+        _tolerant("set", None, lambda: super(TolerantRedisCacheClient, self).set(key, value, timeout))
+
+    def touch(self, key: str, timeout: int | None) -> bool:
+        return _tolerant("touch", False, lambda: super(TolerantRedisCacheClient, self).touch(key, timeout))
+
+    def delete(self, key: str) -> bool:
+        return _tolerant("delete", False, lambda: super(TolerantRedisCacheClient, self).delete(key))
+
+    def get_many(self, keys: Any) -> dict[str, Any]:
+        return _tolerant("get_many", {}, lambda: super(TolerantRedisCacheClient, self).get_many(keys))
+
+    def has_key(self, key: str) -> bool:
+        return _tolerant("has_key", False, lambda: super(TolerantRedisCacheClient, self).has_key(key))
+
+    def incr(self, key: str, delta: int) -> int:
+        try:
+            return super().incr(key, delta)
+        except redis.RedisError as exc:
+            logger.warning("cache incr failed, treated as a miss: %s", type(exc).__name__)
+            raise ValueError(f"Key {key!r} not found (the cache is unavailable).") from None
+
+    def set_many(self, data: dict[str, Any], timeout: int | None) -> None:
+        _tolerant("set_many", None, lambda: super(TolerantRedisCacheClient, self).set_many(data, timeout))
+
+    def delete_many(self, keys: Any) -> None:
+        _tolerant("delete_many", None, lambda: super(TolerantRedisCacheClient, self).delete_many(keys))
+
+    def clear(self) -> bool:
+        return _tolerant("clear", False, lambda: super(TolerantRedisCacheClient, self).clear())
+
+
+class TolerantRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = TolerantRedisCacheClient

@@ -1,0 +1,86 @@
+"""API throttling per user and per client address, and the client address every limiter uses.
+
+Rates are ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (read at each request, so settings can be
+changed in tests); counts live in the cache, and while Redis is away nothing is throttled. A 429
+carries ``Retry-After`` in the API's error shape (``apps.core.api_support.exception_handler``).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from rest_framework import exceptions, throttling
+from rest_framework.settings import api_settings
+
+__all__ = ["AddressRateThrottle", "TokenFailureThrottle", "UserRateThrottle", "client_address"]
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or with ``NUM_PROXIES`` proxies in front, the entry of
+    X-Forwarded-For that the outermost trusted proxy wrote (a client cannot choose it)."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if not settings.NUM_PROXIES or not forwarded:
+        return remote
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    return hops[-min(settings.NUM_PROXIES, len(hops))] if hops else remote
+
+
+class _SettingsRate:
+    """Read the rate when asked, not when the class is defined (DRF's default)."""
+
+    scope: str
+
+    def get_rate(self) -> str | None:
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request) -> str:
+        return client_address(request)
+
+
+class UserRateThrottle(_SettingsRate, throttling.SimpleRateThrottle):
+    """Per signed-in user, whatever address they come from (anonymous callers: the address limit)."""
+
+    scope = "user"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class AddressRateThrottle(_SettingsRate, throttling.SimpleRateThrottle):
+    """Per client address, signed in or not."""
+
+    scope = "address"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class TokenFailureThrottle(_SettingsRate, throttling.SimpleRateThrottle):
+    """Failed token logins per address: past the rate, every token from there is refused with 429
+    until the oldest failure leaves the window, so keys cannot be guessed at speed."""
+
+    scope = "token_failure"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def check(self, request) -> None:
+        """Raise Throttled while the address has used up its failures."""
+        if self.rate is None:
+            return
+        self.key = self.get_cache_key(request, None)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            raise exceptions.Throttled(self.wait())
+
+    def record_failure(self, request) -> None:
+        if self.rate is None:
+            return
+        self.check(request)  # loads the pruned history
+        self.throttle_success()  # appends this failure and stores the history

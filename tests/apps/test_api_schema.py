@@ -1,0 +1,66 @@
+"""The OpenAPI schema tells the truth: nullable points, each report's own parameters and answer,
+the CSV download, the answers of a bad page and of throttling."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+REPORTS = {
+    "flow": ({"from", "to"}, "FlowReport"),
+    "velocity": (set(), "VelocityReport"),
+    "waste": ({"from", "to"}, "WasteReport"),
+    "forecast": ({"items", "date", "seed"}, "ForecastReport"),
+    "dataops": (set(), "DataOpsReport"),
+}
+OWN_PARAMETERS = {"from", "to", "items", "date", "seed"}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_setup, django_db_blocker):
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        response = Client().get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_story_points_are_nullable(schema):
+    points = schema["components"]["schemas"]["Story"]["properties"]["points"]
+    assert points["type"] == "number" and points["nullable"] is True
+
+
+@pytest.mark.parametrize("kind", list(REPORTS))
+def test_each_report_documents_its_own_parameters_and_answer(schema, kind):
+    own, component = REPORTS[kind]
+    operations = schema["paths"][f"/api/v1/projects/{{key}}/reports/{kind}/"]
+    read = operations["get"]
+    names = {parameter["name"] for parameter in read["parameters"]}
+    assert names & OWN_PARAMETERS == own
+    assert names >= {"format", "table"}
+    assert read["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(f"/{component}")
+    recompute = operations["post"]
+    assert {p["name"] for p in recompute.get("parameters", [])} & OWN_PARAMETERS == own
+    assert recompute["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(f"/{component}")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sprints/{sprint_id}/report/", "/api/v1/projects/{key}/reports/flow/"])
+def test_report_downloads_are_documented_as_csv(schema, path):
+    assert "text/csv" in schema["paths"][path]["get"]["responses"]["200"]["content"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/projects/{key}/stories/", "/api/v1/projects/"])
+def test_paginated_lists_document_a_bad_page_and_one_past_the_end(schema, path):
+    responses = schema["paths"][path]["get"]["responses"]
+    assert "page" in responses["400"]["description"] and "past the last" in responses["404"]["description"]
+    assert responses["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Errors")
+
+
+def test_every_operation_documents_throttling(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method in {"get", "post", "patch", "put", "delete"}:
+                assert "429" in operation["responses"], (method, path)
+                assert "Retry-After" in operation["responses"]["429"]["description"]

@@ -1,0 +1,190 @@
+"""project_export / project_import on a small project: what is kept, and every refusal writes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from apps.core.errors import Conflict, InvalidInput
+from apps.imports.models import ImportedIssue
+from apps.projects.models import Membership, Project, Role
+from apps.stories import services as story_services
+from apps.stories.models import Comment, Story, StoryEvent
+from apps.stories.signals import events_appended
+from apps.transfer import services
+
+pytestmark = pytest.mark.django_db
+
+
+def exported(project: Project) -> dict[str, Any]:
+    return json.loads(json.dumps(services.project_export(project)))
+
+
+def counts() -> tuple[int, ...]:
+    return (
+        Project.objects.count(),
+        Story.objects.count(),
+        StoryEvent.objects.count(),
+        Comment.objects.count(),
+        get_user_model().objects.count(),
+    )
+
+
+def refused(document: Any, key: str = "COPY", **options: Any) -> InvalidInput | Conflict:
+    before = counts()
+    with pytest.raises((InvalidInput, Conflict)) as caught:
+        services.project_import(document=document, key=key, actor=None, **options)
+    assert counts() == before, "a refused import wrote something"
+    return caught.value
+
+
+def test_it_copies_a_project_and_makes_the_restorer_an_admin(world, people):
+    story_services.story_block(story=world.story, reason="waiting for access", actor=people["member"])
+    copy = services.project_import(document=exported(world.project), key="COPY", actor=people["member"])
+    assert copy.key == "COPY" and copy.name == world.project.name
+    roles = dict(Membership.objects.filter(project=copy).values_list("user__username", "role"))
+    assert roles == {
+        "admin": Role.ADMIN,
+        "owner": Role.PRODUCT_OWNER,
+        "member": Role.ADMIN,
+        "stakeholder": "stakeholder",
+    }
+    story = Story.objects.get(key="COPY-1")
+    assert (story.title, story.blocked_reason, story.epic.name) == ("Ingest CRM", "waiting for access", "CRM ingestion")
+    assert [label.name for label in story.labels.all()] == ["dbt"]
+    assert story.comments.get().author == people["member"]
+    assert copy.deliverables.get().checklist.count() == world.deliverable.checklist.count()
+
+
+def test_the_copy_without_an_actor_has_exactly_the_original_members(world):
+    copy = services.project_import(document=exported(world.project), key="COPY", actor=None)
+    assert set(copy.memberships.values_list("user__username", "role")) == set(
+        world.project.memberships.values_list("user__username", "role")
+    )
+
+
+def test_it_tells_the_listeners_once_about_the_whole_log(world):
+    heard = []
+
+    def listener(sender, **kwargs):
+        heard.append(kwargs)
+
+    events_appended.connect(listener)
+    try:
+        copy = services.project_import(document=exported(world.project), key="COPY", actor=None)
+    finally:
+        events_appended.disconnect(listener)
+    assert [(h["project_id"], h["first_seq"], h["last_seq"]) for h in heard] == [(copy.pk, 1, copy.last_event_seq)]
+
+
+def test_a_rebalance_names_the_copies_story_keys(world, people):
+    document = exported(world.project)
+    second = next(s for s in document["stories"] if s["number"] == 2)
+    last = document["events"][-1]
+    document["events"].append(
+        {
+            "seq": last["seq"] + 1,
+            "story": last["story"],
+            "kind": "rebalanced",
+            "field": "",
+            "from": None,
+            "to": {"DATA-2": second["rank"]},
+            "actor": "owner",
+            "at": last["at"],
+        }
+    )
+    document["project"]["last_event_seq"] += 1
+    copy = services.project_import(document=document, key="COPY", actor=None)
+    assert StoryEvent.objects.get(project=copy, kind="rebalanced").to_value == {"COPY-2": second["rank"]}
+
+
+# --- Refusals -------------------------------------------------------------------------------------
+
+
+def test_it_refuses_what_is_not_a_backup(world):
+    assert refused({"stories": []}).code == "bad_format"
+    assert refused([1, 2]).code == "bad_document"
+    document = exported(world.project)
+    document["version"] = 2
+    error = refused(document)
+    assert error.code == "bad_version" and "version 2" in error.message
+
+
+def test_it_refuses_a_key_in_use_or_malformed(world):
+    document = exported(world.project)
+    assert refused(document, key="OTHER").code == "duplicate"
+    assert refused(document, key="DATA").code == "duplicate"
+    error = refused(document, key="new")
+    assert error.field == "key" and "capital letters" in error.message
+
+
+def test_it_lists_the_users_this_installation_lacks(world):
+    document = exported(world.project)
+    document["members"].append({"username": "ghost", "role": "member"})
+    document["comments"][0]["author"] = "casper"
+    error = refused(document)
+    assert error.code == "missing_users" and "ghost" in error.message and "casper" in error.message
+    assert error.extra["missing_users"] == ["casper", "ghost"]
+
+
+def test_missing_users_can_be_created_as_inactive_accounts(world):
+    document = exported(world.project)
+    document["members"].append({"username": "ghost", "role": "member"})
+    copy = services.project_import(document=document, key="COPY", actor=None, missing_users="create")
+    ghost = get_user_model().objects.get(username="ghost")
+    assert not ghost.is_active and not ghost.has_usable_password()
+    assert copy.memberships.filter(user=ghost, role="member").exists()
+
+
+def test_a_malformed_row_is_refused_naming_where(world):
+    document = exported(world.project)
+    document["stories"][0]["state"] = "Backlog"
+    error = refused(document)
+    assert error.message.startswith("stories[0].state:")
+    document = exported(world.project)
+    document["events"][1]["at"] = "yesterday"
+    assert refused(document).message.startswith("events[1].at:")
+    document = exported(world.project)
+    del document["sprints"][0]["start_seq"]
+    assert refused(document).message == "sprints[0].start_seq: missing."
+
+
+def test_a_log_with_a_gap_or_an_unknown_story_is_refused(world):
+    document = exported(world.project)
+    document["events"][1]["seq"] = 7
+    assert "without gaps" in refused(document).message
+    document = exported(world.project)
+    document["events"][0]["story"] = 999_999
+    assert "does not hold" in refused(document).message
+
+
+def test_rows_that_disagree_with_their_log_are_refused_whole(world):
+    document = exported(world.project)
+    document["stories"][0]["title"] = "Not what the log says"
+    error = refused(document)
+    assert error.code == "log_mismatch" and "COPY-1 title" in error.message
+
+
+def test_a_file_that_is_not_json_is_refused_saying_where():
+    with pytest.raises(InvalidInput) as caught:
+        services.document_load(b'{"format": "sprintboard-project",\n "version": }')
+    assert caught.value.code == "parse_error" and "line 2" in caught.value.message
+    with pytest.raises(InvalidInput, match="not text"):
+        services.document_load(b"\xff\xfe{}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_export_reads_one_snapshot(world):
+    """The command and the page call it outside any transaction: every table is read in one repeatable-read one."""
+    document = services.project_export(world.project)
+    assert len(document["events"]) == document["project"]["last_event_seq"] > 0
+
+
+def test_what_a_jira_import_already_wrote_comes_along(world):
+    """A re-import into the copy must not write the same source changes twice (apps.imports' watermark)."""
+    mark = ImportedIssue.objects.create(story=world.story, last_change_at=world.story.created_at)
+    copy = services.project_import(exported(world.project), "COPY", None)
+    assert ImportedIssue.objects.get(story__project=copy).last_change_at == mark.last_change_at

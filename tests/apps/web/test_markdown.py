@@ -1,0 +1,76 @@
+"""The Markdown filter and the label colour filter (apps/web/templatetags/sprintboard.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from apps.web.templatetags.sprintboard import _luminance, _parse_hex, label_text_color, markdown_filter
+
+
+def inputs(html: str) -> list[set[str]]:
+    """Each <input>'s attributes, in any order (the sanitiser does not keep one)."""
+    return [set(attributes.split()) for attributes in re.findall(r"<input ([^>]*)>", html)]
+
+
+def test_task_list_items_become_disabled_checkboxes_labelled_by_their_text():
+    html = str(markdown_filter("- [ ] map the owners\n- [x] load **the** accounts\n- plain"))
+    assert re.search(r'<li class="task-list-item"><label><input [^>]*>map the owners</label></li>', html)
+    assert re.search(r"<label><input [^>]*>load <strong>the</strong> accounts</label>", html)
+    assert inputs(html) == [
+        {'disabled=""', 'type="checkbox"'},
+        {'checked=""', 'disabled=""', 'type="checkbox"'},
+    ]
+    assert "<li>plain</li>" in html
+    assert "[ ]" not in html and "[x]" not in html
+
+
+def test_a_loose_task_list_and_a_nested_one_keep_their_blocks():
+    html = str(markdown_filter("- [X] first\n\n    - [ ] nested\n\n- [ ] second"))
+    assert html.count('type="checkbox"') == 3
+    assert html.count("checked") == 1
+    assert "<ul>" in html.split("first", 1)[1]  # the nested list stays after the label, inside the item
+
+
+def test_brackets_elsewhere_are_left_alone():
+    assert "[ ] not a task" in str(markdown_filter("[ ] not a task"))
+    assert "<li>a [x] b</li>" in str(markdown_filter("- a [x] b"))
+
+
+def test_an_input_written_in_the_text_can_only_be_a_disabled_checkbox_without_a_name():
+    html = str(markdown_filter('<input type="text" name="csrfmiddlewaretoken" value="x" form="other">'))
+    assert html.count("<input") == 1
+    assert 'type="checkbox"' in html and "disabled" in html
+    for attribute in ("name=", "value=", "form=", 'type="text"'):
+        assert attribute not in html
+
+
+def test_every_image_has_an_alt_and_one_that_had_it_keeps_it():
+    html = str(markdown_filter('![](a.png) <img src="b.png"> <img src="c.png" alt="Revenue by month">'))
+    assert html.count("<img") == 3
+    assert '<img alt="" src="a.png">' in html
+    assert '<img alt="" src="b.png">' in html
+    assert 'alt="Revenue by month"' in html
+
+
+def test_scripts_and_handlers_are_still_stripped():
+    html = str(markdown_filter('<script>alert(1)</script><a href="javascript:x()" onclick="y()">z</a>'))
+    assert "<script" not in html and "javascript:" not in html and "onclick" not in html
+
+
+def contrast_on_white(color: str) -> float:
+    rgb = _parse_hex(color)
+    assert rgb is not None
+    return 1.05 / (_luminance(rgb) + 0.05)
+
+
+@pytest.mark.parametrize("color", ["#8b5cf6", "#ff694b", "#16a34a", "#fde047", "#ffffff", "#64748b", "#abc"])
+def test_label_text_reads_on_white_whatever_the_label_colour(color):
+    assert contrast_on_white(label_text_color(color)) >= 4.5
+
+
+def test_a_label_colour_that_reads_already_is_kept_and_a_bad_value_falls_back_to_the_text_colour():
+    assert label_text_color("#1d4ed8") == "#1d4ed8"
+    assert label_text_color("javascript:alert(1)") == "#1c2330"
+    assert label_text_color(None) == "#1c2330"
