@@ -71,8 +71,7 @@ RUN rm -f /app/static/vendor/.installed \
 USER 10001:10001
 EXPOSE 8000
 ENTRYPOINT ["sprintboard-entrypoint"]
-# The web role; gunicorn reads WEB_CONCURRENCY for its worker count and
-# /app/gunicorn.conf.py for the rest (Prometheus multiprocess mode, JSON logs).
+# The web role; gunicorn reads every setting from /app/gunicorn.conf.py (bind,
+# WEB_CONCURRENCY workers, access log, Prometheus multiprocess mode, JSON logs).
 # PROMETHEUS_MULTIPROC_DIR above lets its workers' metrics add up in /metrics.
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", \
-     "--worker-tmp-dir", "/tmp", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application"]

@@ -1,8 +1,13 @@
-"""gunicorn settings for the web tier, beyond what the command line says.
+"""gunicorn settings for the web tier: the one place they are written.
 
 gunicorn reads ./gunicorn.conf.py by itself, and the image's working directory is
-the repository root, so the chart's command (bind, workers, --access-logfile -)
-needs no ``--config``; options given on the command line win over this file.
+the repository root, so the image's command and the chart's are both just
+``gunicorn config.wsgi:application``.
+
+- Binds SPRINTBOARD_BIND (default 0.0.0.0:8000) and, when SPRINTBOARD_OPS_PORT is
+  set, the same host on that port: /readyz and /metrics are answered only there.
+- WEB_CONCURRENCY sync workers (default 2), heartbeat files in /tmp (the pod's
+  writable emptyDir; the root filesystem is read-only), access log on stdout.
 
 - Prometheus multiprocess mode: with PROMETHEUS_MULTIPROC_DIR set, every worker
   writes its metrics to files there. The directory is emptied at start (also
@@ -25,6 +30,13 @@ from gunicorn.glogging import Logger
 from prometheus_client import multiprocess
 
 METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+bind = [os.environ.get("SPRINTBOARD_BIND", "0.0.0.0:8000")]
+if ops_port := int(os.environ.get("SPRINTBOARD_OPS_PORT") or 0):
+    bind.append(f"{bind[0].rpartition(':')[0]}:{ops_port}")
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+worker_tmp_dir = "/tmp"  # noqa: S108 (the pod's own emptyDir, not a shared directory)
+accesslog = "-"
 
 # gunicorn 25+ opens a control socket under $HOME by default. Pods are managed by
 # Kubernetes, and the image's home is read-only and absent: no socket.

@@ -119,6 +119,8 @@ def chart_role(
     env.update({item["name"]: localise(item["value"], tmp, port) for item in container.get("env", [])})
     if "SPRINTBOARD_OPS_PORT" in env:  # web's second port (probes and metrics), on a free one here
         env["SPRINTBOARD_OPS_PORT"] = str(ops_port)
+    if port:  # gunicorn.conf.py binds 0.0.0.0:8000 unless told otherwise
+        env["SPRINTBOARD_BIND"] = f"127.0.0.1:{port}"
     # Kubernetes expands $(NAME) in args from the container's environment.
     args = [localise(re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], arg), tmp, port) for arg in container["args"]]
     return Role(args=[str(ENTRYPOINT), *args], env=env)

@@ -83,20 +83,7 @@ def test_each_role_runs_the_agreed_command(configured_render: Rendered) -> None:
             ("Job", "migrate"),
         )
     }
-    assert args["web"] == [
-        "gunicorn",
-        "config.wsgi:application",
-        "--bind",
-        "0.0.0.0:8000",
-        "--bind",
-        "0.0.0.0:$(SPRINTBOARD_OPS_PORT)",
-        "--workers",
-        "$(WEB_CONCURRENCY)",
-        "--worker-tmp-dir",
-        "/tmp",
-        "--access-logfile",
-        "-",
-    ]
+    assert args["web"] == ["gunicorn", "config.wsgi:application"]  # the rest is in gunicorn.conf.py only
     assert args["worker"] == [
         "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "2",
     ]  # fmt: skip
