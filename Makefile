@@ -55,6 +55,7 @@ bench: $(VENV)/.dev static
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles db.sqlite3

@@ -65,10 +65,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
 from operator import itemgetter
-from zoneinfo import ZoneInfo
 
 from sprintboard.errors import EngineError
 from sprintboard.history import History, StoryTimeline, ensure_history, gc_paused, local_day
@@ -271,7 +270,7 @@ def cycle_times(history: History, *, start: date | None = None, end: date | None
     return [_cycle_time(history, line, s, f) for line, s, f in finished_stories(history, first, last)]
 
 
-def inclusive_days(start: datetime, end: date, zone: ZoneInfo) -> int:
+def inclusive_days(start: datetime, end: date, zone: tzinfo) -> int:
     """Calendar days from the day of ``start`` to ``end`` in ``zone``, both counted: the same day is 1.
 
     The Kanban convention behind cycle time, lead time and work item age.
@@ -420,13 +419,14 @@ def _end_of_day_runs(history: History, line: StoryTimeline, first: date) -> list
 
 def _visible_states(line: StoryTimeline) -> list[tuple[datetime, int | None]]:
     """State changes with None while the story is deleted."""
-    marks = [(at, 0, state) for at, state in line.states]
+    marks: list[tuple[datetime, int, int | None]] = [(at, 0, state) for at, state in line.states]
     for deleted, restored in line.deletions:
         marks.append((deleted, 1, None))
         if restored is not None:
             marks.append((restored, 2, None))
     marks.sort(key=itemgetter(0, 1))
-    state, hidden, out = None, False, []
+    state: int | None = None
+    hidden, out = False, []
     for moment, what, value in marks:
         if what == 0:
             state = value

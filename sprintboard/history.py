@@ -42,12 +42,13 @@ from __future__ import annotations
 
 import gc
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from numbers import Real
 from operator import itemgetter
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sprintboard.errors import EngineError
@@ -65,10 +66,11 @@ __all__ = [
 ]
 
 _first = itemgetter(0)
+T = TypeVar("T")
 _MISSING = object()
 
 
-def value_at(changes: list[tuple[datetime, object]], moment: datetime, *, strict: bool = False) -> object:
+def value_at(changes: Sequence[tuple[datetime, T]], moment: datetime, *, strict: bool = False) -> T | None:
     """The value of a change list in force at ``moment`` (just before it when ``strict``).
 
     Returns None before the first change.
@@ -92,7 +94,7 @@ def zone_of(tz: str) -> ZoneInfo:
         raise EngineError(f"unknown time zone {tz!r}: give an IANA name such as 'Europe/Amsterdam'") from None
 
 
-def local_day(moment: datetime, zone: ZoneInfo) -> date:
+def local_day(moment: datetime, zone: tzinfo) -> date:
     """The calendar day of ``moment`` in ``zone``."""
     return moment.astimezone(zone).date()
 
@@ -160,16 +162,16 @@ class StoryTimeline:
         return self.created_at < moment if strict else self.created_at <= moment
 
     def state_at(self, moment: datetime, *, strict: bool = False) -> int | None:
-        return value_at(self.states, moment, strict=strict)  # type: ignore[return-value]
+        return value_at(self.states, moment, strict=strict)
 
     def sprint_at(self, moment: datetime, *, strict: bool = False) -> int | None:
-        return value_at(self.sprints, moment, strict=strict)  # type: ignore[return-value]
+        return value_at(self.sprints, moment, strict=strict)
 
     def points_at(self, moment: datetime, *, strict: bool = False) -> float | None:
-        return value_at(self.points, moment, strict=strict)  # type: ignore[return-value]
+        return value_at(self.points, moment, strict=strict)
 
     def assignee_at(self, moment: datetime, *, strict: bool = False) -> str | None:
-        return value_at(self.assignees, moment, strict=strict)  # type: ignore[return-value]
+        return value_at(self.assignees, moment, strict=strict)
 
     def deleted_at(self, moment: datetime, *, strict: bool = False) -> bool:
         """Whether the story is deleted at ``moment`` (just before it when ``strict``)."""
@@ -346,10 +348,10 @@ class _Folder:
         self.timelines[story.id] = line
         self._enter_state(line, event, snapshot["state"])
         if line.sprints[0][1] is not None:
-            self.members.setdefault(line.sprints[0][1], set()).add(story.id)  # type: ignore[arg-type]
+            self.members.setdefault(line.sprints[0][1], set()).add(story.id)
 
     def _enter_state(self, line: StoryTimeline, event: Event, state_id: object) -> None:
-        category = self.workflow.categories.get(state_id)  # type: ignore[arg-type]
+        category = self.workflow.categories.get(state_id)  # type: ignore[call-overload]
         if category is None:
             raise EngineError(f"event seq {event.seq}: story {line.key} enters unknown state {state_id!r}")
         if category in ("active", "waiting") and line.started_at is None:
@@ -412,12 +414,12 @@ def _check_points(points: object, event: Event) -> None:
         raise EngineError(f"event seq {event.seq}: points must be a number >= 0 or None, not {points!r}")
 
 
-def _order_error(event: Event, last_seq: int, last_at: datetime) -> EngineError:
+def _order_error(event: Event, last_seq: int, last_at: datetime | None) -> EngineError:
     if event.seq <= last_seq:
         return EngineError(f"events out of order: seq {event.seq} comes after seq {last_seq}; pass them in seq order")
     return EngineError(
         f"events out of order: seq {event.seq} is at {event.at.isoformat()}, before seq {last_seq} "
-        f"at {last_at.isoformat()}; times must not decrease with seq"
+        f"at {last_at.isoformat() if last_at else '?'}; times must not decrease with seq"
     )
 
 

@@ -424,7 +424,9 @@ def _instant(end_of_day: datetime, close: datetime) -> tuple[datetime, bool]:
 def _day_points(
     history: History, counted: list[_Member], sprint_id: int, started: datetime, moment: datetime, strict: bool
 ) -> tuple[Points, Points, Points]:
-    remaining = scope = done = 0
+    remaining: Points = 0
+    scope: Points = 0
+    done: Points = 0
     workflow = history.workflow
     for member in counted:
         line = member.line

@@ -57,6 +57,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sprintboard import flow
 from sprintboard.flow import nearest_rank, resolve_window, state_intervals, story_start
@@ -271,8 +272,9 @@ def partially_done(
     """At each close of a sprint closed in the window: WIP, its age, carry-over, WIP older than the SLE."""
     first, last = resolve_window(history, start, end)
     return [
-        _partially_done(history, report_at(history, s, s.closed_at)) for s in _closed_in(history, sprints, first, last)
-    ]  # type: ignore[arg-type]
+        _partially_done(history, report_at(history, s, s.closed_at))  # type: ignore[arg-type]  # closed: has closed_at
+        for s in _closed_in(history, sprints, first, last)
+    ]
 
 
 def _partially_done(history: History, report: SprintReport) -> PartiallyDone:
@@ -330,8 +332,8 @@ def waiting(history: History, *, start: date | None = None, end: date | None = N
     """Wait time (as in flow efficiency) of the stories finished in the window, per state and per blocked reason."""
     first, last = resolve_window(history, start, end)
     finished = flow.finished_stories(history, first, last)
-    by_state: dict[int, list] = {}  # type: ignore[type-arg]
-    by_reason: dict[str, list] = {}  # type: ignore[type-arg]
+    by_state: dict[int, list[Any]] = {}  # [seconds, story keys] per state
+    by_reason: dict[str, list[Any]] = {}
     for line, s, f in finished:
         _add_waits(history.workflow, line, s, f, by_state, by_reason)
     efficiency = flow.efficiency_of(history, finished)
@@ -351,7 +353,7 @@ def _blocked_overlaps(line: StoryTimeline, lo: datetime, hi: datetime) -> Iterab
             yield reason, (min(hi, b_hi) - max(lo, b_lo)).total_seconds()
 
 
-def _add(bucket: dict, key: object, seconds: float, story: str) -> None:  # type: ignore[type-arg]
+def _add(bucket: dict[Any, list[Any]], key: object, seconds: float, story: str) -> None:
     if seconds > 0:
         entry = bucket.setdefault(key, [0.0, []])
         entry[0] += seconds
@@ -359,8 +361,13 @@ def _add(bucket: dict, key: object, seconds: float, story: str) -> None:  # type
 
 
 def _add_waits(
-    workflow: Workflow, line: StoryTimeline, s: datetime, f: datetime, by_state: dict, by_reason: dict
-) -> None:  # type: ignore[type-arg]
+    workflow: Workflow,
+    line: StoryTimeline,
+    s: datetime,
+    f: datetime,
+    by_state: dict[int, list[Any]],
+    by_reason: dict[str, list[Any]],
+) -> None:
     for lo, hi, state in state_intervals(line.states, f):
         if hi <= s:
             continue
@@ -662,7 +669,9 @@ def history_at(history: History, moment: datetime) -> History:
     """
     if moment >= history.as_of:
         return history
-    done, lines, members = history.workflow.done_ids, {}, {}
+    done = history.workflow.done_ids
+    lines: dict[int, StoryTimeline] = {}
+    members: dict[int, set[int]] = {}
     for story_id, line in history.timelines.items():
         if line.created_at > moment:
             continue
@@ -676,7 +685,7 @@ def history_at(history: History, moment: datetime) -> History:
     return History(history.workflow, history.tz, history.zone, moment, lines, frozen, count)
 
 
-def _upto(changes: list, moment: datetime) -> list:  # type: ignore[type-arg]
+def _upto(changes: list[Any], moment: datetime) -> list[Any]:
     return [change for change in changes if change[0] <= moment]
 
 
@@ -722,20 +731,20 @@ def waste_trend(
 def _sprint_waste(history: History, sprint: Sprint, switching_limit: int, gap_days: int) -> SprintWaste:
     close: datetime = sprint.closed_at  # type: ignore[assignment]
     first = min(history.day(sprint.started_at), history.day(close))  # type: ignore[arg-type]
-    window = {"start": first, "end": history.day(close)}
+    last = history.day(close)
     report = report_at(history, sprint, close)
     size = len(report.completed) + len(report.cancelled) + len(report.not_completed)
-    wait = waiting(history, **window)
-    switching = task_switching(history, limit=switching_limit, **window)
-    hands = handoffs(history, **window)
-    again = rework(history, **window)
-    extra = extra_features(history, **window)
-    gaps = relearning(history, gap_days=gap_days, **window)
+    wait = waiting(history, start=first, end=last)
+    switching = task_switching(history, limit=switching_limit, start=first, end=last)
+    hands = handoffs(history, start=first, end=last)
+    again = rework(history, start=first, end=last)
+    extra = extra_features(history, start=first, end=last)
+    gaps = relearning(history, gap_days=gap_days, start=first, end=last)
     return SprintWaste(
         sprint.id,
         sprint.name,
-        window["start"],
-        window["end"],
+        first,
+        last,
         close,
         WasteFigure(len(report.not_completed), size, report.not_completed),
         WasteFigure(wait.wait_hours, wait.n, _sorted_keys(k for s in wait.by_state for k in s.keys)),
