@@ -183,3 +183,22 @@ class BodilessMetadata(SimpleMetadata):
 
     def determine_actions(self, request, view) -> dict[str, Any]:
         return {}
+
+
+class LogEventSerializer(serializers.ModelSerializer):
+    """One event of an append-only log (a story's or a deliverable's): its field, from and to values, the
+    actor by username and the time. Subclasses name the model and the fields in their ``Meta``."""
+
+    field = serializers.SerializerMethodField()
+    actor = serializers.SerializerMethodField()
+
+    def get_field(self, event: Any) -> str | None:
+        return event.field or None
+
+    def get_actor(self, event: Any) -> str | None:
+        return event.actor.username if event.actor_id else None
+
+
+# "from" is a Python keyword, so these two are declared after the class body; subclasses inherit them.
+LogEventSerializer._declared_fields["from"] = serializers.JSONField(source="from_value")
+LogEventSerializer._declared_fields["to"] = serializers.JSONField(source="to_value")

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from apps.core.api_base import StrictSerializer
+from apps.core.api_support import LogEventSerializer
 from apps.core.errors import InvalidInput
 from apps.deliverables.models import (
     ChecklistItem,
@@ -114,23 +115,10 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
         return item.ticked_by.username if item.ticked_by_id else None
 
 
-class DeliverableEventSerializer(serializers.ModelSerializer):
-    field = serializers.SerializerMethodField()
-    actor = serializers.SerializerMethodField()
-
+class DeliverableEventSerializer(LogEventSerializer):
     class Meta:
         model = DeliverableEvent
         fields = ["id", "kind", "field", "from", "to", "actor", "at"]
-
-    def get_field(self, event: DeliverableEvent) -> str | None:
-        return event.field or None
-
-    def get_actor(self, event: DeliverableEvent) -> str | None:
-        return event.actor.username if event.actor_id else None
-
-
-DeliverableEventSerializer._declared_fields["from"] = serializers.JSONField(source="from_value")
-DeliverableEventSerializer._declared_fields["to"] = serializers.JSONField(source="to_value")
 
 
 class ChecklistTemplateSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api_base import StrictSerializer, id_field
+from apps.core.api_support import LogEventSerializer
 from apps.core.errors import InvalidInput
 from apps.deliverables.models import Deliverable
 from apps.projects.models import Category, Membership, Project, WorkflowState
@@ -70,24 +71,10 @@ class StorySerializer(serializers.ModelSerializer):
         return story.assignee.username if story.assignee_id else None
 
 
-class EventSerializer(serializers.ModelSerializer):
-    field = serializers.SerializerMethodField()
-    actor = serializers.SerializerMethodField()
-
+class EventSerializer(LogEventSerializer):
     class Meta:
         model = StoryEvent
         fields = ["seq", "kind", "field", "from", "to", "actor", "at"]
-
-    def get_field(self, event: StoryEvent) -> str | None:
-        return event.field or None
-
-    def get_actor(self, event: StoryEvent) -> str | None:
-        return event.actor.username if event.actor_id else None
-
-
-# "from" is a Python keyword, so these two are declared after the class body.
-EventSerializer._declared_fields["from"] = serializers.JSONField(source="from_value")
-EventSerializer._declared_fields["to"] = serializers.JSONField(source="to_value")
 
 
 class CommentSerializer(serializers.ModelSerializer):
