@@ -52,7 +52,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_filters",
     "django_htmx",
     "axes",
     # Sprintboard apps, in dependency order: each imports only from those above it.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -90,36 +90,14 @@ class StoryList(ApiView):
         return self.answer(stories_with_relations().get(pk=story.pk), status.HTTP_201_CREATED)
 
 
+# The API's ?params -> the names of selectors.STORY_FILTERS (the API names people and labels, not ids).
+API_FILTER_NAMES = {"assignee": "assignee_name", "label": "label_name"}
+
+
 def filtered_stories(project: Project, params: dict[str, Any]) -> QuerySet[Story]:
     stories = stories_with_relations().filter(project=project, deleted_at__isnull=not params["deleted"])
-    simple = {
-        "state": "state_id",
-        "category": "state__category",
-        "epic": "epic_id",
-        "kind": "kind",
-        "label": "labels__name",
-    }
-    stories = stories.filter(**{column: params[name] for name, column in simple.items() if name in params})
-    if "sprint" in params:
-        stories = (
-            stories.filter(sprint__isnull=True)
-            if params["sprint"] == "none"
-            else stories.filter(sprint_id=int(params["sprint"]))
-        )
-    if "deliverable" in params:
-        value = params["deliverable"]
-        stories = (
-            stories.filter(deliverable__isnull=True) if value == "none" else stories.filter(deliverable_id=int(value))
-        )
-    if "assignee" in params:
-        assignee = params["assignee"]
-        stories = (
-            stories.filter(assignee__isnull=True) if assignee == "none" else stories.filter(assignee__username=assignee)
-        )
-    if "q" in params:
-        text = params["q"]
-        stories = stories.filter(Q(title__icontains=text) | Q(key__iexact=text) | Q(description__icontains=text))
-    return stories.distinct() if "label" in params else stories
+    filters = {API_FILTER_NAMES.get(name, name): value for name, value in params.items() if name != "deleted"}
+    return selectors.filter_stories(stories, filters)
 
 
 class StoryDetail(StoryScoped):

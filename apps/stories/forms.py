@@ -21,10 +21,10 @@ def _members(project: Project):
 
 
 # --- Backlog filters ------------------------------------------------------------------------
-# Each filter is a GET parameter, a form field here and a condition in
-# apps.stories.selectors.backlog_stories (BACKLOG_FILTERS there). To add one (the deliverables
-# issue adds "deliverable"): add the field below, its choices in __init__, its condition in
-# BACKLOG_FILTERS and its counts in selectors.backlog_filter_counts.
+# Each filter is a GET parameter, a form field here and a condition in the one story filter,
+# apps.stories.selectors.STORY_FILTERS (the API and the board use it too). To add one: add the
+# field below, its choices in __init__, its condition in STORY_FILTERS (if it is new) and its
+# counts in selectors.backlog_filter_counts.
 
 
 class BacklogFilterForm(forms.Form):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -378,14 +378,7 @@ def board_stories(
     else:
         open_work = Q(state__category__in=(Category.TODO, *STARTED_CATEGORIES))
         stories = stories.filter(open_work | recently_finished(since) if since is not None else open_work)
-    if assignee == "none":
-        stories = stories.filter(assignee__isnull=True)
-    elif assignee:
-        stories = stories.filter(assignee__username=assignee)
-    if label:
-        stories = stories.filter(Exists(Story.labels.through.objects.filter(story=OuterRef("pk"), label__name=label)))
-    if kind:
-        stories = stories.filter(kind=kind)
+    stories = filter_stories(stories, {"assignee_name": assignee, "label_name": label, "kind": kind})
     related = tuple(dict.fromkeys(("assignee", *related)))
     cards = list(stories.select_related(*related).defer(*CARD_UNUSED).order_by("rank"))
     # One query for the labels, even for an empty board (prefetch_related would skip it): a fixed count.
@@ -437,17 +430,40 @@ def story_timeline(story: Story) -> list[StoryEvent]:
 
 
 # --- Backlog, planning and story pages ---------------------------------------------------------
-# Each backlog filter: its GET parameter -> the condition it adds (values come typed from
-# apps.stories.forms.BacklogFilterForm). The deliverables issue adds "deliverable" here.
+def _labelled(**label: Any) -> Q:
+    return Q(Exists(Story.labels.through.objects.filter(story_id=OuterRef("pk"), **label)))
 
-BACKLOG_FILTERS = {
+
+def _or_none(field: str, column: str) -> Callable[[Any], Q]:
+    """A filter on a relation where ``"none"`` asks for the stories without one."""
+    return lambda v: Q(**{f"{field}__isnull": True}) if v == "none" else Q(**{column: v})
+
+
+# The one story filter: a condition -> the Q it adds. The API's ?params, the backlog's filter form and the
+# board's filters all narrow stories through it (values come validated from their serializer or form).
+STORY_FILTERS: dict[str, Callable[[Any], Q]] = {
     "q": lambda v: Q(title__icontains=v) | Q(key__iexact=v) | Q(description__icontains=v),
-    "epic": lambda v: Q(epic__isnull=True) if v == "none" else Q(epic_id=int(v)),
-    "label": lambda v: Q(Exists(Story.labels.through.objects.filter(story_id=OuterRef("pk"), label_id=int(v)))),
+    "state": lambda v: Q(state_id=v),
+    "category": lambda v: Q(state__category=v),
     "kind": lambda v: Q(kind=v),
-    "assignee": lambda v: Q(assignee__isnull=True) if v == "none" else Q(assignee_id=int(v)),
-    "deliverable": lambda v: Q(deliverable__isnull=True) if v == "none" else Q(deliverable_id=int(v)),
+    "epic": _or_none("epic", "epic_id"),
+    "sprint": _or_none("sprint", "sprint_id"),
+    "deliverable": _or_none("deliverable", "deliverable_id"),
+    "assignee": _or_none("assignee", "assignee_id"),  # by id (the backlog's form)
+    "assignee_name": _or_none("assignee", "assignee__username"),  # by username (the API, the board)
+    "label": lambda v: _labelled(label_id=v),
+    "label_name": lambda v: _labelled(label__name=v),
 }
+
+
+def filter_stories(stories: QuerySet[Story], filters: Mapping[str, Any]) -> QuerySet[Story]:
+    """``stories`` narrowed by each of ``filters`` (names of STORY_FILTERS; falsy values are no filter)."""
+    for name, value in filters.items():
+        if value not in (None, ""):
+            stories = stories.filter(STORY_FILTERS[name](value))
+    return stories
+
+
 VELOCITY_CACHE_SECONDS = 24 * 3600
 
 
@@ -457,10 +473,8 @@ def backlog_base(project: Project) -> QuerySet[Story]:
 
 
 def backlog_stories(project: Project, filters: dict[str, str] | None = None) -> QuerySet[Story]:
-    """The backlog in rank order, narrowed by ``filters`` (see BACKLOG_FILTERS), with what a row shows."""
-    stories = backlog_base(project)
-    for name, value in (filters or {}).items():
-        stories = stories.filter(BACKLOG_FILTERS[name](value))
+    """The backlog in rank order, narrowed by ``filters`` (names of STORY_FILTERS), with what a row shows."""
+    stories = filter_stories(backlog_base(project), filters or {})
     return stories.select_related("epic", "assignee").prefetch_related("labels").order_by("rank")
 
 
