@@ -935,6 +935,7 @@ def import_write(
         last_story_number=project.last_story_number,
         last_event_seq=project.last_event_seq,
         last_event_at=project.last_event_at,
+        flow_seq=project.last_event_seq,
     )
     summary = writer.summary
     summary.skipped = [*({"key": k, "reason": r} for k, r in plan.skipped), *summary.skipped]

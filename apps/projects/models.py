@@ -71,6 +71,9 @@ class Project(models.Model):
     last_event_seq = models.PositiveBigIntegerField(default=0, editable=False)
     # The time of the event at last_event_seq: no later event may be earlier (the log's order is its time).
     last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The last event that can change a board's WIP counts or SLE for stories it has no card for (a story
+    # created, moved between states, deleted or restored): open boards poll it instead of the whole log.
+    flow_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["key"]

@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 import psycopg
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, TextField
-from django.db.models.functions import Cast
+from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum, TextField, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from apps.core.errors import InvalidInput
@@ -255,10 +255,33 @@ class BoardFlow:
 
 
 @dataclass(frozen=True)
-class BoardVersion:
-    """What decides whether an open board is still current, read in one query."""
+class BoardShown:
+    """Which cards a board shows: its mode (``sprint``, ``kanban`` or empty: the sprint if one runs) and
+    filters (an assignee's username or ``"none"``, a label name, a kind). Empty strings filter nothing."""
 
-    last_event_seq: int
+    mode: str = ""
+    assignee: str = ""
+    label: str = ""
+    kind: str = ""
+
+    @classmethod
+    def of(cls, params: Mapping[str, Any]) -> BoardShown:
+        """From a board's GET parameters, as they come (an unknown value just matches no card)."""
+        return cls(**{name: str(params.get(name) or "")[:200] for name in ("mode", "assignee", "label", "kind")})
+
+
+@dataclass(frozen=True)
+class BoardVersion:
+    """What decides whether an open board is still current, read in one query.
+
+    ``shown`` fingerprints the cards the board shows (how many, their versions and latest change), and
+    ``flow_seq`` is the project's last event that can move a WIP count or the SLE (a story created, moved
+    between states, deleted or restored anywhere): a backlog reorder, or a change to a story the board does
+    not show, leaves both as they were, so open boards answer 304 instead of rendering again.
+    """
+
+    shown: str
+    flow_seq: int
     active_sprint: int | None
     role: str
     timezone: str
@@ -271,24 +294,83 @@ class BoardVersion:
         return f"{self.project_id}:{self.project_created_at.timestamp()}"
 
 
-def board_version(*, user, key: str) -> BoardVersion | None:
-    """The project's event sequence, active sprint and the user's role in ONE query; None for a non-member."""
+# Event kinds that can change what a board shows of stories it has no card for: the WIP counts and the SLE
+# (the services keep Project.flow_seq at the last of them).
+FLOW_EVENT_KINDS = frozenset({EventKind.CREATED, EventKind.STATE, EventKind.DELETED, EventKind.RESTORED})
+
+
+def board_cards_query(
+    project: Any, *, sprint: Any, since: datetime | None, assignee: str = "", label: str = "", kind: str = ""
+) -> QuerySet[Story]:
+    """The stories a board shows (``project`` and ``sprint`` may be OuterRefs): a sprint's, or without one
+    (Kanban) every story in a ``todo`` or started state and those that finished since ``since``."""
+    stories = Story.objects.filter(project=project, deleted_at__isnull=True)
+    if sprint is not None:
+        stories = stories.filter(sprint=sprint)
+    else:
+        open_work = Q(state__category__in=(Category.TODO, *STARTED_CATEGORIES))
+        stories = stories.filter(open_work | recently_finished(since) if since is not None else open_work)
+    return filter_stories(stories, {"assignee_name": assignee, "label_name": label, "kind": kind})
+
+
+def _fingerprint(stories: QuerySet[Story]) -> Subquery:
+    """One text value that changes whenever a story joins, leaves or changes in ``stories``: every change
+    bumps a story's version and sets its updated_at to the (never decreasing) time of its event."""
+    return Subquery(
+        stories.order_by()
+        .values("project")
+        .annotate(
+            fp=Concat(
+                Cast(Count("pk"), TextField()),
+                Value(":"),
+                Cast(Sum("version"), TextField()),
+                Value(":"),
+                Cast(Max("updated_at"), TextField()),
+                output_field=TextField(),
+            )
+        )
+        .values("fp")[:1],
+        output_field=TextField(),
+    )
+
+
+def board_version(*, user, key: str, shown: BoardShown = BoardShown()) -> BoardVersion | None:
+    """What the board ``shown`` depends on, the active sprint and the user's role in ONE query; None for a
+    non-member."""
     if not user.is_authenticated or not isinstance(key, str):
         return None
     active = Sprint.objects.filter(project=OuterRef("project"), status=SprintStatus.ACTIVE).values("pk")[:1]
+    filters = {"assignee": shown.assignee, "label": shown.label, "kind": shown.kind}
+    since = timezone.now() - timedelta(days=KANBAN_RECENT_DAYS)
+    kanban = _fingerprint(board_cards_query(OuterRef("project"), sprint=None, since=since, **filters))
+    if shown.mode == "kanban":
+        cards: Any = kanban
+    else:  # the active sprint's cards, or Kanban's when no sprint runs
+        in_sprint = _fingerprint(
+            board_cards_query(OuterRef("project"), sprint=OuterRef("active_sprint"), since=None, **filters)
+        )
+        cards = Case(When(active_sprint__isnull=True, then=kanban), default=in_sprint, output_field=TextField())
     row = (
         Membership.objects.filter(user=user, project__key=key)
         .annotate(active_sprint=Subquery(active))
+        .annotate(shown=cards)
         .values_list(
-            "project__last_event_seq", "active_sprint", "role", "project__timezone", "project_id", "project__created_at"
+            "shown",
+            "project__flow_seq",
+            "active_sprint",
+            "role",
+            "project__timezone",
+            "project_id",
+            "project__created_at",
         )
         .first()
     )
     if row is None:
         return None
-    seq, active, role, tz, project_id, created = row
+    cards_fp, flow, active, role, tz, project_id, created = row
     return BoardVersion(
-        last_event_seq=seq,
+        shown=cards_fp or "empty",
+        flow_seq=flow,
         active_sprint=active,
         role=role,
         timezone=tz,
@@ -372,13 +454,9 @@ def board_stories(
     With a sprint: its stories. Without (Kanban): every story in a ``todo`` or started state, and
     those that finished since ``since``. ``assignee`` is a username or ``"none"``; ``label`` a name.
     """
-    stories = Story.objects.alive().filter(project=project)
-    if sprint is not None:
-        stories = stories.filter(sprint=sprint)
-    else:
-        open_work = Q(state__category__in=(Category.TODO, *STARTED_CATEGORIES))
-        stories = stories.filter(open_work | recently_finished(since) if since is not None else open_work)
-    stories = filter_stories(stories, {"assignee_name": assignee, "label_name": label, "kind": kind})
+    stories = board_cards_query(
+        project, sprint=sprint, since=since, assignee=assignee or "", label=label or "", kind=kind or ""
+    )
     related = tuple(dict.fromkeys(("assignee", *related)))
     cards = list(stories.select_related(*related).defer(*CARD_UNUSED).order_by("rank"))
     # One query for the labels, even for an empty board (prefetch_related would skip it): a fixed count.

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from apps.projects.models import Project
 from apps.stories.models import Story, StoryEvent
-from apps.stories.selectors import engine_stories, engine_workflow, points_value
+from apps.stories.selectors import FLOW_EVENT_KINDS, engine_stories, engine_workflow, points_value
 from sprintboard import history, projection, records, rows
 from sprintboard.errors import EngineError
 
@@ -66,6 +66,9 @@ def _check_sequence(project: Project) -> Iterator[Mismatch]:
     last_at = StoryEvent.objects.filter(project=project, seq=high).values_list("at", flat=True).first()
     if high and project.last_event_at != last_at:
         yield Mismatch(project.key, None, "last_event_at", project.last_event_at, last_at)
+    flows = StoryEvent.objects.filter(project=project, kind__in=FLOW_EVENT_KINDS).aggregate(high=Max("seq"))["high"]
+    if not (flows or 0) <= project.flow_seq <= high:  # open boards would miss a WIP or SLE change
+        yield Mismatch(project.key, None, "flow_seq", project.flow_seq, f"{flows or 0}..{high}")
 
 
 def _events(project: Project) -> list[records.Event]:

@@ -440,6 +440,7 @@ def _project(job: _Import, *, name: str | None) -> Project:
         last_event_seq=item.integer("last_event_seq"),
         last_event_at=item.moment("last_event_at", null=True),
     )
+    project.flow_seq = project.last_event_seq
     item.text("key")
     try:
         project.full_clean(exclude=["key"], validate_unique=False, validate_constraints=False)

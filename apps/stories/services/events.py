@@ -18,7 +18,7 @@ from apps.stories.models import (
     Story,
     StoryEvent,
 )
-from apps.stories.selectors import points_value
+from apps.stories.selectors import FLOW_EVENT_KINDS, points_value
 
 # Fields whose changes get an event kind of their own; every other field is logged as "updated".
 OWN_EVENT_KIND = {
@@ -78,7 +78,11 @@ def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *
     first = project.last_event_seq + 1
     project.last_event_seq += len(rows)
     project.last_event_at = at
-    Project.objects.filter(pk=project.pk).update(last_event_seq=project.last_event_seq, last_event_at=at)
+    if any(change.kind in FLOW_EVENT_KINDS for _, change in rows):
+        project.flow_seq = project.last_event_seq
+    Project.objects.filter(pk=project.pk).update(
+        last_event_seq=project.last_event_seq, last_event_at=at, flow_seq=project.flow_seq
+    )
     StoryEvent.objects.bulk_create(
         StoryEvent(
             project=project,

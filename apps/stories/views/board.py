@@ -1,10 +1,11 @@
 """The board: columns of workflow states, cards moved by drag and drop or keyboard, kept live by polling.
 
 Live updates: the board's fragment URL (``project-board-live``) answers with an ``ETag`` built from
-the project's event sequence (``Project.last_event_seq``, which every story change increments), the
-active sprint, the viewer's role and the project's day. ``static/js/board.js`` asks for it every
-``SPRINTBOARD_BOARD_POLL_MS`` with ``If-None-Match``; while nothing changed the answer is a
-``304 Not Modified`` after one query (``selectors.board_version``), otherwise the new fragment.
+what the board shows (``selectors.board_version``: a fingerprint of its cards, the last event that can move
+a WIP count or the SLE, the active sprint, the viewer's role and the project's day). ``static/js/board.js``
+asks for it every ``SPRINTBOARD_BOARD_POLL_MS`` with ``If-None-Match``; while nothing it shows changed (a
+backlog reorder, or a change to a story outside the sprint or the filters, changes nothing) the answer is
+a ``304 Not Modified`` after one query, otherwise the new fragment.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import errors
@@ -148,7 +150,8 @@ def _panel_url(project: Project) -> str:
 def _etag(version: selectors.BoardVersion) -> str:
     """Ages are in days, so the project's day is part of the version too."""
     today = timezone.now().astimezone(zoneinfo.ZoneInfo(version.timezone)).date()
-    return f'"board-{version.last_event_seq}-{version.active_sprint or 0}-{version.role}-{today.isoformat()}"'
+    shown = hashlib.sha256(version.shown.encode()).hexdigest()[:16]
+    return f'"board-{shown}-{version.flow_seq}-{version.active_sprint or 0}-{version.role}-{today.isoformat()}"'
 
 
 def _board_context(request: HttpRequest, project: Project, membership: Membership) -> dict[str, Any]:
@@ -157,6 +160,9 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     labels = list(project.labels.order_by("name").values_list("name", flat=True))
     form = BoardFilterForm(request.GET, usernames=usernames, labels=labels)
     chosen = form.values()
+    # Read before the cards: a change in between makes this version older than the page, never newer.
+    shown = selectors.BoardShown(**{name: chosen[name] for name in ("mode", "assignee", "label", "kind")})
+    version = selectors.board_version(user=request.user, key=project.key, shown=shown)
     sprint = selectors.active_sprint(project)
     mode = chosen["mode"] or ("sprint" if sprint is not None else "kanban")
     if mode == "sprint" and sprint is None:
@@ -180,15 +186,8 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     lanes = _lanes(stories, states, swimlane, board_flow, _story_page_url(project))
     for column, index in zip(columns, range(len(states)), strict=True):
         column.shown = sum(len(lane.cells[index].cards) for lane in lanes)
-    version = selectors.BoardVersion(
-        last_event_seq=project.last_event_seq,
-        active_sprint=sprint.pk if sprint else None,
-        role=membership.role,
-        timezone=project.timezone,
-        project_id=project.pk,
-        project_created_at=project.created_at,
-    )
     query = request.GET.urlencode()
+    live_query = urlencode({name: value for name, value in chosen.items() if value})  # what the cards used
     return {
         "sprint": sprint,
         "mode": mode,
@@ -207,7 +206,8 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
         "card_count": len(stories),
         "query": query,
         "panel_url": _panel_url(project),
-        "live_url": reverse("project-board-live", kwargs={"key": project.key}) + (f"?{query}" if query else ""),
+        "live_url": reverse("project-board-live", kwargs={"key": project.key})
+        + (f"?{live_query}" if live_query else ""),
     }
 
 
@@ -244,8 +244,8 @@ def board(request: HttpRequest, project: Project, membership: Membership) -> Htt
 
 @require_GET
 def board_live(request: HttpRequest, key: str) -> HttpResponse:
-    """The board's fragment for polling: 304 after one query while the project's event sequence is unchanged."""
-    version = selectors.board_version(user=request.user, key=key)
+    """The board's fragment for polling: 304 after one query while nothing the board shows has changed."""
+    version = selectors.board_version(user=request.user, key=key, shown=selectors.BoardShown.of(request.GET))
     if version is None:
         return HttpResponse(status=401 if not request.user.is_authenticated else 404)
     etag = _etag(version)
@@ -269,7 +269,7 @@ FRAGMENT_WAIT_SECONDS = 2.0
 
 
 def _fragment_key(version: selectors.BoardVersion, etag: str, query: str) -> str:
-    """The fragment depends only on the ETag's inputs (event sequence, active sprint, role, day) and the
+    """The fragment depends only on the ETag's inputs (what the board shows, active sprint, role, day) and the
     filters, never on who asks (it holds no CSRF token or name of the viewer): one per version and filters."""
     return f"board-fragment:{version.scope}:{etag}:{hashlib.sha256(query.encode()).hexdigest()}"
 
