@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test static bench lint clean
+.PHONY: run test static bench load lint clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,10 +52,19 @@ test: lint static
 bench: $(VENV)/.dev static
 	DJANGO_DEBUG=0 $(PY) -m tests.benchmarks
 
+# The load test's tools live in their own virtualenv: locust talks HTTP to the app and shares nothing with it.
+.venv-load/.installed: requirements-load.txt
+	test -x .venv-load/bin/python || $(PYTHON) -m venv .venv-load
+	.venv-load/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-load.txt
+	touch $@
+
+load: $(VENV)/.runtime static .venv-load/.installed
+	$(PY) tests/load/run.py
+
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor staticfiles db.sqlite3
+	rm -rf $(VENV) .venv-load node_modules static/vendor staticfiles db.sqlite3

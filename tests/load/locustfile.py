@@ -1,0 +1,153 @@
+"""A data team on Sprintboard, for `make load` (tests/load/run.py starts the servers and this).
+
+Each simulated person keeps an open board that polls every 1.5 s (with If-None-Match, as
+static/js/board.js does) and, every 5 to 15 s, does one thing: opens the board, the backlog, a story
+or a report; moves a card to another column; reorders the backlog; comments on a story.
+
+Runs in its own virtualenv (.venv-load, requirements-load.txt): it talks HTTP only and imports nothing
+of the project. Users are load001, load002, ... (run.py creates them as members of the demo project, each
+with a signed-in session: the team is at work, not logging in).
+A move answered 409 (someone moved the card first) is expected and counted, not a failure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+from locust import HttpUser, constant, events, task
+
+PROJECT = "DATA"
+SESSIONS = Path(os.environ["LOAD_SESSIONS_FILE"]).read_text().split()  # one signed-in session per person
+POLL_SECONDS = 1.5
+CARD = re.compile(r'id="card-([A-Z]+-\d+)"[^>]*data-version="(\d+)" data-state="(\d+)"')
+COLUMN = re.compile(r'data-state="(\d+)" aria-label="')
+ROW = re.compile(r'id="row-([A-Z]+-\d+)"')
+STORY = re.compile(r"/p/DATA/stories/([A-Z]+-\d+)/")
+REPORTS = ("flow", "velocity", "waste", "forecast", "dataops")
+
+numbers = itertools.count(1)
+conflicts: Counter[str] = Counter()
+
+
+class TeamMember(HttpUser):
+    wait_time = constant(POLL_SECONDS)
+
+    def on_start(self) -> None:
+        number = next(numbers)
+        self.username = f"load{number:03d}"
+        self.client.cookies.set("sessionid", SESSIONS[(number - 1) % len(SESSIONS)])  # signed in already
+        self.etag = ""
+        self.cards: list[tuple[str, int, int]] = []
+        self.columns: list[int] = []
+        self.next_action = random.uniform(0, 15)  # people do not all act at once
+        self.open_board()
+
+    @property
+    def csrf(self) -> dict[str, str]:
+        return {"X-CSRFToken": self.client.cookies.get("csrftoken", ""), "Referer": f"{self.host}/p/{PROJECT}/board/"}
+
+    @task
+    def tick(self) -> None:
+        """One poll; and when this person's next action is due, that action."""
+        self.poll()
+        self.next_action -= POLL_SECONDS
+        if self.next_action <= 0:
+            self.next_action = random.uniform(5, 15)
+            random.choice(ACTIONS)(self)
+
+    def poll(self) -> None:
+        headers = {"If-None-Match": self.etag} if self.etag else {}
+        with self.client.get(f"/p/{PROJECT}/board/live/", headers=headers, name="poll", catch_response=True) as r:
+            if r.status_code == 304:
+                r.success()
+            elif r.status_code == 200:
+                self.etag = r.headers.get("ETag", "")
+                self._read_board(r.text)
+
+    def _read_board(self, html: str) -> None:
+        self.cards = [(key, int(version), int(state)) for key, version, state in CARD.findall(html)]
+        self.columns = sorted({int(state) for state in COLUMN.findall(html)})
+
+    def open_board(self) -> None:
+        page = self.client.get(f"/p/{PROJECT}/board/", name="board")
+        if page.ok:
+            self._read_board(page.text)
+
+    def open_backlog(self) -> None:
+        self.client.get(f"/p/{PROJECT}/backlog/", name="backlog")
+
+    def open_story(self) -> None:
+        key = random.choice(self.cards)[0] if self.cards else f"{PROJECT}-1"
+        self.client.get(f"/p/{PROJECT}/stories/{key}/", name="story")
+
+    def open_report(self) -> None:
+        self.client.get(f"/p/{PROJECT}/reports/{random.choice(REPORTS)}/", name="report")
+
+    def move_card(self) -> None:
+        if not self.cards or len(self.columns) < 2:
+            return self.open_board()
+        key, version, state = random.choice(self.cards)
+        target = random.choice([column for column in self.columns if column != state])
+        with self.client.post(
+            f"/p/{PROJECT}/board/move/",
+            {"story": key, "state": target, "version": version},
+            headers={**self.csrf, "Accept": "application/json"},
+            name="move",
+            catch_response=True,
+        ) as r:
+            if r.status_code == 409:  # someone moved it first (or a WIP limit refused): expected, counted
+                conflicts["move"] += 1
+                r.success()
+        self.etag = ""  # see the result on the next poll
+
+    def reorder_backlog(self) -> None:
+        page = self.client.get(f"/p/{PROJECT}/backlog/", name="backlog")
+        rows = ROW.findall(page.text) if page.ok else []
+        if len(rows) < 2:
+            return None
+        story, anchor = random.sample(rows, 2)
+        with self.client.post(
+            f"/p/{PROJECT}/backlog/move/",
+            {"story": story, "before": anchor},
+            headers={**self.csrf, "Accept": "application/json"},
+            name="reorder",
+            catch_response=True,
+        ) as r:
+            if r.status_code == 409:
+                conflicts["reorder"] += 1
+                r.success()
+        return None
+
+    def comment(self) -> None:
+        key = random.choice(self.cards)[0] if self.cards else f"{PROJECT}-1"
+        self.client.post(
+            f"/p/{PROJECT}/stories/{key}/comment/",
+            {"body": f"{self.username}: checked the numbers against the warehouse."},
+            headers=self.csrf,
+            name="comment",
+        )
+
+
+ACTIONS = (
+    TeamMember.open_board,
+    TeamMember.open_backlog,
+    TeamMember.open_story,
+    TeamMember.open_report,
+    TeamMember.move_card,
+    TeamMember.reorder_backlog,
+    TeamMember.comment,
+)
+
+
+@events.quitting.add_listener
+def _write_conflicts(environment, **_kwargs) -> None:
+    path = os.environ.get("LOAD_CONFLICTS_FILE")
+    if path:
+        with open(path, "w") as out:
+            json.dump(dict(conflicts), out)
