@@ -99,6 +99,7 @@ def test_each_role_runs_the_agreed_command(configured_render: Rendered) -> None:
     ]
     assert args["worker"] == [
         "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "2",
+        "--queues", "reports,nightly",
     ]  # fmt: skip
     assert args["beat"] == [
         "celery", "-A", "config", "beat", "--loglevel", "INFO",
