@@ -151,18 +151,64 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
-CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)}
-# Nightly reports of every active project (apps/reports/tasks.py), in the UTC night. Each run
-# expires before the next one, so a stalled worker or beat never piles up duplicates.
+# The hard limit kills a task the soft limit (which lets it record why it stopped) did not stop.
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT + 60, minimum=1)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT} is not longer than CELERY_TASK_SOFT_TIME_LIMIT="
+        f"{CELERY_TASK_SOFT_TIME_LIMIT}: the hard limit comes after the soft one; leave it unset for soft + 60."
+    )
+# A report still "running" this many seconds past the hard time limit lost its worker (a pod or node
+# killed whole): the stuck-report sweep queues it again.
+REPORTS_STUCK_MARGIN_SECONDS = envint("SPRINTBOARD_REPORTS_STUCK_MARGIN_SECONDS", 60, minimum=1)
+# A task's message comes back to the queue when its worker has not acknowledged it this long after
+# taking it (acks late: when it finishes). Matched to the hard time limit, so a dead worker's task
+# returns within minutes; shorter than the limit, a long task would run twice at once.
+visibility_timeout = envint(
+    "CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + REPORTS_STUCK_MARGIN_SECONDS, minimum=1
+)
+if visibility_timeout <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT={visibility_timeout} is not longer than the task time limit "
+        f"(CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT}): a task still running would be "
+        f"delivered again; write at least {CELERY_TASK_TIME_LIMIT + 1}, or leave it unset."
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": visibility_timeout}
+# Two queues, so the nightly run never delays what a person is waiting for, and the other way round.
+# "reports": computations people ask for (pages, API), imports, anything not routed; "nightly": the
+# beat's periodic tasks and the computations they queue. A worker started without -Q takes both.
+REPORTS_QUEUE = "reports"
+NIGHTLY_QUEUE = "nightly"
+CELERY_TASK_DEFAULT_QUEUE = REPORTS_QUEUE
+CELERY_TASK_QUEUES = {REPORTS_QUEUE: {}, NIGHTLY_QUEUE: {}}
+CELERY_TASK_ROUTES = {
+    "apps.reports.tasks.reports_nightly_task": {"queue": NIGHTLY_QUEUE},
+    "apps.reports.tasks.reports_sweep_task": {"queue": NIGHTLY_QUEUE},
+    "apps.reports.tasks.reports_expire_task": {"queue": NIGHTLY_QUEUE},
+}
+# Nightly reports of every active project (apps/reports/tasks.py), in the UTC night; each minute, the
+# sweep of reports whose worker died; each night, the expiry of reports nobody asked for lately. Each
+# run expires before the next one, so a stalled worker or beat never piles up duplicates.
 CELERY_BEAT_SCHEDULE: dict = {
-    f"reports-nightly-{kind}": {
-        "task": "apps.reports.tasks.reports_nightly_task",
-        "schedule": crontab(hour=2, minute=minute),
-        "args": (kind,),
+    **{
+        f"reports-nightly-{kind}": {
+            "task": "apps.reports.tasks.reports_nightly_task",
+            "schedule": crontab(hour=2, minute=minute),
+            "args": (kind,),
+            "options": {"expires": 23 * 3600},
+        }
+        for kind, minute in (("flow", 0), ("waste", 10), ("forecast", 20))
+    },
+    "reports-sweep": {
+        "task": "apps.reports.tasks.reports_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
+    "reports-expire": {
+        "task": "apps.reports.tasks.reports_expire_task",
+        "schedule": crontab(hour=3, minute=30),
         "options": {"expires": 23 * 3600},
-    }
-    for kind, minute in (("flow", 0), ("waste", 10), ("forecast", 20))
+    },
 }
 
 # --- Auth -------------------------------------------------------------------
@@ -322,3 +368,11 @@ OPS_PORT = envint("SPRINTBOARD_OPS_PORT", 0, minimum=0)
 BOARD_POLL_INTERVAL_MS = envint("SPRINTBOARD_BOARD_POLL_MS", 1500, minimum=250)
 # The longest window (from..to, both included) a flow or waste report may cover: bounds its work and memory.
 REPORT_MAX_WINDOW_DAYS = envint("SPRINTBOARD_REPORT_MAX_WINDOW_DAYS", 731, minimum=1)
+# Bounds of on-demand report computations (queued or running, asked for by a person): past either,
+# a request that would queue another is answered 429 (the nightly run and a sprint's close are not
+# counted). A queued computation not started within REPORTS_QUEUED_EXPIRY_SECONDS is dropped and
+# queued again; a report nobody asked for in REPORTS_UNUSED_DAYS is deleted (final sprint reports are kept).
+REPORTS_MAX_PENDING_PER_USER = envint("SPRINTBOARD_REPORTS_MAX_PENDING_PER_USER", 10, minimum=1)
+REPORTS_MAX_PENDING_PER_PROJECT = envint("SPRINTBOARD_REPORTS_MAX_PENDING_PER_PROJECT", 30, minimum=1)
+REPORTS_QUEUED_EXPIRY_SECONDS = envint("SPRINTBOARD_REPORTS_QUEUED_EXPIRY_SECONDS", 3600, minimum=60)
+REPORTS_UNUSED_DAYS = envint("SPRINTBOARD_REPORTS_UNUSED_DAYS", 14, minimum=1)

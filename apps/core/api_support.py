@@ -23,7 +23,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from apps.core.errors import DomainError
+from apps.core.errors import DomainError, TooManyRequests
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,10 @@ def domain_error_body(exc: DomainError) -> dict[str, Any]:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     exc = _unexpected(exc) or exc
     if isinstance(exc, DomainError):
-        return Response(domain_error_body(exc), status=exc.status)
+        response = Response(domain_error_body(exc), status=exc.status)
+        if isinstance(exc, TooManyRequests):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

@@ -38,6 +38,17 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooManyRequests(DomainError):
+    """Too much asked at once: answered 429 with ``Retry-After: retry_after`` seconds."""
+
+    status = 429
+    code = "throttled"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, field=field, code=code)
+        self.retry_after = retry_after
+
+
 class StaleVersion(Conflict):
     code = "stale_version"
 

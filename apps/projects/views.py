@@ -97,7 +97,10 @@ def valid(form: forms.Form) -> dict[str, Any]:
 
 def refused(request: HttpRequest, project: Project, exc: errors.DomainError) -> HttpResponse:
     if wants_json(request):
-        return JsonResponse(domain_error_body(exc), status=exc.status)
+        response = JsonResponse(domain_error_body(exc), status=exc.status)
+        if isinstance(exc, errors.TooManyRequests):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     messages.error(request, exc.message)
     return redirect(back(request, project))
 

@@ -3,7 +3,9 @@
 GET answers 200 with the report when its stored inputs are current (or with ``status: "failed"`` and
 its ``error``), else queues the computation and answers 202 with ``status`` and ``progress``. POST
 (member) queues a recomputation: it retries a failed report; a current one is never recomputed.
-``?format=csv`` (``&table=``) or ``?format=json`` downloads a done report.
+``?format=csv`` (``&table=``) or ``?format=json`` downloads a done report. A request that would
+queue a computation past the caps of computations in flight (per person, per project) answers 429
+with ``Retry-After``; one whose parameters are already being computed gets that computation.
 """
 
 from __future__ import annotations
@@ -89,7 +91,12 @@ class SprintReport(ReportView):
         sprint = self.sprint(sprint_id, minimum)
         parameters.parse(ReportKind.SPRINT, request.query_params, today=local_today(sprint.project))
         return services.report_request(
-            project=sprint.project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint, force=force
+            project=sprint.project,
+            kind=ReportKind.SPRINT,
+            parameters={},
+            sprint=sprint,
+            force=force,
+            requested_by=request.user,
         )
 
     @extend_schema(
@@ -117,7 +124,9 @@ class ProjectReport(ReportView):
     def request_report(self, request, key: str, minimum: str, *, force: bool) -> Report:
         project = self.project(key, minimum)
         wanted = parameters.parse(self.kind, request.query_params, today=local_today(project))
-        return services.report_request(project=project, kind=self.kind, parameters=wanted, force=force)
+        return services.report_request(
+            project=project, kind=self.kind, parameters=wanted, force=force, requested_by=request.user
+        )
 
     def read(self, request, key):
         return self.answer_report(self.request_report(request, key, Role.STAKEHOLDER, force=False), request)

@@ -8,6 +8,7 @@ inputs equal the stored ones is served from the row; otherwise it queues a recom
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -54,6 +55,13 @@ class Report(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Who queued the latest computation: a person (on demand, counted against the caps, on the reports
+    # queue) or nobody (the nightly run, a sprint's close: the nightly queue).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # When the report was last asked for (to the hour): a report unused for long is deleted.
+    read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -61,6 +69,12 @@ class Report(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "kind", "parameters_hash"], name="report_unique_parameters"),
             models.CheckConstraint(condition=Q(progress__lte=100), name="report_progress_at_most_100"),
+        ]
+        indexes = [
+            # The caps count, and the sweep looks for, the few reports being computed.
+            models.Index(
+                fields=["status", "project"], condition=Q(status__in=["pending", "running"]), name="report_busy"
+            ),
         ]
 
     def __str__(self) -> str:

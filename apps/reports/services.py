@@ -2,7 +2,12 @@
 
 A request looks at the stored row: a done report whose inputs equal the current inputs is served as
 it is; a closed sprint's report, once computed as of its close, is final. Anything else is queued,
-once: only the request that moves the row to ``pending`` enqueues the task (after its commit).
+once: only the request that moves the row to ``pending`` enqueues the task (after its commit). A
+report being computed is returned to whoever asks for the same parameters. What people ask for goes to
+the on-demand queue, capped per person and per project (``REPORTS_MAX_PENDING_PER_*``: past a cap,
+``TooManyRequests``); what the nightly run and a sprint's close queue goes to the nightly queue.
+A report whose task was lost (a worker killed whole) is queued again by the sweep once the hard
+time limit plus a margin has passed; reports nobody asked for lately are deleted each night.
 
 The task body is :func:`report_compute`. It reads the stored inputs, loads the event log by indexed
 range, replays and computes in ``sprintboard/``, and stores with a compare-and-swap on the inputs
@@ -21,11 +26,13 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.core.errors import Conflict, InvalidInput
+from apps.core.errors import Conflict, InvalidInput, TooManyRequests
 from apps.deliverables.models import DeliverableKind
 from apps.deliverables.selectors import engine_deliverables
 from apps.projects.models import Project
@@ -86,29 +93,56 @@ class Stored:
 
 # --- Queueing -------------------------------------------------------------------------------------
 
-
-def _stuck_after() -> timedelta:
-    """A queued or running report older than this lost its task (a broker flushed, say): queue it again."""
-    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
-    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + visibility)
+BUSY = (ReportStatus.PENDING, ReportStatus.RUNNING)
+RETRY_AFTER_SECONDS = 30  # what a refused request is told: most reports take seconds
+READ_MARK_EVERY = timedelta(hours=1)  # read_at is kept to the hour: a GET writes at most once an hour
 
 
-def _needs_computing(report: Report, inputs: Inputs, *, force: bool) -> bool:
+def _running_lost_after() -> timedelta:
+    """A report "running" longer than the hard time limit plus a margin lost its worker: no task runs longer."""
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + settings.REPORTS_STUCK_MARGIN_SECONDS)
+
+
+def _queued_lost_after() -> timedelta:
+    """A report queued longer than this has no message left: it expired unstarted, or the broker lost it."""
+    return timedelta(seconds=settings.REPORTS_QUEUED_EXPIRY_SECONDS)
+
+
+def _lost(report: Report, now: datetime) -> bool:
+    """Whether a queued or running report lost its task (a worker killed whole, a broker flushed)."""
+    if report.status == ReportStatus.RUNNING:
+        return report.started_at is None or now - report.started_at > _running_lost_after()
+    return report.queued_at is None or now - report.queued_at > _queued_lost_after()
+
+
+def _settled(report: Report, now: datetime) -> bool:
+    """Nothing to queue, whatever the inputs: a final report, or one whose computation is under way."""
     if report.final and report.status == ReportStatus.DONE:
+        return True
+    return report.is_busy and not _lost(report, now)
+
+
+def _needs_computing(report: Report, inputs: Inputs, *, force: bool, now: datetime) -> bool:
+    if _settled(report, now):
         return False
-    if report.is_busy:  # queued_at is None only for a row just created, not yet queued
-        return report.queued_at is None or timezone.now() - report.queued_at > _stuck_after()
+    if report.is_busy:  # lost its task; or queued_at is None: a row just created, not yet queued
+        return True
     if report.status == ReportStatus.DONE:
         return not inputs.matches(report)
     return force or not inputs.matches(report)  # failed: retried on demand, or when an input changed
 
 
-def _enqueue(report_id: int) -> None:
+def _queue(requested_by_id: int | None) -> str:
+    """On-demand work (a person asked) and the nightly run's (nobody did) go to separate queues."""
+    return settings.REPORTS_QUEUE if requested_by_id is not None else settings.NIGHTLY_QUEUE
+
+
+def _enqueue(report_id: int, queue: str) -> None:
     try:
-        report_compute_task.apply_async(args=[report_id], expires=_stuck_after().total_seconds())
+        report_compute_task.apply_async(args=[report_id], queue=queue, expires=_queued_lost_after().total_seconds())
     except Exception as exc:  # noqa: BLE001 - the broker is down, or (eagerly) the task failed: never a 500
         logger.exception("could not run report %s", report_id)
-        Report.objects.filter(pk=report_id, status__in=[ReportStatus.PENDING, ReportStatus.RUNNING]).update(
+        Report.objects.filter(pk=report_id, status__in=BUSY).update(
             status=ReportStatus.FAILED,
             error=f"The computation could not be queued or run ({type(exc).__name__}); retry.",
             config_hash="",
@@ -116,24 +150,59 @@ def _enqueue(report_id: int) -> None:
         )
 
 
-def _report_row(project: Project, kind: str, parameters: dict[str, Any], sprint: Sprint | None) -> Report:
-    digest = params.parameters_hash(parameters)
-    report, _ = Report.objects.get_or_create(
-        project=project,
-        kind=kind,
-        parameters_hash=digest,
-        defaults={"parameters": parameters, "sprint": sprint, "status": ReportStatus.PENDING, "queued_at": None},
-    )
+def _mark_read(report: Report, now: datetime) -> Report:
+    if report.read_at is None or now - report.read_at >= READ_MARK_EVERY:
+        Report.objects.filter(pk=report.pk).update(read_at=now)
+        report.read_at = now
     return report
 
 
+def _check_caps(project: Project, user: AbstractBaseUser, report_id: int) -> None:
+    """Refuse a computation past the caps of on-demand work in flight, per person and per project.
+
+    The caller holds the project's and the person's row locks, so two requests never both pass.
+    """
+    busy = Report.objects.filter(status__in=BUSY).exclude(pk=report_id)
+    mine = busy.filter(requested_by=user).count()
+    if mine >= settings.REPORTS_MAX_PENDING_PER_USER:
+        raise TooManyRequests(
+            f"You have {mine} reports being computed, the most one person may have at once: "
+            f"retry when one of them is done.",
+            retry_after=RETRY_AFTER_SECONDS,
+            code="too_many_reports",
+        )
+    theirs = busy.filter(project=project, requested_by__isnull=False).count()
+    if theirs >= settings.REPORTS_MAX_PENDING_PER_PROJECT:
+        raise TooManyRequests(
+            f"{project.key} has {theirs} reports being computed, the most a project may have at once: "
+            f"retry when one of them is done.",
+            retry_after=RETRY_AFTER_SECONDS,
+            code="too_many_reports",
+        )
+
+
+def _lock_for_caps(project: Project, user: AbstractBaseUser) -> None:
+    """Lock the project's row, then the person's (the project first, as every writer does)."""
+    list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
 def report_request(
-    *, project: Project, kind: str, parameters: dict[str, Any], sprint: Sprint | None = None, force: bool = False
+    *,
+    project: Project,
+    kind: str,
+    parameters: dict[str, Any],
+    sprint: Sprint | None = None,
+    force: bool = False,
+    requested_by: AbstractBaseUser | None = None,
 ) -> Report:
     """The stored report if its inputs are current; otherwise queue its computation (once) and return the row.
 
-    ``force`` retries a failed report whose inputs did not change. A done, current report is never
-    recomputed, forced or not.
+    What exists is looked at first: a report being computed is returned as it is, whoever queued it.
+    ``requested_by`` is the person asking (pages, API): their computation goes to the on-demand
+    queue and counts against the caps (``TooManyRequests`` past either); without one (the nightly
+    run, a sprint's close) it goes to the nightly queue, uncapped. ``force`` retries a failed report
+    whose inputs did not change. A done, current report is never recomputed, forced or not.
     """
     if kind not in ReportKind.values:
         raise InvalidInput(f"{kind!r} is not a kind of report.", field="kind")
@@ -141,20 +210,79 @@ def report_request(
         if sprint is None or sprint.started_at is None:
             raise Conflict("This sprint has not started: its report begins at its start.", code="not_started")
         parameters = sprint_parameters(sprint)
+    digest = params.parameters_hash(parameters)
+    now = timezone.now()
+    found = Report.objects.filter(project=project, kind=kind, parameters_hash=digest).first()
+    if found is not None and _settled(found, now):
+        return _mark_read(found, now)
+    inputs = current_inputs(project, kind, sprint)
+    if found is not None and not _needs_computing(found, inputs, force=force, now=now):
+        return _mark_read(found, now)
     with transaction.atomic():
-        report = _report_row(project, kind, parameters, sprint)
-        if report.final and report.status == ReportStatus.DONE:
-            return report
-        inputs = current_inputs(project, kind, sprint)
-        if not _needs_computing(report, inputs, force=force):
-            return report
+        if requested_by is not None:
+            _lock_for_caps(project, requested_by)
+        report, _ = Report.objects.get_or_create(
+            project=project,
+            kind=kind,
+            parameters_hash=digest,
+            defaults={"parameters": parameters, "sprint": sprint, "status": ReportStatus.PENDING, "read_at": now},
+        )
+        if not _needs_computing(report, inputs, force=force, now=now):  # another request queued it meanwhile
+            return _mark_read(report, now)
+        if requested_by is not None:
+            _check_caps(project, requested_by, report.pk)  # refused: the row just created is rolled back
         queued = Report.objects.filter(pk=report.pk, status=report.status, queued_at=report.queued_at).update(
-            status=ReportStatus.PENDING, progress=0, error="", queued_at=timezone.now()
+            status=ReportStatus.PENDING,
+            progress=0,
+            error="",
+            queued_at=now,
+            read_at=now,
+            requested_by=requested_by,
         )
         if queued:
-            transaction.on_commit(partial(_enqueue, report.pk))
+            transaction.on_commit(partial(_enqueue, report.pk, _queue(requested_by and requested_by.pk)))
     report.refresh_from_db()
     return report
+
+
+def reports_requeue_lost(*, now: datetime | None = None) -> int:
+    """Queue again every report whose task was lost (the sweep the beat runs each minute); returns how many.
+
+    A report "running" past the hard time limit plus a margin lost its worker: killed whole, its
+    message waits for the broker's visibility timeout, or was lost with the broker. One queued
+    longer than its message lives was never started. Each goes back to the queue it came from,
+    with a compare-and-swap so a report that moved on meanwhile is left alone; should the old
+    message come back too, the second run finds the report done and stores nothing.
+    """
+    now = now or timezone.now()
+    lost = Report.objects.filter(
+        Q(status=ReportStatus.RUNNING, started_at__lt=now - _running_lost_after())
+        | Q(status=ReportStatus.RUNNING, started_at__isnull=True)
+        | Q(status=ReportStatus.PENDING, queued_at__lt=now - _queued_lost_after())
+        | Q(status=ReportStatus.PENDING, queued_at__isnull=True, created_at__lt=now - _queued_lost_after())
+    ).values_list("pk", "status", "queued_at", "started_at", "requested_by_id")
+    requeued = 0
+    for report_id, status, queued_at, started_at, requested_by_id in lost:
+        with transaction.atomic():
+            if Report.objects.filter(pk=report_id, status=status, queued_at=queued_at, started_at=started_at).update(
+                status=ReportStatus.PENDING, progress=0, queued_at=now
+            ):
+                logger.warning("report %s was %s and lost its task: queued again", report_id, status)
+                transaction.on_commit(partial(_enqueue, report_id, _queue(requested_by_id)))
+                requeued += 1
+    return requeued
+
+
+def reports_expire_unused(*, now: datetime | None = None) -> int:
+    """Delete the reports nobody asked for in ``REPORTS_UNUSED_DAYS`` (the nightly clean-up); returns how many.
+
+    A closed sprint's final report is kept: it is never recomputed. Any other report is rebuilt from
+    the event log when it is asked for again.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.REPORTS_UNUSED_DAYS)
+    unused = Q(read_at__lt=cutoff) | Q(read_at__isnull=True, created_at__lt=cutoff)
+    deleted, _ = Report.objects.filter(unused, final=False).delete()
+    return deleted
 
 
 # --- Computing --------------------------------------------------------------------------------------

@@ -4,8 +4,10 @@
 message to be redelivered; the service makes a second run harmless). Database and Redis errors are
 retried with exponential backoff; once retries run out, ``_report_compute_failed`` marks the report
 failed with the reason. ``reports_nightly_task`` queues the default flow, waste or forecast report of
-every active project (the beat schedule in settings runs it each night, with ``expires`` so a stalled
-worker does not pile up duplicates).
+every active project; ``reports_sweep_task`` queues again the reports whose worker died (each minute);
+``reports_expire_task`` deletes the reports nobody asked for lately (each night). The beat schedule in
+settings runs them on the nightly queue, each with ``expires`` so a stalled worker does not pile up
+duplicates; ``report_compute_task`` goes to the queue its caller names (on demand or nightly).
 
 The services import this module; this module imports them only inside the task bodies, so the two
 never import each other at load time.
@@ -63,3 +65,19 @@ def reports_nightly_task(kind: str) -> int:
     if kind not in NIGHTLY_KINDS:
         raise ValueError(f"the nightly reports are {', '.join(NIGHTLY_KINDS)}, not {kind!r}")
     return reports_nightly(kind=kind)
+
+
+@shared_task(name="apps.reports.tasks.reports_sweep_task", acks_late=True)
+def reports_sweep_task() -> int:
+    """Queue again the reports whose task was lost (a worker killed whole); returns how many."""
+    from apps.reports.services import reports_requeue_lost
+
+    return reports_requeue_lost()
+
+
+@shared_task(name="apps.reports.tasks.reports_expire_task", acks_late=True)
+def reports_expire_task() -> int:
+    """Delete the reports nobody asked for in REPORTS_UNUSED_DAYS (final sprint reports are kept)."""
+    from apps.reports.services import reports_expire_unused
+
+    return reports_expire_unused()

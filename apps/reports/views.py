@@ -3,7 +3,8 @@
 Opening a page asks for its report: a current stored one is shown at once; otherwise the
 computation is queued and the page shows a progress bar that polls (htmx) and reloads the page
 when the report is done. Without a broker the computation runs in the request, so the page comes
-back complete. Members may queue a failed report again with the button beside its error.
+back complete. Members may queue a failed report again with the button beside its error. Past a
+cap of computations in flight (per person, per project) the page says so, answering 429.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.core.errors import DomainError
+from apps.core.errors import DomainError, TooManyRequests
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.reports import exports, parameters, services
 from apps.reports.models import Report, ReportKind, ReportStatus
-from apps.reports.selectors import local_today, reportable_sprints
+from apps.reports.selectors import local_today, report_find, reportable_sprints, sprint_parameters
 from apps.stories.models import Sprint
 
 PAGE_KINDS = (ReportKind.FLOW, ReportKind.VELOCITY, ReportKind.FORECAST, ReportKind.WASTE, ReportKind.DATAOPS)
@@ -56,6 +57,13 @@ def _context(report: Report | None, kind: str) -> dict[str, Any]:
     }
 
 
+def _too_many(render, exc: TooManyRequests, stored: Report | None) -> HttpResponse:
+    """Past a cap on computations in flight: the page says so (with what is stored, if anything), 429."""
+    response = render(stored, form_error=exc.message, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _download_or_page(request: HttpRequest, report: Report, render) -> HttpResponse:
     try:
         download = exports.requested_download(report, request.GET)
@@ -85,7 +93,12 @@ def sprint_report(request: HttpRequest, project: Project, membership: Membership
 
     if sprint.started_at is None:
         return render(form_error=f"{sprint.name} has not started: its report begins at its start.")
-    report = services.report_request(project=project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint)
+    try:
+        report = services.report_request(
+            project=project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint, requested_by=request.user
+        )
+    except TooManyRequests as exc:
+        return _too_many(render, exc, report_find(project, ReportKind.SPRINT, sprint_parameters(sprint)))
     return _download_or_page(request, report, lambda **kw: render(report, **kw))
 
 
@@ -111,7 +124,10 @@ def _kind_page(kind: str, template: str):
             wanted = parameters.parse(kind, request.GET, today=local_today(project))
         except DomainError as exc:
             return render(form_error=exc.message, status=400)
-        report = services.report_request(project=project, kind=kind, parameters=wanted)
+        try:
+            report = services.report_request(project=project, kind=kind, parameters=wanted, requested_by=request.user)
+        except TooManyRequests as exc:
+            return _too_many(render, exc, report_find(project, kind, wanted))
         return _download_or_page(request, report, lambda **kw: render(report, **kw))
 
     page.__name__ = f"{kind}_report"
@@ -141,6 +157,7 @@ def _status(
     report: Report,
     *,
     note: str = "",
+    refused: str = "",
     refresh: bool = True,
 ) -> HttpResponse:
     response = render_project(
@@ -153,6 +170,7 @@ def _status(
         can_queue=membership.allows(Role.MEMBER),
         page_url=_page_url(report),
         note=note,
+        refused=refused,
     )
     if refresh and report.status == ReportStatus.DONE and request.htmx:
         response["HX-Refresh"] = "true"  # the page reloads itself with the finished report
@@ -174,9 +192,19 @@ def report_queue(request: HttpRequest, project: Project, membership: Membership,
     if report.kind not in ReportKind.values:
         raise Http404("No such report.")
     was_done = report.status == ReportStatus.DONE
-    report = services.report_request(
-        project=project, kind=report.kind, parameters=report.parameters, sprint=report.sprint, force=True
-    )
+    try:
+        report = services.report_request(
+            project=project,
+            kind=report.kind,
+            parameters=report.parameters,
+            sprint=report.sprint,
+            force=True,
+            requested_by=request.user,
+        )
+    except TooManyRequests as exc:
+        if not request.htmx:
+            raise  # project_view: the message, and back to the page
+        return _status(request, project, membership, report, refused=exc.message, refresh=False)
     if request.htmx:
         current = was_done and report.status == ReportStatus.DONE
         note = "Already up to date: nothing it is computed from has changed." if current else ""

@@ -98,3 +98,23 @@ def test_a_file_wins_over_the_variable(tmp_path: Path) -> None:
 def test_it_names_a_secret_file_it_cannot_read(tmp_path: Path) -> None:
     env = production_environment(DATABASE_URL_FILE=str(tmp_path / "missing"))
     assert f"DATABASE_URL_FILE='{tmp_path / 'missing'}' cannot be read" in start_fails(env)
+
+
+def test_the_visibility_timeout_follows_the_task_time_limit() -> None:
+    show = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.CELERY_TASK_TIME_LIMIT, s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'])"
+    )
+    result = run_python("-c", show, env=production_environment(CELERY_TASK_SOFT_TIME_LIMIT="600"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["660", "720"]  # hard limit: soft + 60; redelivery: hard + the sweep's margin
+
+
+def test_it_refuses_a_visibility_timeout_a_running_task_would_outlive() -> None:
+    env = production_environment(CELERY_TASK_SOFT_TIME_LIMIT="300", CELERY_VISIBILITY_TIMEOUT="300")
+    assert "CELERY_VISIBILITY_TIMEOUT=300 is not longer than the task time limit" in start_fails(env)
+
+
+def test_it_refuses_a_hard_time_limit_before_the_soft_one() -> None:
+    env = production_environment(CELERY_TASK_SOFT_TIME_LIMIT="300", CELERY_TASK_TIME_LIMIT="200")
+    assert "CELERY_TASK_TIME_LIMIT=200 is not longer than CELERY_TASK_SOFT_TIME_LIMIT=300" in start_fails(env)

@@ -86,6 +86,7 @@ def test_each_role_runs_the_agreed_command(configured_render: Rendered) -> None:
     assert args["web"] == ["gunicorn", "config.wsgi:application"]  # the rest is in gunicorn.conf.py only
     assert args["worker"] == [
         "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "2",
+        "--queues", "reports,nightly",
     ]  # fmt: skip
     assert args["beat"] == [
         "celery", "-A", "config", "beat", "--loglevel", "INFO",

@@ -170,6 +170,13 @@ SPRINTBOARD_API_RATE_TOKEN_FAILURES: {{ .apiRateTokenFailures | quote }}
 SPRINTBOARD_TOKEN_TTL_DAYS: {{ .tokenTtlDays | toString | quote }}
 SPRINTBOARD_PASSWORD_CHANGE_REVOKES_TOKENS: {{ .passwordChangeRevokesTokens | toString | quote }}
 {{- end }}
+{{- with .Values.reports }}
+SPRINTBOARD_REPORTS_MAX_PENDING_PER_USER: {{ .maxPendingPerUser | toString | quote }}
+SPRINTBOARD_REPORTS_MAX_PENDING_PER_PROJECT: {{ .maxPendingPerProject | toString | quote }}
+SPRINTBOARD_REPORTS_STUCK_MARGIN_SECONDS: {{ .stuckMarginSeconds | toString | quote }}
+SPRINTBOARD_REPORTS_QUEUED_EXPIRY_SECONDS: {{ .queuedExpirySeconds | toString | quote }}
+SPRINTBOARD_REPORTS_UNUSED_DAYS: {{ .unusedDays | toString | quote }}
+{{- end }}
 {{- /* The Ingress controller is one proxy in front of the pods; without an Ingress, none. */}}
 SPRINTBOARD_NUM_PROXIES: {{ (kindIs "invalid" .Values.security.numProxies) | ternary (ternary 1 0 .Values.ingress.enabled) .Values.security.numProxies | toString | quote }}
 {{- range $name, $value := .Values.env }}

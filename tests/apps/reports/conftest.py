@@ -106,11 +106,26 @@ def _database_url() -> str:
 
 
 def _clear_broker() -> None:
-    """Forget messages of earlier runs: the queue and kombu's unacknowledged set."""
+    """Forget messages of earlier runs: the queues and kombu's unacknowledged set."""
+    from django.conf import settings
+
     from config.celery import app
 
     with app.connection_for_write() as conn:
-        conn.default_channel.client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
+        conn.default_channel.client.delete(
+            "celery", settings.REPORTS_QUEUE, settings.NIGHTLY_QUEUE, "unacked", "unacked_index", "unacked_mutex"
+        )
+
+
+@pytest.fixture
+def broker(transactional_db):
+    """The real broker's Redis client, its queues emptied before and after (transactional: on_commit sends)."""
+    from config.celery import app
+
+    _clear_broker()
+    with app.connection_for_write() as conn:
+        yield conn.default_channel.client
+    _clear_broker()
 
 
 class Worker:
@@ -139,7 +154,10 @@ def start_worker(transactional_db, request):
     workers: list[Worker] = []
     _clear_broker()
 
-    def start(*, name: str = "w1", step_delay: float = 0.0, visibility_timeout: int = 3600) -> Worker:
+    def start(
+        *, name: str = "w1", step_delay: float = 0.0, queues: str | None = None, env: dict[str, str] | None = None
+    ) -> Worker:
+        """A worker taking every queue (or ``queues``, as ``-Q``), with ``env`` added to its environment."""
         LOGS.mkdir(exist_ok=True)
         log = LOGS / f"celery-{request.node.name}-{name}.log"
         env = {
@@ -148,8 +166,8 @@ def start_worker(transactional_db, request):
             "DJANGO_SETTINGS_MODULE": "tests.apps.reports.worker_settings",
             "DJANGO_SECRET_KEY": "worker-test-key-" + "x" * 40,
             "DJANGO_DEBUG": "0",
-            "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
             "SPRINTBOARD_TEST_REPORT_STEP_DELAY": str(step_delay),
+            **(env or {}),
         }
         command = [
             sys.executable,
@@ -167,6 +185,7 @@ def start_worker(transactional_db, request):
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            *(["--queues", queues] if queues else []),
         ]
         with log.open("w") as out:
             process = subprocess.Popen(

@@ -7,18 +7,23 @@ are committed by these ``transactional_db`` tests.
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.reports.models import Report, ReportKind, ReportStatus
+from apps.reports.tasks import reports_sweep_task
 from apps.stories.selectors import engine_input
 from sprintboard.records import to_jsonable
 from sprintboard.sprints import sprint_report
 from tests.apps.reports.conftest import build_history, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+FLOW_URL = "/api/v1/projects/DATA/reports/flow/?from=2024-03-01&to=2024-03-31"
 
 
 def expected_sprint_report(project, sprint) -> dict:
@@ -71,12 +76,22 @@ def test_a_worker_computes_what_the_api_queued(start_worker, project, people, st
     assert closed.computations == 1
 
 
+# Time limits small enough for a test, in the proportions of production's: the visibility timeout is
+# the hard limit plus the margin, as settings make it by default.
+REDELIVERY_LIMITS = {
+    "CELERY_TASK_SOFT_TIME_LIMIT": "8",
+    "CELERY_TASK_TIME_LIMIT": "9",
+    "SPRINTBOARD_REPORTS_STUCK_MARGIN_SECONDS": "1",
+}
+
+
 def test_a_worker_killed_mid_report_leaves_it_to_another_that_completes_it_once(start_worker, project, people, states):
+    """The broker's visibility timeout, matched to the time limit, brings the killed worker's task back."""
     history = build_history(project, people, states)
     sprint = history["closed"]
     assert sprint_report_row(sprint).status == ReportStatus.PENDING  # queued by the close, no worker yet
 
-    first = start_worker(name="doomed", step_delay=1.5, visibility_timeout=3)
+    first = start_worker(name="doomed", step_delay=1.5, env=REDELIVERY_LIMITS)
     wait_for(
         lambda: (r := sprint_report_row(sprint)).status == ReportStatus.RUNNING and r.progress >= 10,
         timeout=60,
@@ -86,10 +101,10 @@ def test_a_worker_killed_mid_report_leaves_it_to_another_that_completes_it_once(
     killed = sprint_report_row(sprint)
     assert killed.status == ReportStatus.RUNNING and killed.computations == 0 and killed.result is None
 
-    second = start_worker(name="rescuer", step_delay=0.2, visibility_timeout=3)
+    second = start_worker(name="rescuer", step_delay=0.2, env=REDELIVERY_LIMITS)
     report = wait_for(
         lambda: (r := sprint_report_row(sprint)).status == ReportStatus.DONE and r,
-        timeout=90,
+        timeout=60,
         what="the redelivered report to complete",
     )
     assert report.computations == 1, second.output()[-3000:]
@@ -101,3 +116,53 @@ def test_a_worker_killed_mid_report_leaves_it_to_another_that_completes_it_once(
     wait_for(lambda: "succeeded" in second.output(), timeout=30, what="the second worker's log")
     report.refresh_from_db()
     assert report.computations == 1
+
+
+def test_a_report_whose_worker_was_killed_whole_is_queued_again_by_the_sweep(start_worker, project, people, states):
+    """Killed with its pool, a worker leaves its report "running" and its message unacknowledged: with
+    the broker's visibility timeout left at an hour, the sweep alone brings the report back once the
+    hard time limit plus the margin has passed, and a new worker completes it."""
+    began = time.monotonic()
+    build_history(project, people, states)
+    client = APIClient()
+    client.force_authenticate(people["stakeholder"])
+    assert client.get(FLOW_URL).status_code == 202  # on demand: the reports queue
+    flow = Report.objects.get(kind=ReportKind.FLOW)
+    assert flow.requested_by == people["stakeholder"]
+
+    # Takes on-demand work only, so the closed sprint's report (nightly queue) waits for the next worker.
+    doomed = start_worker(
+        name="doomed", step_delay=2, queues=settings.REPORTS_QUEUE, env={"CELERY_TASK_SOFT_TIME_LIMIT": "30"}
+    )
+    wait_for(
+        lambda: (r := Report.objects.get(pk=flow.pk)).status == ReportStatus.RUNNING and r.progress >= 10,
+        timeout=30,
+        what="the worker to be in the middle of the flow report",
+    )
+    doomed.kill()
+
+    limits = {"CELERY_TASK_SOFT_TIME_LIMIT": "2", "CELERY_TASK_TIME_LIMIT": "3", "CELERY_VISIBILITY_TIMEOUT": "3600"}
+    rescuer = start_worker(name="rescuer", env={**limits, "SPRINTBOARD_REPORTS_STUCK_MARGIN_SECONDS": "1"})
+    wait_for(
+        lambda: Report.objects.get(kind=ReportKind.SPRINT).status == ReportStatus.DONE,
+        timeout=30,
+        what="the new worker to take the nightly queue",
+    )
+    stuck = Report.objects.get(pk=flow.pk)
+    assert stuck.status == ReportStatus.RUNNING and stuck.computations == 0  # nobody brings it back by itself
+    wait_for(
+        lambda: timezone.now() - stuck.started_at > timedelta(seconds=3 + 1),
+        timeout=10,
+        what="the hard time limit and the margin to pass",
+    )
+
+    reports_sweep_task.apply_async()  # what the beat sends each minute: the nightly queue, this worker
+    done = wait_for(
+        lambda: (r := Report.objects.get(pk=flow.pk)).status == ReportStatus.DONE and r,
+        timeout=30,
+        what="the swept report to complete",
+    )
+    assert done.computations == 1 and done.attempts == 2, rescuer.output()[-3000:]
+    assert sum(day["count"] for day in done.result["throughput"]) == 4
+    assert f"report {flow.pk} was running and lost its task: queued again" in rescuer.output()
+    assert time.monotonic() - began < 60
