@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -107,9 +108,10 @@ def csp_guard():
     every page is closed, so what a page reported while it closed counts too)."""
     CSP_VIOLATIONS.clear()
     yield
-    violations, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+    violations, CSP_VIOLATIONS[:] = Counter(CSP_VIOLATIONS), []
     if violations:
-        pytest.fail("The Content-Security-Policy refused:\n" + "\n".join(violations), pytrace=False)
+        lines = [f"{count} x {violation}" for violation, count in violations.items()]
+        pytest.fail("The Content-Security-Policy refused:\n" + "\n".join(lines), pytrace=False)
 
 
 def _chromium() -> str:
