@@ -8,11 +8,13 @@ listed in the README.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import envbool, envint, envlist, envrate, envsecret, envstr
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "csp",
     # Sprintboard apps, in dependency order: each imports only from those above it.
     "apps.core",
     "apps.projects",
@@ -71,6 +74,8 @@ MIDDLEWARE = [
     "apps.web.metrics.PrometheusMiddleware",
     "apps.web.middleware.RejectNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -269,9 +274,13 @@ WHITENOISE_AUTOREFRESH = DEBUG  # serve from the finders; no collectstatic neede
 SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", False)
 # HealthCheckMiddleware answers these before SecurityMiddleware; this is a second guard.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto says a request came over HTTPS only when a proxy we run (the chart's Ingress) sets it:
+# trusted from anyone, a client on plain HTTP could claim HTTPS (secure cookies sent, no redirect).
+if envbool("SPRINTBOARD_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG and envbool("DJANGO_SECURE_COOKIES", True)
-SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
+# A year, as HSTS is meant to be kept; DJANGO_HSTS_SECONDS=0 sends no header (a site still trying HTTPS out).
+SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
 # HSTS covers only the host that sends it and its subdomains: sprintboard.example.com's, not example.com's.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", False)
@@ -282,6 +291,59 @@ if not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Images in Markdown (descriptions, comments) load from this site and from these hosts only: any other
+# image would tell its host who read the story, and when (a tracking pixel). Host names, e.g. img.example.com.
+MARKDOWN_IMAGE_HOSTS = envlist("SPRINTBOARD_MARKDOWN_IMAGE_HOSTS")
+HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*(:\d+)?")
+if bad_image_hosts := [host for host in MARKDOWN_IMAGE_HOSTS if not HOST_NAME.fullmatch(host)]:
+    raise ImproperlyConfigured(
+        f"SPRINTBOARD_MARKDOWN_IMAGE_HOSTS has {bad_image_hosts[0]!r}: write lower-case host names such as "
+        "img.example.com, comma-separated, without a scheme or a path."
+    )
+# Content-Security-Policy (django-csp): scripts and styles from this site, or inline with the page's nonce;
+# no plugins, no framing, forms post only here. Pages pass data to CSS through data-css-vars (static/js/app.js)
+# rather than style attributes, and the Swagger UI's script is a file of its own (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", *MARKDOWN_IMAGE_HOSTS],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Permissions-Policy (django-permissions-policy): no page here uses a device or sensor, so none may.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "ambient-light-sensor",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- REST API ---------------------------------------------------------------
@@ -297,7 +359,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.api_support.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "apps.core.api_support.BrowsableApi",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -9,6 +9,43 @@ document.addEventListener("click", (event) => {
   });
 });
 
+// data-css-vars="--name: value; ...": custom properties a page's data sets (a label's colour, a board's column
+// count). The Content-Security-Policy refuses style attributes; properties set from script are allowed. Set on
+// the page as it loads and on every element added later (htmx swaps, the board's live updates).
+(() => {
+  const apply = (element) => {
+    for (const declaration of element.dataset.cssVars.split(";")) {
+      const colon = declaration.indexOf(":");
+      const name = declaration.slice(0, colon).trim();
+      if (colon > 0 && name.startsWith("--")) element.style.setProperty(name, declaration.slice(colon + 1).trim());
+    }
+  };
+  const applyWithin = (root) => {
+    if (root.matches("[data-css-vars]")) apply(root);
+    root.querySelectorAll("[data-css-vars]").forEach(apply);
+  };
+  applyWithin(document.documentElement);
+  new MutationObserver((changes) => {
+    changes.forEach((change) => change.addedNodes.forEach((node) => {
+      if (node.nodeType === Node.ELEMENT_NODE) applyWithin(node);
+    }));
+  }).observe(document.documentElement, { childList: true, subtree: true });
+})();
+
+// Forms with data-confirm ask before they submit (the CSP refuses inline onsubmit handlers).
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+
+// htmx forms with data-reset-on-success are emptied after a successful request, ready for the next entry.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (!event.detail.successful || !form.matches("form[data-reset-on-success]")) return;
+  form.reset();
+  form.querySelector("input:not([type=hidden])")?.focus();
+});
+
 // Folds that only fold on a phone (details[data-fold-narrow], rendered open): closed on a narrow screen when the
 // page opens, and open again whenever the window is wide (where their summary is not shown).
 (() => {

@@ -118,3 +118,46 @@ def test_it_refuses_a_visibility_timeout_a_running_task_would_outlive() -> None:
 def test_it_refuses_a_hard_time_limit_before_the_soft_one() -> None:
     env = production_environment(CELERY_TASK_SOFT_TIME_LIMIT="300", CELERY_TASK_TIME_LIMIT="200")
     assert "CELERY_TASK_TIME_LIMIT=200 is not longer than CELERY_TASK_SOFT_TIME_LIMIT=300" in start_fails(env)
+
+
+SHOW_HTTPS = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'hsts': s.SECURE_HSTS_SECONDS, 'proxy': getattr(s, 'SECURE_PROXY_SSL_HEADER', None), "
+    "'img_src': s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src'], 'image_hosts': s.MARKDOWN_IMAGE_HOSTS}))"
+)
+
+
+def https_settings(**settings: str) -> dict:
+    result = run_python("-c", SHOW_HTTPS, env=production_environment(**settings))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_hsts_is_a_year_by_default_and_can_be_turned_off() -> None:
+    assert https_settings()["hsts"] == 31536000
+    assert https_settings(DJANGO_HSTS_SECONDS="0")["hsts"] == 0
+    assert https_settings(DJANGO_HSTS_SECONDS="600")["hsts"] == 600
+
+
+def test_x_forwarded_proto_is_trusted_only_when_configured() -> None:
+    assert https_settings()["proxy"] is None
+    assert https_settings(SPRINTBOARD_TRUST_X_FORWARDED_PROTO="0")["proxy"] is None
+    assert https_settings(SPRINTBOARD_TRUST_X_FORWARDED_PROTO="1")["proxy"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_allowed_markdown_image_hosts_join_the_policy_img_src() -> None:
+    shown = https_settings(SPRINTBOARD_MARKDOWN_IMAGE_HOSTS="img.example.com, cdn.example.com:8443")
+    assert shown["image_hosts"] == ["img.example.com", "cdn.example.com:8443"]
+    assert shown["img_src"] == ["'self'", "data:", "img.example.com", "cdn.example.com:8443"]
+    assert https_settings()["img_src"] == ["'self'", "data:"]
+
+
+def test_it_names_an_image_host_written_as_a_url() -> None:
+    env = production_environment(SPRINTBOARD_MARKDOWN_IMAGE_HOSTS="https://img.example.com/")
+    assert "SPRINTBOARD_MARKDOWN_IMAGE_HOSTS has 'https://img.example.com/'" in start_fails(env)
+
+
+def test_check_deploy_has_nothing_to_say_behind_a_trusted_proxy() -> None:
+    env = production_environment(SPRINTBOARD_TRUST_X_FORWARDED_PROTO="1")
+    result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stderr

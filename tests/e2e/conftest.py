@@ -4,6 +4,11 @@ Playwright's own browser download does not work here, so the system Chromium
 is launched by path. Without it the e2e tests are skipped with a reason; under
 CI=true a missing Chromium fails the run instead.
 
+Every page runs under the app's Content-Security-Policy: a violation any page of a test reports
+(Chromium's "Refused to ..." console error, or a ``securitypolicyviolation`` event) fails that test.
+Scripts a test adds run through Playwright (``evaluate``, ``add_init_script``), which the policy does
+not govern, never as inline ``<script>`` tags, which it refuses.
+
 Tests wait for signals, never for time: every page sets ``body[data-ready]`` once
 its scripts are set up (static/js/app.js), so a test opens a page with
 ``open_page(page, url)`` (or ``reload_page``, or ``click_through`` for a link or
@@ -16,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -70,11 +76,42 @@ def click_through(page, target) -> None:
     wait_ready(page)
 
 
+# What any page of the running test reported as refused by the Content-Security-Policy (see csp_guard).
+CSP_VIOLATIONS: list[str] = []
+# Runs in every document before its own scripts; the policy does not govern Playwright's init scripts.
+REPORT_CSP_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} refused ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || document.URL}:${event.lineNumber} ${event.sample || ""}`);
+});"""
+
+
+def _record_csp_violation(message) -> None:
+    text = message.text
+    if message.type == "error" and (
+        text.startswith(("Refused to", "CSP violation")) or "Content Security Policy" in text
+    ):
+        CSP_VIOLATIONS.append(f"{message.page.url if message.page else '?'}: {text}")
+
+
 def new_page(browser, base_url: str, viewport: dict[str, int] = DESKTOP):
-    """A page in a fresh context of its own (a second person, or another window size)."""
+    """A page in a fresh context of its own (a second person, or another window size), watched for CSP violations."""
     context = browser.new_context(base_url=base_url, viewport=viewport)
     context.set_default_timeout(10_000)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    context.on("console", _record_csp_violation)
     return context.new_page()
+
+
+@pytest.fixture(autouse=True)
+def csp_guard():
+    """Fails the test if any of its pages reported a Content-Security-Policy violation (checked last, after
+    every page is closed, so what a page reported while it closed counts too)."""
+    CSP_VIOLATIONS.clear()
+    yield
+    violations, CSP_VIOLATIONS[:] = Counter(CSP_VIOLATIONS), []
+    if violations:
+        lines = [f"{count} x {violation}" for violation, count in violations.items()]
+        pytest.fail("The Content-Security-Policy refused:\n" + "\n".join(lines), pytrace=False)
 
 
 def _chromium() -> str:

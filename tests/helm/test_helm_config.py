@@ -48,6 +48,7 @@ def test_configmap_holds_the_django_settings(configured_render: Rendered) -> Non
         "DJANGO_CSRF_TRUSTED_ORIGINS": "",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_SSL_REDIRECT": "true",
+        "DJANGO_HSTS_SECONDS": "31536000",
         "DJANGO_LOG_FORMAT": "json",
         "DJANGO_LOG_LEVEL": "INFO",
         "SPRINTBOARD_LOGIN_FAILURE_LIMIT": "5",
@@ -62,6 +63,8 @@ def test_configmap_holds_the_django_settings(configured_render: Rendered) -> Non
         "SPRINTBOARD_REPORTS_STUCK_MARGIN_SECONDS": "60",
         "SPRINTBOARD_REPORTS_QUEUED_EXPIRY_SECONDS": "3600",
         "SPRINTBOARD_REPORTS_UNUSED_DAYS": "14",
+        "SPRINTBOARD_MARKDOWN_IMAGE_HOSTS": "",
+        "SPRINTBOARD_TRUST_X_FORWARDED_PROTO": "false",
         "SPRINTBOARD_NUM_PROXIES": "0",
     }
 

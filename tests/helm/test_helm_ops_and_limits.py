@@ -106,6 +106,35 @@ def test_the_ingress_controller_counts_as_one_proxy_unless_told(
     assert data["SPRINTBOARD_NUM_PROXIES"] == proxies
 
 
+@pytest.mark.parametrize(
+    ("values", "trusted"),
+    [
+        ({}, "false"),
+        (INGRESS, "true"),
+        (deep_merge(INGRESS, {"security": {"trustForwardedProto": False}}), "false"),
+        ({"security": {"trustForwardedProto": True}}, "true"),
+    ],
+)
+def test_x_forwarded_proto_is_trusted_behind_the_ingress_unless_told(
+    render: RenderFn, values: dict[str, Any], trusted: str
+) -> None:
+    data = render(deep_merge(CONFIGURED, values)).get("ConfigMap", "sb-sprintboard")["data"]
+    assert data["SPRINTBOARD_TRUST_X_FORWARDED_PROTO"] == trusted
+
+
+def test_hsts_and_markdown_image_hosts_reach_the_pods(render: RenderFn) -> None:
+    values = {"django": {"hstsSeconds": 0}, "security": {"markdownImageHosts": ["img.example.com", "cdn.example.com"]}}
+    data = render(deep_merge(CONFIGURED, values)).get("ConfigMap", "sb-sprintboard")["data"]
+    assert data["DJANGO_HSTS_SECONDS"] == "0"
+    assert data["SPRINTBOARD_MARKDOWN_IMAGE_HOSTS"] == "img.example.com,cdn.example.com"
+
+
+@pytest.mark.parametrize("host", ["https://img.example.com", "img.example.com/path", "IMG.example.com"])
+def test_the_schema_rejects_an_image_host_that_is_not_a_host_name(render: RenderFn, host: str) -> None:
+    with pytest.raises(helm.HelmValuesError):
+        render(deep_merge(CONFIGURED, {"security": {"markdownImageHosts": [host]}}))
+
+
 @pytest.mark.parametrize("rate", ["lots", "10/fortnight", "/minute", 5])
 def test_the_schema_rejects_a_rate_django_rest_framework_cannot_read(render: RenderFn, rate: Any) -> None:
     with pytest.raises(helm.HelmValuesError):

@@ -2,7 +2,9 @@
 
 =====================  ==========================================================================
 ``markdown``           Markdown to sanitised HTML, with task lists (``- [ ]`` / ``- [x]``) as
-                       disabled checkboxes and every image given an ``alt`` (empty when none)
+                       disabled checkboxes and every image given an ``alt`` (empty when none);
+                       an image from another site (unless in ``MARKDOWN_IMAGE_HOSTS``) is
+                       replaced by its ``alt`` text
 ``label_text_color``   a label's colour, darkened where needed so its text reads on white (4.5:1)
 =====================  ==========================================================================
 
@@ -19,10 +21,12 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as etree
+from urllib.parse import urlsplit
 
 import markdown as markdown_lib
 import nh3
 from django import template
+from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
@@ -38,6 +42,10 @@ ALLOWED_ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "input": {"checked"}}
 FORCED_ATTRIBUTES = {"input": {"type": "checkbox", "disabled": ""}}
 ALLOWED_CLASSES = {"li": {"task-list-item"}}
 IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)")
+# nh3 writes < and > inside attribute values as entities, so an <img ...> of its output ends at the first ">".
+IMG_TAG = re.compile(r"<img\b([^>]*)>")
+ALT_VALUE = re.compile(r'\salt="([^"]*)"')
+URL_IGNORED = re.compile(r"[\t\n\r]")  # browsers drop these anywhere in a URL
 WHITE_TEXT_CONTRAST = 4.6  # WCAG AA asks 4.5:1 for text; a little over, for rounding
 
 
@@ -75,6 +83,41 @@ class _TaskListExtension(Extension):
         md.treeprocessors.register(_TaskLists(md), "task_lists", 15)  # after inline markup (20)
 
 
+def image_source_allowed(src: str) -> bool:
+    r"""An address on this site (no scheme, no host) or on a host of ``MARKDOWN_IMAGE_HOSTS``.
+
+    Anything else would let the image's host see who read the text, and when (a tracking pixel).
+
+    >>> image_source_allowed("/static/diagram.png"), image_source_allowed("diagram.png")
+    (True, True)
+    >>> image_source_allowed("https://tracker.example/p.gif"), image_source_allowed("/\\tracker.example/p.gif")
+    (False, False)
+    """
+    # Read as a browser would: a backslash is a slash in http(s) URLs, and "/\\host/x" is "//host/x".
+    address = URL_IGNORED.sub("", src).strip().replace("\\", "/")
+    try:
+        parts = urlsplit(address)
+    except ValueError:
+        return False
+    if not parts.scheme and not parts.netloc:
+        return True
+    return parts.scheme in {"", "http", "https"} and parts.netloc.lower() in settings.MARKDOWN_IMAGE_HOSTS
+
+
+def _keep_allowed_images(element: str, attribute: str, value: str) -> str | None:
+    if element == "img" and attribute == "src" and not image_source_allowed(value):
+        return None
+    return value
+
+
+def _image_or_its_alt(match: re.Match[str]) -> str:
+    """An image whose source was dropped becomes its alt text (still escaped as nh3 wrote it)."""
+    if " src=" in match[1]:
+        return match[0]
+    alt = ALT_VALUE.search(match[1])
+    return alt[1] if alt else ""
+
+
 @register.filter(name="markdown")
 def markdown_filter(text: str | None) -> SafeString:
     """Markdown to HTML, sanitised: scripts, event handlers and unsafe links are stripped."""
@@ -89,7 +132,9 @@ def markdown_filter(text: str | None) -> SafeString:
         attributes=ALLOWED_ATTRIBUTES,
         set_tag_attribute_values=FORCED_ATTRIBUTES,
         allowed_classes=ALLOWED_CLASSES,
+        attribute_filter=_keep_allowed_images,
     )
+    clean = IMG_TAG.sub(_image_or_its_alt, clean)
     return mark_safe(IMG_WITHOUT_ALT.sub('<img alt=""', clean))  # noqa: S308 - nh3 has just removed anything unsafe
 
 

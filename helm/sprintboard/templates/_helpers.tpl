@@ -159,6 +159,7 @@ DJANGO_ALLOWED_HOSTS: {{ include "sprintboard.allowedHosts" . | quote }}
 DJANGO_CSRF_TRUSTED_ORIGINS: {{ include "sprintboard.csrfTrustedOrigins" . | quote }}
 DJANGO_DEBUG: {{ .Values.django.debug | toString | quote }}
 DJANGO_SECURE_SSL_REDIRECT: {{ .Values.django.secureSslRedirect | toString | quote }}
+DJANGO_HSTS_SECONDS: {{ .Values.django.hstsSeconds | int | toString | quote }}
 DJANGO_LOG_FORMAT: {{ .Values.django.logFormat | quote }}
 DJANGO_LOG_LEVEL: {{ .Values.django.logLevel | quote }}
 {{- with .Values.security }}
@@ -169,6 +170,7 @@ SPRINTBOARD_API_RATE_ADDRESS: {{ .apiRateAddress | quote }}
 SPRINTBOARD_API_RATE_TOKEN_FAILURES: {{ .apiRateTokenFailures | quote }}
 SPRINTBOARD_TOKEN_TTL_DAYS: {{ .tokenTtlDays | toString | quote }}
 SPRINTBOARD_PASSWORD_CHANGE_REVOKES_TOKENS: {{ .passwordChangeRevokesTokens | toString | quote }}
+SPRINTBOARD_MARKDOWN_IMAGE_HOSTS: {{ join "," .markdownImageHosts | quote }}
 {{- end }}
 {{- with .Values.reports }}
 SPRINTBOARD_REPORTS_MAX_PENDING_PER_USER: {{ .maxPendingPerUser | toString | quote }}
@@ -177,6 +179,8 @@ SPRINTBOARD_REPORTS_STUCK_MARGIN_SECONDS: {{ .stuckMarginSeconds | toString | qu
 SPRINTBOARD_REPORTS_QUEUED_EXPIRY_SECONDS: {{ .queuedExpirySeconds | toString | quote }}
 SPRINTBOARD_REPORTS_UNUSED_DAYS: {{ .unusedDays | toString | quote }}
 {{- end }}
+{{- /* The Ingress controller sets X-Forwarded-Proto (and replaces a client's); without an Ingress, nobody does. */}}
+SPRINTBOARD_TRUST_X_FORWARDED_PROTO: {{ (kindIs "invalid" .Values.security.trustForwardedProto) | ternary .Values.ingress.enabled .Values.security.trustForwardedProto | toString | quote }}
 {{- /* The Ingress controller is one proxy in front of the pods; without an Ingress, none. */}}
 SPRINTBOARD_NUM_PROXIES: {{ (kindIs "invalid" .Values.security.numProxies) | ternary (ternary 1 0 .Values.ingress.enabled) .Values.security.numProxies | toString | quote }}
 {{- range $name, $value := .Values.env }}

@@ -86,7 +86,7 @@ def test_columns_are_the_workflow_in_order_grouped_by_category(as_user, cards, s
     content = as_user("member").get(board_url()).content.decode()
     positions = [content.index(f'id="column-{state.pk}"') for state in states.values()]
     assert positions == sorted(positions)
-    assert 'class="board-group category-active" style="grid-column: span 1"' in content
+    assert 'class="board-group category-active" data-css-vars="--span: 1"' in content
     assert content.count('class="board-group') == 7  # Validating (active) follows Waiting: its own group
     for name in ("Backlog", "Ready", "In progress", "Waiting", "Validating", "Done", "Won&#x27;t do"):
         assert name in content

@@ -74,3 +74,59 @@ def test_a_label_colour_that_reads_already_is_kept_and_a_bad_value_falls_back_to
     assert label_text_color("#1d4ed8") == "#1d4ed8"
     assert label_text_color("javascript:alert(1)") == "#1c2330"
     assert label_text_color(None) == "#1c2330"
+
+
+# --- Images come from this site (or a host the settings allow): no tracking pixels -----------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "https://tracker.example/pixel.gif",
+        "http://tracker.example/pixel.gif",
+        "//tracker.example/pixel.gif",
+        "/\\tracker.example/pixel.gif",  # a browser reads the backslash as a slash: //tracker.example
+        "HTTPS://TRACKER.EXAMPLE/pixel.gif",
+        "http:tracker.example/pixel.gif",
+        " //tracker.example/pixel.gif",
+        "https://user@img.example.com/pixel.gif",
+    ],
+)
+def test_an_image_from_another_site_is_replaced_by_its_alt_text(settings, source):
+    settings.MARKDOWN_IMAGE_HOSTS = ["img.example.com"]
+    for text in (f"![Weekly numbers]({source}) after", f'<img src="{source}" alt="Weekly numbers"> after'):
+        html = str(markdown_filter(text))
+        assert "<img" not in html and "tracker" not in html, html
+        assert "Weekly numbers after" in html
+
+
+def test_an_image_without_alt_from_another_site_leaves_nothing():
+    assert str(markdown_filter('a<img src="https://tracker.example/p.gif">b')) == "<p>ab</p>"
+
+
+def test_an_alt_text_left_in_place_stays_escaped():
+    html = str(markdown_filter('<img src="https://tracker.example/p.gif" alt="<script>x</script> &quot;">'))
+    assert "<script" not in html and "&lt;script&gt;" in html
+
+
+def test_images_on_this_site_are_kept(settings):
+    settings.MARKDOWN_IMAGE_HOSTS = []
+    html = str(markdown_filter("![a](/static/a.png) ![b](b.png) ![c](../c.png?size=2)"))
+    assert html.count("<img") == 3
+    assert 'src="/static/a.png"' in html and 'src="b.png"' in html and 'src="../c.png?size=2"' in html
+
+
+def test_images_from_an_allowed_host_are_kept_and_only_from_it(settings):
+    settings.MARKDOWN_IMAGE_HOSTS = ["img.example.com"]
+    html = str(markdown_filter("![a](https://img.example.com/a.png) ![b](https://img.example.com.evil.example/b.png)"))
+    assert '<img alt="a" src="https://img.example.com/a.png">' in html
+    assert "evil" not in html and html.count("<img") == 1
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    from apps.web.templatetags import sprintboard
+
+    result = doctest.testmod(sprintboard)
+    assert result.attempted > 0 and result.failed == 0
