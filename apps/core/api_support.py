@@ -212,6 +212,11 @@ class BrowsableApi(BrowsableAPIRenderer):
     """DRF's HTML pages for the API, under the Content-Security-Policy: their templates lay out with style
     attributes, so these pages alone may have them (style-src-attr); their scripts are files, as everywhere."""
 
+    def get_filter_form(self, data: Any, view: Any, request: Any) -> None:
+        """No filter form: the views filter with their own parameters (documented in the schema) and have no
+        ``queryset`` for DRF's filter backends to read, which made every list endpoint a 500 in a browser."""
+        return None
+
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None):
         response = (renderer_context or {}).get("response")
         if response is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from apps.deliverables import services as deliverable_services
 from apps.projects import services as project_services
@@ -278,3 +279,26 @@ def test_every_api_route_is_in_the_permission_table():
     routes = {shape(str(p.pattern)) for include in api_urls.urlpatterns for p in include.url_patterns}
     tested = {shape(e.url.removeprefix("/api/v1/")) for e in ENDPOINTS}
     assert routes - tested == set()
+
+
+GET_ENDPOINTS = [e for e in ENDPOINTS if e.method == "get"]
+
+
+@pytest.mark.parametrize("endpoint", GET_ENDPOINTS, ids=str)
+def test_a_browser_options_head_and_a_bad_id_never_get_a_500(endpoint, world, people):
+    """A browser (Accept: text/html) gets the browsable API page; OPTIONS and HEAD answer; an id that does
+    not match the route gets the JSON error shape."""
+    if endpoint.prepare:
+        endpoint.prepare(world, people)
+    client = Client()
+    client.force_login(people["admin"])
+    url = endpoint.url.format(w=world)
+    page = client.get(url, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert page.status_code == endpoint.success, page.content[:500]
+    assert page["Content-Type"].startswith(("text/html", "application/json"))  # reports and downloads: JSON
+    assert client.options(url).status_code == 200
+    assert client.head(url).status_code == endpoint.success
+    bad = re.sub(r"/\d+/", "/abc/", url, count=1)
+    if bad != url:
+        response = client.get(bad)
+        assert response.status_code == 404 and response.json()["errors"][0]["code"]
