@@ -23,3 +23,5 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"user": "100000/minute", "address": "100000/minute", "token_failure": "100000/minute"},
 }
+# django-axes logs every login at INFO (four lines each): thousands of test logins would bury real failures.
+AXES_VERBOSE = False
