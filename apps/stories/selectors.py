@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from apps.core.errors import InvalidInput
 from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
-from apps.stories.models import EventKind, Sprint, SprintStatus, Story, StoryEvent
+from apps.stories.models import EventKind, Sprint, SprintStatus, Story, StoryEvent, StoryKind
 from sprintboard import flow, history, records, sprints
 from sprintboard.errors import EngineError
 from sprintboard.history import end_of_day, gc_paused
@@ -448,8 +448,9 @@ def board_stories(
     label: str | None = None,
     kind: str | None = None,
     related: tuple[str, ...] = (),
-) -> list[Story]:
-    """The cards of a board in rank order (``card_labels`` set), in two queries whatever their number.
+) -> BoardStories:
+    """The stories of a board in rank order, in two queries whatever their number (``board_card`` makes each
+    one's card; the labels come with it, read here in one query).
 
     With a sprint: its stories. Without (Kanban): every story in a ``todo`` or started state, and
     those that finished since ``since``. ``assignee`` is a username or ``"none"``; ``label`` a name.
@@ -464,14 +465,61 @@ def board_stories(
     through = Story.labels.through.objects.filter(story__in=stories.values("pk")).order_by("label__name")
     for story_id, name, color in through.values_list("story_id", "label__name", "label__color"):
         labels.setdefault(story_id, []).append(CardLabel(name, color))
-    for card in cards:
-        card.card_labels = labels.get(card.pk, [])
-    return cards
+    return BoardStories(cards, {story_id: tuple(found) for story_id, found in labels.items()})
 
 
 class CardLabel(NamedTuple):
     name: str
     color: str
+
+
+class BoardStories(NamedTuple):
+    stories: list[Story]
+    labels: dict[int, tuple[CardLabel, ...]]  # story pk -> its labels by name
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What a board card shows, prepared once: 500 cards rendered with template filters cost too much."""
+
+    key: str
+    title: str
+    version: int
+    state_id: int
+    kind: str
+    kind_label: str
+    points_label: str
+    blocked: bool
+    blocked_reason: str
+    assignee_name: str
+    deliverable_name: str | None
+    labels: tuple[CardLabel, ...]
+    age: int | None  # days since it started; None before it starts
+    over_sle: bool  # older than the service level expectation
+    page_url: str
+
+
+KIND_NAMES = dict(StoryKind.choices)
+
+
+def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, sle: int | None, page_url: str) -> Card:
+    return Card(
+        key=story.key,
+        title=story.title,
+        version=story.version,
+        state_id=story.state_id,
+        kind=story.kind,
+        kind_label=KIND_NAMES.get(story.kind, story.kind),
+        points_label="" if story.points is None else str(points_value(story.points)),
+        blocked=story.blocked,
+        blocked_reason=story.blocked_reason,
+        assignee_name=story.assignee.get_username() if story.assignee_id else "",
+        deliverable_name=story.deliverable.name if story.deliverable_id else None,
+        labels=labels,
+        age=age,
+        over_sle=sle is not None and age is not None and age > sle,
+        page_url=page_url,
+    )
 
 
 # Columns a card never shows: not read for the board's hundreds of rows.

@@ -66,7 +66,6 @@ SWIMLANES: dict[str, Swimlane] = {
 
 MODES = {"sprint": "Active sprint", "kanban": "Kanban"}
 CATEGORY_NAMES = dict(Category.choices)
-KIND_NAMES = dict(StoryKind.choices)
 
 
 class BoardFilterForm(forms.Form):
@@ -92,7 +91,7 @@ class BoardFilterForm(forms.Form):
 @dataclass
 class Cell:
     state: WorkflowState
-    cards: list[Story] = field(default_factory=list)
+    cards: list[selectors.Card] = field(default_factory=list)
 
 
 @dataclass
@@ -170,7 +169,7 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     swimlane = SWIMLANES[chosen["lanes"] or "none"]
     now = timezone.now()
     since = now - timedelta(days=selectors.KANBAN_RECENT_DAYS)
-    stories = selectors.board_stories(
+    stories, labels = selectors.board_stories(
         project,
         sprint=sprint if mode == "sprint" else None,
         since=since,
@@ -183,7 +182,7 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     board_flow = selectors.board_flow(project, cards=stories, started=started, now=now)
     counts = selectors.wip_counts(project, states=[state.pk for state in states if state.wip_limit is not None])
     columns = [Column(state, counts.get(state.pk, 0)) for state in states]
-    lanes = _lanes(stories, states, swimlane, board_flow, _story_page_url(project))
+    lanes = _lanes(stories, labels, states, swimlane, board_flow, _story_page_url(project))
     for column, index in zip(columns, range(len(states)), strict=True):
         column.shown = sum(len(lane.cells[index].cards) for lane in lanes)
     query = request.GET.urlencode()
@@ -212,24 +211,29 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
 
 
 def _lanes(
-    stories: list[Story], states: list[WorkflowState], swimlane: Swimlane, board_flow, page_url: str
+    stories: list[Story],
+    labels: dict[int, tuple[selectors.CardLabel, ...]],
+    states: list[WorkflowState],
+    swimlane: Swimlane,
+    board_flow: selectors.BoardFlow,
+    page_url: str,
 ) -> list[Lane]:
     lanes: dict[Any, Lane] = {}
     index = {state.pk: i for i, state in enumerate(states)}
     sle = board_flow.sle_days if board_flow.sle_n else None
     for story in stories:  # rank order, so each cell stays in rank order
-        # What the card shows, prepared here: 500 cards rendered with template filters cost too much.
-        story.age = board_flow.ages.get(story.key)
-        story.over_sle = sle is not None and story.age is not None and story.age > sle
-        story.page_url = page_url.replace("STORY-KEY", story.key)
-        story.kind_label = KIND_NAMES.get(story.kind, story.kind)
-        story.points_label = "" if story.points is None else str(selectors.points_value(story.points))
-        story.assignee_name = story.assignee.get_username() if story.assignee_id else ""
+        card = selectors.board_card(
+            story,
+            labels=labels.get(story.pk, ()),
+            age=board_flow.ages.get(story.key),
+            sle=sle,
+            page_url=page_url.replace("STORY-KEY", story.key),
+        )
         lane_id, heading = swimlane.lane_of(story)
         lane = lanes.get(lane_id)
         if lane is None:
             lane = lanes[lane_id] = Lane(lane_id, heading, [Cell(state) for state in states])
-        lane.cells[index[story.state_id]].cards.append(story)
+        lane.cells[index[story.state_id]].cards.append(card)
     ordered = sorted(lanes.values(), key=lambda lane: (lane.id is None, lane.heading.lower()))
     return ordered or [Lane(None, "", [Cell(state) for state in states])]
 
