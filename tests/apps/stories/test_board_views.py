@@ -489,3 +489,33 @@ def test_polls_of_one_board_version_share_one_render(browser_for, cards, states,
     assert not any('"stories_story"."title"' in q["sql"] for q in shared.captured_queries)
     # Another role is another version (a product owner's cards can be dragged differently).
     assert second.get(live_url())["ETag"] != rendered["ETag"]
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        {},
+        {"mode": "kanban"},
+        {"assignee": "member"},
+        {"assignee": "none"},
+        {"label": "dbt"},
+        {"kind": "bug"},
+        {"mode": "kanban", "kind": "story"},
+        {"assignee": "nobody-such"},
+    ],
+    ids=str,
+)
+def test_the_polls_fingerprint_counts_the_cards_the_board_shows(project, people, cards, sprint, shown):
+    """The poll's written-out query and the render's board_cards_query describe the same cards."""
+    from apps.stories import selectors
+
+    version = selectors.board_version(user=people["member"], key="DATA", shown=selectors.BoardShown(**shown))
+    since = timezone.now() - timedelta(days=selectors.KANBAN_RECENT_DAYS)
+    filters = {name: shown.get(name, "") for name in ("assignee", "label", "kind")}
+    in_sprint = None if shown.get("mode") == "kanban" else sprint
+    expected = selectors.board_cards_query(project, sprint=in_sprint, since=since, **filters)
+    count, versions, latest = version.shown.split(":", 2)
+    assert int(count) == expected.count()
+    assert expected.count() > 0 or shown.get("assignee") == "nobody-such"  # each filter is tried on real cards
+    assert int(versions) == sum(expected.values_list("version", flat=True))
+    assert bool(latest) == expected.exists()
