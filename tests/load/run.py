@@ -48,7 +48,11 @@ users = get_user_model().objects.bulk_create(
     get_user_model()(username=f"load{{n:03d}}", password=password, first_name="Load", last_name=str(n))
     for n in range(1, {count} + 1)
 )
-Membership.objects.bulk_create(Membership(project=project, user=user, role=Role.MEMBER) for user in users)
+# One person in six is a product owner (they order the backlog); the others are members.
+Membership.objects.bulk_create(
+    Membership(project=project, user=user, role=Role.PRODUCT_OWNER if n % 6 == 1 else Role.MEMBER)
+    for n, user in enumerate(users, start=1)
+)
 # Each person is already signed in, as a team at work is: a session each, no password hashing under load.
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
