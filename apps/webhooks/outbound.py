@@ -78,7 +78,7 @@ def _address_refused(address: str) -> str | None:
 def _resolve(host: str, port: int) -> tuple[str, ...]:
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError):
+    except (OSError, UnicodeError, ValueError):  # gaierror is an OSError
         raise UrlRefused(f"The host {host} cannot be resolved.") from None
     addresses = tuple(dict.fromkeys(str(answer[4][0]) for answer in answers))
     if not addresses:

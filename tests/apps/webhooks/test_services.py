@@ -233,3 +233,18 @@ def test_the_sweep_asks_for_due_deliveries_only(hook, project, people, receiver,
         conn.default_channel.client.delete("celery")
     Delivery.objects.filter(webhook=hook).update(next_try_at=timezone.now() + timedelta(minutes=5))
     assert services.deliveries_sweep() == 0
+
+
+def test_sprint_events_are_queued_once_the_start_and_close_commit(
+    hook, project, people, receiver, django_capture_on_commit_callbacks
+):
+    sprint = story_services.sprint_create(project=project, actor=people["owner"], goal="Ship the CRM feed")
+    with django_capture_on_commit_callbacks(execute=True):
+        story_services.sprint_start(sprint=sprint, actor=people["owner"])
+    with django_capture_on_commit_callbacks(execute=True):
+        story_services.sprint_close(sprint=sprint, actor=people["owner"], unfinished="backlog")
+    services.deliveries_send(webhook_id=hook.pk)
+    started, closed = bodies(receiver)
+    assert (started["event"], closed["event"]) == ("sprint.started", "sprint.closed")
+    assert started["data"]["sprint"]["goal"] == "Ship the CRM feed" and started["actor"] == "owner"
+    assert closed["data"]["sprint"]["status"] == "closed" and closed["story"] is None
