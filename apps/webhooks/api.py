@@ -118,8 +118,9 @@ class WebhookDetail(WebhookScoped):
         responses={200: WebhookSerializer, **error_responses(400, 401, 403, 404)},
     )
     def patch(self, request, webhook_id):
+        data = self.valid(WebhookUpdateSerializer, request)  # the body's shape first: it says nothing about the row
         webhook = self.item(webhook_id)
-        services.webhook_update(webhook=webhook, **self.valid(WebhookUpdateSerializer, request))
+        services.webhook_update(webhook=webhook, **data)
         return self.answer(self.reread(webhook))
 
     @extend_schema(

@@ -80,7 +80,8 @@ def _resolve(host: str, port: int) -> tuple[str, ...]:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError, ValueError):  # gaierror is an OSError
         raise UrlRefused(f"The host {host} cannot be resolved.") from None
-    addresses = tuple(dict.fromkeys(str(answer[4][0]) for answer in answers))
+    # IPv4 first: a pod without an IPv6 route still reaches a dual-stack receiver.
+    addresses = tuple(sorted(dict.fromkeys(str(answer[4][0]) for answer in answers), key=lambda a: ":" in a))
     if not addresses:
         raise UrlRefused(f"The host {host} cannot be resolved.")
     return addresses

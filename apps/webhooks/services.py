@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 URL_MAX, SECRET_MIN, SECRET_MAX = 2000, 16, 200
 LEASE_MARGIN = timedelta(seconds=30)
+# A task sends for at most this long, then queues the rest as a new task: well inside Celery's time limit.
+TASK_BUDGET = timedelta(seconds=120)
+# Delivered rows are kept this long in the log.
+LOG_KEPT = timedelta(days=30)
 
 
 # --- Webhooks -------------------------------------------------------------------------------------
@@ -179,8 +183,7 @@ def deliveries_queue(*, project_id: int, messages: Iterable[payloads.Message]) -
 
 
 def story_events_queue(*, project_id: int, first_seq: int, last_seq: int) -> int:
-    if not Webhook.objects.filter(project_id=project_id, active=True).exists():
-        return 0
+    """The story events ``first_seq``..``last_seq`` (read only when a webhook listens: one query otherwise)."""
     return deliveries_queue(
         project_id=project_id, messages=payloads.story_messages(project_id=project_id, first=first_seq, last=last_seq)
     )
@@ -254,18 +257,21 @@ def deliveries_send(*, webhook_id: int) -> int:
     Another worker holding the lease is sending already: this one leaves. After letting the lease go, look
     once more, so a delivery queued while the lease was held is not left waiting for the sweep.
     """
-    delivered = 0
+    delivered, budget_ends = 0, timezone.now() + TASK_BUDGET
     while _lease(webhook_id):
         try:
-            delivered += _send_due(webhook_id)
+            delivered += _send_due(webhook_id, budget_ends=budget_ends)
         finally:
             _release(webhook_id)
         if not _due(_head(webhook_id)) or not Webhook.objects.filter(pk=webhook_id, active=True).exists():
             break
+        if timezone.now() > budget_ends and not settings.CELERY_TASK_ALWAYS_EAGER:
+            _schedule(webhook_id, timezone.now())  # the rest in a new task, once the lease is free
+            break
     return delivered
 
 
-def _send_due(webhook_id: int) -> int:
+def _send_due(webhook_id: int, *, budget_ends: datetime) -> int:
     delivered = 0
     while True:
         webhook = Webhook.objects.filter(pk=webhook_id, active=True).first()
@@ -274,6 +280,8 @@ def _send_due(webhook_id: int) -> int:
             return delivered
         if not _due(head):
             _schedule(webhook_id, head.next_try_at)
+            return delivered
+        if timezone.now() > budget_ends and not settings.CELERY_TASK_ALWAYS_EAGER:
             return delivered
         _lease(webhook_id, renew=True)
         answer = outbound.post(
@@ -323,8 +331,10 @@ def _disable(webhook: Webhook, *, now: datetime, since: datetime, error: str) ->
 
 def deliveries_sweep() -> int:
     """Ask for the sending of every active webhook with a due delivery (the beat runs this each minute:
-    it restarts what a dead worker or an unreachable broker left). Returns how many were asked."""
+    it restarts what a dead worker or an unreachable broker left), and forget deliveries older than
+    ``LOG_KEPT``. Returns how many webhooks were asked."""
     now = timezone.now()
+    Delivery.objects.filter(status=DeliveryStatus.DELIVERED, delivered_at__lt=now - LOG_KEPT).delete()
     due = (
         Delivery.objects.filter(webhook__active=True)
         .exclude(status=DeliveryStatus.DELIVERED)

@@ -57,6 +57,11 @@ def test_configmap_holds_the_django_settings(configured_render: Rendered) -> Non
         "SPRINTBOARD_API_RATE_TOKEN_FAILURES": "20/minute",
         "SPRINTBOARD_TOKEN_TTL_DAYS": "0",
         "SPRINTBOARD_PASSWORD_CHANGE_REVOKES_TOKENS": "false",
+        "SPRINTBOARD_WEBHOOK_ALLOW_PRIVATE": "false",
+        "SPRINTBOARD_WEBHOOK_TIMEOUT_SECONDS": "10",
+        "SPRINTBOARD_WEBHOOK_RETRY_SECONDS": "30",
+        "SPRINTBOARD_WEBHOOK_RETRY_MAX_SECONDS": "3600",
+        "SPRINTBOARD_WEBHOOK_DISABLE_AFTER_HOURS": "24",
         "SPRINTBOARD_NUM_PROXIES": "0",
     }
 

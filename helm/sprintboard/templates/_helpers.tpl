@@ -170,6 +170,13 @@ SPRINTBOARD_API_RATE_TOKEN_FAILURES: {{ .apiRateTokenFailures | quote }}
 SPRINTBOARD_TOKEN_TTL_DAYS: {{ .tokenTtlDays | toString | quote }}
 SPRINTBOARD_PASSWORD_CHANGE_REVOKES_TOKENS: {{ .passwordChangeRevokesTokens | toString | quote }}
 {{- end }}
+{{- with .Values.webhooks }}
+SPRINTBOARD_WEBHOOK_ALLOW_PRIVATE: {{ .allowPrivate | toString | quote }}
+SPRINTBOARD_WEBHOOK_TIMEOUT_SECONDS: {{ .timeoutSeconds | toString | quote }}
+SPRINTBOARD_WEBHOOK_RETRY_SECONDS: {{ .retrySeconds | toString | quote }}
+SPRINTBOARD_WEBHOOK_RETRY_MAX_SECONDS: {{ .retryMaxSeconds | toString | quote }}
+SPRINTBOARD_WEBHOOK_DISABLE_AFTER_HOURS: {{ .disableAfterHours | toString | quote }}
+{{- end }}
 {{- /* The Ingress controller is one proxy in front of the pods; without an Ingress, none. */}}
 SPRINTBOARD_NUM_PROXIES: {{ (kindIs "invalid" .Values.security.numProxies) | ternary (ternary 1 0 .Values.ingress.enabled) .Values.security.numProxies | toString | quote }}
 {{- range $name, $value := .Values.env }}

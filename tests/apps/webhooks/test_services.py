@@ -248,3 +248,13 @@ def test_sprint_events_are_queued_once_the_start_and_close_commit(
     assert (started["event"], closed["event"]) == ("sprint.started", "sprint.closed")
     assert started["data"]["sprint"]["goal"] == "Ship the CRM feed" and started["actor"] == "owner"
     assert closed["data"]["sprint"]["status"] == "closed" and closed["story"] is None
+
+
+def test_the_sweep_forgets_deliveries_delivered_a_month_ago(hook, project, people, receiver):
+    for title in ("Old", "Recent"):
+        story_services.story_create(project=project, actor=people["owner"], title=title)
+    services.deliveries_send(webhook_id=hook.pk)
+    old, recent = Delivery.objects.filter(webhook=hook).order_by("id")
+    Delivery.objects.filter(pk=old.pk).update(delivered_at=timezone.now() - timedelta(days=31))
+    services.deliveries_sweep()
+    assert list(Delivery.objects.filter(webhook=hook)) == [recent]
