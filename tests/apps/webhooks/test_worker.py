@@ -86,3 +86,17 @@ def test_a_ten_second_receiver_does_not_slow_a_story_move(
     durations = list(Delivery.objects.filter(webhook=webhook).order_by("id").values_list("duration_ms", flat=True))
     assert len(durations) == 2 and all(d >= 10_000 for d in durations)
     assert [r.json["story"] for r in receiver.delivered()] == [story.key, other.key]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_a_thread_sends_and_the_change_does_not_wait(
+    project, people, receiver, allow_private, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default: no Redis, tasks in process
+    receiver.delay = 3
+    webhook, _ = services.webhook_create(project=project, actor=people["admin"], url=receiver.url, events=["*"])
+    started = time.monotonic()
+    story = story_services.story_create(project=project, actor=people["owner"], title="Reported from a thread")
+    assert time.monotonic() - started < 1.0
+    wait_for(lambda: all_delivered(webhook), timeout=30, what="the thread's delivery")
+    assert [r.json["story"] for r in receiver.delivered()] == [story.key]
