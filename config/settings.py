@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.imports",
     "apps.transfer",
+    "apps.webhooks",
     "apps.web",
 ]
 
@@ -215,6 +216,23 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": 23 * 3600},
     },
 }
+# Webhook deliveries a dead worker or an unreachable broker left behind are asked for again each minute.
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "apps.webhooks.tasks.webhooks_sweep_task",
+    "schedule": 60.0,
+    "options": {"expires": 60},
+}
+
+# --- Outgoing webhooks (apps/webhooks) ----------------------------------------
+# Private, loopback and link-local receivers are refused (SSRF) unless the operator allows them.
+WEBHOOK_ALLOW_PRIVATE = envbool("SPRINTBOARD_WEBHOOK_ALLOW_PRIVATE", False)
+# The most one delivery may take, connection and answer included.
+WEBHOOK_TIMEOUT_SECONDS = envint("SPRINTBOARD_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# A failed delivery is tried again after this many seconds, doubling each time up to the maximum.
+WEBHOOK_RETRY_SECONDS = envint("SPRINTBOARD_WEBHOOK_RETRY_SECONDS", 30, minimum=1)
+WEBHOOK_RETRY_MAX_SECONDS = envint("SPRINTBOARD_WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
+# A webhook whose deliveries have failed for this long is disabled and its project's admins are told.
+WEBHOOK_DISABLE_AFTER_HOURS = envint("SPRINTBOARD_WEBHOOK_DISABLE_AFTER_HOURS", 24, minimum=1)
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

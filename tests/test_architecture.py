@@ -6,7 +6,18 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS_IN_ORDER = ["core", "projects", "deliverables", "stories", "intake", "reports", "imports", "transfer", "web"]
+APPS_IN_ORDER = [
+    "core",
+    "projects",
+    "deliverables",
+    "stories",
+    "intake",
+    "reports",
+    "imports",
+    "transfer",
+    "webhooks",
+    "web",
+]
 FORBIDDEN_IN_ENGINE = ("django", "rest_framework", "celery", "apps", "config", "psycopg", "redis")
 
 

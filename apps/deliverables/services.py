@@ -209,6 +209,16 @@ def _append(deliverable: Deliverable, changes: Sequence[Change], *, actor, at: d
         )
         for change in changes
     )
+    for change in changes:
+        if change.kind == DeliverableEventKind.STATUS:
+            signals.deliverable_status_changed.send(
+                sender=Deliverable,
+                deliverable=deliverable,
+                from_status=change.from_value,
+                to_status=change.to_value,
+                actor=actor,
+                at=at,
+            )
 
 
 def _lock(deliverable: Deliverable, *, expected_version: int | None = None) -> Deliverable:

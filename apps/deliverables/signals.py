@@ -3,8 +3,14 @@
 ``deliverable_deleting`` is sent inside ``deliverable_delete``'s transaction, with the project's row locked,
 before the row goes: ``deliverable=`` the deliverable, ``actor=`` who deletes it. apps.stories unlinks its
 stories through its services (one event each); a listener's error rolls the deletion back.
+
+``deliverable_status_changed`` is sent inside the writing transaction each time a deliverable's status
+changes (an edit, publish, retire), with ``deliverable=``, ``from_status=``, ``to_status=``, ``actor=`` and
+``at=``. A listener that acts outside the database (a webhook) must defer that work with
+``transaction.on_commit``.
 """
 
 from django.dispatch import Signal
 
 deliverable_deleting = Signal()
+deliverable_status_changed = Signal()

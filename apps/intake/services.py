@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, InvalidInput
+from apps.intake import signals
 from apps.intake.models import Channel, Request, RequestStatus
 from apps.projects.models import Membership, Project
 from apps.stories import services as story_services
@@ -39,6 +40,7 @@ def _text(value: Any, *, field: str, limit: int, required: bool) -> str:
     return value
 
 
+@transaction.atomic
 def request_submit(
     *,
     project: Project,
@@ -53,7 +55,7 @@ def request_submit(
         raise InvalidInput(f"channel must be one of {', '.join(Channel.values)}.", field="channel")
     if not Membership.objects.filter(project=project, user=requester).exists():
         raise InvalidInput(f"{requester.get_username()} is not a member of {project.key}.", field="requester")
-    return Request.objects.create(
+    request = Request.objects.create(
         project=project,
         requester=requester,
         channel=channel,
@@ -61,6 +63,8 @@ def request_submit(
         title=_text(title, field="title", limit=TITLE_MAX, required=True),
         detail=_text(detail, field="detail", limit=DETAIL_MAX, required=False),
     )
+    signals.request_submitted.send(sender=Request, request=request)
+    return request
 
 
 def _locked_open(request: Request) -> Request:
@@ -113,6 +117,7 @@ def request_accept(
     locked.story = story
     _decided(locked, status=RequestStatus.ACCEPTED, actor=actor, at=at)
     locked.save()
+    signals.request_triaged.send(sender=Request, request=locked, actor=actor)
     return locked
 
 
@@ -135,6 +140,7 @@ def request_merge(*, request: Request, into: Request, actor: AbstractBaseUser, a
     locked.merged_into = target
     _decided(locked, status=RequestStatus.MERGED, actor=actor, at=at)
     locked.save()
+    signals.request_triaged.send(sender=Request, request=locked, actor=actor)
     return locked
 
 
@@ -146,6 +152,7 @@ def request_decline(*, request: Request, actor: AbstractBaseUser, reason: str, a
     locked.decline_reason = reason
     _decided(locked, status=RequestStatus.DECLINED, actor=actor, at=at)
     locked.save()
+    signals.request_triaged.send(sender=Request, request=locked, actor=actor)
     return locked
 
 

@@ -1,7 +1,11 @@
 """Signals other apps may listen to; stories never import their listeners.
 
-``sprint_closed`` is sent once a sprint's close has been committed, with ``sprint=`` the closed Sprint
+``sprint_closed`` is sent once a sprint's close has been committed, with ``sprint=`` the closed Sprint and
+``actor=`` who closed it
 (apps.reports queues the sprint report as of the close).
+
+``sprint_started`` is sent once a sprint's start has been committed, with ``sprint=`` the started Sprint and
+``actor=`` who started it (apps.webhooks tells the project's webhooks).
 
 ``events_appended`` is sent inside the writing transaction each time story events are appended, with
 ``project_id=`` and ``first_seq=``/``last_seq=`` the range written. A listener that acts outside the
@@ -11,4 +15,5 @@ database (a webhook, a notification) must defer its work with ``transaction.on_c
 from django.dispatch import Signal
 
 sprint_closed = Signal()
+sprint_started = Signal()
 events_appended = Signal()

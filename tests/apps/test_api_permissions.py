@@ -101,8 +101,35 @@ def add_import(w, people):
     )
 
 
+def add_webhook(w, people):
+    """A webhook and one delivery, whose ids are the story's (so URLs can name them)."""
+    from apps.webhooks.models import Delivery, Webhook
+
+    webhook = Webhook.objects.create(
+        pk=w.story.pk, project=w.project, url="https://93.184.215.14/hook", secret="s" * 32, events=["*"]
+    )
+    payload = {"event": "story.created", "seq": 1, "story": w.story.key}
+    Delivery.objects.create(pk=w.story.pk, webhook=webhook, event="story.created", seq=1, payload=payload)
+
+
 ENDPOINTS = [
     Endpoint("get", "/api/v1/projects/", None, 200),
+    # Webhooks (admins). The URL is a public literal address: checked without a DNS look-up, never called here.
+    Endpoint("get", "/api/v1/projects/DATA/webhooks/", Role.ADMIN, 200),
+    Endpoint(
+        "post",
+        "/api/v1/projects/DATA/webhooks/",
+        Role.ADMIN,
+        201,
+        {"url": "https://93.184.215.14/hook", "events": ["story.created", "story.moved"]},
+    ),
+    Endpoint("get", "/api/v1/webhooks/{w.story.pk}/", Role.ADMIN, 200, prepare=add_webhook),
+    Endpoint("patch", "/api/v1/webhooks/{w.story.pk}/", Role.ADMIN, 200, {"events": ["*"]}, prepare=add_webhook),
+    Endpoint("delete", "/api/v1/webhooks/{w.story.pk}/", Role.ADMIN, 204, prepare=add_webhook),
+    Endpoint("get", "/api/v1/webhooks/{w.story.pk}/deliveries/", Role.ADMIN, 200, prepare=add_webhook),
+    Endpoint(
+        "post", "/api/v1/webhooks/{w.story.pk}/deliveries/{w.story.pk}/redeliver/", Role.ADMIN, 202, prepare=add_webhook
+    ),
     # Imports: uploads are multipart (tests/apps/imports/test_api.py), so this table's JSON body gets a 415 from
     # those allowed, after the role check.
     Endpoint("get", "/api/v1/projects/DATA/imports/", Role.PRODUCT_OWNER, 200),

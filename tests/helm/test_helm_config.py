@@ -65,6 +65,11 @@ def test_configmap_holds_the_django_settings(configured_render: Rendered) -> Non
         "SPRINTBOARD_REPORTS_UNUSED_DAYS": "14",
         "SPRINTBOARD_MARKDOWN_IMAGE_HOSTS": "",
         "SPRINTBOARD_TRUST_X_FORWARDED_PROTO": "false",
+        "SPRINTBOARD_WEBHOOK_ALLOW_PRIVATE": "false",
+        "SPRINTBOARD_WEBHOOK_TIMEOUT_SECONDS": "10",
+        "SPRINTBOARD_WEBHOOK_RETRY_SECONDS": "30",
+        "SPRINTBOARD_WEBHOOK_RETRY_MAX_SECONDS": "3600",
+        "SPRINTBOARD_WEBHOOK_DISABLE_AFTER_HOURS": "24",
         "SPRINTBOARD_NUM_PROXIES": "0",
     }
 

@@ -15,7 +15,11 @@ def egress_ports(policy: dict[str, Any]) -> list[set[tuple[Any, str]]]:
 
 
 def test_network_policies_are_on_by_default(default_render: Rendered) -> None:
-    assert default_render.names("NetworkPolicy") == {"sb-sprintboard-web", "sb-sprintboard-backend"}
+    assert default_render.names("NetworkPolicy") == {
+        "sb-sprintboard-web",
+        "sb-sprintboard-backend",
+        "sb-sprintboard-webhooks",
+    }
 
 
 def test_they_can_be_switched_off(render: RenderFn) -> None:
@@ -112,3 +116,28 @@ def test_egress_follows_the_configured_ports_and_peers(render: RenderFn, product
 def test_extra_ingress_rules_are_added_for_web(production_render: Rendered) -> None:
     rules = production_render.component("NetworkPolicy", "web")["spec"]["ingress"]
     assert rules[-1]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+
+
+def test_the_worker_may_reach_public_webhook_receivers(default_render: Rendered) -> None:
+    spec = default_render.component("NetworkPolicy", "webhooks")["spec"]
+    assert spec["podSelector"]["matchLabels"][COMPONENT] == "worker"
+    assert spec["policyTypes"] == ["Egress"] and "ingress" not in spec
+    (rule,) = spec["egress"]
+    assert rule["ports"] == [{"port": 443, "protocol": "TCP"}, {"port": 80, "protocol": "TCP"}]
+    v4, v6 = (peer["ipBlock"] for peer in rule["to"])
+    assert v4["cidr"] == "0.0.0.0/0" and {"10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16"} <= set(v4["except"])
+    assert v6["cidr"] == "::/0" and {"::1/128", "fc00::/7", "fe80::/10"} == set(v6["except"])
+
+
+def test_allowing_private_receivers_opens_the_worker_s_egress_to_them(render: RenderFn) -> None:
+    rendered = render(deep_merge(CONFIGURED, {"webhooks": {"allowPrivate": True, "egressPorts": [8443]}}))
+    spec = rendered.component("NetworkPolicy", "webhooks")["spec"]
+    (rule,) = spec["egress"]
+    assert rule["ports"] == [{"port": 8443, "protocol": "TCP"}]
+    assert all("except" not in peer["ipBlock"] for peer in rule["to"])
+    assert rendered.get("ConfigMap", "sb-sprintboard")["data"]["SPRINTBOARD_WEBHOOK_ALLOW_PRIVATE"] == "true"
+
+
+def test_no_webhook_ports_no_webhook_egress(render: RenderFn) -> None:
+    rendered = render(deep_merge(CONFIGURED, {"webhooks": {"egressPorts": []}}))
+    assert "sb-sprintboard-webhooks" not in rendered.names("NetworkPolicy")

@@ -84,6 +84,7 @@ def test_default_values_render_every_component(default_render: Rendered) -> None
             ("Job", "sb-sprintboard-migrate"),
             ("NetworkPolicy", "sb-sprintboard-backend"),
             ("NetworkPolicy", "sb-sprintboard-web"),
+            ("NetworkPolicy", "sb-sprintboard-webhooks"),
             ("PodDisruptionBudget", "sb-sprintboard-web"),
             ("PodDisruptionBudget", "sb-sprintboard-worker"),
             ("Pod", "sb-sprintboard-test"),

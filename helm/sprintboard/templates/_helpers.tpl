@@ -181,6 +181,13 @@ SPRINTBOARD_REPORTS_UNUSED_DAYS: {{ .unusedDays | toString | quote }}
 {{- end }}
 {{- /* The Ingress controller sets X-Forwarded-Proto (and replaces a client's); without an Ingress, nobody does. */}}
 SPRINTBOARD_TRUST_X_FORWARDED_PROTO: {{ (kindIs "invalid" .Values.security.trustForwardedProto) | ternary .Values.ingress.enabled .Values.security.trustForwardedProto | toString | quote }}
+{{- with .Values.webhooks }}
+SPRINTBOARD_WEBHOOK_ALLOW_PRIVATE: {{ .allowPrivate | toString | quote }}
+SPRINTBOARD_WEBHOOK_TIMEOUT_SECONDS: {{ .timeoutSeconds | toString | quote }}
+SPRINTBOARD_WEBHOOK_RETRY_SECONDS: {{ .retrySeconds | toString | quote }}
+SPRINTBOARD_WEBHOOK_RETRY_MAX_SECONDS: {{ .retryMaxSeconds | toString | quote }}
+SPRINTBOARD_WEBHOOK_DISABLE_AFTER_HOURS: {{ .disableAfterHours | toString | quote }}
+{{- end }}
 {{- /* The Ingress controller is one proxy in front of the pods; without an Ingress, none. */}}
 SPRINTBOARD_NUM_PROXIES: {{ (kindIs "invalid" .Values.security.numProxies) | ternary (ternary 1 0 .Values.ingress.enabled) .Values.security.numProxies | toString | quote }}
 {{- range $name, $value := .Values.env }}
