@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("apps.intake.api_urls")),
     path("", include("apps.reports.api_urls")),
     path("", include("apps.imports.api_urls")),
+    path("", include("apps.notifications.api_urls")),
 ]

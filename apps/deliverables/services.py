@@ -234,6 +234,14 @@ def _save(deliverable: Deliverable, *, at: datetime) -> None:
         ) from None
 
 
+def _status_changed(deliverable: Deliverable, *, actor) -> None:
+    """Tell the listeners (the consumers' notifications) once the change is committed; their errors are theirs."""
+    transaction.on_commit(
+        lambda: signals.deliverable_status_changed.send(sender=Deliverable, deliverable=deliverable, actor=actor),
+        robust=True,
+    )
+
+
 def _refresh(target: Deliverable, source: Deliverable) -> Deliverable:
     target.__dict__.update({k: v for k, v in source.__dict__.items() if not k.startswith("_")})
     target._state = source._state
@@ -431,6 +439,7 @@ def deliverable_publish(
     locked.status, locked.published_at = DeliverableStatus.PUBLISHED, at
     _save(locked, at=at)
     _append(locked, [Change(DeliverableEventKind.STATUS, "", old, DeliverableStatus.PUBLISHED)], actor=actor, at=at)
+    _status_changed(locked, actor=actor)
     return _refresh(deliverable, locked)
 
 
@@ -451,6 +460,7 @@ def deliverable_retire(
     locked.status, locked.retired_at = DeliverableStatus.RETIRED, at
     _save(locked, at=at)
     _append(locked, [Change(DeliverableEventKind.STATUS, "", old, DeliverableStatus.RETIRED)], actor=actor, at=at)
+    _status_changed(locked, actor=actor)
     return _refresh(deliverable, locked)
 
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, InvalidInput
+from apps.intake import signals
 from apps.intake.models import Channel, Request, RequestStatus
 from apps.projects.models import Membership, Project
 from apps.stories import services as story_services
@@ -113,6 +114,7 @@ def request_accept(
     locked.story = story
     _decided(locked, status=RequestStatus.ACCEPTED, actor=actor, at=at)
     locked.save()
+    signals.request_decided.send(sender=Request, request=locked, actor=actor)
     return locked
 
 
@@ -135,6 +137,7 @@ def request_merge(*, request: Request, into: Request, actor: AbstractBaseUser, a
     locked.merged_into = target
     _decided(locked, status=RequestStatus.MERGED, actor=actor, at=at)
     locked.save()
+    signals.request_decided.send(sender=Request, request=locked, actor=actor)
     return locked
 
 
@@ -146,6 +149,7 @@ def request_decline(*, request: Request, actor: AbstractBaseUser, reason: str, a
     locked.decline_reason = reason
     _decided(locked, status=RequestStatus.DECLINED, actor=actor, at=at)
     locked.save()
+    signals.request_decided.send(sender=Request, request=locked, actor=actor)
     return locked
 
 

@@ -1,7 +1,11 @@
 """Signals other apps may listen to; stories never import their listeners.
 
-``sprint_closed`` is sent once a sprint's close has been committed, with ``sprint=`` the closed Sprint
-(apps.reports queues the sprint report as of the close).
+``sprint_closed`` is sent once a sprint's close has been committed, with ``sprint=`` the closed Sprint and
+``actor=`` who closed it (apps.reports queues the sprint report as of the close). ``sprint_started`` likewise,
+once a start has been committed.
+
+``comment_added`` is sent once a comment has been saved, with ``comment=`` the Comment (its story and author
+loaded); a listener's error is logged, never the commenter's (apps.notifications: watchers, mentions).
 
 ``events_appended`` is sent inside the writing transaction each time story events are appended, with
 ``project_id=`` and ``first_seq=``/``last_seq=`` the range written. A listener that acts outside the
@@ -11,4 +15,6 @@ database (a webhook, a notification) must defer its work with ``transaction.on_c
 from django.dispatch import Signal
 
 sprint_closed = Signal()
+sprint_started = Signal()
+comment_added = Signal()
 events_appended = Signal()

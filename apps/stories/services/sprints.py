@@ -138,6 +138,7 @@ def sprint_start(*, sprint: Sprint, actor, at: datetime | None = None) -> Sprint
             sprint.save()
     except IntegrityError:
         raise Conflict("Another sprint was started at the same moment.", code="sprint_active") from None
+    transaction.on_commit(lambda: signals.sprint_started.send(sender=Sprint, sprint=sprint, actor=actor), robust=True)
     return sprint
 
 
@@ -175,7 +176,7 @@ def sprint_close(*, sprint: Sprint, actor, unfinished: str = "next_sprint", at: 
     sprint.status, sprint.closed_at = SprintStatus.CLOSED, at
     sprint.save()
     # Listeners (the sprint report) act on the committed close; robust: a listener's error never undoes it.
-    transaction.on_commit(lambda: signals.sprint_closed.send(sender=Sprint, sprint=sprint), robust=True)
+    transaction.on_commit(lambda: signals.sprint_closed.send(sender=Sprint, sprint=sprint, actor=actor), robust=True)
     return sprint
 
 
