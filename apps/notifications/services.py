@@ -166,7 +166,7 @@ def story_events_notify(*, project_id: int, first_seq: int, last_seq: int) -> in
     """Read the story events ``first_seq..last_seq`` of a project and notify who they concern; how many events."""
     events = list(
         StoryEvent.objects.filter(project_id=project_id, seq__gte=first_seq, seq__lte=last_seq)
-        .select_related("story__project", "actor")
+        .select_related("story__project", "story__state", "story__assignee", "actor")
         .order_by("seq")
     )
     now = timezone.now()
