@@ -340,7 +340,7 @@ else:
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Sprintboard <sprintboard@localhost>")
 # Links in e-mail are absolute: the address people reach this install at.
-SPRINTBOARD_BASE_URL = envstr("SPRINTBOARD_BASE_URL", "http://localhost:8000").rstrip("/")
+SPRINTBOARD_BASE_URL = (envstr("SPRINTBOARD_BASE_URL") or "http://localhost:8000").rstrip("/")
 # The bell in the page header asks for the unread count this often.
 NOTIFICATION_POLL_INTERVAL_MS = envint("SPRINTBOARD_NOTIFICATION_POLL_MS", 15000, minimum=1000)
 CELERY_BEAT_SCHEDULE |= {
