@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from apps.notifications.models import DEFAULT_DELIVERY, Kind, Notification, NotificationPreference, Watch
 
@@ -49,9 +49,11 @@ def notifications_for(user: Any, *, unread: bool = False) -> QuerySet[Notificati
 
 
 def bell_state(user: Any) -> BellState:
-    unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
-    latest = Notification.objects.filter(user=user).aggregate(latest=Max("pk"))["latest"] or 0
-    return BellState(unread=unread, latest=latest)
+    """One query: what the bell shows, and what its ETag is made of."""
+    found = Notification.objects.filter(user=user).aggregate(
+        unread=Count("pk", filter=Q(read_at__isnull=True)), latest=Max("pk")
+    )
+    return BellState(unread=found["unread"], latest=found["latest"] or 0)
 
 
 def grouped_by_story(notifications: list[Notification]) -> list[StoryGroup]:

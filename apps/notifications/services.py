@@ -95,6 +95,7 @@ def notify(
             text=text[:TEXT_MAX],
             url=url,
             created_at=at,
+            read_at=None if in_app else at,  # e-mail only: it never rings the bell
             delivery=delivery,
         )
         for pk, (delivery, in_app) in _deliveries(ids, kind).items()

@@ -167,3 +167,10 @@ def test_mark_read(story, people):
     assert services.notifications_mark_read(user=people["stakeholder"], ids=[second.pk]) == 0, "not theirs"
     assert services.notifications_mark_read(user=people["owner"]) == 1
     assert not Notification.objects.filter(user=people["owner"], read_at__isnull=True).exists()
+
+
+def test_email_only_notifications_do_not_ring_the_bell(story, people):
+    services.preference_set(user=people["member"], kind=Kind.ASSIGNED, delivery=Delivery.DAILY, in_app=False)
+    story_services.story_assign(story=story, assignee=people["member"], actor=people["owner"])
+    note = Notification.objects.get(user=people["member"])
+    assert note.read and note.delivery == Delivery.DAILY
