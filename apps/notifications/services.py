@@ -163,21 +163,33 @@ def _mention(story: Story, text: str, *, actor: Any, where: str, at: datetime) -
 # --- What each change means ---------------------------------------------------------------
 
 
+CHANGE_KINDS = (EventKind.STATE, EventKind.SPRINT, EventKind.BLOCKED, EventKind.UNBLOCKED)
+
+
 def story_events_notify(*, project_id: int, first_seq: int, last_seq: int) -> int:
-    """Read the story events ``first_seq..last_seq`` of a project and notify who they concern; how many events."""
+    """Read the story events ``first_seq..last_seq`` of a project and notify who they concern; how many events.
+
+    The watchers of every changed story and the names of the sprints the events name are read once for the
+    batch (a sprint's close carries its unfinished stories over in one batch)."""
     events = list(
         StoryEvent.objects.filter(project_id=project_id, seq__gte=first_seq, seq__lte=last_seq)
         .select_related("story__project", "story__state", "story__assignee", "actor")
         .order_by("seq")
     )
-    now = timezone.now()
-    for event in events:
-        if event.at >= now - HISTORIC:
-            _story_event(event)
+    cutoff = timezone.now() - HISTORIC
+    recent = [event for event in events if event.at >= cutoff]
+    changed = {event.story_id for event in recent if event.kind in CHANGE_KINDS}
+    watching: dict[int, list[AbstractBaseUser]] = {}
+    for watch in Watch.objects.filter(story_id__in=changed).select_related("user") if changed else ():
+        watching.setdefault(watch.story_id, []).append(watch.user)
+    sprint_ids = {event.to_value for event in recent if event.kind == EventKind.SPRINT and event.to_value}
+    sprints = dict(Sprint.objects.filter(pk__in=sprint_ids).values_list("pk", "name")) if sprint_ids else {}
+    for event in recent:
+        _story_event(event, watching.get(event.story_id, []), sprints)
     return len(events)
 
 
-def _story_event(event: StoryEvent) -> None:
+def _story_event(event: StoryEvent, watchers: list[AbstractBaseUser], sprints: dict[int, str]) -> None:
     story, actor = event.story, event.actor
     if event.kind == EventKind.CREATED:
         watchers_add(story=story, users=[actor, story.assignee])
@@ -189,14 +201,14 @@ def _story_event(event: StoryEvent) -> None:
         _assigned(story, assignee, actor=actor, at=event.at)
     elif event.kind == EventKind.UPDATED and event.field == "description":
         _mention(story, story.description, actor=actor, where="description", at=event.at)
-    elif event.kind in (EventKind.STATE, EventKind.SPRINT, EventKind.BLOCKED, EventKind.UNBLOCKED):
+    elif event.kind in CHANGE_KINDS and watchers:
         notify(
-            recipients=_watchers(story),
+            recipients=watchers,
             kind=Kind.STORY_CHANGED,
             actor=actor,
             project=story.project,
             story=story,
-            text=f"{_who(actor)} {_change_text(event)}: {story.key} {story.title}",
+            text=f"{_who(actor)} {_change_text(event, sprints)}: {story.key} {story.title}",
             url=_story_url(story),
             at=event.at,
         )
@@ -217,12 +229,12 @@ def _assigned(story: Story, assignee: Any, *, actor: Any, at: datetime) -> None:
     )
 
 
-def _change_text(event: StoryEvent) -> str:
+def _change_text(event: StoryEvent, sprints: dict[int, str]) -> str:
     if event.kind == EventKind.STATE:
         return f"moved it to {event.story.state.name}" if event.story.state_id == event.to_value else "moved it"
     if event.kind == EventKind.SPRINT:
-        sprint = Sprint.objects.filter(pk=event.to_value).first() if event.to_value else None
-        return f"put it in {sprint.name}" if sprint else "took it out of its sprint"
+        name = sprints.get(event.to_value) if event.to_value else None
+        return f"put it in {name}" if name else "took it out of its sprint"
     if event.kind == EventKind.BLOCKED:
         reason = event.story.blocked_reason
         return f"flagged it blocked ({reason})" if reason else "flagged it blocked"

@@ -174,3 +174,27 @@ def test_email_only_notifications_do_not_ring_the_bell(story, people):
     story_services.story_assign(story=story, assignee=people["member"], actor=people["owner"])
     note = Notification.objects.get(user=people["member"])
     assert note.read and note.delivery == Delivery.DAILY
+
+
+def test_a_sprint_close_tells_each_watcher_in_a_fixed_number_of_queries_per_story(
+    project, people, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sprint = story_services.sprint_create(project=project, actor=people["owner"], name="Sprint 1")
+    stories = [
+        story_services.story_create(project=project, actor=people["owner"], title=f"Story {n}", sprint=sprint)
+        for n in range(4)
+    ]
+    for story in stories:
+        services.watch_add(story=story, user=people["member"])
+    story_services.sprint_start(sprint=sprint, actor=people["owner"])
+    last = project.__class__.objects.get(pk=project.pk).last_event_seq
+    story_services.sprint_close(sprint=sprint, actor=people["owner"], unfinished="backlog")
+    moved = Notification.objects.filter(user=people["member"], kind=Kind.STORY_CHANGED)
+    assert moved.count() == 4 and all("took it out of its sprint" in n.text for n in moved)
+
+    with CaptureQueriesContext(connection) as queries:
+        services.story_events_notify(project_id=project.pk, first_seq=last + 1, last_seq=last + 4)
+    assert len(queries) <= 2 + 2 * 4, "events, watchers, then preferences and insert per story"
