@@ -112,3 +112,17 @@ def test_egress_follows_the_configured_ports_and_peers(render: RenderFn, product
 def test_extra_ingress_rules_are_added_for_web(production_render: Rendered) -> None:
     rules = production_render.component("NetworkPolicy", "web")["spec"]["ingress"]
     assert rules[-1]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+
+
+def test_with_an_smtp_server_the_pods_may_reach_it(render: RenderFn) -> None:
+    smtp_peers = [{"ipBlock": {"cidr": "10.30.0.5/32"}}]
+    rendered = render(
+        deep_merge(
+            CONFIGURED,
+            {"email": {"host": "smtp.internal", "port": 2525}, "networkPolicy": {"egress": {"smtp": smtp_peers}}},
+        )
+    )
+    for component in ("web", "backend"):
+        policy = rendered.component("NetworkPolicy", component)
+        assert egress_ports(policy)[-1] == {(2525, "TCP")}
+        assert policy["spec"]["egress"][-1]["to"] == smtp_peers

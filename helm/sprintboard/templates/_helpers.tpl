@@ -402,6 +402,15 @@ the peers configured (anywhere on that port when none are), plus extra rules.
   to:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+{{- if .Values.email.host }}
+- ports:
+    - port: {{ .Values.email.port }}
+      protocol: TCP
+  {{- with $egress.smtp }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
 {{- with $egress.extra }}
 {{ toYaml . }}
 {{- end }}
