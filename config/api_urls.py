@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("apps.reports.api_urls")),
     path("", include("apps.imports.api_urls")),
     path("", include("apps.webhooks.api_urls")),
+    path("", include("apps.notifications.api_urls")),
 ]

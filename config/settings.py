@@ -17,7 +17,7 @@ from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import envbool, envint, envlist, envrate, envsecret, envstr
+from config.env import email_url, envbool, envint, envlist, envrate, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "apps.imports",
     "apps.transfer",
     "apps.webhooks",
+    "apps.notifications",
     "apps.web",
 ]
 
@@ -443,6 +444,50 @@ METRICS_TOKEN = envsecret("SPRINTBOARD_METRICS_TOKEN")
 # When set, /readyz and /metrics are answered only on this port: a second gunicorn bind that probes and
 # Prometheus reach by pod IP and the Ingress never routes to (the chart sets it). 0: on any port.
 OPS_PORT = envint("SPRINTBOARD_OPS_PORT", 0, minimum=0)
+
+# --- E-mail (notifications) -----------------------------------------------------
+# EMAIL_URL (smtp://, smtp+tls://, smtps://, console://) or the usual EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD (or _FILE), EMAIL_USE_TLS. Neither: mail is written to the console (`make run`).
+_email_url = envsecret("EMAIL_URL")
+if _email_url:
+    globals().update(email_url("EMAIL_URL", _email_url))
+else:
+    EMAIL_HOST = envstr("EMAIL_HOST")
+    EMAIL_BACKEND = (
+        "django.core.mail.backends.smtp.EmailBackend"
+        if EMAIL_HOST
+        else "django.core.mail.backends.console.EmailBackend"
+    )
+    EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+    EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Sprintboard <sprintboard@localhost>")
+# Links in e-mail are absolute: the address people reach this install at.
+SPRINTBOARD_BASE_URL = (envstr("SPRINTBOARD_BASE_URL") or "http://localhost:8000").rstrip("/")
+# The bell in the page header asks for the unread count this often.
+NOTIFICATION_POLL_INTERVAL_MS = envint("SPRINTBOARD_NOTIFICATION_POLL_MS", 15000, minimum=1000)
+CELERY_BEAT_SCHEDULE |= {
+    # Immediate mail the worker could not send (SMTP down, worker lost): sent once the server is back.
+    "notifications-email-sweep": {
+        "task": "apps.notifications.tasks.notifications_email_sweep_task",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 5 * 60},
+    },
+    "notifications-digest-hourly": {
+        "task": "apps.notifications.tasks.notifications_digest_task",
+        "schedule": crontab(minute=0),
+        "args": ("hourly",),
+        "options": {"expires": 3600},
+    },
+    "notifications-digest-daily": {
+        "task": "apps.notifications.tasks.notifications_digest_task",
+        "schedule": crontab(hour=7, minute=0),
+        "args": ("daily",),
+        "options": {"expires": 23 * 3600},
+    },
+}
 
 # --- Sprintboard --------------------------------------------------------------
 BOARD_POLL_INTERVAL_MS = envint("SPRINTBOARD_BOARD_POLL_MS", 1500, minimum=250)

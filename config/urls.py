@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("apps.imports.urls")),
     path("", include("apps.transfer.urls")),
     path("", include("apps.webhooks.urls")),
+    path("", include("apps.notifications.urls")),
 ]
 
 # Under /api/ every error answers the API's JSON error shape; pages keep Django's.

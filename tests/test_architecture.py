@@ -16,6 +16,7 @@ APPS_IN_ORDER = [
     "imports",
     "transfer",
     "webhooks",
+    "notifications",
     "web",
 ]
 FORBIDDEN_IN_ENGINE = ("django", "rest_framework", "celery", "apps", "config", "psycopg", "redis")

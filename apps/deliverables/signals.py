@@ -6,8 +6,9 @@ stories through its services (one event each); a listener's error rolls the dele
 
 ``deliverable_status_changed`` is sent inside the writing transaction each time a deliverable's status
 changes (an edit, publish, retire), with ``deliverable=``, ``from_status=``, ``to_status=``, ``actor=`` and
-``at=``. A listener that acts outside the database (a webhook) must defer that work with
-``transaction.on_commit``.
+``at=``. apps.webhooks and apps.notifications (its consumers, on publication and retirement) listen. A listener
+that acts outside the database must defer that work with ``transaction.on_commit``; one that writes rows
+must never fail the change (apps.notifications writes in a savepoint and logs its errors).
 """
 
 from django.dispatch import Signal

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from apps.deliverables.models import Deliverable
 from apps.projects.models import Project
@@ -167,6 +168,8 @@ class StoryForm(forms.Form):
         self.fields["labels"].queryset = Label.objects.filter(project=project)
         self.fields["assignee"].queryset = _members(project)
         self.fields["assignee"].label_from_instance = lambda user: user.get_username()
+        # static/js/notifications.js offers the members' names after an @
+        self.fields["description"].widget.attrs["data-members-url"] = reverse("api-members", args=[project.key])
 
     @staticmethod
     def initial_for(story) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """Signals other apps may listen to; stories never import their listeners.
 
 ``sprint_closed`` is sent once a sprint's close has been committed, with ``sprint=`` the closed Sprint and
-``actor=`` who closed it
-(apps.reports queues the sprint report as of the close).
+``actor=`` who closed it (apps.reports queues the sprint report as of the close).
+
+``comment_added`` is sent once a comment has been saved, with ``comment=`` the Comment (its story and author
+loaded); a listener's error is logged, never the commenter's (apps.notifications: watchers, mentions).
 
 ``sprint_started`` is sent once a sprint's start has been committed, with ``sprint=`` the started Sprint and
-``actor=`` who started it (apps.webhooks tells the project's webhooks).
+``actor=`` who started it (apps.webhooks tells the project's webhooks; apps.notifications its members).
 
 ``events_appended`` is sent inside the writing transaction each time story events are appended, with
 ``project_id=`` and ``first_seq=``/``last_seq=`` the range written. A listener that acts outside the
@@ -16,4 +18,5 @@ from django.dispatch import Signal
 
 sprint_closed = Signal()
 sprint_started = Signal()
+comment_added = Signal()
 events_appended = Signal()

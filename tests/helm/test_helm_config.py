@@ -218,3 +218,25 @@ def test_existing_secret_name_change_rolls_pods(render: RenderFn) -> None:
 def test_existing_secret_refuses_values_it_would_ignore(render: RenderFn, ignored: dict[str, Any]) -> None:
     with pytest.raises(helm.HelmRenderError, match="existingSecret .* would be ignored"):
         render({**EXISTING, **ignored})
+
+
+def test_email_values_reach_every_pod_and_the_password_the_secret(render: RenderFn) -> None:
+    rendered = render(
+        {
+            **CONFIGURED,
+            "ingress": {"enabled": True, "hosts": ["sprintboard.example.com"]},
+            "email": {"host": "smtp.example.com", "user": "sb", "password": "s3cret", "from": "SB <sb@example.com>"},
+        }
+    )
+    data = rendered.get("ConfigMap", "sb-sprintboard")["data"]
+    assert data["EMAIL_HOST"] == "smtp.example.com" and data["EMAIL_PORT"] == "587"
+    assert data["EMAIL_USE_TLS"] == "true" and data["EMAIL_HOST_USER"] == "sb"
+    assert data["DEFAULT_FROM_EMAIL"] == "SB <sb@example.com>"
+    assert data["SPRINTBOARD_BASE_URL"] == "https://sprintboard.example.com"
+    assert "EMAIL_HOST_PASSWORD" not in data
+    assert secret_values(rendered.get("Secret", "sb-sprintboard"))["EMAIL_HOST_PASSWORD"] == "s3cret"
+
+
+def test_an_email_password_beside_an_existing_secret_is_refused(render: RenderFn) -> None:
+    with pytest.raises(helm.HelmRenderError, match="email.password"):
+        render({"existingSecret": "sb-env", "email": {"password": "s3cret"}})

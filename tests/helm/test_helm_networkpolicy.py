@@ -141,3 +141,17 @@ def test_allowing_private_receivers_opens_the_worker_s_egress_to_them(render: Re
 def test_no_webhook_ports_no_webhook_egress(render: RenderFn) -> None:
     rendered = render(deep_merge(CONFIGURED, {"webhooks": {"egressPorts": []}}))
     assert "sb-sprintboard-webhooks" not in rendered.names("NetworkPolicy")
+
+
+def test_with_an_smtp_server_the_pods_may_reach_it(render: RenderFn) -> None:
+    smtp_peers = [{"ipBlock": {"cidr": "10.30.0.5/32"}}]
+    rendered = render(
+        deep_merge(
+            CONFIGURED,
+            {"email": {"host": "smtp.internal", "port": 2525}, "networkPolicy": {"egress": {"smtp": smtp_peers}}},
+        )
+    )
+    for component in ("web", "backend"):
+        policy = rendered.component("NetworkPolicy", component)
+        assert egress_ports(policy)[-1] == {(2525, "TCP")}
+        assert policy["spec"]["egress"][-1]["to"] == smtp_peers

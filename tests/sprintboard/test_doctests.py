@@ -20,6 +20,7 @@ MODULES = [
     "rows",
     "jira",
     "csvimport",
+    "mentions",
 ]
 
 

@@ -15,6 +15,7 @@ from apps.core.errors import Conflict, InvalidInput, NotFound
 from apps.deliverables.models import Deliverable
 from apps.projects.events import Change
 from apps.projects.models import Membership, Project, WipPolicy, WorkflowState
+from apps.stories import signals
 from apps.stories.models import (
     Comment,
     Epic,
@@ -477,7 +478,9 @@ def comment_add(*, story: Story, author: AbstractBaseUser, body: str, at: dateti
         raise InvalidInput("A comment is at most 10000 characters.", field="body")
     if story.deleted_at is not None:
         raise NotFound(f"{story.key} has been deleted.")
-    return Comment.objects.create(story=story, author=author, body=body.strip(), created_at=at or timezone.now())
+    comment = Comment.objects.create(story=story, author=author, body=body.strip(), created_at=at or timezone.now())
+    signals.comment_added.send_robust(sender=Comment, comment=comment)
+    return comment
 
 
 @transaction.atomic

@@ -5,6 +5,9 @@
                        disabled checkboxes and every image given an ``alt`` (empty when none);
                        an image from another site (unless in ``MARKDOWN_IMAGE_HOSTS``) is
                        replaced by its ``alt`` text
+``markdown:mentions``  the same, with each ``@username`` of a project member (``mentions``, from
+                       ``{% mention_targets project as mentions %}``) a link to their work on the board;
+                       a mention of anyone else stays plain text
 ``label_text_color``   a label's colour, darkened where needed so its text reads on white (4.5:1)
 =====================  ==========================================================================
 
@@ -21,15 +24,22 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as etree
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import markdown as markdown_lib
 import nh3
 from django import template
 from django.conf import settings
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
+
+from apps.projects.models import Membership
+from sprintboard.mentions import MENTION
 
 register = template.Library()
 
@@ -40,7 +50,7 @@ BLOCK_TAGS = frozenset({"ul", "ol", "p", "pre", "blockquote", "table", "div", "h
 ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"input", "label"}
 ALLOWED_ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "input": {"checked"}}
 FORCED_ATTRIBUTES = {"input": {"type": "checkbox", "disabled": ""}}
-ALLOWED_CLASSES = {"li": {"task-list-item"}}
+ALLOWED_CLASSES = {"li": {"task-list-item"}, "a": {"mention"}}
 IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)")
 # nh3 writes < and > inside attribute values as entities, so an <img ...> of its output ends at the first ">".
 IMG_TAG = re.compile(r"<img\b([^>]*)>")
@@ -118,14 +128,59 @@ def _image_or_its_alt(match: re.Match[str]) -> str:
     return alt[1] if alt else ""
 
 
+@dataclass(frozen=True)
+class MentionTargets:
+    """Who may be mentioned in a project's text, and where a mention links: their cards on its board."""
+
+    project_key: str
+    usernames: frozenset[str]
+
+    def url(self, username: str) -> str:
+        return f"{reverse('project-board', args=[self.project_key])}?{urlencode({'assignee': username})}"
+
+
+@register.simple_tag
+def mention_targets(project) -> MentionTargets:
+    names = Membership.objects.filter(project=project).values_list("user__username", flat=True)
+    return MentionTargets(project_key=project.key, usernames=frozenset(names))
+
+
+class _Mentions(InlineProcessor):
+    def __init__(self, targets: MentionTargets) -> None:
+        super().__init__(MENTION.pattern)
+        self.targets = targets
+
+    def handleMatch(self, m, data):  # noqa: N802 - Python-Markdown's name
+        username = m.group(1)
+        if username not in self.targets.usernames:
+            return None, None, None
+        link = etree.Element("a", {"href": self.targets.url(username), "class": "mention"})
+        link.text = f"@{username}"
+        return link, m.start(0), m.end(0)
+
+
+class _MentionExtension(Extension):
+    def __init__(self, targets: MentionTargets) -> None:
+        super().__init__()
+        self.targets = targets
+
+    def extendMarkdown(self, md: markdown_lib.Markdown) -> None:  # noqa: N802 - Python-Markdown's name
+        md.inlinePatterns.register(_Mentions(self.targets), "mentions", 25)
+
+
 @register.filter(name="markdown")
-def markdown_filter(text: str | None) -> SafeString:
-    """Markdown to HTML, sanitised: scripts, event handlers and unsafe links are stripped."""
+def markdown_filter(text: str | None, mentions: MentionTargets | None = None) -> SafeString:
+    """Markdown to HTML, sanitised: scripts, event handlers and unsafe links are stripped.
+
+    >>> str(markdown_filter("hi @ana and @zed", MentionTargets("DATA", frozenset({"ana"}))))
+    '<p>hi <a class="mention" href="/p/DATA/board/?assignee=ana" rel="noopener noreferrer">@ana</a> and @zed</p>'
+    """
     if not text:
         return mark_safe("")
-    html = markdown_lib.markdown(
-        str(text), extensions=["fenced_code", "tables", _TaskListExtension()], output_format="html"
-    )
+    extensions: list = ["fenced_code", "tables", _TaskListExtension()]
+    if isinstance(mentions, MentionTargets):
+        extensions.append(_MentionExtension(mentions))
+    html = markdown_lib.markdown(str(text), extensions=extensions, output_format="html")
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

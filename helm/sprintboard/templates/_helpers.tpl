@@ -190,6 +190,21 @@ SPRINTBOARD_WEBHOOK_DISABLE_AFTER_HOURS: {{ .disableAfterHours | toString | quot
 {{- end }}
 {{- /* The Ingress controller is one proxy in front of the pods; without an Ingress, none. */}}
 SPRINTBOARD_NUM_PROXIES: {{ (kindIs "invalid" .Values.security.numProxies) | ternary (ternary 1 0 .Values.ingress.enabled) .Values.security.numProxies | toString | quote }}
+{{- with .Values.email }}
+{{- $baseUrl := .baseUrl | default (ternary (printf "https://%s" (first $.Values.ingress.hosts | default "localhost")) "" $.Values.ingress.enabled) }}
+{{- if $baseUrl }}
+SPRINTBOARD_BASE_URL: {{ $baseUrl | quote }}
+{{- end }}
+{{- if .from }}
+DEFAULT_FROM_EMAIL: {{ .from | quote }}
+{{- end }}
+{{- if .host }}
+EMAIL_HOST: {{ .host | quote }}
+EMAIL_PORT: {{ .port | toString | quote }}
+EMAIL_HOST_USER: {{ .user | quote }}
+EMAIL_USE_TLS: {{ .useTls | toString | quote }}
+{{- end }}
+{{- end }}
 {{- range $name, $value := .Values.env }}
 {{ $name }}: {{ $value | toString | quote }}
 {{- end }}
@@ -257,6 +272,9 @@ REDIS_URL: {{ include "sprintboard.redisUrl" . | b64enc | quote }}
 {{- with .Values.metrics.token }}
 SPRINTBOARD_METRICS_TOKEN: {{ . | b64enc | quote }}
 {{- end }}
+{{- with .Values.email.password }}
+EMAIL_HOST_PASSWORD: {{ . | b64enc | quote }}
+{{- end }}
 {{- range $name, $value := .Values.secretEnv }}
 {{ $name }}: {{ $value | toString | b64enc | quote }}
 {{- end }}
@@ -285,8 +303,9 @@ are not used: say so instead of ignoring them.
 {{- if .Values.redis.host }}{{ $ignored = append $ignored "redis.host" }}{{ end }}
 {{- if .Values.redis.password }}{{ $ignored = append $ignored "redis.password" }}{{ end }}
 {{- if .Values.secretEnv }}{{ $ignored = append $ignored "secretEnv" }}{{ end }}
+{{- if .Values.email.password }}{{ $ignored = append $ignored "email.password" }}{{ end }}
 {{- if $ignored }}
-{{- fail (printf "existingSecret %q is set, so %s would be ignored: put DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL (and any extra secret variables) in that Secret and unset these values" .Values.existingSecret (join ", " $ignored)) }}
+{{- fail (printf "existingSecret %q is set, so %s would be ignored: put DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL (and any extra secret variables, e.g. EMAIL_HOST_PASSWORD) in that Secret and unset these values" .Values.existingSecret (join ", " $ignored)) }}
 {{- end }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
@@ -401,6 +420,15 @@ the peers configured (anywhere on that port when none are), plus extra rules.
   to:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+{{- if .Values.email.host }}
+- ports:
+    - port: {{ .Values.email.port }}
+      protocol: TCP
+  {{- with $egress.smtp }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
 {{- with $egress.extra }}
 {{ toYaml . }}
 {{- end }}

@@ -226,11 +226,12 @@ def test_the_sweep_asks_for_due_deliveries_only(hook, project, people, receiver,
     settings.CELERY_TASK_ALWAYS_EAGER = False
     from config.celery import app
 
+    queue = app.conf.task_default_queue  # deliveries go where every on-demand task goes
     with app.connection_for_write() as conn:
-        conn.default_channel.client.delete("celery")
+        conn.default_channel.client.delete(queue)
         assert services.deliveries_sweep() == 1
-        assert conn.default_channel.client.llen("celery") == 1
-        conn.default_channel.client.delete("celery")
+        assert conn.default_channel.client.llen(queue) == 1
+        conn.default_channel.client.delete(queue)
     Delivery.objects.filter(webhook=hook).update(next_try_at=timezone.now() + timedelta(minutes=5))
     assert services.deliveries_sweep() == 0
 

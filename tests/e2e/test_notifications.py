@@ -1,0 +1,68 @@
+"""A mention in one browser shows in the other person's bell without a reload; Watch / Unwatch; the
+@mention autocomplete."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from apps.projects import services as project_services
+from apps.projects.models import Role
+from apps.stories import services
+from tests.e2e.conftest import click_through, new_page, open_page
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def story_page(login, page, make_e2e_user, settings):
+    """DATA-1, created by the owner "olga"; the member "mia" on its page."""
+    settings.NOTIFICATION_POLL_INTERVAL_MS = 1000
+    owner = make_e2e_user("olga")
+    project = project_services.project_create(creator=owner, key="DATA", name="Data team")
+    project_services.membership_add(project=project, user=make_e2e_user("mia"), role=Role.MEMBER)
+    services.story_create(project=project, actor=owner, title="Load CRM")
+    login(page, "mia")
+    open_page(page, "/p/DATA/stories/DATA-1/")
+    return project
+
+
+def test_a_mention_rings_the_other_persons_bell_without_a_reload(page, story_page, browser, live_server, login):
+    bell = page.locator("#notification-bell .bell-count")
+    expect(bell).to_have_text("0")
+    page.evaluate("window.__notReloaded = true")
+    other = new_page(browser, live_server.url)
+    try:
+        login(other, "olga")
+        open_page(other, "/p/DATA/stories/DATA-1/")
+        other.get_by_role("textbox", name="Comment").fill("@mia can you check the CRM numbers?")
+        click_through(other, other.get_by_role("button", name="Add comment"))
+        expect(other.locator(".comments a.mention")).to_have_text("@mia")
+    finally:
+        other.context.close()
+    expect(bell).to_have_text("1", timeout=5_000)
+    assert page.evaluate("window.__notReloaded") is True
+
+    click_through(page, page.locator("#notification-bell"))
+    expect(page.locator(".notification-group h2")).to_have_text("DATA-1 Load CRM")
+    click_through(page, page.get_by_role("link", name="olga mentioned you in the comment of DATA-1 Load CRM"))
+    assert page.url.endswith("/p/DATA/stories/DATA-1/")
+    expect(page.locator("#notification-bell .bell-count")).to_have_text("0")
+
+
+def test_watch_and_unwatch_with_the_count(page, story_page):
+    button = page.locator(".watch-button")
+    expect(button).to_have_text("Watch 1")
+    button.click()
+    expect(page.locator(".watch-button")).to_have_text("Unwatch 2")
+    page.locator(".watch-button").click()
+    expect(page.locator(".watch-button")).to_have_text("Watch 1")
+
+
+def test_the_editor_offers_members_after_an_at(page, story_page):
+    box = page.get_by_role("textbox", name="Comment")
+    box.click()
+    box.press_sequentially("thanks @ol")
+    expect(page.locator(".mention-menu li")).to_have_text(["olga"])
+    box.press("Enter")
+    expect(box).to_have_value("thanks @olga ")
