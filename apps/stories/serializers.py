@@ -57,7 +57,9 @@ class StorySerializer(serializers.ModelSerializer):
             "updated_at",
             "deleted",
             "deliverable",
+            "external_key",
         ]
+        read_only_fields = ["external_key"]
 
     @extend_schema_field(serializers.FloatField(allow_null=True, help_text="Story points; null when not estimated."))
     def get_points(self, story: Story) -> float | int | None:
@@ -76,7 +78,14 @@ class EventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StoryEvent
-        fields = ["seq", "kind", "field", "from", "to", "actor", "at"]
+        fields = ["seq", "kind", "field", "from", "to", "to_name", "actor", "actor_name", "at"]
+        extra_kwargs = {
+            "to_name": {
+                "help_text": "How `to` read when it was written (a name for an id); for an imported assignee "
+                "who is no Sprintboard user, their name alone (`to` is null)."
+            },
+            "actor_name": {"help_text": "The imported author's name when they are no Sprintboard user (`actor` null)."},
+        }
 
     def get_field(self, event: StoryEvent) -> str | None:
         return event.field or None

@@ -23,6 +23,7 @@ from apps.stories.services.events import (
     UNLOGGED_VALUES,
     event_time,
     lock_project,
+    value_name,
 )
 from apps.stories.services.ranking import Spot
 from apps.stories.services.sprints import (
@@ -83,6 +84,7 @@ __all__ = [
     "label_delete",
     "label_save",
     "lock_project",
+    "value_name",
     "next_sprint_dates",
     "sprint_close",
     "sprint_create",

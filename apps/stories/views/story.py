@@ -35,7 +35,7 @@ EDITED_FIELDS = ("title", "description", "acceptance_criteria", "kind", "points"
 def _story(project: Project, story_key: str) -> Story:
     story = (
         Story.objects.filter(project=project, key=story_key)
-        .select_related("state", "sprint", "epic", "assignee", "created_by")
+        .select_related("state", "sprint", "epic", "assignee", "created_by", "deliverable")
         .prefetch_related("labels")
         .first()
     )

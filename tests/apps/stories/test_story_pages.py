@@ -276,3 +276,25 @@ def test_delete_and_restore_in_the_panel_refresh_the_board_and_a_stale_delete_is
     assert (
         restored.status_code == 200 and restored["HX-Trigger"] == "board-changed" and not Story.objects.get().is_deleted
     )
+
+
+def test_the_history_names_epics_and_deliverables_as_they_were_called_then(as_user, project, story, people):
+    from apps.deliverables import services as deliverable_services
+    from apps.deliverables.models import DeliverableKind
+
+    epic = services.epic_save(project=project, name="Orders")
+    deliverable = deliverable_services.deliverable_create(
+        project=project, actor=people["owner"], name="Orders dashboard", kind=DeliverableKind.DASHBOARD
+    )
+    services.story_update(story=story, actor=people["member"], epic=epic, deliverable=deliverable)
+    services.epic_save(project=project, epic=epic, name="Orders v2")
+    page = as_user("member").get(url()).content.decode()
+    assert "changed the epic to “Orders”" in page and "changed the deliverable to “Orders dashboard”" in page
+    assert f"“{epic.pk}”" not in page and f"“{deliverable.pk}”" not in page
+    assert 'href="/p/DATA/deliverables/' in page  # the story's deliverable, linked in its facts
+
+
+def test_an_imported_story_shows_its_jira_key(as_user, story):
+    Story.objects.filter(pk=story.pk).update(external_key="JRA-7")
+    assert "Jira JRA-7" in as_user("stakeholder").get(url()).content.decode()
+    assert "Jira JRA-7" in as_user("stakeholder").get(url() + "?panel=1", **HTMX).content.decode()
