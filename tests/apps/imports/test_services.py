@@ -308,9 +308,11 @@ def test_jira_people_without_a_sprintboard_user_are_kept_as_names_on_the_events(
     assigned = StoryEvent.objects.get(story=two, kind=EventKind.ASSIGNEE)
     assert (assigned.to_value, assigned.to_name) == (None, "Zed")
     moved = StoryEvent.objects.filter(story=two, kind=EventKind.STATE).order_by("seq").first()
-    assert (moved.actor.username, moved.actor_name, moved.to_name) == ("bob", "", moved.story.project.states.get(
-        pk=moved.to_value
-    ).name)
+    assert (moved.actor.username, moved.actor_name, moved.to_name) == (
+        "bob",
+        "",
+        moved.story.project.states.get(pk=moved.to_value).name,
+    )
     entries = selectors.story_history(two)
     assert [e.text for e in entries if e.kind == EventKind.ASSIGNEE] == ["assigned it to Zed (from Jira)"]
     assert [e.actor for e in entries].count("Zed (from Jira)") == 2
