@@ -405,7 +405,7 @@ class CardLabel(NamedTuple):
     color: str
 
 
-# Columns a card never shows: not read for the board's hundreds of rows.
+# Columns a card never shows: not read for the board's hundreds of rows (it shows the assignee's full name).
 CARD_UNUSED = (
     "description",
     "acceptance_criteria",
@@ -415,8 +415,6 @@ CARD_UNUSED = (
     "assignee__last_login",
     "assignee__date_joined",
     "assignee__email",
-    "assignee__first_name",
-    "assignee__last_name",
     "assignee__is_superuser",
     "assignee__is_staff",
 )

@@ -10,11 +10,13 @@ the buttons are plain forms). Its answer carries the placement that undoes it.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -32,6 +34,20 @@ PLACES = {"top": "to the top", "bottom": "to the bottom"}
 def _filters(request: HttpRequest, project: Project) -> tuple[BacklogFilterForm, dict[str, str]]:
     form = BacklogFilterForm(request.GET or None, project=project, counts=selectors.backlog_filter_counts(project))
     return form, form.active()
+
+
+def _totals_oob(request: HttpRequest, project: Project) -> str:
+    """The header figures again, for an htmx answer to swap in out of band after a change (an inline create or
+    estimate), counted under the filters of the page the change came from."""
+    url = request.htmx.current_url_abs_path or ""
+    query = QueryDict(urlsplit(url).query)
+    if not url.startswith(reverse("project-backlog", kwargs={"key": project.key})):
+        return ""  # the planning page counts its own way
+    form = BacklogFilterForm(query or None, project=project, counts={})
+    active = form.active()
+    totals = selectors.list_totals(selectors.backlog_stories(project, active))
+    context = {"totals": totals, "filtered": bool(active), "oob": True}
+    return render_to_string("stories/_backlog_totals.html", context, request=request)
 
 
 def with_neighbours(rows: list[Story]) -> list[Story]:
@@ -217,7 +233,9 @@ def backlog_create(request: HttpRequest, project: Project, membership: Membershi
         response = (
             _row(request, project, membership, story, created=True) if form.cleaned_data["position"] == "top" else None
         )
-        status = render(request, "stories/_backlog_status.html", context).content.decode()
+        status = render(request, "stories/_backlog_status.html", context).content.decode() + _totals_oob(
+            request, project
+        )
         body = response.content.decode() if response else ""
         return HttpResponse(f'<ol hx-swap-oob="afterbegin:#backlog-list">{body}</ol>{status}' if response else status)
     if error:
@@ -246,6 +264,9 @@ def backlog_points(request: HttpRequest, project: Project, membership: Membershi
     except errors.DomainError as exc:
         error = exc.message
     if request.htmx:
-        return _row(request, project, membership, story, points_error=error)
+        row = _row(request, project, membership, story, points_error=error)
+        if not error:
+            row.content += _totals_oob(request, project).encode()
+        return row
     (messages.error if error else messages.success)(request, error or f"{story.key} is estimated.")
     return redirect("project-backlog", key=project.key)

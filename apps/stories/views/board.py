@@ -52,7 +52,10 @@ SWIMLANES: dict[str, Swimlane] = {
     "assignee": Swimlane(
         "Assignee",
         ("assignee",),
-        lambda story: (story.assignee_id, story.assignee.get_username() if story.assignee_id else "Unassigned"),
+        lambda story: (
+            story.assignee_id,
+            (story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee_id else "Unassigned",
+        ),
     ),
     "epic": Swimlane("Epic", ("epic",), lambda story: (story.epic_id, story.epic.name if story.epic_id else "No epic")),
     "deliverable": Swimlane(
@@ -76,9 +79,9 @@ class BoardFilterForm(forms.Form):
     label = forms.ChoiceField(required=False)
     kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *StoryKind.choices])
 
-    def __init__(self, data, *, usernames: list[str], labels: list[str]) -> None:
+    def __init__(self, data, *, people: list[tuple[str, str]], labels: list[str]) -> None:
         super().__init__(data, auto_id="board-filter-%s", label_suffix="")
-        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Unassigned"), *((u, u) for u in usernames)]
+        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Unassigned"), *people]
         self.fields["label"].choices = [("", "Any label"), *((name, name) for name in labels)]
 
     def values(self) -> dict[str, str]:
@@ -153,9 +156,14 @@ def _etag(version: selectors.BoardVersion) -> str:
 
 def _board_context(request: HttpRequest, project: Project, membership: Membership) -> dict[str, Any]:
     states = workflow(project)
-    usernames = list(project.memberships.order_by("user__username").values_list("user__username", flat=True))
+    people = [
+        (username, " ".join(part for part in (first, last) if part) or username)
+        for username, first, last in project.memberships.order_by("user__username").values_list(
+            "user__username", "user__first_name", "user__last_name"
+        )
+    ]
     labels = list(project.labels.order_by("name").values_list("name", flat=True))
-    form = BoardFilterForm(request.GET, usernames=usernames, labels=labels)
+    form = BoardFilterForm(request.GET, people=people, labels=labels)
     chosen = form.values()
     sprint = selectors.active_sprint(project)
     mode = chosen["mode"] or ("sprint" if sprint is not None else "kanban")
@@ -224,7 +232,9 @@ def _lanes(
         story.page_url = page_url.replace("STORY-KEY", story.key)
         story.kind_label = KIND_NAMES.get(story.kind, story.kind)
         story.points_label = "" if story.points is None else str(selectors.points_value(story.points))
-        story.assignee_name = story.assignee.get_username() if story.assignee_id else ""
+        story.assignee_name = (
+            (story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee_id else ""
+        )
         lane_id, heading = swimlane.lane_of(story)
         lane = lanes.get(lane_id)
         if lane is None:

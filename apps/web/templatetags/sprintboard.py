@@ -75,6 +75,14 @@ class _TaskListExtension(Extension):
         md.treeprocessors.register(_TaskLists(md), "task_lists", 15)  # after inline markup (20)
 
 
+@register.filter
+def person(user: object) -> str:
+    """A person as every page names them: their full name, else their username; "" for nobody."""
+    if user is None or not hasattr(user, "get_username"):
+        return ""
+    return user.get_full_name() or user.get_username()  # type: ignore[union-attr]
+
+
 @register.filter(name="markdown")
 def markdown_filter(text: str | None) -> SafeString:
     """Markdown to HTML, sanitised: scripts, event handlers and unsafe links are stripped."""
