@@ -278,3 +278,16 @@ def test_every_api_route_is_in_the_permission_table():
     routes = {shape(str(p.pattern)) for include in api_urls.urlpatterns for p in include.url_patterns}
     tested = {shape(e.url.removeprefix("/api/v1/")) for e in ENDPOINTS}
     assert routes - tested == set()
+
+
+@pytest.mark.parametrize("role", ["member", None], ids=["member", "anonymous"])
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e.method == "get"], ids=str)
+def test_a_browser_gets_the_browsable_api_or_json_never_a_500(endpoint, role, world, client_for, people):
+    """Issue 15: any list opened in a browser answered 500 (DRF's filter form wanted a queryset)."""
+    if endpoint.prepare:
+        endpoint.prepare(world, people)
+    url = endpoint.url.format(w=world)
+    response = client_for(role).get(url, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert response.status_code < 500, response.content[:300]
+    assert response.status_code == expected_status(endpoint, role) or response.status_code == 202
+    assert response["Content-Type"].split(";")[0] in ("text/html", "application/json", "text/csv")
