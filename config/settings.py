@@ -194,7 +194,7 @@ NUM_PROXIES = envint("SPRINTBOARD_NUM_PROXIES", 0, minimum=0)
 API_TOKEN_TTL_DAYS = envint("SPRINTBOARD_TOKEN_TTL_DAYS", 0, minimum=0)
 PASSWORD_CHANGE_REVOKES_TOKENS = envbool("SPRINTBOARD_PASSWORD_CHANGE_REVOKES_TOKENS", False)
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "project-list"
+LOGIN_REDIRECT_URL = "start"  # the board of a person's one project, else the project list
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Internationalisation -----------------------------------------------------

@@ -126,6 +126,15 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def start(request: HttpRequest) -> HttpResponse:
+    """Where a login lands without a ``next``: the board of a person's one project, else the project list."""
+    keys = list(Membership.objects.filter(user=request.user).values_list("project__key", flat=True)[:2])
+    if len(keys) == 1:
+        return redirect("project-board", key=keys[0])
+    return redirect("project-list")
+
+
+@login_required
 def project_create(request: HttpRequest) -> HttpResponse:
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

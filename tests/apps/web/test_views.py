@@ -30,10 +30,31 @@ def test_login_page_renders_with_labels(client):
     assert b'<label for="id_username"' in response.content and b'<label for="id_password"' in response.content
 
 
-def test_login_and_land_on_the_project_list(client, people, project):
+def test_login_with_one_project_lands_on_its_board(client, people, project):
+    response = client.post(reverse("login"), {"username": "member", "password": "pw-member"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("project-board", kwargs={"key": "DATA"})
+    assert b"DATA" in response.content
+
+
+def test_login_with_several_projects_or_none_lands_on_the_project_list(client, people, project, make_user):
+    from apps.projects import services as project_services
+
+    project_services.project_create(creator=people["member"], key="OPS", name="Ops")
     response = client.post(reverse("login"), {"username": "member", "password": "pw-member"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("project-list")
-    assert b"DATA" in response.content
+    assert b"OPS" in response.content and b"DATA" in response.content
+    client.post(reverse("logout"))
+    make_user("newcomer")
+    newcomer = client.post(reverse("login"), {"username": "newcomer", "password": "pw-newcomer"}, follow=True)
+    assert newcomer.redirect_chain[-1][0] == reverse("project-list")
+
+
+def test_login_goes_to_the_page_asked_for(client, people, project):
+    url = reverse("project-backlog", kwargs={"key": "DATA"})
+    response = client.post(
+        reverse("login") + f"?next={url}", {"username": "member", "password": "pw-member"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == url
 
 
 def test_a_wrong_password_is_a_form_error(client, people):
