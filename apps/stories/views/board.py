@@ -342,7 +342,23 @@ def board_move(request: HttpRequest, project: Project, membership: Membership) -
         raise errors.NotFound("There is no such column on this board.")
     story = services.story_change_state(story=story, state=state, actor=request.user, expected_version=data["version"])
     message = f"{story.key} moved to {state.name}."
+    warning = _over_limit(project, state)
     if wants_json(request):
-        return JsonResponse({"message": message, "key": story.key, "version": story.version})
+        return JsonResponse(
+            {"message": f"{message} {warning}" if warning else message, "warning": warning, "key": story.key}
+            | {"version": story.version}
+        )
     messages.success(request, message)
+    if warning:
+        messages.warning(request, warning)
     return redirect(back(request, project))
+
+
+def _over_limit(project: Project, state: WorkflowState) -> str:
+    """Under the "warn" WIP policy a move past a column's limit is made, and said (the "block" policy refuses it)."""
+    if state.wip_limit is None or project.wip_policy != WipPolicy.WARN:
+        return ""
+    count = selectors.wip_counts(project, states=[state.pk]).get(state.pk, 0)
+    if count <= state.wip_limit:
+        return ""
+    return f"{state.name} is over its WIP limit: {count} stories for a limit of {state.wip_limit}. Finish something there first."
