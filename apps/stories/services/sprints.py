@@ -37,8 +37,12 @@ def sprint_delete(*, sprint: Sprint, actor, at: datetime | None = None) -> None:
     sprint.delete()
 
 
-def _project_today(project: Project, at: datetime | None = None) -> date:
+def project_today(project: Project, at: datetime | None = None) -> date:
+    """The day it is in the project's time zone."""
     return (at or timezone.now()).astimezone(project.tzinfo).date()
+
+
+_project_today = project_today
 
 
 def next_sprint_dates(project: Project, *, at: datetime | None = None) -> tuple[date, date]:

@@ -127,10 +127,14 @@ def _undo(story: Story, sprint_before: Sprint | None) -> dict[str, Any]:
     return undo
 
 
-def _describe(story: Story, data: dict[str, Any]) -> str:
+def _describe(story: Story, data: dict[str, Any], moved_into: str | None = None) -> str:
+    """What a move did, naming the list it went into when it changed lists ("... of Sprint 8", "... of the backlog")."""
+    into = f" in {moved_into}" if moved_into else ""
     if data.get("position"):
-        return f"Moved {story.key} {PLACES[data['position']]}."
-    return f"Moved {story.key} {'above' if data.get('before') else 'below'} {data.get('before') or data.get('after')}."
+        where = PLACES[data["position"]]
+        return f"Moved {story.key} {where} of {moved_into}." if moved_into else f"Moved {story.key} {where}."
+    anchor = data.get("before") or data.get("after")
+    return f"Moved {story.key}{into} {'above' if data.get('before') else 'below'} {anchor}."
 
 
 @require_POST
@@ -148,7 +152,8 @@ def backlog_move(request: HttpRequest, project: Project, membership: Membership)
         sprint=sprint,
         expected_version=data["version"],
     )
-    message = _describe(moved, data)
+    changed_list = sprint is not services.UNSET and undo["sprint"] != (str(sprint.pk) if sprint else "backlog")
+    message = _describe(moved, data, (sprint.name if sprint else "the backlog") if changed_list else None)
     if wants_json(request):
         return JsonResponse({"key": moved.key, "version": moved.version, "undo": undo, "message": message})
     messages.success(request, message)

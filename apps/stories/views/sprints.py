@@ -136,6 +136,10 @@ def _sprint_page(
         initial = {"name": sprint.name, "goal": sprint.goal, "start": sprint.start, "end": sprint.end}
         context["edit_form"] = SprintForm(initial=initial, auto_id="edit-sprint-%s")
         context["close_form"] = CloseForm(auto_id="close-%s")
+        context["next_planned"] = selectors.next_sprint(project)
+        context["new_sprint_dates"] = services.next_sprint_dates(project)
+        today = services.project_today(project)
+        context["days_early"] = (sprint.end - today).days if sprint.end and sprint.end > today else 0
     context.update(extra)
     return render_project(
         request, "stories/sprint_detail.html", project, membership, nav="sprints", status=status, **context

@@ -227,3 +227,24 @@ def test_inline_create_and_estimate_answer_the_header_totals_again(as_user, proj
     planning = {**here, "HTTP_HX_CURRENT_URL": "http://testserver/p/DATA/planning/"}
     answer = client.post(url("project-backlog-points", story_key="DATA-2"), {"points": "3", "version": 1}, **planning)
     assert "backlog-totals" not in answer.content.decode()
+
+
+def test_a_move_into_a_sprint_names_it_in_its_message(as_user, project, people, five):
+    sprint = services.sprint_create(project=project, actor=people["owner"], name="Sprint 8")
+    client = as_user("owner")
+    into = client.post(
+        url("project-backlog-move"),
+        {"story": "DATA-1", "position": "bottom", "sprint": str(sprint.pk), "version": 1},
+        **JSON,
+    ).json()
+    assert into["message"] == "Moved DATA-1 to the bottom of Sprint 8."
+    back = client.post(
+        url("project-backlog-move"),
+        {"story": "DATA-1", "before": "DATA-3", "sprint": "backlog", "version": into["version"]},
+        **JSON,
+    ).json()
+    assert back["message"] == "Moved DATA-1 in the backlog above DATA-3."
+    within = client.post(
+        url("project-backlog-move"), {"story": "DATA-2", "position": "top", "version": 1}, **JSON
+    ).json()
+    assert within["message"] == "Moved DATA-2 to the top."

@@ -169,6 +169,20 @@ def test_the_close_dialog_lists_the_unfinished_stories(as_user, active):
     assert as_user("owner").get(url("project-sprint-close", active)).status_code == 200
 
 
+def test_the_close_dialog_names_the_next_sprint_and_warns_of_an_early_close(as_user, project, people, active):
+    dialog = as_user("owner").get(url("project-sprint", active)).content.decode()
+    assert "there is no planned sprint, so a new one is created for 16 Mar–29 Mar 2026" in dialog
+    assert "early" not in dialog[dialog.index('<dialog id="close-dialog"') :]
+    services.sprint_create(
+        project=project, actor=people["owner"], name="Sprint 2", start=date(2026, 3, 16), end=date(2026, 3, 29)
+    )
+    Sprint.objects.filter(pk=active.pk).update(end=date.today() + timedelta(days=3))
+    page = as_user("owner").get(url("project-sprint", active)).content.decode()
+    dialog = page[page.index('<dialog id="close-dialog"') : page.index("</dialog>")]
+    assert '"The next sprint" is <strong>Sprint 2</strong> (16 Mar–29 Mar 2026)' in dialog
+    assert "closing it now ends it" in dialog and "days early" in dialog
+
+
 def test_closing_carries_unfinished_stories_to_the_next_sprint(as_user, project, active):
     response = as_user("owner").post(url("project-sprint-close", active), {"unfinished": "next_sprint"}, follow=True)
     nxt = Sprint.objects.get(project=project, status=SprintStatus.PLANNED)
