@@ -123,6 +123,37 @@ def test_the_start_shows_and_records_the_commitment(as_user, planned):
     assert [(c["key"], c["points"]) for c in planned.commitment] == [("DATA-1", 5), ("DATA-2", 3), ("DATA-3", None)]
 
 
+def test_the_start_offers_today_s_dates_and_moves_the_sprint_to_them(as_user, project, planned):
+    client = as_user("owner")
+    today = services.project_today(project)
+    page = client.get(url("project-sprint", planned)).content.decode()
+    assert "Planned for 2 Mar–15 Mar 2026; starting today, it runs:" in page
+    assert f'name="start" value="{today:%Y-%m-%d}"' in page
+    assert f'name="end" value="{today + timedelta(days=13):%Y-%m-%d}"' in page
+    assert "has no stories" not in page and "average velocity" not in page
+    bad = client.post(url("project-sprint-start", planned), {"start": "2026-12-10", "end": "2026-12-01"})
+    assert bad.status_code == 400 and "cannot end before it starts" in bad.content.decode()
+    client.post(url("project-sprint-start", planned), {"start": f"{today:%Y-%m-%d}", "end": f"{today:%Y-%m-%d}"})
+    planned.refresh_from_db()
+    assert (planned.status, planned.start, planned.end) == (SprintStatus.ACTIVE, today, today)
+
+
+def test_the_start_warns_of_an_empty_sprint_and_of_a_commitment_over_the_velocity(
+    as_user, project, people, planned, monkeypatch
+):
+    from apps.stories import selectors
+    from sprintboard.sprints import VelocityReport
+
+    empty = services.sprint_create(project=project, actor=people["owner"], name="Empty one")
+    page = as_user("owner").get(url("project-sprint", empty)).content.decode()
+    assert "Empty one has no stories: it would start empty" in page
+    # The engine's velocity of three closed sprints (tests/sprintboard test the figure itself).
+    velocity = VelocityReport(sprints=(), average_velocity=2.5, n=3)
+    monkeypatch.setattr(selectors, "average_velocity", lambda project, now=None: velocity)
+    page = as_user("owner").get(url("project-sprint", planned)).content.decode()
+    assert "This commits 8 points against an average velocity of 2.5 (the last 3 closed sprints)" in page
+
+
 def test_a_planned_sprint_is_deleted_from_its_page_and_its_stories_go_back_to_the_backlog(as_user, planned):
     keys = list(planned.stories.values_list("key", flat=True))
     assert as_user("member").post(url("project-sprint-delete", planned)).status_code == 403
