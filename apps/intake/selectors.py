@@ -14,7 +14,9 @@ from sprintboard import intake
 
 
 def project_requests(project: Project, *, status: str | None = None) -> QuerySet[Request]:
-    requests = Request.objects.filter(project=project).select_related("requester", "story", "merged_into", "decided_by")
+    requests = Request.objects.filter(project=project).select_related(
+        "requester", "story", "merged_into__story", "decided_by"
+    )
     if status is not None:
         requests = requests.filter(status=status)
     return requests.order_by("-id")

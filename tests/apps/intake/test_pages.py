@@ -105,3 +105,16 @@ def test_the_owner_sees_the_queue_first_and_merges_by_choosing_a_request(as_user
     assert Request.objects.get(pk=b.pk).merged_into_id == a.pk
     stakeholder = as_user("stakeholder").get(url()).content.decode()
     assert stakeholder.index('id="ask-heading"') < stakeholder.index('id="queue"')
+
+
+def test_an_accepted_story_names_every_request_merged_into_it(as_user, project, people):
+    a = submit(project, people, "stakeholder", "Churn dashboard")
+    b = submit(project, people, "stakeholder", "Churn dashboard by region")
+    client = as_user("owner")
+    client.post(url("project-request-triage", request_id=b.pk, action="merge"), {"into": a.pk})
+    client.post(url("project-request-triage", request_id=a.pk, action="accept"), {"position": "top"})
+    story = Story.objects.get()
+    page = client.get(reverse("story-detail", kwargs={"key": "DATA", "story_key": story.key})).content.decode()
+    assert f"#{a.pk} “Churn dashboard”, #{b.pk} “Churn dashboard by region” (merged)" in page
+    queue = client.get(url() + "?status=all").content.decode()
+    assert f"merged into #{a.pk}, which became" in queue
