@@ -98,3 +98,16 @@ def test_a_file_wins_over_the_variable(tmp_path: Path) -> None:
 def test_it_names_a_secret_file_it_cannot_read(tmp_path: Path) -> None:
     env = production_environment(DATABASE_URL_FILE=str(tmp_path / "missing"))
     assert f"DATABASE_URL_FILE='{tmp_path / 'missing'}' cannot be read" in start_fails(env)
+
+
+def test_the_embedded_default_connects_to_no_broker_without_a_warning() -> None:
+    """`make run` without REDIS_URL: Celery runs eagerly, and kombu says nothing about a missing hostname."""
+    from tests.deploy.environment import app_environment
+
+    code = (
+        "import django; django.setup(); from config.celery import app; "
+        "c = app.connection_for_write(); print(c.as_uri()); c.release()"
+    )
+    result = run_python("-c", code, env=app_environment(DJANGO_DEBUG="1"))
+    assert result.returncode == 0, result.stderr
+    assert "memory://" in result.stdout and "No hostname was supplied" not in result.stderr
