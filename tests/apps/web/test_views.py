@@ -184,3 +184,15 @@ def test_markdown_is_sanitised(text):
 
 def test_markdown_of_nothing_is_empty():
     assert render_markdown("") == ""
+
+
+def test_the_metrics_guide_is_served_and_every_report_page_links_its_section(client, people, project):
+    client.force_login(people["member"])
+    guide = client.get(reverse("metrics-guide")).content.decode()
+    for section in ("flow", "sprints", "forecast-monte-carlo", "lean-waste", "dataops", "time-conventions"):
+        assert f'id="{section}"' in guide, section
+    assert "<table>" in guide and "Cycle time (days)" in guide
+    flow = client.get(reverse("report-flow", kwargs={"key": "DATA"})).content.decode()
+    assert f'href="{reverse("metrics-guide")}#flow"' in flow
+    index = client.get(reverse("project-reports", kwargs={"key": "DATA"})).content.decode()
+    assert f'<a href="{reverse("metrics-guide")}">metrics guide</a>' in index
