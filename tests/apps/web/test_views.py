@@ -196,3 +196,27 @@ def test_the_metrics_guide_is_served_and_every_report_page_links_its_section(cli
     assert f'href="{reverse("metrics-guide")}#flow"' in flow
     index = client.get(reverse("project-reports", kwargs={"key": "DATA"})).content.decode()
     assert f'<a href="{reverse("metrics-guide")}">metrics guide</a>' in index
+
+
+def test_a_refused_request_logs_one_line_without_a_traceback():
+    import logging
+    import sys
+
+    console = next(
+        h for h in logging.getLogger().handlers if any(f.__class__.__name__ == "QuietRefusals" for f in h.filters)
+    )
+
+    def record(status: int) -> logging.LogRecord:
+        try:
+            raise PermissionError("This needs the member role or higher in DATA.")
+        except PermissionError:
+            info = sys.exc_info()
+        made = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Forbidden: %s", ("/p/DATA/",), info)
+        made.status_code = status
+        return made
+
+    refused = record(403)
+    assert console.filter(refused) and "Traceback" not in console.format(refused)
+    assert "Forbidden: /p/DATA/" in console.format(refused)
+    failed = record(500)
+    assert console.filter(failed) and "Traceback" in console.format(failed)  # real errors keep theirs
