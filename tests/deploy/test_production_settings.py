@@ -111,3 +111,13 @@ def test_the_embedded_default_connects_to_no_broker_without_a_warning() -> None:
     result = run_python("-c", code, env=app_environment(DJANGO_DEBUG="1"))
     assert result.returncode == 0, result.stderr
     assert "memory://" in result.stdout and "No hostname was supplied" not in result.stderr
+
+
+def test_the_embedded_sqlite_database_passes_its_checks_without_a_warning(tmp_path: Path) -> None:
+    """`make run` on a laptop: no "SQLite does not support deferrable unique constraints" at every start."""
+    from tests.deploy.environment import app_environment
+
+    env = app_environment(DJANGO_DEBUG="1", SPRINTBOARD_SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    result = run_python("manage.py", "check", "--database", "default", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "W038" not in result.stdout + result.stderr and "no issues" in result.stdout
