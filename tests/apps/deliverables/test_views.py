@@ -243,3 +243,10 @@ def test_the_page_lists_the_proposed_status_and_offers_to_start_development(brow
         client.post(url(proposed, f"checklist/{item.pk}/tick/"), {"done": "1"})
     published = client.post(url(proposed, "publish/"), follow=True).content.decode()
     assert "Churn model is published." in published and "No story is linked to Churn model" in published
+
+
+def test_people_are_named_in_full_on_a_deliverable(browser_for, dashboard, people):
+    people["member"].first_name, people["member"].last_name = "Mia", "Member"
+    people["member"].save()
+    html = browser_for("stakeholder").get(url(dashboard, "")).content.decode()
+    assert "<dt>Owner</dt><dd>Mia Member</dd>" in html
