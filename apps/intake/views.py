@@ -51,10 +51,11 @@ def _page(
         is_owner=is_owner,
         triage_errors=errors or {},
         # The open requests a request can be merged into, by title (no typing of numbers).
+        # An accepted request stands for the story it became: merging into it adds an ask to that story.
         merge_targets=list(
-            Request.objects.filter(project=project, status=RequestStatus.OPEN)
-            .order_by("-id")
-            .values_list("pk", "title")
+            Request.objects.filter(project=project, status__in=[RequestStatus.OPEN, RequestStatus.ACCEPTED])
+            .order_by("status", "-id")
+            .values_list("pk", "title", "story__key")
         )
         if is_owner
         else [],

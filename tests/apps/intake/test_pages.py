@@ -118,3 +118,15 @@ def test_an_accepted_story_names_every_request_merged_into_it(as_user, project, 
     assert f"#{a.pk} “Churn dashboard”, #{b.pk} “Churn dashboard by region” (merged)" in page
     queue = client.get(url() + "?status=all").content.decode()
     assert f"merged into #{a.pk}, which became" in queue
+
+
+def test_a_request_merges_into_an_accepted_one_that_is_its_story(as_user, project, people):
+    a = submit(project, people, "stakeholder", "Churn dashboard")
+    b = submit(project, people, "stakeholder", "Churn dashboard for sales")
+    client = as_user("owner")
+    client.post(url("project-request-triage", request_id=a.pk, action="accept"), {"position": "top"})
+    key = Story.objects.get().key
+    page = client.get(url()).content.decode()
+    assert f'<option value="{a.pk}">{key} (story of #{a.pk}) Churn dashboard</option>' in page
+    client.post(url("project-request-triage", request_id=b.pk, action="merge"), {"into": a.pk})
+    assert Request.objects.get(pk=b.pk).merged_into_id == a.pk
