@@ -501,6 +501,17 @@ def active_sprint(project: Project | int) -> Sprint | None:
     return Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).first()
 
 
+def following_sprint(sprint: Sprint) -> Sprint | None:
+    """Where a closing sprint's unfinished stories go as "the next sprint": the first planned sprint that starts
+    no earlier than it (None: the close creates one, with ``sprint.next_dates()``)."""
+    return (
+        Sprint.objects.filter(project=sprint.project_id, status=SprintStatus.PLANNED, start__gte=sprint.start)
+        .exclude(pk=sprint.pk)
+        .order_by("start", "id")
+        .first()
+    )
+
+
 def next_sprint(project: Project) -> Sprint | None:
     """The sprint being planned: the earliest planned sprint."""
     return Sprint.objects.filter(project=project, status=SprintStatus.PLANNED).order_by("start", "id").first()

@@ -159,8 +159,8 @@ def _sprint_page(
         if sprint.status == SprintStatus.PLANNED:
             context.update(_start_guardrails(project, sprint, context["outcome"]))
             context["start_form"] = extra.pop("start_form", None) or StartForm(initial=_start_dates(project, sprint))
-        context["next_planned"] = selectors.next_sprint(project)
-        context["new_sprint_dates"] = services.next_sprint_dates(project)
+        context["next_planned"] = selectors.following_sprint(sprint)
+        context["new_sprint_dates"] = sprint.next_dates()
         today = services.project_today(project)
         context["days_early"] = (sprint.end - today).days if sprint.end and sprint.end > today else 0
     context.update(extra)
@@ -268,14 +268,27 @@ def sprint_close(request: HttpRequest, project: Project, membership: Membership,
         .exclude(state__category__in=CLOSED_CATEGORIES)
         .values_list("pk", flat=True)
     )
-    sprint = services.sprint_close(sprint=sprint, actor=request.user, unfinished=form.cleaned_data["unfinished"])
+    # Per story, a choice that differs from the one for all ("story-<id>": next_sprint or backlog); others ignored.
+    choices = {
+        pk: request.POST[f"story-{pk}"]
+        for pk in carried
+        if request.POST.get(f"story-{pk}") in services.UNFINISHED_DESTINATIONS
+    }
+    unfinished = form.cleaned_data["unfinished"]
+    sprint = services.sprint_close(sprint=sprint, actor=request.user, unfinished=unfinished, choices=choices)
     messages.success(request, f"{sprint.name} is closed.{_carried_note(carried)}")
     return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
 
 
 def _carried_note(carried: list[int]) -> str:
+    """Where the unfinished stories went: "2 unfinished stories moved to Sprint 2; 1 to the top of the backlog"."""
     if not carried:
         return ""
-    destination = Story.objects.filter(pk=carried[0]).select_related("sprint").first()
-    where = destination.sprint.name if destination and destination.sprint else "the top of the backlog"
-    return f" {len(carried)} unfinished stor{'y' if len(carried) == 1 else 'ies'} moved to {where}."
+    places: dict[str, int] = {}
+    for story in Story.objects.filter(pk__in=carried).select_related("sprint"):
+        where = story.sprint.name if story.sprint else "the top of the backlog"
+        places[where] = places.get(where, 0) + 1
+    first, *others = sorted(places.items(), key=lambda item: item[0] == "the top of the backlog")
+    n, where = first[1], first[0]
+    note = f" {n} unfinished stor{'y' if n == 1 else 'ies'} moved to {where}"
+    return note + "".join(f"; {count} to {place}" for place, count in others) + "."

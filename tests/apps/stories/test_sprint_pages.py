@@ -223,6 +223,20 @@ def test_closing_carries_unfinished_stories_to_the_next_sprint(as_user, project,
     assert Story.objects.get(key="DATA-2").sprint == active
 
 
+def test_closing_sends_each_unfinished_story_where_it_is_chosen(as_user, project, active):
+    one, three = Story.objects.get(key="DATA-1"), Story.objects.get(key="DATA-3")
+    page = as_user("owner").get(url("project-sprint", active)).content.decode()
+    assert f'name="story-{one.pk}"' in page and f'name="story-{three.pk}"' in page
+    response = as_user("owner").post(
+        url("project-sprint-close", active), {"unfinished": "next_sprint", f"story-{three.pk}": "backlog"}, follow=True
+    )
+    nxt = Sprint.objects.get(project=project, status=SprintStatus.PLANNED)
+    assert "2 unfinished stories moved" not in response.content.decode()
+    assert "1 unfinished story moved to Sprint 2; 1 to the top of the backlog." in response.content.decode()
+    assert Story.objects.get(pk=one.pk).sprint == nxt and Story.objects.get(pk=three.pk).sprint is None
+    assert order_of_backlog(project)[0] == "DATA-3"
+
+
 def test_closing_to_the_top_of_the_backlog(as_user, project, people, active):
     services.story_create(project=project, actor=people["owner"], title="Already in the backlog")
     as_user("owner").post(url("project-sprint-close", active), {"unfinished": "backlog"})
@@ -270,3 +284,9 @@ def test_the_list_links_every_sprint_with_its_points(as_user, active):
     assert f'href="{url("project-sprint", active)}"' in content
     row = content[content.index("Sprint 1") :]
     assert '<td class="num">8</td>' in row and '<td class="num">3</td>' in row
+
+
+def order_of_backlog(project) -> list[str]:
+    from apps.stories import selectors
+
+    return list(selectors.backlog_stories(project).values_list("key", flat=True))
