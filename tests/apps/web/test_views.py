@@ -220,3 +220,11 @@ def test_a_refused_request_logs_one_line_without_a_traceback():
     assert "Forbidden: /p/DATA/" in console.format(refused)
     failed = record(500)
     assert console.filter(failed) and "Traceback" in console.format(failed)  # real errors keep theirs
+
+
+def test_the_top_bar_names_the_person_in_full(client, people, project):
+    people["member"].first_name, people["member"].last_name = "Mia", "Member"
+    people["member"].save()
+    client.force_login(people["member"])
+    page = client.get(reverse("project-list")).content.decode()
+    assert f'<a href="{reverse("account")}">Mia Member</a>' in page
