@@ -80,7 +80,8 @@ def person(user: object) -> str:
     """A person as every page names them: their full name, else their username; "" for nobody."""
     if user is None or not hasattr(user, "get_username"):
         return ""
-    return user.get_full_name() or user.get_username()  # type: ignore[union-attr]
+    full_name = getattr(user, "get_full_name", None)  # AnonymousUser has none
+    return (full_name() if full_name else "") or user.get_username()  # type: ignore[union-attr]
 
 
 @register.filter(name="markdown")
