@@ -1,4 +1,5 @@
 # Sprintboard: `make run` serves the demo, `make test` runs every test.
+# `make run PORT=8001 HOST=0.0.0.0` serves it on another port or on every interface.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -30,6 +31,9 @@ static/vendor/.installed: package.json package-lock.json
 static: static/vendor/.installed
 
 run: $(VENV)/.runtime static
+	@$(PY) -c "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('$(HOST)', int('$(PORT)')))" 2>/dev/null || { \
+	  echo "Port $(PORT) on $(HOST) is taken (another Sprintboard or server?): stop it, or choose another port:"; \
+	  echo "  make run PORT=8001"; exit 1; }
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo ""

@@ -22,3 +22,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+class QuietRefusals(logging.Filter):
+    """A refused request (403) is the app doing its job: Django's one warning line, without the exception's
+    traceback (a role check is not an error to debug)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "django.request" and getattr(record, "status_code", None) == 403:
+            record.exc_info, record.exc_text = None, None
+        return True

@@ -175,6 +175,7 @@ class StateTime:
     name: str
     hours: float
     n: int  # stories that spent time in the state
+    category: str = ""  # the state's category: pages show the started ones (active, waiting) first
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,7 +599,12 @@ def _time_in_states(history: History, finished: list) -> tuple[StateTime, ...]: 
         for state, spent in time_in_state(line, history.as_of).items():
             seconds[state] = seconds.get(state, 0.0) + spent
             stories[state] = stories.get(state, 0) + 1
-    return tuple(StateTime(s.id, s.name, seconds.get(s.id, 0.0) / HOUR, stories.get(s.id, 0)) for s in history.workflow)
+    return tuple(
+        StateTime(
+            state=s.id, name=s.name, hours=seconds.get(s.id, 0.0) / HOUR, n=stories.get(s.id, 0), category=s.category
+        )
+        for s in history.workflow
+    )
 
 
 @gc_paused()

@@ -64,10 +64,17 @@ class Progress:
 class Blockers:
     open_items: list[ChecklistItem] = field(default_factory=list)
     unfinished_stories: list[Any] = field(default_factory=list)
+    proposed: bool = False  # only proposed: its development starts before it can be published
+    no_stories: bool = False  # not a blocker: publishing with no linked story is allowed, with a warning
 
     @property
     def ready(self) -> bool:
         return not self.open_items and not self.unfinished_stories
+
+    @property
+    def listed(self) -> bool:
+        """Anything the page lists under "Before it can be published"."""
+        return bool(self.open_items or self.unfinished_stories or self.proposed or self.no_stories)
 
 
 # --- Lists ------------------------------------------------------------------------------------
@@ -175,8 +182,14 @@ def linked_stories(deliverable: Deliverable) -> QuerySet:
 def publish_blockers(deliverable: Deliverable) -> Blockers:
     """What stands between the deliverable and its publication: open items and unfinished linked stories."""
     open_items = list(checklist(deliverable).filter(done=False))
-    unfinished = list(linked_stories(deliverable).exclude(state__category__in=CLOSED_CATEGORIES))
-    return Blockers(open_items, unfinished)
+    stories = linked_stories(deliverable)
+    unfinished = list(stories.exclude(state__category__in=CLOSED_CATEGORIES))
+    return Blockers(
+        open_items,
+        unfinished,
+        proposed=deliverable.status == DeliverableStatus.PROPOSED,
+        no_stories=not unfinished and not stories.exists(),
+    )
 
 
 def events(deliverable: Deliverable) -> QuerySet[DeliverableEvent]:

@@ -11,6 +11,9 @@ urlpatterns = [
     path(
         "p/<str:key>/deliverables/<int:deliverable_id>/publish/", views.deliverable_publish, name="deliverable-publish"
     ),
+    path(
+        "p/<str:key>/deliverables/<int:deliverable_id>/develop/", views.deliverable_develop, name="deliverable-develop"
+    ),
     path("p/<str:key>/deliverables/<int:deliverable_id>/retire/", views.deliverable_retire, name="deliverable-retire"),
     path("p/<str:key>/deliverables/<int:deliverable_id>/checklist/", views.item_add, name="deliverable-item-add"),
     path(

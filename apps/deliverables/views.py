@@ -27,7 +27,7 @@ from apps.deliverables.forms import (
     ItemTickForm,
     TemplateForm,
 )
-from apps.deliverables.models import ChecklistItem, Deliverable, DeliverableKind
+from apps.deliverables.models import ChecklistItem, Deliverable, DeliverableKind, DeliverableStatus
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
@@ -183,8 +183,23 @@ def deliverable_edit(
 
 def _transition(request, project, membership, deliverable_id: int, service, done: str) -> HttpResponse:
     deliverable = _deliverable(project, deliverable_id)
+    unlinked = service is services.deliverable_publish and not selectors.linked_stories(deliverable).exists()
     service(deliverable=deliverable, actor=request.user)
     messages.success(request, f"{deliverable.name} {done}.")
+    if unlinked:
+        messages.warning(request, f"No story is linked to {deliverable.name}: nothing shows the work behind it.")
+    return redirect(_detail_url(deliverable))
+
+
+@require_POST
+@project_view(minimum=Role.MEMBER)
+def deliverable_develop(
+    request: HttpRequest, project: Project, membership: Membership, deliverable_id: int
+) -> HttpResponse:
+    """A proposed deliverable's development starts (offered where the page lists what stands before publishing)."""
+    deliverable = _deliverable(project, deliverable_id)
+    services.deliverable_update(deliverable=deliverable, actor=request.user, status=DeliverableStatus.IN_DEVELOPMENT)
+    messages.success(request, f"{deliverable.name} is in development.")
     return redirect(_detail_url(deliverable))
 
 

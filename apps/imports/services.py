@@ -339,6 +339,7 @@ class _Live:
     changed: bool = False
     labels: list[Label] = field(default_factory=list)
     labels_changed: bool = False
+    assignee_name: str = ""  # a Jira assignee who is no Sprintboard user (the row's assignee is then None)
 
 
 @dataclass
@@ -372,6 +373,8 @@ class _Event:
     to_value: Any
     actor_id: int | None
     at: datetime
+    actor_name: str = ""  # a Jira author who is no Sprintboard user
+    to_name: str = ""
 
 
 class _Writer:
@@ -401,6 +404,7 @@ class _Writer:
         self.epics = self._epics()
         self.labels = self._labels()
         self.sprints = self._sprints()
+        self.sprint_names = {sprint.pk: sprint.name for sprint in self.sprints.values()}
 
     def _states(self) -> dict[str, WorkflowState]:
         live = {s.name.lower(): s for s in WorkflowState.objects.filter(project=self.project)}
@@ -664,38 +668,44 @@ class _Writer:
             story.updated_at = at
             live.changed = True
 
-    def _actor(self, author: str | None) -> int | None:
+    def _actor(self, author: str | None) -> tuple[int | None, str]:
+        """The author's Sprintboard user id, or their Jira name when they are none (kept on the events)."""
         user = self.users.get(author) if author else None
         if author and user is None:
-            known = self.export.users.get(author)
-            self.summary.unmatched_users.add(known.display_name if known else author)
-        return user.pk if user is not None else None
+            return None, self._unmatched(author)
+        return (user.pk if user is not None else None), ""
+
+    def _unmatched(self, key: str) -> str:
+        known = self.export.users.get(key)
+        name = (known.display_name if known else key)[:200]
+        self.summary.unmatched_users.add(name)
+        return name
 
     def _apply(self, live: _Live, step: jira.Step) -> None:
         story = live.story
-        actor = self._actor(step.author)
+        actor, actor_name = self._actor(step.author)
         if step.kind == "created":
             if live.new:
-                self._created(live, step, actor)
+                self._created(live, step, actor, actor_name)
             return
         if live.flow is None:  # a story skipped at creation: nothing to change
             return
         change = self._change(live, step)
         if change is None:
             return
-        kind, from_value, to_value = change
-        self.events.append(_Event(live, kind, "", from_value, to_value, actor, step.at))
+        kind, from_value, to_value, to_name = change
+        self.events.append(_Event(live, kind, "", from_value, to_value, actor, step.at, actor_name, to_name))
         live.flow = projection.advance(live.flow, kind=kind, at=step.at, category=story.state.category)
         story.version += 1
         story.updated_at = step.at
         live.changed = True
 
-    def _created(self, live: _Live, step: jira.Step, actor: int | None) -> None:
+    def _created(self, live: _Live, step: jira.Step, actor: int | None, actor_name: str) -> None:
         story = live.story
         planned_initial = self.initial[step.key]
         live.sprint_id = self._sprint_pk(planned_initial.sprint)
         live.points = _points(planned_initial.points)
-        live.assignee = self._user(planned_initial.assignee)
+        live.assignee, live.assignee_name = self._assignee(planned_initial.assignee)
         story.sprint_id, story.points, story.assignee = live.sprint_id, live.points, live.assignee
         if planned_initial.flag:
             story.blocked, story.blocked_reason = True, planned_initial.flag[:300]
@@ -711,10 +721,18 @@ class _Writer:
             "deliverable": None,
             "rank": story.rank,
         }
-        self.events.append(_Event(live, EventKind.CREATED, "", None, snapshot, actor, step.at))
+        by = {"actor_name": actor_name}
+        self.events.append(
+            _Event(live, EventKind.CREATED, "", None, snapshot, actor, step.at, **by, to_name=story.state.name)
+        )
         live.flow = projection.advance(None, kind=EventKind.CREATED, at=step.at, category=story.state.category)
+        if live.assignee_name:  # assigned in Jira to someone who is no Sprintboard user: the name, on the log
+            self.events.append(
+                _Event(live, EventKind.ASSIGNEE, "", None, None, actor, step.at, **by, to_name=live.assignee_name)
+            )
+            live.flow = projection.advance(live.flow, kind=EventKind.ASSIGNEE, at=step.at)
         if story.blocked:  # flagged from the start: a block right after creation, as the services would log it
-            self.events.append(_Event(live, EventKind.BLOCKED, "", None, story.blocked_reason, actor, step.at))
+            self.events.append(_Event(live, EventKind.BLOCKED, "", None, story.blocked_reason, actor, step.at, **by))
             live.flow = projection.advance(live.flow, kind=EventKind.BLOCKED, at=step.at)
         live.changed = True
 
@@ -722,54 +740,58 @@ class _Writer:
         sprint = self.sprints.get(jira_id) if jira_id else None
         return sprint.pk if sprint is not None else None
 
-    def _user(self, key: str | None) -> AbstractBaseUser | None:
+    def _assignee(self, key: str | None) -> tuple[AbstractBaseUser | None, str]:
+        """A Jira assignee as a Sprintboard user, or as a name alone when they are none."""
         if key is None:
-            return None
+            return None, ""
         user = self.users.get(key)
-        if user is None:
-            known = self.export.users.get(key)
-            self.summary.unmatched_users.add(known.display_name if known else key)
-        return user
+        return (user, "") if user is not None else (None, self._unmatched(key))
 
-    def _change(self, live: _Live, step: jira.Step) -> tuple[str, Any, Any] | None:
-        """The event a step writes (kind, from, to), with the row changed; None when nothing changes."""
+    def _change(self, live: _Live, step: jira.Step) -> tuple[str, Any, Any, str] | None:
+        """The event a step writes (kind, from, to, to's name), with the row changed; None when nothing changes."""
         story = live.story
         if step.kind == "state":
             state = self.states.get(str(step.value)) if step.value is not None else None
             if state is None or state.pk == story.state.pk:
                 return None
             before, story.state = story.state.pk, state
-            return EventKind.STATE, before, state.pk
+            return EventKind.STATE, before, state.pk, state.name
         if step.kind == "sprint":
             sprint_id = self._sprint_pk(str(step.value) if step.value else None)
             if sprint_id == live.sprint_id:
                 return None
             before, live.sprint_id = live.sprint_id, sprint_id
             story.sprint_id = sprint_id
-            return EventKind.SPRINT, before, sprint_id
+            return EventKind.SPRINT, before, sprint_id, self.sprint_names.get(sprint_id, "")
         if step.kind == "points":
             points = _points(step.value)
             if points == live.points:
                 return None
             before, live.points = live.points, points
             story.points = points
-            return EventKind.POINTS, points_value(before), points_value(points)
+            return EventKind.POINTS, points_value(before), points_value(points), ""
         if step.kind == "assignee":
-            user = self._user(str(step.value) if step.value else None)
-            if user == live.assignee:
+            user, name = self._assignee(str(step.value) if step.value else None)
+            if user == live.assignee and name == live.assignee_name:
                 return None
-            before, live.assignee = live.assignee, user
+            before, live.assignee, live.assignee_name = live.assignee, user, name
             story.assignee = user
-            return EventKind.ASSIGNEE, before.get_username() if before else None, user.get_username() if user else None
+            username = user.get_username() if user else None
+            return (
+                EventKind.ASSIGNEE,
+                before.get_username() if before else None,
+                username,
+                name or story_services.value_name(user),
+            )
         if step.kind == "blocked":
             reason = str(step.value or FLAG_REASON).strip()[:300] or FLAG_REASON
             if story.blocked and story.blocked_reason == reason:
                 return None
             story.blocked, story.blocked_reason = True, reason
-            return EventKind.BLOCKED, None, reason
+            return EventKind.BLOCKED, None, reason, ""
         if step.kind == "unblocked" and story.blocked:
             story.blocked, story.blocked_reason = False, ""
-            return EventKind.UNBLOCKED, None, None
+            return EventKind.UNBLOCKED, None, None, ""
         return None
 
     def refresh_existing(self, at: datetime) -> None:
@@ -792,7 +814,10 @@ class _Writer:
                 setattr(story, name, value)
                 logged = (lambda v: v.pk if v is not None else None) if name == "epic" else (lambda v: v)
                 from_value, to_value = (None, None) if name == "description" else (logged(old), logged(value))
-                self.events.append(_Event(live, EventKind.UPDATED, name, from_value, to_value, self.actor_id, at))
+                to_name = story_services.value_name(value) if name == "epic" else ""
+                self.events.append(
+                    _Event(live, EventKind.UPDATED, name, from_value, to_value, self.actor_id, at, to_name=to_name)
+                )
                 live.changed = True
             labels = sorted(planned.labels)
             current = sorted(label.name for label in live.labels)
@@ -854,6 +879,8 @@ class _Writer:
                     from_value=event.from_value,
                     to_value=event.to_value,
                     actor_id=event.actor_id,
+                    actor_name=event.actor_name,
+                    to_name=event.to_name,
                     at=event.at,
                 )
                 for offset, event in enumerate(self.events)
@@ -870,7 +897,19 @@ class _Writer:
         """The same rows as ``bulk_create`` writes, by COPY: the ORM's per-value preparation of 100,000 events
         costs more than the database's work. In the import's transaction like any other write."""
         table = connection.ops.quote_name(StoryEvent._meta.db_table)
-        names = ("project", "seq", "story", "kind", "field", "from_value", "to_value", "actor", "at")
+        names = (
+            "project",
+            "seq",
+            "story",
+            "kind",
+            "field",
+            "from_value",
+            "to_value",
+            "actor",
+            "actor_name",
+            "to_name",
+            "at",
+        )
         columns = ", ".join(connection.ops.quote_name(StoryEvent._meta.get_field(n).column) for n in names)
         project_id = self.project.pk
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -885,6 +924,8 @@ class _Writer:
                         None if event.from_value is None else json.dumps(event.from_value),
                         None if event.to_value is None else json.dumps(event.to_value),
                         event.actor_id,
+                        event.actor_name,
+                        event.to_name,
                         event.at,
                     )
                 )

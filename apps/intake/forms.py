@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from apps.intake import services
@@ -19,6 +21,12 @@ class RequestForm(forms.Form):
         help_text="Why it matters, who uses it, by when.",
     )
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.WEB, help_text="Where the ask came from.")
+
+    def __init__(self, *args: Any, with_channel: bool = True, **kwargs: Any) -> None:
+        """A stakeholder asks through this page (the web channel); those who triage also record asks from elsewhere."""
+        super().__init__(*args, **kwargs)
+        if not with_channel:
+            del self.fields["channel"]
 
 
 class AcceptForm(forms.Form):

@@ -14,7 +14,9 @@ from sprintboard import intake
 
 
 def project_requests(project: Project, *, status: str | None = None) -> QuerySet[Request]:
-    requests = Request.objects.filter(project=project).select_related("requester", "story", "merged_into", "decided_by")
+    requests = Request.objects.filter(project=project).select_related(
+        "requester", "story", "merged_into__story", "decided_by"
+    )
     if status is not None:
         requests = requests.filter(status=status)
     return requests.order_by("-id")
@@ -22,7 +24,11 @@ def project_requests(project: Project, *, status: str | None = None) -> QuerySet
 
 def requests_of(project: Project, user: AbstractBaseUser) -> QuerySet[Request]:
     """A requester's own requests, newest first, with where each one went."""
-    return project_requests(project).filter(requester=user).select_related("merged_into__story")
+    return (
+        project_requests(project)
+        .filter(requester=user)
+        .select_related("story__state", "story__sprint", "merged_into__story__state", "merged_into__story__sprint")
+    )
 
 
 def status_counts(project: Project) -> dict[str, int]:

@@ -50,12 +50,21 @@ def _page(
         groups=[(g, ",".join(map(str, g.requests)), [(i, titles.get(i, "")) for i in g.requests]) for g in groups],
         is_owner=is_owner,
         triage_errors=errors or {},
+        # The open requests a request can be merged into, by title (no typing of numbers).
+        # An accepted request stands for the story it became: merging into it adds an ask to that story.
+        merge_targets=list(
+            Request.objects.filter(project=project, status__in=[RequestStatus.OPEN, RequestStatus.ACCEPTED])
+            .order_by("status", "-id")
+            .values_list("pk", "title", "story__key")
+        )
+        if is_owner
+        else [],
     )
 
 
 @project_view()
 def requests_page(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    form = RequestForm(request.POST or None)
+    form = RequestForm(request.POST or None, with_channel=membership.allows(Role.PRODUCT_OWNER))
     if request.method == "POST" and form.is_valid():
         try:
             created = services.request_submit(project=project, requester=request.user, **form.cleaned_data)

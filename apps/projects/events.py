@@ -8,9 +8,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Change:
-    """One logged change: its kind, the field for generic updates, and the values before and after."""
+    """One logged change: its kind, the field for generic updates, the values before and after, and how the value
+    after reads (a name for an id, a person's full name) when the log keeps it (the story log does)."""
 
     kind: str
     field: str = ""
     from_value: Any = None
     to_value: Any = None
+    to_name: str = ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django import forms
+from django.utils.html import format_html, format_html_join
 
 from apps.core.errors import DomainError
 from apps.projects.models import Category, Role, WipPolicy
@@ -17,6 +18,15 @@ def add_domain_error(form: forms.Form, error: DomainError) -> None:
     form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
+class SearchableChoice(forms.TextInput):
+    """A text input with its choices as a ``<datalist>``: the browser filters them as one types."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        field = super().render(name, value, attrs, renderer)
+        options = format_html_join("", '<option value="{}">', ((value,) for value, _ in TIMEZONE_CHOICES))
+        return field + format_html('<datalist id="{}">{}</datalist>', self.attrs["list"], options)
+
+
 class ProjectSettingsForm(forms.Form):
     name = forms.CharField(max_length=200)
     sprint_length_days = forms.IntegerField(label="Sprint length (days)", min_value=1, max_value=90, initial=14)
@@ -24,7 +34,9 @@ class ProjectSettingsForm(forms.Form):
         label="Time zone",
         choices=TIMEZONE_CHOICES,
         initial="UTC",
-        help_text="Sprint days and reports follow this zone.",
+        help_text="Sprint days and reports follow this zone. Type to search: a city (Berlin) or a region (Europe/).",
+        # A text field with the zones as suggestions: ~600 entries are searchable as you type, not scrolled.
+        widget=SearchableChoice(attrs={"list": "timezone-choices", "autocomplete": "off", "spellcheck": "false"}),
     )
     wip_policy = forms.ChoiceField(
         label="WIP policy", choices=WipPolicy.choices, initial=WipPolicy.WARN, widget=forms.RadioSelect

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from apps.core.errors import Conflict, InvalidInput
 from apps.projects import signals
 from apps.projects.models import (
+    CLOSED_CATEGORIES,
     DEFAULT_WORKFLOW,
     Category,
     Membership,
@@ -156,10 +156,14 @@ def state_add(
     _check_state_name(project, name)
     _check_category(category)
     _check_wip_limit(wip_limit)
-    last = WorkflowState.objects.filter(project=project).aggregate(m=Max("position"))["m"]
+    existing = list(WorkflowState.objects.filter(project=project).order_by("position", "id"))
+    last = max((s.position for s in existing), default=0)
     state = WorkflowState.objects.create(
-        project=project, name=name, category=category, wip_limit=wip_limit, position=(last or 0) + 1
+        project=project, name=name, category=category, wip_limit=wip_limit, position=last + 1
     )
+    if position is None and category not in CLOSED_CATEGORIES:
+        # A new open state goes before the closed ones (Done, Won't do), where the board's work flows.
+        position = next((i for i, s in enumerate(existing) if s.category in CLOSED_CATEGORIES), None)
     if position is not None:
         state_reorder(state=state, position=position)
     return state

@@ -4,6 +4,7 @@ from apps.projects import views
 
 urlpatterns = [
     path("", views.project_list, name="project-list"),
+    path("start/", views.start, name="start"),
     path("projects/new/", views.project_create, name="project-create"),
     path("p/<str:key>/settings/", views.project_settings, name="project-settings"),
     path("p/<str:key>/settings/members/add/", views.member_add, name="project-member-add"),

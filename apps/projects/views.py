@@ -129,6 +129,15 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def start(request: HttpRequest) -> HttpResponse:
+    """Where a login lands without a ``next``: the board of a person's one project, else the project list."""
+    keys = list(Membership.objects.filter(user=request.user).values_list("project__key", flat=True)[:2])
+    if len(keys) == 1:
+        return redirect("project-board", key=keys[0])
+    return redirect("project-list")
+
+
+@login_required
 def project_create(request: HttpRequest) -> HttpResponse:
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -159,6 +168,7 @@ def _settings_context(project: Project, **forms: Any) -> dict[str, Any]:
         "states": list(states),
         "state_form": forms.get("state_form") or StateForm(initial={"category": "active"}),
         "state_errors": forms.get("state_errors", {}),
+        "workflow_saved": forms.get("workflow_saved", ""),
         "role_choices": Role.choices,
         "category_choices": StateForm.base_fields["category"].choices,
     }
@@ -218,15 +228,17 @@ ROW_ERRORS = {"members": "member_errors", "workflow": "state_errors"}
 
 
 def _row_action(
-    request, project, membership, *, section: str, row_id: int, action: Callable[[], object]
+    request, project, membership, *, section: str, row_id: int, action: Callable[[], object], saved: str = ""
 ) -> HttpResponse:
-    """Run one service call on a row of a settings list; a refusal is shown beside that row."""
+    """Run one service call on a row of a settings list; a refusal is shown beside that row, a success said."""
     try:
         action()
     except errors.DomainError as exc:
         row_errors = {ROW_ERRORS[section]: {row_id: exc.message}}
         return _settings_response(request, project, membership, section=section, ok=False, **row_errors)
-    return _settings_response(request, project, membership, section=section, ok=True)
+    if saved and not request.htmx:
+        messages.success(request, saved)
+    return _settings_response(request, project, membership, section=section, ok=True, workflow_saved=saved)
 
 
 def _valid(form: MemberRoleForm | StateForm | StateMoveForm | StateDeleteForm) -> dict[str, Any]:
@@ -296,6 +308,10 @@ def _form_error(form: StateForm | StateMoveForm | StateDeleteForm) -> str:
 def state_update(request: HttpRequest, project: Project, membership: Membership, state_id: int) -> HttpResponse:
     state = get_object_or_404(WorkflowState, pk=state_id, project=project)
     form = StateForm(request.POST)
+    limit = form.data.get("wip_limit") or ""
+    saved = f"{form.data.get('name') or state.name} is saved" + (
+        f", with a WIP limit of {limit}." if limit.strip() else ", without a WIP limit."
+    )
     return _row_action(
         request,
         project,
@@ -303,6 +319,7 @@ def state_update(request: HttpRequest, project: Project, membership: Membership,
         section="workflow",
         row_id=state.pk,
         action=lambda: services.state_update(state=state, **_valid(form)),
+        saved=saved,
     )
 
 

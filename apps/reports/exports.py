@@ -6,7 +6,9 @@ pages show the same rows beside their charts, so a chart, its table and its CSV 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpResponse
@@ -18,6 +20,49 @@ from apps.reports.models import ReportKind
 
 Table = tuple[list[str], list[list[Any]]]
 KIND_NAMES = dict(DeliverableKind.choices)
+
+
+# A moment as the results keep it (ISO 8601 with a time); a plain date stays as it is.
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def timestamp(value: object) -> datetime | None:
+    """The UTC moment an ISO 8601 timestamp of a result names, or None for anything else."""
+    if not isinstance(value, str) or not ISO_MOMENT.match(value):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as a spreadsheet reads it: numbers to two decimals at most, timestamps to the second, in UTC
+    (``2026-12-01 21:20:25``), not as the result's JSON keeps them.
+
+    >>> csv_cell(26.76923076923077), csv_cell(4.0), csv_cell("2026-12-01T21:20:25.073772Z"), csv_cell("DATA-1")
+    (26.77, 4, '2026-12-01 21:20:25', 'DATA-1')
+    """
+    moment = timestamp(value)
+    if moment is not None:
+        return f"{moment:%Y-%m-%d %H:%M:%S}"
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else round(value, 2)
+    return value
+
+
+def readable(table: Table) -> Table:
+    headers, rows = table
+    return headers, [[csv_cell(value) for value in row] for row in rows]
+
+
+STARTED_CATEGORIES = ("active", "waiting")
+
+
+def _started(state_time: dict[str, Any]) -> bool:
+    """A started state's row (results computed before categories were kept show every state)."""
+    return state_time.get("category", "active") in STARTED_CATEGORIES
 
 
 def _state_name(result: dict[str, Any], state_id: Any) -> str:
@@ -86,7 +131,14 @@ def _flow_tables(r: dict[str, Any]) -> dict[str, Table]:
             ["key", "state", "start", "days"],
             [[a["key"], _state_name(r, a["state"]), a["start"], a["days"]] for a in r["work_item_age"]],
         ),
-        "time_in_state": (["state", "hours", "stories"], [[t["name"], t["hours"], t["n"]] for t in r["time_in_state"]]),
+        "time_in_started_states": (
+            ["state", "hours", "stories"],
+            [[t["name"], t["hours"], t["n"]] for t in r["time_in_state"] if _started(t)],
+        ),
+        "time_in_state": (
+            ["state", "category", "hours", "stories"],
+            [[t["name"], t.get("category", ""), t["hours"], t["n"]] for t in r["time_in_state"]],
+        ),
         "lead_times": (
             ["key", "created", "finish", "days"],
             [[x["key"], x["created"], x["finish"], x["days"]] for x in r["lead_times"]],
@@ -376,4 +428,4 @@ def requested_download(report: Any, query: Any) -> HttpResponse | None:
         table_name = next(iter(available))
     if table_name not in available:
         raise InvalidInput(f"table must be one of {', '.join(available)}.", field="table", code="invalid_choice")
-    return csv_download(available[table_name], filename=filename(report, f"-{table_name}.csv"))
+    return csv_download(readable(available[table_name]), filename=filename(report, f"-{table_name}.csv"))

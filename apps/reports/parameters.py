@@ -38,6 +38,14 @@ def parameters_hash(parameters: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parameters, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+# How each parameter reads in a sentence (the API's answers name the field too, in ``field``).
+READABLE = {"from": "start date", "to": "end date", "date": "date", "items": "number of stories", "seed": "seed"}
+
+
+def _whole_message(name: str, low: int, high: int) -> str:
+    return f"The {READABLE.get(name, name)} must be a whole number from {low} to {high}."
+
+
 def _date(query: Mapping[str, str], name: str) -> date | None:
     raw = query.get(name)
     if raw in (None, ""):
@@ -45,7 +53,11 @@ def _date(query: Mapping[str, str], name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a date written YYYY-MM-DD.", field=name, code="invalid_date") from None
+        raise InvalidInput(
+            f"The {READABLE.get(name, name)} must be a date written YYYY-MM-DD, like 2024-03-31.",
+            field=name,
+            code="invalid_date",
+        ) from None
 
 
 def _whole(query: Mapping[str, str], name: str, *, low: int, high: int) -> int | None:
@@ -53,22 +65,29 @@ def _whole(query: Mapping[str, str], name: str, *, low: int, high: int) -> int |
     if raw in (None, ""):
         return None
     if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit() or len(raw) > 12:
-        raise InvalidInput(f"{name} must be a whole number from {low} to {high}.", field=name, code="invalid_number")
+        raise InvalidInput(_whole_message(name, low, high), field=name, code="invalid_number")
     value = int(raw)
     if not low <= value <= high:
-        raise InvalidInput(f"{name} must be a whole number from {low} to {high}.", field=name, code="out_of_range")
+        raise InvalidInput(_whole_message(name, low, high), field=name, code="out_of_range")
     return value
 
 
 def _window(query: Mapping[str, str], today: date) -> dict[str, str | None]:
     start, end = _date(query, "from"), _date(query, "to")
     if end is not None and end > today:
-        raise InvalidInput(f"to is after today ({today}): a report sees nothing after its as-of day.", field="to")
+        raise InvalidInput(
+            f"The end date ({end}) is after today ({today}): a report cannot see the future.", field="to"
+        )
     if start is not None and start > (end or today):
-        raise InvalidInput("from is after to: the window runs from from to to, both included.", field="from")
+        raise InvalidInput(
+            f"The start date ({start}) is after the end date ({end or today}): put the earlier date first.",
+            field="from",
+        )
     longest = settings.REPORT_MAX_WINDOW_DAYS  # what one report may read and hold, whoever asks
     if start is not None and ((end or today) - start).days + 1 > longest:
-        raise InvalidInput(f"The window may span at most {longest} days.", field="from", code="too_long")
+        raise InvalidInput(
+            f"The dates may be at most {longest} days apart: choose a later start date.", field="from", code="too_long"
+        )
     return {"from": start and start.isoformat(), "to": end and end.isoformat()}
 
 
@@ -77,11 +96,12 @@ def _forecast(query: Mapping[str, str], today: date) -> dict[str, Any]:
     by = _date(query, "date")
     if items is not None and by is not None:
         raise InvalidInput(
-            "Give either items (when will N be done) or date (how many by then), not both.", field="items"
+            "Ask one question at a time: either how many stories by a date, or when a number of stories will be done.",
+            field="items",
         )
     if by is not None and not today <= by <= today + timedelta(days=FORECAST_HORIZON_DAYS):
         raise InvalidInput(
-            f"date must be between today ({today}) and five years from now.", field="date", code="out_of_range"
+            f"The date must be between today ({today}) and five years from now.", field="date", code="out_of_range"
         )
     seed = _whole(query, "seed", low=0, high=MAX_SEED)
     return {"items": items, "date": by and by.isoformat(), "seed": 0 if seed is None else seed}
@@ -91,7 +111,9 @@ def parse(kind: str, query: Mapping[str, str], *, today: date) -> dict[str, Any]
     """Canonical parameters of a ``kind`` report from a query string; InvalidInput names the bad one."""
     unknown = sorted(set(query) - ALLOWED[kind] - DOWNLOAD_PARAMETERS)
     if unknown:
-        raise InvalidInput(f"{unknown[0]} is not a parameter of this report.", field=unknown[0], code="unknown_field")
+        raise InvalidInput(
+            f"“{unknown[0]}” is not something this report can be asked for.", field=unknown[0], code="unknown_field"
+        )
     if kind in (ReportKind.FLOW, ReportKind.WASTE):
         return _window(query, today)
     if kind == ReportKind.FORECAST:

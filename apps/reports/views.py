@@ -115,6 +115,8 @@ def _kind_page(kind: str, template: str):
                 status=status,
                 form_error=form_error,
                 query=request.GET,
+                # ``query.items`` in a template is the QueryDict's items() method, not the parameter.
+                items_wanted=request.GET.get("items", ""),
                 can_queue=membership.allows(Role.MEMBER),
                 base_query=_base_query(request),
                 **_context(report, kind),

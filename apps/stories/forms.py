@@ -9,16 +9,27 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from apps.deliverables.models import Deliverable
-from apps.projects.models import Project
+from apps.projects.models import Project, Role
 from apps.stories import services
 from apps.stories.models import Epic, Label, Sprint, SprintStatus, StoryKind
+from apps.stories.selectors import points_value
 
 POSITIONS = [("top", "Top"), ("bottom", "Bottom")]
 STORY_KEY = r"^[A-Z]{2,10}-[0-9]{1,9}$"
 
 
 def _members(project: Project):
-    return get_user_model().objects.filter(memberships__project=project).order_by("username")
+    """Who may be given a story: the project's members, product owners and admins (not its stakeholders)."""
+    assignable = [Role.MEMBER, Role.PRODUCT_OWNER, Role.ADMIN]
+    return (
+        get_user_model()
+        .objects.filter(memberships__project=project, memberships__role__in=assignable)
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def person_name(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
 
 
 # --- Backlog filters ------------------------------------------------------------------------
@@ -54,7 +65,7 @@ class BacklogFilterForm(forms.Form):
         )
         self.fields["kind"].choices = choices(list(StoryKind.choices), "kind")
         self.fields["assignee"].choices = choices(
-            [(u.pk, u.get_username()) for u in _members(project)], "assignee", "Unassigned"
+            [(u.pk, person_name(u)) for u in _members(project)], "assignee", "Unassigned"
         )
         self.fields["deliverable"].choices = choices(
             list(Deliverable.objects.filter(project=project).order_by("name").values_list("pk", "name")),
@@ -159,6 +170,12 @@ class StoryForm(forms.Form):
     assignee = forms.ModelChoiceField(
         queryset=get_user_model().objects.none(), required=False, empty_label="Unassigned"
     )
+    deliverable = forms.ModelChoiceField(
+        queryset=Deliverable.objects.none(),
+        required=False,
+        empty_label="No deliverable",
+        help_text="The data product this story helps ship.",
+    )
     version = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
@@ -167,7 +184,8 @@ class StoryForm(forms.Form):
         self.fields["epic"].queryset = Epic.objects.filter(project=project)
         self.fields["labels"].queryset = Label.objects.filter(project=project)
         self.fields["assignee"].queryset = _members(project)
-        self.fields["assignee"].label_from_instance = lambda user: user.get_username()
+        self.fields["assignee"].label_from_instance = person_name
+        self.fields["deliverable"].queryset = Deliverable.objects.filter(project=project).order_by("name")
         # static/js/notifications.js offers the members' names after an @
         self.fields["description"].widget.attrs["data-members-url"] = reverse("api-members", args=[project.key])
 
@@ -178,10 +196,11 @@ class StoryForm(forms.Form):
             "description": story.description,
             "acceptance_criteria": story.acceptance_criteria,
             "kind": story.kind,
-            "points": story.points,
+            "points": points_value(story.points),  # 5, not 5.0: as every page shows points
             "epic": story.epic_id,
             "labels": [label.pk for label in story.labels.all()],
             "assignee": story.assignee_id,
+            "deliverable": story.deliverable_id,
             "version": story.version,
         }
 

@@ -256,6 +256,12 @@ class StoryEvent(models.Model):
     from_value = models.JSONField(null=True, blank=True)
     to_value = models.JSONField(null=True, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Who made an imported change when they are not a Sprintboard user (a Jira author matched to nobody).
+    actor_name = models.CharField(max_length=200, blank=True, default="")
+    # How ``to_value`` read when it was written: the name behind an id (state, sprint, epic, deliverable) or the
+    # assignee's full name. An imported assignee who is no Sprintboard user has only this (``to_value`` is null,
+    # as the row's assignee is). History shows names as they were, not as they are now.
+    to_name = models.CharField(max_length=200, blank=True, default="")
     at = models.DateTimeField()
 
     class Meta:

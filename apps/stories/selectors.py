@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 import psycopg
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, TextField
@@ -24,8 +25,9 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.core.errors import InvalidInput
+from apps.deliverables.models import Deliverable
 from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
-from apps.stories.models import EventKind, Sprint, SprintStatus, Story, StoryEvent, StoryKind
+from apps.stories.models import Epic, EventKind, Sprint, SprintStatus, Story, StoryEvent, StoryKind
 from sprintboard import flow, history, records, sprints
 from sprintboard.errors import EngineError
 from sprintboard.history import end_of_day, gc_paused
@@ -525,7 +527,7 @@ def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, 
         points_label="" if story.points is None else str(points_value(story.points)),
         blocked=story.blocked,
         blocked_reason=story.blocked_reason,
-        assignee_name=story.assignee.get_username() if story.assignee_id else "",
+        assignee_name=(story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee_id else "",
         deliverable_name=story.deliverable.name if story.deliverable_id else None,
         labels=labels,
         age=age,
@@ -534,7 +536,7 @@ def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, 
     )
 
 
-# Columns a card never shows: not read for the board's hundreds of rows.
+# Columns a card never shows: not read for the board's hundreds of rows (it shows the assignee's full name).
 CARD_UNUSED = (
     "description",
     "acceptance_criteria",
@@ -544,8 +546,6 @@ CARD_UNUSED = (
     "assignee__last_login",
     "assignee__date_joined",
     "assignee__email",
-    "assignee__first_name",
-    "assignee__last_name",
     "assignee__is_superuser",
     "assignee__is_staff",
 )
@@ -653,6 +653,17 @@ def active_sprint(project: Project | int) -> Sprint | None:
     return Sprint.objects.filter(project=project, status=SprintStatus.ACTIVE).first()
 
 
+def following_sprint(sprint: Sprint) -> Sprint | None:
+    """Where a closing sprint's unfinished stories go as "the next sprint": the first planned sprint that starts
+    no earlier than it (None: the close creates one, with ``sprint.next_dates()``)."""
+    return (
+        Sprint.objects.filter(project=sprint.project_id, status=SprintStatus.PLANNED, start__gte=sprint.start)
+        .exclude(pk=sprint.pk)
+        .order_by("start", "id")
+        .first()
+    )
+
+
 def next_sprint(project: Project) -> Sprint | None:
     """The sprint being planned: the earliest planned sprint."""
     return Sprint.objects.filter(project=project, status=SprintStatus.PLANNED).order_by("start", "id").first()
@@ -708,27 +719,58 @@ class HistoryEntry:
     text: str
 
 
-def _named(value: Any, names: dict[int, str], empty: str) -> str:
+IMPORTED = " (from Jira)"
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Today's names of what a story's events point at: for events logged before they kept a name (``to_name``)."""
+
+    states: dict[int, str]
+    sprints: dict[int, str]
+    epics: dict[int, str]
+    deliverables: dict[int, str]
+    people: dict[str, str]  # username -> full name
+
+
+def _named(value: Any, names: dict[Any, str], empty: str) -> str:
     return empty if value is None else names.get(value, f"#{value}")
 
 
-def _sentence(event: StoryEvent, states: dict[int, str], sprint_names: dict[int, str]) -> str:
+def _to(event: StoryEvent, names: dict[Any, str], empty: str) -> str:
+    """How the event's new value reads: as it was named when logged, else by today's name."""
+    return event.to_name or _named(event.to_value, names, empty)
+
+
+def _person(value: Any, names: _Names) -> str:
+    if value is None:
+        return "nobody"
+    return names.people.get(value, str(value))
+
+
+def _sentence(event: StoryEvent, names: _Names) -> str:
     old, new, kind = event.from_value, event.to_value, event.kind
     if kind == EventKind.CREATED:
-        return "created it" + (f" in {_named(new.get('state'), states, '?')}" if isinstance(new, dict) else "")
+        state = new.get("state") if isinstance(new, dict) else None
+        return "created it" + (f" in {event.to_name or _named(state, names.states, '?')}" if state else "")
     if kind == EventKind.STATE:
-        return f"moved it from {_named(old, states, '?')} to {_named(new, states, '?')}"
+        return f"moved it from {_named(old, names.states, '?')} to {_to(event, names.states, '?')}"
     if kind == EventKind.SPRINT:
-        return f"moved it from {_named(old, sprint_names, 'the backlog')} to {_named(new, sprint_names, 'the backlog')}"
+        return (
+            f"moved it from {_named(old, names.sprints, 'the backlog')} to {_to(event, names.sprints, 'the backlog')}"
+        )
     if kind == EventKind.ASSIGNEE:
-        return f"assigned it to {new}" if new else f"unassigned {old}"
+        if new is None and event.to_name:  # an imported assignee who is no Sprintboard user
+            return f"assigned it to {event.to_name}{IMPORTED}"
+        if new:
+            return f"assigned it to {event.to_name or _person(new, names)}"
+        return f"unassigned {_person(old, names)}"
     if kind == EventKind.POINTS:
         if new is None:
             return "cleared its points"
         return f"estimated it at {new} points" + (f" (was {old})" if old is not None else "")
     if kind == EventKind.UPDATED:
-        shown = ", ".join(map(str, new)) if isinstance(new, list) else new
-        return f"changed the {event.field.replace('_', ' ')}" + (f" to “{shown}”" if shown not in (None, "") else "")
+        return _updated(event, names)
     if kind == EventKind.BLOCKED:
         return f"flagged it blocked: {new}"
     fixed = {
@@ -740,20 +782,47 @@ def _sentence(event: StoryEvent, states: dict[int, str], sprint_names: dict[int,
     return fixed.get(kind, kind)
 
 
+def _updated(event: StoryEvent, names: _Names) -> str:
+    field, new = event.field, event.to_value
+    label = field.replace("_", " ")
+    if field in ("epic", "deliverable"):
+        if new is None:
+            return f"removed the {label}"
+        return f"changed the {label} to “{_to(event, getattr(names, field + 's'), '')}”"
+    shown = ", ".join(map(str, new)) if isinstance(new, list) else new
+    return f"changed the {label}" + (f" to “{shown}”" if shown not in (None, "") else "")
+
+
+def _actor(event: StoryEvent) -> str | None:
+    if event.actor_id:
+        return event.actor.get_full_name() or event.actor.get_username()
+    return f"{event.actor_name}{IMPORTED}" if event.actor_name else None
+
+
 def story_history(story: Story) -> list[HistoryEntry]:
-    """A story's event log as sentences, oldest first (three queries: events, state names, sprint names)."""
-    events = StoryEvent.objects.filter(story=story).select_related("actor").order_by("seq")
-    states = dict(WorkflowState.all_objects.filter(project=story.project_id).values_list("pk", "name"))
-    sprint_names = dict(Sprint.objects.filter(project=story.project_id).values_list("pk", "name"))
-    return [
-        HistoryEntry(
-            event.at,
-            event.actor.get_username() if event.actor_id else None,
-            event.kind,
-            _sentence(event, states, sprint_names),
-        )
+    """A story's event log as sentences, oldest first, naming things as the events logged them (a fixed number of
+    queries: events, then today's names of states, sprints, epics, deliverables and people for older events)."""
+    events = list(StoryEvent.objects.filter(story=story).select_related("actor").order_by("seq"))
+    usernames = {
+        value
         for event in events
-    ]
+        if event.kind == EventKind.ASSIGNEE
+        for value in (event.from_value, event.to_value)
+        if isinstance(value, str)
+    }
+    people = {
+        user.get_username(): user.get_full_name() or user.get_username()
+        for user in get_user_model().objects.filter(username__in=usernames)
+    }
+    project = story.project_id
+    names = _Names(
+        states=dict(WorkflowState.all_objects.filter(project=project).values_list("pk", "name")),
+        sprints=dict(Sprint.objects.filter(project=project).values_list("pk", "name")),
+        epics=dict(Epic.objects.filter(project=project).values_list("pk", "name")),
+        deliverables=dict(Deliverable.objects.filter(project=project).values_list("pk", "name")),
+        people=people,
+    )
+    return [HistoryEntry(event.at, _actor(event), event.kind, _sentence(event, names)) for event in events]
 
 
 # --- Sprint outcomes: one number per fact -------------------------------------------------------

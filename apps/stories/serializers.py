@@ -58,7 +58,9 @@ class StorySerializer(serializers.ModelSerializer):
             "updated_at",
             "deleted",
             "deliverable",
+            "external_key",
         ]
+        read_only_fields = ["external_key"]
 
     @extend_schema_field(serializers.FloatField(allow_null=True, help_text="Story points; null when not estimated."))
     def get_points(self, story: Story) -> float | int | None:
@@ -74,7 +76,14 @@ class StorySerializer(serializers.ModelSerializer):
 class EventSerializer(LogEventSerializer):
     class Meta:
         model = StoryEvent
-        fields = ["seq", "kind", "field", "from", "to", "actor", "at"]
+        fields = ["seq", "kind", "field", "from", "to", "to_name", "actor", "actor_name", "at"]
+        extra_kwargs = {
+            "to_name": {
+                "help_text": "How `to` read when it was written (a name for an id); for an imported assignee "
+                "who is no Sprintboard user, their name alone (`to` is null)."
+            },
+            "actor_name": {"help_text": "The imported author's name when they are no Sprintboard user (`actor` null)."},
+        }
 
 
 class CommentSerializer(serializers.ModelSerializer):

@@ -189,7 +189,7 @@ def _events(project: Project) -> list[dict[str, Any]]:
     events = StoryEvent.objects.filter(project=project)
     names = dict(get_user_model().objects.filter(pk__in=events.values("actor_id")).values_list("pk", "username"))
     rows = events.order_by("seq").values_list(
-        "seq", "story_id", "kind", "field", "from_value", "to_value", "actor_id", "at"
+        "seq", "story_id", "kind", "field", "from_value", "to_value", "actor_id", "actor_name", "to_name", "at"
     )
     return [
         {
@@ -201,9 +201,15 @@ def _events(project: Project) -> list[dict[str, Any]]:
             "to": new,
             "actor": names.get(actor),
             "at": iso(at),
+            **_names(actor_name, to_name),
         }
-        for seq, story, kind, field, old, new, actor, at in rows.iterator(chunk_size=BATCH)
+        for seq, story, kind, field, old, new, actor, actor_name, to_name, at in rows.iterator(chunk_size=BATCH)
     ]
+
+
+def _names(actor_name: str, to_name: str) -> dict[str, str]:
+    """An event's names, only where it has them (most events of a big log have none)."""
+    return {key: value for key, value in (("actor_name", actor_name), ("to_name", to_name)) if value}
 
 
 def _comments(project: Project) -> list[dict[str, Any]]:

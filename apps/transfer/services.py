@@ -674,7 +674,9 @@ def _stories(job: _Import) -> None:
     )
 
 
-EVENT_COLUMNS = ("project_id", "seq", "story_id", "kind", "field", "from_value", "to_value", "actor_id", "at")
+EVENT_COLUMNS = (
+    "project_id", "seq", "story_id", "kind", "field", "from_value", "to_value", "actor_id", "actor_name", "to_name", "at"
+)  # fmt: skip
 
 
 def _events(job: _Import) -> None:
@@ -701,6 +703,8 @@ def _event_row(job: _Import, item: _Object, expected: int) -> tuple[Any, ...]:
         job.event_value(kind, event_field, item.json("from"), f"{item.where}.from"),
         job.event_value(kind, event_field, item.json("to"), f"{item.where}.to"),
         actor.pk if actor is not None else None,
+        item.optional_text("actor_name")[:200],
+        item.optional_text("to_name")[:200],
         item.moment("at"),
     )
 
@@ -718,8 +722,8 @@ def _insert_events(rows: list[tuple[Any, ...]]) -> None:
     columns = ", ".join(f'"{column}"' for column in EVENT_COLUMNS)
     with connection.connection.cursor() as cursor:
         with cursor.copy(f"COPY {StoryEvent._meta.db_table} ({columns}) FROM STDIN") as copy:
-            for project_id, seq, story_id, kind, field_name, old, new, actor_id, at in rows:
-                copy.write_row((project_id, seq, story_id, kind, field_name, _jsonb(old), _jsonb(new), actor_id, at))
+            for project_id, seq, story_id, kind, field_name, old, new, *names_and_time in rows:
+                copy.write_row((project_id, seq, story_id, kind, field_name, _jsonb(old), _jsonb(new), *names_and_time))
 
 
 def _jsonb(value: Any) -> str | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
+import markdown as markdown_lib
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -10,6 +14,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -79,3 +84,19 @@ def project_home(request: HttpRequest, project: Project, membership: Membership)
         progress=progress,
         categories=categories,
     )
+
+
+# The metrics guide: the repository's docs/metrics.md, shipped with the code (trusted text, not user input).
+METRICS_GUIDE = settings.BASE_DIR / "docs" / "metrics.md"
+
+
+@functools.cache
+def _metrics_guide_html() -> str:
+    text = METRICS_GUIDE.read_text(encoding="utf-8")
+    return markdown_lib.markdown(text, extensions=["tables", "toc"], output_format="html")
+
+
+@login_required
+def metrics_guide(request: HttpRequest) -> HttpResponse:
+    """Every figure the reports show, defined: each report page links to its section here."""
+    return render(request, "web/metrics_guide.html", {"guide": mark_safe(_metrics_guide_html())})  # noqa: S308

@@ -112,7 +112,7 @@
       let data = {};
       try { data = await response.json(); } catch (_) { data = {}; }
       if (response.ok) {
-        showError("");
+        showError(data.warning || ""); // over a WIP limit under the "warn" policy: said where it is seen
         announce(data.message || "Moved.");
       } else {
         const message = (data.errors && data.errors[0] && data.errors[0].message) || "The card could not be moved.";

@@ -108,8 +108,10 @@
       }) };
     },
     "time-in-state": function (r) {
-      return { type: "bar", data: { labels: r.time_in_state.map(function (t) { return t.name; }), datasets: [
-        { label: "Hours", data: r.time_in_state.map(function (t) { return t.hours; }), backgroundColor: color(0) },
+      // The started states (active, waiting): hours in Backlog or Done would dwarf the ones that matter.
+      var rows = r.time_in_state.filter(function (t) { return !t.category || t.category === "active" || t.category === "waiting"; });
+      return { type: "bar", data: { labels: rows.map(function (t) { return t.name; }), datasets: [
+        { label: "Hours", data: rows.map(function (t) { return t.hours; }), backgroundColor: color(0) },
       ] }, options: base({ scales: { y: { beginAtZero: true, title: { display: true, text: "hours" } } } }) };
     },
     efficiency: function (r) {

@@ -317,7 +317,7 @@ GET_ENDPOINTS = [e for e in ENDPOINTS if e.method == "get"]
 
 
 @pytest.mark.parametrize("endpoint", GET_ENDPOINTS, ids=str)
-def test_a_browser_options_head_and_a_bad_id_never_get_a_500(endpoint, world, people):
+def test_a_browser_options_head_and_a_bad_id_never_get_a_500(endpoint, world, people, client_for):
     """A browser (Accept: text/html) gets the browsable API page; OPTIONS and HEAD answer; an id that does
     not match the route gets the JSON error shape."""
     if endpoint.prepare:
@@ -330,6 +330,9 @@ def test_a_browser_options_head_and_a_bad_id_never_get_a_500(endpoint, world, pe
     assert page["Content-Type"].startswith(("text/html", "application/json"))  # reports and downloads: JSON
     assert client.options(url).status_code == 200
     assert client.head(url).status_code == endpoint.success
+    for role in ("member", None):  # a member's browser, and one not signed in
+        answer = client_for(role).get(url, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+        assert answer.status_code in (expected_status(endpoint, role), 202), answer.content[:300]
     bad = re.sub(r"/\d+/", "/abc/", url, count=1)
     if bad != url:
         response = client.get(bad)

@@ -161,3 +161,26 @@ def test_check_deploy_has_nothing_to_say_behind_a_trusted_proxy() -> None:
     env = production_environment(SPRINTBOARD_TRUST_X_FORWARDED_PROTO="1")
     result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_embedded_default_connects_to_no_broker_without_a_warning() -> None:
+    """`make run` without REDIS_URL: Celery runs eagerly, and kombu says nothing about a missing hostname."""
+    from tests.deploy.environment import app_environment
+
+    code = (
+        "import django; django.setup(); from config.celery import app; "
+        "c = app.connection_for_write(); print(c.as_uri()); c.release()"
+    )
+    result = run_python("-c", code, env=app_environment(DJANGO_DEBUG="1"))
+    assert result.returncode == 0, result.stderr
+    assert "memory://" in result.stdout and "No hostname was supplied" not in result.stderr
+
+
+def test_the_embedded_sqlite_database_passes_its_checks_without_a_warning(tmp_path: Path) -> None:
+    """`make run` on a laptop: no "SQLite does not support deferrable unique constraints" at every start."""
+    from tests.deploy.environment import app_environment
+
+    env = app_environment(DJANGO_DEBUG="1", SPRINTBOARD_SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    result = run_python("manage.py", "check", "--database", "default", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "W038" not in result.stdout + result.stderr and "no issues" in result.stdout

@@ -100,3 +100,20 @@ def test_create_a_story_inline_then_edit_it_on_its_page(page, backlog_project, s
     snapshot("edited")
     story = Story.objects.get(key="DATA-5")
     assert (story.title, story.points, story.kind) == ("Validate the churn labels", 5, "spike")
+
+
+def test_the_header_totals_follow_an_inline_create_and_estimate(page, backlog_project, snapshot):
+    open_page(page, "/p/DATA/backlog/")
+    totals = page.locator("#backlog-totals")
+    expect(totals).to_contain_text("4 stories · 12 points")
+    page.get_by_label("New story").fill("Size the churn backfill")
+    page.get_by_label("Add at").select_option("top")
+    page.get_by_role("button", name="Add story").click()
+    expect(page.locator("#backlog-status")).to_contain_text("Added DATA-5 at the top")
+    expect(totals).to_contain_text("5 stories · 12 points · 1 unestimated")
+    page.get_by_role("spinbutton", name="Points of DATA-5").fill("2.5")
+    page.get_by_role("button", name="Save points of DATA-5").click()
+    expect(totals).to_contain_text("5 stories · 14.5 points")
+    expect(totals).not_to_contain_text("unestimated")
+    assert page.get_by_role("spinbutton", name="Points of DATA-5").get_attribute("step") == "0.1"
+    snapshot("totals")

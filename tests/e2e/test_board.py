@@ -103,6 +103,19 @@ def test_a_move_into_a_full_column_is_refused_under_the_block_policy(page, board
     assert Story.objects.get(key="DATA-1").state == states["Ready"]
 
 
+def test_a_move_over_the_limit_under_the_warn_policy_is_made_and_says_so(page, board, snapshot):
+    states = board["states"]
+    project_services.state_update(state=states["In progress"], name="In progress", category="active", wip_limit=1)
+    services.story_change_state(story=Story.objects.get(key="DATA-3"), state=states["In progress"], actor=None)
+    reload_page(page)
+    drag(page, page.locator("#card-DATA-1"), column(page, states["In progress"]))
+    expect(page.get_by_role("alert")).to_contain_text("In progress is over its WIP limit: 2 stories for a limit of 1.")
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(column(page, states["In progress"]).locator("#card-DATA-1")).to_be_visible()
+    snapshot("wip-warned")
+    assert Story.objects.get(key="DATA-1").state == states["In progress"]
+
+
 def test_a_card_moves_with_the_keyboard(page, board):
     states = board["states"]
     card = page.locator("#card-DATA-1")

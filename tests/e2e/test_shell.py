@@ -16,7 +16,7 @@ def test_create_a_project_edit_its_workflow_and_log_out(page, login, snapshot):
     click_through(page, page.get_by_role("link", name="New project"))
     page.get_by_label("Key").fill("DATA")
     page.get_by_label("Name").fill("Data team")
-    page.get_by_label("Time zone").select_option("Europe/Amsterdam")
+    page.get_by_label("Time zone").fill("Europe/Amsterdam")  # a searchable field: the zones are its suggestions
     click_through(page, page.get_by_role("button", name="Create project"))
     assert page.url.endswith("/p/DATA/")
     expect(page.get_by_role("heading", name="Data team DATA")).to_be_visible()
@@ -36,6 +36,9 @@ def test_create_a_project_edit_its_workflow_and_log_out(page, login, snapshot):
     row.get_by_label("Name").fill("Code review")
     row.get_by_role("button", name="Save Peer review").click()
     expect(page.get_by_role("button", name="Save Code review")).to_be_visible()
+    expect(page.locator("#workflow-saved")).to_have_text("Code review is saved, without a WIP limit.")
+    names = page.locator("#workflow .state-row input[name=name]")
+    assert [names.nth(i).input_value() for i in range(names.count())][-3:] == ["Code review", "Done", "Won't do"]
     state = WorkflowState.objects.get(project__key="DATA", name="Code review")
     assert state.category == "waiting"
 

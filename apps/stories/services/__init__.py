@@ -23,12 +23,14 @@ from apps.stories.services.events import (
     UNLOGGED_VALUES,
     event_time,
     lock_project,
+    value_name,
 )
 from apps.stories.services.ranking import Spot
 from apps.stories.services.sprints import (
     CARRY_OVER_DELAY,
     UNFINISHED_DESTINATIONS,
     next_sprint_dates,
+    project_today,
     sprint_close,
     sprint_create,
     sprint_delete,
@@ -83,7 +85,9 @@ __all__ = [
     "label_delete",
     "label_save",
     "lock_project",
+    "value_name",
     "next_sprint_dates",
+    "project_today",
     "sprint_close",
     "sprint_create",
     "sprint_delete",

@@ -47,6 +47,17 @@ def _logged(field: str, value: Any) -> Any:
     return value
 
 
+def value_name(value: Any) -> str:
+    """How a logged value reads to people: a user's full name (username as fallback), a state's, sprint's, epic's
+    or deliverable's name; "" for anything else (the value itself is shown)."""
+    if value is None:
+        return ""
+    if hasattr(value, "get_username"):
+        return (value.get_full_name() or value.get_username())[:200]
+    name = getattr(value, "name", None)
+    return name[:200] if isinstance(name, str) else ""
+
+
 def event_time(project: Project, at: datetime | None) -> datetime:
     """The time of a change to ``project``, taken while its row lock is held.
 
@@ -93,6 +104,7 @@ def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *
             from_value=change.from_value,
             to_value=change.to_value,
             actor=actor if getattr(actor, "pk", None) else None,
+            to_name=change.to_name,
             at=at,
         )
         for offset, (story, change) in enumerate(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from apps.stories.models import (
     SprintStatus,
     Story,
 )
-from apps.stories.selectors import BOTTOM, TOP, active_sprint, points_value
+from apps.stories.selectors import BOTTOM, TOP, active_sprint, following_sprint, points_value
 from apps.stories.services.events import _repoint, lock_project
 from apps.stories.services.stories import stories_move
 
@@ -37,8 +38,12 @@ def sprint_delete(*, sprint: Sprint, actor, at: datetime | None = None) -> None:
     sprint.delete()
 
 
-def _project_today(project: Project, at: datetime | None = None) -> date:
+def project_today(project: Project, at: datetime | None = None) -> date:
+    """The day it is in the project's time zone."""
     return (at or timezone.now()).astimezone(project.tzinfo).date()
+
+
+_project_today = project_today
 
 
 def next_sprint_dates(project: Project, *, at: datetime | None = None) -> tuple[date, date]:
@@ -149,10 +154,20 @@ CARRY_OVER_DELAY = timedelta(microseconds=1)
 
 
 @transaction.atomic
-def sprint_close(*, sprint: Sprint, actor, unfinished: str = "next_sprint", at: datetime | None = None) -> Sprint:
-    """Close the active sprint; unfinished stories go to the next sprint or the top of the backlog."""
-    if unfinished not in UNFINISHED_DESTINATIONS:
-        raise InvalidInput('unfinished must be "next_sprint" or "backlog".', field="unfinished")
+def sprint_close(
+    *,
+    sprint: Sprint,
+    actor,
+    unfinished: str = "next_sprint",
+    choices: Mapping[int, str] | None = None,
+    at: datetime | None = None,
+) -> Sprint:
+    """Close the active sprint; unfinished stories go to the next sprint or the top of the backlog: ``unfinished``
+    for all of them, or per story in ``choices`` (story id -> destination; the others follow ``unfinished``)."""
+    choices = choices or {}
+    for destination in (unfinished, *choices.values()):
+        if destination not in UNFINISHED_DESTINATIONS:
+            raise InvalidInput('unfinished must be "next_sprint" or "backlog".', field="unfinished")
     project, at = lock_project(sprint.project_id, at)
     sprint = Sprint.objects.select_for_update().get(pk=sprint.pk)
     if sprint.status != SprintStatus.ACTIVE:
@@ -165,14 +180,13 @@ def sprint_close(*, sprint: Sprint, actor, unfinished: str = "next_sprint", at: 
     # The carry-over follows the close: a report "as at the close" counts these stories as not completed
     # in this sprint, not as removed from it.
     carry_at = at + CARRY_OVER_DELAY
-    destination = (
-        _next_sprint(project, sprint, actor=actor, at=carry_at) if unfinished == "next_sprint" and carried else None
-    )
-    if carried:
-        placement = TOP if destination is None else BOTTOM
-        stories_move(
-            project=project, stories=carried, actor=actor, placement=placement, sprint=destination, at=carry_at
-        )
+    to_next = [story for story in carried if choices.get(story.pk, unfinished) == "next_sprint"]
+    to_backlog = [story for story in carried if choices.get(story.pk, unfinished) == "backlog"]
+    if to_next:
+        following = _next_sprint(project, sprint, actor=actor, at=carry_at)
+        stories_move(project=project, stories=to_next, actor=actor, placement=BOTTOM, sprint=following, at=carry_at)
+    if to_backlog:
+        stories_move(project=project, stories=to_backlog, actor=actor, placement=TOP, sprint=None, at=carry_at)
     sprint.status, sprint.closed_at = SprintStatus.CLOSED, at
     sprint.save()
     # Listeners (the sprint report) act on the committed close; robust: a listener's error never undoes it.
@@ -181,12 +195,7 @@ def sprint_close(*, sprint: Sprint, actor, unfinished: str = "next_sprint", at: 
 
 
 def _next_sprint(project: Project, sprint: Sprint, *, actor, at: datetime) -> Sprint:
-    following = (
-        Sprint.objects.filter(project=project, status=SprintStatus.PLANNED, start__gte=sprint.start)
-        .exclude(pk=sprint.pk)
-        .order_by("start", "id")
-        .first()
-    )
+    following = following_sprint(sprint)
     if following is not None:
         return following
     start, end = sprint.next_dates()

@@ -38,6 +38,7 @@ from apps.stories.services.events import (
     _repoint,
     _rewrite,
     lock_project,
+    value_name,
 )
 from apps.stories.services.ranking import (
     _already_there,
@@ -240,7 +241,8 @@ def story_create(
     story.save()
     if labels:
         story.labels.set(labels)
-    changes = [Change(EventKind.CREATED, to_value=_created_snapshot(story, labels)), *_rebalance_changes(rebalanced)]
+    created = Change(EventKind.CREATED, to_value=_created_snapshot(story, labels), to_name=value_name(story.state))
+    changes = [created, *_rebalance_changes(rebalanced)]
     _append_events(project, story, changes, actor=actor, at=at)
     return story
 
@@ -304,7 +306,13 @@ def story_update(
             continue
         kind = OWN_EVENT_KIND.get(field, EventKind.UPDATED)
         changes.append(
-            Change(kind, "" if kind != EventKind.UPDATED else field, _logged(field, old), _logged(field, new))
+            Change(
+                kind,
+                "" if kind != EventKind.UPDATED else field,
+                _logged(field, old),
+                _logged(field, new),
+                to_name=value_name(new),
+            )
         )
         if field == "labels":
             locked.labels.set(new)
@@ -405,7 +413,15 @@ def story_move(
     destination = locked.sprint if sprint is UNSET else sprint
     if sprint is not UNSET and destination != locked.sprint:
         destination = _clean(project, locked, "sprint", destination)
-        changes.append(Change(EventKind.SPRINT, "", _logged("sprint", locked.sprint), _logged("sprint", destination)))
+        changes.append(
+            Change(
+                EventKind.SPRINT,
+                "",
+                _logged("sprint", locked.sprint),
+                _logged("sprint", destination),
+                to_name=value_name(destination),
+            )
+        )
         locked.sprint = destination
     anchor = placement.before or placement.after
     _check_anchor(project, locked, anchor, destination, "before" if placement.before else "after")
@@ -537,7 +553,7 @@ def stories_move_state(*, state: WorkflowState, to: WorkflowState, actor, at: da
     if to.project_id != project.pk or to.pk == state.pk:
         raise InvalidInput(f"Move the stories to another state of {project.key}.", field="move_to")
     stories = _pointing_at(state=state)
-    change = Change(EventKind.STATE, "", state.pk, to.pk)
+    change = Change(EventKind.STATE, "", state.pk, to.pk, to_name=value_name(to))
     for story in stories:
         story.state = to
         story.set_flow(_advanced(story, [change], at), zone=project.tzinfo)

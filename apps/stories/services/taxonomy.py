@@ -17,7 +17,7 @@ from apps.stories.models import (
     Label,
     Story,
 )
-from apps.stories.services.events import _logged, _repoint, _rewrite, lock_project
+from apps.stories.services.events import _logged, _repoint, _rewrite, lock_project, value_name
 
 
 def _named(model, *, project: Project, instance=None, **values: Any):
@@ -94,7 +94,7 @@ def epic_delete(*, epic: Epic, actor, into: Epic | None = None, at: datetime | N
         "epic",
         epic,
         into,
-        Change(EventKind.UPDATED, "epic", epic.pk, _logged("epic", into)),
+        Change(EventKind.UPDATED, "epic", epic.pk, _logged("epic", into), to_name=value_name(into)),
         actor=actor,
         at=at,
     )

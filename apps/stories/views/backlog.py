@@ -10,11 +10,13 @@ the buttons are plain forms). Its answer carries the placement that undoes it.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -32,6 +34,20 @@ PLACES = {"top": "to the top", "bottom": "to the bottom"}
 def _filters(request: HttpRequest, project: Project) -> tuple[BacklogFilterForm, dict[str, str]]:
     form = BacklogFilterForm(request.GET or None, project=project, counts=selectors.backlog_filter_counts(project))
     return form, form.active()
+
+
+def _totals_oob(request: HttpRequest, project: Project) -> str:
+    """The header figures again, for an htmx answer to swap in out of band after a change (an inline create or
+    estimate), counted under the filters of the page the change came from."""
+    url = request.htmx.current_url_abs_path or ""
+    query = QueryDict(urlsplit(url).query)
+    if not url.startswith(reverse("project-backlog", kwargs={"key": project.key})):
+        return ""  # the planning page counts its own way
+    form = BacklogFilterForm(query or None, project=project, counts={})
+    active = form.active()
+    totals = selectors.list_totals(selectors.backlog_stories(project, active))
+    context = {"totals": totals, "filtered": bool(active), "oob": True}
+    return render_to_string("stories/_backlog_totals.html", context, request=request)
 
 
 def with_neighbours(rows: list[Story]) -> list[Story]:
@@ -111,10 +127,14 @@ def _undo(story: Story, sprint_before: Sprint | None) -> dict[str, Any]:
     return undo
 
 
-def _describe(story: Story, data: dict[str, Any]) -> str:
+def _describe(story: Story, data: dict[str, Any], moved_into: str | None = None) -> str:
+    """What a move did, naming the list it went into when it changed lists ("... of Sprint 8", "... of the backlog")."""
+    into = f" in {moved_into}" if moved_into else ""
     if data.get("position"):
-        return f"Moved {story.key} {PLACES[data['position']]}."
-    return f"Moved {story.key} {'above' if data.get('before') else 'below'} {data.get('before') or data.get('after')}."
+        where = PLACES[data["position"]]
+        return f"Moved {story.key} {where} of {moved_into}." if moved_into else f"Moved {story.key} {where}."
+    anchor = data.get("before") or data.get("after")
+    return f"Moved {story.key}{into} {'above' if data.get('before') else 'below'} {anchor}."
 
 
 @require_POST
@@ -132,7 +152,8 @@ def backlog_move(request: HttpRequest, project: Project, membership: Membership)
         sprint=sprint,
         expected_version=data["version"],
     )
-    message = _describe(moved, data)
+    changed_list = sprint is not services.UNSET and undo["sprint"] != (str(sprint.pk) if sprint else "backlog")
+    message = _describe(moved, data, (sprint.name if sprint else "the backlog") if changed_list else None)
     if wants_json(request):
         return JsonResponse({"key": moved.key, "version": moved.version, "undo": undo, "message": message})
     messages.success(request, message)
@@ -217,7 +238,9 @@ def backlog_create(request: HttpRequest, project: Project, membership: Membershi
         response = (
             _row(request, project, membership, story, created=True) if form.cleaned_data["position"] == "top" else None
         )
-        status = render(request, "stories/_backlog_status.html", context).content.decode()
+        status = render(request, "stories/_backlog_status.html", context).content.decode() + _totals_oob(
+            request, project
+        )
         body = response.content.decode() if response else ""
         return HttpResponse(f'<ol hx-swap-oob="afterbegin:#backlog-list">{body}</ol>{status}' if response else status)
     if error:
@@ -246,6 +269,9 @@ def backlog_points(request: HttpRequest, project: Project, membership: Membershi
     except errors.DomainError as exc:
         error = exc.message
     if request.htmx:
-        return _row(request, project, membership, story, points_error=error)
+        row = _row(request, project, membership, story, points_error=error)
+        if not error:
+            row.content += _totals_oob(request, project).encode()
+        return row
     (messages.error if error else messages.success)(request, error or f"{story.key} is estimated.")
     return redirect("project-backlog", key=project.key)

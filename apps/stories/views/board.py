@@ -54,7 +54,10 @@ SWIMLANES: dict[str, Swimlane] = {
     "assignee": Swimlane(
         "Assignee",
         ("assignee",),
-        lambda story: (story.assignee_id, story.assignee.get_username() if story.assignee_id else "Unassigned"),
+        lambda story: (
+            story.assignee_id,
+            (story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee_id else "Unassigned",
+        ),
     ),
     "epic": Swimlane("Epic", ("epic",), lambda story: (story.epic_id, story.epic.name if story.epic_id else "No epic")),
     "deliverable": Swimlane(
@@ -77,9 +80,9 @@ class BoardFilterForm(forms.Form):
     label = forms.ChoiceField(required=False)
     kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *StoryKind.choices])
 
-    def __init__(self, data, *, usernames: list[str], labels: list[str]) -> None:
+    def __init__(self, data, *, people: list[tuple[str, str]], labels: list[str]) -> None:
         super().__init__(data, auto_id="board-filter-%s", label_suffix="")
-        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Unassigned"), *((u, u) for u in usernames)]
+        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Unassigned"), *people]
         self.fields["label"].choices = [("", "Any label"), *((name, name) for name in labels)]
 
     def values(self) -> dict[str, str]:
@@ -155,9 +158,14 @@ def _etag(version: selectors.BoardVersion) -> str:
 
 def _board_context(request: HttpRequest, project: Project, membership: Membership) -> dict[str, Any]:
     states = workflow(project)
-    usernames = list(project.memberships.order_by("user__username").values_list("user__username", flat=True))
+    people = [
+        (username, " ".join(part for part in (first, last) if part) or username)
+        for username, first, last in project.memberships.order_by("user__username").values_list(
+            "user__username", "user__first_name", "user__last_name"
+        )
+    ]
     labels = list(project.labels.order_by("name").values_list("name", flat=True))
-    form = BoardFilterForm(request.GET, usernames=usernames, labels=labels)
+    form = BoardFilterForm(request.GET, people=people, labels=labels)
     chosen = form.values()
     # Read before the cards: a change in between makes this version older than the page, never newer.
     shown = selectors.BoardShown(**{name: chosen[name] for name in ("mode", "assignee", "label", "kind")})
@@ -336,7 +344,23 @@ def board_move(request: HttpRequest, project: Project, membership: Membership) -
         raise errors.NotFound("There is no such column on this board.")
     story = services.story_change_state(story=story, state=state, actor=request.user, expected_version=data["version"])
     message = f"{story.key} moved to {state.name}."
+    warning = _over_limit(project, state)
     if wants_json(request):
-        return JsonResponse({"message": message, "key": story.key, "version": story.version})
+        return JsonResponse(
+            {"message": f"{message} {warning}" if warning else message, "warning": warning, "key": story.key}
+            | {"version": story.version}
+        )
     messages.success(request, message)
+    if warning:
+        messages.warning(request, warning)
     return redirect(back(request, project))
+
+
+def _over_limit(project: Project, state: WorkflowState) -> str:
+    """Under the "warn" WIP policy a move past a column's limit is made, and said (the "block" policy refuses it)."""
+    if state.wip_limit is None or project.wip_policy != WipPolicy.WARN:
+        return ""
+    count = selectors.wip_counts(project, states=[state.pk]).get(state.pk, 0)
+    if count <= state.wip_limit:
+        return ""
+    return f"{state.name} is over its WIP limit: {count} stories for a limit of {state.wip_limit}. Finish something there first."

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
@@ -19,6 +21,24 @@ from apps.stories import selectors, services
 from apps.stories.models import Sprint, SprintStatus, Story
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class StartForm(forms.Form):
+    """The dates a sprint runs when it starts (a planned 7-20 Dec sprint started on 1 Dec moves to 1-14 Dec)."""
+
+    start = forms.DateField(widget=DATE, required=False)
+    end = forms.DateField(widget=DATE, required=False, help_text="The last day of the sprint (inclusive).")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("auto_id", "start-%s")
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", "A sprint cannot end before it starts.")
+        return data
 
 
 class SprintForm(forms.Form):
@@ -136,6 +156,13 @@ def _sprint_page(
         initial = {"name": sprint.name, "goal": sprint.goal, "start": sprint.start, "end": sprint.end}
         context["edit_form"] = SprintForm(initial=initial, auto_id="edit-sprint-%s")
         context["close_form"] = CloseForm(auto_id="close-%s")
+        if sprint.status == SprintStatus.PLANNED:
+            context.update(_start_guardrails(project, sprint, context["outcome"]))
+            context["start_form"] = extra.pop("start_form", None) or StartForm(initial=_start_dates(project, sprint))
+        context["next_planned"] = selectors.following_sprint(sprint)
+        context["new_sprint_dates"] = sprint.next_dates()
+        today = services.project_today(project)
+        context["days_early"] = (sprint.end - today).days if sprint.end and sprint.end > today else 0
     context.update(extra)
     return render_project(
         request, "stories/sprint_detail.html", project, membership, nav="sprints", status=status, **context
@@ -170,7 +197,14 @@ def sprint_edit(request: HttpRequest, project: Project, membership: Membership, 
 @project_view(minimum=Role.PRODUCT_OWNER)
 def sprint_start(request: HttpRequest, project: Project, membership: Membership, sprint_id: int) -> HttpResponse:
     sprint = _sprint(project, sprint_id)
-    sprint = services.sprint_start(sprint=sprint, actor=request.user)
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        return _sprint_page(request, project, membership, sprint, status=400, start_form=form)
+    start, end = form.cleaned_data.get("start"), form.cleaned_data.get("end")
+    with transaction.atomic():
+        if (start, end) != (None, None) and (start, end) != (sprint.start, sprint.end):
+            sprint = services.sprint_update(sprint=sprint, start=start, end=end)
+        sprint = services.sprint_start(sprint=sprint, actor=request.user)
     messages.success(request, _started_note(project, sprint))
     return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
 
@@ -183,6 +217,31 @@ def sprint_delete(request: HttpRequest, project: Project, membership: Membership
     services.sprint_delete(sprint=sprint, actor=request.user)
     messages.success(request, f"{sprint.name} is deleted; its stories are back in the backlog.")
     return redirect("project-sprints", key=project.key)
+
+
+def _start_dates(project: Project, sprint: Sprint) -> dict[str, Any]:
+    """The dates offered at the start: the planned ones if the sprint starts on its day, else today and the
+    sprint's length (the project's sprint length for a sprint without dates)."""
+    today = services.project_today(project)
+    if sprint.start == today and sprint.end:
+        return {"start": sprint.start, "end": sprint.end}
+    days = sprint.length_days if sprint.start and sprint.end else project.sprint_length_days
+    return {"start": today, "end": today + timedelta(days=days - 1)}
+
+
+def _start_guardrails(project: Project, sprint: Sprint, outcome: Any) -> dict[str, Any]:
+    """What to say before a start: an empty sprint, dates that are not today, a commitment over the velocity."""
+    today = services.project_today(project)
+    velocity = selectors.average_velocity(project)
+    average = velocity.average_velocity if velocity is not None else None
+    points = float(outcome.scope_points) if outcome is not None else 0.0
+    return {
+        "start_empty": outcome is None or not outcome.scope,
+        "start_moves_dates": sprint.start != today,
+        "start_velocity": average,
+        "start_velocity_n": velocity.n if velocity is not None else 0,
+        "start_over_committed": average is not None and points > average,
+    }
 
 
 def _started_note(project: Project, sprint: Sprint) -> str:
@@ -209,14 +268,27 @@ def sprint_close(request: HttpRequest, project: Project, membership: Membership,
         .exclude(state__category__in=CLOSED_CATEGORIES)
         .values_list("pk", flat=True)
     )
-    sprint = services.sprint_close(sprint=sprint, actor=request.user, unfinished=form.cleaned_data["unfinished"])
+    # Per story, a choice that differs from the one for all ("story-<id>": next_sprint or backlog); others ignored.
+    choices = {
+        pk: request.POST[f"story-{pk}"]
+        for pk in carried
+        if request.POST.get(f"story-{pk}") in services.UNFINISHED_DESTINATIONS
+    }
+    unfinished = form.cleaned_data["unfinished"]
+    sprint = services.sprint_close(sprint=sprint, actor=request.user, unfinished=unfinished, choices=choices)
     messages.success(request, f"{sprint.name} is closed.{_carried_note(carried)}")
     return redirect("project-sprint", key=project.key, sprint_id=sprint.pk)
 
 
 def _carried_note(carried: list[int]) -> str:
+    """Where the unfinished stories went: "2 unfinished stories moved to Sprint 2; 1 to the top of the backlog"."""
     if not carried:
         return ""
-    destination = Story.objects.filter(pk=carried[0]).select_related("sprint").first()
-    where = destination.sprint.name if destination and destination.sprint else "the top of the backlog"
-    return f" {len(carried)} unfinished stor{'y' if len(carried) == 1 else 'ies'} moved to {where}."
+    places: dict[str, int] = {}
+    for story in Story.objects.filter(pk__in=carried).select_related("sprint"):
+        where = story.sprint.name if story.sprint else "the top of the backlog"
+        places[where] = places.get(where, 0) + 1
+    first, *others = sorted(places.items(), key=lambda item: item[0] == "the top of the backlog")
+    n, where = first[1], first[0]
+    note = f" {n} unfinished stor{'y' if n == 1 else 'ies'} moved to {where}"
+    return note + "".join(f"; {count} to {place}" for place, count in others) + "."

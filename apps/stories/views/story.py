@@ -25,17 +25,20 @@ from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors, services
-from apps.stories.forms import CommentForm, PreviewForm, StoryForm
+from apps.stories.forms import CommentForm, PreviewForm, StoryForm, person_name
 from apps.stories.models import Comment, Story
 
 BOARD_CHANGED = "board-changed"  # the event the board listens for (static/js/board.js)
-EDITED_FIELDS = ("title", "description", "acceptance_criteria", "kind", "points", "epic", "labels", "assignee")
+ASSIGNABLE = (Role.MEMBER, Role.PRODUCT_OWNER, Role.ADMIN)  # stakeholders ask and follow; they are not given work
+EDITED_FIELDS = (
+    "title", "description", "acceptance_criteria", "kind", "points", "epic", "labels", "assignee", "deliverable"
+)  # fmt: skip
 
 
 def _story(project: Project, story_key: str) -> Story:
     story = (
         Story.objects.filter(project=project, key=story_key)
-        .select_related("state", "sprint", "epic", "assignee", "created_by")
+        .select_related("state", "sprint", "epic", "assignee", "created_by", "deliverable")
         .prefetch_related("labels")
         .first()
     )
@@ -63,7 +66,11 @@ def _respond(
         "can_edit": can_edit,
         "panel": panel,
         # The panel's assign form lists the members; the page assigns through its full form.
-        "members": list(project.memberships.select_related("user").order_by("user__username"))
+        "members": list(
+            project.memberships.filter(role__in=ASSIGNABLE)
+            .select_related("user")
+            .order_by("user__first_name", "user__last_name", "user__username")
+        )
         if panel and can_edit
         else [],
         **extra,
@@ -230,9 +237,13 @@ def _quick_change(action: str, project: Project, story: Story, data: dict[str, A
             member = project.memberships.select_related("user").filter(user__username=username).first()
             if member is None:
                 raise errors.InvalidInput(f"{username} is not a member of {project.key}.", field="assignee")
+            if member.role not in ASSIGNABLE:
+                raise errors.InvalidInput(
+                    f"{username} is a stakeholder of {project.key}: stories go to members.", field="assignee"
+                )
             user = member.user
         services.story_assign(story=story, assignee=user, actor=actor, expected_version=version)
-        return f"{story.key} is assigned to {username}." if user else f"{story.key} is unassigned."
+        return f"{story.key} is assigned to {person_name(user)}." if user else f"{story.key} is unassigned."
     services.story_estimate(story=story, points=data["points"], actor=actor, expected_version=version)
     return f"{story.key} is re-estimated." if data["points"] is not None else f"{story.key}'s estimate is cleared."
 

@@ -168,6 +168,15 @@ class _MentionExtension(Extension):
         md.inlinePatterns.register(_Mentions(self.targets), "mentions", 25)
 
 
+@register.filter
+def person(user: object) -> str:
+    """A person as every page names them: their full name, else their username; "" for nobody."""
+    if user is None or not hasattr(user, "get_username"):
+        return ""
+    full_name = getattr(user, "get_full_name", None)  # AnonymousUser has none
+    return (full_name() if full_name else "") or user.get_username()  # type: ignore[union-attr]
+
+
 @register.filter(name="markdown")
 def markdown_filter(text: str | None, mentions: MentionTargets | None = None) -> SafeString:
     """Markdown to HTML, sanitised: scripts, event handlers and unsafe links are stripped.

@@ -223,3 +223,30 @@ def test_admins_edit_the_templates_and_others_only_read_them(browser_for, projec
     assert list(ChecklistTemplate.objects.filter(project=project).values_list("kind", "items")) == [
         ("dashboard", ["Numbers reconciled", "Owner named"])
     ]
+
+
+def test_the_page_lists_the_proposed_status_and_offers_to_start_development(browser_for, project, people):
+    proposed = services.deliverable_create(
+        project=project, actor=people["member"], name="Churn model", kind="ml_model", status="proposed"
+    )
+    client = browser_for("member")
+    html = client.get(url(proposed, "")).content.decode()
+    blockers = html[html.index('id="blockers"') : html.index("</section>", html.index('id="blockers"'))]
+    assert "It is only proposed" in blockers and "Start its development" in blockers
+    assert "No story is linked to it" in blockers
+    assert browser_for("stakeholder").post(url(proposed, "develop/")).status_code == 403
+    response = client.post(url(proposed, "develop/"), follow=True)
+    assert "Churn model is in development." in response.content.decode()
+    assert Deliverable.objects.get(pk=proposed.pk).status == "in_development"
+    assert "It is only proposed" not in response.content.decode()
+    for item in proposed.checklist.all():
+        client.post(url(proposed, f"checklist/{item.pk}/tick/"), {"done": "1"})
+    published = client.post(url(proposed, "publish/"), follow=True).content.decode()
+    assert "Churn model is published." in published and "No story is linked to Churn model" in published
+
+
+def test_people_are_named_in_full_on_a_deliverable(browser_for, dashboard, people):
+    people["member"].first_name, people["member"].last_name = "Mia", "Member"
+    people["member"].save()
+    html = browser_for("stakeholder").get(url(dashboard, "")).content.decode()
+    assert "<dt>Owner</dt><dd>Mia Member</dd>" in html

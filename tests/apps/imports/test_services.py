@@ -9,6 +9,7 @@ import pytest
 
 from apps.imports import services
 from apps.imports.models import Import, ImportStatus
+from apps.stories import selectors
 from apps.stories import services as story_services
 from apps.stories.models import EventKind, Sprint, SprintStatus, Story, StoryEvent
 from sprintboard.history import local_day
@@ -296,3 +297,32 @@ def test_sprints_without_dates_get_them_from_the_project_cadence(project, people
     assert sprint.started_at == datetime(2024, 3, 1, tzinfo=UTC) and sprint.closed_at == datetime(
         2024, 3, 15, tzinfo=UTC
     )
+
+
+def test_jira_people_without_a_sprintboard_user_are_kept_as_names_on_the_events(project, people, jira_people):
+    run(project, people["owner"], jb.server_pages(history_issues()))
+    two = Story.objects.get(project=project, external_key="JRA-2")
+    assert two.assignee is None  # zed is no Sprintboard user
+    by_zed = StoryEvent.objects.filter(story=two, actor_name="Zed")
+    assert by_zed.count() == 2 and not by_zed.exclude(actor=None).exists()
+    assigned = StoryEvent.objects.get(story=two, kind=EventKind.ASSIGNEE)
+    assert (assigned.to_value, assigned.to_name) == (None, "Zed")
+    moved = StoryEvent.objects.filter(story=two, kind=EventKind.STATE).order_by("seq").first()
+    assert (moved.actor.username, moved.actor_name, moved.to_name) == (
+        "bob",
+        "",
+        moved.story.project.states.get(pk=moved.to_value).name,
+    )
+    entries = selectors.story_history(two)
+    assert [e.text for e in entries if e.kind == EventKind.ASSIGNEE] == ["assigned it to Zed (from Jira)"]
+    assert [e.actor for e in entries].count("Zed (from Jira)") == 2
+
+
+def test_a_matched_assignee_is_logged_with_their_name(project, people, jira_people):
+    jira_people["bob"].first_name, jira_people["bob"].last_name = "Bob", "Builder"
+    jira_people["bob"].save()
+    run(project, people["owner"], jb.server_pages(history_issues()))
+    one = Story.objects.get(project=project, external_key="JRA-1")
+    assigned = StoryEvent.objects.get(story=one, kind=EventKind.ASSIGNEE)
+    assert (assigned.to_value, assigned.to_name) == ("bob", "Bob Builder")
+    assert "assigned it to Bob Builder" in [e.text for e in selectors.story_history(one)]

@@ -22,9 +22,10 @@ def submit(project, people, who: str, title: str) -> Request:
 
 def test_a_stakeholder_submits_and_follows_it(as_user, project):
     client = as_user("stakeholder")
+    assert 'name="channel"' not in client.get(url()).content.decode()  # a stakeholder asks here, on the web
     response = client.post(url(), {"title": "Churn by region", "detail": "For Q3", "channel": "email"})
-    assert response.status_code == 302 and Request.objects.get().channel == "email"
-    bad = client.post(url(), {"title": "", "channel": "fax"})
+    assert response.status_code == 302 and Request.objects.get().channel == "web"
+    bad = client.post(url(), {"title": ""})
     assert bad.status_code == 400 and "errorlist" in bad.content.decode() and Request.objects.count() == 1
     assert "Churn by region" in client.get(url("project-my-requests")).content.decode()
     page = client.get(url()).content.decode()
@@ -47,7 +48,8 @@ def test_the_owner_accepts_merges_and_declines(as_user, project, people):
     assert statuses == {a.pk: "accepted", b.pk: "merged", c.pk: "declined"}
     assert Story.objects.get().title == "Churn dashboard"
     mine = as_user("stakeholder").get(url("project-my-requests")).content.decode()
-    assert "Not a data product" in mine and "Planned as" in mine and "Merged into the similar request" in mine
+    assert "Not a data product" in mine and "Merged into the similar request" in mine
+    assert "in the backlog: not planned into a sprint yet" in mine and "Planned as" not in mine
     assert (
         as_user("member").post(url("project-request-triage", request_id=c.pk, action="accept"), {}).status_code == 403
     )
@@ -89,3 +91,42 @@ def test_merging_a_group_keeps_the_representative_open(as_user, project, people)
         url("project-request-group"), {"action": "merge", "requests": f"{ids[0]},{ids[1]}", "representative": ids[1]}
     )
     assert dict(Request.objects.values_list("pk", "status")) == {ids[0]: "merged", ids[1]: "open"}
+
+
+def test_the_owner_sees_the_queue_first_and_merges_by_choosing_a_request(as_user, project, people):
+    a = submit(project, people, "stakeholder", "Churn dashboard")
+    b = submit(project, people, "stakeholder", "Churn dashboard by region")
+    page = as_user("owner").get(url()).content.decode()
+    assert page.index('id="queue"') < page.index('id="ask-heading"')  # the queue above the fold, the form folded
+    assert '<details class="card ask-fold">' in page and 'name="channel"' in page  # asks from e-mail, chat...
+    menu = page[page.index(f'id="merge-{b.pk}-into"') : page.index("</select>", page.index(f'id="merge-{b.pk}-into"'))]
+    assert f'<option value="{a.pk}">#{a.pk} Churn dashboard</option>' in menu and f'value="{b.pk}"' not in menu
+    as_user("owner").post(url("project-request-triage", request_id=b.pk, action="merge"), {"into": a.pk})
+    assert Request.objects.get(pk=b.pk).merged_into_id == a.pk
+    stakeholder = as_user("stakeholder").get(url()).content.decode()
+    assert stakeholder.index('id="ask-heading"') < stakeholder.index('id="queue"')
+
+
+def test_an_accepted_story_names_every_request_merged_into_it(as_user, project, people):
+    a = submit(project, people, "stakeholder", "Churn dashboard")
+    b = submit(project, people, "stakeholder", "Churn dashboard by region")
+    client = as_user("owner")
+    client.post(url("project-request-triage", request_id=b.pk, action="merge"), {"into": a.pk})
+    client.post(url("project-request-triage", request_id=a.pk, action="accept"), {"position": "top"})
+    story = Story.objects.get()
+    page = client.get(reverse("story-detail", kwargs={"key": "DATA", "story_key": story.key})).content.decode()
+    assert f"#{a.pk} “Churn dashboard”, #{b.pk} “Churn dashboard by region” (merged)" in page
+    queue = client.get(url() + "?status=all").content.decode()
+    assert f"merged into #{a.pk}, which became" in queue
+
+
+def test_a_request_merges_into_an_accepted_one_that_is_its_story(as_user, project, people):
+    a = submit(project, people, "stakeholder", "Churn dashboard")
+    b = submit(project, people, "stakeholder", "Churn dashboard for sales")
+    client = as_user("owner")
+    client.post(url("project-request-triage", request_id=a.pk, action="accept"), {"position": "top"})
+    key = Story.objects.get().key
+    page = client.get(url()).content.decode()
+    assert f'<option value="{a.pk}">{key} (story of #{a.pk}) Churn dashboard</option>' in page
+    client.post(url("project-request-triage", request_id=b.pk, action="merge"), {"into": a.pk})
+    assert Request.objects.get(pk=b.pk).merged_into_id == a.pk

@@ -211,7 +211,42 @@ def test_add_a_state_with_htmx_returns_the_list(as_user, project):
     )
     assert b"Peer review" in response.content and b"<html" not in response.content
     state = WorkflowState.objects.get(project=project, name="Peer review")
-    assert (state.category, state.wip_limit, names(project)[-1]) == ("waiting", 3, "Peer review")
+    assert (state.category, state.wip_limit) == ("waiting", 3)
+    assert names(project)[-3:] == ["Peer review", "Done", "Won't do"]  # an open state lands before the closed ones
+
+
+def test_a_new_closed_state_goes_last(as_user, project):
+    as_user("admin").post(settings_url(project, "project-state-add"), {"name": "Abandoned", "category": "cancelled"})
+    assert names(project)[-1] == "Abandoned"
+
+
+def test_saving_a_state_says_so_and_the_arrows_say_left_and_right(as_user, project):
+    state = WorkflowState.objects.get(project=project, name="In progress")
+    response = as_user("admin").post(
+        settings_url(project, "project-state-update", state_id=state.pk),
+        {"name": "In progress", "category": "active", "wip_limit": "4"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert "In progress is saved, with a WIP limit of 4." in html and 'role="status"' in html
+    assert "Move In progress left on the board" in html and "Right →" in html and "↑" not in html
+    plain = as_user("admin").post(
+        settings_url(project, "project-state-update", state_id=state.pk),
+        {"name": "In progress", "category": "active", "wip_limit": ""},
+        follow=True,
+    )
+    assert "In progress is saved, without a WIP limit." in plain.content.decode()
+
+
+def test_the_time_zone_is_a_searchable_field(as_user, project):
+    html = as_user("admin").get(reverse("project-settings", kwargs={"key": "DATA"})).content.decode()
+    assert 'list="timezone-choices"' in html and '<datalist id="timezone-choices">' in html
+    assert '<option value="Europe/Berlin">' in html
+    bad = as_user("admin").post(
+        reverse("project-settings", kwargs={"key": "DATA"}),
+        {"name": "Data", "sprint_length_days": "14", "timezone": "Mars/Olympus", "wip_policy": "warn"},
+    )
+    assert bad.status_code == 400 and "Mars/Olympus" in bad.content.decode()
 
 
 def test_add_a_state_without_htmx_redirects(as_user, project):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -85,7 +87,10 @@ def test_the_other_report_pages_render(history, browser_for, path):
 
 def test_bad_parameters_are_a_form_error(history, browser_for):
     page = browser_for("stakeholder").get("/p/DATA/reports/flow/?from=2024-03-31&to=2024-03-01")
-    assert page.status_code == 400 and "from is after to" in page.content.decode()
+    assert (
+        page.status_code == 400
+        and "The start date (2024-03-31) is after the end date (2024-03-01)" in page.content.decode()
+    )
     assert not Report.objects.exists()
 
 
@@ -110,3 +115,48 @@ def test_a_page_downloads_csv(history, browser_for):
     compute_queued()
     response = client.get("/p/DATA/reports/velocity/?format=csv&table=sprints")
     assert response["Content-Type"].startswith("text/csv") and response.content.decode().startswith("sprint,closed_at")
+
+
+def test_the_forecast_form_shows_the_stories_asked_for_and_folds_the_seed(history, browser_for):
+    plain = browser_for("stakeholder").get("/p/DATA/reports/forecast/").content.decode()
+    assert "generator object" not in plain and 'name="items" min="1" max="10000" value=""' in plain
+    assert '<details class="advanced"><summary>Advanced</summary>' in plain
+    asked = browser_for("stakeholder").get("/p/DATA/reports/forecast/?items=4").content.decode()
+    assert 'name="items" min="1" max="10000" value="4"' in asked
+
+
+def test_report_tables_and_csvs_show_timestamps_and_numbers_readably(history, browser_for):
+    client = browser_for("stakeholder")
+    client.get("/p/DATA/reports/velocity/")
+    compute_queued()
+    page = client.get("/p/DATA/reports/velocity/").content.decode()
+    table = page[page.index('id="table-velocity"') :]
+    table = table[: table.index("</table>")]
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", table) and not re.search(r"T\d\d:\d\d", table)
+    csv_text = client.get("/p/DATA/reports/velocity/?format=csv&table=sprints").content.decode()
+    assert re.search(r",\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,", csv_text) and not re.search(r"T\d\d:\d\d", csv_text)
+
+
+def test_the_cells_of_tables_and_csvs_are_rounded_and_dated():
+    from apps.reports.exports import csv_cell
+    from apps.reports.templatetags.report_format import number
+
+    assert number(26.76923076923077) == "26.77" and number("2026-12-01T21:20:25.073772Z") == "2026-12-01 21:20 UTC"
+    assert number("2026-12-01T23:20:25+02:00") == "2026-12-01 21:20 UTC" and number("2026-12-01") == "2026-12-01"
+    assert csv_cell(26.76923076923077) == 26.77 and csv_cell(4.0) == 4
+    assert csv_cell("2026-12-01T21:20:25.073772Z") == "2026-12-01 21:20:25" and csv_cell("DATA-1") == "DATA-1"
+
+
+def test_time_in_state_shows_the_started_states_and_folds_the_others(history, browser_for):
+    client = browser_for("stakeholder")
+    client.get("/p/DATA/reports/flow/?from=2024-03-01&to=2024-03-31")
+    compute_queued()
+    page = client.get("/p/DATA/reports/flow/?from=2024-03-01&to=2024-03-31").content.decode()
+    started = page[page.index('id="table-time-in-state"') :]
+    started = started[: started.index("</table>")]
+    every = page[page.index('id="table-time-in-every-state"') :]
+    every = every[: every.index("</table>")]
+    assert ">In progress<" in started and ">Done<" not in started and ">Backlog<" not in started
+    assert ">Done<" in every and ">Backlog<" in every
+    csv_text = client.get("/p/DATA/reports/flow/?from=2024-03-01&to=2024-03-31&format=csv&table=time_in_state")
+    assert csv_text.content.decode().startswith("state,category,hours,stories")

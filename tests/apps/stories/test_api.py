@@ -262,3 +262,24 @@ def test_sprint_dates_are_bounded_so_no_report_is_unbounded(world, owner, body, 
     longest = owner.post("/api/v1/projects/DATA/sprints/", {"start": "2026-05-01", "end": "2026-07-23"}, format="json")
     assert longest.status_code == 201
     assert owner.patch(f"/api/v1/sprints/{longest.json()['id']}/", body, format="json").status_code == 400
+
+
+def test_the_jira_key_is_shown_and_cannot_be_written(world, member):
+    Story.objects.filter(pk=world.story.pk).update(external_key="JRA-12")
+    assert member.get("/api/v1/stories/DATA-1/").json()["external_key"] == "JRA-12"
+    answer = member.patch("/api/v1/stories/DATA-1/", {"version": 1, "external_key": "X-1"}, format="json")
+    assert answer.status_code == 400 or Story.objects.get(pk=world.story.pk).external_key == "JRA-12"
+
+
+def test_events_name_their_values_and_imported_authors(world, member, project):
+    member.patch("/api/v1/stories/DATA-1/", {"version": 1, "assignee": "member"}, format="json")
+    StoryEvent.objects.filter(story=world.story, kind="created").update(actor=None, actor_name="Jane Doe")
+    events = member.get("/api/v1/stories/DATA-1/events/").json()["results"]
+    assert (events[0]["actor"], events[0]["actor_name"]) == (None, "Jane Doe")
+    assigned = events[-1]
+    assert (assigned["kind"], assigned["to"], assigned["to_name"], assigned["actor_name"]) == (
+        "assignee",
+        "member",
+        "member",
+        "",
+    )

@@ -209,3 +209,42 @@ def test_planning_shows_velocity_against_planned_points_and_warns(as_user, proje
         and "→ Sprint" not in page.split("sprint-list")[1].split("</ol>")[0]
     )
     assert as_user("member").get(url("project-planning")).status_code == 403
+
+
+def test_inline_create_and_estimate_answer_the_header_totals_again(as_user, project, five):
+    client = as_user("member")
+    here = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/p/DATA/backlog/"}
+    created = client.post(url("project-backlog-create"), {"title": "Unsized", "position": "top"}, **here)
+    totals = created.content.decode().split('<span id="backlog-totals" hx-swap-oob="true">', 1)[1]
+    assert "<span data-count>6</span> stories" in totals and "<span data-points>15</span> points" in totals
+    assert "1 unestimated" in totals
+    estimated = client.post(url("project-backlog-points", story_key="DATA-6"), {"points": "4", "version": 1}, **here)
+    totals = estimated.content.decode().split('<span id="backlog-totals" hx-swap-oob="true">', 1)[1]
+    assert "<span data-points>19</span> points" in totals and "unestimated" not in totals
+    filtered = {**here, "HTTP_HX_CURRENT_URL": "http://testserver/p/DATA/backlog/?kind=bug"}
+    answer = client.post(url("project-backlog-points", story_key="DATA-1"), {"points": "2", "version": 1}, **filtered)
+    assert "<span data-count>0</span> stories match" in answer.content.decode()
+    planning = {**here, "HTTP_HX_CURRENT_URL": "http://testserver/p/DATA/planning/"}
+    answer = client.post(url("project-backlog-points", story_key="DATA-2"), {"points": "3", "version": 1}, **planning)
+    assert "backlog-totals" not in answer.content.decode()
+
+
+def test_a_move_into_a_sprint_names_it_in_its_message(as_user, project, people, five):
+    sprint = services.sprint_create(project=project, actor=people["owner"], name="Sprint 8")
+    client = as_user("owner")
+    into = client.post(
+        url("project-backlog-move"),
+        {"story": "DATA-1", "position": "bottom", "sprint": str(sprint.pk), "version": 1},
+        **JSON,
+    ).json()
+    assert into["message"] == "Moved DATA-1 to the bottom of Sprint 8."
+    back = client.post(
+        url("project-backlog-move"),
+        {"story": "DATA-1", "before": "DATA-3", "sprint": "backlog", "version": into["version"]},
+        **JSON,
+    ).json()
+    assert back["message"] == "Moved DATA-1 in the backlog above DATA-3."
+    within = client.post(
+        url("project-backlog-move"), {"story": "DATA-2", "position": "top", "version": 1}, **JSON
+    ).json()
+    assert within["message"] == "Moved DATA-2 to the top."

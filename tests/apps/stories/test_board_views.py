@@ -170,6 +170,25 @@ def test_a_column_over_its_limit_is_marked_under_the_warn_policy(as_user, cards,
     assert "column-count over-limit" in content and "over the limit" in content
 
 
+def test_a_move_over_a_limit_under_the_warn_policy_says_so_in_its_message(as_user, cards, states):
+    n = Story.objects.filter(state=states["In progress"]).count()  # the limit counts the project's stories there
+    project_services.state_update(state=states["In progress"], name="In progress", category="active", wip_limit=n + 1)
+    client = as_user("member")
+    first = move(client, cards["second"], states["In progress"]).json()
+    assert first["warning"] == "" and "WIP" not in first["message"]
+    third = Story.objects.filter(state=states["Ready"]).exclude(pk=cards["second"].pk).order_by("pk").first()
+    answer = move(client, third, states["In progress"])
+    assert answer.status_code == 200 and Story.objects.get(pk=third.pk).state == states["In progress"]
+    warning = answer.json()["warning"]
+    assert f"In progress is over its WIP limit: {n + 2} stories for a limit of {n + 1}." in warning
+    assert warning in answer.json()["message"]
+    last = Story.objects.filter(state=states["Ready"]).order_by("pk").first()
+    page = client.post(
+        move_url(), {"story": last.key, "state": states["In progress"].pk, "version": last.version}, follow=True
+    )
+    assert f"In progress is over its WIP limit: {n + 3} stories for a limit of {n + 1}." in page.content.decode()
+
+
 def test_a_move_without_javascript_redirects_back_with_a_message(as_user, cards, states):
     client = as_user("member")
     response = client.post(

@@ -123,6 +123,37 @@ def test_the_start_shows_and_records_the_commitment(as_user, planned):
     assert [(c["key"], c["points"]) for c in planned.commitment] == [("DATA-1", 5), ("DATA-2", 3), ("DATA-3", None)]
 
 
+def test_the_start_offers_today_s_dates_and_moves_the_sprint_to_them(as_user, project, planned):
+    client = as_user("owner")
+    today = services.project_today(project)
+    page = client.get(url("project-sprint", planned)).content.decode()
+    assert "Planned for 2 Mar–15 Mar 2026; starting today, it runs:" in page
+    assert f'name="start" value="{today:%Y-%m-%d}"' in page
+    assert f'name="end" value="{today + timedelta(days=13):%Y-%m-%d}"' in page
+    assert "has no stories" not in page and "average velocity" not in page
+    bad = client.post(url("project-sprint-start", planned), {"start": "2026-12-10", "end": "2026-12-01"})
+    assert bad.status_code == 400 and "cannot end before it starts" in bad.content.decode()
+    client.post(url("project-sprint-start", planned), {"start": f"{today:%Y-%m-%d}", "end": f"{today:%Y-%m-%d}"})
+    planned.refresh_from_db()
+    assert (planned.status, planned.start, planned.end) == (SprintStatus.ACTIVE, today, today)
+
+
+def test_the_start_warns_of_an_empty_sprint_and_of_a_commitment_over_the_velocity(
+    as_user, project, people, planned, monkeypatch
+):
+    from apps.stories import selectors
+    from sprintboard.sprints import VelocityReport
+
+    empty = services.sprint_create(project=project, actor=people["owner"], name="Empty one")
+    page = as_user("owner").get(url("project-sprint", empty)).content.decode()
+    assert "Empty one has no stories: it would start empty" in page
+    # The engine's velocity of three closed sprints (tests/sprintboard test the figure itself).
+    velocity = VelocityReport(sprints=(), average_velocity=2.5, n=3)
+    monkeypatch.setattr(selectors, "average_velocity", lambda project, now=None: velocity)
+    page = as_user("owner").get(url("project-sprint", planned)).content.decode()
+    assert "This commits 8 points against an average velocity of 2.5 (the last 3 closed sprints)" in page
+
+
 def test_a_planned_sprint_is_deleted_from_its_page_and_its_stories_go_back_to_the_backlog(as_user, planned):
     keys = list(planned.stories.values_list("key", flat=True))
     assert as_user("member").post(url("project-sprint-delete", planned)).status_code == 403
@@ -169,6 +200,20 @@ def test_the_close_dialog_lists_the_unfinished_stories(as_user, active):
     assert as_user("owner").get(url("project-sprint-close", active)).status_code == 200
 
 
+def test_the_close_dialog_names_the_next_sprint_and_warns_of_an_early_close(as_user, project, people, active):
+    dialog = as_user("owner").get(url("project-sprint", active)).content.decode()
+    assert "there is no planned sprint, so a new one is created for 16 Mar–29 Mar 2026" in dialog
+    assert "early" not in dialog[dialog.index('<dialog id="close-dialog"') :]
+    services.sprint_create(
+        project=project, actor=people["owner"], name="Sprint 2", start=date(2026, 3, 16), end=date(2026, 3, 29)
+    )
+    Sprint.objects.filter(pk=active.pk).update(end=date.today() + timedelta(days=3))
+    page = as_user("owner").get(url("project-sprint", active)).content.decode()
+    dialog = page[page.index('<dialog id="close-dialog"') : page.index("</dialog>")]
+    assert '"The next sprint" is <strong>Sprint 2</strong> (16 Mar–29 Mar 2026)' in dialog
+    assert "closing it now ends it" in dialog and "days early" in dialog
+
+
 def test_closing_carries_unfinished_stories_to_the_next_sprint(as_user, project, active):
     response = as_user("owner").post(url("project-sprint-close", active), {"unfinished": "next_sprint"}, follow=True)
     nxt = Sprint.objects.get(project=project, status=SprintStatus.PLANNED)
@@ -176,6 +221,20 @@ def test_closing_carries_unfinished_stories_to_the_next_sprint(as_user, project,
     assert set(Story.objects.filter(sprint=nxt).values_list("key", flat=True)) == {"DATA-1", "DATA-3"}
     assert nxt.start == active.end + timedelta(days=1)
     assert Story.objects.get(key="DATA-2").sprint == active
+
+
+def test_closing_sends_each_unfinished_story_where_it_is_chosen(as_user, project, active):
+    one, three = Story.objects.get(key="DATA-1"), Story.objects.get(key="DATA-3")
+    page = as_user("owner").get(url("project-sprint", active)).content.decode()
+    assert f'name="story-{one.pk}"' in page and f'name="story-{three.pk}"' in page
+    response = as_user("owner").post(
+        url("project-sprint-close", active), {"unfinished": "next_sprint", f"story-{three.pk}": "backlog"}, follow=True
+    )
+    nxt = Sprint.objects.get(project=project, status=SprintStatus.PLANNED)
+    assert "2 unfinished stories moved" not in response.content.decode()
+    assert "1 unfinished story moved to Sprint 2; 1 to the top of the backlog." in response.content.decode()
+    assert Story.objects.get(pk=one.pk).sprint == nxt and Story.objects.get(pk=three.pk).sprint is None
+    assert order_of_backlog(project)[0] == "DATA-3"
 
 
 def test_closing_to_the_top_of_the_backlog(as_user, project, people, active):
@@ -225,3 +284,9 @@ def test_the_list_links_every_sprint_with_its_points(as_user, active):
     assert f'href="{url("project-sprint", active)}"' in content
     row = content[content.index("Sprint 1") :]
     assert '<td class="num">8</td>' in row and '<td class="num">3</td>' in row
+
+
+def order_of_backlog(project) -> list[str]:
+    from apps.stories import selectors
+
+    return list(selectors.backlog_stories(project).values_list("key", flat=True))

@@ -276,3 +276,61 @@ def test_delete_and_restore_in_the_panel_refresh_the_board_and_a_stale_delete_is
     assert (
         restored.status_code == 200 and restored["HX-Trigger"] == "board-changed" and not Story.objects.get().is_deleted
     )
+
+
+def test_the_history_names_epics_and_deliverables_as_they_were_called_then(as_user, project, story, people):
+    from apps.deliverables import services as deliverable_services
+    from apps.deliverables.models import DeliverableKind
+
+    epic = services.epic_save(project=project, name="Orders")
+    deliverable = deliverable_services.deliverable_create(
+        project=project, actor=people["owner"], name="Orders dashboard", kind=DeliverableKind.DASHBOARD
+    )
+    services.story_update(story=story, actor=people["member"], epic=epic, deliverable=deliverable)
+    services.epic_save(project=project, epic=epic, name="Orders v2")
+    page = as_user("member").get(url()).content.decode()
+    assert "changed the epic to “Orders”" in page and "changed the deliverable to “Orders dashboard”" in page
+    assert f"“{epic.pk}”" not in page and f"“{deliverable.pk}”" not in page
+    assert 'href="/p/DATA/deliverables/' in page  # the story's deliverable, linked in its facts
+
+
+def test_an_imported_story_shows_its_jira_key(as_user, story):
+    Story.objects.filter(pk=story.pk).update(external_key="JRA-7")
+    assert "Jira JRA-7" in as_user("stakeholder").get(url()).content.decode()
+    assert "Jira JRA-7" in as_user("stakeholder").get(url() + "?panel=1", **HTMX).content.decode()
+
+
+def test_the_full_form_links_a_deliverable_and_offers_only_members_by_full_name(as_user, project, story, people):
+    from apps.deliverables import services as deliverable_services
+    from apps.deliverables.models import DeliverableKind
+
+    people["member"].first_name, people["member"].last_name = "Mia", "Member"
+    people["member"].save()
+    deliverable = deliverable_services.deliverable_create(
+        project=project, actor=people["owner"], name="Churn dashboard", kind=DeliverableKind.DASHBOARD
+    )
+    client = as_user("member")
+    page = client.get(url()).content.decode()
+    form = page[page.index('name="assignee"') : page.index("</select>", page.index('name="assignee"'))]
+    assert ">Mia Member</option>" in form and ">stakeholder</option>" not in form
+    assert 'name="deliverable"' in page and ">Churn dashboard</option>" in page
+    assert edit(client, deliverable=deliverable.pk, points="5").status_code == 302
+    story.refresh_from_db()
+    assert story.deliverable == deliverable
+    assert StoryEvent.objects.filter(story=story, field="deliverable", to_value=deliverable.pk).exists()
+    page = client.get(url()).content.decode()
+    assert 'name="points" value="5"' in page and 'value="5.0"' not in page  # one display of points
+
+
+def test_the_panel_assigns_only_members_and_names_them_in_full(as_user, story, people):
+    people["member"].first_name, people["member"].last_name = "Mia", "Member"
+    people["member"].save()
+    member = as_user("member")
+    panel = member.get(url() + "?panel=1", **HTMX).content.decode()
+    menu = panel[panel.index('name="assignee"') : panel.index("</select>", panel.index('name="assignee"'))]
+    assert ">Mia Member</option>" in menu and "stakeholder" not in menu
+    refused = member.post(
+        url("story-assign"), {"assignee": "stakeholder", "version": 1, "panel": "1"}, **HTMX
+    ).content.decode()
+    assert "stakeholder of DATA" in refused
+    assert Story.objects.get(pk=story.pk).assignee is None

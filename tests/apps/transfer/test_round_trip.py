@@ -204,7 +204,7 @@ def test_the_copy_holds_every_row_and_the_same_log(demo):
         a.last_story_number,
     )
     assert b.created_at == a.created_at and b.name == a.name and b.timezone == a.timezone
-    columns = ("seq", "kind", "field", "at", "actor__username", "story__number")
+    columns = ("seq", "kind", "field", "at", "actor__username", "actor_name", "to_name", "story__number")
     assert list(StoryEvent.objects.filter(project=b).order_by("seq").values_list(*columns)) == list(
         StoryEvent.objects.filter(project=a).order_by("seq").values_list(*columns)
     )

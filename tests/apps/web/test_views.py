@@ -30,10 +30,31 @@ def test_login_page_renders_with_labels(client):
     assert b'<label for="id_username"' in response.content and b'<label for="id_password"' in response.content
 
 
-def test_login_and_land_on_the_project_list(client, people, project):
+def test_login_with_one_project_lands_on_its_board(client, people, project):
+    response = client.post(reverse("login"), {"username": "member", "password": "pw-member"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("project-board", kwargs={"key": "DATA"})
+    assert b"DATA" in response.content
+
+
+def test_login_with_several_projects_or_none_lands_on_the_project_list(client, people, project, make_user):
+    from apps.projects import services as project_services
+
+    project_services.project_create(creator=people["member"], key="OPS", name="Ops")
     response = client.post(reverse("login"), {"username": "member", "password": "pw-member"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("project-list")
-    assert b"DATA" in response.content
+    assert b"OPS" in response.content and b"DATA" in response.content
+    client.post(reverse("logout"))
+    make_user("newcomer")
+    newcomer = client.post(reverse("login"), {"username": "newcomer", "password": "pw-newcomer"}, follow=True)
+    assert newcomer.redirect_chain[-1][0] == reverse("project-list")
+
+
+def test_login_goes_to_the_page_asked_for(client, people, project):
+    url = reverse("project-backlog", kwargs={"key": "DATA"})
+    response = client.post(
+        reverse("login") + f"?next={url}", {"username": "member", "password": "pw-member"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == url
 
 
 def test_a_wrong_password_is_a_form_error(client, people):
@@ -163,3 +184,47 @@ def test_markdown_is_sanitised(text):
 
 def test_markdown_of_nothing_is_empty():
     assert render_markdown("") == ""
+
+
+def test_the_metrics_guide_is_served_and_every_report_page_links_its_section(client, people, project):
+    client.force_login(people["member"])
+    guide = client.get(reverse("metrics-guide")).content.decode()
+    for section in ("flow", "sprints", "forecast-monte-carlo", "lean-waste", "dataops", "time-conventions"):
+        assert f'id="{section}"' in guide, section
+    assert "<table>" in guide and "Cycle time (days)" in guide
+    flow = client.get(reverse("report-flow", kwargs={"key": "DATA"})).content.decode()
+    assert f'href="{reverse("metrics-guide")}#flow"' in flow
+    index = client.get(reverse("project-reports", kwargs={"key": "DATA"})).content.decode()
+    assert f'<a href="{reverse("metrics-guide")}">metrics guide</a>' in index
+
+
+def test_a_refused_request_logs_one_line_without_a_traceback():
+    import logging
+    import sys
+
+    console = next(
+        h for h in logging.getLogger().handlers if any(f.__class__.__name__ == "QuietRefusals" for f in h.filters)
+    )
+
+    def record(status: int) -> logging.LogRecord:
+        try:
+            raise PermissionError("This needs the member role or higher in DATA.")
+        except PermissionError:
+            info = sys.exc_info()
+        made = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Forbidden: %s", ("/p/DATA/",), info)
+        made.status_code = status
+        return made
+
+    refused = record(403)
+    assert console.filter(refused) and "Traceback" not in console.format(refused)
+    assert "Forbidden: /p/DATA/" in console.format(refused)
+    failed = record(500)
+    assert console.filter(failed) and "Traceback" in console.format(failed)  # real errors keep theirs
+
+
+def test_the_top_bar_names_the_person_in_full(client, people, project):
+    people["member"].first_name, people["member"].last_name = "Mia", "Member"
+    people["member"].save()
+    client.force_login(people["member"])
+    page = client.get(reverse("project-list")).content.decode()
+    assert f'<a href="{reverse("account")}">Mia Member</a>' in page
