@@ -383,7 +383,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.api_support.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "apps.core.api_support.BrowsableApi",
+        "apps.core.renderers.BrowsableApi",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

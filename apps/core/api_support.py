@@ -10,7 +10,6 @@ import logging
 import math
 from typing import Any
 
-from csp.constants import UNSAFE_INLINE
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
@@ -20,7 +19,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -206,19 +205,3 @@ class LogEventSerializer(serializers.ModelSerializer):
 # "from" is a Python keyword, so these two are declared after the class body; subclasses inherit them.
 LogEventSerializer._declared_fields["from"] = serializers.JSONField(source="from_value")
 LogEventSerializer._declared_fields["to"] = serializers.JSONField(source="to_value")
-
-
-class BrowsableApi(BrowsableAPIRenderer):
-    """DRF's HTML pages for the API, under the Content-Security-Policy: their templates lay out with style
-    attributes, so these pages alone may have them (style-src-attr); their scripts are files, as everywhere."""
-
-    def get_filter_form(self, data: Any, view: Any, request: Any) -> None:
-        """No filter form: the views filter with their own parameters (documented in the schema) and have no
-        ``queryset`` for DRF's filter backends to read, which made every list endpoint a 500 in a browser."""
-        return None
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None):
-        response = (renderer_context or {}).get("response")
-        if response is not None:
-            response._csp_update = {"style-src-attr": [UNSAFE_INLINE]}  # read by django-csp's middleware
-        return super().render(data, accepted_media_type, renderer_context)
