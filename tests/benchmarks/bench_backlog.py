@@ -35,7 +35,6 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -43,19 +42,9 @@ DB_NAME = "sprintboard_bench_backlog"
 
 
 def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench_backlog needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (it creates its own database)."
-        )
-    parts = urlsplit(url)
-    import psycopg
+    from tests.benchmarks.databases import fresh_postgres_database
 
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+    return fresh_postgres_database(DB_NAME, who="bench_backlog")
 
 
 def percentile(values: list[float], p: float) -> float:

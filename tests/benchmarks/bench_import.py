@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -33,17 +32,9 @@ SPRINTS = 30
 
 
 def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench_import needs DATABASE_URL naming a PostgreSQL server (postgres://user@host:5432/any).")
-    parts = urlsplit(url)
-    import psycopg
+    from tests.benchmarks.databases import fresh_postgres_database
 
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+    return fresh_postgres_database(DB_NAME, who="bench_import")
 
 
 def timed(label: str, work: Callable[[], object]) -> tuple[float, object]:

@@ -60,7 +60,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -80,19 +79,9 @@ POLL_TARGET = 3.0
 
 
 def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        sys.exit(
-            f"bench_scale needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (it creates its own database, {DB_NAME})."
-        )
-    parts = urlsplit(url)
-    import psycopg
+    from tests.benchmarks.databases import fresh_postgres_database
 
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+    return fresh_postgres_database(DB_NAME, who="bench_scale")
 
 
 def server_env(database_url: str) -> dict[str, str]:

@@ -20,7 +20,6 @@ import resource
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -31,19 +30,9 @@ SECRET = "bench-transfer-only-not-a-secret-" + "x" * 40
 
 
 def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        sys.exit(
-            f"bench_transfer needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (it creates {DB_NAME})."
-        )
-    import psycopg
+    from tests.benchmarks.databases import fresh_postgres_database
 
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    return urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+    return fresh_postgres_database(DB_NAME, who="bench_transfer")
 
 
 def peak_mib() -> float:
