@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     REQUEST_DECIDED = "request_decided", "My requests accepted, merged or declined"
     DELIVERABLE_CHANGED = "deliverable_changed", "Deliverables I consume published or retired"
     SPRINT_CHANGED = "sprint_changed", "Sprints of my projects started or closed"
+    WEBHOOK_DISABLED = "webhook_disabled", "Webhooks of projects I administer turned off after failing"
 
 
 class Delivery(models.TextChoices):
@@ -40,6 +41,7 @@ DEFAULT_DELIVERY = {
     Kind.REQUEST_DECIDED: Delivery.IMMEDIATE,
     Kind.DELIVERABLE_CHANGED: Delivery.DAILY,
     Kind.SPRINT_CHANGED: Delivery.DAILY,
+    Kind.WEBHOOK_DISABLED: Delivery.IMMEDIATE,
 }
 
 

@@ -17,6 +17,7 @@ from apps.deliverables.signals import deliverable_status_changed
 from apps.intake.signals import request_triaged
 from apps.notifications import services
 from apps.stories.signals import comment_added, events_appended, sprint_closed, sprint_started
+from apps.webhooks import signals as signals_of_webhooks
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ def deliverable(sender: Any, *, deliverable: Any, to_status: str, actor: Any, **
     )
 
 
+def webhook_disabled(sender: Any, *, webhook: Any, reason: str, **kwargs: Any) -> None:
+    _safely(f"webhook {webhook.pk}", lambda: services.webhook_disabled_notify(webhook=webhook, reason=reason))
+
+
 def sprint_start(sender: Any, *, sprint: Any, actor: Any = None, **kwargs: Any) -> None:
     _safely(f"sprint {sprint.pk}", lambda: services.sprint_notify(sprint=sprint, actor=actor, started=True))
 
@@ -68,3 +73,4 @@ def connect() -> None:
     deliverable_status_changed.connect(deliverable, dispatch_uid="notifications-deliverable")
     sprint_started.connect(sprint_start, dispatch_uid="notifications-sprint-started")
     sprint_closed.connect(sprint_close, dispatch_uid="notifications-sprint-closed")
+    signals_of_webhooks.webhook_disabled.connect(webhook_disabled, dispatch_uid="notifications-webhook-disabled")

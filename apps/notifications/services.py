@@ -298,6 +298,20 @@ def deliverable_status_notify(*, deliverable: Any, actor: Any) -> None:
     )
 
 
+def webhook_disabled_notify(*, webhook: Any, reason: str) -> None:
+    """Tell a project's admins one of its webhooks was turned off (they are the ones who can fix it)."""
+    project = webhook.project
+    admins = [m.user for m in Membership.objects.filter(project=project, role=Role.ADMIN).select_related("user")]
+    notify(
+        recipients=admins,
+        kind=Kind.WEBHOOK_DISABLED,
+        actor=None,
+        project=project,
+        text=f"The webhook to {webhook.url} was turned off. {reason}",
+        url=reverse("project-webhook", kwargs={"key": project.key, "webhook_id": webhook.pk}),
+    )
+
+
 def sprint_notify(*, sprint: Sprint, actor: Any, started: bool) -> None:
     """Tell the project's members, product owners and admins that a sprint started or closed."""
     project = sprint.project

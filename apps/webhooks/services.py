@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from apps.core.errors import InvalidInput
 from apps.projects.models import Project
-from apps.webhooks import outbound, payloads
+from apps.webhooks import outbound, payloads, signals
 from apps.webhooks.models import ALL_EVENTS, EVENT_KINDS, Delivery, DeliveryStatus, Webhook
 from apps.webhooks.tasks import webhook_deliver_task
 
@@ -327,6 +327,7 @@ def _disable(webhook: Webhook, *, now: datetime, since: datetime, error: str) ->
     )[:500]
     Webhook.objects.filter(pk=webhook.pk).update(active=False, disabled_at=now, disabled_reason=reason)
     logger.warning("webhook %s of project %s disabled: %s", webhook.pk, webhook.project_id, reason)
+    signals.webhook_disabled.send_robust(sender=Webhook, webhook=webhook, reason=reason)
 
 
 def deliveries_sweep() -> int:

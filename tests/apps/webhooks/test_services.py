@@ -184,6 +184,12 @@ def test_a_webhook_failing_for_a_day_is_disabled_and_the_admins_are_told(
     client.force_login(people["admin"])
     page = client.get("/p/DATA/settings/").content.decode()
     assert "Webhook disabled:" in page and receiver.url in page
+    # ... and told in the app and by e-mail (the admins only: they can fix it).
+    from apps.notifications.models import Notification
+
+    told = Notification.objects.filter(kind="webhook_disabled")
+    assert [n.user.username for n in told] == ["admin"] and receiver.url in told[0].text
+    assert told[0].url == f"/p/DATA/settings/webhooks/{hook.pk}/"
 
     # Disabled: new events are not queued for it, nothing is sent.
     story_services.story_create(project=project, actor=people["owner"], title="B")
