@@ -30,7 +30,11 @@ def _safely(what: str, write: Callable[[], Any]) -> None:
         log.exception("Notifications for %s could not be written; the change itself stands.", what)
 
 
-def story_events(sender: Any, *, project_id: int, first_seq: int, last_seq: int, **kwargs: Any) -> None:
+def story_events(
+    sender: Any, *, project_id: int, first_seq: int, last_seq: int, kinds: frozenset[str] | None = None, **kwargs: Any
+) -> None:
+    if kinds is not None and not kinds & services.NOTIFYING_KINDS:
+        return  # a reorder, an estimate, a delete: nobody is told, so the write costs nothing more
     _safely(
         f"story events {first_seq}..{last_seq}",
         lambda: services.story_events_notify(project_id=project_id, first_seq=first_seq, last_seq=last_seq),

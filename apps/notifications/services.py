@@ -164,6 +164,8 @@ def _mention(story: Story, text: str, *, actor: Any, where: str, at: datetime) -
 
 
 CHANGE_KINDS = (EventKind.STATE, EventKind.SPRINT, EventKind.BLOCKED, EventKind.UNBLOCKED)
+# The story event kinds that can notify anyone (``_story_event``): the others are never read for notifications.
+NOTIFYING_KINDS = frozenset({*CHANGE_KINDS, EventKind.CREATED, EventKind.ASSIGNEE, EventKind.UPDATED})
 
 
 def story_events_notify(*, project_id: int, first_seq: int, last_seq: int) -> int:

@@ -10,8 +10,10 @@ loaded); a listener's error is logged, never the commenter's (apps.notifications
 ``actor=`` who started it (apps.webhooks tells the project's webhooks; apps.notifications its members).
 
 ``events_appended`` is sent inside the writing transaction each time story events are appended, with
-``project_id=`` and ``first_seq=``/``last_seq=`` the range written. A listener that acts outside the
-database (a webhook, a notification) must defer its work with ``transaction.on_commit``.
+``project_id=`` and ``first_seq=``/``last_seq=`` the range written, and (from the services) ``kinds=`` the
+event kinds in it, so a listener can skip a write it has nothing to say about without reading the log (absent:
+any kind). A listener that acts outside the database (a webhook, a notification) must defer its work with
+``transaction.on_commit``.
 """
 
 from django.dispatch import Signal

@@ -12,12 +12,17 @@ from django.dispatch import receiver
 
 from apps.deliverables.signals import deliverable_status_changed
 from apps.intake.signals import request_submitted, request_triaged
+from apps.stories.models import EventKind
 from apps.stories.signals import events_appended, sprint_closed, sprint_started
 from apps.webhooks import payloads, services
 
 
 @receiver(events_appended, dispatch_uid="webhooks-story-events")
-def story_events(sender: Any, *, project_id: int, first_seq: int, last_seq: int, **kwargs: Any) -> None:
+def story_events(
+    sender: Any, *, project_id: int, first_seq: int, last_seq: int, kinds: frozenset[str] | None = None, **kwargs: Any
+) -> None:
+    if kinds is not None and kinds <= {EventKind.REBALANCED}:
+        return  # a rebalance sends nothing
     services.story_events_queue(project_id=project_id, first_seq=first_seq, last_seq=last_seq)
 
 

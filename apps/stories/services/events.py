@@ -110,7 +110,11 @@ def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *
         for offset, (story, change) in enumerate(rows)
     )
     signals.events_appended.send(
-        sender=StoryEvent, project_id=project.pk, first_seq=first, last_seq=project.last_event_seq
+        sender=StoryEvent,
+        project_id=project.pk,
+        first_seq=first,
+        last_seq=project.last_event_seq,
+        kinds=frozenset(change.kind for _, change in rows),
     )
 
 

@@ -198,3 +198,21 @@ def test_a_sprint_close_tells_each_watcher_in_a_fixed_number_of_queries_per_stor
     with CaptureQueriesContext(connection) as queries:
         services.story_events_notify(project_id=project.pk, first_seq=last + 1, last_seq=last + 4)
     assert len(queries) <= 2 + 2 * 4, "events, watchers, then preferences and insert per story"
+
+
+def test_a_reorder_or_an_estimate_costs_the_write_no_notification_query(story, people):
+    """Only kinds that can notify are read back (events_appended carries the kinds written)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        story_services.story_move(
+            story=story, actor=people["member"], placement=story_services.Placement(position="bottom")
+        )
+        story_services.story_update(story=story, actor=people["member"], points=5)
+    assert not any('FROM "stories_storyevent"' in q["sql"] for q in queries.captured_queries)
+    assert not any("notifications_" in q["sql"] for q in queries.captured_queries)
+    with CaptureQueriesContext(connection) as queries:
+        story_services.story_update(story=story, actor=people["member"], blocked=True, blocked_reason="No access")
+    assert any('FROM "stories_storyevent"' in q["sql"] for q in queries.captured_queries)  # this one is read
+    assert kinds_for(people["owner"]) == ["story_changed"]  # the creator watches: told of the block
