@@ -74,6 +74,9 @@ class Project(models.Model):
     # The last event that can change a board's WIP counts or SLE for stories it has no card for (a story
     # created, moved between states, deleted or restored): open boards poll it instead of the whole log.
     flow_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    # Whether an active webhook listens (kept by the webhooks services under this row's lock): a story write
+    # reads it with the lock it takes anyway, so a project without webhooks pays no query for them.
+    webhooks_active = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["key"]

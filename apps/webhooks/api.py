@@ -119,8 +119,7 @@ class WebhookDetail(WebhookScoped):
     )
     def patch(self, request, webhook_id):
         data = self.valid(WebhookUpdateSerializer, request)  # the body's shape first: it says nothing about the row
-        webhook = self.item(webhook_id)
-        services.webhook_update(webhook=webhook, **data)
+        webhook = services.webhook_update(webhook=self.item(webhook_id), **data)
         return self.answer(self.reread(webhook))
 
     @extend_schema(

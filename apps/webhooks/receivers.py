@@ -19,10 +19,19 @@ from apps.webhooks import payloads, services
 
 @receiver(events_appended, dispatch_uid="webhooks-story-events")
 def story_events(
-    sender: Any, *, project_id: int, first_seq: int, last_seq: int, kinds: frozenset[str] | None = None, **kwargs: Any
+    sender: Any,
+    *,
+    project_id: int,
+    first_seq: int,
+    last_seq: int,
+    kinds: frozenset[str] | None = None,
+    project: Any = None,
+    **kwargs: Any,
 ) -> None:
     if kinds is not None and kinds <= {EventKind.REBALANCED}:
         return  # a rebalance sends nothing
+    if project is not None and not project.webhooks_active:
+        return  # read under the project's lock: no webhook can be listening
     services.story_events_queue(project_id=project_id, first_seq=first_seq, last_seq=last_seq)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from apps.core.errors import InvalidInput
@@ -87,13 +87,16 @@ def secret_generate() -> str:
 def webhook_create(*, project: Project, actor: Any, url: Any, events: Any, secret: Any = None) -> tuple[Webhook, str]:
     """A new webhook, and its secret (generated when none is given): the only time the secret is shown."""
     secret = secret_generate() if secret is None else _secret(secret)
+    url, events = _url(url), _events(events)
+    _lock_project(project.pk)
     webhook = Webhook.objects.create(
         project=project,
-        url=_url(url),
-        events=_events(events),
+        url=url,
+        events=events,
         secret=secret,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
+    _listening_changed(project.pk)
     return webhook, secret
 
 
@@ -108,6 +111,7 @@ def webhook_update(
 ) -> Webhook:
     """Change the URL, the events, the secret or ``active``. Turning a disabled webhook back on sends what
     waited, in order."""
+    _lock_project(webhook.project_id)
     locked = Webhook.objects.select_for_update().get(pk=webhook.pk)
     if url is not None:
         locked.url = _url(url)
@@ -124,12 +128,28 @@ def webhook_update(
             transaction.on_commit(partial(_kick, locked.pk))
         locked.active = active
     locked.save()
-    webhook.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
-    return webhook
+    _listening_changed(locked.project_id)
+    return locked
 
 
+@transaction.atomic
 def webhook_delete(*, webhook: Webhook) -> None:
+    _lock_project(webhook.project_id)
     webhook.delete()
+    _listening_changed(webhook.project_id)
+
+
+def _lock_project(project_id: int) -> None:
+    """Webhook writes take the project's row lock first (the story writers' order), so the flag they leave
+    (``_listening_changed``) is computed after any other writer's change has committed."""
+    list(Project.objects.select_for_update().filter(pk=project_id).values_list("pk"))
+
+
+def _listening_changed(project_id: int) -> None:
+    """Keep ``Project.webhooks_active``, which story writes read under the lock instead of querying webhooks."""
+    Project.objects.filter(pk=project_id).update(
+        webhooks_active=Exists(Webhook.objects.filter(project_id=project_id, active=True))
+    )
 
 
 @transaction.atomic
@@ -309,13 +329,16 @@ def _record(webhook: Webhook, delivery: Delivery, answer: outbound.Answer) -> bo
         delivery.save()
         Webhook.objects.filter(pk=webhook.pk).exclude(failing_since=None).update(failing_since=None)
         return True
+    failing_since = webhook.failing_since or now
+    disable = now - failing_since >= timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS)
+    if disable:
+        _lock_project(webhook.project_id)  # before any row of the webhook's: the project comes first
     delivery.status, delivery.next_try_at = DeliveryStatus.RETRYING, now + _retry_delay(delivery.attempts)
     delivery.save()
-    failing_since = webhook.failing_since or now
-    Webhook.objects.filter(pk=webhook.pk, failing_since=None).update(failing_since=failing_since)
-    if now - failing_since >= timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS):
+    if disable:
         _disable(webhook, now=now, since=failing_since, error=answer.error)
     else:
+        Webhook.objects.filter(pk=webhook.pk, failing_since=None).update(failing_since=failing_since)
         _schedule(webhook.pk, delivery.next_try_at)
     return False
 
@@ -325,7 +348,10 @@ def _disable(webhook: Webhook, *, now: datetime, since: datetime, error: str) ->
         f"Disabled on {now:%Y-%m-%d %H:%M} UTC: every delivery failed since {since:%Y-%m-%d %H:%M} UTC "
         f"(last: {error or 'no answer'}). Fix the receiver, then turn the webhook back on: what waited is sent."
     )[:500]
-    Webhook.objects.filter(pk=webhook.pk).update(active=False, disabled_at=now, disabled_reason=reason)
+    Webhook.objects.filter(pk=webhook.pk).update(
+        active=False, failing_since=since, disabled_at=now, disabled_reason=reason
+    )
+    _listening_changed(webhook.project_id)
     logger.warning("webhook %s of project %s disabled: %s", webhook.pk, webhook.project_id, reason)
     signals.webhook_disabled.send_robust(sender=Webhook, webhook=webhook, reason=reason)
 

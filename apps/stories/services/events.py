@@ -112,6 +112,7 @@ def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *
     signals.events_appended.send(
         sender=StoryEvent,
         project_id=project.pk,
+        project=project,
         first_seq=first,
         last_seq=project.last_event_seq,
         kinds=frozenset(change.kind for _, change in rows),

@@ -265,3 +265,38 @@ def test_the_sweep_forgets_deliveries_delivered_a_month_ago(hook, project, peopl
     Delivery.objects.filter(pk=old.pk).update(delivered_at=timezone.now() - timedelta(days=31))
     services.deliveries_sweep()
     assert list(Delivery.objects.filter(webhook=hook)) == [recent]
+
+
+def test_the_project_s_flag_follows_its_active_webhooks(project, people, receiver, allow_private, settings):
+    def flag() -> bool:
+        project.refresh_from_db(fields=["webhooks_active"])
+        return project.webhooks_active
+
+    assert not flag()
+    first, _ = services.webhook_create(project=project, actor=people["admin"], url=receiver.url, events=["*"])
+    second, _ = services.webhook_create(project=project, actor=people["admin"], url=receiver.url, events=["*"])
+    assert flag()
+    services.webhook_update(webhook=first, active=False)
+    assert flag(), "the second still listens"
+    services.webhook_delete(webhook=second)
+    assert not flag()
+    services.webhook_update(webhook=first, active=True)
+    assert flag()
+
+    # Disabled after failing for a day: the flag goes down with it.
+    receiver.code = 500
+    story_services.story_create(project=project, actor=people["owner"], title="A")
+    Webhook.objects.filter(pk=first.pk).update(failing_since=timezone.now() - timedelta(hours=25))
+    services.deliveries_send(webhook_id=first.pk)
+    assert not flag()
+
+
+def test_a_story_write_in_a_project_without_webhooks_asks_nothing_about_them(project, people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    story = story_services.story_create(project=project, actor=people["owner"], title="A")
+    with CaptureQueriesContext(connection) as queries:
+        story_services.story_update(story=story, actor=people["owner"], title="B")
+    assert not [q["sql"] for q in queries.captured_queries if "webhooks_webhook" in q["sql"]]
+    assert Delivery.objects.count() == 0
