@@ -251,8 +251,8 @@ def versus_bare(owner, database_url: str, repeat: int) -> None:
     story_sql = f"UPDATE {Story._meta.db_table} SET rank = %(rank)s, version = version + 1, updated_at = %(at)s WHERE id = %(story)s"
     event_sql = (
         f"INSERT INTO {StoryEvent._meta.db_table} "
-        "(project_id, seq, story_id, kind, field, from_value, to_value, actor_id, actor_name, at) "
-        "VALUES (%(project)s, %(seq)s, %(story)s, 'rank', '', %(old)s, %(new)s, %(actor)s, '', %(at)s)"
+        "(project_id, seq, story_id, kind, field, from_value, to_value, actor_id, actor_name, to_name, at) "
+        "VALUES (%(project)s, %(seq)s, %(story)s, 'rank', '', %(old)s, %(new)s, %(actor)s, '', '', %(at)s)"
     )
 
     def api() -> float:

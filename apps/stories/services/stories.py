@@ -347,11 +347,20 @@ def _blocked_changes(story: Story, blocked: Any, reason: Any) -> list[Change]:
     return [Change(EventKind.BLOCKED, to_value=reason)]
 
 
+# Kinds that change one column and no flow fact: a save of theirs writes only that column (a rank move is
+# the hottest write there is: the backlog's drag and drop).
+ONE_COLUMN_KINDS = {EventKind.RANK: "rank"}
+
+
 def _save(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:
     story.version += 1
     story.updated_at = at
-    story.set_flow(_advanced(story, changes, at), zone=project.tzinfo)
-    story.save()
+    columns = {ONE_COLUMN_KINDS.get(change.kind) for change in changes}
+    if None in columns:
+        story.set_flow(_advanced(story, changes, at), zone=project.tzinfo)
+        story.save()
+    else:
+        story.save(update_fields=[*sorted(columns), "version", "updated_at"])  # type: ignore[list-item]
     _append_events(project, story, changes, actor=actor, at=at)
 
 
