@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",  # answers a locked-out login with 429
+    "apps.projects.middleware.LastPageMiddleware",  # where the next login lands
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -7,6 +7,7 @@ and render the whole page.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -36,6 +37,7 @@ from apps.projects.forms import (
     StateMoveForm,
     add_domain_error,
 )
+from apps.projects.middleware import LAST_PAGE_COOKIE
 from apps.projects.models import Membership, Project, Role, WorkflowState
 from apps.projects.selectors import project_for_user
 
@@ -130,7 +132,16 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
-    """Where a login lands without a ``next``: the board of a person's one project, else the project list."""
+    """Where a login lands without a ``next``: the last project page this browser opened, if the person may
+    still see it; else the board of a person's one project, else the project list."""
+    last = request.COOKIES.get(LAST_PAGE_COOKIE, "")
+    match = re.match(r"^/p/([^/]+)/", last)
+    if (
+        match
+        and url_has_allowed_host_and_scheme(last, allowed_hosts=None)
+        and Membership.objects.filter(user=request.user, project__key=match[1]).exists()
+    ):
+        return redirect(last)
     keys = list(Membership.objects.filter(user=request.user).values_list("project__key", flat=True)[:2])
     if len(keys) == 1:
         return redirect("project-board", key=keys[0])

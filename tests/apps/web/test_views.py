@@ -49,6 +49,33 @@ def test_login_with_several_projects_or_none_lands_on_the_project_list(client, p
     assert newcomer.redirect_chain[-1][0] == reverse("project-list")
 
 
+def test_the_next_login_lands_on_the_last_project_page_opened(client, people, project, make_user):
+    from apps.projects import services as project_services
+
+    project_services.project_create(creator=people["member"], key="OPS", name="Ops")
+    client.force_login(people["member"])
+    client.get("/p/DATA/backlog/")
+    client.get("/p/DATA/board/live/", HTTP_IF_NONE_MATCH="x")  # a poll is not a page
+    client.get("/p/DATA/backlog/", HTTP_HX_REQUEST="true")  # nor an htmx swap
+    client.get("/p/DATA/sprints/", HTTP_SEC_FETCH_MODE="cors")  # nor a fetch
+    client.post(reverse("logout"))
+    landed = client.post(reverse("login"), {"username": "member", "password": "pw-member"}, follow=True)
+    assert landed.redirect_chain[-1][0] == "/p/DATA/backlog/"
+
+    # Another person in the same browser who may not see DATA lands where they would anyway.
+    client.post(reverse("logout"))
+    make_user("newcomer")
+    newcomer = client.post(reverse("login"), {"username": "newcomer", "password": "pw-newcomer"}, follow=True)
+    assert newcomer.redirect_chain[-1][0] == reverse("project-list")
+
+
+@pytest.mark.parametrize("cookie", ["https://evil.example/p/DATA/", "//evil.example/p/DATA/", "/p/NOPE/board/", "x"])
+def test_a_last_page_cookie_never_leads_off_site_or_to_a_project_one_cannot_see(client, people, project, cookie):
+    client.cookies["sb_last_page"] = cookie
+    landed = client.post(reverse("login"), {"username": "member", "password": "pw-member"}, follow=True)
+    assert landed.redirect_chain[-1][0] == reverse("project-board", kwargs={"key": "DATA"})
+
+
 def test_login_goes_to_the_page_asked_for(client, people, project):
     url = reverse("project-backlog", kwargs={"key": "DATA"})
     response = client.post(
