@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -34,9 +33,3 @@ class ApiToken(models.Model):
         """Past ``API_TOKEN_TTL_DAYS`` after its creation (never, when that is 0)."""
         days = settings.API_TOKEN_TTL_DAYS
         return bool(days) and now - self.created_at > timedelta(days=days)
-
-    @classmethod
-    def issue(cls, *, user, name: str = "") -> tuple[ApiToken, str]:
-        key = cls.PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name[:100], key_hash=hash_token(key), hint=key[:12])
-        return token, key

@@ -20,9 +20,9 @@ class RevokeTokensOnPasswordChange:
 
     def password_changed(self, password: str, user: Any = None) -> None:
         if settings.PASSWORD_CHANGE_REVOKES_TOKENS and getattr(user, "pk", None):
-            from apps.web.models import ApiToken
+            from apps.web.services import tokens_revoke_all
 
-            ApiToken.objects.filter(user=user).delete()
+            tokens_revoke_all(user=user)
 
     def get_help_text(self) -> str:
         if settings.PASSWORD_CHANGE_REVOKES_TOKENS:

@@ -22,6 +22,7 @@ from apps.projects.models import Category, Membership, Project
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors as story_selectors
 from apps.stories.models import Story
+from apps.web import services
 from apps.web.forms import TokenCreateForm
 from apps.web.models import ApiToken
 
@@ -52,7 +53,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _account_page(request, form=form, status=400)
     # The key is shown in this response only: no redirect, so it is never stored anywhere in clear.
-    _, key = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
+    _, key = services.token_issue(user=request.user, name=form.cleaned_data["name"])
     return _account_page(request, form=TokenCreateForm(), new_key=key)
 
 
@@ -60,7 +61,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
-    token.delete()
+    services.token_revoke(token=token)
     messages.success(request, f"Token {token.hint}… has been revoked.")
     return redirect("account")
 

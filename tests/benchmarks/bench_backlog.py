@@ -70,7 +70,7 @@ def seed(stories: int):
     from apps.projects import services as project_services
     from apps.projects.models import Project, Role
     from apps.stories.models import Story, StoryEvent
-    from apps.web.models import ApiToken
+    from apps.web.services import token_issue
     from sprintboard import ranking
 
     owner = get_user_model().objects.create_user("owner", password="bench")
@@ -117,7 +117,7 @@ def seed(stories: int):
         ),
         batch_size=2000,
     )
-    _, token = ApiToken.issue(user=owner, name="bench")
+    _, token = token_issue(user=owner, name="bench")
     from django.db import connection
 
     with connection.cursor() as cursor:

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.web.models import ApiToken
+from apps.web.services import token_issue
 
 
 class Command(BaseCommand):
@@ -15,5 +15,5 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=username, is_active=True).first()
         if user is None:
             raise CommandError(f"There is no active user {username!r}.")
-        _, key = ApiToken.issue(user=user, name=name)
+        _, key = token_issue(user=user, name=name)
         self.stdout.write(key)
