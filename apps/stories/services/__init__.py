@@ -13,6 +13,9 @@ so the demo seed and importers can write true history; an ``at`` earlier
 than the project's last event is refused (``Conflict``, code
 ``out_of_order``): history is written oldest first, never clamped silently.
 
+A writer returns the row as it saved it (the instance it locked and read); the caller's instance is left
+as it was, so callers use the returned one.
+
 One module a concern: ``events`` (the lock, the time, the log), ``ranking`` (placements and rank
 keys), ``stories``, ``taxonomy`` (epics and labels) and ``sprints``. Import from this package.
 """

@@ -139,14 +139,6 @@ def _lock(
     return project, locked, at
 
 
-def _refresh(target: Story, source: Story) -> Story:
-    """Copy the saved row onto the caller's instance so it does not keep a stale version."""
-    target.__dict__.update({k: v for k, v in source.__dict__.items() if not k.startswith("_")})
-    target._state = source._state
-    target.__dict__.get("_prefetched_objects_cache", {}).clear()
-    return target
-
-
 def _rewrite(
     project: Project, stories: Sequence[Story], changes: Sequence[Change], fields: Sequence[str], *, actor, at: datetime
 ) -> None:

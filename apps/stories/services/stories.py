@@ -34,7 +34,6 @@ from apps.stories.services.events import (
     _lock,
     _logged,
     _pointing_at,
-    _refresh,
     _repoint,
     _rewrite,
     lock_project,
@@ -321,7 +320,7 @@ def story_update(
     changes += _blocked_changes(locked, blocked, blocked_reason)
     if changes:
         _save(project, locked, changes, actor=actor, at=at)
-    return _refresh(story, locked)
+    return locked
 
 
 def _blocked_changes(story: Story, blocked: Any, reason: Any) -> list[Change]:
@@ -443,7 +442,7 @@ def story_move(
         locked.rank = new_rank
     if changes:
         _save(project, locked, changes, actor=actor, at=at)
-    return _refresh(story, locked)
+    return locked
 
 
 @transaction.atomic
@@ -483,7 +482,7 @@ def story_delete(*, story: Story, actor, expected_version: int | None = None, at
     project, locked, at = _lock(story, expected_version=expected_version, at=at)
     locked.deleted_at = at
     _save(project, locked, [Change(EventKind.DELETED)], actor=actor, at=at)
-    return _refresh(story, locked)
+    return locked
 
 
 @transaction.atomic
@@ -493,7 +492,7 @@ def story_restore(*, story: Story, actor, at: datetime | None = None) -> Story:
         raise Conflict(f"{locked.key} is not deleted.", code="not_deleted")
     locked.deleted_at = None
     _save(project, locked, [Change(EventKind.RESTORED)], actor=actor, at=at)
-    return _refresh(story, locked)
+    return locked
 
 
 def comment_add(*, story: Story, author: AbstractBaseUser, body: str, at: datetime | None = None) -> Comment:

@@ -309,7 +309,9 @@ def test_recategorising_a_state_rebuilds_the_flow_projection_from_the_log(projec
     services.story_change_state(
         story=story, state=states["In progress"], actor=people["member"], at=T0 + timedelta(days=2)
     )
-    services.story_change_state(story=story, state=states["Done"], actor=people["member"], at=T0 + timedelta(days=3))
+    story = services.story_change_state(
+        story=story, state=states["Done"], actor=people["member"], at=T0 + timedelta(days=3)
+    )
     assert Story.objects.get(pk=story.pk).flow_cycle_days == 2
     project_services.state_update(state=states["Ready"], category="active")  # "Ready" now counts as started
     rebuilt = Story.objects.get(pk=story.pk)
