@@ -22,6 +22,17 @@ def project_requests(project: Project, *, status: str | None = None) -> QuerySet
     return requests.order_by("-id")
 
 
+def followed_request(request_id: int) -> Request | None:
+    """One request with where it went, for the page its e-mailed sender follows it on."""
+    return (
+        Request.objects.select_related(
+            "project", "story__state", "story__sprint", "merged_into__story__state", "merged_into__story__sprint"
+        )
+        .filter(pk=request_id)
+        .first()
+    )
+
+
 def requests_of(project: Project, user: AbstractBaseUser) -> QuerySet[Request]:
     """A requester's own requests, newest first, with where each one went."""
     return (

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import DomainError, InvalidInput
-from apps.intake import selectors, services
+from apps.intake import mail, selectors, services
 from apps.intake.forms import AcceptForm, DeclineForm, GroupForm, MergeForm, RequestForm
 from apps.intake.models import Request, RequestStatus
 from apps.projects.forms import add_domain_error
@@ -141,3 +142,14 @@ def group_triage(request: HttpRequest, project: Project, membership: Membership)
         )
         messages.success(request, f"{len(data['requests']) - 1} requests are merged into #{data['representative']}.")
     return _back(project, request)
+
+
+def follow(request: HttpRequest, token: str) -> HttpResponse:
+    """The page an e-mailed request's sender follows it on: no account needed, the signed link is the key."""
+    try:
+        item = selectors.followed_request(mail.follow_payload(token))
+    except signing.BadSignature:
+        item = None
+    if item is None:
+        return render(request, "intake/follow.html", {"item": None}, status=404)
+    return render(request, "intake/follow.html", {"item": item, "project": item.project})
