@@ -27,6 +27,9 @@ from apps.stories import services as story_services
 from apps.stories.models import Sprint, SprintStatus
 
 TITLE_MAX, DETAIL_MAX, REASON_MAX = 300, 10_000, 2_000
+# The most messages one read of the mailbox turns into requests: a run stays well inside the task's time
+# limit, and a mailbox connected with a backlog of unread mail is worked through over several polls.
+MAILBOX_BATCH = 100
 
 
 def _text(value: Any, *, field: str, limit: int, required: bool) -> str:
@@ -286,7 +289,8 @@ def mailbox_poll() -> int:
 
     Each unread message becomes a request of ``SPRINTBOARD_IMAP_PROJECT`` (its own transaction) and is then
     marked read. A message read before but not marked (the worker died in between) is recognised by its
-    Message-ID and only marked. Auto-replies and bounces are marked read and nothing else.
+    Message-ID and only marked. Auto-replies and bounces are marked read and nothing else. At most
+    ``MAILBOX_BATCH`` messages a run, oldest first; the next run takes the rest.
     """
     if not settings.IMAP_HOST:
         return 0
@@ -295,7 +299,7 @@ def mailbox_poll() -> int:
         raise mailbox.MailboxError(f"SPRINTBOARD_IMAP_PROJECT={settings.IMAP_PROJECT!r} names no project.")
     made = 0
     with mailbox.Mailbox() as box:
-        for uid in box.unseen():
+        for uid in box.unseen()[:MAILBOX_BATCH]:
             raw = box.fetch(uid)
             if raw is None:
                 continue

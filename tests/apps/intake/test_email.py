@@ -173,3 +173,15 @@ def test_a_wrong_password_or_project_fails_loudly_and_reads_nothing(mailbox, set
 def test_without_a_host_the_poll_does_nothing(settings):
     settings.IMAP_HOST = ""
     assert services.mailbox_poll() == 0
+
+
+def test_a_backlog_of_unread_mail_is_worked_through_in_batches(
+    mailbox, smtp, eager_celery, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(services, "MAILBOX_BATCH", 2)
+    for n in range(3):
+        mailbox.deliver(message(f"a{n}@example.com", f"Ask {n}", "x", message_id=f"<batch{n}@x>"))
+    assert poll(django_capture_on_commit_callbacks) == 2
+    assert [seen for _, seen in mailbox.flags()] == [True, True, False], "the oldest first"
+    assert poll(django_capture_on_commit_callbacks) == 1
+    assert list(Request.objects.order_by("pk").values_list("title", flat=True)) == ["Ask 0", "Ask 1", "Ask 2"]
