@@ -25,6 +25,7 @@ from types import TracebackType
 
 from django.conf import settings
 
+ID_MAX = 250
 MACHINE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply)@", re.IGNORECASE)
 
 
@@ -116,16 +117,22 @@ def _from_list(message: EmailMessage) -> bool:
     return _precedence(message) in ("bulk", "list") or message.get("List-Id") is not None
 
 
+def _message_id(message: EmailMessage, raw: bytes) -> str:
+    """The Message-ID as written when it is a sane one (ASCII, at most ``ID_MAX`` characters), else a hash:
+    of the header when there is one, of the whole message when there is none."""
+    written = " ".join(str(message.get("Message-ID", "")).split())
+    if written and written.isascii() and len(written) <= ID_MAX:
+        return written
+    return "sha256:" + hashlib.sha256(written.encode() if written else raw).hexdigest()
+
+
 def parse(raw: bytes) -> Mail:
     """One message, as the request it would become."""
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
     sender = _sender(message)
-    message_id = " ".join(str(message.get("Message-ID", "")).split())
-    if not message_id:
-        message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
     return Mail(
-        message_id=message_id[:998],
+        message_id=_message_id(message, raw),
         sender=sender,
         subject=" ".join(str(message.get("Subject", "")).split()),
         body=_body(message),
