@@ -496,6 +496,36 @@ CELERY_BEAT_SCHEDULE |= {
     },
 }
 
+# --- Requests by e-mail (apps/intake/mailbox.py) -------------------------------------
+# One IMAP mailbox feeds one project's triage queue: each unread message becomes a request (channel
+# "email") and its sender is answered with a link to follow it. Off unless SPRINTBOARD_IMAP_HOST is set.
+IMAP_HOST = envstr("SPRINTBOARD_IMAP_HOST")
+IMAP_SSL = envbool("SPRINTBOARD_IMAP_SSL", True)  # IMAPS (implicit TLS, port 993)
+IMAP_STARTTLS = envbool("SPRINTBOARD_IMAP_STARTTLS", False)  # plain IMAP (port 143) upgraded with STARTTLS
+IMAP_PORT = envint("SPRINTBOARD_IMAP_PORT", 993 if IMAP_SSL else 143, minimum=1)
+IMAP_USER = envstr("SPRINTBOARD_IMAP_USER")
+IMAP_PASSWORD = envsecret("SPRINTBOARD_IMAP_PASSWORD")
+IMAP_MAILBOX = envstr("SPRINTBOARD_IMAP_MAILBOX") or "INBOX"
+IMAP_PROJECT = envstr("SPRINTBOARD_IMAP_PROJECT")
+IMAP_POLL_SECONDS = envint("SPRINTBOARD_IMAP_POLL_SECONDS", 60, minimum=10)
+IMAP_TIMEOUT = envint("SPRINTBOARD_IMAP_TIMEOUT", 30, minimum=1)
+if IMAP_HOST:
+    if IMAP_SSL and IMAP_STARTTLS:
+        raise ImproperlyConfigured(
+            "SPRINTBOARD_IMAP_SSL and SPRINTBOARD_IMAP_STARTTLS are both on: IMAPS (port 993) is already "
+            "encrypted; set SPRINTBOARD_IMAP_SSL=0 to use STARTTLS on port 143."
+        )
+    if not (IMAP_USER and IMAP_PASSWORD and IMAP_PROJECT):
+        raise ImproperlyConfigured(
+            "SPRINTBOARD_IMAP_HOST is set, so set SPRINTBOARD_IMAP_USER, SPRINTBOARD_IMAP_PASSWORD (or "
+            "SPRINTBOARD_IMAP_PASSWORD_FILE) and SPRINTBOARD_IMAP_PROJECT (the key of the project it feeds, e.g. DATA)."
+        )
+    CELERY_BEAT_SCHEDULE["intake-mailbox-poll"] = {
+        "task": "apps.intake.tasks.intake_mailbox_poll_task",
+        "schedule": float(IMAP_POLL_SECONDS),
+        "options": {"expires": IMAP_POLL_SECONDS},
+    }
+
 # --- Sprintboard --------------------------------------------------------------
 BOARD_POLL_INTERVAL_MS = envint("SPRINTBOARD_BOARD_POLL_MS", 1500, minimum=250)
 # The longest window (from..to, both included) a flow or waste report may cover: bounds its work and memory.

@@ -17,6 +17,9 @@ The method, in full (the API documentation states the same):
    whose first request is oldest). A group's representative is the request most
    similar to the rest of its group (the highest sum of similarities; ties: the
    oldest), and the group takes its title.
+5. **Channels.** Each request names the channel of every ask it stands for
+   (its own and those of the requests merged into it); a group counts its asks
+   per channel, most first (ties: by name).
 
 No external service is involved; only pairs that share a token are compared,
 so a queue of thousands groups in well under a second.
@@ -24,8 +27,8 @@ so a queue of thousands groups in well under a second.
 ========================================  ============================================
 name                                      what it is
 ========================================  ============================================
-``RequestText``                           the input: id, title, detail, requesters
-``RequestGroup``                          a group: title, representative, ids, requesters
+``RequestText``                           the input: id, title, detail, requesters, channels
+``RequestGroup``                          a group: title, representative, ids, requesters, channels
 ``tokens(text)``                          the normalised token set of a text
 ``similarity(a, b)``                      Jaccard index of two token sets
 ``group_requests(items, threshold=...)``  the groups, largest first
@@ -36,19 +39,21 @@ name                                      what it is
 >>> similarity(tokens("Churn dashboard for marketing"), tokens("Marketing churn dashboards"))
 1.0
 >>> groups = group_requests([
-...     RequestText(1, "Churn dashboard for marketing", requesters=("ann",)),
-...     RequestText(2, "Export revenue to CSV", requesters=("bob",)),
-...     RequestText(3, "Marketing churn dashboards please", requesters=("cy",)),
-...     RequestText(4, "A churn dashboard", requesters=("ann",)),
+...     RequestText(1, "Churn dashboard for marketing", requesters=("ann",), channels=("web",)),
+...     RequestText(2, "Export revenue to CSV", requesters=("bob",), channels=("email",)),
+...     RequestText(3, "Marketing churn dashboards please", requesters=("cy",), channels=("email", "web")),
+...     RequestText(4, "A churn dashboard", requesters=("ann",), channels=("email",)),
 ... ])
 >>> [(g.title, g.count, g.requests, g.requesters) for g in groups]
 [('Churn dashboard for marketing', 3, (1, 3, 4), ('ann', 'cy')), ('Export revenue to CSV', 1, (2,), ('bob',))]
+>>> groups[0].channels
+(('email', 2), ('web', 2))
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -95,6 +100,7 @@ class RequestText:
     title: str
     detail: str = ""
     requesters: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()  # one per ask: the request's own channel and those of requests merged into it
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +109,7 @@ class RequestGroup:
     representative: int
     requests: tuple[int, ...]  # ascending ids
     requesters: tuple[str, ...]  # distinct, sorted
+    channels: tuple[tuple[str, int], ...] = ()  # (channel, asks), most asks first, then by name
 
     @property
     def count(self) -> int:
@@ -161,6 +168,15 @@ def group_requests(items: Iterable[RequestText], *, threshold: float = THRESHOLD
     for ids in members.values():
         representative = max(ids, key=lambda i: (scores[i], -i))
         requesters = sorted({name for i in ids for name in by_id[i].requesters})
-        groups.append(RequestGroup(by_id[representative].title, representative, tuple(ids), tuple(requesters)))
+        channels = Counter(channel for i in ids for channel in by_id[i].channels)
+        groups.append(
+            RequestGroup(
+                title=by_id[representative].title,
+                representative=representative,
+                requests=tuple(ids),
+                requesters=tuple(requesters),
+                channels=tuple(sorted(channels.items(), key=lambda item: (-item[1], item[0]))),
+            )
+        )
     groups.sort(key=lambda g: (-g.count, g.requests[0]))
     return groups

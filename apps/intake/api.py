@@ -27,7 +27,9 @@ GROUPING = (
     f"when the Jaccard index of their word sets is at least {intake.THRESHOLD}; groups are single-link clusters (the "
     "connected components of that relation), largest first. A group's title is its representative's: the request "
     "most similar to the rest of its group. `requesters` lists everyone who asked, including the requesters of "
-    "requests merged into the group's requests."
+    "requests merged into the group's requests (a member by username, an e-mail sender who is not a member by "
+    "address). Groups span every channel: `asks` counts the group's requests and those merged into them, and "
+    "`channels` splits those asks by the channel they came from (web, email, chat, ...), most first."
 )
 
 # --- Serializers ---------------------------------------------------------------------
@@ -49,6 +51,7 @@ class RequestSerializer(serializers.ModelSerializer):
             "channel",
             "status",
             "requester",
+            "requester_email",
             "story",
             "merged_into",
             "decline_reason",
@@ -88,6 +91,7 @@ class RequestDeclineSerializer(StrictSerializer):
 
 class RequestFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RequestStatus.choices, required=False)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False, help_text="Only the asks of a channel.")
     mine = serializers.BooleanField(required=False, default=False)
 
 
@@ -97,6 +101,11 @@ class GroupSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="How many open requests the group holds.")
     requesters = serializers.ListField(child=serializers.CharField(), help_text="Everyone who asked, distinct.")
     requests = serializers.ListField(child=serializers.IntegerField(), help_text="The open requests' ids.")
+    asks = serializers.IntegerField(help_text="The group's requests and the requests merged into them.")
+    channels = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text='Asks per channel they came from, most first, e.g. {"email": 3, "web": 1}.',
+    )
 
 
 # --- Views ---------------------------------------------------------------------------
@@ -125,7 +134,9 @@ class RequestList(ApiView):
         project = self.project(key)
         filters = RequestFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        requests = selectors.project_requests(project, status=filters.validated_data.get("status"))
+        requests = selectors.project_requests(
+            project, status=filters.validated_data.get("status"), channel=filters.validated_data.get("channel")
+        )
         if filters.validated_data["mine"]:
             requests = requests.filter(requester=request.user)
         return self.paginated(requests.select_related("project"))

@@ -28,6 +28,11 @@ class RequestStatus(models.TextChoices):
 class Request(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="requests")
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # E-mail: the sender's address, kept whether or not it matched a member; its Message-ID (a message is
+    # one request however often the mailbox is read) and when the sender was answered.
+    requester_email = models.EmailField(blank=True)
+    message_id = models.CharField(max_length=998, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
     title = models.CharField(max_length=300)
     detail = models.TextField(blank=True)
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEB)
@@ -48,6 +53,9 @@ class Request(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="declined") | ~Q(decline_reason=""), name="request_declined_has_reason"
+            ),
+            models.UniqueConstraint(
+                fields=["project", "message_id"], condition=~Q(message_id=""), name="request_message_id_once"
             ),
         ]
 

@@ -13,13 +13,26 @@ from apps.projects.models import Project
 from sprintboard import intake
 
 
-def project_requests(project: Project, *, status: str | None = None) -> QuerySet[Request]:
+def project_requests(project: Project, *, status: str | None = None, channel: str | None = None) -> QuerySet[Request]:
     requests = Request.objects.filter(project=project).select_related(
         "requester", "story", "merged_into__story", "decided_by"
     )
     if status is not None:
         requests = requests.filter(status=status)
+    if channel is not None:
+        requests = requests.filter(channel=channel)
     return requests.order_by("-id")
+
+
+def followed_request(request_id: int) -> Request | None:
+    """One request with where it went, for the page its e-mailed sender follows it on."""
+    return (
+        Request.objects.select_related(
+            "project", "story__state", "story__sprint", "merged_into__story__state", "merged_into__story__sprint"
+        )
+        .filter(pk=request_id)
+        .first()
+    )
 
 
 def requests_of(project: Project, user: AbstractBaseUser) -> QuerySet[Request]:
@@ -45,28 +58,57 @@ class Group:
     count: int
     requesters: tuple[str, ...]
     requests: tuple[int, ...]
+    asks: int
+    channels: dict[str, int]
+
+
+def _asker(username: str | None, address: str) -> set[str]:
+    """Who asked: a member's username, else the address an e-mailed request came from."""
+    return {username} if username else {address} if address else set()
 
 
 def request_groups(project: Project) -> list[Group]:
     """Open requests grouped by text similarity (``sprintboard.intake``), largest group first.
 
-    ``requesters`` counts everyone who asked: the open requests' requesters and those of the requests
-    merged into them. Two queries, whatever the queue's size.
+    ``requesters`` counts everyone who asked: the open requests' requesters (members by username, e-mail
+    senders who are not members by address) and those of the requests merged into them. ``asks`` counts the
+    group's requests and those merged into them; ``channels`` splits them by the channel they came from,
+    most first. Two queries, whatever the queue's size.
     """
     rows = list(
         Request.objects.filter(project=project, status=RequestStatus.OPEN).values_list(
-            "id", "title", "detail", "requester__username"
+            "id", "title", "detail", "requester__username", "requester_email", "channel"
         )
     )
-    merged: dict[int, set[str]] = defaultdict(set)
+    merged_names: dict[int, set[str]] = defaultdict(set)
+    merged_channels: dict[int, list[str]] = defaultdict(list)
     folded = Request.objects.filter(
         project=project, status=RequestStatus.MERGED, merged_into__status=RequestStatus.OPEN
     )
-    for into, username in folded.values_list("merged_into_id", "requester__username"):
-        if username:
-            merged[into].add(username)
+    for into, username, address, channel in folded.values_list(
+        "merged_into_id", "requester__username", "requester_email", "channel"
+    ):
+        merged_names[into] |= _asker(username, address)
+        merged_channels[into].append(channel)
     items = [
-        intake.RequestText(i, title, detail, tuple(sorted({name} - {None} | merged[i])))
-        for i, title, detail, name in rows
+        intake.RequestText(
+            i,
+            title,
+            detail,
+            requesters=tuple(sorted(_asker(name, address) | merged_names[i])),
+            channels=(channel, *merged_channels[i]),
+        )
+        for i, title, detail, name, address, channel in rows
     ]
-    return [Group(g.title, g.representative, g.count, g.requesters, g.requests) for g in intake.group_requests(items)]
+    return [
+        Group(
+            title=g.title,
+            representative=g.representative,
+            count=g.count,
+            requesters=g.requesters,
+            requests=g.requests,
+            asks=sum(n for _, n in g.channels),
+            channels=dict(g.channels),
+        )
+        for g in intake.group_requests(items)
+    ]

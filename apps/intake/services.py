@@ -13,18 +13,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict, InvalidInput
-from apps.intake import signals
+from apps.intake import mail, mailbox, signals
 from apps.intake.models import Channel, Request, RequestStatus
 from apps.projects.models import Membership, Project
 from apps.stories import services as story_services
 from apps.stories.models import Sprint, SprintStatus
 
 TITLE_MAX, DETAIL_MAX, REASON_MAX = 300, 10_000, 2_000
+# The most messages one read of the mailbox turns into requests: a run stays well inside the task's time
+# limit, and a mailbox connected with a backlog of unread mail is worked through over several polls.
+MAILBOX_BATCH = 100
 
 
 def _text(value: Any, *, field: str, limit: int, required: bool) -> str:
@@ -83,7 +88,7 @@ def _decided(request: Request, *, status: str, actor, at: datetime | None) -> No
 
 
 def _story_description(request: Request) -> str:
-    who = request.requester.get_username() if request.requester else "a former member"
+    who = request.requester.get_username() if request.requester else request.requester_email or "a former member"
     note = f"_Requested by {who} ({request.get_channel_display().lower()}) in request #{request.pk}._"
     return f"{request.detail}\n\n{note}" if request.detail else note
 
@@ -192,3 +197,122 @@ def requests_merge_group(
     for other in others:
         request_merge(request=other, into=head, actor=actor, at=at)
     return head
+
+
+# --- The e-mail channel -----------------------------------------------------------------
+
+
+def _member_with_address(project: Project, address: str) -> Any:
+    """The one active member of the project whose account has this e-mail address, or ``None``."""
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, email__iexact=address, memberships__project=project)
+        .distinct()[:2]
+    )
+    found = list(users)
+    return found[0] if len(found) == 1 else None
+
+
+def _mail_title(subject: str, body: str) -> str:
+    first_line = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    return (subject or first_line or "(no subject)")[:TITLE_MAX]
+
+
+@transaction.atomic
+def request_submit_email(
+    *,
+    project: Project,
+    sender: str,
+    message_id: str,
+    subject: str,
+    body: str,
+    answer: bool = True,
+    at: datetime | None = None,
+) -> Request | None:
+    """A request e-mailed to the project's mailbox, or ``None`` when that message made one already.
+
+    The subject is the title (else the body's first line); the body, cut at the detail's limit, the detail.
+    The sender becomes the requester when exactly one member has that address; the address is kept either
+    way. After the commit, the sender is answered with a link to follow the request (unless ``answer`` is
+    off or there is no address).
+    """
+    if not message_id:
+        raise InvalidInput("An e-mailed request needs its message's Message-ID.", field="message_id")
+    if Request.objects.filter(project=project, message_id=message_id).exists():
+        return None
+    address = sender if len(sender) <= 254 else ""
+    try:
+        with transaction.atomic():
+            request = Request.objects.create(
+                project=project,
+                requester=_member_with_address(project, address) if address else None,
+                requester_email=address,
+                message_id=message_id,
+                channel=Channel.EMAIL,
+                created_at=at or timezone.now(),
+                title=_mail_title(subject, body),
+                detail=body[:DETAIL_MAX],
+            )
+    except IntegrityError:
+        return None  # another reader of the mailbox made it a moment ago
+    signals.request_submitted.send(sender=Request, request=request)
+    if answer and address:
+        transaction.on_commit(lambda: _queue_reply(request.pk), robust=True)
+    return request
+
+
+def _queue_reply(request_id: int) -> None:
+    from apps.intake.tasks import request_reply_task
+
+    request_reply_task.delay(request_id)
+
+
+def request_reply_send(*, request_id: int) -> bool:
+    """Answer an e-mailed request's sender unless that was done; raises when the SMTP server refuses (retry)."""
+    with transaction.atomic():
+        request = (
+            Request.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("project")
+            .filter(pk=request_id, replied_at__isnull=True)
+            .exclude(requester_email="")
+            .first()
+        )
+        if request is None:
+            return False
+        mail.reply(request).send()
+        Request.objects.filter(pk=request.pk).update(replied_at=timezone.now())
+    return True
+
+
+def mailbox_poll() -> int:
+    """Read the mailbox of ``SPRINTBOARD_IMAP_*`` once; how many requests its unread messages made.
+
+    Each unread message becomes a request of ``SPRINTBOARD_IMAP_PROJECT`` (its own transaction) and is then
+    marked read. A message read before but not marked (the worker died in between) is recognised by its
+    Message-ID and only marked. Auto-replies and bounces are marked read and nothing else. At most
+    ``MAILBOX_BATCH`` messages a run, oldest first; the next run takes the rest.
+    """
+    if not settings.IMAP_HOST:
+        return 0
+    project = Project.objects.filter(key=settings.IMAP_PROJECT).first()
+    if project is None:
+        raise mailbox.MailboxError(f"SPRINTBOARD_IMAP_PROJECT={settings.IMAP_PROJECT!r} names no project.")
+    made = 0
+    with mailbox.Mailbox() as box:
+        for uid in box.unseen()[:MAILBOX_BATCH]:
+            raw = box.fetch(uid)
+            if raw is None:
+                continue
+            message = mailbox.parse(raw)
+            if not message.automatic:
+                request = request_submit_email(
+                    project=project,
+                    sender=message.sender,
+                    message_id=message.message_id,
+                    subject=message.subject,
+                    body=message.body,
+                    answer=not message.from_list,
+                )
+                made += request is not None
+            box.mark_seen(uid)
+    return made

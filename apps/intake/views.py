@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import DomainError, InvalidInput
-from apps.intake import selectors, services
+from apps.intake import mail, selectors, services
 from apps.intake.forms import AcceptForm, DeclineForm, GroupForm, MergeForm, RequestForm
-from apps.intake.models import Request, RequestStatus
+from apps.intake.models import Channel, Request, RequestStatus
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
-from apps.projects.views import project_view, render_project, valid
+from apps.projects.views import project_view, render_project, valid, wants_json
 from apps.stories.services import Placement
 
 PAGE_SIZE = 50
@@ -28,12 +30,16 @@ def _page(
     shown = request.GET.get("status", RequestStatus.OPEN)
     if shown not in [*RequestStatus.values, "all"]:
         shown = RequestStatus.OPEN
-    queue = selectors.project_requests(project, status=None if shown == "all" else shown)
+    channel, channel_error = _channel(request)
+    if channel_error and wants_json(request):
+        raise channel_error
+    queue = selectors.project_requests(project, status=None if shown == "all" else shown, channel=channel)
     page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
     is_owner = membership.allows(Role.PRODUCT_OWNER)
     groups = (
         [g for g in selectors.request_groups(project) if g.count >= MIN_GROUP] if shown == RequestStatus.OPEN else []
     )
+    labels = dict(Channel.choices)
     titles = dict(Request.objects.filter(pk__in=[i for g in groups for i in g.requests]).values_list("pk", "title"))
     return render_project(
         request,
@@ -41,13 +47,24 @@ def _page(
         project,
         membership,
         nav="requests",
-        status=status,
+        status=400 if channel_error else status,
         form=form,
         page=page,
         shown=shown,
+        channel=channel or "",
+        channels=Channel.choices,
+        channel_error=channel_error.message if channel_error else "",
         counts=selectors.status_counts(project),
         statuses=RequestStatus.choices,
-        groups=[(g, ",".join(map(str, g.requests)), [(i, titles.get(i, "")) for i in g.requests]) for g in groups],
+        groups=[
+            (
+                g,
+                ",".join(map(str, g.requests)),
+                [(i, titles.get(i, "")) for i in g.requests],
+                [(labels.get(c, c), n) for c, n in g.channels.items()],
+            )
+            for g in groups
+        ],
         is_owner=is_owner,
         triage_errors=errors or {},
         # The open requests a request can be merged into, by title (no typing of numbers).
@@ -60,6 +77,14 @@ def _page(
         if is_owner
         else [],
     )
+
+
+def _channel(request: HttpRequest) -> tuple[str | None, InvalidInput | None]:
+    """The channel the queue is filtered by (``?channel=``; absent or empty: every channel), or the error."""
+    channel = request.GET.get("channel") or None
+    if channel is None or channel in Channel.values:
+        return channel, None
+    return None, InvalidInput(f"channel must be one of {', '.join(Channel.values)}.", field="channel")
 
 
 @project_view()
@@ -87,8 +112,11 @@ TRIAGE_FORMS = {"accept": AcceptForm, "merge": MergeForm, "decline": DeclineForm
 
 def _back(project: Project, request: HttpRequest) -> HttpResponse:
     url = reverse("project-requests", kwargs={"key": project.key})
-    shown = request.POST.get("status")
-    return redirect(f"{url}?status={shown}" if shown in RequestStatus.values or shown == "all" else url)
+    shown, channel = request.POST.get("status"), request.POST.get("channel")
+    query = {"status": shown} if shown in RequestStatus.values or shown == "all" else {}
+    if channel in Channel.values:
+        query["channel"] = channel
+    return redirect(f"{url}?{urlencode(query)}" if query else url)
 
 
 @require_POST
@@ -141,3 +169,14 @@ def group_triage(request: HttpRequest, project: Project, membership: Membership)
         )
         messages.success(request, f"{len(data['requests']) - 1} requests are merged into #{data['representative']}.")
     return _back(project, request)
+
+
+def follow(request: HttpRequest, token: str) -> HttpResponse:
+    """The page an e-mailed request's sender follows it on: no account needed, the signed link is the key."""
+    try:
+        item = selectors.followed_request(mail.follow_payload(token))
+    except signing.BadSignature:
+        item = None
+    if item is None:
+        return render(request, "intake/follow.html", {"item": None}, status=404)
+    return render(request, "intake/follow.html", {"item": item, "project": item.project})

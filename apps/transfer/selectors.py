@@ -223,7 +223,7 @@ def _comments(project: Project) -> list[dict[str, Any]]:
 def _requests(project: Project) -> list[dict[str, Any]]:
     fields = (
         "id", "title", "detail", "channel", "status", "story_id", "merged_into_id", "decline_reason", "created_at",
-        "decided_at",
+        "decided_at", "requester_email",
     )  # fmt: skip
     rows = Request.objects.filter(project=project).order_by("id")
     return [

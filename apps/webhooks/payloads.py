@@ -140,6 +140,7 @@ def request_message(*, event: str, request: Any, actor: Any = None) -> Message:
             "channel": request.channel,
             "status": request.status,
             "requester": _user(request.requester),
+            "requester_email": request.requester_email or None,
             "story": request.story.key if request.story_id else None,
             "merged_into": request.merged_into_id,
             "decline_reason": request.decline_reason,

@@ -24,7 +24,7 @@ def test_a_stakeholders_request_reaches_the_triage_queue_and_once_accepted_the_b
     open_page(page, "/p/DATA/requests/")
     page.get_by_label("Title").fill("Churn by region for the Q3 review")
     page.get_by_label("Detail").fill("Marketing needs it by September")
-    expect(page.get_by_label("Channel")).to_have_count(0)  # a stakeholder asks here: the web channel
+    expect(page.get_by_label("Channel", exact=True)).to_have_count(0)  # a stakeholder asks here: the web channel
     click_through(page, page.get_by_role("button", name="Submit request"))
     expect(page.get_by_role("status")).to_contain_text("is in the triage queue")
     click_through(page, page.get_by_role("link", name="My requests"))

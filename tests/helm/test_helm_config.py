@@ -240,3 +240,47 @@ def test_email_values_reach_every_pod_and_the_password_the_secret(render: Render
 def test_an_email_password_beside_an_existing_secret_is_refused(render: RenderFn) -> None:
     with pytest.raises(helm.HelmRenderError, match="email.password"):
         render({"existingSecret": "sb-env", "email": {"password": "s3cret"}})
+
+
+IMAP = {"host": "imap.example.com", "user": "requests@example.com", "project": "DATA", "password": "imap-s3cret"}
+
+
+def test_imap_values_reach_every_pod_and_the_password_the_secret(render: RenderFn) -> None:
+    rendered = render({**CONFIGURED, "imap": IMAP})
+    data = rendered.get("ConfigMap", "sb-sprintboard")["data"]
+    assert data["SPRINTBOARD_IMAP_HOST"] == "imap.example.com" and data["SPRINTBOARD_IMAP_PORT"] == "993"
+    assert data["SPRINTBOARD_IMAP_SSL"] == "true" and data["SPRINTBOARD_IMAP_STARTTLS"] == "false"
+    assert data["SPRINTBOARD_IMAP_USER"] == "requests@example.com" and data["SPRINTBOARD_IMAP_MAILBOX"] == "INBOX"
+    assert data["SPRINTBOARD_IMAP_PROJECT"] == "DATA" and data["SPRINTBOARD_IMAP_POLL_SECONDS"] == "60"
+    assert "SPRINTBOARD_IMAP_PASSWORD" not in data
+    assert secret_values(rendered.get("Secret", "sb-sprintboard"))["SPRINTBOARD_IMAP_PASSWORD"] == "imap-s3cret"
+
+
+def test_without_an_imap_host_nothing_of_it_is_rendered(default_render: Rendered) -> None:
+    data = default_render.get("ConfigMap", "sb-sprintboard")["data"]
+    assert not [name for name in data if name.startswith("SPRINTBOARD_IMAP_")]
+
+
+def test_the_imap_password_may_come_from_the_existing_secret_alone(render: RenderFn) -> None:
+    rendered = render({**EXISTING, "imap": {**IMAP, "password": ""}})
+    assert rendered.get("ConfigMap", "sb-sprintboard")["data"]["SPRINTBOARD_IMAP_HOST"] == "imap.example.com"
+    with pytest.raises(helm.HelmRenderError, match="imap.password"):
+        render({**EXISTING, "imap": IMAP})
+
+
+@pytest.mark.parametrize(
+    "imap, message",
+    [
+        ({**IMAP, "project": ""}, "imap.project"),
+        ({**IMAP, "user": ""}, "imap.user"),
+        ({**IMAP, "password": ""}, "imap.password is empty"),
+        ({**IMAP, "starttls": True}, "ssl: false and port: 143"),
+        ({**IMAP, "project": "data"}, "project"),
+        ({**IMAP, "pollSeconds": 1}, "pollSeconds"),
+        ({**IMAP, "folder": "INBOX"}, "folder"),
+    ],
+)
+def test_imap_values_that_cannot_work_are_refused(render: RenderFn, imap: dict[str, Any], message: str) -> None:
+    """The chart's own checks (a render error) and its schema (a values error) both say what is wrong."""
+    with pytest.raises((helm.HelmRenderError, helm.HelmValuesError), match=message):
+        render({**CONFIGURED, "imap": imap})

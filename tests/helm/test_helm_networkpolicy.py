@@ -155,3 +155,18 @@ def test_with_an_smtp_server_the_pods_may_reach_it(render: RenderFn) -> None:
         policy = rendered.component("NetworkPolicy", component)
         assert egress_ports(policy)[-1] == {(2525, "TCP")}
         assert policy["spec"]["egress"][-1]["to"] == smtp_peers
+
+
+def test_with_an_imap_server_the_pods_may_reach_it(render: RenderFn) -> None:
+    imap_peers = [{"ipBlock": {"cidr": "10.30.0.6/32"}}]
+    imap = {"host": "imap.internal", "port": 143, "ssl": False, "starttls": True, "user": "u", "project": "DATA"}
+    rendered = render(
+        deep_merge(
+            CONFIGURED,
+            {"imap": {**imap, "password": "p"}, "networkPolicy": {"egress": {"imap": imap_peers}}},
+        )
+    )
+    for component in ("web", "backend"):
+        policy = rendered.component("NetworkPolicy", component)
+        assert egress_ports(policy)[-1] == {(143, "TCP")}
+        assert policy["spec"]["egress"][-1]["to"] == imap_peers

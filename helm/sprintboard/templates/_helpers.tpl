@@ -205,6 +205,18 @@ EMAIL_HOST_USER: {{ .user | quote }}
 EMAIL_USE_TLS: {{ .useTls | toString | quote }}
 {{- end }}
 {{- end }}
+{{- with .Values.imap }}
+{{- if .host }}
+SPRINTBOARD_IMAP_HOST: {{ .host | quote }}
+SPRINTBOARD_IMAP_PORT: {{ .port | toString | quote }}
+SPRINTBOARD_IMAP_SSL: {{ .ssl | toString | quote }}
+SPRINTBOARD_IMAP_STARTTLS: {{ .starttls | toString | quote }}
+SPRINTBOARD_IMAP_USER: {{ .user | quote }}
+SPRINTBOARD_IMAP_MAILBOX: {{ .mailbox | quote }}
+SPRINTBOARD_IMAP_PROJECT: {{ .project | quote }}
+SPRINTBOARD_IMAP_POLL_SECONDS: {{ .pollSeconds | toString | quote }}
+{{- end }}
+{{- end }}
 {{- range $name, $value := .Values.env }}
 {{ $name }}: {{ $value | toString | quote }}
 {{- end }}
@@ -275,6 +287,9 @@ SPRINTBOARD_METRICS_TOKEN: {{ . | b64enc | quote }}
 {{- with .Values.email.password }}
 EMAIL_HOST_PASSWORD: {{ . | b64enc | quote }}
 {{- end }}
+{{- with .Values.imap.password }}
+SPRINTBOARD_IMAP_PASSWORD: {{ . | b64enc | quote }}
+{{- end }}
 {{- range $name, $value := .Values.secretEnv }}
 {{ $name }}: {{ $value | toString | b64enc | quote }}
 {{- end }}
@@ -304,8 +319,22 @@ are not used: say so instead of ignoring them.
 {{- if .Values.redis.password }}{{ $ignored = append $ignored "redis.password" }}{{ end }}
 {{- if .Values.secretEnv }}{{ $ignored = append $ignored "secretEnv" }}{{ end }}
 {{- if .Values.email.password }}{{ $ignored = append $ignored "email.password" }}{{ end }}
+{{- if .Values.imap.password }}{{ $ignored = append $ignored "imap.password" }}{{ end }}
 {{- if $ignored }}
 {{- fail (printf "existingSecret %q is set, so %s would be ignored: put DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL (and any extra secret variables, e.g. EMAIL_HOST_PASSWORD) in that Secret and unset these values" .Values.existingSecret (join ", " $ignored)) }}
+{{- end }}
+{{- end }}
+{{- with .Values.imap }}
+{{- if .host }}
+{{- if not (and .user .project) }}
+{{- fail "imap.host is set, so set imap.user (the mailbox's login) and imap.project (the key of the project it feeds, e.g. DATA)" }}
+{{- end }}
+{{- if and .ssl .starttls }}
+{{- fail "imap.ssl and imap.starttls are both true: IMAPS is already encrypted; for STARTTLS set ssl: false and port: 143" }}
+{{- end }}
+{{- if not (or .password $.Values.existingSecret) }}
+{{- fail "imap.host is set but imap.password is empty: set it, or put SPRINTBOARD_IMAP_PASSWORD in the Secret named by existingSecret" }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.hosts) }}
@@ -425,6 +454,15 @@ the peers configured (anywhere on that port when none are), plus extra rules.
     - port: {{ .Values.email.port }}
       protocol: TCP
   {{- with $egress.smtp }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- if .Values.imap.host }}
+- ports:
+    - port: {{ .Values.imap.port }}
+      protocol: TCP
+  {{- with $egress.imap }}
   to:
     {{- toYaml . | nindent 4 }}
   {{- end }}

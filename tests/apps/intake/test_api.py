@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.intake import services
 from apps.intake.models import Request
 from apps.stories import services as story_services
 from apps.stories.models import Story, StoryEvent
@@ -161,3 +162,58 @@ def test_fuzzed_triage_bodies_get_clean_4xx(world, ask, client_for):
             for value in WRONG_VALUES:
                 assert_clean_4xx(owner.post(url, {field: value}, format="json"))
                 Request.objects.filter(pk=created["id"]).update(status="open")
+
+
+def test_groups_span_every_channel_and_count_the_asks_of_each(world, ask, client_for, people):
+    ask("stakeholder", "Churn dashboard for marketing")
+    ask("owner", "Marketing churn dashboards", channel="meeting")
+    ask("member", "Export revenue to CSV")
+    mailed = services.request_submit_email(
+        project=world.project,
+        sender="client@elsewhere.org",
+        message_id="<g@x>",
+        subject="Churn dashboard, marketing",
+        body="",
+        answer=False,
+    )
+    folded = services.request_submit_email(
+        project=world.project,
+        sender="cfo@elsewhere.org",
+        message_id="<h@x>",
+        subject="Marketing churn dashboard",
+        body="",
+        answer=False,
+    )
+    services.request_merge(request=folded, into=mailed, actor=people["owner"])
+    groups = client_for("stakeholder").get("/api/v1/projects/DATA/requests/groups/").json()["results"]
+    assert [(g["count"], g["asks"], g["channels"]) for g in groups] == [
+        (3, 4, {"email": 2, "meeting": 1, "web": 1}),
+        (1, 1, {"web": 1}),
+    ]
+    assert list(groups[0]["channels"]) == ["email", "meeting", "web"], "most asks first"
+    assert groups[0]["requesters"] == ["cfo@elsewhere.org", "client@elsewhere.org", "owner", "stakeholder"]
+
+
+def test_the_queue_filters_by_channel(world, ask, client_for):
+    ask("stakeholder", "Churn by region")
+    meeting = ask("owner", "Revenue by product", channel="meeting")
+    client = client_for("member")
+    only = client.get("/api/v1/projects/DATA/requests/?channel=meeting").json()["results"]
+    assert [r["id"] for r in only] == [meeting["id"]]
+    assert client.get("/api/v1/projects/DATA/requests/?channel=email&status=open").json()["results"] == []
+    assert len(client.get("/api/v1/projects/DATA/requests/").json()["results"]) == 2
+    bad = client.get("/api/v1/projects/DATA/requests/?channel=fax")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "channel"
+
+
+def test_an_emailed_request_shows_its_sender_address(world, client_for):
+    created = services.request_submit_email(
+        project=world.project,
+        sender="client@elsewhere.org",
+        message_id="<s@x>",
+        subject="Export",
+        body="",
+        answer=False,
+    )
+    body = client_for("stakeholder").get(f"/api/v1/requests/{created.pk}/").json()
+    assert (body["channel"], body["requester"], body["requester_email"]) == ("email", None, "client@elsewhere.org")

@@ -130,3 +130,56 @@ def test_a_request_merges_into_an_accepted_one_that_is_its_story(as_user, projec
     assert f'<option value="{a.pk}">{key} (story of #{a.pk}) Churn dashboard</option>' in page
     client.post(url("project-request-triage", request_id=b.pk, action="merge"), {"into": a.pk})
     assert Request.objects.get(pk=b.pk).merged_into_id == a.pk
+
+
+def test_the_groups_show_the_asks_of_each_channel_and_the_queue_filters_by_channel(as_user, project, people):
+    web = submit(project, people, "stakeholder", "Churn dashboard for marketing")
+    meeting = services.request_submit(
+        project=project, requester=people["owner"], title="Marketing churn dashboards", channel="meeting"
+    )
+    mailed = services.request_submit_email(
+        project=project,
+        sender="client@elsewhere.org",
+        message_id="<p@x>",
+        subject="A churn dashboard, marketing",
+        body="",
+        answer=False,
+    )
+    client = as_user("owner")
+    page = client.get(url()).content.decode()
+    assert "3 asks:" in page and ">Email 1<" in page and ">Meeting 1<" in page and ">Web 1<" in page
+    assert "client@elsewhere.org" in page
+
+    by_mail = client.get(url() + "?channel=email").content.decode()
+    assert f'id="request-{mailed.pk}"' in by_mail
+    assert f'id="request-{web.pk}"' not in by_mail and f'id="request-{meeting.pk}"' not in by_mail
+    assert 'name="channel" value="email"' in by_mail, "a triage from the filtered queue comes back to it"
+    assert "3 asks:" in by_mail, "the groups span every channel whatever the filter"
+    done = client.post(
+        url("project-request-triage", request_id=mailed.pk, action="decline"),
+        {"reason": "dup", "status": "open", "channel": "email"},
+    )
+    assert done["Location"] == url() + "?status=open&channel=email"
+
+    bad = client.get(url() + "?channel=fax")
+    assert bad.status_code == 400 and "channel must be one of" in bad.content.decode()
+    fetched = client.get(url() + "?channel=fax", HTTP_ACCEPT="application/json")
+    assert fetched.status_code == 400 and fetched.json()["errors"][0]["field"] == "channel"
+
+
+def test_an_emailed_sender_follows_the_request_without_an_account(project, people, client):
+    from apps.intake import mail
+
+    request = services.request_submit_email(
+        project=project,
+        sender="client@elsewhere.org",
+        message_id="<f@x>",
+        subject="Export revenue",
+        body="",
+        answer=False,
+    )
+    services.request_accept(request=request, actor=people["owner"])
+    page = client.get(reverse("request-follow", kwargs={"token": mail.follow_token(request.pk)}))
+    assert page.status_code == 200
+    assert "Accepted as DATA-1" in page.content.decode() and "in the backlog" in page.content.decode()
+    assert client.get(reverse("request-follow", kwargs={"token": "forged"})).status_code == 404

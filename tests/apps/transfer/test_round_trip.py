@@ -87,6 +87,14 @@ def _more_history(project: Project) -> None:
     intake_services.request_accept(request=asks[0], actor=owner)
     intake_services.request_merge(request=asks[1], into=asks[0], actor=owner)
     intake_services.request_decline(request=asks[2], actor=owner, reason="Not a data question.")
+    intake_services.request_submit_email(
+        project=project,
+        sender="client@elsewhere.org",
+        message_id="<rt@x>",
+        subject="Churn by country",
+        body="",
+        answer=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +222,8 @@ def test_the_copy_holds_every_row_and_the_same_log(demo):
     )
     for name in ("states", "epics", "labels", "sprints", "deliverables", "comments", "requests", "members"):
         assert len(demo.document[name]) > 0, name
-    assert b.requests.count() == 4 and b.deliverable_events.count() == a.deliverable_events.count()
+    assert b.requests.count() == 5 and b.requests.get(channel="email").requester_email == "client@elsewhere.org"
+    assert b.deliverable_events.count() == a.deliverable_events.count()
 
 
 def test_rows_deleted_before_the_export_stay_named_by_negative_ids(demo):

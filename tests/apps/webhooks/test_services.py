@@ -133,7 +133,23 @@ def test_deliverable_and_request_events(hook, project, people, receiver):
     ]
     triaged = bodies(receiver)[-1]
     assert triaged["actor"] == "owner" and triaged["data"]["request"]["decline_reason"] == "Out of scope"
+    assert triaged["data"]["request"]["requester_email"] is None, "asked on the web, by a member"
     assert bodies(receiver)[0]["data"]["deliverable"]["name"] == "CRM dataset"
+
+
+def test_an_emailed_request_names_its_sender_address(hook, project, receiver):
+    intake_services.request_submit_email(
+        project=project, sender="client@elsewhere.org", message_id="<wh@x>", subject="Churn", body="", answer=False
+    )
+    services.deliveries_send(webhook_id=hook.pk)
+    [submitted] = bodies(receiver)
+    request = submitted["data"]["request"]
+    assert (submitted["event"], request["channel"], request["requester"], request["requester_email"]) == (
+        "request.submitted",
+        "email",
+        None,
+        "client@elsewhere.org",
+    )
 
 
 def test_a_failed_delivery_holds_back_the_later_ones_and_backs_off(hook, project, people, receiver, settings):
