@@ -66,8 +66,8 @@ class RotatedSettingsSerializer(SettingsSerializer):
 
 class SettingsUpdateSerializer(StrictSerializer):
     rotate_secret = serializers.JSONField(required=False, help_text="true: a new code-host secret, shown once.")
-    opened_state = serializers.JSONField(required=False, help_text="A state id, or null for no move.")
-    merged_state = serializers.JSONField(required=False, help_text="A state id, or null for no move.")
+    opened_state = serializers.JSONField(required=False, allow_null=True, help_text="A state id, or null for no move.")
+    merged_state = serializers.JSONField(required=False, allow_null=True, help_text="A state id, or null for no move.")
     slack_signing_secret = serializers.JSONField(required=False, help_text='The Slack signing secret, or "".')
     slack_users = serializers.JSONField(required=False, help_text='{"U012AB3CD": "alice", ...}, replacing all.')
 
