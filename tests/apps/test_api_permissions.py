@@ -129,7 +129,9 @@ ENDPOINTS = [
     Endpoint("get", "/api/v1/projects/DATA/integrations/", Role.ADMIN, 200),
     Endpoint("patch", "/api/v1/projects/DATA/integrations/", Role.ADMIN, 200, {"rotate_secret": True}),
     Endpoint("post", "/api/v1/projects/DATA/integrations/github/", SIGNED, 401, {"zen": "hi"}, add_integrations),
-    Endpoint("post", "/api/v1/projects/DATA/integrations/gitlab/", SIGNED, 401, {}, add_integrations),
+    Endpoint(
+        "post", "/api/v1/projects/DATA/integrations/gitlab/", SIGNED, 401, {"object_kind": "push"}, add_integrations
+    ),
     Endpoint("post", "/api/v1/projects/DATA/integrations/slack/", SIGNED, 401, {"text": "x"}, add_integrations),
     # Webhooks (admins). The URL is a public literal address: checked without a DNS look-up, never called here.
     Endpoint("get", "/api/v1/projects/DATA/webhooks/", Role.ADMIN, 200),
