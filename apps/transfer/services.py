@@ -751,6 +751,7 @@ def _requests(job: _Import) -> None:
         return Request(
             project=job.project,
             requester=job.user(item, "requester"),
+            requester_name=item.optional_text("requester_name")[:200],
             title=item.text("title"),
             detail=item.text("detail"),
             channel=item.choice("channel", Channel.values),

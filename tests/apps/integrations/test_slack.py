@@ -113,3 +113,14 @@ def test_a_malformed_body_is_400_and_files_nothing(slack, body):
     answer = slack(body)
     assert answer.status_code == 400
     assert not Request.objects.exists()
+
+
+def test_a_backup_keeps_who_asked_on_slack(slack, project):
+    from apps.transfer import services as transfer_services
+
+    slack(slack_form("Churn by region"))
+    document = transfer_services.project_export(project)
+    assert document["requests"][0]["requester_name"] == "jane (Slack)"
+    copy = transfer_services.project_import(document, "COPY", None)
+    request = Request.objects.get(project=copy)
+    assert (request.channel, request.requester, request.requester_name) == ("slack", None, "jane (Slack)")
