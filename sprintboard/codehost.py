@@ -121,9 +121,9 @@ def _branch(ref: str) -> str | None:
 
 
 def _link(keys: tuple[str, ...], kind: str, url: str, title: str, state: str, move: str | None = None) -> CodeLink:
-    if not url.startswith(("https://", "http://")):
+    if not url.startswith(("https://", "http://")) or any(c in url for c in "\x00 \n\r\t"):
         raise EngineError(f"the {kind}'s url is not an http(s) URL")
-    return CodeLink(keys, kind, url[:URL_MAX], title[:TITLE_MAX], state, move)
+    return CodeLink(keys, kind, url[:URL_MAX], title.replace("\x00", "")[:TITLE_MAX], state, move)
 
 
 # --- GitHub ---------------------------------------------------------------------------------------

@@ -234,3 +234,13 @@ def test_a_gitlab_push_links_branch_and_commits_and_knows_a_deleted_branch():
 def test_a_malformed_merge_request_is_an_engine_error(payload):
     with pytest.raises(EngineError):
         gitlab_links("Merge Request Hook", payload, project_key="DATA")
+
+
+def test_nul_bytes_never_reach_a_title_and_a_url_with_spaces_or_nul_is_refused():
+    [link] = github_links("pull_request", github_pull_request(title="DATA-1 \x00 nul"), project_key="DATA")
+    assert link.title == "DATA-1  nul"
+    for url in ("https://github.com/a b", "https://github.com/\x00"):
+        payload = github_pull_request(title="DATA-1")
+        payload["pull_request"]["html_url"] = url
+        with pytest.raises(EngineError, match="url"):
+            github_links("pull_request", payload, project_key="DATA")

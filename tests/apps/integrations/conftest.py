@@ -43,7 +43,7 @@ def github(secret):
         body = json.dumps(payload).encode() if body is None else body
         headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958"}
         headers["X-Hub-Signature-256"] = github_signature(secret, body) if signature is None else signature
-        return Client().post(url, body, content_type="application/json", headers=headers)
+        return Client(enforce_csrf_checks=True).post(url, body, content_type="application/json", headers=headers)
 
     return send
 
@@ -53,7 +53,7 @@ def gitlab(secret):
     def send(event: str, payload, *, token: str | None = None, body: bytes | None = None):
         body = json.dumps(payload).encode() if body is None else body
         headers = {"X-Gitlab-Event": event, "X-Gitlab-Token": secret if token is None else token}
-        return Client().post(GITLAB_URL, body, content_type="application/json", headers=headers)
+        return Client(enforce_csrf_checks=True).post(GITLAB_URL, body, content_type="application/json", headers=headers)
 
     return send
 
@@ -91,6 +91,8 @@ def slack(slack_on):
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": expected if signature is None else signature,
         }
-        return Client().post(SLACK_URL, body, content_type="application/x-www-form-urlencoded", headers=headers)
+        return Client(enforce_csrf_checks=True).post(
+            SLACK_URL, body, content_type="application/x-www-form-urlencoded", headers=headers
+        )
 
     return send

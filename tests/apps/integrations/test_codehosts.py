@@ -132,7 +132,7 @@ def test_a_missing_or_wrong_signature_is_401_and_changes_nothing(secret, stories
     if signature is not None:
         headers["X-Hub-Signature-256"] = signature
     before = snapshot()
-    answer = Client().post(GITHUB_URL, body, content_type="application/json", headers=headers)
+    answer = Client(enforce_csrf_checks=True).post(GITHUB_URL, body, content_type="application/json", headers=headers)
     assert answer.status_code == 401
     assert answer.json()["errors"][0]["code"] == "bad_signature"
     assert snapshot() == before
@@ -209,7 +209,7 @@ def test_a_wrong_gitlab_token_is_401_and_changes_nothing(gitlab, stories, token)
 
 def test_a_missing_gitlab_token_is_401(secret, stories):
     body = json.dumps(merge_request(title="DATA-1")).encode()
-    answer = Client().post(
+    answer = Client(enforce_csrf_checks=True).post(
         GITLAB_URL, body, content_type="application/json", headers={"X-Gitlab-Event": "Merge Request Hook"}
     )
     assert answer.status_code == 401 and not CodeLink.objects.exists()

@@ -96,9 +96,19 @@ def test_another_secret_or_a_body_changed_after_signing_is_401(slack, slack_on):
 
 
 def test_missing_headers_an_unknown_project_or_slack_off_are_401(slack, project):
-    assert Client().post(SLACK_URL, slack_form(), content_type="application/x-www-form-urlencoded").status_code == 401
+    assert (
+        Client(enforce_csrf_checks=True)
+        .post(SLACK_URL, slack_form(), content_type="application/x-www-form-urlencoded")
+        .status_code
+        == 401
+    )
     url = "/api/v1/projects/NOPE/integrations/slack/"
-    assert Client().post(url, slack_form(), content_type="application/x-www-form-urlencoded").status_code == 401
+    assert (
+        Client(enforce_csrf_checks=True)
+        .post(url, slack_form(), content_type="application/x-www-form-urlencoded")
+        .status_code
+        == 401
+    )
     services.integration_update(project=project, slack_signing_secret="")
     assert slack(slack_form()).status_code == 401
     assert not Request.objects.exists()
