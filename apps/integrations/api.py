@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -158,11 +158,22 @@ CODEHOST_RESPONSES = {
 }
 
 
+def _headers(**described: str) -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter(name.replace("_", "-"), str, OpenApiParameter.HEADER, required=True, description=text)
+        for name, text in described.items()
+    ]
+
+
 class GitHubReceiver(Receiver):
     @extend_schema(
         summary="GitHub's webhook (pull_request, push; ping): signed with X-Hub-Signature-256",
         description=__doc__,
         request={"application/json": OpenApiTypes.OBJECT},
+        parameters=_headers(
+            X_GitHub_Event="pull_request, push or ping.",
+            X_Hub_Signature_256="sha256= and the hex HMAC-SHA256 of the raw body, keyed with the secret.",
+        ),
         responses=CODEHOST_RESPONSES,
         auth=[],
     )
@@ -182,6 +193,9 @@ class GitLabReceiver(Receiver):
         summary="GitLab's webhook (merge request and push events): X-Gitlab-Token is the secret",
         description=__doc__,
         request={"application/json": OpenApiTypes.OBJECT},
+        parameters=_headers(
+            X_Gitlab_Event="Merge Request Hook or Push Hook.", X_Gitlab_Token="The project's code-host secret."
+        ),
         responses=CODEHOST_RESPONSES,
         auth=[],
     )
@@ -214,6 +228,10 @@ class SlackReceiver(Receiver):
         summary="Slack's /ask slash command: a request on channel slack (signed with the signing secret)",
         description=__doc__,
         request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
+        parameters=_headers(
+            X_Slack_Request_Timestamp="Unix seconds; more than five minutes from now is refused.",
+            X_Slack_Signature="v0= and the hex HMAC-SHA256 of v0:{timestamp}:{raw body}, keyed with the signing secret.",
+        ),
         responses={
             200: OpenApiResponse(SlackAnswer, description="The ephemeral answer, with the request's link."),
             400: error_responses(400)[400],
