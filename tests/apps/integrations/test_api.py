@@ -81,3 +81,18 @@ def test_another_projects_state_is_refused(client_for, project, people):
     other_state = project.other.states.first()
     answer = client_for("admin").patch(URL, {"merged_state": other_state.pk}, format="json")
     assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == "merged_state"
+
+
+def test_the_schema_documents_the_receivers_signature_headers_and_their_401(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    headers = {
+        "github": {"X-GitHub-Event", "X-Hub-Signature-256"},
+        "gitlab": {"X-Gitlab-Event", "X-Gitlab-Token"},
+        "slack": {"X-Slack-Request-Timestamp", "X-Slack-Signature"},
+    }
+    for host, names in headers.items():
+        operation = schema["paths"][f"/api/v1/projects/{{key}}/integrations/{host}/"]["post"]
+        assert {p["name"] for p in operation["parameters"] if p["in"] == "header"} == names
+        assert {"200", "400", "401"} <= set(operation["responses"])
+        assert operation.get("security") in (None, [])
+    assert "patch" in schema["paths"]["/api/v1/projects/{key}/integrations/"]
