@@ -34,9 +34,10 @@ from apps.core.api_base import StrictSerializer
 from apps.core.api_support import error_responses
 from apps.core.errors import DomainError, InvalidInput
 from apps.integrations import selectors, services, signatures
-from apps.integrations.models import Host, Integration
+from apps.integrations.models import CodeLink, Host, Integration
 from apps.projects.api_base import ApiView
 from apps.projects.models import Role
+from apps.stories.models import Story
 from sprintboard import codehost
 from sprintboard.errors import EngineError
 
@@ -94,6 +95,26 @@ class IntegrationSettings(ApiView):
         _, secret = services.integration_update(project=project, **data)
         body = SettingsSerializer(selectors.project_settings(project)).data
         return Response({**body, "secret": secret} if secret else body)
+
+
+class CodeLinkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CodeLink
+        fields = ["host", "kind", "url", "title", "state", "created_at", "updated_at"]
+
+
+class StoryCode(ApiView):
+    serializer_class = CodeLinkSerializer
+
+    @extend_schema(
+        summary="The branches, commits and pull/merge requests naming a story, newest first",
+        responses={200: CodeLinkSerializer(many=True), **error_responses(401, 403, 404)},
+    )
+    def get(self, request, story_key):
+        story = self.scoped(
+            Story.objects.all(), Role.STAKEHOLDER, missing=f"There is no story {story_key}.", key=story_key
+        )
+        return self.paginated(selectors.story_code_links(story))
 
 
 # --- Receivers ------------------------------------------------------------------------------------

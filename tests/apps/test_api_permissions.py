@@ -127,6 +127,7 @@ ENDPOINTS = [
     Endpoint("get", "/api/v1/projects/", None, 200),
     # Integrations: settings (admins), and the receivers, which only a sender's signature opens.
     Endpoint("get", "/api/v1/projects/DATA/integrations/", Role.ADMIN, 200),
+    Endpoint("get", "/api/v1/stories/DATA-1/code/", Role.STAKEHOLDER, 200),
     Endpoint("patch", "/api/v1/projects/DATA/integrations/", Role.ADMIN, 200, {"rotate_secret": True}),
     Endpoint("post", "/api/v1/projects/DATA/integrations/github/", SIGNED, 401, {"zen": "hi"}, add_integrations),
     Endpoint(

@@ -113,6 +113,20 @@ def test_ping_is_answered_and_changes_nothing(github, stories):
     assert not CodeLink.objects.exists()
 
 
+def test_the_api_lists_a_storys_code_newest_first(github, stories, client_for):
+    github("push", push("refs/heads/data-2", messages=("DATA-2 first",)))
+    github("pull_request", pull_request(title="DATA-2 churn"))
+    answer = client_for("stakeholder").get("/api/v1/stories/DATA-2/code/")
+    assert answer.status_code == 200
+    rows = answer.json()["results"]
+    assert [(row["kind"], row["state"], row["host"]) for row in rows] == [
+        ("pr", "open", "github"),
+        ("commit", "open", "github"),
+        ("branch", "open", "github"),
+    ]
+    assert client_for("outsider").get("/api/v1/stories/DATA-2/code/").status_code == 404
+
+
 def test_the_story_page_shows_the_links_with_their_state(github, stories, as_user):
     github("pull_request", pull_request("closed", title="DATA-2 churn", merged=True))
     page = as_user("stakeholder").get("/p/DATA/stories/DATA-2/")
