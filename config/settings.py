@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "apps.transfer",
     "apps.webhooks",
     "apps.notifications",
+    "apps.integrations",
     "apps.web",
 ]
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("apps.transfer.urls")),
     path("", include("apps.webhooks.urls")),
     path("", include("apps.notifications.urls")),
+    path("", include("apps.integrations.urls")),
 ]
 
 # Under /api/ every error answers the API's JSON error shape; pages keep Django's.

@@ -17,6 +17,7 @@ APPS_IN_ORDER = [
     "transfer",
     "webhooks",
     "notifications",
+    "integrations",
     "web",
 ]
 FORBIDDEN_IN_ENGINE = ("django", "rest_framework", "celery", "apps", "config", "psycopg", "redis")

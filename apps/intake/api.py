@@ -52,12 +52,16 @@ class RequestSerializer(serializers.ModelSerializer):
             "status",
             "requester",
             "requester_email",
+            "requester_name",
             "story",
             "merged_into",
             "decline_reason",
             "created_at",
             "decided_at",
         ]
+        extra_kwargs = {
+            "requester_name": {"help_text": "Who asked when they are no member (a Slack user): `requester` is null."}
+        }
 
     def get_requester(self, request: Request) -> str | None:
         return request.requester.username if request.requester_id else None

@@ -16,6 +16,7 @@ class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     CHAT = "chat", "Chat"
     MEETING = "meeting", "Meeting"
+    SLACK = "slack", "Slack"
 
 
 class RequestStatus(models.TextChoices):
@@ -28,6 +29,8 @@ class RequestStatus(models.TextChoices):
 class Request(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="requests")
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Who asked when they are no member of the project (a Slack user with no linked account): ``requester`` is null.
+    requester_name = models.CharField(max_length=200, blank=True, default="")
     # E-mail: the sender's address, kept whether or not it matched a member; its Message-ID (a message is
     # one request however often the mailbox is read) and when the sender was answered.
     requester_email = models.EmailField(blank=True)

@@ -26,7 +26,7 @@ from apps.projects.models import Membership, Project
 from apps.stories import services as story_services
 from apps.stories.models import Sprint, SprintStatus
 
-TITLE_MAX, DETAIL_MAX, REASON_MAX = 300, 10_000, 2_000
+TITLE_MAX, DETAIL_MAX, REASON_MAX, NAME_MAX = 300, 10_000, 2_000, 200
 # The most messages one read of the mailbox turns into requests: a run stays well inside the task's time
 # limit, and a mailbox connected with a backlog of unread mail is worked through over several polls.
 MAILBOX_BATCH = 100
@@ -49,20 +49,27 @@ def _text(value: Any, *, field: str, limit: int, required: bool) -> str:
 def request_submit(
     *,
     project: Project,
-    requester: AbstractBaseUser,
+    requester: AbstractBaseUser | None,
     title: str,
     detail: str = "",
     channel: str = Channel.WEB,
+    requester_name: str = "",
     at: datetime | None = None,
 ) -> Request:
-    """A stakeholder's ask: it lands in the triage queue as ``open``."""
+    """A stakeholder's ask: it lands in the triage queue as ``open``. The requester is a member of the project,
+    or, for an ask from outside (a Slack user with no linked account), None with ``requester_name`` saying who."""
     if channel not in Channel.values:
         raise InvalidInput(f"channel must be one of {', '.join(Channel.values)}.", field="channel")
-    if not Membership.objects.filter(project=project, user=requester).exists():
+    if requester is None:
+        requester_name = _text(requester_name, field="requester_name", limit=NAME_MAX, required=True)
+    elif not Membership.objects.filter(project=project, user=requester).exists():
         raise InvalidInput(f"{requester.get_username()} is not a member of {project.key}.", field="requester")
+    else:
+        requester_name = ""
     request = Request.objects.create(
         project=project,
         requester=requester,
+        requester_name=requester_name,
         channel=channel,
         created_at=at or timezone.now(),
         title=_text(title, field="title", limit=TITLE_MAX, required=True),
@@ -88,7 +95,11 @@ def _decided(request: Request, *, status: str, actor, at: datetime | None) -> No
 
 
 def _story_description(request: Request) -> str:
-    who = request.requester.get_username() if request.requester else request.requester_email or "a former member"
+    who = (
+        request.requester.get_username()
+        if request.requester
+        else request.requester_name or request.requester_email or "a former member"
+    )
     note = f"_Requested by {who} ({request.get_channel_display().lower()}) in request #{request.pk}._"
     return f"{request.detail}\n\n{note}" if request.detail else note
 

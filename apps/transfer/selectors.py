@@ -223,13 +223,13 @@ def _comments(project: Project) -> list[dict[str, Any]]:
 def _requests(project: Project) -> list[dict[str, Any]]:
     fields = (
         "id", "title", "detail", "channel", "status", "story_id", "merged_into_id", "decline_reason", "created_at",
-        "decided_at", "requester_email",
+        "decided_at", "requester_email", "requester_name",
     )  # fmt: skip
     rows = Request.objects.filter(project=project).order_by("id")
     return [
         _moments(
             _rename(
-                row,
+                _requester_name(row),
                 story_id="story",
                 merged_into_id="merged_into",
                 requester__username="requester",
@@ -240,6 +240,12 @@ def _requests(project: Project) -> list[dict[str, Any]]:
         )
         for row in _rows(rows, *fields, *_username_fields("requester", "decided_by"))
     ]
+
+
+def _requester_name(row: dict[str, Any]) -> dict[str, Any]:
+    """A requester who is no member (a Slack name) is written only where there is one."""
+    name = row.pop("requester_name")
+    return {**row, "requester_name": name} if name else row
 
 
 def project_document(project: Project) -> dict[str, Any]:

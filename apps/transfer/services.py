@@ -752,6 +752,7 @@ def _requests(job: _Import) -> None:
             project=job.project,
             requester=job.user(item, "requester"),
             requester_email=item.optional_text("requester_email")[:254],
+            requester_name=item.optional_text("requester_name")[:200],
             title=item.text("title"),
             detail=item.text("detail"),
             channel=item.choice("channel", Channel.values),

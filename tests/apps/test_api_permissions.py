@@ -19,6 +19,8 @@ pytestmark = pytest.mark.django_db
 ROLES = ["admin", "owner", "member", "stakeholder", "outsider", None]
 RANK = {"admin": 3, "owner": 2, "member": 1, "stakeholder": 0}
 MINIMUM = {Role.ADMIN: 3, Role.PRODUCT_OWNER: 2, Role.MEMBER: 1, Role.STAKEHOLDER: 0}
+# Receivers authenticated by the sender's signature alone: a session or token counts for nothing (401 unsigned).
+SIGNED = "signed"
 
 
 @dataclass
@@ -112,8 +114,26 @@ def add_webhook(w, people):
     Delivery.objects.create(pk=w.story.pk, webhook=webhook, event="story.created", seq=1, payload=payload)
 
 
+def add_integrations(w, people):
+    """Secrets set, so an unsigned delivery is refused for its signature, not for a missing secret."""
+    from apps.integrations import services as integration_services
+
+    integration_services.integration_update(
+        project=w.project, rotate_secret=True, slack_signing_secret="8f742231b10e8888abcd99yyyzzz85a5"
+    )
+
+
 ENDPOINTS = [
     Endpoint("get", "/api/v1/projects/", None, 200),
+    # Integrations: settings (admins), and the receivers, which only a sender's signature opens.
+    Endpoint("get", "/api/v1/projects/DATA/integrations/", Role.ADMIN, 200),
+    Endpoint("get", "/api/v1/stories/DATA-1/code/", Role.STAKEHOLDER, 200),
+    Endpoint("patch", "/api/v1/projects/DATA/integrations/", Role.ADMIN, 200, {"rotate_secret": True}),
+    Endpoint("post", "/api/v1/projects/DATA/integrations/github/", SIGNED, 401, {"zen": "hi"}, add_integrations),
+    Endpoint(
+        "post", "/api/v1/projects/DATA/integrations/gitlab/", SIGNED, 401, {"object_kind": "push"}, add_integrations
+    ),
+    Endpoint("post", "/api/v1/projects/DATA/integrations/slack/", SIGNED, 401, {"text": "x"}, add_integrations),
     # Webhooks (admins). The URL is a public literal address: checked without a DNS look-up, never called here.
     Endpoint("get", "/api/v1/projects/DATA/webhooks/", Role.ADMIN, 200),
     Endpoint(
@@ -279,6 +299,8 @@ ENDPOINTS = [
 
 
 def expected_status(endpoint: Endpoint, role: str | None) -> int:
+    if endpoint.minimum == SIGNED:
+        return 401
     if role is None:
         return 401
     if endpoint.minimum is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.apps.test_api_permissions import ENDPOINTS
+from tests.apps.test_api_permissions import ENDPOINTS, SIGNED
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +25,9 @@ WRONG_VALUES = [
     {"a": 1},
     "2026-02-30",
 ]
-# Endpoints that read a JSON body (restore and start take none and ignore what is sent).
-BODY_ENDPOINTS = [e for e in ENDPOINTS if e.method in ("post", "patch") and e.body]
+# Endpoints that read a JSON body (restore and start take none and ignore what is sent). The receivers of signed
+# deliveries answer 401 before reading an unsigned body: tests/apps/integrations sends them signed malformed ones.
+BODY_ENDPOINTS = [e for e in ENDPOINTS if e.method in ("post", "patch") and e.body and e.minimum != SIGNED]
 FIELDS = [
     "title",
     "points",

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("intake", "0001_initial"),
+        ("intake", "0002_channel_slack"),
     ]
 
     operations = [

@@ -1,0 +1,57 @@
+"""Reads of integrations: a project's settings as shown to its admins, and the code linked to a story."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from apps.integrations.models import CodeLink, Integration, SlackUser
+from apps.projects.models import Project
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A project's integrations without their secrets (whether each is set), and the URLs to give the senders."""
+
+    project: Project
+    secret_set: bool
+    opened_state: int | None
+    merged_state: int | None
+    slack_signing_secret_set: bool
+    slack_users: dict[str, str]
+    github_url: str
+    gitlab_url: str
+    slack_url: str
+
+
+def receiver_url(project: Project, name: str) -> str:
+    return settings.SPRINTBOARD_BASE_URL + reverse(name, kwargs={"key": project.key})
+
+
+def project_settings(project: Project) -> Settings:
+    integration = Integration.objects.filter(project=project).first() or Integration(project=project)
+    users = SlackUser.objects.filter(project=project).select_related("user").order_by("slack_id")
+    return Settings(
+        project=project,
+        secret_set=bool(integration.secret),
+        opened_state=integration.opened_state_id,
+        merged_state=integration.merged_state_id,
+        slack_signing_secret_set=bool(integration.slack_signing_secret),
+        slack_users={link.slack_id: link.user.get_username() for link in users},
+        github_url=receiver_url(project, "api-integrations-github"),
+        gitlab_url=receiver_url(project, "api-integrations-gitlab"),
+        slack_url=receiver_url(project, "api-integrations-slack"),
+    )
+
+
+def receiving(key: str) -> Integration | None:
+    """The settings of the project a delivery is addressed to (None: no such project, or nothing set)."""
+    return Integration.objects.filter(project__key=key).select_related("project").first()
+
+
+def story_code_links(story: object) -> QuerySet[CodeLink]:
+    """Newest first: open pull/merge requests and branches read before old commits."""
+    return CodeLink.objects.filter(story=story).order_by("-updated_at", "-id")
