@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("apps.imports.api_urls")),
     path("", include("apps.webhooks.api_urls")),
     path("", include("apps.notifications.api_urls")),
+    path("", include("apps.web.api_urls")),
 ]

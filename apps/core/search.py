@@ -113,9 +113,9 @@ def ranked(
     if exact is not None:
         rank = Case(When(exact, then=rank + Value(EXACT_KEY_BONUS)), default=rank, output_field=FloatField())
     found = list(
-        matches.annotate(rank=rank, total=Window(Count("*")))
-        .order_by("-rank", "-pk")
-        .values_list("pk", "rank", "total")[:limit]
+        matches.annotate(search_rank=rank, search_total=Window(Count("*")))
+        .order_by("-search_rank", "-pk")
+        .values_list("pk", "search_rank", "search_total")[:limit]
     )
     if not found:
         return Ranked(total=0, rows=())
@@ -148,11 +148,12 @@ def _rank(text: str, vector: Combinable, fallback: Fallback) -> Any:
     return reduce(operator.add, title_hits, Value(0.1, output_field=FloatField()))
 
 
-def excerpts(
-    rows: QuerySet[Any], text: str, *, document: Combinable, plain: Callable[[Any], str]
-) -> dict[int, str]:
-    """Each row's excerpt around its matches, as safe HTML, by id. ``document`` is the text the excerpt is cut
-    from (an expression, for PostgreSQL's ``ts_headline``); ``plain(row)`` the same text in Python."""
+def with_excerpts(
+    rows: QuerySet[Any], text: str, *, document: Any, plain: Callable[[Any], str]
+) -> list[tuple[Any, str]]:
+    """Each of ``rows`` with its excerpt around ``text``'s matches, as safe HTML. ``document`` is the text the
+    excerpt is cut from (an expression, for PostgreSQL's ``ts_headline``); ``plain(row)`` the same text in Python
+    (SQLite)."""
     if is_postgres():
         headline = SearchHeadline(
             document,
@@ -165,9 +166,9 @@ def excerpts(
             max_fragments=2,
             fragment_delimiter=" … ",
         )
-        return {pk: text_search.marked(value or "") for pk, value in rows.annotate(hl=headline).values_list("pk", "hl")}
+        return [(row, text_search.marked(row.search_excerpt or "")) for row in rows.annotate(search_excerpt=headline)]
     words = text_search.words(text)
-    return {row.pk: text_search.snippet(plain(row), words) for row in rows}
+    return [(row, text_search.snippet(plain(row), words)) for row in rows]
 
 
 def joined(*parts: Any) -> Any:

@@ -115,6 +115,14 @@ class StoryQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
+class StoryManager(models.Manager.from_queryset(StoryQuerySet)):  # type: ignore[misc]
+    """Stories without their search vector, which only search reads (by SQL): a page of cards does not carry
+    it, and a ``save()`` of a story read here writes only what it read, never a stale vector."""
+
+    def get_queryset(self) -> StoryQuerySet:
+        return super().get_queryset().defer("search_vector")
+
+
 class Story(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="stories")
     number = models.PositiveIntegerField()
@@ -164,7 +172,7 @@ class Story(models.Model):
     # rewritten by apps.stories.services.story_search_update in the transaction of every change to them.
     search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
-    objects = StoryQuerySet.as_manager()
+    objects = StoryManager()
 
     # The flow projection's columns: what set_flow writes, and what verify_events compares with the replay.
     FLOW_FIELDS = (

@@ -14,7 +14,8 @@ than the project's last event is refused (``Conflict``, code
 ``out_of_order``): history is written oldest first, never clamped silently.
 
 One module a concern: ``events`` (the lock, the time, the log), ``ranking`` (placements and rank
-keys), ``stories``, ``taxonomy`` (epics and labels) and ``sprints``. Import from this package.
+keys), ``stories``, ``taxonomy`` (epics and labels), ``sprints`` and ``search`` (the stories' search
+vectors, rewritten with their text). Import from this package.
 """
 
 from apps.stories.selectors import BOTTOM, TOP, Placement
@@ -26,6 +27,7 @@ from apps.stories.services.events import (
     value_name,
 )
 from apps.stories.services.ranking import Spot
+from apps.stories.services.search import SEARCHED_FIELDS, story_search_update
 from apps.stories.services.sprints import (
     CARRY_OVER_DELAY,
     UNFINISHED_DESTINATIONS,
@@ -42,6 +44,8 @@ from apps.stories.services.stories import (
     TEXT_FIELDS,
     UNSET,
     comment_add,
+    comment_delete,
+    comment_edit,
     flow_rebuild,
     stories_move,
     stories_move_state,
@@ -71,6 +75,7 @@ __all__ = [
     "EDITABLE_FIELDS",
     "OWN_EVENT_KIND",
     "Placement",
+    "SEARCHED_FIELDS",
     "Spot",
     "TEXT_FIELDS",
     "TOP",
@@ -78,6 +83,8 @@ __all__ = [
     "UNLOGGED_VALUES",
     "UNSET",
     "comment_add",
+    "comment_delete",
+    "comment_edit",
     "epic_delete",
     "epic_save",
     "event_time",
@@ -105,6 +112,7 @@ __all__ = [
     "story_estimate",
     "story_move",
     "story_restore",
+    "story_search_update",
     "story_unblock",
     "story_update",
 ]
