@@ -34,6 +34,8 @@ OPEN, CLOSED = "open", "closed"
 STATES = (OPEN, CLOSED)
 # An exact story key ranks above any text match (``ts_rank`` stays below 1).
 EXACT_KEY_BONUS = 10.0
+# How many of a kind's newest matches a query ranks (and counts, at most): see ``ranked``.
+CANDIDATES = 1_000
 
 
 def is_postgres() -> bool:
@@ -105,15 +107,24 @@ def ranked(
     limit: int,
     exact: Q | None = None,
 ) -> Ranked:
-    """The ``limit`` best of ``rows`` matching ``text``, and how many match; ``exact`` rows first."""
-    if limit <= 0:
-        return Ranked(total=_matching(rows, text, vector, fallback).count(), rows=())
+    """The ``limit`` best of ``rows`` matching ``text``, and how many match (up to ``CANDIDATES``); ``exact`` rows
+    first.
+
+    The ranking reads every match's text, so a query that matches more than ``CANDIDATES`` rows is ranked among
+    its newest ``CANDIDATES`` matches and counted as that many: a broad query's best results are in its newest
+    thousand, and ranking all 50,000 matches of a two-word query costs a second (bench_search).
+    """
     matches = _matching(rows, text, vector, fallback)
+    pool = rows.filter(pk__in=matches.order_by("-pk").values("pk")[:CANDIDATES])
+    if exact is not None:
+        pool = rows.filter(Q(pk__in=pool.values("pk")) | exact)
+    if limit <= 0:
+        return Ranked(total=pool.count(), rows=())
     rank = _rank(text, vector, fallback)
     if exact is not None:
         rank = Case(When(exact, then=rank + Value(EXACT_KEY_BONUS)), default=rank, output_field=FloatField())
     found = list(
-        matches.annotate(search_rank=rank, search_total=Window(Count("*")))
+        pool.annotate(search_rank=rank, search_total=Window(Count("*")))
         .order_by("-search_rank", "-pk")
         .values_list("pk", "search_rank", "search_total")[:limit]
     )

@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.core import search as core_search
 from apps.core.search import Hit
 from apps.projects.models import Category, Membership, Project
 from apps.projects.selectors import projects_for
@@ -156,7 +157,7 @@ def search(request: HttpRequest) -> HttpResponse:
             project_ids=project_ids, text=text, state=state, per_kind=SEARCH_PER_KIND
         )
         groups = [_group(name, total, hits, words) for name, (total, hits) in grouped.items() if total]
-    context.update(groups=groups, text=text, kind=kind, per_kind=SEARCH_PER_KIND)
+    context.update(groups=groups, text=text, kind=kind, per_kind=SEARCH_PER_KIND, candidates=core_search.CANDIDATES)
     return render(request, "web/search.html", context)
 
 

@@ -337,3 +337,20 @@ def test_requests_are_found_by_detail(project, people):
     )
     assert found(people["stakeholder"], "emea") == ["Churn by region"]
     assert Request.objects.count() == 1
+
+
+def test_a_broad_query_is_ranked_among_its_newest_matches_and_counted_up_to_the_cap(project, people, monkeypatch):
+    from apps.core import search
+
+    member = people["member"]
+    for number in range(1, 6):
+        services.story_create(project=project, actor=member, title=f"Pipeline {number}", description="nightly")
+    services.story_create(project=project, actor=member, title="Nightly nightly pipeline")  # DATA-6: the best
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    results = selectors.search_all(project_ids=[project.pk], text="nightly pipeline", kinds=["story"])
+    assert results.total == 3 and [hit.key for hit in results.hits] == ["DATA-6", "DATA-5", "DATA-4"]
+    # an exact key is found even when it is not among the newest matches
+    assert found(member, "DATA-1", kinds=["story"])[0] == "DATA-1"
+    page = APIClient()
+    page.force_login(member)
+    assert "3+" in page.get("/search/", {"q": "nightly pipeline"}).content.decode()
