@@ -35,7 +35,7 @@ STATES = (OPEN, CLOSED)
 # An exact story key ranks above any text match (``ts_rank`` stays below 1).
 EXACT_KEY_BONUS = 10.0
 # How many of a kind's newest matches a query ranks (and counts, at most): see ``ranked``.
-CANDIDATES = 1_000
+CANDIDATES = 500
 
 
 def is_postgres() -> bool:
@@ -112,7 +112,7 @@ def ranked(
 
     The ranking reads every match's text, so a query that matches more than ``CANDIDATES`` rows is ranked among
     its newest ``CANDIDATES`` matches and counted as that many: a broad query's best results are in its newest
-    thousand, and ranking all 50,000 matches of a two-word query costs a second (bench_search).
+    few hundred, and ranking all 50,000 matches of a two-word query costs a second (bench_search).
     """
     matches = _matching(rows, text, vector, fallback)
     pool = rows.filter(pk__in=matches.order_by("-pk").values("pk")[:CANDIDATES])

@@ -206,6 +206,8 @@ class Story(models.Model):
                 name="story_project_finished",
             ),
             GinIndex(fields=["search_vector"], name="story_search"),
+            # Search ranks a broad query's newest matches: in one project, walked newest first by this index.
+            models.Index(fields=["project", "-id"], name="story_project_newest"),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,6 @@
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
-from django.db import migrations
+from django.db import migrations, models
 
 import apps.core.search
 
@@ -37,6 +37,10 @@ class Migration(migrations.Migration):
         apps.core.search.AddSearchIndex(
             model_name="story",
             index=django.contrib.postgres.indexes.GinIndex(fields=["search_vector"], name="story_search"),
+        ),
+        migrations.AddIndex(
+            model_name="story",
+            index=models.Index(fields=["project", "-id"], name="story_project_newest"),
         ),
         apps.core.search.AddSearchIndex(
             model_name="epic",
