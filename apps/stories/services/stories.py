@@ -246,6 +246,7 @@ def story_create(
     changes = [created, *_rebalance_changes(rebalanced)]
     _append_events(project, story, changes, actor=actor, at=at)
     story_search_update(project_id=project.pk, story_ids=[story.pk])
+    story.__dict__.pop("search_vector", None)  # deferred, as if read: a later save() never writes it back as null
     return story
 
 

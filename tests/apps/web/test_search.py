@@ -354,3 +354,11 @@ def test_a_broad_query_is_ranked_among_its_newest_matches_and_counted_up_to_the_
     page = APIClient()
     page.force_login(member)
     assert "3+" in page.get("/search/", {"q": "nightly pipeline"}).content.decode()
+
+
+def test_a_story_read_or_created_never_writes_its_vector_back(project, people):
+    """Stories are read without their vector, and a created one forgets it: a save() writes only what it read."""
+    story = services.story_create(project=project, actor=people["member"], title="Ingest CRM")
+    story.save()
+    Story.objects.get(pk=story.pk).save()
+    assert "'crm':" in vector(story)
