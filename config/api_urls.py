@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("apps.webhooks.api_urls")),
     path("", include("apps.notifications.api_urls")),
     path("", include("apps.integrations.api_urls")),
+    path("", include("apps.web.api_urls")),
 ]

@@ -7,9 +7,11 @@ this app); this side reaches them through the reverse relation ``deliverable.sto
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
+from apps.core.search import weighted_vector
 from apps.projects.models import Project
 
 
@@ -78,6 +80,10 @@ DEFAULT_CHECKLISTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# What search looks in (apps.core.search), and its weights: an expression index on PostgreSQL.
+DELIVERABLE_SEARCH_FIELDS = (("name", "A"), ("description", "B"))
+
+
 class Deliverable(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="deliverables")
     name = models.CharField(max_length=200)
@@ -110,7 +116,10 @@ class Deliverable(models.Model):
                 name="deliverable_published_has_moment",
             ),
         ]
-        indexes = [models.Index(fields=["project", "status"], name="deliverable_project_status")]
+        indexes = [
+            models.Index(fields=["project", "status"], name="deliverable_project_status"),
+            GinIndex(weighted_vector(*DELIVERABLE_SEARCH_FIELDS), name="deliverable_search"),
+        ]
 
     def __str__(self) -> str:
         return self.name

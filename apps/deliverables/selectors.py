@@ -7,17 +7,20 @@ the story, in an app below this one), so nothing here imports apps.stories.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import search
 from apps.deliverables.models import (
     DEFAULT_CHECKLISTS,
+    DELIVERABLE_SEARCH_FIELDS,
     FINAL_STATUSES,
     ChecklistItem,
     ChecklistTemplate,
@@ -297,3 +300,43 @@ def dataops_fingerprint(project: Project) -> str:
     )
     text = "|".join(f"{i}:{n}:{k}:{p.isoformat() if p else ''}:{r.isoformat() if r else ''}" for i, n, k, p, r in rows)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- Search (apps.core.search) -------------------------------------------------------------------
+
+DELIVERABLE_FALLBACK = search.Fallback(fields=("name", "description"), title="name")
+
+
+def deliverables_search(
+    *, project_ids: Collection[int], text: str, state: str | None = None, limit: int
+) -> search.Ranked:
+    """The deliverables of ``project_ids`` that match ``text``; closed: published or retired."""
+    rows = Deliverable.objects.filter(project_id__in=project_ids)
+    if state == search.CLOSED:
+        rows = rows.filter(status__in=FINAL_STATUSES)
+    elif state == search.OPEN:
+        rows = rows.exclude(status__in=FINAL_STATUSES)
+    vector = search.weighted_vector(*DELIVERABLE_SEARCH_FIELDS)
+    return search.ranked(rows, text, vector=vector, fallback=DELIVERABLE_FALLBACK, limit=limit)
+
+
+def deliverable_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:
+    rows = Deliverable.objects.filter(pk__in=list(ids)).select_related("project")
+    return {
+        item.pk: search.Hit(
+            type="deliverable",
+            id=item.pk,
+            project=item.project.key,
+            key=None,
+            title=item.name,
+            url=reverse("deliverable-detail", args=[item.project.key, item.pk]),
+            state=item.get_status_display(),
+            highlight=excerpt,
+        )
+        for item, excerpt in search.with_excerpts(
+            rows,
+            text,
+            document=search.joined("name", "description"),
+            plain=lambda item: f"{item.name} {item.description}",
+        )
+    }

@@ -845,6 +845,10 @@ class _Writer:
             batch_size=BATCH,
         )
         self._write_existing([live for live in lives if not live.new and live.changed])
+        story_services.story_search_update(
+            project_id=self.project.pk,
+            story_ids=[live.story.pk for live in lives if live.new or live.changed],
+        )
         self._write_events()
         self._write_sprints()
         self._write_watermarks(lives)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.search import weighted_vector
 from apps.projects.models import Project
 from apps.stories.models import Story
 
@@ -24,6 +26,10 @@ class RequestStatus(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
     MERGED = "merged", "Merged"
     DECLINED = "declined", "Declined"
+
+
+# What search looks in (apps.core.search), and its weights: an expression index on PostgreSQL.
+REQUEST_SEARCH_FIELDS = (("title", "A"), ("detail", "B"))
 
 
 class Request(models.Model):
@@ -52,7 +58,10 @@ class Request(models.Model):
 
     class Meta:
         ordering = ["project", "id"]
-        indexes = [models.Index(fields=["project", "status", "id"], name="request_project_status")]
+        indexes = [
+            models.Index(fields=["project", "status", "id"], name="request_project_status"),
+            GinIndex(weighted_vector(*REQUEST_SEARCH_FIELDS), name="request_search"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="declined") | ~Q(decline_reason=""), name="request_declined_has_reason"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
+from django.urls import reverse
 
-from apps.intake.models import Request, RequestStatus
+from apps.core import search
+from apps.intake.models import REQUEST_SEARCH_FIELDS, Request, RequestStatus
 from apps.projects.models import Project
 from sprintboard import intake
 
@@ -112,3 +115,38 @@ def request_groups(project: Project) -> list[Group]:
         )
         for g in intake.group_requests(items)
     ]
+
+
+# --- Search (apps.core.search): everyone in a project sees all its requests (as the Requests page shows) ---
+
+REQUEST_FALLBACK = search.Fallback(fields=("title", "detail"), title="title")
+
+
+def requests_search(*, project_ids: Collection[int], text: str, state: str | None = None, limit: int) -> search.Ranked:
+    """The requests of ``project_ids`` that match ``text``; open: waiting for triage, closed: decided."""
+    rows = Request.objects.filter(project_id__in=project_ids)
+    if state == search.CLOSED:
+        rows = rows.exclude(status=RequestStatus.OPEN)
+    elif state == search.OPEN:
+        rows = rows.filter(status=RequestStatus.OPEN)
+    vector = search.weighted_vector(*REQUEST_SEARCH_FIELDS)
+    return search.ranked(rows, text, vector=vector, fallback=REQUEST_FALLBACK, limit=limit)
+
+
+def request_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:
+    rows = Request.objects.filter(pk__in=list(ids)).select_related("project")
+    return {
+        item.pk: search.Hit(
+            type="request",
+            id=item.pk,
+            project=item.project.key,
+            key=None,
+            title=item.title,
+            url=reverse("project-requests", args=[item.project.key]) + f"?status={item.status}#request-{item.pk}",
+            state=item.get_status_display(),
+            highlight=excerpt,
+        )
+        for item, excerpt in search.with_excerpts(
+            rows, text, document=search.joined("title", "detail"), plain=lambda item: f"{item.title} {item.detail}"
+        )
+    }

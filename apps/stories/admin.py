@@ -210,7 +210,7 @@ class StoryEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ServiceAdmin):
     list_display = ("story", "author", "created_at")
     search_fields = ("story__key", "body")
     list_select_related = ("story", "author")
@@ -218,3 +218,14 @@ class CommentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # comments are written on a story's page, by comment_add
+
+    def save_model(self, request, obj, form, change) -> None:
+        # A corrected comment changes what search finds in its story: through the service, which rewrites it.
+        _adopt(obj, services.comment_edit(comment=obj, body=form.cleaned_data["body"]))
+
+    def delete_model(self, request, obj) -> None:
+        services.comment_delete(comment=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for comment in queryset.select_related("story"):
+            services.comment_delete(comment=comment)

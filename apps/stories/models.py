@@ -3,11 +3,14 @@ from __future__ import annotations
 from datetime import date, timedelta, tzinfo
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.search import weighted_vector
 from apps.projects.models import Project, WorkflowState
 from sprintboard.projection import StoryFlow, cycle_days
 
@@ -26,6 +29,10 @@ class RankField(models.CharField):
         return params
 
 
+# What search looks in (apps.core.search), and its weights: an expression index on PostgreSQL.
+EPIC_SEARCH_FIELDS = (("name", "A"), ("description", "B"))
+
+
 class Epic(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="epics")
     name = models.CharField(max_length=200)
@@ -35,6 +42,7 @@ class Epic(models.Model):
     class Meta:
         ordering = ["project", "name"]
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="epic_unique_name")]
+        indexes = [GinIndex(weighted_vector(*EPIC_SEARCH_FIELDS), name="epic_search")]
 
     def __str__(self) -> str:
         return self.name
@@ -107,6 +115,14 @@ class StoryQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
+class StoryManager(models.Manager.from_queryset(StoryQuerySet)):  # type: ignore[misc]
+    """Stories without their search vector, which only search reads (by SQL): a page of cards does not carry
+    it, and a ``save()`` of a story read here writes only what it read, never a stale vector."""
+
+    def get_queryset(self) -> StoryQuerySet:
+        return super().get_queryset().defer("search_vector")
+
+
 class Story(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="stories")
     number = models.PositiveIntegerField()
@@ -152,8 +168,11 @@ class Story(models.Model):
     flow_reopened = models.PositiveIntegerField(default=0, editable=False)
     # The cycle time in days of a finished story, in the project's time zone (what the board's SLE counts).
     flow_cycle_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Search (PostgreSQL): key and title (weight A), description and acceptance criteria (B), comments (C),
+    # rewritten by apps.stories.services.story_search_update in the transaction of every change to them.
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
-    objects = StoryQuerySet.as_manager()
+    objects = StoryManager()
 
     # The flow projection's columns: what set_flow writes, and what verify_events compares with the replay.
     FLOW_FIELDS = (
@@ -186,6 +205,9 @@ class Story(models.Model):
                 condition=Q(deleted_at__isnull=True),
                 name="story_project_finished",
             ),
+            GinIndex(fields=["search_vector"], name="story_search"),
+            # Search ranks a broad query's newest matches: in one project, walked newest first by this index.
+            models.Index(fields=["project", "-id"], name="story_project_newest"),
         ]
 
     def __str__(self) -> str:

@@ -18,17 +18,32 @@ from typing import Any, NamedTuple
 
 import psycopg
 from django.contrib.auth import get_user_model
+from django.contrib.postgres.aggregates import StringAgg
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, TextField
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast
+from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import search
 from apps.core.errors import InvalidInput
+from apps.core.search import weighted_vector
 from apps.deliverables.models import Deliverable
 from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
-from apps.stories.models import Epic, EventKind, Sprint, SprintStatus, Story, StoryEvent, StoryKind
+from apps.stories.models import (
+    EPIC_SEARCH_FIELDS,
+    Comment,
+    Epic,
+    EventKind,
+    Sprint,
+    SprintStatus,
+    Story,
+    StoryEvent,
+    StoryKind,
+)
 from sprintboard import flow, history, records, sprints
+from sprintboard import search as text_search
 from sprintboard.errors import EngineError
 from sprintboard.history import end_of_day, gc_paused
 
@@ -646,6 +661,99 @@ def story_successor(story: Story) -> str | None:
     """The key of the story just below this one in its list (the backlog or its sprint): where an undo puts it back."""
     in_list = Story.objects.filter(project=story.project_id).filter(list_filter(story.sprint))
     return in_list.filter(rank__gt=story.rank).order_by("rank").values_list("key", flat=True).first()
+
+
+# --- Search (apps.core.search): the stories and epics of some projects ------------------------------
+
+STORY_FALLBACK = search.Fallback(
+    fields=("key", "title", "description", "acceptance_criteria"), title="title", related=((Comment, "story", "body"),)
+)
+EPIC_FALLBACK = search.Fallback(fields=("name", "description"), title="name")
+
+
+def stories_search(*, project_ids: Collection[int], text: str, state: str | None = None, limit: int) -> search.Ranked:
+    """The live stories of ``project_ids`` that match ``text``, best first; an exact key first of all."""
+    rows = Story.objects.alive().filter(project_id__in=project_ids)
+    if state == search.CLOSED:
+        rows = rows.filter(state__category__in=CLOSED_CATEGORIES)
+    elif state == search.OPEN:
+        rows = rows.exclude(state__category__in=CLOSED_CATEGORIES)
+    key = text_search.story_key(text)
+    return search.ranked(
+        rows,
+        text,
+        vector=F("search_vector"),
+        fallback=STORY_FALLBACK,
+        limit=limit,
+        exact=Q(key=key) if key else None,
+    )
+
+
+def comments_text() -> Subquery:
+    """A story's comments as one text, oldest first (a subquery on the outer story)."""
+    comments = (
+        Comment.objects.filter(story=OuterRef("pk"))
+        .order_by()
+        .values("story")
+        .annotate(text=StringAgg("body", delimiter=" ", order_by=("created_at", "id")))
+        .values("text")
+    )
+    return Subquery(comments, output_field=TextField())
+
+
+def story_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:
+    """The stories ``ids`` as search results, each with an excerpt of its text around ``text``'s words."""
+    rows = Story.objects.filter(pk__in=list(ids)).select_related("project", "state")
+    if not search.is_postgres():
+        rows = rows.prefetch_related("comments")
+    document = search.joined("title", "description", "acceptance_criteria", comments_text())
+
+    def plain(story: Story) -> str:
+        comments = " ".join(comment.body for comment in story.comments.all())
+        return " ".join((story.title, story.description, story.acceptance_criteria, comments))
+
+    return {
+        story.pk: search.Hit(
+            type="story",
+            id=story.pk,
+            project=story.project.key,
+            key=story.key,
+            title=story.title,
+            url=reverse("story-detail", args=[story.project.key, story.key]),
+            state=story.state.name,
+            highlight=excerpt,
+        )
+        for story, excerpt in search.with_excerpts(rows, text, document=document, plain=plain)
+    }
+
+
+def epics_search(*, project_ids: Collection[int], text: str, state: str | None = None, limit: int) -> search.Ranked:
+    """The epics of ``project_ids`` that match ``text``. Epics have no state: none match a state filter."""
+    if state is not None:
+        return search.Ranked(total=0, rows=())
+    rows = Epic.objects.filter(project_id__in=project_ids)
+    vector = weighted_vector(*EPIC_SEARCH_FIELDS)
+    return search.ranked(rows, text, vector=vector, fallback=EPIC_FALLBACK, limit=limit)
+
+
+def epic_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:
+    rows = Epic.objects.filter(pk__in=list(ids)).select_related("project")
+    document = search.joined("name", "description")
+    return {
+        epic.pk: search.Hit(
+            type="epic",
+            id=epic.pk,
+            project=epic.project.key,
+            key=None,
+            title=epic.name,
+            url=reverse("project-backlog", args=[epic.project.key]) + f"?epic={epic.pk}",
+            state="",
+            highlight=excerpt,
+        )
+        for epic, excerpt in search.with_excerpts(
+            rows, text, document=document, plain=lambda epic: f"{epic.name} {epic.description}"
+        )
+    }
 
 
 def active_sprint(project: Project | int) -> Sprint | None:

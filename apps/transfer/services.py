@@ -49,6 +49,7 @@ from apps.deliverables.models import (
 from apps.imports.models import ImportedIssue
 from apps.intake.models import Channel, Request, RequestStatus
 from apps.projects.models import Category, Membership, Project, Role, WorkflowState, project_key_validator
+from apps.stories import services as story_services
 from apps.stories import signals
 from apps.stories.models import (
     Comment,
@@ -421,6 +422,7 @@ def _write(job: _Import, *, name: str | None) -> Project:
         _comments,
         _requests,
         _commitments,
+        _search_vectors,
     )
     job.project = _project(job, name=name)
     for step in steps:
@@ -742,6 +744,11 @@ def _comments(job: _Import) -> None:
             created_at=item.moment("created_at"),
         ),
     )
+
+
+def _search_vectors(job: _Import) -> None:
+    """What search finds in the copy's stories, from their text and comments (one UPDATE)."""
+    story_services.story_search_update(project_id=job.project.pk)
 
 
 def _requests(job: _Import) -> None:

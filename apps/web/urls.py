@@ -16,4 +16,5 @@ urlpatterns = [
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
     path("p/<str:key>/", views.project_home, name="project-home"),
     path("docs/metrics/", views.metrics_guide, name="metrics-guide"),
+    path("search/", views.search, name="search"),
 ]

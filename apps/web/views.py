@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Any
 
 import markdown as markdown_lib
 from django.conf import settings
@@ -18,13 +20,18 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.core import search as core_search
+from apps.core.search import Hit
 from apps.projects.models import Category, Membership, Project
+from apps.projects.selectors import projects_for
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors as story_selectors
 from apps.stories.models import Story
+from apps.web import selectors as search_selectors
 from apps.web import services
-from apps.web.forms import TokenCreateForm
+from apps.web.forms import SearchForm, TokenCreateForm
 from apps.web.models import ApiToken
+from sprintboard import search as text_search
 
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
@@ -101,3 +108,64 @@ def _metrics_guide_html() -> str:
 def metrics_guide(request: HttpRequest) -> HttpResponse:
     """Every figure the reports show, defined: each report page links to its section here."""
     return render(request, "web/metrics_guide.html", {"guide": mark_safe(_metrics_guide_html())})  # noqa: S308
+
+
+# --- Search ------------------------------------------------------------------------------------
+
+SEARCH_PER_KIND = 10  # results of each kind on the grouped page
+SEARCH_PAGE_SIZE = 25  # results of one kind per page ("Show all")
+
+
+@dataclass(frozen=True)
+class SearchGroup:
+    kind: str
+    name: str
+    total: int
+    rows: tuple[tuple[Hit, str], ...]  # each result with its title marked (safe HTML)
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """``/search/?q=&project=&state=&type=``: a story key jumps to the story; otherwise the results, grouped by
+    kind (or one kind, paged)."""
+    keys = list(projects_for(request.user).values_list("key", flat=True))
+    form = SearchForm(request.GET, project_keys=keys)
+    context: dict[str, Any] = {"form": form, "groups": [], "search_text": request.GET.get("q", "")[:200]}
+    if not form.is_valid():
+        return render(request, "web/search.html", context, status=400)
+    text, kind = form.cleaned_data["q"].strip(), form.cleaned_data["type"]
+    if not text:
+        return render(request, "web/search.html", context)
+    if not kind and (story := search_selectors.story_for_key(request.user, text)) is not None:
+        return redirect("story-detail", story.project.key, story.key)
+    project_ids = search_selectors.searched_projects(request.user, form.cleaned_data["project"] or None)
+    state = form.cleaned_data["state"] or None
+    words = text_search.words(text)
+    if kind:
+        number = _page_number(request.GET.get("page"))
+        found = search_selectors.search_all(
+            project_ids=project_ids,
+            text=text,
+            state=state,
+            kinds=[kind],
+            offset=(number - 1) * SEARCH_PAGE_SIZE,
+            limit=SEARCH_PAGE_SIZE,
+        )
+        groups = [_group(kind, found.total, found.hits, words)]
+        context.update(page=number, more=found.total > number * SEARCH_PAGE_SIZE)
+    else:
+        grouped = search_selectors.search_by_kind(
+            project_ids=project_ids, text=text, state=state, per_kind=SEARCH_PER_KIND
+        )
+        groups = [_group(name, total, hits, words) for name, (total, hits) in grouped.items() if total]
+    context.update(groups=groups, text=text, kind=kind, per_kind=SEARCH_PER_KIND, candidates=core_search.CANDIDATES)
+    return render(request, "web/search.html", context)
+
+
+def _group(kind: str, total: int, hits: tuple[Hit, ...], words: list[str]) -> SearchGroup:
+    rows = tuple((hit, mark_safe(text_search.mark_words(hit.title, words))) for hit in hits)  # noqa: S308 (escaped)
+    return SearchGroup(kind=kind, name=search_selectors.KIND_NAMES[kind], total=total, rows=rows)
+
+
+def _page_number(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else 1

@@ -78,3 +78,17 @@ document.addEventListener("htmx:afterRequest", (event) => {
     pending.forEach(mark);
   });
 })();
+
+// The search box in the header: "/" or Ctrl+K (Cmd+K) focuses it, unless one is typing in a field already.
+document.addEventListener("keydown", (event) => {
+  const slash = event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey;
+  const ctrlK = (event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "k";
+  if (!slash && !ctrlK) return;
+  const target = event.target;
+  if (target.closest && target.closest("input, textarea, select, [contenteditable]:not([contenteditable=false])")) return;
+  const box = document.querySelector("[data-search-box]");
+  if (!box) return;
+  event.preventDefault();
+  box.focus();
+  box.select();
+});

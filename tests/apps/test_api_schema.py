@@ -51,7 +51,7 @@ def test_report_downloads_are_documented_as_csv(schema, path):
     assert "text/csv" in schema["paths"][path]["get"]["responses"]["200"]["content"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/projects/{key}/stories/", "/api/v1/projects/"])
+@pytest.mark.parametrize("path", ["/api/v1/projects/{key}/stories/", "/api/v1/projects/", "/api/v1/search/"])
 def test_paginated_lists_document_a_bad_page_and_one_past_the_end(schema, path):
     responses = schema["paths"][path]["get"]["responses"]
     assert "page" in responses["400"]["description"] and "past the last" in responses["404"]["description"]
@@ -64,3 +64,15 @@ def test_every_operation_documents_throttling(schema):
             if method in {"get", "post", "patch", "put", "delete"}:
                 assert "429" in operation["responses"], (method, path)
                 assert "Retry-After" in operation["responses"]["429"]["description"]
+
+
+def test_search_documents_its_parameters_and_results(schema):
+    read = schema["paths"]["/api/v1/search/"]["get"]
+    names = {parameter["name"] for parameter in read["parameters"]}
+    assert names >= {"q", "project", "state", "type", "page", "page_size"}
+    assert next(p for p in read["parameters"] if p["name"] == "q")["required"] is True
+    page = read["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    result = schema["components"]["schemas"][page]["properties"]["results"]["items"]["$ref"].rsplit("/", 1)[-1]
+    fields = set(schema["components"]["schemas"][result]["properties"])
+    assert fields == {"type", "project", "key", "id", "title", "url", "state", "highlight"}
+    assert set(read["responses"]) >= {"200", "400", "401", "404", "429"}

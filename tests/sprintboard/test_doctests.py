@@ -22,6 +22,7 @@ MODULES = [
     "csvimport",
     "mentions",
     "codehost",
+    "search",
 ]
 
 

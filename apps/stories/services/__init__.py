@@ -17,7 +17,8 @@ A writer returns the row as it saved it (the instance it locked and read); the c
 as it was, so callers use the returned one.
 
 One module a concern: ``events`` (the lock, the time, the log), ``ranking`` (placements and rank
-keys), ``stories``, ``taxonomy`` (epics and labels) and ``sprints``. Import from this package.
+keys), ``stories``, ``taxonomy`` (epics and labels), ``sprints`` and ``search`` (the stories' search
+vectors, rewritten with their text). Import from this package.
 """
 
 from apps.stories.selectors import BOTTOM, TOP, Placement
@@ -29,6 +30,7 @@ from apps.stories.services.events import (
     value_name,
 )
 from apps.stories.services.ranking import Spot
+from apps.stories.services.search import SEARCHED_FIELDS, story_search_update
 from apps.stories.services.sprints import (
     CARRY_OVER_DELAY,
     UNFINISHED_DESTINATIONS,
@@ -45,6 +47,8 @@ from apps.stories.services.stories import (
     TEXT_FIELDS,
     UNSET,
     comment_add,
+    comment_delete,
+    comment_edit,
     flow_rebuild,
     stories_move,
     stories_move_state,
@@ -74,6 +78,7 @@ __all__ = [
     "EDITABLE_FIELDS",
     "OWN_EVENT_KIND",
     "Placement",
+    "SEARCHED_FIELDS",
     "Spot",
     "TEXT_FIELDS",
     "TOP",
@@ -81,6 +86,8 @@ __all__ = [
     "UNLOGGED_VALUES",
     "UNSET",
     "comment_add",
+    "comment_delete",
+    "comment_edit",
     "epic_delete",
     "epic_save",
     "event_time",
@@ -108,6 +115,7 @@ __all__ = [
     "story_estimate",
     "story_move",
     "story_restore",
+    "story_search_update",
     "story_unblock",
     "story_update",
 ]

@@ -47,6 +47,7 @@ from apps.stories.services.ranking import (
     _reread_anchor,
     _spot,
 )
+from apps.stories.services.search import SEARCHED_FIELDS, story_search_update
 from sprintboard import projection
 
 UNSET: Any = object()
@@ -243,6 +244,8 @@ def story_create(
     created = Change(EventKind.CREATED, to_value=_created_snapshot(story, labels), to_name=value_name(story.state))
     changes = [created, *_rebalance_changes(rebalanced)]
     _append_events(project, story, changes, actor=actor, at=at)
+    story_search_update(project_id=project.pk, story_ids=[story.pk])
+    story.__dict__.pop("search_vector", None)  # deferred, as if read: a later save() never writes it back as null
     return story
 
 
@@ -320,6 +323,8 @@ def story_update(
     changes += _blocked_changes(locked, blocked, blocked_reason)
     if changes:
         _save(project, locked, changes, actor=actor, at=at)
+    if any(change.field in SEARCHED_FIELDS for change in changes):
+        story_search_update(project_id=project.pk, story_ids=[locked.pk])
     return locked
 
 
@@ -495,16 +500,39 @@ def story_restore(*, story: Story, actor, at: datetime | None = None) -> Story:
     return locked
 
 
-def comment_add(*, story: Story, author: AbstractBaseUser, body: str, at: datetime | None = None) -> Comment:
+def _clean_comment(body: Any) -> str:
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput("A comment needs some text.", field="body")
     if len(body) > 10_000:
         raise InvalidInput("A comment is at most 10000 characters.", field="body")
+    return body.strip()
+
+
+def comment_add(*, story: Story, author: AbstractBaseUser, body: str, at: datetime | None = None) -> Comment:
+    body = _clean_comment(body)
     if story.deleted_at is not None:
         raise NotFound(f"{story.key} has been deleted.")
-    comment = Comment.objects.create(story=story, author=author, body=body.strip(), created_at=at or timezone.now())
+    with transaction.atomic():
+        comment = Comment.objects.create(story=story, author=author, body=body, created_at=at or timezone.now())
+        story_search_update(project_id=story.project_id, story_ids=[story.pk])
     signals.comment_added.send_robust(sender=Comment, comment=comment)
     return comment
+
+
+@transaction.atomic
+def comment_edit(*, comment: Comment, body: str) -> Comment:
+    """Correct a comment's text (the admin's door; comments have no events)."""
+    comment.body = _clean_comment(body)
+    comment.save(update_fields=["body"])
+    story_search_update(project_id=comment.story.project_id, story_ids=[comment.story_id])
+    return comment
+
+
+@transaction.atomic
+def comment_delete(*, comment: Comment) -> None:
+    story = comment.story
+    comment.delete()
+    story_search_update(project_id=story.project_id, story_ids=[story.pk])
 
 
 @transaction.atomic
