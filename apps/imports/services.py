@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -119,7 +119,7 @@ def _read(project: Project, source: str, options: Mapping[str, Any], files: Sequ
         raise ImportRefused(exc.problems) from None
 
 
-def _members(project: Project) -> dict[str, AbstractBaseUser]:
+def _members(project: Project) -> dict[str, User]:
     users = get_user_model().objects.filter(memberships__project=project)
     return {user.get_username(): user for user in users}
 
@@ -157,7 +157,7 @@ def _mapping(project: Project, analysis: jira.Analysis, raw: object) -> jira.Imp
 def import_create(
     *,
     project: Project,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     source: str,
     files: Sequence[tuple[str, bytes]],
     options: Mapping[str, Any] | None = None,
@@ -271,7 +271,7 @@ def _plan(export: jira.Export, mapping: jira.ImportMapping) -> jira.Plan:
 def import_files_now(
     *,
     project: Project,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     source: str,
     files: Sequence[tuple[str, bytes]],
     options: Mapping[str, Any] | None = None,
@@ -332,7 +332,7 @@ class _Live:
     new: bool
     sprint_id: int | None
     points: Decimal | None
-    assignee: AbstractBaseUser | None
+    assignee: User | None
     flow: projection.StoryFlow | None
     watermark: datetime | None = None  # changes at or before this were imported before
     last_at: datetime | None = None
@@ -422,7 +422,7 @@ class _Writer:
             found[key] = state
         return found
 
-    def _users(self) -> dict[str, AbstractBaseUser]:
+    def _users(self) -> dict[str, User]:
         members = _members(self.project)
         return {key: members[name] for key, name in self.mapping.users.items() if name is not None and name in members}
 
@@ -740,7 +740,7 @@ class _Writer:
         sprint = self.sprints.get(jira_id) if jira_id else None
         return sprint.pk if sprint is not None else None
 
-    def _assignee(self, key: str | None) -> tuple[AbstractBaseUser | None, str]:
+    def _assignee(self, key: str | None) -> tuple[User | None, str]:
         """A Jira assignee as a Sprintboard user, or as a name alone when they are none."""
         if key is None:
             return None, ""
@@ -960,7 +960,7 @@ def import_write(
     export: jira.Export,
     mapping: jira.ImportMapping,
     plan: jira.Plan,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
 ) -> dict[str, Any]:
     """Write ``plan`` into ``project`` in bulk, exactly as the services would have written it change by
     change; the summary (created, updated, unchanged, skipped with reasons, events, ...)."""

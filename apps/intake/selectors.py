@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 
 from apps.intake.models import Request, RequestStatus
@@ -22,7 +22,7 @@ def project_requests(project: Project, *, status: str | None = None) -> QuerySet
     return requests.order_by("-id")
 
 
-def requests_of(project: Project, user: AbstractBaseUser) -> QuerySet[Request]:
+def requests_of(project: Project, user: User) -> QuerySet[Request]:
     """A requester's own requests, newest first, with where each one went."""
     return (
         project_requests(project)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -36,7 +36,7 @@ def _validated(instance, *, exclude: Sequence[str] = ()) -> None:
 @transaction.atomic
 def project_create(
     *,
-    creator: AbstractBaseUser,
+    creator: User,
     key: str,
     name: str,
     sprint_length_days: int = 14,
@@ -92,7 +92,7 @@ def _check_role(role: str) -> None:
 
 
 @transaction.atomic
-def membership_add(*, project: Project, user: AbstractBaseUser, role: str) -> Membership:
+def membership_add(*, project: Project, user: User, role: str) -> Membership:
     _check_role(role)
     membership, created = Membership.objects.get_or_create(project=project, user=user, defaults={"role": role})
     if not created:
@@ -212,9 +212,7 @@ def state_reorder(*, state: WorkflowState, position: int) -> list[WorkflowState]
 
 
 @transaction.atomic
-def state_delete(
-    *, state: WorkflowState, move_to: WorkflowState | None = None, actor: AbstractBaseUser | None = None
-) -> None:
+def state_delete(*, state: WorkflowState, move_to: WorkflowState | None = None, actor: User | None = None) -> None:
     """Take a state out of the workflow once it holds no story, deleted ones included (``move_to`` moves them
     there first). The row stays, marked deleted, so the history that passed through it still replays."""
     Project.objects.select_for_update().get(pk=state.project_id)

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -157,7 +157,7 @@ def _mark_read(report: Report, now: datetime) -> Report:
     return report
 
 
-def _check_caps(project: Project, user: AbstractBaseUser, report_id: int) -> None:
+def _check_caps(project: Project, user: User, report_id: int) -> None:
     """Refuse a computation past the caps of on-demand work in flight, per person and per project.
 
     The caller holds the project's and the person's row locks, so two requests never both pass.
@@ -181,7 +181,7 @@ def _check_caps(project: Project, user: AbstractBaseUser, report_id: int) -> Non
         )
 
 
-def _lock_for_caps(project: Project, user: AbstractBaseUser) -> None:
+def _lock_for_caps(project: Project, user: User) -> None:
     """Lock the project's row, then the person's (the project first, as every writer does)."""
     list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))
     list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
@@ -194,7 +194,7 @@ def report_request(
     parameters: dict[str, Any],
     sprint: Sprint | None = None,
     force: bool = False,
-    requested_by: AbstractBaseUser | None = None,
+    requested_by: User | None = None,
 ) -> Report:
     """The stored report if its inputs are current; otherwise queue its computation (once) and return the row.
 

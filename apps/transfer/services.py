@@ -31,7 +31,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
 
@@ -285,7 +285,7 @@ def _story_key(old_key: Any, old_project: str, new_project: str, where: str) -> 
 class _Import:
     doc: _Object
     key: str
-    users: dict[str, AbstractBaseUser]
+    users: dict[str, User]
     ids: _Ids = field(default_factory=_Ids)
     project: Project | None = None
 
@@ -293,7 +293,7 @@ class _Import:
     def old_key(self) -> str:
         return self.doc.value["project"]["key"]
 
-    def user(self, item: _Object, name: str) -> AbstractBaseUser | None:
+    def user(self, item: _Object, name: str) -> User | None:
         username = item.text(name, null=True)
         return None if username is None else self.users[username]
 
@@ -339,7 +339,7 @@ def _usernames(doc: _Object) -> set[str]:
     return names
 
 
-def _users(doc: _Object, missing_users: str) -> dict[str, AbstractBaseUser]:
+def _users(doc: _Object, missing_users: str) -> dict[str, User]:
     if missing_users not in MISSING_USERS:
         raise InvalidInput(f"missing_users must be one of {', '.join(MISSING_USERS)}.", field="missing_users")
     User = get_user_model()
@@ -370,7 +370,7 @@ def _users(doc: _Object, missing_users: str) -> dict[str, AbstractBaseUser]:
 def project_import(
     document: Any,
     key: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     *,
     name: str | None = None,
     missing_users: str = "refuse",
@@ -462,7 +462,7 @@ def _members(job: _Import) -> None:
     )
 
 
-def _make_admin(project: Project, actor: AbstractBaseUser) -> None:
+def _make_admin(project: Project, actor: User) -> None:
     Membership.objects.update_or_create(project=project, user=actor, defaults={"role": Role.ADMIN})
 
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -97,7 +97,7 @@ def seed_demo(*, now: datetime | None = None) -> Project | None:
     return project
 
 
-def _users() -> dict[str, AbstractBaseUser]:
+def _users() -> dict[str, User]:
     """The demo's people; an account that already exists keeps its password."""
     User = get_user_model()
     # Hashed once: the hasher is slow on purpose, and five hashes of one public password protect nothing more.
@@ -127,9 +127,7 @@ Process = Generator[float | datetime, None, None]
 
 
 class _Demo:
-    def __init__(
-        self, *, project: Project, users: dict[str, AbstractBaseUser], now: datetime, rng: random.Random
-    ) -> None:
+    def __init__(self, *, project: Project, users: dict[str, User], now: datetime, rng: random.Random) -> None:
         self.project = project
         self.users = users
         self.now = now

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -76,7 +76,7 @@ def _check_in_project(project: Project, value: Any, field: str) -> None:
         raise InvalidInput(f"That {field} belongs to another project.", field=field)
 
 
-def _check_assignee(project: Project, user: AbstractBaseUser | None) -> None:
+def _check_assignee(project: Project, user: User | None) -> None:
     if user is not None and not Membership.objects.filter(project=project, user=user).exists():
         raise InvalidInput(f"{user.get_username()} is not a member of {project.key}.", field="assignee")
 
@@ -209,7 +209,7 @@ def _same(field: str, old: Any, new: Any) -> bool:
 def story_create(
     *,
     project: Project,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     title: str,
     description: str = "",
     acceptance_criteria: str = "",
@@ -218,7 +218,7 @@ def story_create(
     state: WorkflowState | None = None,
     epic: Epic | None = None,
     labels: Iterable[Label] = (),
-    assignee: AbstractBaseUser | None = None,
+    assignee: User | None = None,
     sprint: Sprint | None = None,
     deliverable: Deliverable | None = None,
     placement: Placement = BOTTOM,
@@ -285,7 +285,7 @@ def _created_snapshot(story: Story, labels: Sequence[Label]) -> dict[str, Any]:
 def story_update(
     *,
     story: Story,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     expected_version: int | None = None,
     at: datetime | None = None,
     **fields: Any,
@@ -397,7 +397,7 @@ def story_unblock(*, story: Story, actor, expected_version: int | None = None, a
 def story_move(
     *,
     story: Story,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     placement: Placement,
     sprint: Sprint | None = UNSET,
     expected_version: int | None = None,
@@ -487,7 +487,7 @@ def story_restore(*, story: Story, actor, at: datetime | None = None) -> Story:
     return _refresh(story, locked)
 
 
-def comment_add(*, story: Story, author: AbstractBaseUser, body: str, at: datetime | None = None) -> Comment:
+def comment_add(*, story: Story, author: User, body: str, at: datetime | None = None) -> Comment:
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput("A comment needs some text.", field="body")
     if len(body) > 10_000:
@@ -500,7 +500,7 @@ def comment_add(*, story: Story, author: AbstractBaseUser, body: str, at: dateti
 
 
 @transaction.atomic
-def stories_unassign_user(*, user: AbstractBaseUser, at: datetime | None = None) -> int:
+def stories_unassign_user(*, user: User, at: datetime | None = None) -> int:
     """Unassign a user about to be deleted from every story (deleted ones too), one ``assignee`` event each."""
     unassigned = 0
     project_ids = (
