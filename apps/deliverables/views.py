@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
+from apps.core.users import user_of
 from apps.deliverables import selectors, services
 from apps.deliverables.forms import (
     CatalogueFilterForm,
@@ -75,7 +76,7 @@ def deliverable_new(request: HttpRequest, project: Project, membership: Membersh
     form = DeliverableForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         try:
-            deliverable = services.deliverable_create(project=project, actor=request.user, **form.service_fields())
+            deliverable = services.deliverable_create(project=project, actor=user_of(request), **form.service_fields())
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -158,7 +159,7 @@ def deliverable_edit(
             fields.pop("status", None)
         try:
             services.deliverable_update(
-                deliverable=deliverable, actor=request.user, expected_version=form.cleaned_data["version"], **fields
+                deliverable=deliverable, actor=user_of(request), expected_version=form.cleaned_data["version"], **fields
             )
         except errors.StaleVersion:
             form.add_error(
@@ -198,7 +199,9 @@ def deliverable_develop(
 ) -> HttpResponse:
     """A proposed deliverable's development starts (offered where the page lists what stands before publishing)."""
     deliverable = _deliverable(project, deliverable_id)
-    services.deliverable_update(deliverable=deliverable, actor=request.user, status=DeliverableStatus.IN_DEVELOPMENT)
+    services.deliverable_update(
+        deliverable=deliverable, actor=user_of(request), status=DeliverableStatus.IN_DEVELOPMENT
+    )
     messages.success(request, f"{deliverable.name} is in development.")
     return redirect(_detail_url(deliverable))
 
@@ -241,7 +244,7 @@ def item_add(request: HttpRequest, project: Project, membership: Membership, del
         try:
             services.checklist_item_add(
                 deliverable=deliverable,
-                actor=request.user,
+                actor=user_of(request),
                 text=form.cleaned_data["text"],
                 assignee=_member(form.cleaned_data["assignee"]),
             )
@@ -306,7 +309,7 @@ def item_remove(
 ) -> HttpResponse:
     deliverable = _deliverable(project, deliverable_id)
     item = _item(deliverable, item_id)
-    services.checklist_item_remove(item=item, actor=request.user)
+    services.checklist_item_remove(item=item, actor=user_of(request))
     return redirect(_detail_url(deliverable, "checklist"))
 
 

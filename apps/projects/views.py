@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core import errors
 from apps.core.api_support import domain_error_body
+from apps.core.users import user_of
 from apps.projects import services
 from apps.projects.forms import (
     MemberAddForm,
@@ -124,14 +125,14 @@ def render_project(
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    memberships = Membership.objects.filter(user=request.user).select_related("project").order_by("project__key")
+    memberships = Membership.objects.filter(user=user_of(request)).select_related("project").order_by("project__key")
     return render(request, "projects/project_list.html", {"memberships": memberships})
 
 
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
     """Where a login lands without a ``next``: the board of a person's one project, else the project list."""
-    keys = list(Membership.objects.filter(user=request.user).values_list("project__key", flat=True)[:2])
+    keys = list(Membership.objects.filter(user=user_of(request)).values_list("project__key", flat=True)[:2])
     if len(keys) == 1:
         return redirect("project-board", key=keys[0])
     return redirect("project-list")
@@ -142,7 +143,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            project = services.project_create(creator=request.user, **form.cleaned_data)
+            project = services.project_create(creator=user_of(request), **form.cleaned_data)
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -348,6 +349,6 @@ def state_delete(request: HttpRequest, project: Project, membership: Membership,
         move_to = project.states.filter(pk=target).first() if target else None
         if target and move_to is None:
             raise errors.InvalidInput("Choose a state of this project to move the stories to.", field="move_to")
-        services.state_delete(state=state, move_to=move_to, actor=request.user)
+        services.state_delete(state=state, move_to=move_to, actor=user_of(request))
 
     return _row_action(request, project, membership, section="workflow", row_id=state.pk, action=delete)

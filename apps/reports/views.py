@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import DomainError, TooManyRequests
+from apps.core.users import user_of
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.reports import exports, parameters, services
@@ -95,7 +96,7 @@ def sprint_report(request: HttpRequest, project: Project, membership: Membership
         return render(form_error=f"{sprint.name} has not started: its report begins at its start.")
     try:
         report = services.report_request(
-            project=project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint, requested_by=request.user
+            project=project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint, requested_by=user_of(request)
         )
     except TooManyRequests as exc:
         return _too_many(render, exc, report_find(project, ReportKind.SPRINT, sprint_parameters(sprint)))
@@ -127,7 +128,9 @@ def _kind_page(kind: str, template: str):
         except DomainError as exc:
             return render(form_error=exc.message, status=400)
         try:
-            report = services.report_request(project=project, kind=kind, parameters=wanted, requested_by=request.user)
+            report = services.report_request(
+                project=project, kind=kind, parameters=wanted, requested_by=user_of(request)
+            )
         except TooManyRequests as exc:
             return _too_many(render, exc, report_find(project, kind, wanted))
         return _download_or_page(request, report, lambda **kw: render(report, **kw))
@@ -201,7 +204,7 @@ def report_queue(request: HttpRequest, project: Project, membership: Membership,
             parameters=report.parameters,
             sprint=report.sprint,
             force=True,
-            requested_by=request.user,
+            requested_by=user_of(request),
         )
     except TooManyRequests as exc:
         if not request.htmx:

@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.core.users import user_of
 from apps.projects.models import Category, Membership, Project
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors as story_selectors
@@ -35,7 +36,7 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
 def _account_page(
     request: HttpRequest, *, form: TokenCreateForm, new_key: str | None = None, status: int = 200
 ) -> HttpResponse:
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    tokens = ApiToken.objects.filter(user=user_of(request)).order_by("-created_at")
     return render(request, "web/account.html", {"tokens": tokens, "form": form, "new_key": new_key}, status=status)
 
 

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
+from apps.core.users import user_of
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project, valid, wants_json
 from apps.stories import selectors, services
@@ -147,7 +148,7 @@ def backlog_move(request: HttpRequest, project: Project, membership: Membership)
     undo = _undo(story, story.sprint)
     moved = services.story_move(
         story=story,
-        actor=request.user,
+        actor=user_of(request),
         placement=selectors.resolve_placement(project, data),
         sprint=sprint,
         expected_version=data["version"],
@@ -218,7 +219,7 @@ def backlog_create(request: HttpRequest, project: Project, membership: Membershi
         try:
             story = services.story_create(
                 project=project,
-                actor=request.user,
+                actor=user_of(request),
                 title=form.cleaned_data["title"],
                 placement=services.Placement(position=form.cleaned_data["position"]),
             )

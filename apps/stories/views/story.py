@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
+from apps.core.users import user_of
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
@@ -117,7 +118,10 @@ def story_detail(request: HttpRequest, project: Project, membership: Membership,
         data = form.cleaned_data
         try:
             services.story_update(
-                story=story, actor=request.user, expected_version=data["version"], **{f: data[f] for f in EDITED_FIELDS}
+                story=story,
+                actor=user_of(request),
+                expected_version=data["version"],
+                **{f: data[f] for f in EDITED_FIELDS},
             )
         except errors.StaleVersion:
             form.add_error(
@@ -138,7 +142,7 @@ def story_comment(request: HttpRequest, project: Project, membership: Membership
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
-            services.comment_add(story=story, author=request.user, body=form.cleaned_data["body"])
+            services.comment_add(story=story, author=user_of(request), body=form.cleaned_data["body"])
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
