@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
-from apps.core.users import user_of
+from apps.core.http import user_of
 from apps.deliverables import selectors, services
 from apps.deliverables.forms import (
     CatalogueFilterForm,

@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import DomainError
-from apps.core.users import user_of
+from apps.core.http import user_of
 from apps.imports import selectors, services
 from apps.imports.models import Import, ImportSource
 from apps.projects.models import Category, Membership, Project, Role

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import DomainError, InvalidInput
-from apps.core.users import user_of
+from apps.core.http import user_of
 from apps.intake import selectors, services
 from apps.intake.forms import AcceptForm, DeclineForm, GroupForm, MergeForm, RequestForm
 from apps.intake.models import Request, RequestStatus

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
-from apps.core.users import user_of
+from apps.core.http import user_of
 from apps.notifications import selectors, services
 from apps.notifications.models import Delivery, Kind, Notification
 from apps.projects.models import Membership, Project

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from apps.core.api_base import StrictSerializer
 from apps.core.api_support import error_responses
 from apps.core.errors import InvalidInput
-from apps.core.users import user_of
+from apps.core.http import user_of
 from apps.projects import services
 from apps.projects.api_base import ApiView
 from apps.projects.models import Category, Membership, Project, Role, WipPolicy, WorkflowState

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core import errors
 from apps.core.api_support import domain_error_body
-from apps.core.users import user_of
+from apps.core.http import user_of
 from apps.projects import services
 from apps.projects.forms import (
     MemberAddForm,

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import DomainError, TooManyRequests
-from apps.core.users import user_of
+from apps.core.http import HtmxHttpRequest, user_of
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.reports import exports, parameters, services
@@ -48,12 +48,12 @@ def _base_query(request: HttpRequest) -> str:
 
 
 def _context(report: Report | None, kind: str) -> dict[str, Any]:
-    done = report is not None and report.status == ReportStatus.DONE and report.result is not None
+    result = report.result if report is not None and report.status == ReportStatus.DONE else None
     return {
         "report": report,
-        "result": report.result if done else None,
-        "tables": exports.tables(kind, report.result) if done else {},
-        "trend_tables": exports.waste_trend_tables(report.result) if done and kind == ReportKind.WASTE else {},
+        "result": result,
+        "tables": exports.tables(kind, result) if result is not None else {},
+        "trend_tables": exports.waste_trend_tables(result) if result is not None and kind == ReportKind.WASTE else {},
         "kind": kind,
     }
 
@@ -156,7 +156,7 @@ def _page_url(report: Report) -> str:
 
 
 def _status(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     project: Project,
     membership: Membership,
     report: Report,
@@ -184,14 +184,14 @@ def _status(
 
 @require_GET
 @project_view()
-def report_status(request: HttpRequest, project: Project, membership: Membership, report_id: int) -> HttpResponse:
+def report_status(request: HtmxHttpRequest, project: Project, membership: Membership, report_id: int) -> HttpResponse:
     report = get_object_or_404(Report.objects.select_related("project"), project=project, pk=report_id)
     return _status(request, project, membership, report)
 
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def report_queue(request: HttpRequest, project: Project, membership: Membership, report_id: int) -> HttpResponse:
+def report_queue(request: HtmxHttpRequest, project: Project, membership: Membership, report_id: int) -> HttpResponse:
     """Queue a report again (retries a failed one; a current one is left as it is)."""
     report = get_object_or_404(Report.objects.select_related("project", "sprint"), project=project, pk=report_id)
     if report.kind not in ReportKind.values:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from apps.core.downloads import json_download
 from apps.core.errors import DomainError
-from apps.core.users import user_of
+from apps.core.http import user_of
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project

@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from apps.core.users import user_of
+from apps.core.http import user_of
 from apps.projects.models import Category, Membership, Project
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors as story_selectors

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
-from apps.core.users import user_of
+from apps.core.http import user_of
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project, valid, wants_json
 from apps.stories import selectors, services
