@@ -225,7 +225,12 @@ def story_create(
     at: datetime | None = None,
 ) -> Story:
     project, at = lock_project(project.pk, at)
-    values = {"title": title, "description": description, "acceptance_criteria": acceptance_criteria, "kind": kind}
+    values: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "acceptance_criteria": acceptance_criteria,
+        "kind": kind,
+    }
     values |= {"points": points, "epic": epic, "assignee": assignee, "sprint": sprint, "deliverable": deliverable}
     story = _cleaned_story(project, state, values)
     labels = _clean(project, story, "labels", labels)
@@ -265,7 +270,7 @@ def _number(project: Project, story: Story) -> None:
     story.key = f"{project.key}-{story.number}"
 
 
-def _created_snapshot(story: Story, labels: Sequence[Label]) -> dict[str, Any]:
+def _created_snapshot(story: Story, labels: Iterable[Label]) -> dict[str, Any]:
     """The ``created`` event's value: every field of the new row, so that replaying the log gives the row."""
     return {
         "state": story.state.pk,

@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
-from apps.core.http import user_of
+from apps.core.http import HtmxHttpRequest, user_of
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
@@ -87,7 +87,13 @@ def _respond(
 
 
 def _done(
-    request: HttpRequest, project: Project, membership: Membership, story: Story, message: str, *, changed: bool = True
+    request: HtmxHttpRequest,
+    project: Project,
+    membership: Membership,
+    story: Story,
+    message: str,
+    *,
+    changed: bool = True,
 ) -> HttpResponse:
     """After a successful change: the panel again (and the board told to refresh), or a redirect to the page."""
     if _panel(request) and request.htmx:
@@ -107,7 +113,7 @@ def _refused(
 
 
 @project_view()
-def story_detail(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def story_detail(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     story = _story(project, story_key)
     if request.method != "POST":
         return _respond(request, project, membership, story)
@@ -137,7 +143,7 @@ def story_detail(request: HttpRequest, project: Project, membership: Membership,
 
 @require_POST
 @project_view()
-def story_comment(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def story_comment(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     story = _story(project, story_key)
     form = CommentForm(request.POST)
     if form.is_valid():
@@ -152,7 +158,7 @@ def story_comment(request: HttpRequest, project: Project, membership: Membership
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def story_delete(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def story_delete(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     story = _story(project, story_key)
     try:
         if story.is_deleted:
@@ -168,7 +174,7 @@ def story_delete(request: HttpRequest, project: Project, membership: Membership,
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def story_restore(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def story_restore(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     story = _story(project, story_key)
     try:
         services.story_restore(story=story, actor=request.user)
@@ -207,7 +213,7 @@ QUICK_CHANGES = ("block", "unblock", "assign", "estimate")
 @require_POST
 @project_view(minimum=Role.MEMBER)
 def story_quick_change(
-    request: HttpRequest, project: Project, membership: Membership, story_key: str, action: str
+    request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str, action: str
 ) -> HttpResponse:
     """Block (with a reason), unblock, assign or re-estimate a story; a stale ``version`` is refused (409)."""
     if action not in QUICK_CHANGES:
