@@ -12,12 +12,14 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.forms import ChoiceField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
+from apps.core.forms import form_field
 from apps.core.http import user_of
 from apps.deliverables import selectors, services
 from apps.deliverables.forms import (
@@ -119,7 +121,7 @@ def _detail(request, project, membership, deliverable, *, status: int = 200, **f
         events=[(event, selectors.describe(event)) for event in selectors.events(deliverable)],
         can_edit=can_edit,
         add_form=forms.get("add_form") or ItemAddForm(project=project),
-        assign_choices=ItemAssignForm(project=project).fields["assignee"].choices,
+        assign_choices=form_field(ItemAssignForm(project=project), "assignee", ChoiceField).choices,
         item_errors=forms.get("item_errors", {}),
     )
 
@@ -141,7 +143,7 @@ def deliverable_edit(
         "kind": deliverable.kind,
         "status": deliverable.status,
         "description": deliverable.description,
-        "owner": deliverable.owner.username if deliverable.owner_id else "",
+        "owner": deliverable.owner.username if deliverable.owner else "",
         "consumers": [link.user.username for link in deliverable.consumer_links.all()],
         "consumer_groups": ", ".join(deliverable.consumer_groups),
         "data_sources": "\n".join(deliverable.data_sources),
@@ -152,7 +154,7 @@ def deliverable_edit(
     form = DeliverableForm(request.POST or None, project=project, initial=initial)
     if deliverable.is_final:
         form.fields["status"].disabled = True
-        form.fields["status"].choices = [(deliverable.status, deliverable.get_status_display())]
+        form_field(form, "status", ChoiceField).choices = [(deliverable.status, deliverable.get_status_display())]
     if request.method == "POST" and form.is_valid():
         fields = form.service_fields()
         if deliverable.is_final:

@@ -107,7 +107,8 @@ def triage(
         )
         messages.success(
             request,
-            f"Request #{item.pk} is now {done.story.key}, at the {data['position']} of the backlog.",
+            # request_accept links the new story: an accepted request's story is never None here.
+            f"Request #{item.pk} is now {done.story.key}, at the {data['position']} of the backlog.",  # type: ignore[union-attr]
         )
     elif action == "merge":
         into = Request.objects.filter(project=project, pk=data["into"]).first()
@@ -137,7 +138,8 @@ def group_triage(request: HttpRequest, project: Project, membership: Membership)
             actor=user_of(request),
             placement=placement,
         )
-        messages.success(request, f"{len(data['requests'])} requests are now one story, {head.story.key}.")
+        # requests_accept_group links the new story: the head's story is never None here.
+        messages.success(request, f"{len(data['requests'])} requests are now one story, {head.story.key}.")  # type: ignore[union-attr]
     else:
         services.requests_merge_group(
             project=project, ids=data["requests"], representative=data["representative"], actor=user_of(request)

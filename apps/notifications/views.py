@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
-from apps.core.http import user_of
+from apps.core.http import HtmxHttpRequest, user_of
 from apps.notifications import selectors, services
 from apps.notifications.models import Delivery, Kind, Notification
 from apps.projects.models import Membership, Project
@@ -113,7 +113,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 @project_view()
-def watch_toggle(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def watch_toggle(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     story = Story.objects.filter(project=project, key=story_key).first()
     if story is None:
         raise Http404(f"There is no story {story_key} in {project.key}.")

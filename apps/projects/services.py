@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import EllipsisType
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -139,7 +140,7 @@ def _check_state_name(project: Project, name: str, *, exclude: int | None = None
         raise InvalidInput("A state needs a name.", field="name")
     if len(name) > 60:
         raise InvalidInput("A state's name is at most 60 characters.", field="name")
-    if WorkflowState.objects.filter(project=project, name=name).exclude(pk=exclude).exists():
+    if WorkflowState.objects.filter(project=project, name=name).exclude(pk=exclude).exists():  # type: ignore[misc]  # pk=None: no row
         raise Conflict(f"There is already a state named {name!r}.", field="name", code="duplicate")
 
 
@@ -175,7 +176,7 @@ def state_update(
     state: WorkflowState,
     name: str | None = None,
     category: str | None = None,
-    wip_limit: object = ...,
+    wip_limit: int | None | EllipsisType = ...,
     position: int | None = None,
 ) -> WorkflowState:
     Project.objects.select_for_update().get(pk=state.project_id)

@@ -37,7 +37,7 @@ from apps.projects.forms import (
     StateMoveForm,
     add_domain_error,
 )
-from apps.projects.models import Membership, Project, Role, WorkflowState
+from apps.projects.models import Category, Membership, Project, Role, WorkflowState
 from apps.projects.selectors import project_for_user
 
 # --- Shared by every project page (apps.stories and apps.web use these too) ---------
@@ -91,7 +91,7 @@ def valid(form: forms.Form) -> dict[str, Any]:
     if not form.is_valid():
         name, problems = next(iter(form.errors.items()))
         if name == "__all__":
-            raise errors.InvalidInput(problems[0])
+            raise errors.InvalidInput(str(problems[0]))
         raise errors.InvalidInput(f"{form[name].label}: {problems[0]}", field=name)
     return form.cleaned_data
 
@@ -171,7 +171,7 @@ def _settings_context(project: Project, **forms: Any) -> dict[str, Any]:
         "state_errors": forms.get("state_errors", {}),
         "workflow_saved": forms.get("workflow_saved", ""),
         "role_choices": Role.choices,
-        "category_choices": StateForm.base_fields["category"].choices,
+        "category_choices": Category.choices,
     }
 
 
@@ -297,10 +297,10 @@ def state_add(request: HttpRequest, project: Project, membership: Membership) ->
     return _settings_response(request, project, membership, section="workflow", ok=ok, state_form=None if ok else form)
 
 
-def _form_error(form: StateForm | StateMoveForm | StateDeleteForm) -> str:
+def _form_error(form: MemberRoleForm | StateForm | StateMoveForm | StateDeleteForm) -> str:
     field, messages_ = next(iter(form.errors.items()))
     if field not in form.fields:
-        return messages_[0]
+        return str(messages_[0])
     return f"{form.fields[field].label or field.replace('_', ' ').capitalize()}: {messages_[0]}"
 
 
