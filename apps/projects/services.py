@@ -140,7 +140,7 @@ def _check_state_name(project: Project, name: str, *, exclude: int | None = None
         raise InvalidInput("A state needs a name.", field="name")
     if len(name) > 60:
         raise InvalidInput("A state's name is at most 60 characters.", field="name")
-    if WorkflowState.objects.filter(project=project, name=name).exclude(pk=exclude).exists():  # type: ignore[misc]  # pk=None: no row
+    if WorkflowState.objects.filter(project=project, name=name).exclude(pk=exclude).exists():  # type: ignore[misc]  # pk=None excludes no row
         raise Conflict(f"There is already a state named {name!r}.", field="name", code="duplicate")
 
 

@@ -30,7 +30,7 @@ class Spot(NamedTuple):
 
 def _spot(project: Project, placement: Placement, sprint: Sprint | None, moving: int | None) -> Spot:
     """The spot of ``placement`` in ``sprint``'s list (the backlog for None), ``moving`` left out: one query."""
-    everyone = Story.objects.filter(project=project).exclude(pk=moving)  # type: ignore[misc]  # pk=None: no row
+    everyone = Story.objects.filter(project=project).exclude(pk=moving)  # type: ignore[misc]  # pk=None excludes no row
     if placement.position is not None:
         return _edge_spot(everyone, placement.position == "top", sprint)
     if placement.before is not None:
