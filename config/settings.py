@@ -189,7 +189,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": visibility_timeout}
 REPORTS_QUEUE = "reports"
 NIGHTLY_QUEUE = "nightly"
 CELERY_TASK_DEFAULT_QUEUE = REPORTS_QUEUE
-CELERY_TASK_QUEUES = {REPORTS_QUEUE: {}, NIGHTLY_QUEUE: {}}
+CELERY_TASK_QUEUES: dict[str, dict[str, str]] = {REPORTS_QUEUE: {}, NIGHTLY_QUEUE: {}}
 CELERY_TASK_ROUTES = {
     "apps.reports.tasks.reports_nightly_task": {"queue": NIGHTLY_QUEUE},
     "apps.reports.tasks.reports_sweep_task": {"queue": NIGHTLY_QUEUE},

@@ -128,10 +128,10 @@ def domain_error_body(exc: DomainError) -> dict[str, Any]:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     exc = _unexpected(exc) or exc
     if isinstance(exc, DomainError):
-        response = Response(domain_error_body(exc), status=exc.status)
+        domain_response = Response(domain_error_body(exc), status=exc.status)
         if isinstance(exc, TooManyRequests):
-            response["Retry-After"] = str(exc.retry_after)
-        return response
+            domain_response["Retry-After"] = str(exc.retry_after)
+        return domain_response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
@@ -146,8 +146,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         errors = [{"field": None, "code": getattr(detail, "code", code) or code, "message": str(detail)}]
     response.data = error_body(errors or [{"field": None, "code": "invalid", "message": "The request is not valid."}])
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        response["Retry-After"] = str(max(1, math.ceil(exc.wait)))  # DRF rounds down, to 0 in the last second
+    # Retry-After rounded up: DRF rounds down, to 0 in the last second. (Throttled.wait is set by DRF's
+    # __init__; djangorestframework-stubs do not declare it.)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:  # type: ignore[attr-defined]
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait)))  # type: ignore[attr-defined]
     return response
 
 

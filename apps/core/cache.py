@@ -9,7 +9,8 @@ it, the others wait for it"), and with no cache to share a result through, every
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import redis
@@ -17,6 +18,9 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# The key and expiry types of django-stubs' RedisCacheClient, which these methods override.
+Key = str | bytes | memoryview
+Expiry = int | timedelta
 
 
 def _tolerant(operation: str, fallback: T, call: Callable[[], T]) -> T:
@@ -28,38 +32,38 @@ def _tolerant(operation: str, fallback: T, call: Callable[[], T]) -> T:
 
 
 class TolerantRedisCacheClient(RedisCacheClient):
-    def add(self, key: str, value: Any, timeout: int | None) -> bool:
+    def add(self, key: Key, value: Any, timeout: Expiry | None) -> bool:
         return _tolerant("add", True, lambda: super(TolerantRedisCacheClient, self).add(key, value, timeout))
 
-    def get(self, key: str, default: Any) -> Any:
+    def get(self, key: Key, default: Any) -> Any:
         return _tolerant("get", default, lambda: super(TolerantRedisCacheClient, self).get(key, default))
 
-    def set(self, key: str, value: Any, timeout: int | None) -> None:
+    def set(self, key: Key, value: Any, timeout: Expiry | None) -> None:
         _tolerant("set", None, lambda: super(TolerantRedisCacheClient, self).set(key, value, timeout))
 
-    def touch(self, key: str, timeout: int | None) -> bool:
+    def touch(self, key: Key, timeout: Expiry) -> bool:
         return _tolerant("touch", False, lambda: super(TolerantRedisCacheClient, self).touch(key, timeout))
 
-    def delete(self, key: str) -> bool:
+    def delete(self, key: Key) -> bool:
         return _tolerant("delete", False, lambda: super(TolerantRedisCacheClient, self).delete(key))
 
-    def get_many(self, keys: Any) -> dict[str, Any]:
+    def get_many(self, keys: Iterable[Key]) -> dict[Key, Any]:
         return _tolerant("get_many", {}, lambda: super(TolerantRedisCacheClient, self).get_many(keys))
 
-    def has_key(self, key: str) -> bool:
+    def has_key(self, key: Key) -> bool:
         return _tolerant("has_key", False, lambda: super(TolerantRedisCacheClient, self).has_key(key))
 
-    def incr(self, key: str, delta: int) -> int:
+    def incr(self, key: Key, delta: int) -> int:
         try:
             return super().incr(key, delta)
         except redis.RedisError as exc:
             logger.warning("cache incr failed, treated as a miss: %s", type(exc).__name__)
             raise ValueError(f"Key {key!r} not found (the cache is unavailable).") from None
 
-    def set_many(self, data: dict[str, Any], timeout: int | None) -> None:
+    def set_many(self, data: Mapping[Key, Any], timeout: Expiry) -> None:
         _tolerant("set_many", None, lambda: super(TolerantRedisCacheClient, self).set_many(data, timeout))
 
-    def delete_many(self, keys: Any) -> None:
+    def delete_many(self, keys: Iterable[Key]) -> None:
         _tolerant("delete_many", None, lambda: super(TolerantRedisCacheClient, self).delete_many(keys))
 
     def clear(self) -> bool:

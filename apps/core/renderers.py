@@ -4,6 +4,7 @@ whenever api_support is the first to load DRF's views, as in a Celery worker).""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from csp.constants import UNSAFE_INLINE
@@ -19,7 +20,9 @@ class BrowsableApi(BrowsableAPIRenderer):
         ``queryset`` for DRF's filter backends to read, which made every list endpoint a 500 in a browser."""
         return None
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None):
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ):
         response = (renderer_context or {}).get("response")
         if response is not None:
             response._csp_update = {"style-src-attr": [UNSAFE_INLINE]}  # read by django-csp's middleware

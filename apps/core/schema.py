@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiResponse
 
 from apps.core.api_support import ErrorSerializer
 
@@ -24,7 +24,7 @@ class AutoSchema(openapi.AutoSchema):
     """Every operation documents the 429 of throttling; every paginated list the answers of a bad
     ``page``: 400 for one that is not a number, 404 for one past the last page."""
 
-    def _get_response_bodies(self, direction: openapi.Direction = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         ok = responses.get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})
         if str(ok.get("$ref", "")).rsplit("/", 1)[-1].startswith("Paginated"):

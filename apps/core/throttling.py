@@ -32,7 +32,8 @@ class _SettingsRate:
     scope: str
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        # djangorestframework-stubs types the rates as numbers; DRF's are strings such as "100/minute".
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)  # type: ignore[return-value]
 
     def get_ident(self, request) -> str:
         return client_address(request)
@@ -63,6 +64,8 @@ class TokenFailureThrottle(_SettingsRate, throttling.SimpleRateThrottle):
     until the oldest failure leaves the window, so keys cannot be guessed at speed."""
 
     scope = "token_failure"
+    num_requests: int  # set by SimpleRateThrottle.__init__ from the rate (not in the stubs)
+    duration: int
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -7,7 +7,7 @@ admins edit the checklist templates.
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from apps.core.api_support import ErrorSerializer, error_body, error_responses
@@ -30,7 +30,7 @@ NOT_READY = OpenApiResponse(
 class DeliverableScoped(ApiView):
     """Views under /deliverables/{id}/: the deliverable's project decides who may do what."""
 
-    serializer_class = s.DeliverableSerializer
+    serializer_class: type[serializers.Serializer] = s.DeliverableSerializer
 
     def deliverable(self, deliverable_id: int, minimum: str = READ) -> Deliverable:
         rows = selectors.with_people(Deliverable.objects.all())
@@ -58,7 +58,7 @@ class DeliverableList(DeliverableScoped):
         project = self.project(key)
         filters = s.DeliverableFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        page = self.paginate_queryset(selectors.deliverables_for(project, **filters.validated_data))
+        page = self.paginate_queryset(selectors.deliverables_for(project, **filters.validated_data)) or []
         self.progress = selectors.progress_by_deliverable(d.pk for d in page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from apps.core.forms import form_field
 from apps.deliverables.models import WORKING_STATUSES, DeliverableKind, DeliverableStatus
 from apps.projects.models import Project
 
@@ -30,7 +31,7 @@ class CatalogueFilterForm(forms.Form):
 
     def __init__(self, *args: Any, consumers: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["consumer"].choices = ANY + consumers
+        form_field(self, "consumer", forms.ChoiceField).choices = ANY + consumers
 
 
 class DeliverableForm(forms.Form):
@@ -68,8 +69,8 @@ class DeliverableForm(forms.Form):
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].choices = member_choices(project)
-        self.fields["consumers"].choices = member_choices(project, blank=None)
+        form_field(self, "owner", forms.ChoiceField).choices = member_choices(project)
+        form_field(self, "consumers", forms.ChoiceField).choices = member_choices(project, blank=None)
 
     def service_fields(self) -> dict[str, Any]:
         """The cleaned values as the services take them: users for usernames, lists for the text fields."""
@@ -92,7 +93,7 @@ class ItemAddForm(forms.Form):
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "add-item-%s")
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = member_choices(project)
+        form_field(self, "assignee", forms.ChoiceField).choices = member_choices(project)
 
 
 class ItemTickForm(forms.Form):
@@ -105,7 +106,7 @@ class ItemAssignForm(forms.Form):
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = member_choices(project)
+        form_field(self, "assignee", forms.ChoiceField).choices = member_choices(project)
 
 
 class TemplateForm(forms.Form):

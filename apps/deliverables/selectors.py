@@ -7,7 +7,7 @@ the story, in an app below this one), so nothing here imports apps.stories.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -133,7 +133,7 @@ def progress_by_deliverable(ids: Iterable[int]) -> dict[int, Progress]:
     }
     out = {}
     for row in stories:
-        checklist = items.get(row["pk"], {})
+        checklist: Mapping[str, Any] = items.get(row["pk"], {})
         out[row["pk"]] = Progress(
             row["stories_done"],
             row["stories_total"],
@@ -199,7 +199,7 @@ def events(deliverable: Deliverable) -> QuerySet[DeliverableEvent]:
     return DeliverableEvent.objects.filter(deliverable=deliverable).select_related("actor").order_by("at", "id")
 
 
-STATUS_NAMES = dict(DeliverableStatus.choices)
+STATUS_NAMES: dict[Any, str] = dict(DeliverableStatus.choices)
 
 
 def describe(event: DeliverableEvent) -> str:

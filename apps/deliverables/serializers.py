@@ -78,7 +78,7 @@ class DeliverableSerializer(serializers.ModelSerializer):
         ]
 
     def get_owner(self, deliverable: Deliverable) -> str | None:
-        return deliverable.owner.username if deliverable.owner_id else None
+        return deliverable.owner.username if deliverable.owner else None
 
     def get_consumers(self, deliverable: Deliverable) -> list[str]:
         return sorted(link.user.username for link in deliverable.consumer_links.all())
@@ -109,10 +109,10 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
         fields = ["id", "text", "position", "assignee", "done", "ticked_by", "ticked_at", "evidence_url"]
 
     def get_assignee(self, item: ChecklistItem) -> str | None:
-        return item.assignee.username if item.assignee_id else None
+        return item.assignee.username if item.assignee else None
 
     def get_ticked_by(self, item: ChecklistItem) -> str | None:
-        return item.ticked_by.username if item.ticked_by_id else None
+        return item.ticked_by.username if item.ticked_by else None
 
 
 class DeliverableEventSerializer(LogEventSerializer):
@@ -128,7 +128,7 @@ class ChecklistTemplateSerializer(serializers.Serializer):
 
 # --- Input -------------------------------------------------------------------------------------
 
-NAMES = {"child": serializers.CharField(max_length=300, allow_blank=True), "max_length": 50}
+NAMES: dict[str, Any] = {"child": serializers.CharField(max_length=300, allow_blank=True), "max_length": 50}
 
 
 class DeliverableFieldsSerializer(StrictSerializer):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -290,12 +290,12 @@ def checklist_templates_update(*, project: Project, templates: dict[str, Any]) -
 def deliverable_create(
     *,
     project: Project,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     name: str,
     kind: str,
     description: str = "",
-    owner: AbstractBaseUser | None = None,
-    consumers: Iterable[AbstractBaseUser] = (),
+    owner: User | None = None,
+    consumers: Iterable[User] = (),
     consumer_groups: Iterable[str] = (),
     data_sources: Iterable[str] = (),
     link: str = "",
@@ -361,7 +361,7 @@ def _same(field: str, old: Any, new: Any) -> bool:
 def deliverable_update(
     *,
     deliverable: Deliverable,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     expected_version: int | None = None,
     at: datetime | None = None,
     **fields: Any,
@@ -417,7 +417,7 @@ def deliverable_change_status(
 def deliverable_publish(
     *,
     deliverable: Deliverable,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> Deliverable:
@@ -448,7 +448,7 @@ def deliverable_publish(
 def deliverable_retire(
     *,
     deliverable: Deliverable,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> Deliverable:
@@ -465,7 +465,7 @@ def deliverable_retire(
 
 
 @transaction.atomic
-def deliverable_delete(*, deliverable: Deliverable, actor: AbstractBaseUser | None) -> None:
+def deliverable_delete(*, deliverable: Deliverable, actor: User | None) -> None:
     """Delete a deliverable that never went out; its stories stay, unlinked (one event each, by apps.stories).
 
     Published history is retired, not deleted. The project is locked first, as every story writer does.
@@ -505,9 +505,9 @@ def _item_value(field: str, value: Any, project: Project) -> Any:
 def checklist_item_add(
     *,
     deliverable: Deliverable,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     text: str,
-    assignee: AbstractBaseUser | None = None,
+    assignee: User | None = None,
     evidence_url: str = "",
     at: datetime | None = None,
 ) -> ChecklistItem:
@@ -531,7 +531,7 @@ def checklist_item_add(
 
 @transaction.atomic
 def checklist_item_update(
-    *, item: ChecklistItem, actor: AbstractBaseUser | None, at: datetime | None = None, **fields: Any
+    *, item: ChecklistItem, actor: User | None, at: datetime | None = None, **fields: Any
 ) -> ChecklistItem:
     """Tick or untick (recording who and when), reword, assign, or attach evidence to an item."""
     at = at or timezone.now()
@@ -577,7 +577,7 @@ def checklist_item_update(
 
 
 @transaction.atomic
-def checklist_item_remove(*, item: ChecklistItem, actor: AbstractBaseUser | None, at: datetime | None = None) -> None:
+def checklist_item_remove(*, item: ChecklistItem, actor: User | None, at: datetime | None = None) -> None:
     at = at or timezone.now()
     locked = _lock(item.deliverable)
     _check_open_for_edits(locked)

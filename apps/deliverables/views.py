@@ -12,12 +12,15 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.forms import ChoiceField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
+from apps.core.forms import form_field
+from apps.core.http import user_of
 from apps.deliverables import selectors, services
 from apps.deliverables.forms import (
     CatalogueFilterForm,
@@ -75,7 +78,7 @@ def deliverable_new(request: HttpRequest, project: Project, membership: Membersh
     form = DeliverableForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         try:
-            deliverable = services.deliverable_create(project=project, actor=request.user, **form.service_fields())
+            deliverable = services.deliverable_create(project=project, actor=user_of(request), **form.service_fields())
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -118,7 +121,7 @@ def _detail(request, project, membership, deliverable, *, status: int = 200, **f
         events=[(event, selectors.describe(event)) for event in selectors.events(deliverable)],
         can_edit=can_edit,
         add_form=forms.get("add_form") or ItemAddForm(project=project),
-        assign_choices=ItemAssignForm(project=project).fields["assignee"].choices,
+        assign_choices=form_field(ItemAssignForm(project=project), "assignee", ChoiceField).choices,
         item_errors=forms.get("item_errors", {}),
     )
 
@@ -140,7 +143,7 @@ def deliverable_edit(
         "kind": deliverable.kind,
         "status": deliverable.status,
         "description": deliverable.description,
-        "owner": deliverable.owner.username if deliverable.owner_id else "",
+        "owner": deliverable.owner.username if deliverable.owner else "",
         "consumers": [link.user.username for link in deliverable.consumer_links.all()],
         "consumer_groups": ", ".join(deliverable.consumer_groups),
         "data_sources": "\n".join(deliverable.data_sources),
@@ -151,14 +154,14 @@ def deliverable_edit(
     form = DeliverableForm(request.POST or None, project=project, initial=initial)
     if deliverable.is_final:
         form.fields["status"].disabled = True
-        form.fields["status"].choices = [(deliverable.status, deliverable.get_status_display())]
+        form_field(form, "status", ChoiceField).choices = [(deliverable.status, deliverable.get_status_display())]
     if request.method == "POST" and form.is_valid():
         fields = form.service_fields()
         if deliverable.is_final:
             fields.pop("status", None)
         try:
             services.deliverable_update(
-                deliverable=deliverable, actor=request.user, expected_version=form.cleaned_data["version"], **fields
+                deliverable=deliverable, actor=user_of(request), expected_version=form.cleaned_data["version"], **fields
             )
         except errors.StaleVersion:
             form.add_error(
@@ -198,7 +201,9 @@ def deliverable_develop(
 ) -> HttpResponse:
     """A proposed deliverable's development starts (offered where the page lists what stands before publishing)."""
     deliverable = _deliverable(project, deliverable_id)
-    services.deliverable_update(deliverable=deliverable, actor=request.user, status=DeliverableStatus.IN_DEVELOPMENT)
+    services.deliverable_update(
+        deliverable=deliverable, actor=user_of(request), status=DeliverableStatus.IN_DEVELOPMENT
+    )
     messages.success(request, f"{deliverable.name} is in development.")
     return redirect(_detail_url(deliverable))
 
@@ -241,7 +246,7 @@ def item_add(request: HttpRequest, project: Project, membership: Membership, del
         try:
             services.checklist_item_add(
                 deliverable=deliverable,
-                actor=request.user,
+                actor=user_of(request),
                 text=form.cleaned_data["text"],
                 assignee=_member(form.cleaned_data["assignee"]),
             )
@@ -306,7 +311,7 @@ def item_remove(
 ) -> HttpResponse:
     deliverable = _deliverable(project, deliverable_id)
     item = _item(deliverable, item_id)
-    services.checklist_item_remove(item=item, actor=request.user)
+    services.checklist_item_remove(item=item, actor=user_of(request))
     return redirect(_detail_url(deliverable, "checklist"))
 
 

@@ -50,7 +50,7 @@ class ImportSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_created_by(self, upload: Import) -> str | None:
-        return upload.created_by.get_username() if upload.created_by_id else None
+        return upload.created_by.get_username() if upload.created_by else None
 
 
 class UploadSerializer(serializers.Serializer):
@@ -59,7 +59,8 @@ class UploadSerializer(serializers.Serializer):
     files = serializers.ListField(
         child=serializers.FileField(), help_text="Jira search pages (.json), a zip of them, or CSV files."
     )
-    source = serializers.ChoiceField(choices=ImportSource.choices, default=ImportSource.JIRA)
+    # A declared field, taken off the class by DRF's metaclass: not the Field.source attribute the stubs see.
+    source = serializers.ChoiceField(choices=ImportSource.choices, default=ImportSource.JIRA)  # type: ignore[assignment]
     mapping = serializers.CharField(required=False, help_text=MAPPING_HELP)
     confirm = serializers.BooleanField(default=False, help_text="Queue the import at once with this mapping.")
     shape = serializers.ChoiceField(

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -119,7 +119,7 @@ def _read(project: Project, source: str, options: Mapping[str, Any], files: Sequ
         raise ImportRefused(exc.problems) from None
 
 
-def _members(project: Project) -> dict[str, AbstractBaseUser]:
+def _members(project: Project) -> dict[str, User]:
     users = get_user_model().objects.filter(memberships__project=project)
     return {user.get_username(): user for user in users}
 
@@ -157,7 +157,7 @@ def _mapping(project: Project, analysis: jira.Analysis, raw: object) -> jira.Imp
 def import_create(
     *,
     project: Project,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     source: str,
     files: Sequence[tuple[str, bytes]],
     options: Mapping[str, Any] | None = None,
@@ -271,7 +271,7 @@ def _plan(export: jira.Export, mapping: jira.ImportMapping) -> jira.Plan:
 def import_files_now(
     *,
     project: Project,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     source: str,
     files: Sequence[tuple[str, bytes]],
     options: Mapping[str, Any] | None = None,
@@ -332,7 +332,7 @@ class _Live:
     new: bool
     sprint_id: int | None
     points: Decimal | None
-    assignee: AbstractBaseUser | None
+    assignee: User | None
     flow: projection.StoryFlow | None
     watermark: datetime | None = None  # changes at or before this were imported before
     last_at: datetime | None = None
@@ -377,6 +377,20 @@ class _Event:
     to_name: str = ""
 
 
+def _started(sprint: Sprint) -> datetime:
+    """A queued sprint's start: only sprints that started are queued to commit."""
+    if sprint.started_at is None:
+        raise ValueError(f"sprint {sprint.pk} was queued to commit but has not started")
+    return sprint.started_at
+
+
+def _closed(sprint: Sprint) -> datetime:
+    """A queued sprint's close: only closed sprints are queued to close."""
+    if sprint.closed_at is None:
+        raise ValueError(f"sprint {sprint.pk} was queued to close but is not closed")
+    return sprint.closed_at
+
+
 class _Writer:
     """Replays the plan onto rows in memory, then writes stories, events and sprints in bulk."""
 
@@ -404,7 +418,7 @@ class _Writer:
         self.epics = self._epics()
         self.labels = self._labels()
         self.sprints = self._sprints()
-        self.sprint_names = {sprint.pk: sprint.name for sprint in self.sprints.values()}
+        self.sprint_names: dict[int | None, str] = {sprint.pk: sprint.name for sprint in self.sprints.values()}
 
     def _states(self) -> dict[str, WorkflowState]:
         live = {s.name.lower(): s for s in WorkflowState.objects.filter(project=self.project)}
@@ -422,7 +436,7 @@ class _Writer:
             found[key] = state
         return found
 
-    def _users(self) -> dict[str, AbstractBaseUser]:
+    def _users(self) -> dict[str, User]:
         members = _members(self.project)
         return {key: members[name] for key, name in self.mapping.users.items() if name is not None and name in members}
 
@@ -531,7 +545,7 @@ class _Writer:
 
     def _advance_sprint(self, sprint: Sprint, source: jira.JiraSprint, status: str) -> Sprint:
         """A sprint imported before moves forward with Jira (planned → active → closed), never back."""
-        order = [SprintStatus.PLANNED, SprintStatus.ACTIVE, SprintStatus.CLOSED]
+        order: list[str] = [SprintStatus.PLANNED, SprintStatus.ACTIVE, SprintStatus.CLOSED]
         if order.index(status) <= order.index(sprint.status):
             return sprint
         if status == SprintStatus.ACTIVE:
@@ -619,12 +633,12 @@ class _Writer:
         )
 
     def replay(self) -> None:
-        pending = sorted((s for s in self.commitments if s[0].started_at), key=lambda s: s[0].started_at)
-        closes = sorted(self.closes, key=lambda sprint: sprint.closed_at)
+        pending = sorted((s for s in self.commitments if s[0].started_at), key=lambda s: _started(s[0]))
+        closes = sorted(self.closes, key=_closed)
         for step in self.plan.steps:
-            while pending and pending[0][0].started_at < step.at:
+            while pending and _started(pending[0][0]) < step.at:
                 self._commit(*pending.pop(0))
-            while closes and closes[0].closed_at + story_services.CARRY_OVER_DELAY < step.at:
+            while closes and _closed(closes[0]) + story_services.CARRY_OVER_DELAY < step.at:
                 self._close(closes.pop(0))
             live = self.lives.get(step.key)
             if live is None:
@@ -657,7 +671,7 @@ class _Writer:
     def _close(self, sprint: Sprint) -> None:
         """The sprint closes: unfinished stories still in it go to the backlog, as ``sprint_close`` moves them (Jira
         keeps a completed sprint on the issues it sends back to the backlog, and logs nothing)."""
-        at = sprint.closed_at + story_services.CARRY_OVER_DELAY
+        at = _closed(sprint) + story_services.CARRY_OVER_DELAY
         for live in self.lives.values():
             story = live.story
             if live.sprint_id != sprint.pk or live.flow is None or story.state.category in CLOSED_CATEGORIES:
@@ -740,7 +754,7 @@ class _Writer:
         sprint = self.sprints.get(jira_id) if jira_id else None
         return sprint.pk if sprint is not None else None
 
-    def _assignee(self, key: str | None) -> tuple[AbstractBaseUser | None, str]:
+    def _assignee(self, key: str | None) -> tuple[User | None, str]:
         """A Jira assignee as a Sprintboard user, or as a name alone when they are none."""
         if key is None:
             return None, ""
@@ -750,6 +764,7 @@ class _Writer:
     def _change(self, live: _Live, step: jira.Step) -> tuple[str, Any, Any, str] | None:
         """The event a step writes (kind, from, to, to's name), with the row changed; None when nothing changes."""
         story = live.story
+        before: Any  # the value the step replaces: a state id, a sprint id, points, a user...
         if step.kind == "state":
             state = self.states.get(str(step.value)) if step.value is not None else None
             if state is None or state.pk == story.state.pk:
@@ -914,7 +929,8 @@ class _Writer:
             "to_name",
             "at",
         )
-        columns = ", ".join(connection.ops.quote_name(StoryEvent._meta.get_field(n).column) for n in names)
+        # get_field is typed to answer reverse relations too; these names are all columns.
+        columns = ", ".join(connection.ops.quote_name(StoryEvent._meta.get_field(n).column) for n in names)  # type: ignore[union-attr, arg-type]
         project_id = self.project.pk
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for offset, event in enumerate(self.events):
@@ -964,7 +980,7 @@ def import_write(
     export: jira.Export,
     mapping: jira.ImportMapping,
     plan: jira.Plan,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
 ) -> dict[str, Any]:
     """Write ``plan`` into ``project`` in bulk, exactly as the services would have written it change by
     change; the summary (created, updated, unchanged, skipped with reasons, events, ...)."""

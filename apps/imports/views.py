@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import DomainError
+from apps.core.http import user_of
 from apps.imports import selectors, services
 from apps.imports.models import Import, ImportSource
 from apps.projects.models import Category, Membership, Project, Role
@@ -51,7 +52,7 @@ def import_index(request: HttpRequest, project: Project, membership: Membership)
     errors: list[str] = []
     if request.method == "POST":
         try:
-            upload = services.import_create(project=project, actor=request.user, **_upload_form(request))
+            upload = services.import_create(project=project, actor=user_of(request), **_upload_form(request))
         except DomainError as exc:
             errors = _errors(exc)
         else:

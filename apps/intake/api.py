@@ -64,10 +64,10 @@ class RequestSerializer(serializers.ModelSerializer):
         }
 
     def get_requester(self, request: Request) -> str | None:
-        return request.requester.username if request.requester_id else None
+        return request.requester.username if request.requester else None
 
     def get_story(self, request: Request) -> str | None:
-        return request.story.key if request.story_id else None
+        return request.story.key if request.story else None
 
 
 class RequestCreateSerializer(StrictSerializer):
@@ -168,7 +168,7 @@ class RequestGroups(ApiView):
     )
     def get(self, request, key):
         groups = selectors.request_groups(self.project(key))
-        page = self.paginate_queryset(groups)
+        page = self.paginate_queryset(groups) or []
         return self.get_paginated_response([asdict(group) for group in page])
 
 

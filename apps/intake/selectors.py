@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 from django.urls import reverse
 
@@ -38,7 +38,7 @@ def followed_request(request_id: int) -> Request | None:
     )
 
 
-def requests_of(project: Project, user: AbstractBaseUser) -> QuerySet[Request]:
+def requests_of(project: Project, user: User) -> QuerySet[Request]:
     """A requester's own requests, newest first, with where each one went."""
     return (
         project_requests(project)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -49,7 +49,7 @@ def _text(value: Any, *, field: str, limit: int, required: bool) -> str:
 def request_submit(
     *,
     project: Project,
-    requester: AbstractBaseUser | None,
+    requester: User | None,
     title: str,
     detail: str = "",
     channel: str = Channel.WEB,
@@ -108,7 +108,7 @@ def _story_description(request: Request) -> str:
 def request_accept(
     *,
     request: Request,
-    actor: AbstractBaseUser,
+    actor: User,
     placement: story_services.Placement = story_services.BOTTOM,
     sprint: Sprint | None = None,
     at: datetime | None = None,
@@ -138,7 +138,7 @@ def request_accept(
 
 
 @transaction.atomic
-def request_merge(*, request: Request, into: Request, actor: AbstractBaseUser, at: datetime | None = None) -> Request:
+def request_merge(*, request: Request, into: Request, actor: User, at: datetime | None = None) -> Request:
     """Fold an open request into another (open or accepted) one of the project; its own merged asks follow it."""
     if into.pk == request.pk:
         raise InvalidInput("A request cannot be merged into itself.", field="into", code="self_merge")
@@ -161,7 +161,7 @@ def request_merge(*, request: Request, into: Request, actor: AbstractBaseUser, a
 
 
 @transaction.atomic
-def request_decline(*, request: Request, actor: AbstractBaseUser, reason: str, at: datetime | None = None) -> Request:
+def request_decline(*, request: Request, actor: User, reason: str, at: datetime | None = None) -> Request:
     """Decline an open request; the reason is shown to the requester."""
     reason = _text(reason, field="reason", limit=REASON_MAX, required=True)
     locked = _locked_open(request)
@@ -187,7 +187,7 @@ def requests_accept_group(
     project: Project,
     ids: Sequence[int],
     representative: int,
-    actor: AbstractBaseUser,
+    actor: User,
     placement: story_services.Placement = story_services.BOTTOM,
     at: datetime | None = None,
 ) -> Request:
@@ -201,7 +201,7 @@ def requests_accept_group(
 
 @transaction.atomic
 def requests_merge_group(
-    *, project: Project, ids: Sequence[int], representative: int, actor: AbstractBaseUser, at: datetime | None = None
+    *, project: Project, ids: Sequence[int], representative: int, actor: User, at: datetime | None = None
 ) -> Request:
     """Merge every request of a group into its representative, which stays open."""
     head, others = _group(project, ids, representative)

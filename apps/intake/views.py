@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import DomainError, InvalidInput
+from apps.core.http import user_of
 from apps.intake import mail, selectors, services
 from apps.intake.forms import AcceptForm, DeclineForm, GroupForm, MergeForm, RequestForm
 from apps.intake.models import Channel, Request, RequestStatus
@@ -92,7 +93,7 @@ def requests_page(request: HttpRequest, project: Project, membership: Membership
     form = RequestForm(request.POST or None, with_channel=membership.allows(Role.PRODUCT_OWNER))
     if request.method == "POST" and form.is_valid():
         try:
-            created = services.request_submit(project=project, requester=request.user, **form.cleaned_data)
+            created = services.request_submit(project=project, requester=user_of(request), **form.cleaned_data)
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -103,7 +104,7 @@ def requests_page(request: HttpRequest, project: Project, membership: Membership
 
 @project_view()
 def my_requests(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    page = Paginator(selectors.requests_of(project, request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.requests_of(project, user_of(request)), PAGE_SIZE).get_page(request.GET.get("page"))
     return render_project(request, "intake/my_requests.html", project, membership, nav="requests", page=page)
 
 
@@ -129,19 +130,22 @@ def triage(
     item = get_object_or_404(Request, pk=request_id, project=project)
     data = valid(TRIAGE_FORMS[action](request.POST))
     if action == "accept":
-        done = services.request_accept(request=item, actor=request.user, placement=Placement(position=data["position"]))
+        done = services.request_accept(
+            request=item, actor=user_of(request), placement=Placement(position=data["position"])
+        )
         messages.success(
             request,
-            f"Request #{item.pk} is now {done.story.key}, at the {data['position']} of the backlog.",
+            # request_accept links the new story: an accepted request's story is never None here.
+            f"Request #{item.pk} is now {done.story.key}, at the {data['position']} of the backlog.",  # type: ignore[union-attr]
         )
     elif action == "merge":
         into = Request.objects.filter(project=project, pk=data["into"]).first()
         if into is None:
             raise InvalidInput(f"{project.key} has no request #{data['into']}.", field="into")
-        services.request_merge(request=item, into=into, actor=request.user)
+        services.request_merge(request=item, into=into, actor=user_of(request))
         messages.success(request, f"Request #{item.pk} is merged into #{into.pk}.")
     else:
-        services.request_decline(request=item, actor=request.user, reason=data["reason"])
+        services.request_decline(request=item, actor=user_of(request), reason=data["reason"])
         messages.success(request, f"Request #{item.pk} is declined; its requester sees why.")
     return _back(project, request)
 
@@ -159,13 +163,14 @@ def group_triage(request: HttpRequest, project: Project, membership: Membership)
             project=project,
             ids=data["requests"],
             representative=data["representative"],
-            actor=request.user,
+            actor=user_of(request),
             placement=placement,
         )
-        messages.success(request, f"{len(data['requests'])} requests are now one story, {head.story.key}.")
+        # requests_accept_group links the new story: the head's story is never None here.
+        messages.success(request, f"{len(data['requests'])} requests are now one story, {head.story.key}.")  # type: ignore[union-attr]
     else:
         services.requests_merge_group(
-            project=project, ids=data["requests"], representative=data["representative"], actor=request.user
+            project=project, ids=data["requests"], representative=data["representative"], actor=user_of(request)
         )
         messages.success(request, f"{len(data['requests']) - 1} requests are merged into #{data['representative']}.")
     return _back(project, request)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.core.forms import form_field
 from apps.projects.models import Project, WorkflowState
 
 
@@ -22,7 +23,9 @@ class StatesForm(forms.Form):
     def __init__(self, *args, project: Project, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for name in ("opened_state", "merged_state"):
-            self.fields[name].queryset = WorkflowState.objects.filter(project=project).order_by("position", "id")
+            form_field(self, name, forms.ModelChoiceField).queryset = WorkflowState.objects.filter(
+                project=project
+            ).order_by("position", "id")
 
 
 class SlackForm(forms.Form):

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from apps.integrations.models import CodeLink, Integration, SlackUser
 from apps.projects.models import Project
+from apps.stories.models import Story
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,6 @@ def receiving(key: str) -> Integration | None:
     return Integration.objects.filter(project__key=key).select_related("project").first()
 
 
-def story_code_links(story: object) -> QuerySet[CodeLink]:
+def story_code_links(story: Story) -> QuerySet[CodeLink]:
     """Newest first: open pull/merge requests and branches read before old commits."""
     return CodeLink.objects.filter(story=story).order_by("-updated_at", "-id")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -66,11 +66,11 @@ def _slack_secret(value: Any) -> str:
     return value
 
 
-def _slack_users(project: Project, value: Any) -> dict[str, AbstractBaseUser]:
+def _slack_users(project: Project, value: Any) -> dict[str, User]:
     if not isinstance(value, dict):
         raise InvalidInput('slack_users maps Slack user ids to usernames: {"U012AB3CD": "alice"}.', field="slack_users")
     members = {m.user.get_username(): m.user for m in Membership.objects.filter(project=project).select_related("user")}
-    users = {}
+    users: dict[str, User] = {}
     for slack_id, username in value.items():
         if not slack_id.isalnum() or len(slack_id) > SLACK_ID_MAX:
             raise InvalidInput(f"{slack_id!r} is not a Slack user id (such as U012AB3CD).", field="slack_users")
@@ -132,7 +132,7 @@ class Delivered:
     refused: list[dict[str, str]] = field(default_factory=list)
 
 
-def integration_actor(host: str) -> AbstractBaseUser:
+def integration_actor(host: str) -> User:
     """The account a host's changes are made by: inactive, no password, named for the host (history reads
     "GitHub moved it to Review")."""
     username, name = BOTS[Host(host)]
@@ -175,7 +175,7 @@ def _targets(integration: Integration) -> dict[str, WorkflowState]:
     return {move: live[pk] for move, pk in wanted.items() if pk in live}
 
 
-def _move(story: Story, state: WorkflowState, actor: AbstractBaseUser, done: Delivered) -> None:
+def _move(story: Story, state: WorkflowState, actor: User, done: Delivered) -> None:
     if story.state_id == state.pk:
         return
     try:
@@ -205,14 +205,14 @@ def codehost_deliver(*, project: Project, host: str, links: list[codehost.CodeLi
     if moves:
         actor = integration_actor(host)
         for move, key in moves:
-            _move(stories[key], targets[move], actor, done)  # type: ignore[index]
+            _move(stories[key], targets[move], actor, done)
     return done
 
 
 # --- Slack ----------------------------------------------------------------------------------------
 
 
-def slack_requester(*, project: Project, slack_id: str) -> AbstractBaseUser | None:
+def slack_requester(*, project: Project, slack_id: str) -> User | None:
     """The member a Slack user is linked to, while they are a member of the project."""
     link = SlackUser.objects.filter(project=project, slack_id=slack_id.upper()).select_related("user").first()
     if link is None or not Membership.objects.filter(project=project, user=link.user).exists():

@@ -74,14 +74,14 @@ def grouped(notifications: Sequence[Notification]) -> list[Group]:
         by_story.setdefault(notification.story_id, []).append(notification)
     groups = [
         Group(
-            title=f"{items[0].story.key} {items[0].story.title}",
-            url=absolute(reverse("story-detail", kwargs={"key": items[0].project.key, "story_key": items[0].story.key}))
+            title=f"{story.key} {story.title}",
+            url=absolute(reverse("story-detail", kwargs={"key": items[0].project.key, "story_key": story.key}))
             if items[0].project
             else None,
             items=tuple(_item(n) for n in items),
         )
-        for story_id, items in by_story.items()
-        if story_id is not None
+        for items in by_story.values()
+        if (story := items[0].story) is not None
     ]
     if None in by_story:
         groups.append(Group(title="Other", url=None, items=tuple(_item(n) for n in by_story[None])))

@@ -62,9 +62,9 @@ def grouped_by_story(notifications: list[Notification]) -> list[StoryGroup]:
     for notification in notifications:
         groups.setdefault(notification.story_id, []).append(notification)
     result = [
-        StoryGroup(title=f"{items[0].story.key} {items[0].story.title}", url=items[0].url, notifications=items)
-        for story_id, items in groups.items()
-        if story_id is not None
+        StoryGroup(title=f"{story.key} {story.title}", url=items[0].url, notifications=items)
+        for items in groups.values()
+        if (story := items[0].story) is not None
     ]
     if None in groups:
         result.append(StoryGroup(title="Projects, requests and deliverables", url=None, notifications=groups[None]))

@@ -18,10 +18,10 @@ class NotificationSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "read", "created_at", "actor", "story", "text", "url"]
 
     def get_actor(self, notification: Notification) -> str | None:
-        return notification.actor.get_username() if notification.actor_id else None
+        return notification.actor.get_username() if notification.actor else None
 
     def get_story(self, notification: Notification) -> str | None:
-        return notification.story.key if notification.story_id else None
+        return notification.story.key if notification.story else None
 
 
 class MarkReadSerializer(StrictSerializer):

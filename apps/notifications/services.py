@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
@@ -48,13 +48,13 @@ def watchers_add(*, story: Story, users: Iterable[Any]) -> None:
     Watch.objects.bulk_create([Watch(story=story, user_id=pk) for pk in ids], ignore_conflicts=True)
 
 
-def watch_add(*, story: Story, user: AbstractBaseUser) -> None:
+def watch_add(*, story: Story, user: User) -> None:
     if story.deleted_at is not None:
         raise NotFound(f"{story.key} has been deleted.")
     watchers_add(story=story, users=[user])
 
 
-def watch_remove(*, story: Story, user: AbstractBaseUser) -> None:
+def watch_remove(*, story: Story, user: User) -> None:
     Watch.objects.filter(story=story, user=user).delete()
 
 
@@ -123,7 +123,7 @@ def _who(user: Any) -> str:
     return user.get_username() if getattr(user, "pk", None) else "Someone"
 
 
-def _members_named(project_id: int, usernames: Sequence[str]) -> list[AbstractBaseUser]:
+def _members_named(project_id: int, usernames: Sequence[str]) -> list[User]:
     """The project's members among ``usernames``: a mention of anyone else is plain text."""
     if not usernames:
         return []
@@ -131,11 +131,11 @@ def _members_named(project_id: int, usernames: Sequence[str]) -> list[AbstractBa
     return [m.user for m in memberships.select_related("user")]
 
 
-def _watchers(story: Story) -> list[AbstractBaseUser]:
+def _watchers(story: Story) -> list[User]:
     return [w.user for w in Watch.objects.filter(story=story).select_related("user")]
 
 
-def _mention(story: Story, text: str, *, actor: Any, where: str, at: datetime) -> list[AbstractBaseUser]:
+def _mention(story: Story, text: str, *, actor: Any, where: str, at: datetime) -> list[User]:
     """Notify the members ``text`` mentions, and make them watchers; who was mentioned."""
     people = _members_named(story.project_id, mentioned(text))
     if where == "description":
@@ -181,7 +181,7 @@ def story_events_notify(*, project_id: int, first_seq: int, last_seq: int) -> in
     cutoff = timezone.now() - HISTORIC
     recent = [event for event in events if event.at >= cutoff]
     changed = {event.story_id for event in recent if event.kind in CHANGE_KINDS}
-    watching: dict[int, list[AbstractBaseUser]] = {}
+    watching: dict[int, list[User]] = {}
     for watch in Watch.objects.filter(story_id__in=changed).select_related("user") if changed else ():
         watching.setdefault(watch.story_id, []).append(watch.user)
     sprint_ids = {event.to_value for event in recent if event.kind == EventKind.SPRINT and event.to_value}
@@ -191,7 +191,7 @@ def story_events_notify(*, project_id: int, first_seq: int, last_seq: int) -> in
     return len(events)
 
 
-def _story_event(event: StoryEvent, watchers: list[AbstractBaseUser], sprints: dict[int, str]) -> None:
+def _story_event(event: StoryEvent, watchers: list[User], sprints: dict[int, str]) -> None:
     story, actor = event.story, event.actor
     if event.kind == EventKind.CREATED:
         watchers_add(story=story, users=[actor, story.assignee])
@@ -332,7 +332,7 @@ def sprint_notify(*, sprint: Sprint, actor: Any, started: bool) -> None:
 # --- Reading state changes: mark read, preferences -----------------------------------------------
 
 
-def notifications_mark_read(*, user: AbstractBaseUser, ids: Sequence[int] | None = None) -> int:
+def notifications_mark_read(*, user: User, ids: Sequence[int] | None = None) -> int:
     """Mark the user's notifications ``ids`` (all of them when None) read; how many were unread."""
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
@@ -340,7 +340,7 @@ def notifications_mark_read(*, user: AbstractBaseUser, ids: Sequence[int] | None
     return unread.update(read_at=timezone.now())
 
 
-def preference_set(*, user: AbstractBaseUser, kind: str, delivery: str, in_app: bool = True) -> NotificationPreference:
+def preference_set(*, user: User, kind: str, delivery: str, in_app: bool = True) -> NotificationPreference:
     if kind not in Kind.values:
         raise InvalidInput(f"kind must be one of {', '.join(Kind.values)}.", field="kind")
     if delivery not in Delivery.values:
@@ -351,7 +351,7 @@ def preference_set(*, user: AbstractBaseUser, kind: str, delivery: str, in_app: 
     return pref
 
 
-def unsubscribe(*, token: str) -> tuple[AbstractBaseUser, str]:
+def unsubscribe(*, token: str) -> tuple[User, str]:
     """Turn off the e-mail of the kind a signed unsubscribe token names; the user and the kind."""
     try:
         user_id, kind = mail.unsubscribe_payload(token)

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
+from apps.core.http import HtmxHttpRequest, user_of
 from apps.notifications import selectors, services
 from apps.notifications.models import Delivery, Kind, Notification
 from apps.projects.models import Membership, Project
@@ -56,7 +57,7 @@ def bell(request: HttpRequest) -> HttpResponse:
 @login_required
 def mark_read(request: HttpRequest) -> HttpResponse:
     ids = [int(pk) for pk in request.POST.getlist("id") if pk.isdigit() and len(pk) < 19]
-    marked = services.notifications_mark_read(user=request.user, ids=None if request.POST.get("all") else ids)
+    marked = services.notifications_mark_read(user=user_of(request), ids=None if request.POST.get("all") else ids)
     messages.success(request, f"{marked} notification{'s' if marked != 1 else ''} marked read.")
     return redirect("notification-list")
 
@@ -64,10 +65,10 @@ def mark_read(request: HttpRequest) -> HttpResponse:
 @login_required
 def open_notification(request: HttpRequest, notification_id: int) -> HttpResponse:
     """Follow a notification: it is read, and the browser goes where it points."""
-    notification = Notification.objects.filter(pk=notification_id, user=request.user).first()
+    notification = Notification.objects.filter(pk=notification_id, user=user_of(request)).first()
     if notification is None:
         raise Http404("There is no such notification of yours.")
-    services.notifications_mark_read(user=request.user, ids=[notification.pk])
+    services.notifications_mark_read(user=user_of(request), ids=[notification.pk])
     safe = url_has_allowed_host_and_scheme(notification.url, allowed_hosts={request.get_host()})
     return redirect(notification.url if safe else "notification-list")
 
@@ -81,7 +82,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
                 messages.error(request, f"Choose how to be e-mailed about “{Kind(kind).label}”.")
                 return redirect("notification-settings")
             services.preference_set(
-                user=request.user, kind=kind, delivery=delivery, in_app=request.POST.get(f"in_app-{kind}") == "on"
+                user=user_of(request), kind=kind, delivery=delivery, in_app=request.POST.get(f"in_app-{kind}") == "on"
             )
         messages.success(request, "Your notification settings are saved.")
         return redirect("notification-settings")
@@ -91,7 +92,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
         {
             "choices": selectors.preferences(request.user),
             "deliveries": Delivery.choices,
-            "has_email": bool(request.user.email),
+            "has_email": bool(user_of(request).email),
         },
     )
 
@@ -112,14 +113,14 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 @project_view()
-def watch_toggle(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def watch_toggle(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     story = Story.objects.filter(project=project, key=story_key).first()
     if story is None:
         raise Http404(f"There is no story {story_key} in {project.key}.")
     if request.POST.get("watch") == "1":
-        services.watch_add(story=story, user=request.user)
+        services.watch_add(story=story, user=user_of(request))
     else:
-        services.watch_remove(story=story, user=request.user)
+        services.watch_remove(story=story, user=user_of(request))
     if request.htmx:
         return render(
             request,

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from apps.core.api_base import StrictSerializer
 from apps.core.api_support import error_responses
 from apps.core.errors import InvalidInput
+from apps.core.http import user_of
 from apps.projects import services
 from apps.projects.api_base import ApiView
 from apps.projects.models import Category, Membership, Project, Role, WipPolicy, WorkflowState
@@ -96,7 +97,7 @@ class ProjectList(ApiView):
     serializer_class = ProjectSerializer
 
     def get_serializer_context(self):
-        roles = dict(Membership.objects.filter(user=self.request.user).values_list("project_id", "role"))
+        roles = dict(Membership.objects.filter(user=user_of(self.request)).values_list("project_id", "role"))
         return {**super().get_serializer_context(), "roles": roles}
 
     @extend_schema(

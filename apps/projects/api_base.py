@@ -48,7 +48,8 @@ class ApiView(GenericAPIView):
         found = rows.select_related("project").filter(**lookup).first()
         if found is None:
             raise NotFound(missing)
-        self.membership = require_role(user=self.request.user, project=found.project, minimum=minimum)
+        # Every row an API view scopes has a project (the bound of M, Model, cannot say so).
+        self.membership = require_role(user=self.request.user, project=found.project, minimum=minimum)  # type: ignore[attr-defined]
         return found
 
     def membership_allows(self, minimum: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from apps.core.errors import NotFound, PermissionDenied
@@ -11,17 +11,17 @@ from apps.projects.models import Membership, Project, Role, WorkflowState
 ROLE_NAMES = dict(Role.choices)
 
 
-def projects_for(user: AbstractBaseUser) -> QuerySet[Project]:
+def projects_for(user: User) -> QuerySet[Project]:
     return Project.objects.filter(memberships__user=user).order_by("key")
 
 
-def membership_for(*, user: AbstractBaseUser, project: Project) -> Membership | None:
+def membership_for(*, user: User | AnonymousUser, project: Project) -> Membership | None:
     if not user.is_authenticated:
         return None
     return Membership.objects.filter(user=user, project=project).first()
 
 
-def require_role(*, user: AbstractBaseUser, project: Project, minimum: str) -> Membership:
+def require_role(*, user: User | AnonymousUser, project: Project, minimum: str) -> Membership:
     """The user's membership if it allows ``minimum``. Non-members learn nothing: 404, not 403."""
     membership = membership_for(user=user, project=project)
     if membership is None:
@@ -32,7 +32,7 @@ def require_role(*, user: AbstractBaseUser, project: Project, minimum: str) -> M
 
 
 def project_for_user(
-    *, user: AbstractBaseUser, key: str, minimum: str = Role.STAKEHOLDER
+    *, user: User | AnonymousUser, key: str, minimum: str = Role.STAKEHOLDER
 ) -> tuple[Project, Membership]:
     project = Project.objects.filter(key=key).first() if isinstance(key, str) else None
     if project is None:

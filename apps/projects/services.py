@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import EllipsisType
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -36,7 +37,7 @@ def _validated(instance, *, exclude: Sequence[str] = ()) -> None:
 @transaction.atomic
 def project_create(
     *,
-    creator: AbstractBaseUser,
+    creator: User,
     key: str,
     name: str,
     sprint_length_days: int = 14,
@@ -92,7 +93,7 @@ def _check_role(role: str) -> None:
 
 
 @transaction.atomic
-def membership_add(*, project: Project, user: AbstractBaseUser, role: str) -> Membership:
+def membership_add(*, project: Project, user: User, role: str) -> Membership:
     _check_role(role)
     membership, created = Membership.objects.get_or_create(project=project, user=user, defaults={"role": role})
     if not created:
@@ -139,7 +140,7 @@ def _check_state_name(project: Project, name: str, *, exclude: int | None = None
         raise InvalidInput("A state needs a name.", field="name")
     if len(name) > 60:
         raise InvalidInput("A state's name is at most 60 characters.", field="name")
-    if WorkflowState.objects.filter(project=project, name=name).exclude(pk=exclude).exists():
+    if WorkflowState.objects.filter(project=project, name=name).exclude(pk=exclude).exists():  # type: ignore[misc]  # pk=None excludes no row
         raise Conflict(f"There is already a state named {name!r}.", field="name", code="duplicate")
 
 
@@ -175,7 +176,7 @@ def state_update(
     state: WorkflowState,
     name: str | None = None,
     category: str | None = None,
-    wip_limit: object = ...,
+    wip_limit: int | None | EllipsisType = ...,
     position: int | None = None,
 ) -> WorkflowState:
     Project.objects.select_for_update().get(pk=state.project_id)
@@ -212,9 +213,7 @@ def state_reorder(*, state: WorkflowState, position: int) -> list[WorkflowState]
 
 
 @transaction.atomic
-def state_delete(
-    *, state: WorkflowState, move_to: WorkflowState | None = None, actor: AbstractBaseUser | None = None
-) -> None:
+def state_delete(*, state: WorkflowState, move_to: WorkflowState | None = None, actor: User | None = None) -> None:
     """Take a state out of the workflow once it holds no story, deleted ones included (``move_to`` moves them
     there first). The row stays, marked deleted, so the history that passed through it still replays."""
     Project.objects.select_for_update().get(pk=state.project_id)

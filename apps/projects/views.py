@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core import errors
 from apps.core.api_support import domain_error_body
+from apps.core.http import user_of
 from apps.projects import services
 from apps.projects.forms import (
     MemberAddForm,
@@ -38,7 +39,7 @@ from apps.projects.forms import (
     add_domain_error,
 )
 from apps.projects.middleware import LAST_PAGE_COOKIE
-from apps.projects.models import Membership, Project, Role, WorkflowState
+from apps.projects.models import Category, Membership, Project, Role, WorkflowState
 from apps.projects.selectors import project_for_user
 
 # --- Shared by every project page (apps.stories and apps.web use these too) ---------
@@ -92,7 +93,7 @@ def valid(form: forms.Form) -> dict[str, Any]:
     if not form.is_valid():
         name, problems = next(iter(form.errors.items()))
         if name == "__all__":
-            raise errors.InvalidInput(problems[0])
+            raise errors.InvalidInput(str(problems[0]))
         raise errors.InvalidInput(f"{form[name].label}: {problems[0]}", field=name)
     return form.cleaned_data
 
@@ -126,7 +127,7 @@ def render_project(
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    memberships = Membership.objects.filter(user=request.user).select_related("project").order_by("project__key")
+    memberships = Membership.objects.filter(user=user_of(request)).select_related("project").order_by("project__key")
     return render(request, "projects/project_list.html", {"memberships": memberships})
 
 
@@ -139,10 +140,10 @@ def start(request: HttpRequest) -> HttpResponse:
     if (
         match
         and url_has_allowed_host_and_scheme(last, allowed_hosts=None)
-        and Membership.objects.filter(user=request.user, project__key=match[1]).exists()
+        and Membership.objects.filter(user=user_of(request), project__key=match[1]).exists()
     ):
         return redirect(last)
-    keys = list(Membership.objects.filter(user=request.user).values_list("project__key", flat=True)[:2])
+    keys = list(Membership.objects.filter(user=user_of(request)).values_list("project__key", flat=True)[:2])
     if len(keys) == 1:
         return redirect("project-board", key=keys[0])
     return redirect("project-list")
@@ -153,7 +154,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            project = services.project_create(creator=request.user, **form.cleaned_data)
+            project = services.project_create(creator=user_of(request), **form.cleaned_data)
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -181,7 +182,7 @@ def _settings_context(project: Project, **forms: Any) -> dict[str, Any]:
         "state_errors": forms.get("state_errors", {}),
         "workflow_saved": forms.get("workflow_saved", ""),
         "role_choices": Role.choices,
-        "category_choices": StateForm.base_fields["category"].choices,
+        "category_choices": Category.choices,
     }
 
 
@@ -307,10 +308,10 @@ def state_add(request: HttpRequest, project: Project, membership: Membership) ->
     return _settings_response(request, project, membership, section="workflow", ok=ok, state_form=None if ok else form)
 
 
-def _form_error(form: StateForm | StateMoveForm | StateDeleteForm) -> str:
+def _form_error(form: MemberRoleForm | StateForm | StateMoveForm | StateDeleteForm) -> str:
     field, messages_ = next(iter(form.errors.items()))
     if field not in form.fields:
-        return messages_[0]
+        return str(messages_[0])
     return f"{form.fields[field].label or field.replace('_', ' ').capitalize()}: {messages_[0]}"
 
 
@@ -359,6 +360,6 @@ def state_delete(request: HttpRequest, project: Project, membership: Membership,
         move_to = project.states.filter(pk=target).first() if target else None
         if target and move_to is None:
             raise errors.InvalidInput("Choose a state of this project to move the stories to.", field="move_to")
-        services.state_delete(state=state, move_to=move_to, actor=request.user)
+        services.state_delete(state=state, move_to=move_to, actor=user_of(request))
 
     return _row_action(request, project, membership, section="workflow", row_id=state.pk, action=delete)

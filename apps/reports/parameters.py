@@ -24,7 +24,7 @@ MAX_SEED = 2**31 - 1
 FORECAST_HORIZON_DAYS = 5 * 365
 # Query parameters every report endpoint accepts besides its own: the download format and its table.
 DOWNLOAD_PARAMETERS = frozenset({"format", "table"})
-ALLOWED = {
+ALLOWED: dict[str, set[str]] = {
     ReportKind.FLOW: {"from", "to"},
     ReportKind.WASTE: {"from", "to"},
     ReportKind.VELOCITY: set(),
@@ -88,7 +88,7 @@ def _window(query: Mapping[str, str], today: date) -> dict[str, str | None]:
         raise InvalidInput(
             f"The dates may be at most {longest} days apart: choose a later start date.", field="from", code="too_long"
         )
-    return {"from": start and start.isoformat(), "to": end and end.isoformat()}
+    return {"from": None if start is None else start.isoformat(), "to": None if end is None else end.isoformat()}
 
 
 def _forecast(query: Mapping[str, str], today: date) -> dict[str, Any]:

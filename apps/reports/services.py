@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -157,7 +157,7 @@ def _mark_read(report: Report, now: datetime) -> Report:
     return report
 
 
-def _check_caps(project: Project, user: AbstractBaseUser, report_id: int) -> None:
+def _check_caps(project: Project, user: User, report_id: int) -> None:
     """Refuse a computation past the caps of on-demand work in flight, per person and per project.
 
     The caller holds the project's and the person's row locks, so two requests never both pass.
@@ -181,7 +181,7 @@ def _check_caps(project: Project, user: AbstractBaseUser, report_id: int) -> Non
         )
 
 
-def _lock_for_caps(project: Project, user: AbstractBaseUser) -> None:
+def _lock_for_caps(project: Project, user: User) -> None:
     """Lock the project's row, then the person's (the project first, as every writer does)."""
     list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))
     list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
@@ -194,7 +194,7 @@ def report_request(
     parameters: dict[str, Any],
     sprint: Sprint | None = None,
     force: bool = False,
-    requested_by: AbstractBaseUser | None = None,
+    requested_by: User | None = None,
 ) -> Report:
     """The stored report if its inputs are current; otherwise queue its computation (once) and return the row.
 
@@ -240,7 +240,7 @@ def report_request(
             requested_by=requested_by,
         )
         if queued:
-            transaction.on_commit(partial(_enqueue, report.pk, _queue(requested_by and requested_by.pk)))
+            transaction.on_commit(partial(_enqueue, report.pk, _queue(requested_by.pk if requested_by else None)))
     report.refresh_from_db()
     return report
 
@@ -303,11 +303,19 @@ def _engine_config(data: EngineInput, kind: str, sprint_id: int | None, fingerpr
     )
 
 
-def _sprint_record(data: EngineInput, sprint_id: int) -> records.Sprint:
+def _sprint_record(data: EngineInput, sprint_id: int | None) -> records.Sprint:
     found = [s for s in data.sprints if s.id == sprint_id]
     if not found:
         raise EngineError(f"sprint {sprint_id} no longer exists")
     return found[0]
+
+
+def _figures(report: object) -> dict[str, Any]:
+    """An engine report (a dataclass) as the JSON object a report stores."""
+    figures = to_jsonable(report)
+    if not isinstance(figures, dict):
+        raise TypeError(f"{type(report).__name__} is not a report of named figures")
+    return figures
 
 
 def _published(shipped: list[records.Deliverable]) -> list[dict[str, Any]]:
@@ -320,23 +328,23 @@ def _compute(
     kind, parameters = report.kind, report.parameters
     if kind == ReportKind.SPRINT:
         sprint = _sprint_record(data, report.sprint_id)
-        result = to_jsonable(sprints.sprint_report(history, sprint=sprint))
+        result = _figures(sprints.sprint_report(history, sprint=sprint))
         result["published_deliverables"] = _published(dataops.published_in_sprint(deliverables, sprint, history.as_of))
         return result
     if kind == ReportKind.DATAOPS:
-        result = to_jsonable(dataops.dataops_report(history, deliverables=deliverables, sprints=data.sprints))
+        result = _figures(dataops.dataops_report(history, deliverables=deliverables, sprints=data.sprints))
         result["kind_names"] = dict(DeliverableKind.choices)
         return result
     if kind == ReportKind.VELOCITY:
-        return to_jsonable(sprints.velocity_report(history, sprints=data.sprints))
+        return _figures(sprints.velocity_report(history, sprints=data.sprints))
     if kind == ReportKind.FLOW:
         start, end = params.window_of(parameters, history.as_of_day)
-        result = to_jsonable(flow.flow_report(history, start=start, end=end))
+        result = _figures(flow.flow_report(history, start=start, end=end))
         result["state_names"] = {str(s.id): s.name for s in data.workflow}
         return result
     if kind == ReportKind.WASTE:
         start, end = params.window_of(parameters, history.as_of_day)
-        result = to_jsonable(
+        result = _figures(
             waste.waste_report(history, sprints=data.sprints, deliverables=deliverables, start=start, end=end)
         )
         result["trend"] = to_jsonable(
@@ -350,14 +358,14 @@ def _compute(
 def _forecast(report: Report, history: History) -> dict[str, Any]:
     parameters, seed = report.parameters, report.parameters.get("seed", 0)
     if parameters.get("items"):
-        result = to_jsonable(forecast.forecast_when(history, items=parameters["items"], seed=seed))
+        result = _figures(forecast.forecast_when(history, items=parameters["items"], seed=seed))
         return {"mode": "when", **result}
     by = (
         date.fromisoformat(parameters["date"])
         if parameters.get("date")
         else (history.as_of_day + timedelta(days=report.project.sprint_length_days))
     )
-    result = to_jsonable(forecast.forecast_how_many(history, by=max(by, history.as_of_day), seed=seed))
+    result = _figures(forecast.forecast_how_many(history, by=max(by, history.as_of_day), seed=seed))
     return {"mode": "how_many", **result}
 
 

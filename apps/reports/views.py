@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import DomainError, TooManyRequests
+from apps.core.http import HtmxHttpRequest, user_of
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.reports import exports, parameters, services
@@ -47,12 +48,12 @@ def _base_query(request: HttpRequest) -> str:
 
 
 def _context(report: Report | None, kind: str) -> dict[str, Any]:
-    done = report is not None and report.status == ReportStatus.DONE and report.result is not None
+    result = report.result if report is not None and report.status == ReportStatus.DONE else None
     return {
         "report": report,
-        "result": report.result if done else None,
-        "tables": exports.tables(kind, report.result) if done else {},
-        "trend_tables": exports.waste_trend_tables(report.result) if done and kind == ReportKind.WASTE else {},
+        "result": result,
+        "tables": exports.tables(kind, result) if result is not None else {},
+        "trend_tables": exports.waste_trend_tables(result) if result is not None and kind == ReportKind.WASTE else {},
         "kind": kind,
     }
 
@@ -95,7 +96,7 @@ def sprint_report(request: HttpRequest, project: Project, membership: Membership
         return render(form_error=f"{sprint.name} has not started: its report begins at its start.")
     try:
         report = services.report_request(
-            project=project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint, requested_by=request.user
+            project=project, kind=ReportKind.SPRINT, parameters={}, sprint=sprint, requested_by=user_of(request)
         )
     except TooManyRequests as exc:
         return _too_many(render, exc, report_find(project, ReportKind.SPRINT, sprint_parameters(sprint)))
@@ -127,7 +128,9 @@ def _kind_page(kind: str, template: str):
         except DomainError as exc:
             return render(form_error=exc.message, status=400)
         try:
-            report = services.report_request(project=project, kind=kind, parameters=wanted, requested_by=request.user)
+            report = services.report_request(
+                project=project, kind=kind, parameters=wanted, requested_by=user_of(request)
+            )
         except TooManyRequests as exc:
             return _too_many(render, exc, report_find(project, kind, wanted))
         return _download_or_page(request, report, lambda **kw: render(report, **kw))
@@ -153,7 +156,7 @@ def _page_url(report: Report) -> str:
 
 
 def _status(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     project: Project,
     membership: Membership,
     report: Report,
@@ -181,14 +184,14 @@ def _status(
 
 @require_GET
 @project_view()
-def report_status(request: HttpRequest, project: Project, membership: Membership, report_id: int) -> HttpResponse:
+def report_status(request: HtmxHttpRequest, project: Project, membership: Membership, report_id: int) -> HttpResponse:
     report = get_object_or_404(Report.objects.select_related("project"), project=project, pk=report_id)
     return _status(request, project, membership, report)
 
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def report_queue(request: HttpRequest, project: Project, membership: Membership, report_id: int) -> HttpResponse:
+def report_queue(request: HtmxHttpRequest, project: Project, membership: Membership, report_id: int) -> HttpResponse:
     """Queue a report again (retries a failed one; a current one is left as it is)."""
     report = get_object_or_404(Report.objects.select_related("project", "sprint"), project=project, pk=report_id)
     if report.kind not in ReportKind.values:
@@ -201,7 +204,7 @@ def report_queue(request: HttpRequest, project: Project, membership: Membership,
             parameters=report.parameters,
             sprint=report.sprint,
             force=True,
-            requested_by=request.user,
+            requested_by=user_of(request),
         )
     except TooManyRequests as exc:
         if not request.htmx:

@@ -264,6 +264,7 @@ class NamedDetail(ApiView):
     model: type[Epic] | type[Label]
     update_serializer: type
     save: Any
+    remove: Any
 
     def item(self, key: str, item_id: int, minimum: str):
         missing = f"{{project}} has no {self.model._meta.verbose_name} {item_id}."
@@ -276,7 +277,8 @@ class NamedDetail(ApiView):
         item = self.item(key, item_id, MEMBER)
         data = self.valid(self.update_serializer, request)
         return self.answer(
-            type(self).save(project=item.project, **{self.model._meta.model_name: item}, actor=request.user, **data)
+            # A concrete model's model_name is always set (django-stubs type Options.model_name as optional).
+            type(self).save(project=item.project, **{self.model._meta.model_name: item}, actor=request.user, **data)  # type: ignore[arg-type]
         )
 
     def delete(self, request, key, item_id):
@@ -284,7 +286,7 @@ class NamedDetail(ApiView):
         into = None
         if "into" in request.query_params:
             into = _merge_target(self.model, item, request.query_params["into"])
-        type(self).remove(**{self.model._meta.model_name: item}, into=into, actor=request.user)
+        type(self).remove(**{self.model._meta.model_name: item}, into=into, actor=request.user)  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

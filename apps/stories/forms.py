@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from apps.core.forms import form_field
 from apps.deliverables.models import Deliverable
 from apps.projects.models import Project, Role
 from apps.stories import services
@@ -30,6 +31,13 @@ def _members(project: Project):
 
 def person_name(user: Any) -> str:
     return user.get_full_name() or user.get_username()
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    """A project member, shown by name."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return person_name(obj)
 
 
 # --- Backlog filters ------------------------------------------------------------------------
@@ -57,17 +65,17 @@ class BacklogFilterForm(forms.Form):
                 out.append(("none", f"{none_label} ({tally.get(None, 0)})"))
             return out + [(str(value), f"{name} ({tally.get(value, 0)})") for value, name in options]
 
-        self.fields["epic"].choices = choices(
+        form_field(self, "epic", forms.ChoiceField).choices = choices(
             list(Epic.objects.filter(project=project).values_list("pk", "name")), "epic", "No epic"
         )
-        self.fields["label"].choices = choices(
+        form_field(self, "label", forms.ChoiceField).choices = choices(
             list(Label.objects.filter(project=project).values_list("pk", "name")), "label"
         )
-        self.fields["kind"].choices = choices(list(StoryKind.choices), "kind")
-        self.fields["assignee"].choices = choices(
+        form_field(self, "kind", forms.ChoiceField).choices = choices(list(StoryKind.choices), "kind")
+        form_field(self, "assignee", forms.ChoiceField).choices = choices(
             [(u.pk, person_name(u)) for u in _members(project)], "assignee", "Unassigned"
         )
-        self.fields["deliverable"].choices = choices(
+        form_field(self, "deliverable", forms.ChoiceField).choices = choices(
             list(Deliverable.objects.filter(project=project).order_by("name").values_list("pk", "name")),
             "deliverable",
             "No deliverable",
@@ -95,7 +103,8 @@ class MoveForm(forms.Form):
     sprint = forms.RegexField(r"^(backlog|[0-9]{1,18})$", required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         given = [name for name in ("before", "after", "position") if data.get(name)]
         if len(given) != 1:
             raise forms.ValidationError("Give exactly one of before, after or position.")
@@ -129,14 +138,15 @@ class BulkForm(forms.Form):
         super().__init__(*args, **kwargs)
         keys = self.data.getlist("keys") if hasattr(self.data, "getlist") else []
         # A NUL byte names no story (and PostgreSQL refuses it in text): such a key is not a choice.
-        self.fields["keys"].choices = [(k, k) for k in keys[:500] if "\x00" not in k]
-        self.fields["sprint"].choices = [("", "Choose a sprint")] + [
+        form_field(self, "keys", forms.ChoiceField).choices = [(k, k) for k in keys[:500] if "\x00" not in k]
+        form_field(self, "sprint", forms.ChoiceField).choices = [("", "Choose a sprint")] + [
             (s.pk, s.name)
             for s in Sprint.objects.filter(project=project).exclude(status=SprintStatus.CLOSED).order_by("start", "id")
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("action") == "sprint" and not data.get("sprint"):
             self.add_error("sprint", "Choose the sprint to move the stories to.")
         return data
@@ -167,9 +177,7 @@ class StoryForm(forms.Form):
     labels = forms.ModelMultipleChoiceField(
         queryset=Label.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
-    assignee = forms.ModelChoiceField(
-        queryset=get_user_model().objects.none(), required=False, empty_label="Unassigned"
-    )
+    assignee = MemberChoiceField(queryset=get_user_model().objects.none(), required=False, empty_label="Unassigned")
     deliverable = forms.ModelChoiceField(
         queryset=Deliverable.objects.none(),
         required=False,
@@ -181,11 +189,12 @@ class StoryForm(forms.Form):
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "story-%s")
         super().__init__(*args, **kwargs)
-        self.fields["epic"].queryset = Epic.objects.filter(project=project)
-        self.fields["labels"].queryset = Label.objects.filter(project=project)
-        self.fields["assignee"].queryset = _members(project)
-        self.fields["assignee"].label_from_instance = person_name
-        self.fields["deliverable"].queryset = Deliverable.objects.filter(project=project).order_by("name")
+        form_field(self, "epic", forms.ModelChoiceField).queryset = Epic.objects.filter(project=project)
+        form_field(self, "labels", forms.ModelMultipleChoiceField).queryset = Label.objects.filter(project=project)
+        form_field(self, "assignee", forms.ModelChoiceField).queryset = _members(project)
+        form_field(self, "deliverable", forms.ModelChoiceField).queryset = Deliverable.objects.filter(
+            project=project
+        ).order_by("name")
         # static/js/notifications.js offers the members' names after an @
         self.fields["description"].widget.attrs["data-members-url"] = reverse("api-members", args=[project.key])
 

@@ -148,10 +148,10 @@ def _fetch(rows: QuerySet) -> list[tuple]:
     started = time.monotonic()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, binary=True)
-        rows = cursor.fetchall()
+        fetched = cursor.fetchall()
     if connection.queries_logged:
         connection.queries_log.append({"sql": sql % tuple(params), "time": f"{time.monotonic() - started:.3f}"})
-    return [(seq, story, kind, at, _decode(value)) for seq, story, kind, at, value in rows]
+    return [(seq, story, kind, at, _decode(value)) for seq, story, kind, at, value in fetched]
 
 
 def _decode(value: str | None) -> object:
@@ -186,7 +186,7 @@ def sprint_story_ids(sprints_: Iterable[Sprint]) -> set[int]:
 
     Two queries, over the events since the earliest start: what a sprint costs, not the whole history.
     """
-    wanted = {sprint.pk: sprint for sprint in sprints_}
+    wanted: dict[int | None, Sprint] = {sprint.pk: sprint for sprint in sprints_}
     if not wanted:
         return set()
     ids = set(Story.objects.filter(sprint__in=wanted).values_list("pk", flat=True))
@@ -542,8 +542,8 @@ def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, 
         points_label="" if story.points is None else str(points_value(story.points)),
         blocked=story.blocked,
         blocked_reason=story.blocked_reason,
-        assignee_name=(story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee_id else "",
-        deliverable_name=story.deliverable.name if story.deliverable_id else None,
+        assignee_name=(story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee else "",
+        deliverable_name=story.deliverable.name if story.deliverable else None,
         labels=labels,
         age=age,
         over_sle=sle is not None and age is not None and age > sle,
@@ -802,7 +802,8 @@ def average_velocity(project: Project, *, now: datetime | None = None) -> sprint
             "-closed_at", "-id"
         )[:VELOCITY_SPRINTS]
     )
-    latest = f"{closed[0].pk}:{closed[0].closed_at.timestamp()}" if closed else "none"
+    last_closed_at = closed[0].closed_at if closed else None  # never None: the filter reads it
+    latest = f"{closed[0].pk}:{last_closed_at.timestamp()}" if last_closed_at else "none"
     key = f"velocity:{project.pk}:{project.created_at.timestamp()}:{latest}"
     cached = cache.get(key)
     if cached is not None:
@@ -881,7 +882,7 @@ def _sentence(event: StoryEvent, names: _Names) -> str:
         return _updated(event, names)
     if kind == EventKind.BLOCKED:
         return f"flagged it blocked: {new}"
-    fixed = {
+    fixed: dict[str, str] = {
         EventKind.RANK: "reordered it",
         EventKind.UNBLOCKED: "unblocked it",
         EventKind.DELETED: "deleted it",
@@ -902,7 +903,7 @@ def _updated(event: StoryEvent, names: _Names) -> str:
 
 
 def _actor(event: StoryEvent) -> str | None:
-    if event.actor_id:
+    if event.actor:
         return event.actor.get_full_name() or event.actor.get_username()
     return f"{event.actor_name}{IMPORTED}" if event.actor_name else None
 

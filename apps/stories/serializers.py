@@ -70,7 +70,7 @@ class StorySerializer(serializers.ModelSerializer):
         return sorted(label.name for label in story.labels.all())
 
     def get_assignee(self, story: Story) -> str | None:
-        return story.assignee.username if story.assignee_id else None
+        return story.assignee.username if story.assignee else None
 
 
 class EventSerializer(LogEventSerializer):
@@ -94,7 +94,7 @@ class CommentSerializer(serializers.ModelSerializer):
         fields = ["id", "author", "body", "created_at"]
 
     def get_author(self, comment: Comment) -> str | None:
-        return comment.author.username if comment.author_id else None
+        return comment.author.username if comment.author else None
 
 
 class EpicSerializer(serializers.ModelSerializer):
@@ -119,10 +119,17 @@ class SprintSerializer(serializers.ModelSerializer):
 
 # --- Input --------------------------------------------------------------------------
 
-POINTS = {"max_digits": 6, "decimal_places": 1, "min_value": 0, "allow_null": True, "coerce_to_string": False}
+POINTS: dict[str, Any] = {
+    "max_digits": 6,
+    "decimal_places": 1,
+    "min_value": 0,
+    "allow_null": True,
+    "coerce_to_string": False,
+}
 
 
 class StoryFieldsSerializer(StrictSerializer):
+    required_fields: tuple[str, ...]  # each subclass names its own
     title = serializers.CharField(max_length=300)
     description = serializers.CharField(max_length=20_000, allow_blank=True, trim_whitespace=False)
     acceptance_criteria = serializers.CharField(max_length=20_000, allow_blank=True, trim_whitespace=False)
@@ -165,7 +172,8 @@ class StoryFilterSerializer(serializers.Serializer):
     deliverable = serializers.RegexField(
         r"^(none|[0-9]{1,18})$", required=False, error_messages={"invalid": "deliverable is a deliverable id or none."}
     )
-    label = serializers.CharField(max_length=50, required=False)
+    # A declared field, taken off the class by DRF's metaclass: not the Field.label attribute the stubs see.
+    label = serializers.CharField(max_length=50, required=False)  # type: ignore[assignment]
     assignee = serializers.CharField(max_length=150, required=False)
     kind = serializers.ChoiceField(choices=StoryKind.choices, required=False)
     q = serializers.CharField(max_length=200, required=False)
@@ -273,7 +281,7 @@ def resolve_references(project: Project, data: dict[str, Any]) -> dict[str, Any]
     return resolved
 
 
-def resolve_destination(project: Project, data: dict[str, Any]) -> Sprint | None | object:
+def resolve_destination(project: Project, data: dict[str, Any]) -> Sprint | None:  # or UNSET, typed Any
     """The ``sprint`` of a move: a sprint, None for the backlog, or ``services.UNSET`` when not given."""
     if "sprint" not in data:
         return services.UNSET

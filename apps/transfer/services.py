@@ -31,7 +31,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
 
@@ -250,6 +250,13 @@ class _Ids:
             raise _bad(where, f"names {SINGULAR[kind]} {old!r:.20}, which the document does not hold.")
         return new
 
+    def needed(self, kind: str, old: Any, where: str) -> int:
+        """The new id of a row that must be named (a comment's story, a story's state)."""
+        new = self.row(kind, old, where)
+        if new is None:
+            raise _bad(where, f"names no {SINGULAR[kind]}; one is needed.")
+        return new
+
     def logged(self, kind: str, old: Any, where: str) -> Any:
         """The new id of a row an event value names; a row deleted before the export gets a negative id."""
         if old is None:
@@ -266,7 +273,7 @@ class _Ids:
 
 
 # Which event values name rows by id: (event kind, field) -> the kind of row.
-LOGGED_IDS = {
+LOGGED_IDS: dict[tuple[str, str], str] = {
     (EventKind.STATE, ""): "states",
     (EventKind.SPRINT, ""): "sprints",
     (EventKind.UPDATED, "epic"): "epics",
@@ -286,15 +293,15 @@ def _story_key(old_key: Any, old_project: str, new_project: str, where: str) -> 
 class _Import:
     doc: _Object
     key: str
-    users: dict[str, AbstractBaseUser]
+    users: dict[str, User]
     ids: _Ids = field(default_factory=_Ids)
-    project: Project | None = None
+    project: Project = field(init=False)  # created by the first step, read by the others
 
     @property
     def old_key(self) -> str:
         return self.doc.value["project"]["key"]
 
-    def user(self, item: _Object, name: str) -> AbstractBaseUser | None:
+    def user(self, item: _Object, name: str) -> User | None:
         username = item.text(name, null=True)
         return None if username is None else self.users[username]
 
@@ -307,8 +314,8 @@ class _Import:
             return mapped
         if kind == EventKind.REBALANCED and isinstance(value, dict):
             return {_story_key(k, self.old_key, self.key, where): rank for k, rank in value.items()}
-        rows = LOGGED_IDS.get((kind, event_field))
-        return value if rows is None else self.ids.logged(rows, value, where)
+        logged_as = LOGGED_IDS.get((kind, event_field))
+        return value if logged_as is None else self.ids.logged(logged_as, value, where)
 
 
 # --- Users ------------------------------------------------------------------------------------
@@ -340,7 +347,7 @@ def _usernames(doc: _Object) -> set[str]:
     return names
 
 
-def _users(doc: _Object, missing_users: str) -> dict[str, AbstractBaseUser]:
+def _users(doc: _Object, missing_users: str) -> dict[str, User]:
     if missing_users not in MISSING_USERS:
         raise InvalidInput(f"missing_users must be one of {', '.join(MISSING_USERS)}.", field="missing_users")
     User = get_user_model()
@@ -371,7 +378,7 @@ def _users(doc: _Object, missing_users: str) -> dict[str, AbstractBaseUser]:
 def project_import(
     document: Any,
     key: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     *,
     name: str | None = None,
     missing_users: str = "refuse",
@@ -464,7 +471,7 @@ def _members(job: _Import) -> None:
     )
 
 
-def _make_admin(project: Project, actor: AbstractBaseUser) -> None:
+def _make_admin(project: Project, actor: User) -> None:
     Membership.objects.update_or_create(project=project, user=actor, defaults={"role": Role.ADMIN})
 
 
@@ -594,7 +601,7 @@ def _deliverables(job: _Import) -> None:
         "deliverable_events",
         lambda item: DeliverableEvent(
             project=job.project,
-            deliverable_id=job.ids.row("deliverables", item.get("deliverable"), f"{item.where}.deliverable"),
+            deliverable_id=job.ids.needed("deliverables", item.get("deliverable"), f"{item.where}.deliverable"),
             kind=item.choice("kind", DeliverableEventKind.values),
             field=item.text("field"),
             from_value=item.json("from"),
@@ -634,7 +641,7 @@ def _stories(job: _Import) -> None:
             acceptance_criteria=item.text("acceptance_criteria"),
             kind=item.choice("kind", StoryKind.values),
             points=item.points("points"),
-            state_id=job.ids.row("states", item.get("state"), f"{where}.state"),
+            state_id=job.ids.needed("states", item.get("state"), f"{where}.state"),
             rank=item.text("rank"),
             epic_id=job.ids.row("epics", item.get("epic"), f"{where}.epic"),
             assignee=job.user(item, "assignee"),
@@ -738,7 +745,7 @@ def _comments(job: _Import) -> None:
         job,
         "comments",
         lambda item: Comment(
-            story_id=job.ids.row("stories", item.get("story"), f"{item.where}.story"),
+            story_id=job.ids.needed("stories", item.get("story"), f"{item.where}.story"),
             author=job.user(item, "author"),
             body=item.text("body"),
             created_at=item.moment("created_at"),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from apps.core.downloads import json_download
 from apps.core.errors import DomainError
+from apps.core.http import user_of
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
@@ -56,7 +57,7 @@ def project_restore(request: HttpRequest, project: Project, membership: Membersh
                 document=document,
                 key=form.cleaned_data["key"],
                 name=form.cleaned_data["name"] or None,
-                actor=request.user,
+                actor=user_of(request),
             )
         except DomainError as exc:
             add_domain_error(form, exc)

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 
 from apps.core import search
-from apps.core.api_support import error_responses
+from apps.core.api_support import Pagination, error_responses
 from apps.projects.api_base import ApiView
 from apps.web import selectors
 
@@ -71,17 +71,25 @@ class Search(ApiView):
         project_ids = selectors.searched_projects(request.user, data.get("project"))
         kinds = [data["type"]] if data.get("type") else list(search.KINDS)
         asked: dict[str, Any] = {"project_ids": project_ids, "text": text, "state": data.get("state"), "kinds": kinds}
-        size = self.paginator.get_page_size(request)
+        paginator = self.pages()
+        size = paginator.get_page_size(request) or paginator.page_size
         number = self._page_number(size, asked)
         found = selectors.search_all(**asked, offset=(number - 1) * size, limit=size)
         if number > 1 and not found.hits:
             raise exceptions.NotFound("Invalid page.")
-        self.paginator.request = request
-        self.paginator.page = Page(list(found.hits), number, Paginator(range(found.total), size))
-        return self.paginator.get_paginated_response(self.get_serializer(found.hits, many=True).data)
+        paginator.request = request
+        paginator.page = Page(list(found.hits), number, Paginator(range(found.total), size))
+        return paginator.get_paginated_response(self.get_serializer(found.hits, many=True).data)
 
     def _page_number(self, size: int, asked: dict[str, Any]) -> int:
-        if self.request.query_params.get(self.paginator.page_query_param) in self.paginator.last_page_strings:
+        paginator = self.pages()
+        if self.request.query_params.get(paginator.page_query_param) in paginator.last_page_strings:
             total = selectors.search_all(**asked, limit=0).total
             return max(1, math.ceil(total / size))
-        return max(1, int(self.paginator.get_page_number(self.request, None)))
+        return max(1, int(paginator.get_page_number(self.request, None)))
+
+    def pages(self) -> Pagination:
+        """The view's paginator, as the page-number pagination every list has (DRF types it optional)."""
+        if not isinstance(self.paginator, Pagination):
+            raise TypeError(f"{type(self).__name__} pages with {type(self.paginator).__name__}, not Pagination.")
+        return self.paginator

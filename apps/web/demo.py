@@ -22,11 +22,12 @@ import itertools
 import random
 from collections.abc import Generator
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -97,7 +98,7 @@ def seed_demo(*, now: datetime | None = None) -> Project | None:
     return project
 
 
-def _users() -> dict[str, AbstractBaseUser]:
+def _users() -> dict[str, User]:
     """The demo's people; an account that already exists keeps its password."""
     User = get_user_model()
     # Hashed once: the hasher is slow on purpose, and five hashes of one public password protect nothing more.
@@ -127,9 +128,7 @@ Process = Generator[float | datetime, None, None]
 
 
 class _Demo:
-    def __init__(
-        self, *, project: Project, users: dict[str, AbstractBaseUser], now: datetime, rng: random.Random
-    ) -> None:
+    def __init__(self, *, project: Project, users: dict[str, User], now: datetime, rng: random.Random) -> None:
         self.project = project
         self.users = users
         self.now = now
@@ -330,7 +329,7 @@ class _Demo:
     def _plan(self, sprint: Sprint) -> None:
         """Fill the sprint from the top of the backlog up to the points the team expects to finish."""
         target = self.rng.randint(22, 25) if sprint.start == self.first_start else self.rng.randint(26, 31)
-        planned = sum(s.points or 0 for s in self._open_in(sprint))
+        planned: Decimal | int = sum(s.points or 0 for s in self._open_in(sprint))
         for story in self._backlog():
             if planned >= target:
                 break
@@ -365,6 +364,8 @@ class _Demo:
 
     def _descope(self) -> None:
         """Halfway through, the product owner takes out work that will not fit."""
+        if self.active is None:
+            return
         waiting = [s for s in self._open_in(self.active) if s.state.category in (Category.BACKLOG, Category.TODO)]
         if len(waiting) >= 2 and self.rng.random() < 0.6:
             story = waiting.pop()
@@ -550,7 +551,7 @@ class _Demo:
 
     def _top_up(self) -> Story | None:
         """Someone ran out of work early in the sprint: the product owner adds the next story from the backlog."""
-        if self.added_mid_sprint >= 2 or self._sprint_day() > 8:
+        if self.active is None or self.added_mid_sprint >= 2 or self._sprint_day() > 8:
             return None
         backlog = self._backlog()
         if not backlog:

@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 
+from apps.core.forms import form_field
 from apps.core.search import CLOSED, MAX_QUERY_LENGTH, OPEN
 
 KIND_CHOICES = [("story", "Stories"), ("epic", "Epics"), ("deliverable", "Deliverables"), ("request", "Requests")]
@@ -25,4 +26,7 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args: Any, project_keys: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].choices = [("", "All my projects"), *((key, key) for key in project_keys)]
+        form_field(self, "project", forms.ChoiceField).choices = [
+            ("", "All my projects"),
+            *((key, key) for key in project_keys),
+        ]

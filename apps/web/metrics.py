@@ -181,7 +181,7 @@ class CeleryTaskCollector:
         buckets: dict[str, dict[str, int]] = {}
         sums: dict[str, float] = {}
         for raw_field, raw_value in sorted(fields.items()):
-            kind, task, label = raw_field.decode().split("|", 2)
+            kind, task, label = (raw_field.decode() if isinstance(raw_field, bytes) else raw_field).split("|", 2)
             value = float(raw_value)
             if kind == "tasks":
                 tasks.add_metric([task, label], value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from apps.core import search
 from apps.deliverables import selectors as deliverable_selectors
@@ -42,7 +42,7 @@ class Results:
     hits: tuple[search.Hit, ...]
 
 
-def searched_projects(user: AbstractBaseUser, key: str | None = None) -> list[int]:
+def searched_projects(user: User, key: str | None = None) -> list[int]:
     """The ids of the projects ``user`` may search: the one of ``key`` (a 404 unless they are in it), or all
     of theirs."""
     if key:
@@ -51,7 +51,7 @@ def searched_projects(user: AbstractBaseUser, key: str | None = None) -> list[in
     return list(projects_for(user).values_list("pk", flat=True))
 
 
-def story_for_key(user: AbstractBaseUser, text: str) -> Story | None:
+def story_for_key(user: User, text: str) -> Story | None:
     """The live story whose key ``text`` is (any case), when ``user`` is in its project."""
     key = text_search.story_key(text)
     if key is None:

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.core import search as core_search
+from apps.core.http import user_of
 from apps.core.search import Hit
 from apps.projects.models import Category, Membership, Project
 from apps.projects.selectors import projects_for
@@ -43,7 +44,7 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
 def _account_page(
     request: HttpRequest, *, form: TokenCreateForm, new_key: str | None = None, status: int = 200
 ) -> HttpResponse:
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    tokens = ApiToken.objects.filter(user=user_of(request)).order_by("-created_at")
     return render(request, "web/account.html", {"tokens": tokens, "form": form, "new_key": new_key}, status=status)
 
 
@@ -128,7 +129,7 @@ class SearchGroup:
 def search(request: HttpRequest) -> HttpResponse:
     """``/search/?q=&project=&state=&type=``: a story key jumps to the story; otherwise the results, grouped by
     kind (or one kind, paged)."""
-    keys = list(projects_for(request.user).values_list("key", flat=True))
+    keys = list(projects_for(user_of(request)).values_list("key", flat=True))
     form = SearchForm(request.GET, project_keys=keys)
     context: dict[str, Any] = {"form": form, "groups": [], "search_text": request.GET.get("q", "")[:200]}
     if not form.is_valid():
@@ -136,9 +137,9 @@ def search(request: HttpRequest) -> HttpResponse:
     text, kind = form.cleaned_data["q"].strip(), form.cleaned_data["type"]
     if not text:
         return render(request, "web/search.html", context)
-    if not kind and (story := search_selectors.story_for_key(request.user, text)) is not None:
+    if not kind and (story := search_selectors.story_for_key(user_of(request), text)) is not None:
         return redirect("story-detail", story.project.key, story.key)
-    project_ids = search_selectors.searched_projects(request.user, form.cleaned_data["project"] or None)
+    project_ids = search_selectors.searched_projects(user_of(request), form.cleaned_data["project"] or None)
     state = form.cleaned_data["state"] or None
     words = text_search.words(text)
     if kind:

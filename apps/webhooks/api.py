@@ -37,7 +37,7 @@ class WebhookSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_created_by(self, webhook: Webhook) -> str | None:
-        return webhook.created_by.get_username() if webhook.created_by_id else None
+        return webhook.created_by.get_username() if webhook.created_by else None
 
     def get_waiting(self, webhook: Webhook) -> int:
         return getattr(webhook, "waiting", 0)
@@ -97,7 +97,7 @@ class WebhookList(ApiView):
 
 
 class WebhookScoped(ApiView):
-    serializer_class = WebhookSerializer
+    serializer_class: type[serializers.Serializer] = WebhookSerializer
 
     def item(self, webhook_id: int) -> Webhook:
         rows = Webhook.objects.select_related("created_by")

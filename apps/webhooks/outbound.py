@@ -15,6 +15,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -117,7 +118,7 @@ def check_url(url: str, *, allow_private: bool | None = None) -> Target:
 
 def _pool(target: Target, timeout: float) -> urllib3.HTTPConnectionPool:
     address = target.addresses[0]
-    options = {"timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
+    options: dict[str, Any] = {"timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
     if target.scheme == "https":
         return urllib3.HTTPSConnectionPool(
             address, target.port, server_hostname=target.host, cert_reqs="CERT_REQUIRED", **options

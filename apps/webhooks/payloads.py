@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.projects.models import Project
 from apps.stories.models import EventKind, StoryEvent
 
-STORY_EVENTS = {
+STORY_EVENTS: dict[str, str] = {
     EventKind.CREATED: "story.created",
     EventKind.STATE: "story.moved",
     EventKind.SPRINT: "story.moved",

@@ -296,9 +296,9 @@ def _send_due(webhook_id: int, *, budget_ends: datetime) -> int:
     while True:
         webhook = Webhook.objects.filter(pk=webhook_id, active=True).first()
         head = _head(webhook_id) if webhook else None
-        if head is None:
+        if webhook is None or head is None:
             return delivered
-        if not _due(head):
+        if head.next_try_at is not None and not _due(head):
             _schedule(webhook_id, head.next_try_at)
             return delivered
         if timezone.now() > budget_ends and not settings.CELERY_TASK_ALWAYS_EAGER:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from django import template
 
 from apps.integrations import selectors
+from apps.integrations.models import CodeLink
+from apps.projects.models import Project
+from apps.stories.models import Story
 
 register = template.Library()
 
 
 @register.simple_tag
-def integrations_of(project: object) -> selectors.Settings:
-    return selectors.project_settings(project)  # type: ignore[arg-type]
+def integrations_of(project: Project) -> selectors.Settings:
+    return selectors.project_settings(project)
 
 
 @register.simple_tag
-def code_links_of(story: object) -> list:
+def code_links_of(story: Story) -> list[CodeLink]:
     return list(selectors.story_code_links(story))

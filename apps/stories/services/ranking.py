@@ -30,14 +30,22 @@ class Spot(NamedTuple):
 
 def _spot(project: Project, placement: Placement, sprint: Sprint | None, moving: int | None) -> Spot:
     """The spot of ``placement`` in ``sprint``'s list (the backlog for None), ``moving`` left out: one query."""
-    everyone = Story.objects.filter(project=project).exclude(pk=moving)
+    everyone = Story.objects.filter(project=project).exclude(pk=moving)  # pk=None excludes no row
     if placement.position is not None:
         return _edge_spot(everyone, placement.position == "top", sprint)
     if placement.before is not None:
         below = everyone.filter(rank__lt=placement.before.rank).order_by("-rank").values_list("rank", flat=True).first()
         return Spot(below, placement.before.rank)
-    above = everyone.filter(rank__gt=placement.after.rank).order_by("rank").values_list("rank", flat=True).first()
-    return Spot(placement.after.rank, above)
+    after = _after(placement)
+    above = everyone.filter(rank__gt=after.rank).order_by("rank").values_list("rank", flat=True).first()
+    return Spot(after.rank, above)
+
+
+def _after(placement: Placement) -> Story:
+    """The story a placement that is neither at an edge nor before a story goes after."""
+    if placement.after is None:
+        raise ValueError("a Placement names exactly one of before, after or position")
+    return placement.after
 
 
 def _edge_spot(everyone: QuerySet[Story], top: bool, sprint: Sprint | None) -> Spot:
@@ -64,7 +72,10 @@ def _new_rank(project: Project, spot: Spot, moving: int | None) -> tuple[str, di
 def _rebalance_around(project: Project, lower: str | None, moving: int | None) -> tuple[str, dict[str, str]]:
     """The gap is exhausted: give a neighbourhood fresh, short keys (order unchanged; one event lists them)."""
     rows = list(
-        Story.objects.filter(project=project).exclude(pk=moving).order_by("rank").values_list("pk", "key", "rank")
+        Story.objects.filter(project=project)
+        .exclude(pk=moving)  # pk=None excludes no row
+        .order_by("rank")
+        .values_list("pk", "key", "rank")
     )
     keys = [rank for _, _, rank in rows]
     index = 0 if lower is None else keys.index(lower) + 1
@@ -128,4 +139,4 @@ def _already_there(project: Project, story: Story, placement: Placement, sprint:
         next_key = in_list.filter(rank__gt=story.rank).order_by("rank").values_list("pk", flat=True).first()
         return next_key == placement.before.pk
     previous = in_list.filter(rank__lt=story.rank).order_by("-rank").values_list("pk", flat=True).first()
-    return previous == placement.after.pk
+    return previous == _after(placement).pk

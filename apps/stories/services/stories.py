@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -76,7 +76,7 @@ def _check_in_project(project: Project, value: Any, field: str) -> None:
         raise InvalidInput(f"That {field} belongs to another project.", field=field)
 
 
-def _check_assignee(project: Project, user: AbstractBaseUser | None) -> None:
+def _check_assignee(project: Project, user: User | None) -> None:
     if user is not None and not Membership.objects.filter(project=project, user=user).exists():
         raise InvalidInput(f"{user.get_username()} is not a member of {project.key}.", field="assignee")
 
@@ -209,7 +209,7 @@ def _same(field: str, old: Any, new: Any) -> bool:
 def story_create(
     *,
     project: Project,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     title: str,
     description: str = "",
     acceptance_criteria: str = "",
@@ -218,14 +218,19 @@ def story_create(
     state: WorkflowState | None = None,
     epic: Epic | None = None,
     labels: Iterable[Label] = (),
-    assignee: AbstractBaseUser | None = None,
+    assignee: User | None = None,
     sprint: Sprint | None = None,
     deliverable: Deliverable | None = None,
     placement: Placement = BOTTOM,
     at: datetime | None = None,
 ) -> Story:
     project, at = lock_project(project.pk, at)
-    values = {"title": title, "description": description, "acceptance_criteria": acceptance_criteria, "kind": kind}
+    values: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "acceptance_criteria": acceptance_criteria,
+        "kind": kind,
+    }
     values |= {"points": points, "epic": epic, "assignee": assignee, "sprint": sprint, "deliverable": deliverable}
     story = _cleaned_story(project, state, values)
     labels = _clean(project, story, "labels", labels)
@@ -267,7 +272,7 @@ def _number(project: Project, story: Story) -> None:
     story.key = f"{project.key}-{story.number}"
 
 
-def _created_snapshot(story: Story, labels: Sequence[Label]) -> dict[str, Any]:
+def _created_snapshot(story: Story, labels: Iterable[Label]) -> dict[str, Any]:
     """The ``created`` event's value: every field of the new row, so that replaying the log gives the row."""
     return {
         "state": story.state.pk,
@@ -287,7 +292,7 @@ def _created_snapshot(story: Story, labels: Sequence[Label]) -> dict[str, Any]:
 def story_update(
     *,
     story: Story,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     expected_version: int | None = None,
     at: datetime | None = None,
     **fields: Any,
@@ -353,18 +358,18 @@ def _blocked_changes(story: Story, blocked: Any, reason: Any) -> list[Change]:
 
 # Kinds that change one column and no flow fact: a save of theirs writes only that column (a rank move is
 # the hottest write there is: the backlog's drag and drop).
-ONE_COLUMN_KINDS = {EventKind.RANK: "rank"}
+ONE_COLUMN_KINDS: dict[str, str] = {EventKind.RANK: "rank"}
 
 
 def _save(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:
     story.version += 1
     story.updated_at = at
-    columns = {ONE_COLUMN_KINDS.get(change.kind) for change in changes}
-    if None in columns:
+    if all(change.kind in ONE_COLUMN_KINDS for change in changes):
+        columns = sorted({ONE_COLUMN_KINDS[change.kind] for change in changes})
+        story.save(update_fields=[*columns, "version", "updated_at"])
+    else:
         story.set_flow(_advanced(story, changes, at), zone=project.tzinfo)
         story.save()
-    else:
-        story.save(update_fields=[*sorted(columns), "version", "updated_at"])  # type: ignore[list-item]
     _append_events(project, story, changes, actor=actor, at=at)
 
 
@@ -410,7 +415,7 @@ def story_unblock(*, story: Story, actor, expected_version: int | None = None, a
 def story_move(
     *,
     story: Story,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     placement: Placement,
     sprint: Sprint | None = UNSET,
     expected_version: int | None = None,
@@ -508,7 +513,7 @@ def _clean_comment(body: Any) -> str:
     return body.strip()
 
 
-def comment_add(*, story: Story, author: AbstractBaseUser, body: str, at: datetime | None = None) -> Comment:
+def comment_add(*, story: Story, author: User, body: str, at: datetime | None = None) -> Comment:
     body = _clean_comment(body)
     if story.deleted_at is not None:
         raise NotFound(f"{story.key} has been deleted.")
@@ -536,7 +541,7 @@ def comment_delete(*, comment: Comment) -> None:
 
 
 @transaction.atomic
-def stories_unassign_user(*, user: AbstractBaseUser, at: datetime | None = None) -> int:
+def stories_unassign_user(*, user: User, at: datetime | None = None) -> int:
     """Unassign a user about to be deleted from every story (deleted ones too), one ``assignee`` event each."""
     unassigned = 0
     project_ids = (

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
+from apps.core.http import HtmxHttpRequest, user_of
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project, valid, wants_json
 from apps.stories import selectors, services
@@ -36,7 +37,7 @@ def _filters(request: HttpRequest, project: Project) -> tuple[BacklogFilterForm,
     return form, form.active()
 
 
-def _totals_oob(request: HttpRequest, project: Project) -> str:
+def _totals_oob(request: HtmxHttpRequest, project: Project) -> str:
     """The header figures again, for an htmx answer to swap in out of band after a change (an inline create or
     estimate), counted under the filters of the page the change came from."""
     url = request.htmx.current_url_abs_path or ""
@@ -53,8 +54,9 @@ def _totals_oob(request: HttpRequest, project: Project) -> str:
 def with_neighbours(rows: list[Story]) -> list[Story]:
     """Each row learns the keys above and below it: the Up and Down buttons' anchors when there is no script."""
     for index, story in enumerate(rows):
-        story.prev_key = rows[index - 1].key if index else None
-        story.next_key = rows[index + 1].key if index + 1 < len(rows) else None
+        # Display values set on the rows (not model fields): what issue 18 item 4 makes a Card.
+        story.prev_key = rows[index - 1].key if index else None  # type: ignore[attr-defined]
+        story.next_key = rows[index + 1].key if index + 1 < len(rows) else None  # type: ignore[attr-defined]
     return rows
 
 
@@ -147,7 +149,7 @@ def backlog_move(request: HttpRequest, project: Project, membership: Membership)
     undo = _undo(story, story.sprint)
     moved = services.story_move(
         story=story,
-        actor=request.user,
+        actor=user_of(request),
         placement=selectors.resolve_placement(project, data),
         sprint=sprint,
         expected_version=data["version"],
@@ -166,7 +168,7 @@ def backlog_bulk(request: HttpRequest, project: Project, membership: Membership)
     """Several selected stories to the top, the bottom or a sprint, keeping their relative order."""
     form = BulkForm(request.POST, project=project)
     if not form.is_valid():
-        messages.error(request, next(iter(form.errors.values()))[0])
+        messages.error(request, str(next(iter(form.errors.values()))[0]))
         return redirect(_back(request, project))
     data = form.cleaned_data
     stories = list(Story.objects.filter(project=project, key__in=data["keys"], deleted_at__isnull=True))
@@ -211,21 +213,21 @@ def _row(request: HttpRequest, project: Project, membership: Membership, story: 
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def backlog_create(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
+def backlog_create(request: HtmxHttpRequest, project: Project, membership: Membership) -> HttpResponse:
     form = CreateForm(request.POST)
     error = None
     if form.is_valid():
         try:
             story = services.story_create(
                 project=project,
-                actor=request.user,
+                actor=user_of(request),
                 title=form.cleaned_data["title"],
                 placement=services.Placement(position=form.cleaned_data["position"]),
             )
         except errors.DomainError as exc:
             error = exc.message
     else:
-        error = next(iter(form.errors.values()))[0]
+        error = str(next(iter(form.errors.values()))[0])
     if request.htmx:
         if error:
             return render(request, "stories/_backlog_status.html", {"message": error, "error": True})
@@ -252,14 +254,14 @@ def backlog_create(request: HttpRequest, project: Project, membership: Membershi
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def backlog_points(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def backlog_points(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     """Inline estimate: answers the row (with the error beside the points, if refused)."""
     story = get_object_or_404(Story, project=project, key=story_key, deleted_at__isnull=True)
     form = PointsForm(request.POST)
     error = None
     try:
         if not form.is_valid():
-            raise errors.InvalidInput(next(iter(form.errors.values()))[0], field="points")
+            raise errors.InvalidInput(str(next(iter(form.errors.values()))[0]), field="points")
         services.story_estimate(
             story=story,
             points=form.cleaned_data["points"],

@@ -30,6 +30,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import errors
+from apps.core.forms import form_field
 from apps.projects.models import Category, Membership, Project, Role, WipPolicy, WorkflowState
 from apps.projects.selectors import workflow
 from apps.projects.views import back, project_view, render_project, valid, wants_json
@@ -56,14 +57,14 @@ SWIMLANES: dict[str, Swimlane] = {
         ("assignee",),
         lambda story: (
             story.assignee_id,
-            (story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee_id else "Unassigned",
+            (story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee else "Unassigned",
         ),
     ),
-    "epic": Swimlane("Epic", ("epic",), lambda story: (story.epic_id, story.epic.name if story.epic_id else "No epic")),
+    "epic": Swimlane("Epic", ("epic",), lambda story: (story.epic_id, story.epic.name if story.epic else "No epic")),
     "deliverable": Swimlane(
         "Deliverable",
         ("deliverable",),
-        lambda story: (story.deliverable_id, story.deliverable.name if story.deliverable_id else "No deliverable"),
+        lambda story: (story.deliverable_id, story.deliverable.name if story.deliverable else "No deliverable"),
     ),
 }
 
@@ -82,8 +83,8 @@ class BoardFilterForm(forms.Form):
 
     def __init__(self, data, *, people: list[tuple[str, str]], labels: list[str]) -> None:
         super().__init__(data, auto_id="board-filter-%s", label_suffix="")
-        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Unassigned"), *people]
-        self.fields["label"].choices = [("", "Any label"), *((name, name) for name in labels)]
+        form_field(self, "assignee", forms.ChoiceField).choices = [("", "Anyone"), ("none", "Unassigned"), *people]
+        form_field(self, "label", forms.ChoiceField).choices = [("", "Any label"), *((name, name) for name in labels)]
 
     def values(self) -> dict[str, str]:
         """The valid values; invalid ones are dropped (and shown as errors)."""
@@ -164,12 +165,14 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
             "user__username", "user__first_name", "user__last_name"
         )
     ]
-    labels = list(project.labels.order_by("name").values_list("name", flat=True))
-    form = BoardFilterForm(request.GET, people=people, labels=labels)
+    label_names = list(project.labels.order_by("name").values_list("name", flat=True))
+    form = BoardFilterForm(request.GET, people=people, labels=label_names)
     chosen = form.values()
     # Read before the cards: a change in between makes this version older than the page, never newer.
     shown = selectors.BoardShown(**{name: chosen[name] for name in ("mode", "assignee", "label", "kind")})
     version = selectors.board_version(user=request.user, key=project.key, shown=shown)
+    if version is None:  # no longer a member
+        raise errors.NotFound(f"There is no project {project.key}.")
     sprint = selectors.active_sprint(project)
     mode = chosen["mode"] or ("sprint" if sprint is not None else "kanban")
     if mode == "sprint" and sprint is None:

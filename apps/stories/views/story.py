@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core import errors
+from apps.core.http import HtmxHttpRequest, user_of
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
@@ -86,7 +87,13 @@ def _respond(
 
 
 def _done(
-    request: HttpRequest, project: Project, membership: Membership, story: Story, message: str, *, changed: bool = True
+    request: HtmxHttpRequest,
+    project: Project,
+    membership: Membership,
+    story: Story,
+    message: str,
+    *,
+    changed: bool = True,
 ) -> HttpResponse:
     """After a successful change: the panel again (and the board told to refresh), or a redirect to the page."""
     if _panel(request) and request.htmx:
@@ -106,7 +113,7 @@ def _refused(
 
 
 @project_view()
-def story_detail(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def story_detail(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     story = _story(project, story_key)
     if request.method != "POST":
         return _respond(request, project, membership, story)
@@ -117,7 +124,10 @@ def story_detail(request: HttpRequest, project: Project, membership: Membership,
         data = form.cleaned_data
         try:
             services.story_update(
-                story=story, actor=request.user, expected_version=data["version"], **{f: data[f] for f in EDITED_FIELDS}
+                story=story,
+                actor=user_of(request),
+                expected_version=data["version"],
+                **{f: data[f] for f in EDITED_FIELDS},
             )
         except errors.StaleVersion:
             form.add_error(
@@ -133,12 +143,12 @@ def story_detail(request: HttpRequest, project: Project, membership: Membership,
 
 @require_POST
 @project_view()
-def story_comment(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def story_comment(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     story = _story(project, story_key)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
-            services.comment_add(story=story, author=request.user, body=form.cleaned_data["body"])
+            services.comment_add(story=story, author=user_of(request), body=form.cleaned_data["body"])
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -148,7 +158,7 @@ def story_comment(request: HttpRequest, project: Project, membership: Membership
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def story_delete(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def story_delete(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     story = _story(project, story_key)
     try:
         if story.is_deleted:
@@ -164,7 +174,7 @@ def story_delete(request: HttpRequest, project: Project, membership: Membership,
 
 @require_POST
 @project_view(minimum=Role.MEMBER)
-def story_restore(request: HttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+def story_restore(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
     story = _story(project, story_key)
     try:
         services.story_restore(story=story, actor=request.user)
@@ -203,7 +213,7 @@ QUICK_CHANGES = ("block", "unblock", "assign", "estimate")
 @require_POST
 @project_view(minimum=Role.MEMBER)
 def story_quick_change(
-    request: HttpRequest, project: Project, membership: Membership, story_key: str, action: str
+    request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str, action: str
 ) -> HttpResponse:
     """Block (with a reason), unblock, assign or re-estimate a story; a stale ``version`` is refused (409)."""
     if action not in QUICK_CHANGES:

@@ -174,7 +174,7 @@ def person(user: object) -> str:
     if user is None or not hasattr(user, "get_username"):
         return ""
     full_name = getattr(user, "get_full_name", None)  # AnonymousUser has none
-    return (full_name() if full_name else "") or user.get_username()  # type: ignore[union-attr]
+    return (full_name() if full_name else "") or user.get_username()
 
 
 @register.filter(name="markdown")
@@ -202,7 +202,7 @@ def markdown_filter(text: str | None, mentions: MentionTargets | None = None) ->
     return mark_safe(IMG_WITHOUT_ALT.sub('<img alt=""', clean))  # noqa: S308 - nh3 has just removed anything unsafe
 
 
-def _luminance(rgb: tuple[float, float, float]) -> float:
+def _luminance(rgb: tuple[float, ...]) -> float:
     """WCAG relative luminance of an sRGB colour with channels 0..255."""
     linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
