@@ -21,6 +21,7 @@ MODULES = [
     "jira",
     "csvimport",
     "mentions",
+    "pipelines",
 ]
 
 
