@@ -19,6 +19,7 @@ name                        what it is
 ``parse_run(body)``         the :class:`PipelineRun` a body reports; :class:`PipelineError` if none
 ``PipelineRun``             source, the run's id there, job, status, times, counts, failing names
 ``PipelineError``           a body that is no known shape, or a known shape with a bad field
+``freshness(last, ...)``    :class:`Freshness`: time since the last successful run against the expected interval
 ``SOURCES``, ``STATUSES``   the values of ``PipelineRun.source`` and ``PipelineRun.status``
 ==========================  ===================================================================
 
@@ -40,6 +41,12 @@ result whose ``unique_id`` starts with ``test.`` (or ``unit_test.``); ``warn`` p
 ... })
 >>> run.source, run.external_id, run.status, (run.passed, run.failed, run.errored), run.failures
 ('dbt', '4c1f', 'failed', (0, 1, 0), ('test.shop.not_null_orders_id.5f2a',))
+>>> from datetime import datetime, timezone
+>>> now = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
+>>> freshness(datetime(2026, 3, 2, 6, tzinfo=timezone.utc), expected_hours=24, now=now)
+Freshness(state='fresh', hours_since=6.0, expected_hours=24)
+>>> freshness(datetime(2026, 2, 28, 6, tzinfo=timezone.utc), expected_hours=24, now=now).state
+'stale'
 >>> parse_run({"hello": "world"})
 Traceback (most recent call last):
 ...
@@ -57,10 +64,13 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "FINAL_STATUSES",
+    "FRESHNESS",
     "SOURCES",
     "STATUSES",
+    "Freshness",
     "PipelineError",
     "PipelineRun",
+    "freshness",
     "parse_run",
 ]
 
@@ -421,7 +431,7 @@ def _airflow(body: Mapping[str, Any]) -> PipelineRun:
     failures = failed_tasks or ([dag_id] if status == FAILED else [])
     return PipelineRun(
         source=AIRFLOW,
-        external_id=_text(body.get("run_id"), "run_id"),
+        external_id=f"{dag_id}/{_text(body.get('run_id'), 'run_id')}"[:MAX_NAME],  # run ids are unique per DAG only
         job=dag_id[:MAX_NAME],
         status=status,
         started_at=_moment(body.get("start_date"), "start_date"),
@@ -532,3 +542,35 @@ def parse_run(body: Any) -> PipelineRun:
     if "dag_id" in body:
         return _airflow(body)
     raise PipelineError(UNKNOWN_SHAPE, code="unknown_shape")
+
+
+# --- Freshness ------------------------------------------------------------------------------------
+
+FRESH, STALE, NEVER, UNCHECKED = "fresh", "stale", "never", "unchecked"
+FRESHNESS = (FRESH, STALE, NEVER, UNCHECKED)
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """``fresh`` (a success within the expected interval), ``stale`` (none within it), ``never`` (no success
+    yet) or ``unchecked`` (a success, and no expected interval to judge it by)."""
+
+    state: str
+    hours_since: float | None  # since the last successful run; None before the first
+    expected_hours: int | None
+
+    @property
+    def stale(self) -> bool:
+        return self.state == STALE or (self.state == NEVER and self.expected_hours is not None)
+
+
+def freshness(last_success: datetime | None, *, expected_hours: int | None, now: datetime) -> Freshness:
+    """How fresh the data is: the time since ``last_success`` against ``expected_hours``."""
+    if expected_hours is not None and expected_hours <= 0:
+        raise ValueError("expected_hours must be a positive number of hours")
+    if last_success is None:
+        return Freshness(NEVER, None, expected_hours)
+    hours = max(0.0, (now - last_success).total_seconds() / 3600)
+    if expected_hours is None:
+        return Freshness(UNCHECKED, hours, None)
+    return Freshness(FRESH if hours <= expected_hours else STALE, hours, expected_hours)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,9 +27,10 @@ from apps.deliverables.models import (
     DeliverableEventKind,
     DeliverableKind,
     DeliverableStatus,
+    PipelineRun,
 )
 from apps.projects.models import CLOSED_CATEGORIES, Category, Membership, Project, Role
-from sprintboard import records
+from sprintboard import pipelines, records
 
 ALIVE = Q(stories__deleted_at__isnull=True)
 # A cancelled ("won't do") story leaves the flow: it is neither progress nor a reason to hold publication.
@@ -148,6 +149,22 @@ def is_late(deliverable: Deliverable, today: date | None = None) -> bool:
         return False
     today = today or timezone.now().astimezone(deliverable.project.tzinfo).date()
     return deliverable.target_date < today
+
+
+def freshness_of(deliverable: Deliverable, now: datetime | None = None) -> pipelines.Freshness:
+    """Time since its last successful pipeline run, against the interval its owner expects."""
+    return pipelines.freshness(
+        deliverable.last_success_at, expected_hours=deliverable.expected_interval_hours, now=now or timezone.now()
+    )
+
+
+def runs(deliverable: Deliverable) -> QuerySet[PipelineRun]:
+    """A deliverable's pipeline runs, newest first."""
+    return (
+        PipelineRun.objects.filter(deliverable=deliverable)
+        .select_related("reported_by")
+        .order_by("-received_at", "-id")
+    )
 
 
 def consumer_choices(project: Project) -> list[tuple[str, str]]:

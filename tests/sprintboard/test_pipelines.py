@@ -137,7 +137,7 @@ def test_a_failed_dag_run_names_its_failed_tasks():
     assert (run.source, run.job, run.status, run.failed, run.failures) == (
         "airflow", "crm_daily", "failed", 2, ("load_crm", "dbt_build")
     )  # fmt: skip
-    assert run.external_id == "scheduled__2026-03-02T06:00:00+00:00"
+    assert run.external_id == "crm_daily/scheduled__2026-03-02T06:00:00+00:00"  # a run id is unique per DAG only
     assert run.url.startswith("https://airflow.example.com/")
 
 
@@ -224,3 +224,26 @@ def test_a_body_that_is_not_an_object_is_refused(body):
     with pytest.raises(PipelineError) as refused:
         parse_run(body)
     assert refused.value.code == "parse_error"
+
+
+# --- Freshness ---------------------------------------------------------------------------------------
+
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("last", "expected", "state", "hours", "stale"),
+    [
+        (datetime(2026, 3, 2, 6, tzinfo=UTC), 24, "fresh", 6.0, False),
+        (datetime(2026, 3, 1, 12, tzinfo=UTC), 24, "fresh", 24.0, False),  # exactly the interval: still fresh
+        (datetime(2026, 3, 1, 11, tzinfo=UTC), 24, "stale", 25.0, True),
+        (None, 24, "never", None, True),
+        (None, None, "never", None, False),
+        (datetime(2026, 2, 1, tzinfo=UTC), None, "unchecked", 708.0, False),
+    ],
+)
+def test_freshness_against_the_expected_interval(last, expected, state, hours, stale):
+    from sprintboard.pipelines import freshness
+
+    result = freshness(last, expected_hours=expected, now=NOW)
+    assert (result.state, result.hours_since, result.stale) == (state, hours, stale)
