@@ -64,3 +64,18 @@ def test_every_operation_documents_throttling(schema):
             if method in {"get", "post", "patch", "put", "delete"}:
                 assert "429" in operation["responses"], (method, path)
                 assert "Retry-After" in operation["responses"]["429"]["description"]
+
+
+def test_pipeline_runs_are_documented(schema):
+    operations = schema["paths"]["/api/v1/deliverables/{deliverable_id}/runs/"]
+    report = operations["post"]
+    assert "dbt run_results.json" in report["requestBody"]["content"]["application/json"]["schema"]["description"]
+    assert {"url", "job"} <= {p["name"] for p in report["parameters"]}
+    for code in ("200", "201"):
+        assert report["responses"][code]["content"]["application/json"]["schema"]["$ref"].endswith("/PipelineRun")
+    run = schema["components"]["schemas"]["PipelineRun"]["properties"]
+    assert {"source", "status", "started_at", "finished_at", "passed", "failed", "errored", "failures", "url"} <= set(
+        run
+    )
+    deliverable = schema["components"]["schemas"]["Deliverable"]["properties"]
+    assert {"expected_interval_hours", "freshness", "last_run_status", "flagged"} <= set(deliverable)
