@@ -563,6 +563,15 @@ class Freshness:
     def stale(self) -> bool:
         return self.state == STALE or (self.state == NEVER and self.expected_hours is not None)
 
+    @property
+    def age_label(self) -> str:
+        """The time since the last success, short: "45 min", "6 h", "3 d" ("" before the first)."""
+        if self.hours_since is None:
+            return ""
+        if self.hours_since < 1:
+            return f"{int(self.hours_since * 60)} min"
+        return f"{int(self.hours_since)} h" if self.hours_since < 48 else f"{int(self.hours_since // 24)} d"
+
 
 def freshness(last_success: datetime | None, *, expected_hours: int | None, now: datetime) -> Freshness:
     """How fresh the data is: the time since ``last_success`` against ``expected_hours``."""

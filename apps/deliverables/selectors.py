@@ -28,6 +28,7 @@ from apps.deliverables.models import (
     DeliverableKind,
     DeliverableStatus,
     PipelineRun,
+    RunSource,
 )
 from apps.projects.models import CLOSED_CATEGORIES, Category, Membership, Project, Role
 from sprintboard import pipelines, records
@@ -238,12 +239,29 @@ def describe(event: DeliverableEvent) -> str:
         return f"added the checklist item “{new}”"
     if kind == DeliverableEventKind.ITEM_REMOVED:
         return f"removed the checklist item “{old}”"
+    if kind in (DeliverableEventKind.RUN, DeliverableEventKind.FLAGGED, DeliverableEventKind.UNFLAGGED):
+        return _describe_run(kind, new if isinstance(new, dict) else {})
     label = event.field.replace("_", " ")
     if kind == DeliverableEventKind.ITEM_UPDATED and isinstance(new, dict):
         return f"changed the {label} of “{new.get('item')}” to {value(new.get(event.field))}"
     if event.field == "description":
         return "changed the description"
     return f"changed the {label} from {value(old)} to {value(new)}"
+
+
+RUN_SOURCE_NAMES = dict(RunSource.choices)
+
+
+def _describe_run(kind: str, run: dict[str, Any]) -> str:
+    source = RUN_SOURCE_NAMES.get(run.get("source", ""), run.get("source", "pipeline"))
+    job = f" ({run['job']})" if run.get("job") else ""
+    failures = run.get("failures") or []
+    named = f": {', '.join(map(str, failures))}" if failures else ""
+    if kind == DeliverableEventKind.FLAGGED:
+        return f"flagged it: a {source} run{job} {run.get('status', 'failed')}{named}"
+    if kind == DeliverableEventKind.UNFLAGGED:
+        return f"cleared its flag: a {source} run{job} passed"
+    return f"reported a {source} run{job} that {run.get('status')}{named}"
 
 
 def may_change_item(membership: Membership | None, item: ChecklistItem, fields: Iterable[str]) -> bool:

@@ -59,6 +59,7 @@ EDITABLE_FIELDS = (
     "expected_interval_hours",
 )
 ITEM_FIELDS = ("text", "assignee", "done", "evidence_url", "bound_source", "bound_job")
+BINDING_FIELDS = {"bound_source", "bound_job"}
 # Long text is not copied into the log: the event says which field changed.
 UNLOGGED_VALUES = {"description"}
 MAX_ITEMS = 50
@@ -317,11 +318,13 @@ def deliverable_create(
     link: str = "",
     target_date: date | None = None,
     status: str = DeliverableStatus.PROPOSED,
+    expected_interval_hours: int | None = None,
     at: datetime | None = None,
 ) -> Deliverable:
     """Create a deliverable with a copy of its kind's checklist (the project's template)."""
     at = at or timezone.now()
     values = {
+        "expected_interval_hours": expected_interval_hours,
         "name": name,
         "kind": kind,
         "description": description,
@@ -578,7 +581,9 @@ def checklist_item_update(
         field = sorted(unknown)[0]
         raise InvalidInput(f"{field} is not a field of a checklist item.", field=field)
     locked = _lock(item.deliverable)
-    _check_open_for_edits(locked)
+    # Binding an item to a pipeline watches a published deliverable (a failing run flags it); the rest is frozen.
+    if not (set(fields) <= BINDING_FIELDS and locked.status == DeliverableStatus.PUBLISHED):
+        _check_open_for_edits(locked)
     row = ChecklistItem.objects.select_for_update(of=("self",)).select_related("assignee").filter(pk=item.pk).first()
     if row is None:  # removed by a writer that held the lock before us
         raise NotFound(f"{locked.name} has no checklist item {item.pk}.")

@@ -25,7 +25,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.core.errors import InvalidInput
-from apps.deliverables.models import Deliverable
+from apps.deliverables.models import FAILING_RUN_STATUSES, Deliverable
 from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
 from apps.stories.models import Epic, EventKind, Sprint, SprintStatus, Story, StoryEvent, StoryKind
 from sprintboard import flow, history, records, sprints
@@ -507,6 +507,7 @@ class Card:
     blocked_reason: str
     assignee_name: str
     deliverable_name: str | None
+    deliverable_run_failed: bool  # its deliverable's latest pipeline run failed (read with the deliverable)
     labels: tuple[CardLabel, ...]
     age: int | None  # days since it started; None before it starts
     over_sle: bool  # older than the service level expectation
@@ -529,6 +530,7 @@ def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, 
         blocked_reason=story.blocked_reason,
         assignee_name=(story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee_id else "",
         deliverable_name=story.deliverable.name if story.deliverable_id else None,
+        deliverable_run_failed=bool(story.deliverable_id) and story.deliverable.last_run_status in FAILING_RUN_STATUSES,
         labels=labels,
         age=age,
         over_sle=sle is not None and age is not None and age > sle,
