@@ -288,12 +288,15 @@ def template_items(project: Project) -> dict[str, list[str]]:
 def engine_deliverables(project: Project) -> tuple[records.Deliverable, ...]:
     """The project's deliverables as the engine's records, with their status history (two queries)."""
     history: dict[int, list[records.DeliverableStatus]] = {}
-    rows = DeliverableEvent.objects.filter(
-        project=project, kind__in=(DeliverableEventKind.STATUS, DeliverableEventKind.CREATED)
-    )
+    failed_runs: dict[int, list[datetime]] = {}
+    kinds = (DeliverableEventKind.STATUS, DeliverableEventKind.CREATED, DeliverableEventKind.FLAGGED)
+    rows = DeliverableEvent.objects.filter(project=project, kind__in=kinds)
     for deliverable_id, kind, to_value, at in rows.order_by("at", "id").values_list(
         "deliverable_id", "kind", "to_value", "at"
     ):
+        if kind == DeliverableEventKind.FLAGGED:
+            failed_runs.setdefault(deliverable_id, []).append(at)
+            continue
         status = (
             to_value.get("status") if kind == DeliverableEventKind.CREATED and isinstance(to_value, dict) else to_value
         )
@@ -308,6 +311,7 @@ def engine_deliverables(project: Project) -> tuple[records.Deliverable, ...]:
             published_at=published,
             retired_at=retired,
             status_history=tuple(history.get(pk, ())),
+            failed_runs=tuple(failed_runs.get(pk, ())),
         )
         for pk, name, kind, published, retired in Deliverable.objects.filter(project=project)
         .order_by("id")
@@ -323,12 +327,16 @@ def story_links(project: Project) -> dict[int, int]:
 
 def dataops_fingerprint(project: Project) -> str:
     """A hash of what the DataOps metrics read besides the story log: each deliverable's kind, name and
-    publication and retirement moments. Publishing writes no story event, so a report cached against the
-    event watermark must also compare this (linking a story is a story event, so links need not be in it)."""
+    publication and retirement moments, and how often a failing pipeline run flagged it. Publishing writes no
+    story event, so a report cached against the event watermark must also compare this (linking a story is a
+    story event, so links need not be in it)."""
     rows = (
         Deliverable.objects.filter(project=project)
+        .annotate(flags=Count("events", filter=Q(events__kind=DeliverableEventKind.FLAGGED)))
         .order_by("id")
-        .values_list("id", "name", "kind", "published_at", "retired_at")
+        .values_list("id", "name", "kind", "published_at", "retired_at", "flags")
     )
-    text = "|".join(f"{i}:{n}:{k}:{p.isoformat() if p else ''}:{r.isoformat() if r else ''}" for i, n, k, p, r in rows)
+    text = "|".join(
+        f"{i}:{n}:{k}:{p.isoformat() if p else ''}:{r.isoformat() if r else ''}:{f}" for i, n, k, p, r, f in rows
+    )
     return hashlib.sha256(text.encode()).hexdigest()

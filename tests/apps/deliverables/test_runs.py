@@ -296,3 +296,21 @@ def test_freshness_against_the_expected_interval_set_through_the_api(world, peop
     assert client_for("member").get(url).json()["freshness"]["state"] == "stale"
     bad = client_for("member").patch(url, {"version": 2, "expected_interval_hours": 0}, format="json")
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "expected_interval_hours"
+
+
+def test_a_flag_is_a_defect_in_the_waste_report_and_makes_it_recompute(world, people):
+    from apps.deliverables import selectors
+    from apps.reports import services as report_services
+    from apps.reports.models import Report
+
+    bind(world.deliverable, people["member"], "dbt")
+    publish(world.deliverable, people["member"])
+    before = selectors.dataops_fingerprint(world.project)
+    token_client(people["member"]).post(runs_url(world.deliverable), dbt_failing(), format="json")
+    assert selectors.dataops_fingerprint(world.project) != before  # a cached waste report is recomputed
+    (record,) = [d for d in selectors.engine_deliverables(world.project) if d.id == world.deliverable.pk]
+    assert len(record.failed_runs) == 1
+    report = report_services.report_request(project=world.project, kind="waste", parameters={"from": None, "to": None})
+    report_services.report_compute(report_id=report.pk)
+    rework = Report.objects.get(pk=report.pk).result["rework"]
+    assert (rework["failed_deliverables"], rework["failed_deliverable_names"]) == (1, ["CRM dataset"])
