@@ -139,6 +139,14 @@ def _link(field: str, value: Any) -> str:
     return value
 
 
+def _is_link(value: str) -> bool:
+    try:
+        _url(value)
+    except ValidationError:
+        return False
+    return len(value) <= 500
+
+
 def _member(project: Project, user: Any, field: str) -> Any:
     if user is None:
         return None
@@ -694,7 +702,7 @@ def _apply_run(deliverable: Deliverable, run: PipelineRun, *, actor, at: datetim
     for item in changing:
         item.deliverable = deliverable
         fields: dict[str, Any] = {"done": passing}
-        if passing and run.url:
+        if passing and run.url and _is_link(run.url):
             fields["evidence_url"] = run.url
         checklist_item_update(item=item, actor=actor, at=at, run=run, **fields)
 
@@ -738,7 +746,9 @@ def pipeline_run_record(
     locked = _lock(deliverable)
     if locked.status == DeliverableStatus.RETIRED:
         raise Conflict(f"{locked.name} is retired: it no longer takes pipeline runs.", code="retired")
-    url = _link("url", url or report.url) if (url or report.url) else ""
+    # A link given with the request must be a public http(s) address; the body's (already http(s) only) is kept
+    # as the tool wrote it, internal host names included (an Airflow at http://airflow-web:8080).
+    url = _link("url", url) if url else report.url
     job = _text("job", job, limit=300).strip() or report.job
     row = None
     if report.external_id:

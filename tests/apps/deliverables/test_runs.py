@@ -314,3 +314,26 @@ def test_a_flag_is_a_defect_in_the_waste_report_and_makes_it_recompute(world, pe
     report_services.report_compute(report_id=report.pk)
     rework = Report.objects.get(pk=report.pk).result["rework"]
     assert (rework["failed_deliverables"], rework["failed_deliverable_names"]) == (1, ["CRM dataset"])
+
+
+def test_the_admin_lists_runs_read_only(world, people, make_user):
+    from django.test import Client
+    from django.urls import reverse
+
+    token_client(people["member"]).post(runs_url(world.deliverable), dbt_failing(), format="json")
+    client = Client()
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    assert client.get(reverse("admin:deliverables_pipelinerun_changelist")).status_code == 200
+    run = PipelineRun.objects.get()
+    assert client.get(reverse("admin:deliverables_pipelinerun_change", args=[run.pk])).status_code == 200
+    assert client.get(reverse("admin:deliverables_deliverable_change", args=[world.deliverable.pk])).status_code == 200
+
+
+def test_a_link_to_an_internal_host_in_the_body_is_kept_but_is_no_evidence_link(world, people):
+    item = bind(world.deliverable, people["member"], "airflow")
+    body = airflow_callback("success")
+    body["url"] = "http://airflow-web:8080/dags/crm_daily/grid"
+    response = token_client(people["member"]).post(runs_url(world.deliverable), body, format="json")
+    assert response.status_code == 201 and response.json()["url"] == body["url"]
+    item.refresh_from_db()
+    assert item.done and item.evidence_run_id == response.json()["id"] and item.evidence_url == ""
