@@ -228,7 +228,7 @@ def _dbt(body: Mapping[str, Any]) -> PipelineRun:
         )
     if int(match.group(2)) < 4:
         raise PipelineError(
-            f"dbt run_results v{match.group(2)} is too old: Sprintboard reads v4 and later (dbt 1.3 and later).",
+            f"dbt run_results v{match.group(2)} is too old: Sprintboard reads v4 and later.",
             field="metadata.dbt_schema_version",
         )
     passed = failed = errored = 0
