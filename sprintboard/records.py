@@ -144,6 +144,8 @@ class Deliverable:
     published_at: datetime | None = None
     retired_at: datetime | None = None
     status_history: tuple[DeliverableStatus, ...] = ()
+    # When its published data failed a pipeline run bound to its definition of done (each time it was flagged).
+    failed_runs: tuple[datetime, ...] = ()
 
 
 class Workflow:

@@ -14,7 +14,7 @@ function                                                        returns
 ``waiting(history, *, start, end)``                             :class:`Waiting`: wait per state and blocked reason
 ``task_switching(history, *, start, end, limit=2)``             :class:`TaskSwitching` per person-day
 ``handoffs(history, *, start, end)``                            :class:`Handoffs`
-``rework(history, *, start, end)``                              :class:`Rework`: reopens, backward moves, bugs
+``rework(history, *, deliverables, start, end)``                :class:`Rework`: reopens, backward moves, bugs, failing
 ``extra_features(history, *, deliverables, start, end)``        :class:`ExtraFeatures`: cancelled after Start, retired
 ``backlog_churn(history, *, sprints, start, end)``              :class:`BacklogChurn`: scope churn, rank changes
 ``relearning(history, *, start, end, gap_days=5)``              :class:`Relearning`: resumed after a silence
@@ -176,6 +176,9 @@ class Rework:
     bugs_created: int
     bug_keys: tuple[str, ...]
     bugs_per_finished: float | None
+    # Defects that reached consumers: a published deliverable whose bound pipeline run failed, in the window.
+    failed_deliverables: int = 0
+    failed_deliverable_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,8 +453,11 @@ def _transitions(line: StoryTimeline) -> Iterable[tuple[datetime, int, int]]:
         yield moment, previous, state
 
 
-def rework(history: History, *, start: date | None = None, end: date | None = None) -> Rework:
-    """Reopens per finished story, backward moves while started, bugs created per finished story."""
+def rework(
+    history: History, *, deliverables: Iterable[Deliverable] = (), start: date | None = None, end: date | None = None
+) -> Rework:
+    """Reopens per finished story, backward moves while started, bugs created per finished story, and the
+    published deliverables whose bound pipeline run failed (each flagging counts once)."""
     first, last = resolve_window(history, start, end)
     workflow, reopens, backward = history.workflow, [], []
     for line in history.visible:
@@ -466,9 +472,16 @@ def rework(history: History, *, start: date | None = None, end: date | None = No
     bugs = [
         line.key for line in history.visible if line.story.kind == "bug" and _in(history, line.created_at, first, last)
     ]
+    failing = [
+        d.name
+        for d in deliverables
+        for moment in d.failed_runs
+        if moment <= history.as_of and _in(history, moment, first, last)
+    ]
     return Rework(
         len(reopens), _sorted_keys(reopens), finished, _ratio(len(reopens), finished),
         len(backward), _sorted_keys(backward), len(bugs), _sorted_keys(bugs), _ratio(len(bugs), finished),
+        failed_deliverables=len(failing), failed_deliverable_names=tuple(sorted(set(failing))),
     )  # fmt: skip
 
 
@@ -587,7 +600,7 @@ def waste_report(
     history = ensure_history(source, stories=stories, workflow=workflow, tz=tz, as_of=as_of)
     first, last = resolve_window(history, start, end)
     window = {"start": first, "end": last}
-    sprints = list(sprints)
+    sprints, deliverables = list(sprints), list(deliverables)
     return WasteReport(
         as_of=history.as_of,
         start=first,
@@ -596,7 +609,7 @@ def waste_report(
         waiting=waiting(history, **window),
         task_switching=task_switching(history, limit=switching_limit, **window),
         handoffs=handoffs(history, **window),
-        rework=rework(history, **window),
+        rework=rework(history, deliverables=deliverables, **window),
         extra_features=extra_features(history, deliverables=deliverables, **window),
         backlog=backlog_churn(history, sprints=sprints, **window),
         relearning=relearning(history, gap_days=gap_days, **window),

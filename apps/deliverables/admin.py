@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from apps.deliverables.models import ChecklistItem, ChecklistTemplate, Deliverable, DeliverableEvent
+from apps.deliverables.models import ChecklistItem, ChecklistTemplate, Deliverable, DeliverableEvent, PipelineRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,7 +21,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class ChecklistInline(admin.TabularInline):
     model = ChecklistItem
-    fields = ("position", "text", "assignee", "done", "ticked_by", "ticked_at", "evidence_url")
+    fields = (
+        "position", "text", "assignee", "done", "ticked_by", "ticked_at", "evidence_url", "evidence_run", "bound_source",
+        "bound_job",
+    )  # fmt: skip
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -48,3 +51,10 @@ class ChecklistTemplateAdmin(ReadOnlyAdmin):
 class DeliverableEventAdmin(ReadOnlyAdmin):
     list_display = ("deliverable", "kind", "field", "actor", "at")
     list_filter = ("project", "kind")
+
+
+@admin.register(PipelineRun)
+class PipelineRunAdmin(ReadOnlyAdmin):
+    list_display = ("deliverable", "source", "job", "status", "passed", "failed", "errored", "received_at")
+    list_filter = ("source", "status")
+    search_fields = ("deliverable__name", "job", "external_id")

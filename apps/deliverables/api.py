@@ -11,13 +11,14 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from apps.core.api_support import ErrorSerializer, error_body, error_responses
-from apps.core.errors import NotFound, PermissionDenied
+from apps.core.errors import InvalidInput, NotFound, PermissionDenied
 from apps.deliverables import selectors, services
 from apps.deliverables import serializers as s
 from apps.deliverables.models import ChecklistItem, Deliverable, DeliverableKind
 from apps.projects.api_base import ApiView
 from apps.projects.models import Role
 from apps.projects.selectors import ROLE_NAMES
+from sprintboard import pipelines
 
 READ, MEMBER, ADMIN = Role.STAKEHOLDER, Role.MEMBER, Role.ADMIN
 NOT_READY = OpenApiResponse(
@@ -139,6 +140,56 @@ class DeliverableEvents(DeliverableScoped):
     )
     def get(self, request, deliverable_id):
         return self.paginated(selectors.events(self.deliverable(deliverable_id)))
+
+
+# --- Pipeline runs -------------------------------------------------------------------------------
+
+RUN_BODY = {
+    "application/json": {
+        "type": "object",
+        "additionalProperties": True,
+        "description": "Recognised by shape: a dbt run_results.json (v4 and later), a Great Expectations validation or "
+        "checkpoint result, an Airflow DAG-run callback body (dag_id, run_id, state, start_date, end_date, "
+        'failed_tasks, url) or an OpenLineage RunEvent. See the README\'s "Pipeline results in".',
+    }
+}
+
+
+class DeliverableRuns(DeliverableScoped):
+    serializer_class = s.PipelineRunSerializer
+
+    @extend_schema(
+        summary="A deliverable's pipeline runs, newest first",
+        responses={200: s.PipelineRunSerializer(many=True), **error_responses(401, 404)},
+    )
+    def get(self, request, deliverable_id):
+        return self.paginated(selectors.runs(self.deliverable(deliverable_id)))
+
+    @extend_schema(
+        summary="Report a pipeline run (member): dbt run_results.json, a Great Expectations validation or checkpoint "
+        "result, an Airflow DAG-run callback or an OpenLineage RunEvent. A passing run ticks the checklist items "
+        "bound to its source; a failing one reopens them (or flags a published deliverable). 201 for a new run, "
+        "200 when it reports a known run again (OpenLineage COMPLETE after START).",
+        parameters=[s.RunQuerySerializer],
+        request=RUN_BODY,
+        responses={
+            201: s.PipelineRunSerializer,
+            200: s.PipelineRunSerializer,
+            **error_responses(400, 401, 403, 404, 409),
+        },
+    )
+    def post(self, request, deliverable_id):
+        deliverable = self.deliverable(deliverable_id, MEMBER)
+        query = s.RunQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            report = pipelines.parse_run(request.data)
+        except pipelines.PipelineError as refused:
+            raise InvalidInput(refused.message, field=refused.field, code=refused.code) from None
+        run, created = services.pipeline_run_record(
+            deliverable=deliverable, actor=request.user, report=report, **query.validated_data
+        )
+        return self.answer(run, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 # --- Checklist ----------------------------------------------------------------------------------

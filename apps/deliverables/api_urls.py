@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("deliverables/<int:deliverable_id>/retire/", api.DeliverableRetire.as_view(), name="api-deliverable-retire"),
     path("deliverables/<int:deliverable_id>/events/", api.DeliverableEvents.as_view(), name="api-deliverable-events"),
+    path("deliverables/<int:deliverable_id>/runs/", api.DeliverableRuns.as_view(), name="api-deliverable-runs"),
     path("deliverables/<int:deliverable_id>/checklist/", api.Checklist.as_view(), name="api-deliverable-checklist"),
     path(
         "deliverables/<int:deliverable_id>/checklist/<int:item_id>/",

@@ -8,7 +8,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from apps.core.forms import form_field
-from apps.deliverables.models import WORKING_STATUSES, DeliverableKind, DeliverableStatus
+from apps.deliverables.models import (
+    MAX_INTERVAL_HOURS,
+    WORKING_STATUSES,
+    DeliverableKind,
+    DeliverableStatus,
+    RunSource,
+)
 from apps.projects.models import Project
 
 ANY = [("", "Any")]
@@ -65,6 +71,13 @@ class DeliverableForm(forms.Form):
     )
     link = forms.CharField(required=False, max_length=500, help_text="Where the published thing lives (http or https).")
     target_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Target date")
+    expected_interval_hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_INTERVAL_HOURS,
+        label="Expected run interval (hours)",
+        help_text="How often a pipeline run should succeed (24 for a daily load); past it the deliverable shows as stale.",
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=2**31 - 1)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
@@ -99,6 +112,11 @@ class ItemAddForm(forms.Form):
 class ItemTickForm(forms.Form):
     done = forms.TypedChoiceField(choices=[("1", "Done"), ("0", "Open")], coerce=lambda v: v == "1")
     evidence_url = forms.CharField(required=False, max_length=500, label="Evidence link")
+
+
+class ItemBindForm(forms.Form):
+    bound_source = forms.ChoiceField(choices=[("", "Not bound"), *RunSource.choices], required=False, label="Ticked by")
+    bound_job = forms.CharField(required=False, max_length=300, label="Job (optional)")
 
 
 class ItemAssignForm(forms.Form):

@@ -36,6 +36,7 @@ class DeliverableStatus(models.TextChoices):
 # Statuses a deliverable moves between freely while it is being built; publish and retire are transitions of their own.
 WORKING_STATUSES = (DeliverableStatus.PROPOSED, DeliverableStatus.IN_DEVELOPMENT, DeliverableStatus.VALIDATING)
 FINAL_STATUSES = (DeliverableStatus.PUBLISHED, DeliverableStatus.RETIRED)
+MAX_INTERVAL_HOURS = 24 * 366  # the longest expected interval between successful pipeline runs
 
 # The definition of done a project starts with, per kind; an admin edits a project's copy.
 DEFAULT_CHECKLISTS: dict[str, tuple[str, ...]] = {
@@ -84,6 +85,24 @@ DEFAULT_CHECKLISTS: dict[str, tuple[str, ...]] = {
 DELIVERABLE_SEARCH_FIELDS = (("name", "A"), ("description", "B"))
 
 
+class RunSource(models.TextChoices):
+    DBT = "dbt", "dbt tests"
+    GREAT_EXPECTATIONS = "great_expectations", "Great Expectations"
+    AIRFLOW = "airflow", "Airflow"
+    OPENLINEAGE = "openlineage", "OpenLineage"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    ERRORED = "errored", "Errored"
+    ABORTED = "aborted", "Aborted"
+
+
+FAILING_RUN_STATUSES = (RunStatus.FAILED, RunStatus.ERRORED)
+
+
 class Deliverable(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="deliverables")
     name = models.CharField(max_length=200)
@@ -106,6 +125,15 @@ class Deliverable(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Freshness: the owner's expectation of how often a pipeline run succeeds, in hours (None: no expectation).
+    expected_interval_hours = models.PositiveIntegerField(null=True, blank=True)
+    # Kept by the pipeline-run service (under the deliverable's lock) so the catalogue and the board's cards
+    # read them with the deliverable, in the same query: the latest reported run's status, the last success,
+    # and since when a published deliverable's bound run has been failing.
+    last_run_status = models.CharField(max_length=10, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["project", "name", "id"]
@@ -172,6 +200,10 @@ class ChecklistItem(models.Model):
     ticked_at = models.DateTimeField(null=True, blank=True)
     evidence_url = models.URLField(max_length=500, blank=True)
     created_at = models.DateTimeField()
+    # Ticked by the pipelines: runs from this source (and, when set, this job) tick and untick the item.
+    bound_source = models.CharField(max_length=20, choices=RunSource.choices, blank=True)
+    bound_job = models.CharField(max_length=300, blank=True)
+    evidence_run = models.ForeignKey("PipelineRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["deliverable", "position", "id"]
@@ -189,6 +221,9 @@ class DeliverableEventKind(models.TextChoices):
     ITEM_TICKED = "item_ticked"
     ITEM_UNTICKED = "item_unticked"
     ITEM_UPDATED = "item_updated"
+    RUN = "run"  # a pipeline run that ticked or reopened bound checklist items
+    FLAGGED = "flagged"  # a published deliverable's bound run failed
+    UNFLAGGED = "unflagged"  # a bound run passed again
 
 
 class DeliverableEvent(models.Model):
@@ -212,3 +247,45 @@ class DeliverableEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.deliverable_id} at {self.at:%Y-%m-%d}"
+
+
+class PipelineRun(models.Model):
+    """One run a pipeline reported (dbt, Great Expectations, Airflow, OpenLineage), normalized.
+
+    A run with an id at its source (dbt's invocation, an OpenLineage runId, a DAG run) is one row however
+    many times it is reported: OpenLineage's START then COMPLETE update the same run.
+    """
+
+    deliverable = models.ForeignKey(Deliverable, on_delete=models.CASCADE, related_name="runs")
+    source = models.CharField(max_length=20, choices=RunSource.choices)
+    external_id = models.CharField(max_length=300, blank=True)
+    job = models.CharField(max_length=300, blank=True)
+    namespace = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errored = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    message = models.TextField(blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    received_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["deliverable", "-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deliverable", "source", "external_id"],
+                condition=~Q(external_id=""),
+                name="pipelinerun_unique_external_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["deliverable", "-received_at", "-id"], name="pipelinerun_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.source} run {self.external_id or self.pk} {self.status}"

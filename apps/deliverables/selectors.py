@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,9 +30,11 @@ from apps.deliverables.models import (
     DeliverableEventKind,
     DeliverableKind,
     DeliverableStatus,
+    PipelineRun,
+    RunSource,
 )
 from apps.projects.models import CLOSED_CATEGORIES, Category, Membership, Project, Role
-from sprintboard import records
+from sprintboard import pipelines, records
 
 ALIVE = Q(stories__deleted_at__isnull=True)
 # A cancelled ("won't do") story leaves the flow: it is neither progress nor a reason to hold publication.
@@ -153,6 +155,22 @@ def is_late(deliverable: Deliverable, today: date | None = None) -> bool:
     return deliverable.target_date < today
 
 
+def freshness_of(deliverable: Deliverable, now: datetime | None = None) -> pipelines.Freshness:
+    """Time since its last successful pipeline run, against the interval its owner expects."""
+    return pipelines.freshness(
+        deliverable.last_success_at, expected_hours=deliverable.expected_interval_hours, now=now or timezone.now()
+    )
+
+
+def runs(deliverable: Deliverable) -> QuerySet[PipelineRun]:
+    """A deliverable's pipeline runs, newest first."""
+    return (
+        PipelineRun.objects.filter(deliverable=deliverable)
+        .select_related("reported_by")
+        .order_by("-received_at", "-id")
+    )
+
+
 def consumer_choices(project: Project) -> list[tuple[str, str]]:
     """Every consumer named in the project: its users (by username) and its groups, for the catalogue's filter."""
     users = (
@@ -224,12 +242,29 @@ def describe(event: DeliverableEvent) -> str:
         return f"added the checklist item “{new}”"
     if kind == DeliverableEventKind.ITEM_REMOVED:
         return f"removed the checklist item “{old}”"
+    if kind in (DeliverableEventKind.RUN, DeliverableEventKind.FLAGGED, DeliverableEventKind.UNFLAGGED):
+        return _describe_run(kind, new if isinstance(new, dict) else {})
     label = event.field.replace("_", " ")
     if kind == DeliverableEventKind.ITEM_UPDATED and isinstance(new, dict):
         return f"changed the {label} of “{new.get('item')}” to {value(new.get(event.field))}"
     if event.field == "description":
         return "changed the description"
     return f"changed the {label} from {value(old)} to {value(new)}"
+
+
+RUN_SOURCE_NAMES = dict(RunSource.choices)
+
+
+def _describe_run(kind: str, run: dict[str, Any]) -> str:
+    source = RUN_SOURCE_NAMES.get(run.get("source", ""), run.get("source", "pipeline"))
+    job = f" ({run['job']})" if run.get("job") else ""
+    failures = run.get("failures") or []
+    named = f": {', '.join(map(str, failures))}" if failures else ""
+    if kind == DeliverableEventKind.FLAGGED:
+        return f"flagged it: a {source} run{job} {run.get('status', 'failed')}{named}"
+    if kind == DeliverableEventKind.UNFLAGGED:
+        return f"cleared its flag: a {source} run{job} passed"
+    return f"reported a {source} run{job} that {run.get('status')}{named}"
 
 
 def may_change_item(membership: Membership | None, item: ChecklistItem, fields: Iterable[str]) -> bool:
@@ -256,12 +291,15 @@ def template_items(project: Project) -> dict[str, list[str]]:
 def engine_deliverables(project: Project) -> tuple[records.Deliverable, ...]:
     """The project's deliverables as the engine's records, with their status history (two queries)."""
     history: dict[int, list[records.DeliverableStatus]] = {}
-    rows = DeliverableEvent.objects.filter(
-        project=project, kind__in=(DeliverableEventKind.STATUS, DeliverableEventKind.CREATED)
-    )
+    failed_runs: dict[int, list[datetime]] = {}
+    kinds = (DeliverableEventKind.STATUS, DeliverableEventKind.CREATED, DeliverableEventKind.FLAGGED)
+    rows = DeliverableEvent.objects.filter(project=project, kind__in=kinds)
     for deliverable_id, kind, to_value, at in rows.order_by("at", "id").values_list(
         "deliverable_id", "kind", "to_value", "at"
     ):
+        if kind == DeliverableEventKind.FLAGGED:
+            failed_runs.setdefault(deliverable_id, []).append(at)
+            continue
         status = (
             to_value.get("status") if kind == DeliverableEventKind.CREATED and isinstance(to_value, dict) else to_value
         )
@@ -276,6 +314,7 @@ def engine_deliverables(project: Project) -> tuple[records.Deliverable, ...]:
             published_at=published,
             retired_at=retired,
             status_history=tuple(history.get(pk, ())),
+            failed_runs=tuple(failed_runs.get(pk, ())),
         )
         for pk, name, kind, published, retired in Deliverable.objects.filter(project=project)
         .order_by("id")
@@ -291,14 +330,18 @@ def story_links(project: Project) -> dict[int, int]:
 
 def dataops_fingerprint(project: Project) -> str:
     """A hash of what the DataOps metrics read besides the story log: each deliverable's kind, name and
-    publication and retirement moments. Publishing writes no story event, so a report cached against the
-    event watermark must also compare this (linking a story is a story event, so links need not be in it)."""
+    publication and retirement moments, and how often a failing pipeline run flagged it. Publishing writes no
+    story event, so a report cached against the event watermark must also compare this (linking a story is a
+    story event, so links need not be in it)."""
     rows = (
         Deliverable.objects.filter(project=project)
+        .annotate(flags=Count("events", filter=Q(events__kind=DeliverableEventKind.FLAGGED)))
         .order_by("id")
-        .values_list("id", "name", "kind", "published_at", "retired_at")
+        .values_list("id", "name", "kind", "published_at", "retired_at", "flags")
     )
-    text = "|".join(f"{i}:{n}:{k}:{p.isoformat() if p else ''}:{r.isoformat() if r else ''}" for i, n, k, p, r in rows)
+    text = "|".join(
+        f"{i}:{n}:{k}:{p.isoformat() if p else ''}:{r.isoformat() if r else ''}:{f}" for i, n, k, p, r, f in rows
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -12,14 +12,19 @@ from apps.core.api_base import StrictSerializer
 from apps.core.api_support import LogEventSerializer
 from apps.core.errors import InvalidInput
 from apps.deliverables.models import (
+    MAX_INTERVAL_HOURS,
     ChecklistItem,
     Deliverable,
     DeliverableEvent,
     DeliverableKind,
     DeliverableStatus,
+    PipelineRun,
+    RunSource,
+    RunStatus,
 )
-from apps.deliverables.selectors import Progress, is_late
+from apps.deliverables.selectors import Progress, freshness_of, is_late
 from apps.projects.models import Membership, Project
+from sprintboard.pipelines import FRESHNESS
 
 # --- Output ---------------------------------------------------------------------------------
 
@@ -39,6 +44,22 @@ ProgressSerializer = inline_serializer(
 )
 
 
+FreshnessSerializer = inline_serializer(
+    "DeliverableFreshness",
+    fields={
+        "state": serializers.ChoiceField(
+            choices=FRESHNESS,
+            help_text="fresh: a successful run within the expected interval; stale: none within it; never: no "
+            "successful run yet; unchecked: no expected interval set.",
+        ),
+        "hours_since_success": serializers.FloatField(allow_null=True),
+        "expected_interval_hours": serializers.IntegerField(allow_null=True),
+        "last_success_at": serializers.DateTimeField(allow_null=True),
+        "stale": serializers.BooleanField(help_text="Stale, or never successful against an expected interval."),
+    },
+)
+
+
 def _number(value: Any) -> int | float:
     number = float(value or 0)
     return int(number) if number.is_integer() else number
@@ -52,6 +73,9 @@ class DeliverableSerializer(serializers.ModelSerializer):
     data_sources = serializers.ListField(child=serializers.CharField())
     progress = serializers.SerializerMethodField()
     late = serializers.SerializerMethodField()
+    freshness = serializers.SerializerMethodField()
+    last_run_status = serializers.SerializerMethodField()
+    flagged = serializers.SerializerMethodField()
 
     class Meta:
         model = Deliverable
@@ -75,6 +99,11 @@ class DeliverableSerializer(serializers.ModelSerializer):
             "updated_at",
             "progress",
             "late",
+            "expected_interval_hours",
+            "freshness",
+            "last_run_status",
+            "flagged",
+            "flagged_at",
         ]
 
     def get_owner(self, deliverable: Deliverable) -> str | None:
@@ -99,6 +128,27 @@ class DeliverableSerializer(serializers.ModelSerializer):
     def get_late(self, deliverable: Deliverable) -> bool:
         return is_late(deliverable)
 
+    @extend_schema_field(FreshnessSerializer)
+    def get_freshness(self, deliverable: Deliverable) -> dict[str, Any]:
+        fresh = freshness_of(deliverable)
+        return {
+            "state": fresh.state,
+            "hours_since_success": None if fresh.hours_since is None else round(fresh.hours_since, 2),
+            "expected_interval_hours": fresh.expected_hours,
+            "last_success_at": serializers.DateTimeField().to_representation(deliverable.last_success_at)
+            if deliverable.last_success_at
+            else None,
+            "stale": fresh.stale,
+        }
+
+    @extend_schema_field(serializers.ChoiceField(choices=RunStatus.choices, allow_null=True))
+    def get_last_run_status(self, deliverable: Deliverable) -> str | None:
+        return deliverable.last_run_status or None
+
+    def get_flagged(self, deliverable: Deliverable) -> bool:
+        """A published deliverable whose bound pipeline run failed (cleared by the next passing run)."""
+        return deliverable.flagged_at is not None
+
 
 class ChecklistItemSerializer(serializers.ModelSerializer):
     assignee = serializers.SerializerMethodField()
@@ -106,7 +156,24 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ChecklistItem
-        fields = ["id", "text", "position", "assignee", "done", "ticked_by", "ticked_at", "evidence_url"]
+        fields = [
+            "id",
+            "text",
+            "position",
+            "assignee",
+            "done",
+            "ticked_by",
+            "ticked_at",
+            "evidence_url",
+            "evidence_run",
+            "bound_source",
+            "bound_job",
+        ]
+        extra_kwargs = {
+            "evidence_run": {"help_text": "The pipeline run that ticked it, when a run did."},
+            "bound_source": {"help_text": "Runs from this source tick and reopen the item ('' when not bound)."},
+            "bound_job": {"help_text": "Only runs of this job (dbt command, suite, DAG, OpenLineage job) count."},
+        }
 
     def get_assignee(self, item: ChecklistItem) -> str | None:
         return item.assignee.username if item.assignee else None
@@ -119,6 +186,45 @@ class DeliverableEventSerializer(LogEventSerializer):
     class Meta:
         model = DeliverableEvent
         fields = ["id", "kind", "field", "from", "to", "actor", "at"]
+
+
+class PipelineRunSerializer(serializers.ModelSerializer):
+    failures = serializers.ListField(child=serializers.CharField(), help_text="The failing tests (or tasks), by name.")
+    reported_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PipelineRun
+        fields = [
+            "id",
+            "source",
+            "job",
+            "namespace",
+            "external_id",
+            "status",
+            "started_at",
+            "finished_at",
+            "passed",
+            "failed",
+            "errored",
+            "failures",
+            "url",
+            "message",
+            "reported_by",
+            "received_at",
+            "updated_at",
+        ]
+
+    def get_reported_by(self, run: PipelineRun) -> str | None:
+        return run.reported_by.username if run.reported_by else None
+
+
+class RunQuerySerializer(StrictSerializer):
+    url = serializers.CharField(
+        max_length=500, required=False, help_text="A link back to the run (CI job, Airflow grid), if the body has none."
+    )
+    job = serializers.CharField(
+        max_length=300, required=False, help_text="The job's name, for items bound to one job (overrides the body's)."
+    )
 
 
 class ChecklistTemplateSerializer(serializers.Serializer):
@@ -148,6 +254,12 @@ class DeliverableFieldsSerializer(StrictSerializer):
         choices=DeliverableStatus.choices,
         help_text="proposed, in_development or validating; publish and retire are actions of their own.",
     )
+    expected_interval_hours = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_INTERVAL_HOURS,
+        allow_null=True,
+        help_text="How often a pipeline run should succeed, in hours: past it the deliverable is stale.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -172,10 +284,21 @@ class DeliverableFilterSerializer(serializers.Serializer):
     )
 
 
+def bound_source_field() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=[("", "Not bound"), *RunSource.choices],
+        allow_blank=True,
+        required=False,
+        help_text="dbt, great_expectations, airflow or openlineage: its runs tick and reopen the item; '' unbinds.",
+    )
+
+
 class ChecklistItemCreateSerializer(StrictSerializer):
     text = serializers.CharField(max_length=300)
     assignee = serializers.CharField(max_length=150, allow_null=True, required=False)
     evidence_url = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    bound_source = bound_source_field()
+    bound_job = serializers.CharField(max_length=300, allow_blank=True, required=False)
 
 
 class ChecklistItemUpdateSerializer(StrictSerializer):
@@ -183,6 +306,8 @@ class ChecklistItemUpdateSerializer(StrictSerializer):
     assignee = serializers.CharField(max_length=150, allow_null=True, required=False)
     done = serializers.BooleanField(required=False)
     evidence_url = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    bound_source = bound_source_field()
+    bound_job = serializers.CharField(max_length=300, allow_blank=True, required=False)
 
 
 class ChecklistTemplateUpdateSerializer(StrictSerializer):

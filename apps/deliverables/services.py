@@ -24,6 +24,8 @@ from apps.core.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from apps.deliverables import signals
 from apps.deliverables.models import (
     DEFAULT_CHECKLISTS,
+    FAILING_RUN_STATUSES,
+    MAX_INTERVAL_HOURS,
     WORKING_STATUSES,
     ChecklistItem,
     ChecklistTemplate,
@@ -33,10 +35,14 @@ from apps.deliverables.models import (
     DeliverableEventKind,
     DeliverableKind,
     DeliverableStatus,
+    PipelineRun,
+    RunSource,
+    RunStatus,
 )
 from apps.deliverables.selectors import publish_blockers
 from apps.projects.events import Change
 from apps.projects.models import Membership, Project
+from sprintboard import pipelines
 
 UNSET: Any = object()
 EDITABLE_FIELDS = (
@@ -50,8 +56,10 @@ EDITABLE_FIELDS = (
     "link",
     "target_date",
     "status",
+    "expected_interval_hours",
 )
-ITEM_FIELDS = ("text", "assignee", "done", "evidence_url")
+ITEM_FIELDS = ("text", "assignee", "done", "evidence_url", "bound_source", "bound_job")
+BINDING_FIELDS = {"bound_source", "bound_job"}
 # Long text is not copied into the log: the event says which field changed.
 UNLOGGED_VALUES = {"description"}
 MAX_ITEMS = 50
@@ -131,6 +139,14 @@ def _link(field: str, value: Any) -> str:
     return value
 
 
+def _is_link(value: str) -> bool:
+    try:
+        _url(value)
+    except ValidationError:
+        return False
+    return len(value) <= 500
+
+
 def _member(project: Project, user: Any, field: str) -> Any:
     if user is None:
         return None
@@ -169,6 +185,15 @@ def _clean(project: Project, field: str, value: Any) -> Any:
     if field == "target_date":
         if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
             raise InvalidInput("target_date must be a date (YYYY-MM-DD) or null.", field="target_date")
+        return value
+    if field == "expected_interval_hours":
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INTERVAL_HOURS
+        ):
+            raise InvalidInput(
+                f"expected_interval_hours must be a whole number of hours from 1 to {MAX_INTERVAL_HOURS}, or null.",
+                field="expected_interval_hours",
+            )
         return value
     if field == "status":
         if value not in WORKING_STATUSES:
@@ -301,11 +326,13 @@ def deliverable_create(
     link: str = "",
     target_date: date | None = None,
     status: str = DeliverableStatus.PROPOSED,
+    expected_interval_hours: int | None = None,
     at: datetime | None = None,
 ) -> Deliverable:
     """Create a deliverable with a copy of its kind's checklist (the project's template)."""
     at = at or timezone.now()
     values = {
+        "expected_interval_hours": expected_interval_hours,
         "name": name,
         "kind": kind,
         "description": description,
@@ -498,6 +525,15 @@ def _item_value(field: str, value: Any, project: Project) -> Any:
         return value
     if field == "evidence_url":
         return _link("evidence_url", value)
+    if field == "bound_source":
+        if value not in ("", *RunSource.values):
+            raise InvalidInput(
+                f"bound_source must be one of {', '.join(RunSource.values)}, or empty (not bound).",
+                field="bound_source",
+            )
+        return value
+    if field == "bound_job":
+        return _text("bound_job", value, limit=300).strip()
     raise InvalidInput(f"{field} is not a field of a checklist item.", field=field)
 
 
@@ -509,6 +545,8 @@ def checklist_item_add(
     text: str,
     assignee: User | None = None,
     evidence_url: str = "",
+    bound_source: str = "",
+    bound_job: str = "",
     at: datetime | None = None,
 ) -> ChecklistItem:
     at = at or timezone.now()
@@ -522,6 +560,8 @@ def checklist_item_add(
         text=_item_value("text", text, locked.project),
         assignee=_item_value("assignee", assignee, locked.project),
         evidence_url=_item_value("evidence_url", evidence_url, locked.project),
+        bound_source=_item_value("bound_source", bound_source, locked.project),
+        bound_job=_item_value("bound_job", bound_job, locked.project),
         position=0 if last is None else last + 1,
         created_at=at,
     )
@@ -531,16 +571,27 @@ def checklist_item_add(
 
 @transaction.atomic
 def checklist_item_update(
-    *, item: ChecklistItem, actor: User | None, at: datetime | None = None, **fields: Any
+    *,
+    item: ChecklistItem,
+    actor: User | None,
+    at: datetime | None = None,
+    run: PipelineRun | None = None,
+    **fields: Any,
 ) -> ChecklistItem:
-    """Tick or untick (recording who and when), reword, assign, or attach evidence to an item."""
+    """Tick or untick (recording who and when), reword, assign, bind to a pipeline source, or attach evidence.
+
+    ``run``: the pipeline run that ticks or unticks the item (``pipeline_run_record``); a tick keeps it as the
+    item's evidence, an untick clears it.
+    """
     at = at or timezone.now()
     unknown = set(fields) - set(ITEM_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
         raise InvalidInput(f"{field} is not a field of a checklist item.", field=field)
     locked = _lock(item.deliverable)
-    _check_open_for_edits(locked)
+    # Binding an item to a pipeline watches a published deliverable (a failing run flags it); the rest is frozen.
+    if not (set(fields) <= BINDING_FIELDS and locked.status == DeliverableStatus.PUBLISHED):
+        _check_open_for_edits(locked)
     row = ChecklistItem.objects.select_for_update(of=("self",)).select_related("assignee").filter(pk=item.pk).first()
     if row is None:  # removed by a writer that held the lock before us
         raise NotFound(f"{locked.name} has no checklist item {item.pk}.")
@@ -554,6 +605,7 @@ def checklist_item_update(
         if field == "done":
             row.done = new
             row.ticked_by, row.ticked_at = (actor if getattr(actor, "pk", None) else None, at) if new else (None, None)
+            row.evidence_run = run if new else None
             kind = DeliverableEventKind.ITEM_TICKED if new else DeliverableEventKind.ITEM_UNTICKED
             changes.append(Change(kind, "checklist", None, row.text))
             continue
@@ -586,3 +638,153 @@ def checklist_item_remove(*, item: ChecklistItem, actor: User | None, at: dateti
     if not removed:  # removed by a writer that held the lock before us
         raise NotFound(f"{locked.name} has no checklist item {item.pk}.")
     _append(locked, [Change(DeliverableEventKind.ITEM_REMOVED, "checklist", text, None)], actor=actor, at=at)
+
+
+# --- Pipeline runs -------------------------------------------------------------------------------------
+
+MAX_LOGGED_FAILURES = 20
+
+
+def _merge_run(row: PipelineRun, report: pipelines.PipelineRun, *, url: str, at: datetime) -> None:
+    """A report of a run already known: a later transition wins, a non-final one never undoes a final status
+    (OpenLineage may deliver COMPLETE before START, or send OTHER after it)."""
+    row.started_at = report.started_at or row.started_at
+    row.url = url or row.url
+    row.updated_at = at
+    if row.status in pipelines.FINAL_STATUSES and not report.final:
+        return
+    row.status, row.finished_at = report.status, report.finished_at or row.finished_at
+    if report.final or report.passed or report.failed or report.errored:
+        row.passed, row.failed, row.errored = report.passed, report.failed, report.errored
+        row.failures = list(report.failures)
+    row.message = report.message or row.message
+
+
+def _summary(run: PipelineRun) -> dict[str, Any]:
+    return {
+        "run": run.pk,
+        "source": run.source,
+        "job": run.job,
+        "status": run.status,
+        "passed": run.passed,
+        "failed": run.failed,
+        "errored": run.errored,
+        "failures": list(run.failures[:MAX_LOGGED_FAILURES]),
+    }
+
+
+def _bound_items(deliverable: Deliverable, run: PipelineRun) -> list[ChecklistItem]:
+    items = ChecklistItem.objects.filter(deliverable=deliverable, bound_source=run.source).order_by("position", "id")
+    return [item for item in items if not item.bound_job or item.bound_job == run.job]
+
+
+def _apply_run(deliverable: Deliverable, run: PipelineRun, *, actor, at: datetime) -> None:
+    """Tick (passed) or reopen (failed, errored) the checklist items bound to the run's source and job,
+    through ``checklist_item_update``; on a published deliverable, whose checklist is frozen, flag it instead."""
+    items = _bound_items(deliverable, run)
+    if not items or run.status not in (RunStatus.PASSED, *FAILING_RUN_STATUSES):
+        return
+    passing = run.status == RunStatus.PASSED
+    if deliverable.status == DeliverableStatus.PUBLISHED:
+        flagged = deliverable.flagged_at is not None
+        if passing == flagged:  # a pass clears a flag; a failure raises one (once)
+            deliverable.flagged_at = None if passing else at
+            Deliverable.objects.filter(pk=deliverable.pk).update(flagged_at=deliverable.flagged_at)
+            kind = DeliverableEventKind.UNFLAGGED if passing else DeliverableEventKind.FLAGGED
+            _append(deliverable, [Change(kind, run.source, None, _summary(run))], actor=actor, at=at)
+        return
+    if deliverable.is_final:
+        return
+    changing = [item for item in items if item.done != passing]
+    if not changing:
+        return
+    _append(deliverable, [Change(DeliverableEventKind.RUN, run.source, None, _summary(run))], actor=actor, at=at)
+    for item in changing:
+        item.deliverable = deliverable
+        fields: dict[str, Any] = {"done": passing}
+        if passing and run.url and _is_link(run.url):
+            fields["evidence_url"] = run.url
+        checklist_item_update(item=item, actor=actor, at=at, run=run, **fields)
+
+
+def _refresh_run_state(deliverable: Deliverable, run: PipelineRun) -> None:
+    """The latest run's status and the last success, kept on the deliverable for its cards and the catalogue."""
+    latest = PipelineRun.objects.filter(deliverable=deliverable).order_by("-received_at", "-id").first()
+    values: dict[str, Any] = {}
+    if latest is not None:
+        values.update(
+            last_run_status=latest.status, last_run_at=latest.finished_at or latest.started_at or latest.received_at
+        )
+    if run.status == RunStatus.PASSED:
+        success = run.finished_at or run.updated_at
+        if deliverable.last_success_at is None or success > deliverable.last_success_at:
+            values["last_success_at"] = success
+    Deliverable.objects.filter(pk=deliverable.pk).update(**values)
+    for name, value in values.items():
+        setattr(deliverable, name, value)
+
+
+@transaction.atomic
+def pipeline_run_record(
+    *,
+    deliverable: Deliverable,
+    actor: User | None,
+    report: pipelines.PipelineRun,
+    url: str = "",
+    job: str = "",
+    at: datetime | None = None,
+) -> tuple[PipelineRun, bool]:
+    """Record a run a pipeline reported (or update the run it reports again) and apply it to the checklist.
+
+    Returns the run and whether it is new. ``url`` (a link back) and ``job`` (the job's name, for a binding)
+    override the body's. A passing run ticks the items bound to its source (and job) with the run as evidence;
+    a failing one reopens them, naming its failures in a ``run`` event; a published deliverable is flagged
+    instead (its checklist is frozen), and a later passing run clears the flag. Locks the project, then the
+    deliverable, like every writer here.
+    """
+    at = at or timezone.now()
+    locked = _lock(deliverable)
+    if locked.status == DeliverableStatus.RETIRED:
+        raise Conflict(f"{locked.name} is retired: it no longer takes pipeline runs.", code="retired")
+    # A link given with the request must be a public http(s) address; the body's (already http(s) only) is kept
+    # as the tool wrote it, internal host names included (an Airflow at http://airflow-web:8080).
+    url = _link("url", url) if url else report.url
+    job = _text("job", job, limit=300).strip() or report.job
+    row = None
+    if report.external_id:
+        row = (
+            PipelineRun.objects.select_for_update()
+            .filter(deliverable=locked, source=report.source, external_id=report.external_id)
+            .first()
+        )
+    created = row is None
+    before = None if row is None else row.status
+    if row is None:
+        row = PipelineRun(
+            deliverable=locked,
+            source=report.source,
+            external_id=report.external_id,
+            job=job,
+            namespace=report.namespace,
+            status=report.status,
+            started_at=report.started_at,
+            finished_at=report.finished_at,
+            passed=report.passed,
+            failed=report.failed,
+            errored=report.errored,
+            failures=list(report.failures),
+            url=url,
+            message=report.message,
+            reported_by=actor if getattr(actor, "pk", None) else None,
+            received_at=at,
+            updated_at=at,
+        )
+    else:
+        _merge_run(row, report, url=url, at=at)
+        row.job = job or row.job
+    row.save()
+    _refresh_run_state(locked, row)
+    if row.status != before:
+        _apply_run(locked, row, actor=actor, at=at)
+    _refresh(deliverable, locked)
+    return row, created

@@ -27,6 +27,11 @@ urlpatterns = [
         name="deliverable-item-assign",
     ),
     path(
+        "p/<str:key>/deliverables/<int:deliverable_id>/checklist/<int:item_id>/bind/",
+        views.item_bind,
+        name="deliverable-item-bind",
+    ),
+    path(
         "p/<str:key>/deliverables/<int:deliverable_id>/checklist/<int:item_id>/remove/",
         views.item_remove,
         name="deliverable-item-remove",

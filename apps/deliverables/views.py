@@ -27,6 +27,7 @@ from apps.deliverables.forms import (
     DeliverableForm,
     ItemAddForm,
     ItemAssignForm,
+    ItemBindForm,
     ItemTickForm,
     TemplateForm,
 )
@@ -36,6 +37,7 @@ from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 
 PAGE_SIZE = 50
+RECENT_RUNS = 10  # on the page; the API lists them all
 
 
 def _deliverable(project: Project, deliverable_id: int) -> Deliverable:
@@ -56,7 +58,9 @@ def catalogue(request: HttpRequest, project: Project, membership: Membership) ->
     filters = {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
     page = Paginator(selectors.deliverables_for(project, **filters), PAGE_SIZE).get_page(request.GET.get("page"))
     progress = selectors.progress_by_deliverable(d.pk for d in page)
-    rows = [(d, progress.get(d.pk, selectors.Progress()), selectors.is_late(d)) for d in page]
+    rows = [
+        (d, progress.get(d.pk, selectors.Progress()), selectors.is_late(d), selectors.freshness_of(d)) for d in page
+    ]
     status = 400 if form.errors else 200
     return render_project(
         request,
@@ -119,6 +123,10 @@ def _detail(request, project, membership, deliverable, *, status: int = 200, **f
         stories=stories,
         blockers=blockers,
         events=[(event, selectors.describe(event)) for event in selectors.events(deliverable)],
+        runs=list(selectors.runs(deliverable)[:RECENT_RUNS]),
+        run_count=selectors.runs(deliverable).count(),
+        freshness=selectors.freshness_of(deliverable),
+        source_choices=form_field(ItemBindForm(), "bound_source", ChoiceField).choices,
         can_edit=can_edit,
         add_form=forms.get("add_form") or ItemAddForm(project=project),
         assign_choices=form_field(ItemAssignForm(project=project), "assignee", ChoiceField).choices,
@@ -149,6 +157,7 @@ def deliverable_edit(
         "data_sources": "\n".join(deliverable.data_sources),
         "link": deliverable.link,
         "target_date": deliverable.target_date,
+        "expected_interval_hours": deliverable.expected_interval_hours,
         "version": deliverable.version,
     }
     form = DeliverableForm(request.POST or None, project=project, initial=initial)
@@ -301,6 +310,24 @@ def item_assign(
         item_id,
         form,
         lambda f: {"assignee": _member(f.cleaned_data["assignee"])},
+    )
+
+
+@require_POST
+@project_view(minimum=Role.MEMBER)
+def item_bind(
+    request: HttpRequest, project: Project, membership: Membership, deliverable_id: int, item_id: int
+) -> HttpResponse:
+    """Bind an item to a pipeline source (and job): that source's runs tick and reopen it."""
+    form = ItemBindForm(request.POST)
+    return _item_change(
+        request,
+        project,
+        membership,
+        deliverable_id,
+        item_id,
+        form,
+        lambda f: {"bound_source": f.cleaned_data["bound_source"], "bound_job": f.cleaned_data["bound_job"]},
     )
 
 

@@ -273,6 +273,11 @@ def _waste_signal_tables(r: dict[str, Any]) -> dict[str, Table]:
                 ["reopens", rework["reopens"], " ".join(rework["reopen_keys"])],
                 ["backward_moves", rework["backward_moves"], " ".join(rework["backward_keys"])],
                 ["bugs_created", rework["bugs_created"], " ".join(rework["bug_keys"])],
+                [
+                    "published_deliverables_failing",
+                    rework.get("failed_deliverables", 0),
+                    " ".join(rework.get("failed_deliverable_names", [])),
+                ],
             ],
         ),
         "cancelled_after_start": (

@@ -29,7 +29,7 @@ from django.utils import timezone
 from apps.core import search
 from apps.core.errors import InvalidInput
 from apps.core.search import weighted_vector
-from apps.deliverables.models import Deliverable
+from apps.deliverables.models import FAILING_RUN_STATUSES, Deliverable
 from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
 from apps.stories.models import (
     EPIC_SEARCH_FIELDS,
@@ -522,6 +522,7 @@ class Card:
     blocked_reason: str
     assignee_name: str
     deliverable_name: str | None
+    deliverable_run_failed: bool  # its deliverable's latest pipeline run failed (read with the deliverable)
     labels: tuple[CardLabel, ...]
     age: int | None  # days since it started; None before it starts
     over_sle: bool  # older than the service level expectation
@@ -544,6 +545,8 @@ def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, 
         blocked_reason=story.blocked_reason,
         assignee_name=(story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee else "",
         deliverable_name=story.deliverable.name if story.deliverable else None,
+        deliverable_run_failed=story.deliverable is not None
+        and story.deliverable.last_run_status in FAILING_RUN_STATUSES,
         labels=labels,
         age=age,
         over_sle=sle is not None and age is not None and age > sle,

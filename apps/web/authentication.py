@@ -1,4 +1,5 @@
-"""`Authorization: Token <key>` against hashed ApiTokens."""
+"""`Authorization: Token <key>` against hashed ApiTokens; `Bearer <key>` is the same key, for clients that only
+send bearer tokens (OpenLineage's HTTP transport with ``auth: {type: api_key}``)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from apps.web.models import ApiToken, hash_token
 
 class TokenAuthentication(authentication.BaseAuthentication):
     keyword = "Token"
+    keywords = (b"token", b"bearer")
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
+        if not header or header[0].lower() not in self.keywords:
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Write the header as: Authorization: Token <key>.")
@@ -52,5 +54,6 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <key>`: create a key on your profile page or with `python manage.py create_token <username>`.",
+            "description": "`Token <key>` (or `Bearer <key>`): create a key on your profile page or with "
+            "`python manage.py create_token <username>`.",
         }

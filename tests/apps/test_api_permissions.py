@@ -14,6 +14,7 @@ from apps.deliverables import services as deliverable_services
 from apps.projects import services as project_services
 from apps.projects.models import Role
 from apps.stories import services
+from tests.sprintboard.pipeline_builders import dbt_passing
 
 pytestmark = pytest.mark.django_db
 ROLES = ["admin", "owner", "member", "stakeholder", "outsider", None]
@@ -248,6 +249,9 @@ ENDPOINTS = [
     Endpoint("post", "/api/v1/deliverables/{w.deliverable.pk}/publish/", Role.MEMBER, 200, prepare=tick_every_item),
     Endpoint("post", "/api/v1/deliverables/{w.deliverable.pk}/retire/", Role.MEMBER, 200),
     Endpoint("get", "/api/v1/deliverables/{w.deliverable.pk}/events/", Role.STAKEHOLDER, 200),
+    Endpoint("get", "/api/v1/deliverables/{w.deliverable.pk}/runs/", Role.STAKEHOLDER, 200),
+    # A pipeline run (here a dbt run_results.json; every shape in tests/apps/deliverables/test_runs.py): members.
+    Endpoint("post", "/api/v1/deliverables/{w.deliverable.pk}/runs/", Role.MEMBER, 201, dbt_passing()),
     Endpoint("get", "/api/v1/deliverables/{w.deliverable.pk}/checklist/", Role.STAKEHOLDER, 200),
     Endpoint("post", "/api/v1/deliverables/{w.deliverable.pk}/checklist/", Role.MEMBER, 201, {"text": "PII reviewed"}),
     Endpoint("get", "/api/v1/deliverables/{w.deliverable.pk}/checklist/{w.item.pk}/", Role.STAKEHOLDER, 200),

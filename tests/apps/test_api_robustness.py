@@ -28,6 +28,9 @@ WRONG_VALUES = [
 # Endpoints that read a JSON body (restore and start take none and ignore what is sent). The receivers of signed
 # deliveries answer 401 before reading an unsigned body: tests/apps/integrations sends them signed malformed ones.
 BODY_ENDPOINTS = [e for e in ENDPOINTS if e.method in ("post", "patch") and e.body and e.minimum != SIGNED]
+# Bodies that are other tools' artifacts (a dbt run_results.json, an OpenLineage event): the fields Sprintboard does
+# not read are theirs, and new versions add more, so an unknown field is not an error there (bad ones still are).
+OPEN_BODIES = {"/api/v1/deliverables/{w.deliverable.pk}/runs/"}
 FIELDS = [
     "title",
     "points",
@@ -89,6 +92,8 @@ def test_wrong_types_and_unknown_fields_get_a_clean_4xx(endpoint, world, client_
     for field in FIELDS:
         for value in WRONG_VALUES:
             assert_clean_4xx(getattr(client, endpoint.method)(url, {**base, field: value}, format="json"))
+    if endpoint.url in OPEN_BODIES:
+        return
     unknown = getattr(client, endpoint.method)(url, {**base, "no_such_field": 1}, format="json")
     assert unknown.status_code == 400
     assert unknown.json()["errors"][0]["field"] == "no_such_field"

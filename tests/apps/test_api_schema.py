@@ -76,3 +76,18 @@ def test_search_documents_its_parameters_and_results(schema):
     fields = set(schema["components"]["schemas"][result]["properties"])
     assert fields == {"type", "project", "key", "id", "title", "url", "state", "highlight"}
     assert set(read["responses"]) >= {"200", "400", "401", "404", "429"}
+
+
+def test_pipeline_runs_are_documented(schema):
+    operations = schema["paths"]["/api/v1/deliverables/{deliverable_id}/runs/"]
+    report = operations["post"]
+    assert "dbt run_results.json" in report["requestBody"]["content"]["application/json"]["schema"]["description"]
+    assert {"url", "job"} <= {p["name"] for p in report["parameters"]}
+    for code in ("200", "201"):
+        assert report["responses"][code]["content"]["application/json"]["schema"]["$ref"].endswith("/PipelineRun")
+    run = schema["components"]["schemas"]["PipelineRun"]["properties"]
+    assert {"source", "status", "started_at", "finished_at", "passed", "failed", "errored", "failures", "url"} <= set(
+        run
+    )
+    deliverable = schema["components"]["schemas"]["Deliverable"]["properties"]
+    assert {"expected_interval_hours", "freshness", "last_run_status", "flagged"} <= set(deliverable)

@@ -23,6 +23,7 @@ MODULES = [
     "mentions",
     "codehost",
     "search",
+    "pipelines",
 ]
 
 

@@ -209,3 +209,17 @@ def test_history_at_a_moment_equals_a_replay_up_to_it(moment):
         lambda h: waste.waste_trend(h, sprints=TREND_SPRINTS),
     ):
         assert to_jsonable(report(cut)) == to_jsonable(report(replayed))
+
+
+def test_published_deliverables_whose_bound_run_failed_are_defects_in_their_window():
+    from datetime import timedelta
+
+    week = timedelta(days=7)
+    log = Log().create(1, at(1)).move(1, at(2), DOING).move(1, at(3), DONE)
+    failing = Deliverable(1, "Orders dataset", "dataset", published_at=at(2), failed_runs=(at(3), at(4)))
+    before = Deliverable(2, "Old report", "report", published_at=at(1) - week, failed_runs=(at(1) - week,))
+    later = Deliverable(3, "Churn model", "ML model", published_at=at(2), failed_runs=(AS_OF + week,))
+    result = waste.rework(log.history(AS_OF), deliverables=[failing, before, later], **WINDOW)
+    assert (result.failed_deliverables, result.failed_deliverable_names) == (2, ("Orders dataset",))
+    report = waste.waste_report(log.history(AS_OF), deliverables=[failing], **WINDOW)
+    assert report.rework.failed_deliverables == 2

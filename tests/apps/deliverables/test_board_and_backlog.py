@@ -54,3 +54,28 @@ def test_the_backlog_filters_by_deliverable(client, linked):
     none = client.get("/p/DATA/backlog/?deliverable=none").content.decode()
     assert "Rotate keys" in none and "Region filter" not in none
     assert "Revenue dashboard (2)" in client.get("/p/DATA/backlog/").content.decode()
+
+
+def _card(html: str, key: str) -> str:
+    card = html[html.index(f'id="card-{key}"') :]
+    return card[: card.index("</li>")]
+
+
+def test_a_card_shows_a_badge_when_its_deliverables_latest_run_failed_in_the_same_queries(client, linked, people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sprintboard.pipelines import parse_run
+    from tests.sprintboard.pipeline_builders import dbt_failing, dbt_passing
+
+    dashboard, on, off = linked
+    with CaptureQueriesContext(connection) as before:
+        html = client.get("/p/DATA/board/?mode=kanban").content.decode()
+    assert "run-failed" not in _card(html, on.key)
+    services.pipeline_run_record(deliverable=dashboard, actor=people["member"], report=parse_run(dbt_failing()))
+    with CaptureQueriesContext(connection) as failing:
+        html = client.get("/p/DATA/board/?mode=kanban").content.decode()
+    assert "Run failed" in _card(html, on.key) and "run-failed" not in _card(html, off.key)
+    assert len(failing) == len(before)  # read with the card's deliverable, not per card
+    services.pipeline_run_record(deliverable=dashboard, actor=people["member"], report=parse_run(dbt_passing()))
+    assert "run-failed" not in _card(client.get("/p/DATA/board/?mode=kanban").content.decode(), on.key)

@@ -7,6 +7,7 @@ that, publishing (project, then deliverable) deadlocked against checklist edits,
 
 from __future__ import annotations
 
+import uuid
 from itertools import combinations_with_replacement
 
 import pytest
@@ -16,6 +17,7 @@ from apps.deliverables import services
 from apps.deliverables.models import Deliverable
 from apps.stories import services as story_services
 from tests.apps.stories.test_concurrency import run_in_threads
+from tests.sprintboard.pipeline_builders import dbt_passing
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -50,6 +52,13 @@ def _reopen_story(client, d, item, story, states):
     )
 
 
+def _pipeline_run(client, d, item, story, states):
+    """A passing dbt run: it ticks the open item, bound to dbt (a new run each call)."""
+    body = dbt_passing()
+    body["metadata"]["invocation_id"] = str(uuid.uuid4())
+    return client.post(f"/api/v1/deliverables/{d.pk}/runs/", body, format="json")
+
+
 WRITES = {
     "publish": _publish,
     "retire": _retire,
@@ -58,6 +67,7 @@ WRITES = {
     "checklist remove": _remove_item,
     "patch": _patch,
     "linked story reopened": _reopen_story,
+    "pipeline run": _pipeline_run,
 }
 
 
@@ -74,6 +84,7 @@ def almost_ready(project, people, states):
         *ticked, open_item = deliverable.checklist.order_by("position")
         for item in ticked:
             services.checklist_item_update(item=item, actor=people["member"], done=True)
+        open_item = services.checklist_item_update(item=open_item, actor=people["member"], bound_source="dbt")
         story = story_services.story_create(
             project=project, actor=people["member"], title=f"Orders model {n}", deliverable=deliverable
         )

@@ -250,3 +250,53 @@ def test_people_are_named_in_full_on_a_deliverable(browser_for, dashboard, peopl
     people["member"].save()
     html = browser_for("stakeholder").get(url(dashboard, "")).content.decode()
     assert "<dt>Owner</dt><dd>Mia Member</dd>" in html
+
+
+# --- Pipeline runs on the pages --------------------------------------------------------------------------
+
+
+def test_the_page_shows_runs_freshness_and_the_bound_items(browser_for, dashboard, people):
+    from django.utils import timezone
+
+    from sprintboard.pipelines import parse_run
+    from tests.sprintboard.pipeline_builders import dbt_failing, dbt_passing
+
+    client = browser_for("member")
+    edit = client.post(
+        url(dashboard, "edit/"),
+        {
+            "name": dashboard.name,
+            "kind": dashboard.kind,
+            "status": dashboard.status,
+            "expected_interval_hours": "24",
+            "version": dashboard.version,
+        },
+    )
+    assert edit.status_code == 302, edit.content.decode()[:2000]
+    dashboard.refresh_from_db()
+    assert dashboard.expected_interval_hours == 24
+    assert "No successful run yet" in client.get(url(dashboard)).content.decode()
+    item = dashboard.checklist.order_by("position").first()
+    bound = client.post(url(dashboard, f"checklist/{item.pk}/bind/"), {"bound_source": "dbt", "bound_job": ""})
+    assert bound.status_code == 302
+    assert (
+        browser_for("stakeholder")
+        .post(url(dashboard, f"checklist/{item.pk}/bind/"), {"bound_source": "dbt"})
+        .status_code
+        == 403
+    )
+    recent = dbt_passing()
+    for result in recent["results"]:
+        result["timing"][-1]["completed_at"] = timezone.now().isoformat()
+    services.pipeline_run_record(deliverable=dashboard, actor=people["member"], report=parse_run(recent))
+    html = client.get(url(dashboard)).content.decode()
+    assert "Ticked by dbt tests runs" in html and "Ticked by a pipeline run" in html
+    assert "expected every 24 h: <strong>fresh</strong>" in html
+    assert "reported a dbt tests run (build) that passed" in html
+    services.pipeline_run_record(
+        deliverable=dashboard, actor=people["member"], report=parse_run(dbt_failing()), at=timezone.now()
+    )
+    html = client.get(url(dashboard)).content.decode()
+    assert "test.jaffle_shop.unique_orders_order_id.fed79b3a6e" in html and "reopened" in html
+    catalogue = client.get("/p/DATA/deliverables/").content.decode()
+    assert "Last run failed" in catalogue and "since success" in catalogue
