@@ -14,7 +14,8 @@ than the project's last event is refused (``Conflict``, code
 ``out_of_order``): history is written oldest first, never clamped silently.
 
 One module a concern: ``events`` (the lock, the time, the log), ``ranking`` (placements and rank
-keys), ``stories``, ``taxonomy`` (epics and labels) and ``sprints``. Import from this package.
+keys), ``stories``, ``taxonomy`` (epics and labels), ``sprints`` and ``links`` (links between stories). Import
+from this package.
 """
 
 from apps.stories.selectors import BOTTOM, TOP, Placement
@@ -25,6 +26,7 @@ from apps.stories.services.events import (
     lock_project,
     value_name,
 )
+from apps.stories.services.links import link_add, link_remove, story_close_as_duplicate
 from apps.stories.services.ranking import Spot
 from apps.stories.services.sprints import (
     CARRY_OVER_DELAY,
@@ -84,6 +86,8 @@ __all__ = [
     "flow_rebuild",
     "label_delete",
     "label_save",
+    "link_add",
+    "link_remove",
     "lock_project",
     "value_name",
     "next_sprint_dates",
@@ -100,6 +104,7 @@ __all__ = [
     "story_assign",
     "story_block",
     "story_change_state",
+    "story_close_as_duplicate",
     "story_create",
     "story_delete",
     "story_estimate",
