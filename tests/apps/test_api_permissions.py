@@ -76,6 +76,11 @@ def compute_flow_report(w, people):
     report_services.report_compute(report_id=report.pk)
 
 
+def add_link(w, people):
+    """DATA-1 blocks DATA-2; the link is ``w.link`` (URLs name it)."""
+    w.link = services.link_add(source=w.story, target=w.other_story, kind="blocks", actor=people["member"])
+
+
 MERGE_TARGET = 900_002  # a fixed id: a request body cannot name the world's rows
 
 
@@ -177,6 +182,9 @@ ENDPOINTS = [
     Endpoint("post", "/api/v1/stories/DATA-2/restore/", Role.MEMBER, 200, prepare=delete_other),
     Endpoint("post", "/api/v1/stories/DATA-2/move/", Role.PRODUCT_OWNER, 200, {"position": "top"}),
     Endpoint("get", "/api/v1/stories/DATA-1/events/", Role.STAKEHOLDER, 200),
+    Endpoint("get", "/api/v1/stories/DATA-1/links/", Role.STAKEHOLDER, 200, prepare=add_link),
+    Endpoint("post", "/api/v1/stories/DATA-1/links/", Role.MEMBER, 201, {"kind": "relates", "target": "DATA-2"}),
+    Endpoint("delete", "/api/v1/stories/DATA-1/links/{w.link.pk}/", Role.MEMBER, 204, prepare=add_link),
     Endpoint("get", "/api/v1/notifications/", None, 200),
     Endpoint("post", "/api/v1/notifications/read/", None, 200, {"all": True}),
     Endpoint("get", "/api/v1/stories/DATA-1/watchers/", Role.STAKEHOLDER, 200),

@@ -64,3 +64,15 @@ def test_every_operation_documents_throttling(schema):
             if method in {"get", "post", "patch", "put", "delete"}:
                 assert "429" in operation["responses"], (method, path)
                 assert "Retry-After" in operation["responses"]["429"]["description"]
+
+
+def test_story_links_are_documented(schema):
+    links = schema["paths"]["/api/v1/stories/{story_key}/links/"]
+    assert links["post"]["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/Link")
+    assert {"400", "403", "404"} <= set(links["post"]["responses"])
+    link = schema["components"]["schemas"]["Link"]
+    assert set(link["properties"]) == {"id", "kind", "direction", "story", "title", "state"}
+    create = schema["components"]["schemas"]["LinkCreateRequest"]
+    assert set(create["properties"]) == {"kind", "target"} and set(create["required"]) == {"kind", "target"}
+    detail = schema["paths"]["/api/v1/stories/{story_key}/links/{link_id}/"]
+    assert set(detail) == {"delete"} and "204" in detail["delete"]["responses"]
