@@ -4,8 +4,9 @@ The log is the one source of every number, so a row that disagrees with the repl
 change that bypassed the services. For each project this checks that the sequence is gapless and ends at
 ``last_event_seq``, that time never decreases with seq, that replaying every story (deleted ones too)
 gives the row's state, sprint, assignee, points, epic, labels, deliverable, blocked flag and reason,
-deletion, title, kind, rank and links to other stories, in this project or another (``sprintboard.rows``), and that the flow projection on each row equals the
-engine's replay (``sprintboard.projection.of_timeline``).
+deletion, title, kind, rank and links to other stories, in this project or another (``sprintboard.rows``;
+a link is logged on both of its stories), and that the flow projection on each row equals the engine's
+replay (``sprintboard.projection.of_timeline``).
 """
 
 from __future__ import annotations

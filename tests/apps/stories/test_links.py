@@ -321,6 +321,16 @@ def test_the_board_marks_a_card_blocked_by_an_unfinished_story_and_not_after_it_
     assert "Blocked by" not in card_of(page, model.key)
 
 
+def test_an_open_board_sees_a_link_added_to_one_of_its_cards(as_user, people, stories):
+    client = as_user("member")
+    live = reverse("project-board-live", kwargs={"key": "DATA"})
+    etag = client.get(live)["ETag"]
+    assert client.get(live, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    services.link_add(source=stories["load"], target=stories["model"], kind="blocks", actor=people["member"])
+    changed = client.get(live, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and "Blocked by DATA-1" in changed.content.decode()
+
+
 def test_links_add_no_query_to_the_board(as_user, people, project, states):
     def fill(n: int) -> None:
         for i in range(n):
@@ -379,6 +389,14 @@ def test_the_panel_adds_a_link_in_place_and_tells_the_board(as_user, stories):
     )
     assert response.status_code == 200 and response["HX-Trigger"] == "board-changed"
     assert 'class="story-panel"' in response.content.decode() and "relates to" in response.content.decode()
+
+
+def test_the_board_panel_names_the_blocker(as_user, people, stories):
+    services.link_add(source=stories["load"], target=stories["model"], kind="blocks", actor=people["member"])
+    url = reverse("story-detail", kwargs={"key": "DATA", "story_key": stories["model"].key}) + "?panel=1"
+    panel = as_user("stakeholder").get(url).content.decode()
+    assert "Blocked by DATA-1" in panel and "is blocked by" in panel
+    assert "Add link" not in panel and "Remove" not in panel  # a stakeholder reads links; members change them
 
 
 def test_closing_as_duplicate_from_the_page(as_user, people, stories, states):
