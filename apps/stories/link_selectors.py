@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.db.models.expressions import OuterRef
 
 from apps.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -37,7 +37,7 @@ class LinkRow:
     project_key: str
 
 
-def _visible_projects(user: AbstractBaseUser) -> Subquery:
+def _visible_projects(user: AbstractBaseUser) -> QuerySet[Membership]:
     return Membership.objects.filter(user_id=user.pk).values("project_id")
 
 
