@@ -302,6 +302,7 @@ class _Folder:
             "deleted": self._deleted,
             "restored": self._restored,
             "updated": _ignore,
+            "link": _ignore,
         }
 
     def fold(self, events: Iterable[Event], as_of: datetime) -> int:
@@ -406,7 +407,7 @@ class _Folder:
 
 
 def _ignore(line: StoryTimeline, event: Event) -> None:
-    """``updated`` events change nothing the metrics read (they still count as activity)."""
+    """``updated`` and ``link`` events change nothing the metrics read (they still count as activity)."""
 
 
 def _check_points(points: object, event: Event) -> None:

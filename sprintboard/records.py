@@ -75,6 +75,7 @@ EVENT_KINDS = frozenset(
         "updated",
         "deleted",
         "restored",
+        "link",
     }
 )
 

@@ -1,4 +1,4 @@
-"""/api/v1/: stories, their events and comments, epics, labels, sprints and backlog moves."""
+"""/api/v1/: stories, their events, comments and links, epics, labels, sprints and backlog moves."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from apps.core.errors import InvalidInput, NotFound, PermissionDenied
 from apps.projects.api_base import ApiView
 from apps.projects.models import Project, Role
 from apps.projects.selectors import ROLE_NAMES
-from apps.stories import exports, selectors, services
+from apps.stories import exports, link_selectors, selectors, services
 from apps.stories import serializers as s
 from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent
 
@@ -440,3 +440,49 @@ class SprintClose(SprintScoped):
         sprint = self.sprint(sprint_id, OWNER)
         unfinished = self.valid(s.SprintCloseSerializer, request)["unfinished"]
         return self.answer(services.sprint_close(sprint=sprint, actor=request.user, unfinished=unfinished))
+
+
+# --- Story links -----------------------------------------------------------------------
+
+
+class StoryLinks(StoryScoped):
+    serializer_class = s.LinkSerializer
+
+    @extend_schema(
+        summary="A story's links to other stories (those whose other end the caller can see)",
+        responses={200: s.LinkSerializer(many=True), **error_responses(401, 404)},
+    )
+    def get(self, request, story_key):
+        story = self.story(story_key)
+        return self.paginated(link_selectors.story_links(story, user=request.user))
+
+    @extend_schema(
+        summary="Link the story to another (member of both projects)",
+        description=(
+            '"kind": "blocks" (this story blocks the target), "relates" or "duplicates" (this story duplicates the '
+            'target); "target": the other story\'s key, in this project or another the caller is a member of. '
+            "An unknown kind, an unknown or invisible target, the story itself or a link of that kind between "
+            "the two already: a 400 naming the field. Each link is a link event on both stories."
+        ),
+        request=s.LinkCreateSerializer,
+        responses={201: s.LinkSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request, story_key):
+        story = self.story(story_key, MEMBER)
+        data = self.valid(s.LinkCreateSerializer, request)
+        target = link_selectors.link_target(user=request.user, key=data["target"])
+        link = services.link_add(source=story, target=target, kind=data["kind"], actor=request.user)
+        return self.answer(link_selectors.link_as_seen(link, story=story), status.HTTP_201_CREATED)
+
+
+class StoryLinkDetail(StoryScoped):
+    serializer_class = s.LinkSerializer
+
+    @extend_schema(
+        summary="Remove a link (member of both projects)", responses={204: None, **error_responses(401, 403, 404)}
+    )
+    def delete(self, request, story_key, link_id):
+        story = self.story(story_key, MEMBER)
+        link = link_selectors.story_link(story=story, link_id=link_id, user=request.user)
+        services.link_remove(link=link, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

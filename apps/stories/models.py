@@ -265,6 +265,9 @@ class EventKind(models.TextChoices):
     UPDATED = "updated"
     DELETED = "deleted"
     RESTORED = "restored"
+    # A link to another story added (field "added") or removed ("removed"), logged on both stories: to_value is
+    # {"link": id, "kind", "direction": "outward" | "inward", "story": the other story's id, "key": its key}.
+    LINK = "link"
 
 
 class StoryEvent(models.Model):
@@ -293,3 +296,43 @@ class StoryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind} {self.story_id}"
+
+
+class LinkKind(models.TextChoices):
+    """How ``source`` relates to ``target``: it blocks it, relates to it, or duplicates it."""
+
+    BLOCKS = "blocks", "blocks"
+    RELATES = "relates", "relates to"
+    DUPLICATES = "duplicates", "duplicates"
+
+
+# How a link reads from its target's side ("DATA-3 is blocked by DATA-1").
+INWARD_NAMES = {
+    LinkKind.BLOCKS: "is blocked by",
+    LinkKind.RELATES: "relates to",
+    LinkKind.DUPLICATES: "is duplicated by",
+}
+
+
+class StoryLink(models.Model):
+    """A link between two stories, in one project or two; added and removed only by ``services.links``, each
+    change a ``link`` event on both stories. Kept when either story is soft-deleted (hidden while it is)."""
+
+    source = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="links_out")
+    target = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=10, choices=LinkKind.choices)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target", "kind"], name="storylink_unique"),
+            models.CheckConstraint(condition=~Q(source=models.F("target")), name="storylink_not_itself"),
+        ]
+        indexes = [models.Index(fields=["target", "kind"], name="storylink_target_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.kind} {self.target_id}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -31,6 +31,7 @@ from apps.core.errors import InvalidInput
 from apps.core.search import weighted_vector
 from apps.deliverables.models import FAILING_RUN_STATUSES, Deliverable
 from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
+from apps.stories.link_selectors import link_sentence, unfinished_blocker
 from apps.stories.models import (
     EPIC_SEARCH_FIELDS,
     Comment,
@@ -488,7 +489,9 @@ def board_stories(
         project, sprint=sprint, since=since, assignee=assignee or "", label=label or "", kind=kind or ""
     )
     related = tuple(dict.fromkeys(("assignee", *related)))
-    cards = list(stories.select_related(*related).defer(*CARD_UNUSED).order_by("rank"))
+    cards = list(
+        stories.select_related(*related).defer(*CARD_UNUSED).annotate(blocked_by=unfinished_blocker()).order_by("rank")
+    )
     # One query for the labels, even for an empty board (prefetch_related would skip it): a fixed count.
     labels: dict[int, list[CardLabel]] = {}
     through = Story.labels.through.objects.filter(story__in=stories.values("pk")).order_by("label__name")
@@ -503,7 +506,7 @@ class CardLabel(NamedTuple):
 
 
 class BoardStories(NamedTuple):
-    stories: list[Story]
+    stories: Sequence[Story]
     labels: dict[int, tuple[CardLabel, ...]]  # story pk -> its labels by name
 
 
@@ -520,6 +523,9 @@ class Card:
     points_label: str
     blocked: bool
     blocked_reason: str
+    # The key of a live, unfinished story that blocks this one (a link), or "": "Blocked by DATA-3". A blocker in
+    # another project is not named (the board is the same for every member; not all of them see that project).
+    blocked_by: str
     assignee_name: str
     deliverable_name: str | None
     deliverable_run_failed: bool  # its deliverable's latest pipeline run failed (read with the deliverable)
@@ -543,6 +549,7 @@ def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, 
         points_label="" if story.points is None else str(points_value(story.points)),
         blocked=story.blocked,
         blocked_reason=story.blocked_reason,
+        blocked_by=_blocker_shown(story),
         assignee_name=(story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee else "",
         deliverable_name=story.deliverable.name if story.deliverable else None,
         deliverable_run_failed=story.deliverable is not None
@@ -552,6 +559,17 @@ def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, 
         over_sle=sle is not None and age is not None and age > sle,
         page_url=page_url,
     )
+
+
+ANOTHER_PROJECT = "a story of another project"
+
+
+def _blocker_shown(story: Story) -> str:
+    """How the card names its unfinished blocker (``board_stories`` annotates ``blocked_by``); "" for none."""
+    key = getattr(story, "blocked_by", None) or ""
+    if not key:
+        return ""
+    return key if key.rpartition("-")[0] == story.key.rpartition("-")[0] else ANOTHER_PROJECT
 
 
 # Columns a card never shows: not read for the board's hundreds of rows (it shows the assignee's full name).
@@ -885,6 +903,8 @@ def _sentence(event: StoryEvent, names: _Names) -> str:
         return _updated(event, names)
     if kind == EventKind.BLOCKED:
         return f"flagged it blocked: {new}"
+    if kind == EventKind.LINK:
+        return link_sentence(event.field, new, event.to_name)
     fixed: dict[str, str] = {
         EventKind.RANK: "reordered it",
         EventKind.UNBLOCKED: "unblocked it",

@@ -14,7 +14,7 @@ from apps.core.errors import InvalidInput
 from apps.deliverables.models import Deliverable
 from apps.projects.models import Category, Membership, Project, WorkflowState
 from apps.stories import services
-from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent, StoryKind
+from apps.stories.models import Comment, Epic, Label, LinkKind, Sprint, Story, StoryEvent, StoryKind
 from apps.stories.selectors import points_value
 
 # --- Output -------------------------------------------------------------------------
@@ -286,3 +286,25 @@ def resolve_destination(project: Project, data: dict[str, Any]) -> Sprint | None
     if "sprint" not in data:
         return services.UNSET
     return resolve_references(project, {"sprint": data["sprint"]})["sprint"]
+
+
+# --- Story links ----------------------------------------------------------------------
+
+
+class LinkSerializer(serializers.Serializer):
+    """A link as seen from the story in the URL; ``story``, ``title`` and ``state`` are the other story's."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=LinkKind.choices)
+    direction = serializers.ChoiceField(
+        choices=[("outward", "outward"), ("inward", "inward")],
+        help_text="outward: this story blocks / relates to / duplicates the other; inward: the other way round.",
+    )
+    story = serializers.CharField(source="key", help_text="The other story's key.")
+    title = serializers.CharField()
+    state = serializers.CharField(help_text="The other story's state (its name).")
+
+
+class LinkCreateSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=LinkKind.choices)
+    target = serializers.CharField(max_length=24, help_text="The key of the other story (this project or another).")

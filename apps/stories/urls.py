@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.stories.views import backlog, board, planning, sprints, story
+from apps.stories.views import backlog, board, links, planning, sprints, story
 
 urlpatterns = [
     # backlog and story pages
@@ -36,6 +36,14 @@ urlpatterns = [
         {"action": "estimate"},
         name="story-estimate",
     ),
+    # links (page and panel)
+    path("p/<str:key>/stories/<str:story_key>/links/", links.story_link_add, name="story-link-add"),
+    path(
+        "p/<str:key>/stories/<str:story_key>/links/<int:link_id>/remove/",
+        links.story_link_remove,
+        name="story-link-remove",
+    ),
+    path("p/<str:key>/stories/<str:story_key>/duplicate/", links.story_close_duplicate, name="story-close-duplicate"),
     # planning
     path("p/<str:key>/planning/", planning.planning, name="project-planning"),
     path("p/<str:key>/planning/sprint/", planning.planning_sprint_create, name="project-planning-sprint"),

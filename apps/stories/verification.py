@@ -4,8 +4,9 @@ The log is the one source of every number, so a row that disagrees with the repl
 change that bypassed the services. For each project this checks that the sequence is gapless and ends at
 ``last_event_seq``, that time never decreases with seq, that replaying every story (deleted ones too)
 gives the row's state, sprint, assignee, points, epic, labels, deliverable, blocked flag and reason,
-deletion, title, kind and rank (``sprintboard.rows``), and that the flow projection on each row equals the
-engine's replay (``sprintboard.projection.of_timeline``).
+deletion, title, kind, rank and links to other stories, in this project or another (``sprintboard.rows``;
+a link is logged on both of its stories), and that the flow projection on each row equals the engine's
+replay (``sprintboard.projection.of_timeline``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from apps.projects.models import Project
-from apps.stories.models import Story, StoryEvent
+from apps.stories.models import Story, StoryEvent, StoryLink
 from apps.stories.selectors import FLOW_EVENT_KINDS, engine_stories, engine_workflow, points_value
 from sprintboard import history, projection, records, rows
 from sprintboard.errors import EngineError
@@ -117,9 +118,22 @@ def _rows(project: Project) -> list[dict[str, Any]]:
     through = Story.labels.through.objects.filter(story__project=project).order_by("label__name")
     for story_id, name in through.values_list("story_id", "label__name"):
         labels.setdefault(story_id, []).append(name)
+    links = _links(project)
     for row in values:
         row["labels"] = labels.get(row["pk"], [])
+        row["links"] = links.get(row["pk"], {})
     return values
+
+
+def _links(project: Project) -> dict[int, dict[int, tuple[str, str, int]]]:
+    """Each story's links as the log writes them: {link id: (kind, direction, the other story's id)}."""
+    found: dict[int, dict[int, tuple[str, str, int]]] = {}
+    columns = ("pk", "kind", "source_id", "target_id")
+    for pk, kind, source, target in StoryLink.objects.filter(source__project=project).values_list(*columns):
+        found.setdefault(source, {})[pk] = (kind, "outward", target)
+    for pk, kind, source, target in StoryLink.objects.filter(target__project=project).values_list(*columns):
+        found.setdefault(target, {})[pk] = (kind, "inward", source)
+    return found
 
 
 def _as_logged(row: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +143,7 @@ def _as_logged(row: dict[str, Any]) -> dict[str, Any]:
         "points": points_value(row["points"]), "epic": row["epic_id"], "labels": row["labels"],
         "deliverable": row["deliverable_id"], "title": row["title"], "kind": row["kind"], "blocked": row["blocked"],
         "blocked_reason": row["blocked_reason"], "deleted": row["deleted_at"] is not None, "rank": row["rank"],
+        "links": row["links"],
     }  # fmt: skip
 
 

@@ -4,6 +4,9 @@
 workflow states included) in a fixed number of queries, one per table. Rows name each other by the
 source's ids; people are named by username. The event values are copied as the log holds them (they
 name states, sprints, epics and deliverables by id too): ``services.project_import`` maps them.
+
+``links`` holds the story links whose two ends are both in the project; a link to a story of another
+project is not copied (its ``link`` events stay in the log, and the copy keeps them as history only).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from apps.deliverables.models import (
 )
 from apps.intake.models import Request
 from apps.projects.models import Membership, Project, WorkflowState
-from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent
+from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent, StoryLink
 from apps.stories.selectors import points_value
 
 FORMAT, VERSION = "sprintboard-project", 1
@@ -212,6 +215,14 @@ def _names(actor_name: str, to_name: str) -> dict[str, str]:
     return {key: value for key, value in (("actor_name", actor_name), ("to_name", to_name)) if value}
 
 
+def _links(project: Project) -> list[dict[str, Any]]:
+    rows = StoryLink.objects.filter(source__project=project, target__project=project).order_by("id")
+    return [
+        _moments(_rename(row, source_id="source", target_id="target", created_by__username="created_by"), "created_at")
+        for row in _rows(rows, "id", "source_id", "target_id", "kind", "created_at", "created_by__username")
+    ]
+
+
 def _comments(project: Project) -> list[dict[str, Any]]:
     rows = Comment.objects.filter(story__project=project).order_by("id")
     return [
@@ -264,6 +275,7 @@ def project_document(project: Project) -> dict[str, Any]:
         "deliverable_events": _deliverable_events(project),
         "checklist_templates": _checklist_templates(project),
         "stories": _stories(project),
+        "links": _links(project),
         "events": _events(project),
         "comments": _comments(project),
         "requests": _requests(project),

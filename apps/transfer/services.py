@@ -9,9 +9,11 @@ events, checklist templates and stakeholder requests.
 ``project_import(document=..., key=..., actor=...)`` writes all of it in one transaction into a new
 project named ``key``. The log is restored as it was, never replayed through the story services: the
 same seqs, kinds, values, actors and times, with the ids inside event values (states, sprints, epics,
-deliverables; the story keys of a rebalance) mapped to the new rows. Ids of epics, sprints and
+deliverables; the story keys of a rebalance; the link and the other story of a link event) mapped to the new rows. Ids of epics, sprints and
 deliverables deleted before the export, which the log still names, become negative ids that name no
-row, as in the original, and can never meet a real one. Before committing, the new project's rows are
+row, as in the original, and can never meet a real one. Links between two stories of the project are
+copied; a link event naming a story of another project keeps that story's key but names no link and no
+story (``"link": null``): the copy has no such link, and its history still says it was there. Before committing, the new project's rows are
 checked against its log (``verify_events``): a document whose rows and log disagree is refused whole.
 
 People are matched by username. Users the document names (members, assignees, actors, authors,
@@ -56,11 +58,13 @@ from apps.stories.models import (
     Epic,
     EventKind,
     Label,
+    LinkKind,
     Sprint,
     SprintStatus,
     Story,
     StoryEvent,
     StoryKind,
+    StoryLink,
 )
 from apps.stories.verification import verify_project
 from apps.transfer.selectors import FORMAT, VERSION, project_document
@@ -223,6 +227,7 @@ SINGULAR = {
     "sprints": "sprint",
     "deliverables": "deliverable",
     "stories": "story",
+    "links": "link",
     "requests": "request",
 }
 
@@ -237,6 +242,7 @@ class _Ids:
     sprints: dict[int, int] = field(default_factory=dict)
     deliverables: dict[int, int] = field(default_factory=dict)
     stories: dict[int, int] = field(default_factory=dict)
+    links: dict[int, int] = field(default_factory=dict)
     requests: dict[int, int] = field(default_factory=dict)
     # Rows deleted before the export that the log still names: a negative id each, in order of appearance.
     gone: dict[str, dict[int, int]] = field(default_factory=dict)
@@ -314,8 +320,24 @@ class _Import:
             return mapped
         if kind == EventKind.REBALANCED and isinstance(value, dict):
             return {_story_key(k, self.old_key, self.key, where): rank for k, rank in value.items()}
+        if kind == EventKind.LINK and isinstance(value, dict):
+            return self._link_value(value, where)
         logged_as = LOGGED_IDS.get((kind, event_field))
         return value if logged_as is None else self.ids.logged(logged_as, value, where)
+
+    def _link_value(self, value: dict[str, Any], where: str) -> dict[str, Any]:
+        """A link event's value for the copy: the other story and the link mapped when the other story is in
+        the project (a link removed before the export: a negative id, as for other deleted rows); otherwise
+        the other story's key alone (``link`` and ``story`` null: history, not a row)."""
+        other = value.get("story")
+        if isinstance(other, int) and not isinstance(other, bool) and other in self.ids.stories:
+            return {
+                **value,
+                "link": self.ids.logged("links", value.get("link"), f"{where}.link"),
+                "story": self.ids.stories[other],
+                "key": _story_key(value.get("key"), self.old_key, self.key, f"{where}.key"),
+            }
+        return {**value, "link": None, "story": None}
 
 
 # --- Users ------------------------------------------------------------------------------------
@@ -329,12 +351,16 @@ PEOPLE = {
     "events": ("actor",),
     "comments": ("author",),
     "requests": ("requester", "decided_by"),
+    "links": ("created_by",),
 }
+OPTIONAL_LISTS = {"links"}  # absent from documents written before story links
 
 
 def _usernames(doc: _Object) -> set[str]:
     names: set[str] = set()
     for list_name, fields in PEOPLE.items():
+        if list_name in OPTIONAL_LISTS and doc.value.get(list_name) is None:
+            continue
         for item in doc.objects(list_name):
             for name in fields:
                 if name == "consumers":
@@ -425,6 +451,7 @@ def _write(job: _Import, *, name: str | None) -> Project:
         _sprints,
         _deliverables,
         _stories,
+        _links,
         _events,
         _comments,
         _requests,
@@ -680,6 +707,24 @@ def _stories(job: _Import) -> None:
             for label in item.array("labels")
         ),
         batch_size=BATCH,
+    )
+
+
+def _links(job: _Import) -> None:
+    """The links between the project's stories (a document written before links has none)."""
+    if job.doc.value.get("links") is None:
+        return
+    _created(
+        job,
+        "links",
+        lambda item: StoryLink(
+            source_id=job.ids.needed("stories", item.get("source"), f"{item.where}.source"),
+            target_id=job.ids.needed("stories", item.get("target"), f"{item.where}.target"),
+            kind=item.choice("kind", LinkKind.values),
+            created_at=item.moment("created_at"),
+            created_by=job.user(item, "created_by"),
+        ),
+        job.ids.links,
     )
 
 

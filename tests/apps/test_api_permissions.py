@@ -79,6 +79,24 @@ def compute_flow_report(w, people):
     report_services.report_compute(report_id=report.pk)
 
 
+def add_link(w, people):
+    """DATA-1 blocks DATA-2, through the service (both stories log it), with the story's id as the link's (so URLs
+    can name it): the link table's id sequence is set first."""
+    from django.db import connection
+
+    from apps.stories.models import StoryLink
+
+    table = StoryLink._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, false)", [table, w.story.pk])
+        else:
+            cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", [table])
+            cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, w.story.pk - 1])
+    link = services.link_add(source=w.story, target=w.other_story, kind="blocks", actor=people["member"])
+    assert link.pk == w.story.pk
+
+
 MERGE_TARGET = 900_002  # a fixed id: a request body cannot name the world's rows
 
 
@@ -198,6 +216,9 @@ ENDPOINTS = [
     Endpoint("post", "/api/v1/stories/DATA-2/restore/", Role.MEMBER, 200, prepare=delete_other),
     Endpoint("post", "/api/v1/stories/DATA-2/move/", Role.PRODUCT_OWNER, 200, {"position": "top"}),
     Endpoint("get", "/api/v1/stories/DATA-1/events/", Role.STAKEHOLDER, 200),
+    Endpoint("get", "/api/v1/stories/DATA-1/links/", Role.STAKEHOLDER, 200, prepare=add_link),
+    Endpoint("post", "/api/v1/stories/DATA-1/links/", Role.MEMBER, 201, {"kind": "relates", "target": "DATA-2"}),
+    Endpoint("delete", "/api/v1/stories/DATA-1/links/{w.story.pk}/", Role.MEMBER, 204, prepare=add_link),
     Endpoint("get", "/api/v1/notifications/", None, 200),
     # Search: anyone signed in searches their own projects (an outsider gets only their own: tests/apps/web);
     # naming a project needs a role in it.

@@ -91,3 +91,15 @@ def test_pipeline_runs_are_documented(schema):
     )
     deliverable = schema["components"]["schemas"]["Deliverable"]["properties"]
     assert {"expected_interval_hours", "freshness", "last_run_status", "flagged"} <= set(deliverable)
+
+
+def test_story_links_are_documented(schema):
+    links = schema["paths"]["/api/v1/stories/{story_key}/links/"]
+    assert links["post"]["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/Link")
+    assert {"400", "403", "404"} <= set(links["post"]["responses"])
+    link = schema["components"]["schemas"]["Link"]
+    assert set(link["properties"]) == {"id", "kind", "direction", "story", "title", "state"}
+    create = schema["components"]["schemas"]["LinkCreateRequest"]
+    assert set(create["properties"]) == {"kind", "target"} and set(create["required"]) == {"kind", "target"}
+    detail = schema["paths"]["/api/v1/stories/{story_key}/links/{link_id}/"]
+    assert set(detail) == {"delete"} and "204" in detail["delete"]["responses"]

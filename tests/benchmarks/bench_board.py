@@ -1,4 +1,4 @@
-"""Benchmark of the board on PostgreSQL: a sprint of 500 cards.
+"""Benchmark of the board on PostgreSQL: a sprint of 500 cards (every seventh blocked by a link to another).
 
 Prints the board's server render time (after a cache clear, and again: the board reads no cache since
 its ages and service level come from the stories' flow projection) and its query count, a card move's p95 (the whole request: auth, the service, its event) and an
@@ -140,6 +140,7 @@ def build(cards: int):
     sprint = services.sprint_create(project=project, actor=users[0], name="Sprint 1", at=now - timedelta(days=3))
     spread = ["Ready", "Ready", "In progress", "Waiting", "Validating", "Done"]
     t0 = now - timedelta(days=2)
+    previous = None
     for i in range(cards):
         story = services.story_create(
             project=project,
@@ -158,6 +159,11 @@ def build(cards: int):
             services.story_block(
                 story=story, reason="Waiting for warehouse access", actor=users[1], at=t0 + timedelta(seconds=i)
             )
+        if i % 7 == 1 and previous is not None:  # blocked by the card before it: the "Blocked by" badge's subquery
+            services.link_add(
+                source=previous, target=story, kind="blocks", actor=users[1], at=t0 + timedelta(seconds=i)
+            )
+        previous = story
     services.sprint_start(sprint=sprint, actor=users[0], at=now - timedelta(days=1))
     return project, users, states
 

@@ -17,8 +17,8 @@ A writer returns the row as it saved it (the instance it locked and read); the c
 as it was, so callers use the returned one.
 
 One module a concern: ``events`` (the lock, the time, the log), ``ranking`` (placements and rank
-keys), ``stories``, ``taxonomy`` (epics and labels), ``sprints`` and ``search`` (the stories' search
-vectors, rewritten with their text). Import from this package.
+keys), ``stories``, ``taxonomy`` (epics and labels), ``sprints``, ``search`` (the stories' search
+vectors, rewritten with their text) and ``links`` (links between stories). Import from this package.
 """
 
 from apps.stories.selectors import BOTTOM, TOP, Placement
@@ -29,6 +29,7 @@ from apps.stories.services.events import (
     lock_project,
     value_name,
 )
+from apps.stories.services.links import link_add, link_remove, story_close_as_duplicate
 from apps.stories.services.ranking import Spot
 from apps.stories.services.search import SEARCHED_FIELDS, story_search_update
 from apps.stories.services.sprints import (
@@ -94,6 +95,8 @@ __all__ = [
     "flow_rebuild",
     "label_delete",
     "label_save",
+    "link_add",
+    "link_remove",
     "lock_project",
     "value_name",
     "next_sprint_dates",
@@ -110,6 +113,7 @@ __all__ = [
     "story_assign",
     "story_block",
     "story_change_state",
+    "story_close_as_duplicate",
     "story_create",
     "story_delete",
     "story_estimate",

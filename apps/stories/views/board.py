@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -222,7 +222,7 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
 
 
 def _lanes(
-    stories: list[Story],
+    stories: Sequence[Story],
     labels: dict[int, tuple[selectors.CardLabel, ...]],
     states: list[WorkflowState],
     swimlane: Swimlane,

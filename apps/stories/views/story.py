@@ -25,9 +25,9 @@ from apps.core.http import HtmxHttpRequest, user_of
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
-from apps.stories import selectors, services
+from apps.stories import link_selectors, selectors, services
 from apps.stories.forms import CommentForm, PreviewForm, StoryForm, person_name
-from apps.stories.models import Comment, Story
+from apps.stories.models import Comment, LinkKind, Story
 
 BOARD_CHANGED = "board-changed"  # the event the board listens for (static/js/board.js)
 ASSIGNABLE = (Role.MEMBER, Role.PRODUCT_OWNER, Role.ADMIN)  # stakeholders ask and follow; they are not given work
@@ -64,6 +64,8 @@ def _respond(
         "comment_form": extra.pop("comment_form", None) or CommentForm(),
         "comments": Comment.objects.filter(story=story).select_related("author"),
         "history": selectors.story_history(story),
+        "links": link_selectors.story_links(story, user=user_of(request)),
+        "link_kinds": LinkKind.choices,
         "can_edit": can_edit,
         "panel": panel,
         # The panel's assign form lists the members; the page assigns through its full form.

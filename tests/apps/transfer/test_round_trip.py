@@ -32,7 +32,7 @@ from apps.projects.models import Category, Project, WorkflowState
 from apps.reports.models import Report
 from apps.reports.services import _compute
 from apps.stories import services as story_services
-from apps.stories.models import Label, Sprint, Story, StoryEvent
+from apps.stories.models import Label, Sprint, Story, StoryEvent, StoryLink
 from apps.stories.selectors import engine_input
 from apps.transfer import services
 from apps.web.demo import seed_demo
@@ -95,6 +95,21 @@ def _more_history(project: Project) -> None:
         body="",
         answer=False,
     )
+    _links(project, owner)
+
+
+def _links(project: Project, owner: Any) -> None:
+    """Links within the project (one kept, one removed, one closing a story as a duplicate) and one to a story of
+    another project, which the copy keeps as history only."""
+    alive = list(Story.objects.filter(project=project, deleted_at=None).order_by("number")[:4])
+    story_services.link_add(source=alive[0], target=alive[1], kind="blocks", actor=owner)
+    removed = story_services.link_add(source=alive[1], target=alive[2], kind="relates", actor=owner)
+    story_services.link_remove(link=removed, actor=owner)
+    side = project_services.project_create(creator=owner, key="SIDE", name="Side project")
+    elsewhere = story_services.story_create(project=side, actor=owner, title="Warehouse access")
+    story_services.link_add(source=elsewhere, target=alive[2], kind="blocks", actor=owner)
+    extra = story_services.story_create(project=project, actor=owner, title="Churn by region, again")
+    story_services.story_close_as_duplicate(story=extra, original=alive[3], actor=owner)
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +235,14 @@ def test_the_copy_holds_every_row_and_the_same_log(demo):
     assert list(Story.objects.filter(project=b).order_by("number").values_list(*story_columns)) == list(
         Story.objects.filter(project=a).order_by("number").values_list(*story_columns)
     )
-    for name in ("states", "epics", "labels", "sprints", "deliverables", "comments", "requests", "members"):
+    copied = StoryLink.objects.filter(source__project=b).values_list("source__number", "target__number", "kind")
+    assert set(copied) == set(
+        StoryLink.objects.filter(source__project=a, target__project=a).values_list(
+            "source__number", "target__number", "kind"
+        )
+    )
+    assert len(copied) == 2 and StoryEvent.objects.filter(project=b, kind="link", to_value__link=None).count() == 1
+    for name in ("states", "epics", "labels", "sprints", "deliverables", "comments", "requests", "members", "links"):
         assert len(demo.document[name]) > 0, name
     assert b.requests.count() == 5 and b.requests.get(channel="email").requester_email == "client@elsewhere.org"
     assert b.deliverable_events.count() == a.deliverable_events.count()
@@ -242,7 +264,7 @@ def test_the_sprint_commitments_name_the_copies(demo):
 
 # --- Export, import, export: the same document --------------------------------------------------------
 
-LISTS = ("states", "epics", "labels", "sprints", "deliverables", "stories", "requests")
+LISTS = ("states", "epics", "labels", "sprints", "deliverables", "stories", "links", "requests")
 LOGGED = {("state", ""): "states", ("sprint", ""): "sprints", ("updated", "epic"): "epics"}
 LOGGED[("updated", "deliverable")] = "deliverables"
 CREATED = {"state": "states", "sprint": "sprints", "epic": "epics", "deliverable": "deliverables"}
@@ -293,6 +315,14 @@ def without_ids(document: dict[str, Any]) -> dict[str, Any]:
             event["to"] = {k: ref(CREATED[k], v) if k in CREATED else v for k, v in event["to"].items()}
         elif event["kind"] == "rebalanced":
             event["to"] = {story_key(k): v for k, v in event["to"].items()}
+        elif event["kind"] == "link":
+            inside = event["to"]["story"] in places["stories"]  # else the copy keeps the other project's key only
+            link, other = (
+                (ref("links", event["to"]["link"]), ref("stories", event["to"]["story"])) if inside else (None, None)
+            )
+            event["to"] = {**event["to"], "link": link, "story": other, "key": story_key(event["to"]["key"])}
+    for row in doc["links"]:
+        row["source"], row["target"] = ref("stories", row["source"]), ref("stories", row["target"])
     return doc
 
 

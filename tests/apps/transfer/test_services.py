@@ -188,3 +188,28 @@ def test_what_a_jira_import_already_wrote_comes_along(world):
     mark = ImportedIssue.objects.create(story=world.story, last_change_at=world.story.created_at)
     copy = services.project_import(exported(world.project), "COPY", None)
     assert ImportedIssue.objects.get(story__project=copy).last_change_at == mark.last_change_at
+
+
+def test_links_come_along_and_a_backup_from_before_links_still_imports(world, people):
+    from apps.stories.models import StoryLink
+
+    document = exported(world.project)
+    del document["links"]  # written before story links
+    assert services.project_import(document=document, key="OLD", actor=None).stories.count() == 2
+    story_services.link_add(source=world.story, target=world.other_story, kind="blocks", actor=people["member"])
+    copy = services.project_import(document=exported(world.project), key="COPY", actor=None)
+    link = StoryLink.objects.get(source__project=copy)
+    assert (link.source.key, link.target.key, link.kind, link.created_by) == (
+        "COPY-1",
+        "COPY-2",
+        "blocks",
+        people["member"],
+    )
+    event = StoryEvent.objects.get(story=link.target, kind="link")
+    assert event.to_value == {
+        "link": link.pk,
+        "kind": "blocks",
+        "direction": "inward",
+        "story": link.source_id,
+        "key": "COPY-1",
+    }

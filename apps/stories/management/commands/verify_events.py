@@ -6,8 +6,8 @@ from apps.stories.verification import verify_project
 
 class Command(BaseCommand):
     help = (
-        "Replay every story's event log (deleted stories too) and compare it with the rows and their flow "
-        "projection; check each project's sequence is gapless and its time never goes back. Prints one line "
+        "Replay every story's event log (deleted stories too) and compare it with the rows, their links to "
+        "other stories and their flow projection; check each project's sequence is gapless and its time never goes back. Prints one line "
         "per mismatch and a summary; exits 1 on any mismatch."
     )
 
