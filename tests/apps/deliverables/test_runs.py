@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from apps.deliverables import services
 from apps.deliverables.models import Deliverable, DeliverableEvent, PipelineRun
-from apps.web.models import ApiToken
+from apps.web.services import token_issue
 from tests.sprintboard.pipeline_builders import (
     airflow_callback,
     dbt_failing,
@@ -29,7 +29,7 @@ def runs_url(deliverable) -> str:
 
 
 def token_client(user, keyword: str = "Token") -> APIClient:
-    _, key = ApiToken.issue(user=user, name="ci")
+    _, key = token_issue(user=user, name="ci")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"{keyword} {key}")
     return client
