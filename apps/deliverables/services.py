@@ -269,12 +269,6 @@ def _save(deliverable: Deliverable, *, at: datetime) -> None:
         ) from None
 
 
-def _refresh(target: Deliverable, source: Deliverable) -> Deliverable:
-    target.__dict__.update({k: v for k, v in source.__dict__.items() if not k.startswith("_")})
-    target._state = source._state
-    return target
-
-
 # --- Checklist templates ---------------------------------------------------------------
 
 
@@ -429,7 +423,7 @@ def deliverable_update(
     if changes:
         _save(locked, at=at)
         _append(locked, changes, actor=actor, at=at)
-    return _refresh(deliverable, locked)
+    return locked
 
 
 def deliverable_change_status(
@@ -468,7 +462,7 @@ def deliverable_publish(
     locked.status, locked.published_at = DeliverableStatus.PUBLISHED, at
     _save(locked, at=at)
     _append(locked, [Change(DeliverableEventKind.STATUS, "", old, DeliverableStatus.PUBLISHED)], actor=actor, at=at)
-    return _refresh(deliverable, locked)
+    return locked
 
 
 @transaction.atomic
@@ -488,7 +482,7 @@ def deliverable_retire(
     locked.status, locked.retired_at = DeliverableStatus.RETIRED, at
     _save(locked, at=at)
     _append(locked, [Change(DeliverableEventKind.STATUS, "", old, DeliverableStatus.RETIRED)], actor=actor, at=at)
-    return _refresh(deliverable, locked)
+    return locked
 
 
 @transaction.atomic
@@ -624,8 +618,7 @@ def checklist_item_update(
     if changes:
         row.save()
         _append(locked, changes, actor=actor, at=at)
-    item.__dict__.update({k: v for k, v in row.__dict__.items() if not k.startswith("_")})
-    return item
+    return row
 
 
 @transaction.atomic
@@ -786,5 +779,4 @@ def pipeline_run_record(
     _refresh_run_state(locked, row)
     if row.status != before:
         _apply_run(locked, row, actor=actor, at=at)
-    _refresh(deliverable, locked)
     return row, created

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,18 +24,22 @@ from apps.projects.models import Membership, Project
 from apps.projects.views import project_view
 from apps.stories.models import Story
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
+    """Newest first, a page at a time (``?page=``; a page past the last shows the last), grouped by story."""
     unread_only = request.GET.get("unread") == "1"
-    rows = list(selectors.notifications_for(request.user, unread=unread_only)[:PAGE_SIZE])
+    page = Paginator(selectors.notifications_for(request.user, unread=unread_only), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "notifications/list.html",
         {
-            "groups": selectors.grouped_by_story(rows),
+            "groups": selectors.grouped_by_story(list(page.object_list)),
+            "page": page,
             "unread_only": unread_only,
             "bell": selectors.bell_state(request.user),
         },

@@ -511,6 +511,24 @@ class BoardStories(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class ListRow:
+    """A row of the backlog or a sprint's list: the story and its neighbours' keys, which the Up and Down
+    buttons send as anchors when the page runs without its script."""
+
+    story: Story
+    prev_key: str | None
+    next_key: str | None
+
+
+def list_rows(stories: Sequence[Story]) -> list[ListRow]:
+    keys = [story.key for story in stories]
+    return [
+        ListRow(story, keys[i - 1] if i else None, keys[i + 1] if i + 1 < len(keys) else None)
+        for i, story in enumerate(stories)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class Card:
     """What a board card shows, prepared once: 500 cards rendered with template filters cost too much."""
 

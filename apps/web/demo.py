@@ -491,7 +491,7 @@ class _Demo:
         categories = [s.state.category for s in stories]
         started = [c for c in categories if c in (Category.ACTIVE, Category.WAITING, Category.DONE)]
         if deliverable.status == DeliverableStatus.PROPOSED and started:
-            deliverable_services.deliverable_change_status(
+            deliverable = deliverable_services.deliverable_change_status(
                 deliverable=deliverable, status="in_development", actor=owner, at=self.clock
             )
         open_items = list(deliverable_selectors.checklist(deliverable).filter(done=False))
@@ -499,7 +499,7 @@ class _Demo:
         finished = all_created and all(c in CLOSED_CATEGORIES for c in categories)
         some_done = Category.DONE in categories
         if finished and deliverable.status == DeliverableStatus.IN_DEVELOPMENT:
-            deliverable_services.deliverable_change_status(
+            deliverable = deliverable_services.deliverable_change_status(
                 deliverable=deliverable, status="validating", actor=owner, at=self.clock
             )
         # While stories are still open, some items get ticked early, but never all of them.
@@ -511,7 +511,8 @@ class _Demo:
                 item=item, actor=ticker, done=True, evidence_url=evidence, at=self.clock
             )
         elif finished and not open_items and deliverable.status == DeliverableStatus.VALIDATING:
-            deliverable_services.deliverable_publish(deliverable=deliverable, actor=owner, at=self.clock)
+            deliverable = deliverable_services.deliverable_publish(deliverable=deliverable, actor=owner, at=self.clock)
+        self.deliverables[code] = deliverable  # the services return the row as saved
 
     def _find(self, title: str) -> Story:
         return next(s for s in self.stories.values() if s.title == title)

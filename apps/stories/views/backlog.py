@@ -51,26 +51,17 @@ def _totals_oob(request: HtmxHttpRequest, project: Project) -> str:
     return render_to_string("stories/_backlog_totals.html", context, request=request)
 
 
-def with_neighbours(rows: list[Story]) -> list[Story]:
-    """Each row learns the keys above and below it: the Up and Down buttons' anchors when there is no script."""
-    for index, story in enumerate(rows):
-        # Display values set on the rows (not model fields): what issue 18 item 4 makes a Card.
-        story.prev_key = rows[index - 1].key if index else None  # type: ignore[attr-defined]
-        story.next_key = rows[index + 1].key if index + 1 < len(rows) else None  # type: ignore[attr-defined]
-    return rows
-
-
 def backlog_context(request: HttpRequest, project: Project, membership: Membership) -> dict[str, Any]:
     """What the list needs: one page of rows (shared with the planning page)."""
     form, active = _filters(request, project)
     stories = selectors.backlog_stories(project, active)
     page = Paginator(stories, BACKLOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = with_neighbours(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("rows", None)
     return {
         "page": page,
+        "rows": selectors.list_rows(list(page.object_list)),
         "filter_form": form,
         "filtered": bool(active),
         "filter_query": query.urlencode(),

@@ -18,7 +18,7 @@ from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.stories import selectors, services
 from apps.stories.forms import SprintCreateForm
-from apps.stories.views.backlog import backlog_context, with_neighbours
+from apps.stories.views.backlog import backlog_context
 
 
 @project_view(minimum=Role.PRODUCT_OWNER)
@@ -32,7 +32,7 @@ def _page(
     context = backlog_context(request, project, membership)
     context["filter_query"] = "planning=1"  # the backlog's next pages load with the "→ Sprint" buttons
     sprint = selectors.next_sprint(project)
-    sprint_stories = with_neighbours(list(selectors.sprint_list(sprint))) if sprint else []
+    sprint_stories = selectors.list_rows(list(selectors.sprint_list(sprint))) if sprint else []
     # The planned scope as the sprints list and the sprint page show it (no replay: a planned sprint has no report).
     planned = selectors.sprint_outcomes(project, sprints=[sprint])[sprint.pk] if sprint else None
     velocity = selectors.average_velocity(project)

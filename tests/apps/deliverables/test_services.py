@@ -115,7 +115,7 @@ def test_owner_and_consumers_must_be_members_and_names_are_unique(dataset, proje
 
 def test_each_changed_field_is_an_event_and_a_status_change_records_who_and_when(dataset, people):
     later = T0 + timedelta(days=1)
-    services.deliverable_update(
+    dataset = services.deliverable_update(
         deliverable=dataset,
         actor=people["owner"],
         expected_version=1,

@@ -47,6 +47,22 @@ def test_the_list_groups_by_story_and_marks_read(project, story, people, browser
     assert not Notification.objects.filter(user=people["stakeholder"], read_at__isnull=True).exists()
 
 
+def test_the_list_pages_newest_first(story, people, browser_for, monkeypatch):
+    from apps.notifications import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    for n in range(5):
+        story_services.comment_add(story=story, author=people["member"], body=f"@stakeholder note {n}")
+    client = browser_for("stakeholder")
+    first = client.get("/notifications/").content.decode()
+    assert first.count('class="notification unread"') == 2 and "Page 1 of 3" in first and 'rel="next"' in first
+    last = client.get("/notifications/?page=3").content.decode()
+    assert last.count('class="notification unread"') == 1 and 'rel="prev"' in last and 'rel="next"' not in last
+    assert client.get("/notifications/?page=99").content.decode().count('class="notification unread"') == 1
+    unread = client.get("/notifications/?unread=1").content.decode()
+    assert "?unread=1&amp;page=2" in unread
+
+
 def test_one_cannot_open_anothers_notification(story, people, browser_for):
     story_services.comment_add(story=story, author=people["member"], body="@stakeholder one")
     note = Notification.objects.get(user=people["stakeholder"])
