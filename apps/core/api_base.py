@@ -27,27 +27,24 @@ JSON_TYPES: tuple[tuple[type[serializers.Field], tuple[type, ...], str], ...] = 
 )
 
 
-def _json_type_error(field: serializers.Field, value: Any, name: str) -> dict[str, list[serializers.ErrorDetail]]:
-    """``{name: [error]}`` when ``value`` is not of the JSON type ``field`` documents (nested lists and objects too)."""
+def _json_type_error(field: serializers.Field, value: Any, label: str) -> str | None:
+    """Why ``value`` is not of the JSON type ``field`` documents (nested lists and objects too), or None."""
     if value is None:
-        return {}  # the field's own allow_null decides
+        return None  # the field's own allow_null decides
     for field_class, types, wanted in JSON_TYPES:
         if isinstance(field, field_class):
             if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
-                return {name: [serializers.ErrorDetail(f"{name} must be {wanted}.", code="invalid_type")]}
+                return f"{label} must be {wanted}."
             break
     if isinstance(field, serializers.ListField) and field.child is not None:
-        errors: dict[str, list[serializers.ErrorDetail]] = {}
         for index, item in enumerate(value):
-            errors |= _json_type_error(field.child, item, f"{name}[{index}]")
-        return errors
+            if error := _json_type_error(field.child, item, f"{label}[{index}]"):
+                return error
     if isinstance(field, serializers.Serializer) and not isinstance(field, StrictSerializer):
-        errors = {}
         for key, item in value.items():
-            if key in field.fields:
-                errors |= _json_type_error(field.fields[key], item, f"{name}.{key}")
-        return errors
-    return {}
+            if key in field.fields and (error := _json_type_error(field.fields[key], item, f"{label}.{key}")):
+                return error
+    return None
 
 
 class StrictSerializer(serializers.Serializer):
@@ -82,9 +79,11 @@ class StrictSerializer(serializers.Serializer):
                     }
                 )
             if not isinstance(data, QueryDict):  # a form's values are all strings: the fields parse them
-                errors: dict[str, list[serializers.ErrorDetail]] = {}
-                for name, value in data.items():
-                    errors |= _json_type_error(self.fields[name], value, name)
+                errors = {
+                    name: [serializers.ErrorDetail(error, code="invalid_type")]
+                    for name, value in data.items()
+                    if (error := _json_type_error(self.fields[name], value, name))
+                }
                 if errors:
                     raise serializers.ValidationError(errors)
         return super().to_internal_value(data)

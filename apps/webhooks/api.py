@@ -50,8 +50,19 @@ class CreatedWebhookSerializer(WebhookSerializer):
         fields = [*WebhookSerializer.Meta.fields, "secret"]
 
 
+class EventsField(serializers.ListField):
+    """Event kinds; an unknown one is an error of ``events`` (not of ``events.0``)."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            message = f'events is a list of event kinds ({", ".join(EVENT_KINDS)}) or ["*"].'
+            raise serializers.ValidationError([message]) from None
+
+
 def _events_field(**kwargs) -> serializers.ListField:
-    return serializers.ListField(
+    return EventsField(
         child=serializers.ChoiceField(choices=[*EVENT_KINDS, ALL_EVENTS]), min_length=1, help_text=EVENTS_HELP, **kwargs
     )
 
