@@ -418,6 +418,7 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "apps.projects.models.Role",
         "DeliverableKindEnum": "apps.deliverables.models.DeliverableKind",
         "DeliverableStatusEnum": "apps.deliverables.models.DeliverableStatus",
+        "DeliverableWorkingStatusEnum": "apps.deliverables.serializers.WORKING_STATUS_CHOICES",
         "DeliverableEventKindEnum": "apps.deliverables.models.DeliverableEventKind",
     },
 }

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, QueryDict
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.metadata import SimpleMetadata
@@ -29,16 +29,47 @@ logger = logging.getLogger(__name__)
 
 
 class Pagination(PageNumberPagination):
+    """Pages of 50 (``page_size`` 1 to 100). ``page`` and ``page_size`` are whole numbers from 1, or a 400
+    naming them (DRF would read a bad ``page_size`` as the default and cap a large one); a page past the
+    last is a 404."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
 
     def get_page_number(self, request, paginator):
-        # A page number that is not a number is the first page, not a 404 (DRF's default).
-        number = super().get_page_number(request, paginator)
-        if isinstance(number, str) and number != "last" and not number.isdigit():
-            raise exceptions.ValidationError({"page": ["page must be a whole number."]})
-        return number
+        number = request.query_params.get(self.page_query_param)
+        if number is None or number in self.last_page_strings:
+            return super().get_page_number(request, paginator)
+        return _whole_from_one(number, self.page_query_param, "page must be a whole number from 1.")
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        message = f"page_size must be a whole number from 1 to {self.max_page_size}."
+        size = _whole_from_one(raw, self.page_size_query_param, message)
+        if size > self.max_page_size:
+            raise exceptions.ValidationError({self.page_size_query_param: [message]})
+        return size
+
+    def get_schema_operation_parameters(self, view) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+                parameter["description"] = f"Results per page: 1 to {self.max_page_size} (default {self.page_size})."
+            else:
+                parameter["description"] = "A page number from 1; a page past the last is a 404."
+        return parameters
+
+
+def _whole_from_one(raw: str, name: str, message: str) -> int:
+    digits = raw.lstrip("0")
+    if not (raw.isascii() and raw.isdigit()) or not digits:
+        raise exceptions.ValidationError({name: [message]})
+    return int(digits) if len(digits) < 19 else 10**18  # past any page and any size (int() refuses 4,300+ digits)
 
 
 class JsonOnly(BaseContentNegotiation):
@@ -52,12 +83,38 @@ class JsonOnly(BaseContentNegotiation):
 
 
 class CsvDownloads(DefaultContentNegotiation):
-    """``?format=csv`` asks the view for a CSV download (which it answers itself); anything else negotiates as usual."""
+    """``?format=csv`` asks the view for a CSV download (which it answers itself), ``?format=json`` (or none) for
+    JSON; any other format is a 400 naming ``format``."""
+
+    formats = ("csv", "json")
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        if request.query_params.get(self.settings.URL_FORMAT_OVERRIDE) == "csv":
+        wanted = request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        if wanted is not None and wanted not in self.formats:
+            raise exceptions.ValidationError({"format": ["format must be csv or json."]})
+        if wanted == "csv":
+            # A download is not paginated, but page and page_size are checked as for JSON: the same query
+            # is valid or not whatever the format.
+            pagination = Pagination()
+            pagination.get_page_size(request)
+            if (page := request.query_params.get(pagination.page_query_param)) not in (None, "last"):
+                _whole_from_one(page, pagination.page_query_param, "page must be a whole number from 1.")
             return JSONRenderer(), JSONRenderer.media_type  # for the 4xx answers; a download is not rendered
         return super().select_renderer(request, renderers, format_suffix)
+
+
+def check_query(query: QueryDict) -> None:
+    """Every query parameter of the API is given at most once and with a value: ``?kind=`` and
+    ``?page=1&page=2`` are 400s naming the parameter (an HTML form would read the first as "no filter"
+    and pick one of the second; the schema documents one non-empty value)."""
+    errors = {}
+    for name, values in query.lists():
+        if len(values) > 1:
+            errors[name] = [exceptions.ErrorDetail(f"Give {name} at most once.", code="repeated")]
+        elif values[0] == "":
+            errors[name] = [exceptions.ErrorDetail(f"{name} is empty: give a value or leave it out.", code="blank")]
+    if errors:
+        raise exceptions.ValidationError(errors)
 
 
 def error_body(errors: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:

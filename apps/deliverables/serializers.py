@@ -13,6 +13,7 @@ from apps.core.api_support import LogEventSerializer
 from apps.core.errors import InvalidInput
 from apps.deliverables.models import (
     MAX_INTERVAL_HOURS,
+    WORKING_STATUSES,
     ChecklistItem,
     Deliverable,
     DeliverableEvent,
@@ -237,6 +238,10 @@ class ChecklistTemplateSerializer(serializers.Serializer):
 NAMES: dict[str, Any] = {"child": serializers.CharField(max_length=300, allow_blank=True), "max_length": 50}
 
 
+# What a create or an edit may set (the schema's DeliverableWorkingStatusEnum); publish and retire are actions.
+WORKING_STATUS_CHOICES = [(status.value, status.label) for status in WORKING_STATUSES]
+
+
 class DeliverableFieldsSerializer(StrictSerializer):
     required_fields: tuple[str, ...] = ()
     name = serializers.CharField(max_length=200)
@@ -251,7 +256,7 @@ class DeliverableFieldsSerializer(StrictSerializer):
     link = serializers.CharField(max_length=500, allow_blank=True)
     target_date = serializers.DateField(allow_null=True)
     status = serializers.ChoiceField(
-        choices=DeliverableStatus.choices,
+        choices=WORKING_STATUS_CHOICES,
         help_text="proposed, in_development or validating; publish and retire are actions of their own.",
     )
     expected_interval_hours = serializers.IntegerField(

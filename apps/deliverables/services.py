@@ -251,7 +251,11 @@ def _lock(deliverable: Deliverable, *, expected_version: int | None = None) -> D
     story services. An event's insert takes a key-share lock on the project's row; locking the
     deliverable first and the project second (through that insert) deadlocked against publish."""
     Project.objects.select_for_update().only("pk").get(pk=deliverable.project_id)
-    locked = Deliverable.objects.select_for_update(of=("self",)).select_related("project").get(pk=deliverable.pk)
+    locked = (
+        Deliverable.objects.select_for_update(of=("self",)).select_related("project").filter(pk=deliverable.pk).first()
+    )
+    if locked is None:  # deleted since the caller read it (a concurrent DELETE): a 404, not a 500
+        raise NotFound(f"There is no deliverable {deliverable.pk}: it was just deleted.")
     if expected_version is not None and expected_version != locked.version:
         raise StaleVersion(current_version=locked.version)
     return locked

@@ -57,7 +57,9 @@ class UploadSerializer(serializers.Serializer):
     """The multipart form of an upload (documentation: the view reads the form itself)."""
 
     files = serializers.ListField(
-        child=serializers.FileField(), help_text="Jira search pages (.json), a zip of them, or CSV files."
+        child=serializers.FileField(),
+        allow_empty=False,
+        help_text="Jira search pages (.json), a zip of them, or CSV files.",
     )
     # A declared field, taken off the class by DRF's metaclass: not the Field.source attribute the stubs see.
     source = serializers.ChoiceField(choices=ImportSource.choices, default=ImportSource.JIRA)  # type: ignore[assignment]

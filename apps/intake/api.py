@@ -79,6 +79,8 @@ class RequestCreateSerializer(StrictSerializer):
 class RequestAcceptSerializer(PlacementSerializer):
     """The same placement fields as a move; all optional: the default is the bottom of the backlog."""
 
+    one_of_required = False
+
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if not any(name in data for name in ("before", "after", "position")):
             data["position"] = "bottom"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from apps.core.api_support import error_responses
@@ -11,21 +11,19 @@ from apps.notifications import serializers as s
 from apps.projects.api_base import ApiView
 from apps.stories.api import StoryScoped
 
-UNREAD = OpenApiParameter("unread", str, enum=["1"], description="1: only the unread ones.")
-
 
 class NotificationList(ApiView):
     serializer_class = s.NotificationSerializer
 
     @extend_schema(
         summary="My notifications, newest first",
-        parameters=[UNREAD],
-        responses={200: s.NotificationSerializer(many=True), **error_responses(401)},
+        parameters=[s.NotificationFilterSerializer],
+        responses={200: s.NotificationSerializer(many=True), **error_responses(400, 401)},
     )
     def get(self, request):
-        return self.paginated(
-            selectors.notifications_for(request.user, unread=request.query_params.get("unread") == "1")
-        )
+        filters = s.NotificationFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return self.paginated(selectors.notifications_for(request.user, unread=filters.validated_data["unread"]))
 
 
 class NotificationsRead(ApiView):

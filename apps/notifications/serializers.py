@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api_base import StrictSerializer, id_field
@@ -24,14 +25,24 @@ class NotificationSerializer(serializers.ModelSerializer):
         return notification.story.key if notification.story else None
 
 
+@extend_schema_field({"type": "boolean", "enum": [True]})
+class AllField(serializers.BooleanField):
+    """``"all": true``; false would ask for nothing (the serializer refuses it)."""
+
+
 class MarkReadSerializer(StrictSerializer):
+    one_of = ("ids", "all")
     ids = serializers.ListField(child=id_field(), max_length=MAX_IDS, required=False)
-    all = serializers.BooleanField(required=False)
+    all = AllField(required=False)
 
     def validate(self, data: dict) -> dict:
         if ("ids" in data) == bool(data.get("all")):
             raise serializers.ValidationError({"ids": ['Send either "ids": [...] or "all": true.']}, code="ids_or_all")
         return data
+
+
+class NotificationFilterSerializer(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, default=False, help_text="true (or 1): only the unread ones.")
 
 
 class WatcherSerializer(serializers.ModelSerializer):

@@ -240,7 +240,14 @@ class StateDetail(ApiView):
 
     @extend_schema(
         summary="Delete a state (admin): empty, or with ?move_to=<state id> to move its stories (deleted ones too) first",
-        parameters=[OpenApiParameter("move_to", int, required=False, description="The state that takes its stories")],
+        parameters=[
+            OpenApiParameter(
+                "move_to",
+                {"type": "integer", "minimum": 1},
+                required=False,
+                description="The state that takes its stories",
+            )
+        ],
         responses={204: None, **error_responses(400, 401, 403, 404, 409)},
     )
     def delete(self, request, key, state_id):

@@ -10,6 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api_support import check_query
 from apps.core.errors import InvalidInput, NotFound
 from apps.projects.models import Membership, Project, Role
 from apps.projects.selectors import project_for_user, require_role
@@ -19,6 +20,10 @@ M = TypeVar("M", bound=Model)
 
 class ApiView(GenericAPIView):
     """Thin views: parse the input, look up and authorise, call a service, answer."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        check_query(request.query_params)
 
     def project(self, key: str, minimum: str = Role.STAKEHOLDER) -> Project:
         project, self.membership = project_for_user(user=self.request.user, key=key, minimum=minimum)

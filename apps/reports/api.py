@@ -34,13 +34,21 @@ WINDOW = [
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive, not after today); default: today."),
 ]
 FORECAST = [
-    OpenApiParameter("items", int, description="When will this many more stories be done (1-10000)."),
+    OpenApiParameter(
+        "items",
+        {"type": "integer", "minimum": 1, "maximum": parameters.MAX_ITEMS},
+        description="When will this many more stories be done.",
+    ),
     OpenApiParameter(
         "date",
         OpenApiTypes.DATE,
         description="How many stories by the end of this day (default: one sprint length from today).",
     ),
-    OpenApiParameter("seed", int, description="Random seed of the Monte Carlo trials (default 0)."),
+    OpenApiParameter(
+        "seed",
+        {"type": "integer", "minimum": 0, "maximum": parameters.MAX_SEED},
+        description="Random seed of the Monte Carlo trials (default 0).",
+    ),
 ]
 STATUS_202 = OpenApiResponse(s.ReportStatusSerializer, description="Being computed: poll again.")
 CSV_200 = OpenApiResponse(OpenApiTypes.STR, description="With format=csv: one table of the done report, as CSV.")

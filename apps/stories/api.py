@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db.models import QuerySet
@@ -22,8 +23,12 @@ from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent
 READ, MEMBER, OWNER = Role.STAKEHOLDER, Role.MEMBER, Role.PRODUCT_OWNER
 SPRINT_FIELDS = {"sprint"}
 CSV = OpenApiParameter(
-    "format", str, enum=["csv"], description="csv: every matching story as one CSV download (not paginated)."
+    "format",
+    str,
+    enum=["csv", "json"],
+    description="csv: every matching story as one CSV download (not paginated); json: the page (the default).",
 )
+ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 
 
 def wants_csv(request: Request) -> bool:
@@ -185,6 +190,7 @@ class BacklogList(ApiView):
 
 class BacklogMove(ApiView):
     serializer_class = s.StorySerializer
+    pagination_class = None  # answers the moved stories, all of them
 
     @extend_schema(
         summary="Move several stories together; they keep their relative order (product owner)",
@@ -322,7 +328,7 @@ def _named_views(model, serializer, input_serializer, update_serializer, save, r
         ),
         "delete": extend_schema(
             summary=f"Delete a {noun} (member); its stories lose it, one event each, or with ?into=<id> get that {noun} instead (a merge)",
-            parameters=[OpenApiParameter("into", int, required=False, description=f"Merge into this {noun}")],
+            parameters=[OpenApiParameter("into", ID, required=False, description=f"Merge into this {noun}")],
             responses={204: None, **error_responses(400, 401, 403, 404)},
         ),
     }
@@ -338,8 +344,19 @@ def _named_views(model, serializer, input_serializer, update_serializer, save, r
     detail_view = type(f"{model.__name__}Detail", (NamedDetail,), attrs)
     for view, schemas in ((list_view, schema), (detail_view, detail_schema)):
         for method, decorator in schemas.items():
-            setattr(view, method, decorator(getattr(view, method)))
+            setattr(view, method, decorator(_own_copy(getattr(view, method))))
     return list_view, detail_view
+
+
+def _own_copy(method):
+    """A function of the view's own: ``extend_schema`` marks the function it decorates, and epics and labels
+    share NamedList's (the labels' schema, decorated last, was the epics' too)."""
+
+    @functools.wraps(method)
+    def view_method(self, *args, **kwargs):
+        return method(self, *args, **kwargs)
+
+    return view_method
 
 
 EpicList, EpicDetail = _named_views(

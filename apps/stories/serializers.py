@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -123,8 +124,10 @@ POINTS: dict[str, Any] = {
     "max_digits": 6,
     "decimal_places": 1,
     "min_value": 0,
+    "max_value": Decimal("99999.9"),
     "allow_null": True,
     "coerce_to_string": False,
+    "help_text": "At most one decimal place.",
 }
 
 
@@ -181,22 +184,11 @@ class StoryFilterSerializer(serializers.Serializer):
 
 
 class PlacementSerializer(StrictSerializer):
+    one_of = ("before", "after", "position")
     before = serializers.CharField(max_length=24, required=False)
     after = serializers.CharField(max_length=24, required=False)
     position = serializers.ChoiceField(choices=["top", "bottom"], required=False)
     sprint = id_field(allow_null=True, required=False)
-
-    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        given = [name for name in ("before", "after", "position") if name in data]
-        if len(given) != 1:
-            raise serializers.ValidationError(
-                {
-                    "position": [
-                        serializers.ErrorDetail("Give exactly one of before, after or position.", code="placement")
-                    ]
-                }
-            )
-        return data
 
 
 class StoryMoveSerializer(PlacementSerializer):

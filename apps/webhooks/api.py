@@ -19,7 +19,7 @@ from apps.core.errors import NotFound
 from apps.projects.api_base import ApiView
 from apps.projects.models import Role
 from apps.webhooks import selectors, services
-from apps.webhooks.models import EVENT_KINDS, Delivery, Webhook
+from apps.webhooks.models import ALL_EVENTS, EVENT_KINDS, Delivery, Webhook
 
 EVENTS_HELP = f'Event kinds to send: {", ".join(EVENT_KINDS)}; or ["*"] for all.'
 
@@ -50,17 +50,48 @@ class CreatedWebhookSerializer(WebhookSerializer):
         fields = [*WebhookSerializer.Meta.fields, "secret"]
 
 
+class EventsField(serializers.ListField):
+    """Event kinds; an unknown one is an error of ``events`` (not of ``events.0``)."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            message = f'events is a list of event kinds ({", ".join(EVENT_KINDS)}) or ["*"].'
+            raise serializers.ValidationError([message]) from None
+
+
+def _events_field(**kwargs) -> serializers.ListField:
+    return EventsField(
+        child=serializers.ChoiceField(choices=[*EVENT_KINDS, ALL_EVENTS]), min_length=1, help_text=EVENTS_HELP, **kwargs
+    )
+
+
 class WebhookCreateSerializer(StrictSerializer):
-    url = serializers.JSONField(help_text="An http:// or https:// URL of a public address.")
-    events = serializers.JSONField(help_text=EVENTS_HELP)
-    secret = serializers.JSONField(required=False, help_text="16 to 200 characters; generated when left out.")
+    url = serializers.CharField(
+        max_length=services.URL_MAX, help_text="An http:// or https:// URL of a public address."
+    )
+    events = _events_field()
+    secret = serializers.CharField(
+        min_length=services.SECRET_MIN,
+        max_length=services.SECRET_MAX,
+        trim_whitespace=False,
+        required=False,
+        help_text="No surrounding spaces; generated when left out.",
+    )
 
 
 class WebhookUpdateSerializer(StrictSerializer):
-    url = serializers.JSONField(required=False)
-    events = serializers.JSONField(required=False, help_text=EVENTS_HELP)
-    secret = serializers.JSONField(required=False, help_text="A new secret (16 to 200 characters).")
-    active = serializers.JSONField(required=False, help_text="false pauses; true resumes a paused or disabled one.")
+    url = serializers.CharField(max_length=services.URL_MAX, required=False)
+    events = _events_field(required=False)
+    secret = serializers.CharField(
+        min_length=services.SECRET_MIN,
+        max_length=services.SECRET_MAX,
+        trim_whitespace=False,
+        required=False,
+        help_text="A new secret, no surrounding spaces.",
+    )
+    active = serializers.BooleanField(required=False, help_text="false pauses; true resumes a paused or disabled one.")
 
 
 class DeliverySerializer(serializers.ModelSerializer):

@@ -1,0 +1,187 @@
+"""Schemathesis checks the API against its OpenAPI schema on a live server, for every role: zero failures.
+
+The server is gunicorn (the production entry point, 2 sync workers, the test settings) on this test's
+PostgreSQL database, with a private ``redis-server`` as its cache and Celery broker: report computations
+and webhook deliveries the run asks for are queued there and never leave the machine. Each role runs on a
+fresh copy of the API test world (a project with one of everything; ``tests/apps/conftest.py``) with its
+own token: anonymous, an outsider (a user of no project), stakeholder, member, product owner and admin.
+
+``st run`` generates a bounded number of examples per operation (``EXAMPLES``) from a fixed seed, with
+every default check; ``schemathesis.toml`` at the repository root holds the few exceptions the schema
+cannot express, each with its reason. A failure prints schemathesis's report, with a curl line for each
+failing request. After each run the event log must still verify (the suite's own check).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+
+from apps.intake import services as intake_services
+from apps.web import services as web_services
+from apps.webhooks import services as webhook_services
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+REPO = Path(__file__).resolve().parents[2]
+ROLES = ["anonymous", "outsider", "stakeholder", "member", "owner", "admin"]
+EXAMPLES = 5  # per operation and phase
+# The coverage phase sends each operation its systematic cases (every boundary, every wrong type, every enum
+# value): they test the schema's shape and the input's validation, which only a role allowed to do everything
+# reaches, so the admin's run has it. Every role's run fuzzes each operation and follows its links (stateful).
+PHASES = {"admin": "examples,coverage,fuzzing,stateful"}
+DEFAULT_PHASES = "examples,fuzzing,stateful"
+SEED = 20261203
+WORKERS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def database_url() -> str:
+    database = connection.settings_dict
+    auth = database["USER"] + (f":{database['PASSWORD']}" if database.get("PASSWORD") else "")
+    return f"postgres://{auth}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=tmp_path_factory.mktemp("redis"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def answers() -> bool:
+        try:
+            return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    try:
+        wait_until(answers, timeout=20, what="the private redis-server")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_api(django_db_setup, django_db_blocker, private_redis: str, tmp_path_factory) -> Iterator[str]:
+    """gunicorn on the test database; each test commits its own world (the test is transactional)."""
+    with django_db_blocker.unblock():
+        url = database_url()
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if name != "PROMETHEUS_MULTIPROC_DIR"}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DJANGO_DEBUG": "0",
+        "DATABASE_URL": url,
+        "REDIS_URL": private_redis,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "SPRINTBOARD_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        # Caps of report computations in flight (a 429 past them): none of them is ever computed here.
+        "SPRINTBOARD_REPORTS_MAX_PENDING_PER_USER": "100000",
+        "SPRINTBOARD_REPORTS_MAX_PENDING_PER_PROJECT": "100000",
+    }
+    log_path = tmp_path_factory.mktemp("gunicorn") / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--access-logfile", "-"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2)
+                return True
+            except OSError:
+                return server.poll() is not None  # stop waiting: it died (checked below)
+
+        try:
+            wait_until(up, timeout=60, what="gunicorn")
+            assert server.poll() is None, log_path.read_text()[-3000:]
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+@pytest.fixture
+def tokens(world, people, project, make_user, settings) -> dict[str, str | None]:
+    """A token per role, on the API test world plus a request and a webhook (to a closed local port: the
+    server's deliveries are queued in the private Redis, and no worker sends them)."""
+    intake_services.request_submit(project=project, requester=people["stakeholder"], title="Churn by region")
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook_services.webhook_create(
+        project=project, actor=people["admin"], url="http://127.0.0.1:9/sprintboard", events=["story.created"]
+    )
+    users = {role: people[role] for role in ("stakeholder", "member", "owner", "admin")}
+    users["outsider"] = make_user("nobody")  # no project at all
+    return {"anonymous": None} | {role: web_services.token_issue(user=user)[1] for role, user in users.items()}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_schemathesis_finds_nothing(live_api: str, tokens: dict[str, str | None], role: str, tmp_path: Path) -> None:
+    command = [
+        str(Path(sys.executable).with_name("st")),
+        "--config-file",
+        str(REPO / "schemathesis.toml"),
+        "run",
+        f"{live_api}/api/schema/",
+        "--max-examples",
+        str(EXAMPLES),
+        "--seed",
+        str(SEED),
+        "--workers",
+        str(WORKERS),
+        "--phases",
+        PHASES.get(role, DEFAULT_PHASES),
+        "--report",
+        "junit,ndjson",
+        "--report-dir",
+        str(tmp_path),
+    ]
+    if tokens[role] is not None:
+        command += ["--header", f"Authorization: Token {tokens[role]}"]
+    command += shlex.split(os.environ.get("SCHEMATHESIS_EXTRA_ARGS", ""))  # e.g. --include-path-regex stories
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    report = result.stdout + result.stderr
+    print(f"schemathesis as {role}: exit {result.returncode} in {time.monotonic() - started:.0f} s")
+    assert result.returncode == 0, f"schemathesis as {role} failed:\n{report}"
