@@ -66,11 +66,21 @@ class RotatedSettingsSerializer(SettingsSerializer):
 
 
 class SettingsUpdateSerializer(StrictSerializer):
-    rotate_secret = serializers.JSONField(required=False, help_text="true: a new code-host secret, shown once.")
-    opened_state = serializers.JSONField(required=False, allow_null=True, help_text="A state id, or null for no move.")
-    merged_state = serializers.JSONField(required=False, allow_null=True, help_text="A state id, or null for no move.")
-    slack_signing_secret = serializers.JSONField(required=False, help_text='The Slack signing secret, or "".')
-    slack_users = serializers.JSONField(required=False, help_text='{"U012AB3CD": "alice", ...}, replacing all.')
+    rotate_secret = serializers.BooleanField(required=False, help_text="true: a new code-host secret, shown once.")
+    opened_state = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="A state id, or null for no move."
+    )
+    merged_state = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="A state id, or null for no move."
+    )
+    slack_signing_secret = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text='The Slack signing secret, or "".'
+    )
+    slack_users = serializers.DictField(
+        child=serializers.CharField(max_length=150),
+        required=False,
+        help_text='{"U012AB3CD": "alice", ...}, replacing all.',
+    )
 
 
 class IntegrationSettings(ApiView):
