@@ -79,3 +79,14 @@ def test_only_services_and_the_celery_wiring_import_tasks():
         if name.split(".")[-1] == "tasks" or ".tasks." in name
     }
     assert not offenders
+
+
+def test_no_template_line_is_over_200_characters():
+    """Issue 18 item 4: templates wrap between tags, attributes or template tags, so every line reads in a diff."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number} ({len(line)} characters)"
+        for path in sorted((ROOT / "apps").glob("*/templates/**/*.html"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if len(line) > 200
+    ]
+    assert not offenders, "Template lines over 200 characters:\n" + "\n".join(offenders)

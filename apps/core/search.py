@@ -197,7 +197,17 @@ def joined(*parts: Any) -> Any:
 
 class AddSearchIndex(migrations.AddIndex):
     """``AddIndex`` for a GIN search index: created on PostgreSQL, skipped on the embedded SQLite (which has no
-    GIN), so the same migrations run on both."""
+    GIN), so the same migrations run on both.
+
+    The index stays out of the migration state, and so out of the models' ``Meta.indexes``: SQLite rebuilds a
+    table to add most fields, and would then try to create every index the state holds, GIN included.
+    """
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        return None
+
+    def state_backwards(self, app_label: str, state: Any) -> None:
+        return None
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":

@@ -7,11 +7,9 @@ this app); this side reaches them through the reverse relation ``deliverable.sto
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
-from apps.core.search import weighted_vector
 from apps.projects.models import Project
 
 
@@ -81,7 +79,8 @@ DEFAULT_CHECKLISTS: dict[str, tuple[str, ...]] = {
 }
 
 
-# What search looks in (apps.core.search), and its weights: an expression index on PostgreSQL.
+# What search looks in (apps.core.search), and its weights: an expression GIN index on PostgreSQL, made by
+# migration 0002 (AddSearchIndex keeps it out of the models' state, so SQLite never tries to build it).
 DELIVERABLE_SEARCH_FIELDS = (("name", "A"), ("description", "B"))
 
 
@@ -146,7 +145,6 @@ class Deliverable(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "status"], name="deliverable_project_status"),
-            GinIndex(weighted_vector(*DELIVERABLE_SEARCH_FIELDS), name="deliverable_search"),
         ]
 
     def __str__(self) -> str:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.core.search import weighted_vector
 from apps.projects.models import Project
 from apps.stories.models import Story
 
@@ -60,7 +58,6 @@ class Request(models.Model):
         ordering = ["project", "id"]
         indexes = [
             models.Index(fields=["project", "status", "id"], name="request_project_status"),
-            GinIndex(weighted_vector(*REQUEST_SEARCH_FIELDS), name="request_search"),
         ]
         constraints = [
             models.CheckConstraint(

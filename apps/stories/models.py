@@ -3,14 +3,12 @@ from __future__ import annotations
 from datetime import date, timedelta, tzinfo
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.core.search import weighted_vector
 from apps.projects.models import Project, WorkflowState
 from sprintboard.projection import StoryFlow, cycle_days
 
@@ -42,7 +40,6 @@ class Epic(models.Model):
     class Meta:
         ordering = ["project", "name"]
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="epic_unique_name")]
-        indexes = [GinIndex(weighted_vector(*EPIC_SEARCH_FIELDS), name="epic_search")]
 
     def __str__(self) -> str:
         return self.name
@@ -205,7 +202,6 @@ class Story(models.Model):
                 condition=Q(deleted_at__isnull=True),
                 name="story_project_finished",
             ),
-            GinIndex(fields=["search_vector"], name="story_search"),
             # Search ranks a broad query's newest matches: in one project, walked newest first by this index.
             models.Index(fields=["project", "-id"], name="story_project_newest"),
         ]
