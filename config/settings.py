@@ -420,6 +420,13 @@ SPECTACULAR_SETTINGS = {
         "DeliverableStatusEnum": "apps.deliverables.models.DeliverableStatus",
         "DeliverableWorkingStatusEnum": "apps.deliverables.serializers.WORKING_STATUS_CHOICES",
         "DeliverableEventKindEnum": "apps.deliverables.models.DeliverableEventKind",
+        "PipelineRunSourceEnum": "apps.deliverables.models.RunSource",
+        "ImportSourceEnum": "apps.imports.models.ImportSource",
+        "PipelineRunStatusEnum": "apps.deliverables.models.RunStatus",
+        "StoryLinkKindEnum": "apps.stories.models.LinkKind",
+        "CodeHostEnum": "apps.integrations.models.Host",
+        "CodeLinkKindEnum": "apps.integrations.models.LinkKind",
+        "CodeLinkStateEnum": "apps.integrations.models.LinkState",
     },
 }
 

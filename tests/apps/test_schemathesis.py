@@ -156,6 +156,9 @@ def tokens(world, people, project, make_user, settings) -> dict[str, str | None]
     return {"anonymous": None} | {role: web_services.token_issue(user=user)[1] for role, user in users.items()}
 
 
+CPYTHON_AST_BUG = "AST constructor recursion depth mismatch"
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_schemathesis_finds_nothing(live_api: str, tokens: dict[str, str | None], role: str, tmp_path: Path) -> None:
     command = [
@@ -183,5 +186,11 @@ def test_schemathesis_finds_nothing(live_api: str, tokens: dict[str, str | None]
     started = time.monotonic()
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     report = result.stdout + result.stderr
+    if result.returncode != 0 and CPYTHON_AST_BUG in report and "Schema-" not in report:
+        # CPython 3.11 (before 3.11.8, gh-106905) can raise this SystemError inside Hypothesis while it describes
+        # a strategy: an error of the tool, not a finding about the API. Once more; a second one fails the test.
+        print(f"schemathesis as {role}: {CPYTHON_AST_BUG!r} inside Hypothesis; running again")
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        report = result.stdout + result.stderr
     print(f"schemathesis as {role}: exit {result.returncode} in {time.monotonic() - started:.0f} s")
     assert result.returncode == 0, f"schemathesis as {role} failed:\n{report}"
