@@ -166,14 +166,21 @@ def _github_pull_request(payload: Mapping[str, Any], project_key: str) -> list[C
 
 def _github_push(payload: Mapping[str, Any], project_key: str) -> list[CodeLink]:
     repository = _object(payload, "repository")
-    base = _text(repository, "html_url").rstrip("/")
-    branch = _branch(_text(payload, "ref"))
     deleted = payload.get("deleted") is True
+    return _push_links(payload, project_key, repository, _text(repository, "html_url").rstrip("/") + "/tree/", deleted)
+
+
+def _push_links(
+    payload: Mapping[str, Any], project_key: str, repository: Mapping[str, Any], tree_url: str, deleted: bool
+) -> list[CodeLink]:
+    """A push's links (GitHub's and GitLab's share the shape): its branch, then each commit naming a story;
+    a commit pushed to the default branch is merged."""
+    branch = _branch(_text(payload, "ref"))
     links = []
     if branch is not None:
         keys = story_keys(branch, project_key=project_key)
         if keys:
-            links.append(_link(keys, "branch", f"{base}/tree/{branch}", branch, "closed" if deleted else "open"))
+            links.append(_link(keys, "branch", f"{tree_url}{branch}", branch, "closed" if deleted else "open"))
     on_default = branch is not None and branch == repository.get("default_branch")
     for commit in _list(payload, "commits"):
         message = _text(commit, "message", required=False)
@@ -225,19 +232,5 @@ def _gitlab_merge_request(payload: Mapping[str, Any], project_key: str) -> list[
 
 def _gitlab_push(payload: Mapping[str, Any], project_key: str) -> list[CodeLink]:
     project = _object(payload, "project")
-    base = _text(project, "web_url").rstrip("/")
-    branch = _branch(_text(payload, "ref"))
     deleted = payload.get("after") == NO_COMMIT
-    links = []
-    if branch is not None:
-        keys = story_keys(branch, project_key=project_key)
-        if keys:
-            links.append(_link(keys, "branch", f"{base}/-/tree/{branch}", branch, "closed" if deleted else "open"))
-    on_default = branch is not None and branch == project.get("default_branch")
-    for commit in _list(payload, "commits"):
-        message = _text(commit, "message", required=False)
-        keys = story_keys(message, project_key=project_key)
-        if keys:
-            state = "merged" if on_default else "open"
-            links.append(_link(keys, "commit", _text(commit, "url"), _first_line(message), state))
-    return links
+    return _push_links(payload, project_key, project, _text(project, "web_url").rstrip("/") + "/-/tree/", deleted)
