@@ -407,11 +407,12 @@ def load_project(size: int, *, key: str, cards: int, seed: int, now: datetime, u
             for r in rows.values():
                 for name in r.labels:
                     copy.write_row((r.pk, label_pks[name]))
-        columns = "project_id, seq, story_id, kind, field, from_value, to_value, actor_id, at"
+        columns = "project_id, seq, story_id, kind, field, from_value, to_value, actor_id, actor_name, to_name, at"
         with raw.cursor().copy(f"COPY {StoryEvent._meta.db_table} ({columns}) FROM STDIN") as copy:
             for seq, story, kind, field, old, new, actor, at in log.events:
-                copy.write_row((project.pk, seq, story, kind, field, _json(old), _json(new), actor, at))
-        counters = {"last_event_seq": len(log.events), "last_story_number": size}
+                copy.write_row((project.pk, seq, story, kind, field, _json(old), _json(new), actor, "", "", at))
+        # flow_seq: the last event that can move a WIP count or the SLE; the log's last one bounds it
+        counters = {"last_event_seq": len(log.events), "flow_seq": len(log.events), "last_story_number": size}
         if any(
             f.name == "last_event_at" for f in Project._meta.concrete_fields
         ):  # the log's last time, where it is kept
