@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from apps.core.api_support import check_query
 from apps.core.errors import InvalidInput, NotFound
 from apps.projects.models import Membership, Project, Role
-from apps.projects.selectors import project_for_user, require_role
+from apps.projects.selectors import project_for_user, require_role, role_in_project
 
 M = TypeVar("M", bound=Model)
 
@@ -50,11 +50,13 @@ class ApiView(GenericAPIView):
             if found is None:
                 raise NotFound(missing.replace("{project}", project.key))
             return found
-        found = rows.select_related("project").filter(**lookup).first()
+        user = self.request.user
+        found = rows.select_related("project").annotate(caller_role=role_in_project(user)).filter(**lookup).first()
         if found is None:
             raise NotFound(missing)
         # Every row an API view scopes has a project (the bound of M, Model, cannot say so).
-        self.membership = require_role(user=self.request.user, project=found.project, minimum=minimum)  # type: ignore[attr-defined]
+        project, role = found.project, found.caller_role  # type: ignore[attr-defined]
+        self.membership = require_role(user=user, project=project, minimum=minimum, role=role)
         return found
 
     def membership_allows(self, minimum: str) -> bool:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
 
 from apps.core.errors import NotFound, PermissionDenied
 from apps.projects.models import Membership, Project, Role, WorkflowState
 
 ROLE_NAMES = dict(Role.choices)
+UNREAD = object()  # require_role: the role has not been read yet
 
 
 def projects_for(user: User) -> QuerySet[Project]:
@@ -21,9 +22,26 @@ def membership_for(*, user: User | AnonymousUser, project: Project) -> Membershi
     return Membership.objects.filter(user=user, project=project).first()
 
 
-def require_role(*, user: User | AnonymousUser, project: Project, minimum: str) -> Membership:
-    """The user's membership if it allows ``minimum``. Non-members learn nothing: 404, not 403."""
-    membership = membership_for(user=user, project=project)
+def role_in_project(user: User | AnonymousUser) -> Subquery | Value:
+    """An annotation for rows with a ``project``: ``user``'s role in it (None for a non-member), read with the row."""
+    if not user.is_authenticated:
+        return Value(None, output_field=CharField())
+    return Subquery(Membership.objects.filter(project=OuterRef("project_id"), user=user.pk).values("role")[:1])
+
+
+def require_role(
+    *, user: User | AnonymousUser, project: Project, minimum: str, role: str | None | object = UNREAD
+) -> Membership:
+    """The user's membership if it allows ``minimum``. Non-members learn nothing: 404, not 403.
+
+    ``role``: the user's role as already read (``role_in_project``), None for none; otherwise it is looked up.
+    """
+    if role is UNREAD:
+        membership = membership_for(user=user, project=project)
+    elif isinstance(role, str) and isinstance(user, User):  # a role is only ever read for a signed-in user
+        membership = Membership(user=user, project=project, role=role)
+    else:
+        membership = None
     if membership is None:
         raise NotFound(f"There is no project {project.key}.")
     if not membership.allows(minimum):

@@ -165,10 +165,10 @@ class StoryMove(StoryScoped):
         data = self.valid(s.StoryMoveSerializer, request)
         sprint = s.resolve_destination(story.project, data)
         placement = selectors.resolve_placement(story.project, data)
-        services.story_move(
+        moved = services.story_move(
             story=story, actor=request.user, placement=placement, sprint=sprint, expected_version=data.get("version")
         )
-        return self.answer(stories_with_relations().get(pk=story.pk))
+        return self.answer(moved)  # the row saved, with its project, state and assignee (labels: one query)
 
 
 class BacklogList(ApiView):

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from apps.core.errors import Conflict, NotFound, StaleVersion
@@ -78,12 +80,43 @@ def event_time(project: Project, at: datetime | None) -> datetime:
     return at
 
 
-def _append_events(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:
-    """Append events under the project's row lock: sequence numbers are gapless, times never decrease."""
-    _append_event_rows(project, [(story, change) for change in changes], actor=actor, at=at)
+def _append_events(
+    project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime, story_columns: Sequence[str] = ()
+) -> None:
+    """Append events under the project's row lock: sequence numbers are gapless, times never decrease.
+
+    With ``story_columns``, the story's row is saved too (those columns only), in the same round trip.
+    """
+    saves = [_update_sql(story, story_columns)] if story_columns else []
+    _append_event_rows(project, [(story, change) for change in changes], actor=actor, at=at, saves=saves)
 
 
-def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *, actor, at: datetime) -> None:
+# What an event row holds, in the order of the INSERT below.
+EVENT_COLUMNS = (
+    "project",
+    "seq",
+    "story",
+    "kind",
+    "field",
+    "from_value",
+    "to_value",
+    "actor",
+    "actor_name",
+    "to_name",
+    "at",
+)
+
+Statement = tuple[str, list[Any]]
+
+
+def _append_event_rows(
+    project: Project,
+    rows: Sequence[tuple[Story, Change]],
+    *,
+    actor,
+    at: datetime,
+    saves: Sequence[Statement] = (),
+) -> None:
     if not rows:
         return
     first = project.last_event_seq + 1
@@ -91,23 +124,18 @@ def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *
     project.last_event_at = at
     if any(change.kind in FLOW_EVENT_KINDS for _, change in rows):
         project.flow_seq = project.last_event_seq
-    Project.objects.filter(pk=project.pk).update(
-        last_event_seq=project.last_event_seq, last_event_at=at, flow_seq=project.flow_seq
-    )
-    StoryEvent.objects.bulk_create(
-        StoryEvent(
-            project=project,
-            seq=first + offset,
-            story=story,
-            kind=change.kind,
-            field=change.field,
-            from_value=change.from_value,
-            to_value=change.to_value,
-            actor=actor if getattr(actor, "pk", None) else None,
-            to_name=change.to_name,
-            at=at,
-        )
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    events = [
+        (project.pk, first + offset, story.pk, change.kind, change.field, change.from_value, change.to_value)
+        + (actor_id, "", change.to_name, at)
         for offset, (story, change) in enumerate(rows)
+    ]
+    _write(
+        [
+            *saves,
+            _update_sql(project, ("last_event_seq", "last_event_at", "flow_seq")),
+            _insert_sql(StoryEvent, EVENT_COLUMNS, events),
+        ]
     )
     signals.events_appended.send(
         sender=StoryEvent,
@@ -117,6 +145,51 @@ def _append_event_rows(project: Project, rows: Sequence[tuple[Story, Change]], *
         last_seq=project.last_event_seq,
         kinds=frozenset(change.kind for _, change in rows),
     )
+
+
+def _update_sql(row: Model, columns: Sequence[str]) -> Statement:
+    """``UPDATE`` of ``columns`` of a saved model instance, its values prepared as Django saves them."""
+    fields = _fields(type(row), columns)
+    assignments = ", ".join(f"{_quote(field.column)} = %s" for field in fields)
+    values = [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
+    table, pk = _quote(row._meta.db_table), _quote(row._meta.pk.column)
+    return f"UPDATE {table} SET {assignments} WHERE {pk} = %s", [*values, row.pk]  # noqa: S608
+
+
+def _insert_sql(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Statement:
+    """A multi-row ``INSERT`` of ``rows`` (one value per column; relations by id), prepared as Django saves them."""
+    fields = _fields(model, columns)
+    names = ", ".join(_quote(field.column) for field in fields)
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    values = [
+        field.get_db_prep_save(value, connection) for row in rows for field, value in zip(fields, row, strict=True)
+    ]
+    return f"INSERT INTO {_quote(model._meta.db_table)} ({names}) VALUES {placeholders}", values  # noqa: S608
+
+
+def _fields(model: type[Model], names: Sequence[str]) -> list[Field]:
+    fields = [model._meta.get_field(name) for name in names]
+    assert all(isinstance(field, Field) for field in fields), names  # columns, not reverse relations
+    return fields  # type: ignore[return-value]
+
+
+def _quote(name: str | None) -> str:
+    assert name is not None  # a concrete field's column, a model's table
+    return connection.ops.quote_name(name)
+
+
+def _write(statements: Sequence[Statement]) -> None:
+    """Run data-modifying statements in one round trip on PostgreSQL (each before the last as a CTE: they touch
+    different rows and read nothing the others write), one after another elsewhere (SQLite has no DML in CTEs)."""
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            for sql, params in statements:
+                cursor.execute(sql, params)
+            return
+        *before, (last_sql, last_params) = statements
+        ctes = ", ".join(f"w{index} AS ({sql})" for index, (sql, _) in enumerate(before))
+        params = [value for _, values in before for value in values]
+        cursor.execute((f"WITH {ctes} " if before else "") + last_sql, [*params, *last_params])
 
 
 def lock_project(project_id: int, at: datetime | None) -> tuple[Project, datetime]:
@@ -132,6 +205,7 @@ def _lock(
     locked = (
         Story.objects.select_for_update(of=("self",)).select_related("state", "sprint", "assignee").get(pk=story.pk)
     )
+    locked.project = project  # the row just locked: its counters are the ones the events continue
     if locked.deleted_at is not None and not allow_deleted:
         raise NotFound(f"{locked.key} has been deleted.")
     if expected_version is not None and expected_version != locked.version:

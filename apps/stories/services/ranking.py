@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.db.models import Max, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Max, QuerySet
 
 from apps.core.errors import InvalidInput
 from apps.projects.events import Change
-from apps.projects.models import CLOSED_CATEGORIES, Project
+from apps.projects.models import CLOSED_CATEGORIES, Project, WorkflowState
 from apps.stories.models import (
     EventKind,
     Sprint,
@@ -32,7 +33,7 @@ def _spot(project: Project, placement: Placement, sprint: Sprint | None, moving:
     """The spot of ``placement`` in ``sprint``'s list (the backlog for None), ``moving`` left out: one query."""
     everyone = Story.objects.filter(project=project).exclude(pk=moving)  # pk=None excludes no row
     if placement.position is not None:
-        return _edge_spot(everyone, placement.position == "top", sprint)
+        return _edge_spot(everyone, project, placement.position == "top", sprint, moving)
     if placement.before is not None:
         below = everyone.filter(rank__lt=placement.before.rank).order_by("-rank").values_list("rank", flat=True).first()
         return Spot(below, placement.before.rank)
@@ -48,13 +49,40 @@ def _after(placement: Placement) -> Story:
     return placement.after
 
 
-def _edge_spot(everyone: QuerySet[Story], top: bool, sprint: Sprint | None) -> Spot:
-    """The list's first (or last) key and the project's next key beyond it, in one query."""
-    edge = everyone.filter(list_filter(sprint)).order_by("rank" if top else "-rank").values("rank")[:1]
-    if top:
-        keys = list(everyone.filter(rank__lte=Subquery(edge)).order_by("-rank").values_list("rank", flat=True)[:2])
+STORY_TABLE = Story._meta.db_table
+STATE_TABLE = WorkflowState._meta.db_table
+
+
+def _edge_spot(
+    everyone: QuerySet[Story], project: Project, top: bool, sprint: Sprint | None, moving: int | None
+) -> Spot:
+    """The list's first (or last) key and the project's next key beyond it, in one statement.
+
+    Written out in SQL because moving a story to the top of the backlog is the hottest write there is and
+    building this query with the ORM cost more than running it. The list is ``selectors.list_filter``'s
+    (tests/apps/stories/test_ranking_sql.py holds the two equal); ``everyone`` answers the rare empty list.
+    """
+    params: dict[str, str | int | None] = {
+        "project": project.pk,
+        "moving": moving or 0,
+        "sprint": sprint.pk if sprint else None,
+    }
+    if sprint is not None:
+        in_list = "e.sprint_id = %(sprint)s AND e.deleted_at IS NULL"
     else:
-        keys = list(everyone.filter(rank__gte=Subquery(edge)).order_by("rank").values_list("rank", flat=True)[:2])
+        params.update(zip(("closed0", "closed1"), CLOSED_CATEGORIES, strict=True))
+        in_list = "e.sprint_id IS NULL AND e.deleted_at IS NULL AND st.category NOT IN (%(closed0)s, %(closed1)s)"
+    near, far = ("<=", "DESC") if top else (">=", "ASC")
+    sql = f"""
+        SELECT s.rank FROM {STORY_TABLE} s
+        WHERE s.project_id = %(project)s AND s.id <> %(moving)s AND s.rank {near} (
+            SELECT e.rank FROM {STORY_TABLE} e JOIN {STATE_TABLE} st ON st.id = e.state_id
+            WHERE e.project_id = %(project)s AND e.id <> %(moving)s AND {in_list}
+            ORDER BY e.rank {"ASC" if top else "DESC"} LIMIT 1)
+        ORDER BY s.rank {far} LIMIT 2"""  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = [rank for (rank,) in cursor.fetchall()]
     if not keys:  # an empty list: below every key there is
         return Spot(everyone.aggregate(m=Max("rank"))["m"], None)
     beyond = keys[1] if len(keys) > 1 else None
@@ -69,18 +97,32 @@ def _new_rank(project: Project, spot: Spot, moving: int | None) -> tuple[str, di
     return _rebalance_around(project, spot.lower, moving)
 
 
+ROW = ("pk", "key", "rank")
+REACH = 64  # keys read on each side of a rebalance's spot before the window is known to fit
+
+
 def _rebalance_around(project: Project, lower: str | None, moving: int | None) -> tuple[str, dict[str, str]]:
-    """The gap is exhausted: give a neighbourhood fresh, short keys (order unchanged; one event lists them)."""
-    rows = list(
-        Story.objects.filter(project=project)
-        .exclude(pk=moving)  # pk=None excludes no row
-        .order_by("rank")
-        .values_list("pk", "key", "rank")
-    )
-    keys = [rank for _, _, rank in rows]
-    index = 0 if lower is None else keys.index(lower) + 1
-    start, fresh = ranking.rebalance_window(keys, index)
-    window = rows[start : start + len(fresh) - 1]
+    """The gap is exhausted: give a neighbourhood fresh, short keys (order unchanged; one event lists them).
+
+    Reads the keys near the spot, not the project's: ``reach`` on each side, more only when the window the
+    engine needs runs past what was read (a backlog packed far beyond its size).
+    """
+    everyone = Story.objects.filter(project=project).exclude(pk=moving)  # pk=None excludes no row
+    reach = REACH
+    while True:
+        below = (
+            [] if lower is None else list(everyone.filter(rank__lte=lower).order_by("-rank").values_list(*ROW)[:reach])
+        )
+        after = everyone if lower is None else everyone.filter(rank__gt=lower)
+        above = list(after.order_by("rank").values_list(*ROW)[:reach])
+        rows = below[::-1] + above
+        start, fresh = ranking.rebalance_window([rank for _, _, rank in rows], len(below))
+        stop = start + len(fresh) - 1
+        if (start > 0 or len(below) < reach) and (stop < len(rows) or len(above) < reach):
+            break
+        reach *= 4
+    index = len(below)
+    window = rows[start:stop]
     new_keys = fresh[: index - start] + fresh[index - start + 1 :]
     Story.objects.bulk_update(
         [Story(pk=pk, rank=key) for (pk, _, _), key in zip(window, new_keys, strict=True)], ["rank"]

@@ -364,12 +364,12 @@ ONE_COLUMN_KINDS: dict[str, str] = {EventKind.RANK: "rank"}
 def _save(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:
     story.version += 1
     story.updated_at = at
-    if all(change.kind in ONE_COLUMN_KINDS for change in changes):
+    if all(change.kind in ONE_COLUMN_KINDS for change in changes):  # saved with the events, one round trip
         columns = sorted({ONE_COLUMN_KINDS[change.kind] for change in changes})
-        story.save(update_fields=[*columns, "version", "updated_at"])
-    else:
-        story.set_flow(_advanced(story, changes, at), zone=project.tzinfo)
-        story.save()
+        _append_events(project, story, changes, actor=actor, at=at, story_columns=[*columns, "version", "updated_at"])
+        return
+    story.set_flow(_advanced(story, changes, at), zone=project.tzinfo)
+    story.save()
     _append_events(project, story, changes, actor=actor, at=at)
 
 
