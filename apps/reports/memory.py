@@ -64,8 +64,13 @@ def _address_space() -> int | None:
 def _out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError):
         return True
-    # libpq, failing to allocate a result, reports it as a database error of its own.
-    return isinstance(exc, DatabaseError) and "out of memory" in str(exc)
+    # libpq, failing to allocate a result, reports it as a database error of its own: one with no SQLSTATE,
+    # which tells it from the server's "out of memory" (53200, the server's own trouble, not this cap).
+    return (
+        isinstance(exc, DatabaseError)
+        and "out of memory" in str(exc)
+        and getattr(exc.__cause__, "sqlstate", None) is None
+    )
 
 
 @contextmanager
