@@ -3,8 +3,9 @@
 import os
 
 from celery import Celery
-from celery.signals import task_failure, task_postrun, task_prerun
+from celery.signals import task_failure, task_postrun, task_prerun, worker_process_init
 
+from apps.reports import memory
 from apps.web import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -17,6 +18,8 @@ app.autodiscover_tasks()
 task_prerun.connect(metrics.task_started)
 task_postrun.connect(metrics.task_finished)
 task_failure.connect(metrics.task_failed)
+# A prefork pool process runs one task at a time: there, and only there, a report's memory cap binds.
+worker_process_init.connect(memory.enforce_in_this_process)
 
 
 @app.task(name="sprintboard.ping")

@@ -539,6 +539,10 @@ if IMAP_HOST:
 BOARD_POLL_INTERVAL_MS = envint("SPRINTBOARD_BOARD_POLL_MS", 1500, minimum=250)
 # The longest window (from..to, both included) a flow or waste report may cover: bounds its work and memory.
 REPORT_MAX_WINDOW_DAYS = envint("SPRINTBOARD_REPORT_MAX_WINDOW_DAYS", 731, minimum=1)
+# The most memory (MB of address space, on top of what the worker process already holds) one report
+# computation may take in a Celery worker's pool process; past it the report fails, saying so, and the
+# process goes on with the next task (apps.reports.memory). 0: no cap.
+REPORT_MAX_MEMORY_MB = envint("SPRINTBOARD_REPORT_MAX_MEMORY_MB", 1024, minimum=0)
 # Bounds of on-demand report computations (queued or running, asked for by a person): past either,
 # a request that would queue another is answered 429 (the nightly run and a sprint's close are not
 # counted). A queued computation not started within REPORTS_QUEUED_EXPIRY_SECONDS is dropped and

@@ -56,3 +56,19 @@ def receiving(key: str) -> Integration | None:
 def story_code_links(story: Story) -> QuerySet[CodeLink]:
     """Newest first: open pull/merge requests and branches read before old commits."""
     return CodeLink.objects.filter(story=story).order_by("-updated_at", "-id")
+
+
+def integration_backup(project: Project) -> dict[str, object] | None:
+    """The project's integrations as its backup carries them: the states code moves stories to and the Slack
+    users, never the secrets (the copy's admin sets those anew). None when the project never set any."""
+    integration = Integration.objects.filter(project=project).first()
+    if integration is None:
+        return None
+    slack_users = (
+        SlackUser.objects.filter(project=project).order_by("slack_id").values_list("slack_id", "user__username")
+    )
+    return {
+        "opened_state": integration.opened_state_id,
+        "merged_state": integration.merged_state_id,
+        "slack_users": dict(slack_users),
+    }

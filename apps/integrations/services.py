@@ -29,6 +29,7 @@ from apps.integrations.models import CodeLink, Host, Integration, SlackUser
 from apps.projects.models import Membership, Project, WorkflowState
 from apps.stories import services as story_services
 from apps.stories.models import Story
+from apps.transfer.sections import Restoring
 from sprintboard import codehost
 
 logger = logging.getLogger(__name__)
@@ -118,6 +119,41 @@ def integration_update(
     integration.updated_at = timezone.now()
     integration.save()
     return integration, secret
+
+
+def _backed_up_state(restoring: Restoring, value: Any, field: str) -> int | None:
+    if value is None:
+        return None
+    new = restoring.states.get(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    if new is None:
+        raise InvalidInput(
+            f"integration.{field}: names state {value!r:.20}, which the document does not hold.",
+            field="document",
+            code="bad_document",
+        )
+    return new
+
+
+def integration_restore(restoring: Restoring, value: Any) -> None:
+    """A backup's integrations (``selectors.integration_backup``) into its copy: the states, mapped to the copy's,
+    and the Slack users who are members of the copy (/ask ignores anyone else). The secrets are not in a
+    backup: code hosts and Slack stay refused until an admin sets them."""
+    if not isinstance(value, dict) or not isinstance(value.get("slack_users", {}), dict):
+        raise InvalidInput(
+            "integration: expected an object with a slack_users object.", field="document", code="bad_document"
+        )
+    members = set(Membership.objects.filter(project=restoring.project).values_list("user__username", flat=True))
+    integration_update(
+        project=restoring.project,
+        opened_state=_backed_up_state(restoring, value.get("opened_state"), "opened_state"),
+        merged_state=_backed_up_state(restoring, value.get("merged_state"), "merged_state"),
+        slack_users={k: v for k, v in value.get("slack_users", {}).items() if v in members},
+    )
+
+
+def integration_backup_people(value: Any) -> set[str]:
+    users = value.get("slack_users") if isinstance(value, dict) else None
+    return {name for name in users.values() if isinstance(name, str)} if isinstance(users, dict) else set()
 
 
 # --- Code hosts -----------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from apps.deliverables.models import DeliverableKind
 from apps.deliverables.selectors import engine_deliverables
 from apps.projects.models import Project
 from apps.reports import parameters as params
+from apps.reports.memory import MemoryCapExceeded, memory_cap
 from apps.reports.models import Report, ReportKind, ReportStatus
 from apps.reports.selectors import (
     USES_DELIVERABLES,
@@ -407,29 +408,39 @@ def report_compute(*, report_id: int) -> str:
     )
     _progress(report_id, 10)
     try:
-        read_at = timezone.now()
-        data = engine_input(report.project)
-        # The fingerprint is read before the deliverables: a publication in between makes the stored
-        # inputs older than the data, so the next request recomputes (never the other way round).
-        fingerprint = deliverables_fingerprint(report.project, report.kind)
-        deliverables = engine_deliverables(report.project) if report.kind in USES_DELIVERABLES else ()
-        _progress(report_id, 40)
-        as_of = _as_of(report, data)
-        history = replay(data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=as_of)
-        _progress(report_id, 70)
-        config = _engine_config(data, report.kind, report.sprint_id, fingerprint)
-        inputs = Inputs(data.watermark, config, _inputs_day(report, data, history))
-        result = _compute(report, data, history, deliverables)
-        _progress(report_id, 90)
+        with memory_cap(settings.REPORT_MAX_MEMORY_MB):
+            read_at = timezone.now()
+            inputs, result, final = _computed(report)
     except TRANSIENT_ERRORS:
         raise
-    except Exception as exc:  # noqa: BLE001 - engine errors, a soft time limit: the report shows why it failed
+    except Exception as exc:  # noqa: BLE001 - engine errors, a soft time limit, the memory cap: the report says why
         logger.warning("report %s failed: %s", report_id, exc)
         return report_fail(report_id=report_id, error=_message(exc))
-    final = report.kind == ReportKind.SPRINT and _sprint_record(data, report.sprint_id).closed_at is not None
     return _store(
         report_id, seen, Stored(inputs.event_seq, inputs.config_hash, inputs.as_of_day, read_at), result, final
     )
+
+
+def _computed(report: Report) -> tuple[Inputs, dict[str, Any], bool]:
+    """Read the log, replay and compute: the inputs read, the result, and whether it is final.
+
+    Everything the computation holds lives in this frame, so it is all freed when it returns or fails.
+    """
+    data = engine_input(report.project)
+    # The fingerprint is read before the deliverables: a publication in between makes the stored
+    # inputs older than the data, so the next request recomputes (never the other way round).
+    fingerprint = deliverables_fingerprint(report.project, report.kind)
+    deliverables = engine_deliverables(report.project) if report.kind in USES_DELIVERABLES else ()
+    _progress(report.pk, 40)
+    as_of = _as_of(report, data)
+    history = replay(data.events, stories=data.stories, workflow=data.workflow, tz=data.timezone, as_of=as_of)
+    _progress(report.pk, 70)
+    config = _engine_config(data, report.kind, report.sprint_id, fingerprint)
+    inputs = Inputs(data.watermark, config, _inputs_day(report, data, history))
+    result = _compute(report, data, history, deliverables)
+    _progress(report.pk, 90)
+    final = report.kind == ReportKind.SPRINT and _sprint_record(data, report.sprint_id).closed_at is not None
+    return inputs, result, final
 
 
 def _message(exc: Exception) -> str:
@@ -437,6 +448,12 @@ def _message(exc: Exception) -> str:
 
     if isinstance(exc, SoftTimeLimitExceeded):
         return f"The computation took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} seconds and was stopped."
+    if isinstance(exc, MemoryCapExceeded):
+        return (
+            f"This report needs more than {exc.megabytes} MB of memory, the most one report may use here, "
+            "so it was stopped. A shorter window needs less; an administrator can raise the cap "
+            "(SPRINTBOARD_REPORT_MAX_MEMORY_MB)."
+        )
     if isinstance(exc, EngineError):
         return f"The event log could not be computed into this report: {exc}"
     return f"The computation failed ({type(exc).__name__}: {exc})."

@@ -24,11 +24,13 @@ from apps.deliverables.models import (
     Deliverable,
     DeliverableConsumer,
     DeliverableEvent,
+    PipelineRun,
 )
 from apps.intake.models import Request
 from apps.projects.models import Membership, Project, WorkflowState
 from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent, StoryLink
 from apps.stories.selectors import points_value
+from apps.transfer.sections import sections
 
 FORMAT, VERSION = "sprintboard-project", 1
 BATCH = 10_000
@@ -119,21 +121,26 @@ def _deliverables(project: Project) -> list[dict[str, Any]]:
         .order_by("user__username")
         .values_list("deliverable_id", "user__username"),
     )
-    item_fields = ("deliverable_id", "text", "position", "done", "ticked_at", "evidence_url", "created_at")
+    item_fields = (
+        "deliverable_id", "text", "position", "done", "ticked_at", "evidence_url", "created_at", "bound_source",
+        "bound_job", "evidence_run_id",
+    )  # fmt: skip
     items = ChecklistItem.objects.filter(deliverable__project=project).order_by("deliverable_id", "position", "id")
     checklists: dict[int, list[dict[str, Any]]] = {}
     for row in _rows(items, *item_fields, *_username_fields("assignee", "ticked_by")):
-        _rename(row, assignee__username="assignee", ticked_by__username="ticked_by")
+        _rename(row, assignee__username="assignee", ticked_by__username="ticked_by", evidence_run_id="evidence_run")
         checklists.setdefault(row.pop("deliverable_id"), []).append(_moments(row, "ticked_at", "created_at"))
     fields = (
         "id", "name", "kind", "description", "consumer_groups", "data_sources", "link", "target_date", "status",
-        "published_at", "retired_at", "version", "created_at", "updated_at",
+        "published_at", "retired_at", "version", "created_at", "updated_at", "expected_interval_hours",
+        "last_run_status", "last_run_at", "last_success_at", "flagged_at",
     )  # fmt: skip
     rows = Deliverable.objects.filter(project=project).order_by("id")
     out = []
     for row in _rows(rows, *fields, *_username_fields("owner", "created_by")):
         _rename(row, owner__username="owner", created_by__username="created_by")
         _moments(row, "target_date", "published_at", "retired_at", "created_at", "updated_at")
+        _moments(row, "last_run_at", "last_success_at", "flagged_at")
         row["consumers"] = consumers.get(row["id"], [])
         row["checklist"] = checklists.get(row["id"], [])
         out.append(row)
@@ -149,6 +156,25 @@ def _deliverable_events(project: Project) -> list[dict[str, Any]]:
             _rename(row, deliverable_id="deliverable", from_value="from", to_value="to", actor__username="actor"), "at"
         )
         for row in _rows(rows, *fields, "actor__username")
+    ]
+
+
+def _pipeline_runs(project: Project) -> list[dict[str, Any]]:
+    """The runs the pipelines reported, oldest first (checklist items and run events name them by id)."""
+    fields = (
+        "id", "deliverable_id", "source", "external_id", "job", "namespace", "status", "started_at", "finished_at",
+        "passed", "failed", "errored", "failures", "url", "message", "received_at", "updated_at",
+    )  # fmt: skip
+    rows = PipelineRun.objects.filter(deliverable__project=project).order_by("id")
+    return [
+        _moments(
+            _rename(row, deliverable_id="deliverable", reported_by__username="reported_by"),
+            "started_at",
+            "finished_at",
+            "received_at",
+            "updated_at",
+        )
+        for row in _rows(rows, *fields, "reported_by__username")
     ]
 
 
@@ -272,6 +298,7 @@ def project_document(project: Project) -> dict[str, Any]:
         "labels": _labels(project),
         "sprints": _sprints(project),
         "deliverables": _deliverables(project),
+        "pipeline_runs": _pipeline_runs(project),
         "deliverable_events": _deliverable_events(project),
         "checklist_templates": _checklist_templates(project),
         "stories": _stories(project),
@@ -279,4 +306,5 @@ def project_document(project: Project) -> dict[str, Any]:
         "events": _events(project),
         "comments": _comments(project),
         "requests": _requests(project),
+        **{section.name: section.export(project) for section in sections()},
     }

@@ -3,8 +3,11 @@
 ``project_export(project)`` is the document (``selectors.project_document``): versioned
 (``{"format": "sprintboard-project", "version": 1, ...}``), with the workflow (deleted states too: the
 log names them), members by username, epics, labels, sprints, stories (deleted ones too, with rank,
-version and the flow projection), every story event, comments, deliverables with their checklists and
-events, checklist templates and stakeholder requests.
+version and the flow projection), every story event, comments, deliverables with their checklists (pipeline
+bindings included), freshness expectation, events and pipeline runs, checklist templates and stakeholder
+requests. A run is named by id in its deliverable's events and by the item it ticked: both are mapped to
+the copy's runs. Apps below this one add their parts (``sections``): the project's integrations, without
+their secrets.
 
 ``project_import(document=..., key=..., actor=...)`` writes all of it in one transaction into a new
 project named ``key``. The log is restored as it was, never replayed through the story services: the
@@ -47,6 +50,9 @@ from apps.deliverables.models import (
     DeliverableEventKind,
     DeliverableKind,
     DeliverableStatus,
+    PipelineRun,
+    RunSource,
+    RunStatus,
 )
 from apps.imports.models import ImportedIssue
 from apps.intake.models import Channel, Request, RequestStatus
@@ -67,6 +73,7 @@ from apps.stories.models import (
     StoryLink,
 )
 from apps.stories.verification import verify_project
+from apps.transfer.sections import Restoring, sections
 from apps.transfer.selectors import FORMAT, VERSION, project_document
 
 MISSING_USERS = ("refuse", "create")
@@ -137,6 +144,14 @@ class _Object:
     def optional_text(self, name: str, default: str = "") -> str:
         """Text that documents written before the field existed leave out."""
         return self.text(name) if name in self.value else default
+
+    def optional_integer(self, name: str) -> int | None:
+        """A whole number or null that documents written before the field existed leave out."""
+        return self.integer(name, null=True) if name in self.value else None
+
+    def optional_moment(self, name: str) -> datetime | None:
+        """A moment or null that documents written before the field existed leave out."""
+        return self.moment(name, null=True) if name in self.value else None
 
     def integer(self, name: str, *, null: bool = False) -> Any:
         value = self._typed(name, (int,), "a whole number", null)
@@ -229,6 +244,7 @@ SINGULAR = {
     "stories": "story",
     "links": "link",
     "requests": "request",
+    "runs": "pipeline run",
 }
 
 
@@ -244,6 +260,7 @@ class _Ids:
     stories: dict[int, int] = field(default_factory=dict)
     links: dict[int, int] = field(default_factory=dict)
     requests: dict[int, int] = field(default_factory=dict)
+    runs: dict[int, int] = field(default_factory=dict)
     # Rows deleted before the export that the log still names: a negative id each, in order of appearance.
     gone: dict[str, dict[int, int]] = field(default_factory=dict)
 
@@ -352,8 +369,9 @@ PEOPLE = {
     "comments": ("author",),
     "requests": ("requester", "decided_by"),
     "links": ("created_by",),
+    "pipeline_runs": ("reported_by",),
 }
-OPTIONAL_LISTS = {"links"}  # absent from documents written before story links
+OPTIONAL_LISTS = {"links", "pipeline_runs"}  # absent from documents written before story links, pipeline runs
 
 
 def _usernames(doc: _Object) -> set[str]:
@@ -370,6 +388,9 @@ def _usernames(doc: _Object) -> set[str]:
     for item in doc.objects("deliverables"):
         for entry in item.objects("checklist"):
             names.update(u for u in (entry.text("assignee", null=True), entry.text("ticked_by", null=True)) if u)
+    for section in sections():
+        if doc.value.get(section.name) is not None:
+            names.update(section.people(doc.value[section.name]))
     return names
 
 
@@ -461,6 +482,10 @@ def _write(job: _Import, *, name: str | None) -> Project:
     job.project = _project(job, name=name)
     for step in steps:
         step(job)
+    restoring = Restoring(project=job.project, states=job.ids.states, users=job.users)
+    for section in sections():
+        if job.doc.value.get(section.name) is not None:
+            section.restore(restoring, job.doc.value[section.name])
     return job.project
 
 
@@ -600,6 +625,13 @@ def _deliverables(job: _Import) -> None:
             created_at=item.moment("created_at"),
             updated_at=item.moment("updated_at"),
             created_by=job.user(item, "created_by"),
+            expected_interval_hours=item.optional_integer("expected_interval_hours") or None,
+            last_run_status=item.choice("last_run_status", ["", *RunStatus.values])
+            if "last_run_status" in item.value
+            else "",
+            last_run_at=item.optional_moment("last_run_at"),
+            last_success_at=item.optional_moment("last_success_at"),
+            flagged_at=item.optional_moment("flagged_at"),
         )
 
     rows = _created(job, "deliverables", build, job.ids.deliverables)
@@ -608,6 +640,7 @@ def _deliverables(job: _Import) -> None:
         for item, row in zip(items, rows, strict=True)
         for username in item.texts("consumers")
     )
+    _pipeline_runs(job)
     ChecklistItem.objects.bulk_create(
         ChecklistItem(
             deliverable=row,
@@ -619,6 +652,9 @@ def _deliverables(job: _Import) -> None:
             ticked_at=entry.moment("ticked_at", null=True),
             evidence_url=entry.text("evidence_url"),
             created_at=entry.moment("created_at"),
+            bound_source=_bound_source(entry),
+            bound_job=entry.optional_text("bound_job"),
+            evidence_run_id=job.ids.row("runs", entry.value.get("evidence_run"), f"{entry.where}.evidence_run"),
         )
         for item, row in zip(items, rows, strict=True)
         for entry in item.objects("checklist")
@@ -632,7 +668,7 @@ def _deliverables(job: _Import) -> None:
             kind=item.choice("kind", DeliverableEventKind.values),
             field=item.text("field"),
             from_value=item.json("from"),
-            to_value=item.json("to"),
+            to_value=_run_named(job, item.json("to"), f"{item.where}.to"),
             actor=job.user(item, "actor"),
             at=item.moment("at"),
         ),
@@ -647,6 +683,46 @@ def _deliverables(job: _Import) -> None:
             ),
         )
         _keep_moments(rows, [item.moment("updated_at") for item in templates], "updated_at")
+
+
+def _bound_source(entry: _Object) -> str:
+    return entry.choice("bound_source", ["", *RunSource.values]) if "bound_source" in entry.value else ""
+
+
+def _pipeline_runs(job: _Import) -> None:
+    """The runs the pipelines reported (a document written before pipeline runs has none)."""
+    if job.doc.value.get("pipeline_runs") is None:
+        return
+
+    def build(item: _Object) -> PipelineRun:
+        return PipelineRun(
+            deliverable_id=job.ids.needed("deliverables", item.get("deliverable"), f"{item.where}.deliverable"),
+            source=item.choice("source", RunSource.values),
+            external_id=item.text("external_id"),
+            job=item.text("job"),
+            namespace=item.text("namespace"),
+            status=item.choice("status", RunStatus.values),
+            started_at=item.moment("started_at", null=True),
+            finished_at=item.moment("finished_at", null=True),
+            passed=item.integer("passed"),
+            failed=item.integer("failed"),
+            errored=item.integer("errored"),
+            failures=item.texts("failures"),
+            url=item.text("url"),
+            message=item.text("message"),
+            reported_by=job.user(item, "reported_by"),
+            received_at=item.moment("received_at"),
+            updated_at=item.moment("updated_at"),
+        )
+
+    _created(job, "pipeline_runs", build, job.ids.runs)
+
+
+def _run_named(job: _Import, value: Any, where: str) -> Any:
+    """A deliverable event's value naming a pipeline run (a run's summary): the run mapped to its copy."""
+    if not isinstance(value, dict) or "run" not in value or "source" not in value:
+        return value
+    return {**value, "run": job.ids.logged("runs", value["run"], f"{where}.run")}
 
 
 def _stories(job: _Import) -> None:

@@ -35,7 +35,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict
 from apps.deliverables import selectors as deliverable_selectors
 from apps.deliverables import services as deliverable_services
-from apps.deliverables.models import Deliverable, DeliverableStatus
+from apps.deliverables.models import Deliverable, DeliverableStatus, RunSource, RunStatus
 from apps.projects import services as project_services
 from apps.projects.models import CLOSED_CATEGORIES, Category, Project, Role, WorkflowState
 from apps.stories import selectors, services
@@ -50,9 +50,13 @@ from apps.web.demo_data import (
     EPIC_OF,
     EPICS,
     EVIDENCE,
+    EXPECTED_INTERVAL_HOURS,
+    FAILING_RUN,
     FATES,
     FIBONACCI,
     LABELS,
+    PASSING_RUN,
+    PASSING_RUN_OF,
     PEOPLE,
     PROJECT_KEY,
     PROJECT_NAME,
@@ -66,11 +70,13 @@ from apps.web.demo_data import (
     VALIDATION_NOTES,
     WAITING_NOTES,
     WORKDAY,
+    DemoRun,
     Entry,
     Person,
     acceptance_criteria,
     description,
 )
+from sprintboard import pipelines
 
 __all__ = ["DEMO_PASSWORD", "PEOPLE", "PROJECT_KEY", "Person", "seed_demo"]
 
@@ -178,6 +184,7 @@ class _Demo:
             except StopIteration:
                 continue
             self.spawn(process, wait if isinstance(wait, datetime) else self._after(at, wait))
+        self._pipeline_runs()
 
     def spawn(self, process: Process, at: datetime) -> None:
         heapq.heappush(self.queue, (max(at, self.clock), next(self.order), process))
@@ -513,6 +520,52 @@ class _Demo:
         elif finished and not open_items and deliverable.status == DeliverableStatus.VALIDATING:
             deliverable = deliverable_services.deliverable_publish(deliverable=deliverable, actor=owner, at=self.clock)
         self.deliverables[code] = deliverable  # the services return the row as saved
+
+    def _pipeline_runs(self) -> None:
+        """The pipelines' latest runs, through the service a pipeline's report goes through: a passing dbt build
+        of a dataset expected daily (fresh), and a failing Great Expectations checkpoint, bound to a checklist
+        item, on a deliverable of the active sprint (its cards say "Run failed")."""
+        admin = self.users["admin"]
+        crm = self.deliverables[PASSING_RUN_OF]
+        crm = deliverable_services.deliverable_update(
+            deliverable=crm, actor=crm.owner, expected_interval_hours=EXPECTED_INTERVAL_HOURS, at=self.now
+        )
+        self._run(crm, RunSource.DBT, RunStatus.PASSED, PASSING_RUN, actor=admin)
+        linked = (
+            Story.objects.filter(sprint=self.active, deliverable__isnull=False, deleted_at=None)
+            .exclude(deliverable=crm)
+            .exclude(deliverable__status=DeliverableStatus.RETIRED)
+            .order_by("number")
+            .first()
+            if self.active is not None
+            else None
+        )
+        if linked is None or linked.deliverable is None:
+            return
+        watched = linked.deliverable
+        item = deliverable_selectors.checklist(watched).order_by("position", "id").last()
+        if item is not None:
+            deliverable_services.checklist_item_update(
+                item=item, actor=watched.owner, bound_source=RunSource.GREAT_EXPECTATIONS, at=self.now
+            )
+        self._run(watched, RunSource.GREAT_EXPECTATIONS, RunStatus.FAILED, FAILING_RUN, actor=admin)
+
+    def _run(self, deliverable: Deliverable, source: str, status: str, spec: DemoRun, *, actor: User) -> None:
+        finished = self.now - timedelta(hours=spec.hours_ago)
+        failures = spec.failures
+        report = pipelines.PipelineRun(
+            source=source,
+            external_id=spec.url.rsplit("/", 1)[-1],
+            job=spec.job,
+            status=status,
+            started_at=finished - timedelta(minutes=12),
+            finished_at=finished,
+            passed=spec.passed,
+            failed=len(failures),
+            failures=failures,
+            url=spec.url,
+        )
+        deliverable_services.pipeline_run_record(deliverable=deliverable, actor=actor, report=report, at=self.now)
 
     def _find(self, title: str) -> Story:
         return next(s for s in self.stories.values() if s.title == title)

@@ -312,6 +312,32 @@ DELIVERABLES = {
 }
 EVIDENCE = "https://ci.example.com/runs/{}"
 
+
+# The pipelines' latest runs, reported as the simulation ends (hours before now): a dbt build of the CRM
+# dataset that passed, so it shows fresh against its daily expectation, and a Great Expectations
+# checkpoint that failed on a deliverable of the active sprint, so its cards say "Run failed".
+@dataclass(frozen=True)
+class DemoRun:
+    """A pipeline run the demo reports: its job, how long before now it finished, its tests and its link."""
+
+    job: str
+    hours_ago: int
+    passed: int
+    url: str
+    failures: tuple[str, ...] = ()
+
+
+PASSING_RUN_OF = "crm"
+PASSING_RUN = DemoRun("dbt build --select dim_customer+", 3, 42, "https://ci.example.com/runs/dbt-8812")
+FAILING_RUN = DemoRun(
+    "checkpoint_revenue_daily",
+    1,
+    17,
+    "https://ci.example.com/runs/ge-4411",
+    ("expect_column_values_to_not_be_null(amount)", "expect_column_sum_to_be_between(mrr)"),
+)
+EXPECTED_INTERVAL_HOURS = 24
+
 SPRINT_GOALS = (
     "Salesforce accounts and opportunities in the warehouse, modelled and tested.",
     "A first revenue dashboard that finance can look at.",

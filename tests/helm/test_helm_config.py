@@ -63,6 +63,7 @@ def test_configmap_holds_the_django_settings(configured_render: Rendered) -> Non
         "SPRINTBOARD_REPORTS_STUCK_MARGIN_SECONDS": "60",
         "SPRINTBOARD_REPORTS_QUEUED_EXPIRY_SECONDS": "3600",
         "SPRINTBOARD_REPORTS_UNUSED_DAYS": "14",
+        "SPRINTBOARD_REPORT_MAX_MEMORY_MB": "384",
         "SPRINTBOARD_MARKDOWN_IMAGE_HOSTS": "",
         "SPRINTBOARD_TRUST_X_FORWARDED_PROTO": "false",
         "SPRINTBOARD_WEBHOOK_ALLOW_PRIVATE": "false",

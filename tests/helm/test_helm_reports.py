@@ -37,6 +37,7 @@ def test_the_report_bounds_reach_every_pod(render: RenderFn) -> None:
         "stuckMarginSeconds": 30,
         "queuedExpirySeconds": 7200,
         "unusedDays": 30,
+        "maxMemoryMb": 512,
     }
     data = render(deep_merge(CONFIGURED, {"reports": bounds})).get("ConfigMap", "sb-sprintboard")["data"]
     assert data["SPRINTBOARD_REPORTS_MAX_PENDING_PER_USER"] == "3"
@@ -44,5 +45,8 @@ def test_the_report_bounds_reach_every_pod(render: RenderFn) -> None:
     assert data["SPRINTBOARD_REPORTS_STUCK_MARGIN_SECONDS"] == "30"
     assert data["SPRINTBOARD_REPORTS_QUEUED_EXPIRY_SECONDS"] == "7200"
     assert data["SPRINTBOARD_REPORTS_UNUSED_DAYS"] == "30"
+    assert data["SPRINTBOARD_REPORT_MAX_MEMORY_MB"] == "512"
     with pytest.raises(helm.HelmValuesError):
         render(deep_merge(CONFIGURED, {"reports": {"maxPendingPerUser": 0}}))
+    with pytest.raises(helm.HelmValuesError):
+        render(deep_merge(CONFIGURED, {"reports": {"maxMemoryMb": -1}}))

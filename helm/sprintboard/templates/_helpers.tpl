@@ -178,6 +178,7 @@ SPRINTBOARD_REPORTS_MAX_PENDING_PER_PROJECT: {{ .maxPendingPerProject | toString
 SPRINTBOARD_REPORTS_STUCK_MARGIN_SECONDS: {{ .stuckMarginSeconds | toString | quote }}
 SPRINTBOARD_REPORTS_QUEUED_EXPIRY_SECONDS: {{ .queuedExpirySeconds | toString | quote }}
 SPRINTBOARD_REPORTS_UNUSED_DAYS: {{ .unusedDays | toString | quote }}
+SPRINTBOARD_REPORT_MAX_MEMORY_MB: {{ .maxMemoryMb | toString | quote }}
 {{- end }}
 {{- /* The Ingress controller sets X-Forwarded-Proto (and replaces a client's); without an Ingress, nobody does. */}}
 SPRINTBOARD_TRUST_X_FORWARDED_PROTO: {{ (kindIs "invalid" .Values.security.trustForwardedProto) | ternary .Values.ingress.enabled .Values.security.trustForwardedProto | toString | quote }}

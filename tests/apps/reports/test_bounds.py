@@ -267,3 +267,19 @@ def test_the_beat_expires_unused_reports_each_night_on_the_nightly_queue():
     routes = django_settings.CELERY_TASK_ROUTES
     for name in ("reports_nightly_task", "reports_sweep_task", "reports_expire_task"):
         assert routes[f"apps.reports.tasks.{name}"] == {"queue": django_settings.NIGHTLY_QUEUE}
+
+
+# --- Memory ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_memory_cap_binds_only_in_a_worker_pool_process(project, history, settings):
+    """Here (the web process, a task run eagerly) a 1 MB cap changes nothing: one limit would bind the whole
+    process. The worker's pool processes are capped (test_worker)."""
+    import resource
+
+    limits = resource.getrlimit(resource.RLIMIT_AS)
+    settings.REPORT_MAX_MEMORY_MB = 1
+    report = services.report_request(project=project, kind=ReportKind.FLOW, parameters=FLOW)
+    assert services.report_compute(report_id=report.pk) == "stored"
+    assert resource.getrlimit(resource.RLIMIT_AS) == limits

@@ -15,12 +15,14 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.reports import services
 from apps.reports.models import Report, ReportKind, ReportStatus
 from apps.reports.tasks import reports_sweep_task
 from apps.stories.selectors import engine_input
 from sprintboard.records import to_jsonable
 from sprintboard.sprints import sprint_report
-from tests.apps.reports.conftest import build_history, wait_for
+from tests.apps.reports.conftest import build_history, load_generated, wait_for
+from tests.sprintboard.generator import generate
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 FLOW_URL = "/api/v1/projects/DATA/reports/flow/?from=2024-03-01&to=2024-03-31"
@@ -166,3 +168,33 @@ def test_a_report_whose_worker_was_killed_whole_is_queued_again_by_the_sweep(sta
     assert sum(day["count"] for day in done.result["throughput"]) == 4
     assert f"report {flow.pk} was running and lost its task: queued again" in rescuer.output()
     assert time.monotonic() - began < 60
+
+
+@pytest.mark.tampers_log  # BIG is bulk-loaded: its log is real, its story rows are only what reports read
+def test_a_report_past_the_memory_cap_fails_saying_so_and_the_worker_goes_on(start_worker, project, people, states):
+    """With a tiny cap, a report of a ~14,000-event log fails with a message naming the cap, and the same
+    pool process then computes a small report; nothing is killed, nothing is retried."""
+    build_history(project, people, states)
+    big = load_generated(generate(seed=7, stories=2000, sprints=8), key="BIG")
+    worker = start_worker(name="capped", env={"SPRINTBOARD_REPORT_MAX_MEMORY_MB": "4"})
+    small_flow = {"from": "2024-03-01", "to": "2024-03-31"}
+
+    def computed(project_, kind: str, parameters: dict) -> Report:
+        queued = services.report_request(project=project_, kind=kind, parameters=parameters)
+        return wait_for(
+            lambda: (r := Report.objects.get(pk=queued.pk)).status in (ReportStatus.DONE, ReportStatus.FAILED) and r,
+            timeout=60,
+            what=f"the {kind} report of {project_.key}",
+        )
+
+    assert computed(project, ReportKind.FLOW, small_flow).status == ReportStatus.DONE
+    too_big = computed(big, ReportKind.FLOW, {"from": "2024-01-01", "to": "2024-06-30"})
+    assert too_big.status == ReportStatus.FAILED and too_big.result is None
+    assert too_big.error.startswith("This report needs more than 4 MB of memory"), too_big.error
+    assert too_big.attempts == 1  # a failure of its own, not retried
+    after = computed(project, ReportKind.VELOCITY, {})
+    assert after.status == ReportStatus.DONE, after.error
+    log = worker.output()
+    assert worker.process.poll() is None
+    assert "WorkerLostError" not in log and "exited with" not in log, log[-3000:]
+    assert f"report {too_big.pk} failed: needs more than 4 MB of memory" in log

@@ -24,9 +24,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.deliverables import services as deliverable_services
-from apps.deliverables.models import Deliverable, DeliverableKind
-from apps.deliverables.selectors import engine_deliverables
+from apps.deliverables.models import ChecklistItem, Deliverable, DeliverableKind, PipelineRun
+from apps.deliverables.selectors import engine_deliverables, freshness_of
 from apps.intake import services as intake_services
+from apps.integrations import services as integration_services
+from apps.integrations.models import Integration, SlackUser
 from apps.projects import services as project_services
 from apps.projects.models import Category, Project, WorkflowState
 from apps.reports.models import Report
@@ -96,6 +98,14 @@ def _more_history(project: Project) -> None:
         answer=False,
     )
     _links(project, owner)
+    integration_services.integration_update(
+        project=project,
+        rotate_secret=True,
+        opened_state=WorkflowState.objects.get(project=project, name="In progress").pk,
+        merged_state=WorkflowState.objects.get(project=project, name="Validating").pk,
+        slack_signing_secret="s" * 32,
+        slack_users={"U012AB3CD": "member", "U045EF6GH": "owner"},
+    )
 
 
 def _links(project: Project, owner: Any) -> None:
@@ -248,6 +258,52 @@ def test_the_copy_holds_every_row_and_the_same_log(demo):
     assert b.deliverable_events.count() == a.deliverable_events.count()
 
 
+def test_the_copy_keeps_the_integration_settings_but_not_the_secrets(demo):
+    original, copied = (Integration.objects.get(project=p) for p in (demo.original, demo.copy))
+    assert (copied.opened_state.name, copied.merged_state.name) == ("In progress", "Validating")
+    assert (copied.opened_state.project, copied.merged_state.project) == (demo.copy, demo.copy)
+    assert original.secret and original.slack_signing_secret
+    assert copied.secret == "" and copied.slack_signing_secret == ""  # set anew by the copy's admin
+    assert "secret" not in json.dumps(demo.document["integration"])
+    assert dict(SlackUser.objects.filter(project=demo.copy).values_list("slack_id", "user__username")) == {
+        "U012AB3CD": "member",
+        "U045EF6GH": "owner",
+    }
+
+
+def test_the_copy_keeps_the_pipeline_runs_their_bindings_and_the_freshness(demo):
+    def pipelines(project: Project) -> dict[str, Any]:
+        deliverables = Deliverable.objects.filter(project=project).order_by("name")
+        runs = PipelineRun.objects.filter(deliverable__project=project).order_by("received_at", "id")
+        items = ChecklistItem.objects.filter(deliverable__project=project).exclude(bound_source="")
+        return {
+            "deliverables": list(
+                deliverables.values_list(
+                    "name", "expected_interval_hours", "last_run_status", "last_run_at", "last_success_at", "flagged_at"
+                )
+            ),
+            "runs": list(
+                runs.values_list(
+                    "deliverable__name", "source", "external_id", "job", "status", "finished_at", "failures", "url"
+                )
+            ),
+            "bound": sorted(items.values_list("deliverable__name", "text", "bound_source", "bound_job")),
+            "evidence": sorted(
+                ChecklistItem.objects.filter(deliverable__project=project, evidence_run__isnull=False).values_list(
+                    "text", "evidence_run__external_id"
+                )
+            ),
+        }
+
+    original, copied = pipelines(demo.original), pipelines(demo.copy)
+    assert {run[4] for run in original["runs"]} == {"passed", "failed"} and original["bound"]
+    assert any(hours == 24 for _, hours, *_ in original["deliverables"])
+    assert copied == original
+    assert [freshness_of(d, demo.now) for d in Deliverable.objects.filter(project=demo.copy).order_by("name")] == [
+        freshness_of(d, demo.now) for d in Deliverable.objects.filter(project=demo.original).order_by("name")
+    ]
+
+
 def test_rows_deleted_before_the_export_stay_named_by_negative_ids(demo):
     deleted_sprint_moves = StoryEvent.objects.filter(project=demo.copy, kind="sprint", from_value__lt=0)
     assert deleted_sprint_moves.count() == 1
@@ -264,7 +320,7 @@ def test_the_sprint_commitments_name_the_copies(demo):
 
 # --- Export, import, export: the same document --------------------------------------------------------
 
-LISTS = ("states", "epics", "labels", "sprints", "deliverables", "stories", "links", "requests")
+LISTS = ("states", "epics", "labels", "sprints", "deliverables", "stories", "links", "requests", "pipeline_runs")
 LOGGED = {("state", ""): "states", ("sprint", ""): "sprints", ("updated", "epic"): "epics"}
 LOGGED[("updated", "deliverable")] = "deliverables"
 CREATED = {"state": "states", "sprint": "sprints", "epic": "epics", "deliverable": "deliverables"}
@@ -302,6 +358,13 @@ def without_ids(document: dict[str, Any]) -> dict[str, Any]:
         ]
     for event in doc["deliverable_events"]:
         event["deliverable"] = ref("deliverables", event["deliverable"])
+        if isinstance(event["to"], dict) and "run" in event["to"]:
+            event["to"]["run"] = ref("pipeline_runs", event["to"]["run"])
+    for run in doc["pipeline_runs"]:
+        run["deliverable"] = ref("deliverables", run["deliverable"])
+    for deliverable in doc["deliverables"]:
+        for item in deliverable["checklist"]:
+            item["evidence_run"] = ref("pipeline_runs", item["evidence_run"])
     for row in doc["comments"]:
         row["story"] = ref("stories", row["story"])
     for row in doc["requests"]:
@@ -323,6 +386,8 @@ def without_ids(document: dict[str, Any]) -> dict[str, Any]:
             event["to"] = {**event["to"], "link": link, "story": other, "key": story_key(event["to"]["key"])}
     for row in doc["links"]:
         row["source"], row["target"] = ref("stories", row["source"]), ref("stories", row["target"])
+    for field in ("opened_state", "merged_state"):
+        doc["integration"][field] = ref("states", doc["integration"][field])
     return doc
 
 

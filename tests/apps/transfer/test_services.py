@@ -213,3 +213,58 @@ def test_links_come_along_and_a_backup_from_before_links_still_imports(world, pe
         "story": link.source_id,
         "key": "COPY-1",
     }
+
+
+def run_reported(deliverable, status: str, job: str = "dbt build"):
+    from apps.deliverables import services as deliverable_services
+    from sprintboard.pipelines import PipelineRun
+
+    report = PipelineRun(source="dbt", external_id=f"inv-{status}", job=job, status=status, started_at=None,
+                         finished_at=None, passed=3, failed=int(status == "failed"))  # fmt: skip
+    return deliverable_services.pipeline_run_record(deliverable=deliverable, actor=None, report=report)[0]
+
+
+def test_pipeline_runs_and_bindings_come_along_and_a_backup_from_before_them_still_imports(world, people):
+    from apps.deliverables import services as deliverable_services
+
+    deliverable_services.deliverable_update(
+        deliverable=world.deliverable, actor=people["owner"], expected_interval_hours=6
+    )
+    deliverable_services.checklist_item_update(item=world.item, actor=people["owner"], bound_source="dbt")
+    passed = run_reported(world.deliverable, "passed")  # ticks the bound item, the run as its evidence
+    document = exported(world.project)
+    old = json.loads(json.dumps(document))
+    del old["pipeline_runs"], old["integration"]
+    for deliverable in old["deliverables"]:
+        for name in ("expected_interval_hours", "last_run_status", "last_run_at", "last_success_at", "flagged_at"):
+            del deliverable[name]
+        for item in deliverable["checklist"]:
+            del item["bound_source"], item["bound_job"], item["evidence_run"]
+    old["deliverable_events"] = [e for e in old["deliverable_events"] if e["kind"] != "run"]
+    before = services.project_import(document=old, key="OLD", actor=None).deliverables.get()
+    assert before.expected_interval_hours is None and not before.runs.exists()
+
+    copy = services.project_import(document=document, key="COPY", actor=None).deliverables.get()
+    run = copy.runs.get()
+    assert (run.external_id, run.status, run.passed) == ("inv-passed", "passed", 3) and run.pk != passed.pk
+    item = copy.checklist.get(text=world.item.text)
+    assert (item.bound_source, item.done, item.evidence_run) == ("dbt", True, run)
+    assert (copy.expected_interval_hours, copy.last_run_status, copy.last_success_at) == (
+        6,
+        "passed",
+        world.deliverable.__class__.objects.get(pk=world.deliverable.pk).last_success_at,
+    )
+    assert copy.events.get(kind="run").to_value["run"] == run.pk
+
+
+def test_malformed_pipeline_runs_and_integrations_are_refused_naming_where(world):
+    run_reported(world.deliverable, "failed")
+    document = exported(world.project)
+    document["pipeline_runs"][0]["status"] = "green"
+    assert refused(document).message.startswith("pipeline_runs[0].status:")
+    document = exported(world.project)
+    document["deliverables"][0]["checklist"][0]["evidence_run"] = 424242
+    assert "does not hold" in refused(document).message
+    document = exported(world.project)
+    document["integration"] = {"opened_state": 424242, "merged_state": None, "slack_users": {}}
+    assert refused(document).message.startswith("integration.opened_state:")

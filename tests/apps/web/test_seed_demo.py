@@ -17,6 +17,8 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.utils import timezone
 
+from apps.deliverables.models import Deliverable, PipelineRun, RunSource, RunStatus
+from apps.deliverables.selectors import freshness_of
 from apps.projects.models import Category, Membership, Project, Role
 from apps.stories.models import Comment, Sprint, SprintStatus, Story, StoryEvent
 from apps.stories.selectors import points_value
@@ -240,6 +242,23 @@ def test_the_active_sprint_shows_work_under_way(project):
     categories = set(active.stories.values_list("state__category", flat=True))
     assert Category.DONE in categories
     assert active.started_at is not None and active.commitment
+
+
+def test_the_pipelines_report_a_fresh_dbt_build_and_a_failing_great_expectations_run(project, seeded, client):
+    runs = PipelineRun.objects.filter(deliverable__project=project)
+    passed, failed = runs.get(source=RunSource.DBT), runs.get(source=RunSource.GREAT_EXPECTATIONS)
+    assert passed.status == RunStatus.PASSED and failed.status == RunStatus.FAILED and len(failed.failures) == 2
+    assert max(passed.finished_at, failed.finished_at, passed.received_at, failed.received_at) <= seeded[1]
+    fresh = Deliverable.objects.get(pk=passed.deliverable_id)
+    assert fresh.expected_interval_hours == 24 and freshness_of(fresh, seeded[1]).state == "fresh"
+    watched = Deliverable.objects.get(pk=failed.deliverable_id)
+    assert watched.last_run_status == RunStatus.FAILED
+    assert watched.checklist.filter(bound_source=RunSource.GREAT_EXPECTATIONS).exists()
+    active = sprints(project, SprintStatus.ACTIVE)[0]
+    assert active.stories.filter(deliverable=watched).exists()
+    client.force_login(Membership.objects.filter(project=project, role=Role.MEMBER).first().user)
+    board = client.get(f"/p/{PROJECT_KEY}/board/")
+    assert board.status_code == 200 and b"Run failed" in board.content
 
 
 # --- Replaying the log reproduces the stories -------------------------------------------------------
