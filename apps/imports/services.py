@@ -43,6 +43,7 @@ from apps.stories import services as story_services
 from apps.stories import signals
 from apps.stories.models import Epic, EventKind, Label, Sprint, SprintStatus, Story, StoryEvent
 from apps.stories.selectors import points_value
+from apps.stories.services.events import EVENT_COLUMNS
 from sprintboard import csvimport, jira, projection, ranking
 from sprintboard.records import to_jsonable
 
@@ -916,21 +917,8 @@ class _Writer:
         """The same rows as ``bulk_create`` writes, by COPY: the ORM's per-value preparation of 100,000 events
         costs more than the database's work. In the import's transaction like any other write."""
         table = connection.ops.quote_name(StoryEvent._meta.db_table)
-        names = (
-            "project",
-            "seq",
-            "story",
-            "kind",
-            "field",
-            "from_value",
-            "to_value",
-            "actor",
-            "actor_name",
-            "to_name",
-            "at",
-        )
         # get_field is typed to answer reverse relations too; these names are all columns.
-        columns = ", ".join(connection.ops.quote_name(StoryEvent._meta.get_field(n).column) for n in names)  # type: ignore[union-attr, arg-type]
+        columns = ", ".join(connection.ops.quote_name(StoryEvent._meta.get_field(n).column) for n in EVENT_COLUMNS)  # type: ignore[union-attr, arg-type]
         project_id = self.project.pk
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for offset, event in enumerate(self.events):
