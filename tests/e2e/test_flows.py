@@ -113,3 +113,44 @@ def test_the_forecast_page_asks_plainly_and_folds_the_seed(page, login, team):
     open_page(page, "/p/DATA/reports/flow/?from=2024-03-31&to=2024-03-01")
     expect(page.locator("body")).to_contain_text("The start date (2024-03-31) is after the end date (2024-03-01)")
     expect(page.locator("body")).not_to_contain_text("from is after to")
+
+
+def test_planning_messages_name_the_sprint_a_story_goes_into_and_the_backlog_it_comes_back_to(page, login, team):
+    project, olivia = team["project"], team["olivia"]
+    sprint = services.sprint_create(project=project, actor=olivia, name="Sprint 8")
+    for title in ("Load CRM", "Model churn"):
+        services.story_create(project=project, actor=olivia, title=title, points=3)
+    login(page, "olivia")
+    open_page(page, "/p/DATA/planning/")
+    status = page.locator("#backlog-status")
+    page.get_by_role("button", name="Move DATA-2 into Sprint 8").click()
+    expect(status).to_contain_text("Moved DATA-2 to the bottom of Sprint 8.")
+    expect(page.locator("#sprint-list #row-DATA-2")).to_have_count(1)
+    page.get_by_role("button", name="Move DATA-2 back to the top of the backlog").click()
+    expect(status).to_contain_text("Moved DATA-2 to the top of the backlog.")
+    expect(page.locator("#backlog-list > .backlog-row").first).to_have_id("row-DATA-2")
+    assert Story.objects.get(key="DATA-2").sprint is None and Sprint.objects.get(pk=sprint.pk).stories.count() == 0
+
+
+def test_the_owner_merges_a_request_into_an_accepted_one_from_a_menu_and_the_story_names_both(
+    page, login, team, make_e2e_user
+):
+    from apps.intake import services as intake_services
+
+    project = team["project"]
+    sam = make_e2e_user("sam")
+    project_services.membership_add(project=project, user=sam, role=Role.STAKEHOLDER)
+    first = intake_services.request_submit(project=project, requester=sam, title="Churn dashboard", detail="For Q3")
+    login(page, "olivia")
+    open_page(page, "/p/DATA/requests/")
+    click_through(page, page.get_by_role("button", name=f"Accept request #{first.pk}"))
+    second = intake_services.request_submit(project=project, requester=sam, title="Churn by region", detail="Same")
+    reload_page(page)
+    key = Story.objects.get().key
+    page.get_by_label("Into").select_option(label=f"{key} (story of #{first.pk}) Churn dashboard")
+    click_through(page, page.get_by_role("button", name=f"Merge request #{second.pk}"))
+    assert page.url.split("?")[0].endswith("/p/DATA/requests/"), page.url  # back on the queue, not the action
+    open_page(page, f"/p/DATA/stories/{key}/")
+    expect(page.locator("body")).to_contain_text(
+        f"#{first.pk} “Churn dashboard”, #{second.pk} “Churn by region” (merged)"
+    )
