@@ -145,9 +145,15 @@ def test_the_owner_merges_a_request_into_an_accepted_one_from_a_menu_and_the_sto
     open_page(page, "/p/DATA/requests/")
     click_through(page, page.get_by_role("button", name=f"Accept request #{first.pk}"))
     second = intake_services.request_submit(project=project, requester=sam, title="Churn by region", detail="Same")
+    intake_services.request_submit(project=project, requester=sam, title="Revenue export", detail="Other")
     reload_page(page)
     key = Story.objects.get().key
-    page.get_by_label("Into").select_option(label=f"{key} (story of #{first.pk}) Churn dashboard")
+    # A search over the menu: what is typed keeps the matching requests and stories, and chooses the first.
+    into = page.locator(f"#merge-{second.pk}-into")
+    page.get_by_role("searchbox", name=f"Search the requests and stories to merge #{second.pk} into").fill("churn dash")
+    expect(into).to_have_value(str(first.pk))
+    shown = into.evaluate("s => Array.from(s.options).filter(o => o.value && !o.hidden).map(o => o.textContent)")
+    assert shown == [f"{key} (story of #{first.pk}) Churn dashboard"]
     click_through(page, page.get_by_role("button", name=f"Merge request #{second.pk}"))
     assert page.url.split("?")[0].endswith("/p/DATA/requests/"), page.url  # back on the queue, not the action
     open_page(page, f"/p/DATA/stories/{key}/")
