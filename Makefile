@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test static bench load lint clean
+.PHONY: run port-check test static bench load lint clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,10 +30,13 @@ static/vendor/.installed: package.json package-lock.json
 
 static: static/vendor/.installed
 
-run: $(VENV)/.runtime static
-	@$(PY) -c "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('$(HOST)', int('$(PORT)')))" 2>/dev/null || { \
+# First of all, before anything is installed or a URL printed: is the port free? (Python's socket, no venv needed.)
+port-check:
+	@$(PYTHON) -c "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('$(HOST)', int('$(PORT)')))" 2>/dev/null || { \
 	  echo "Port $(PORT) on $(HOST) is taken (another Sprintboard or server?): stop it, or choose another port:"; \
 	  echo "  make run PORT=8001"; exit 1; }
+
+run: port-check $(VENV)/.runtime static
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo ""

@@ -90,3 +90,17 @@ def test_no_template_line_is_over_200_characters():
         if len(line) > 200
     ]
     assert not offenders, "Template lines over 200 characters:\n" + "\n".join(offenders)
+
+
+def test_every_table_that_may_scroll_sideways_is_reachable_by_keyboard():
+    """Issue 15, Accessibility (axe's scrollable-region-focusable): a wide table scrolls inside its .table-wrap on a
+    phone, so the wrap takes the focus (tabindex) and is a named region, as the report tables' are."""
+    import re
+
+    offenders = [
+        f"{path.relative_to(ROOT)}: {tag}"
+        for path in sorted((ROOT / "apps").glob("*/templates/**/*.html"))
+        for tag in re.findall(r"<div [^>]*\btable-wrap\b[^>]*>", path.read_text(encoding="utf-8"))
+        if not ('tabindex="0"' in tag and 'role="region"' in tag and "aria-label=" in tag)
+    ]
+    assert not offenders, "Table wraps without keyboard access:\n" + "\n".join(offenders)

@@ -59,6 +59,32 @@ document.addEventListener("htmx:afterRequest", (event) => {
   });
 })();
 
+// A search box over a long menu (input[data-filter-options] naming a <select> by id; hidden without script):
+// typing keeps the options whose text holds every word typed, and chooses the first of them when the one chosen
+// is filtered out. Used to find the request or story a request merges into.
+(() => {
+  const filter = (input) => {
+    const select = document.getElementById(input.dataset.filterOptions);
+    if (!select) return;
+    const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let first = null;
+    for (const option of select.options) {
+      if (!option.value) continue; // the prompt stays
+      const text = option.textContent.toLowerCase();
+      option.hidden = !words.every((word) => text.includes(word));
+      if (!option.hidden && first === null) first = option;
+    }
+    const chosen = select.selectedOptions[0];
+    if (words.length && (!chosen || !chosen.value || chosen.hidden)) select.value = first ? first.value : "";
+  };
+  document.addEventListener("input", (event) => {
+    if (event.target.matches("input[data-filter-options]")) filter(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("input[data-filter-options]").forEach((input) => { input.hidden = false; });
+  });
+})();
+
 // Readiness: body[data-ready] says the page's scripts are set up (browser tests wait for it, never for time).
 // Every script is deferred, so all have run before DOMContentLoaded, and htmx (whose listener was added
 // before this one) has processed the page by the time it fires. A page script with a setup of its own

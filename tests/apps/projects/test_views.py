@@ -501,3 +501,14 @@ def test_pages_issue_a_fixed_number_of_queries(as_user, project, states, people,
     add_stories(6)
     with django_assert_max_num_queries(len(few)):
         assert client.get(url).status_code == 200
+
+
+def test_the_members_table_names_people_in_full_with_their_username(as_user, project, people):
+    """Issue 15 item 16: full names (username as fallback) here too; the username stays beside it, as it is what
+    adding a member asks for."""
+    people["member"].first_name, people["member"].last_name = "Mia", "Member"
+    people["member"].save()
+    page = as_user("admin").get(reverse("project-settings", kwargs={"key": project.key})).content.decode()
+    assert '<th scope="row">Mia Member <span class="muted">member</span>' in page
+    assert "Role of Mia Member" in page and 'aria-label="Remove Mia Member"' in page
+    assert '<th scope="row">admin <span class="muted">(you)</span>' in page  # no full name: the username alone

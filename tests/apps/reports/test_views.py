@@ -160,3 +160,26 @@ def test_time_in_state_shows_the_started_states_and_folds_the_others(history, br
     assert ">Done<" in every and ">Backlog<" in every
     csv_text = client.get("/p/DATA/reports/flow/?from=2024-03-01&to=2024-03-31&format=csv&table=time_in_state")
     assert csv_text.content.decode().startswith("state,category,hours,stories")
+
+
+@pytest.mark.parametrize(
+    ("path", "section"),
+    [
+        ("flow/", "flow"),
+        ("velocity/", "sprints"),
+        ("sprint", "sprints"),
+        ("forecast/", "forecast-monte-carlo"),
+        ("waste/", "lean-waste"),
+        ("dataops/", "dataops"),
+    ],
+)
+def test_every_report_page_links_its_section_of_the_metrics_guide(history, browser_for, path, section):
+    """Issue 15 item 26: the definitions beside the charts point at the guide's section of that report."""
+    from django.urls import reverse
+
+    client = browser_for("stakeholder")
+    url = f"/p/DATA/reports/sprints/{history['closed'].pk}/" if path == "sprint" else f"/p/DATA/reports/{path}"
+    page = client.get(url).content.decode()
+    assert f'href="{reverse("metrics-guide")}#{section}"' in page
+    guide = client.get(reverse("metrics-guide")).content.decode()
+    assert f'id="{section}"' in guide
