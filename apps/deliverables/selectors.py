@@ -348,6 +348,13 @@ def dataops_fingerprint(project: Project) -> str:
 # --- Search (apps.core.search) -------------------------------------------------------------------
 
 DELIVERABLE_FALLBACK = search.Fallback(fields=("name", "description"), title="name")
+_FINAL = ", ".join(f"'{status}'" for status in FINAL_STATUSES)
+DELIVERABLE_SOURCE = search.Source(
+    kind="deliverable",
+    table=Deliverable._meta.db_table,
+    vector=search.vector_sql(DELIVERABLE_SEARCH_FIELDS),
+    states={search.CLOSED: f"{{t}}.status IN ({_FINAL})", search.OPEN: f"{{t}}.status NOT IN ({_FINAL})"},
+)
 
 
 def deliverables_search(

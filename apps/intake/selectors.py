@@ -120,6 +120,15 @@ def request_groups(project: Project) -> list[Group]:
 # --- Search (apps.core.search): everyone in a project sees all its requests (as the Requests page shows) ---
 
 REQUEST_FALLBACK = search.Fallback(fields=("title", "detail"), title="title")
+REQUEST_SOURCE = search.Source(
+    kind="request",
+    table=Request._meta.db_table,
+    vector=search.vector_sql(REQUEST_SEARCH_FIELDS),
+    states={
+        search.CLOSED: f"{{t}}.status <> '{RequestStatus.OPEN}'",
+        search.OPEN: f"{{t}}.status = '{RequestStatus.OPEN}'",
+    },
+)
 
 
 def requests_search(*, project_ids: Collection[int], text: str, state: str | None = None, limit: int) -> search.Ranked:
