@@ -63,6 +63,14 @@ def weighted_vector(*fields: tuple[str, str]) -> Combinable:
     return reduce(operator.add, vectors)
 
 
+def vectors_update(rows: QuerySet[Any], fields: Sequence[tuple[str, str]]) -> int:
+    """Rewrite the stored ``search_vector`` of ``rows`` from their text ``fields`` (one UPDATE); how many rows.
+    Every writer of those fields calls it in the transaction of its writes. Nothing on SQLite (no vectors)."""
+    if not is_postgres():
+        return 0
+    return rows.update(search_vector=weighted_vector(*fields))
+
+
 def web_query(text: str) -> SearchQuery:
     return SearchQuery(text, search_type="websearch", config=CONFIG)
 
@@ -104,7 +112,7 @@ class Fallback:
 @dataclass(frozen=True)
 class Source:
     """How PostgreSQL searches a kind in ``ranked_together``, as SQL on a row ``{t}`` of ``table``: its
-    ``tsvector`` (the same expression as its GIN index, for the index to serve), what every searched row meets
+    ``tsvector`` (its stored, GIN-indexed column), what every searched row meets
     besides being in a searched project (``alive``), the condition of each state of ``STATES`` (a state missing
     here: the kind has no rows in it), and the column an exact key is matched on."""
 
@@ -114,15 +122,6 @@ class Source:
     states: Mapping[str, str]
     alive: str = "TRUE"
     key: str | None = None
-
-
-def vector_sql(fields: Sequence[tuple[str, str]]) -> str:
-    """``weighted_vector(*fields)`` as SQL on a row ``{t}``: what an expression index of the fields indexes."""
-    vectors = (
-        f"setweight(to_tsvector('{CONFIG}'::regconfig, COALESCE({{t}}.{name}, '')), '{weight}')"
-        for name, weight in fields
-    )
-    return "(" + " || ".join(vectors) + ")"
 
 
 QUERY_SQL = f"websearch_to_tsquery('{CONFIG}'::regconfig, %(text)s)"

@@ -28,12 +28,10 @@ from django.utils import timezone
 
 from apps.core import search
 from apps.core.errors import InvalidInput
-from apps.core.search import weighted_vector
 from apps.deliverables.models import FAILING_RUN_STATUSES, Deliverable
 from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
 from apps.stories.link_selectors import link_sentence, unfinished_blocker
 from apps.stories.models import (
-    EPIC_SEARCH_FIELDS,
     Comment,
     Epic,
     EventKind,
@@ -722,9 +720,7 @@ STORY_SOURCE = search.Source(
     key="key",
 )
 # Epics have no state: none match a state filter.
-EPIC_SOURCE = search.Source(
-    kind="epic", table=Epic._meta.db_table, vector=search.vector_sql(EPIC_SEARCH_FIELDS), states={}
-)
+EPIC_SOURCE = search.Source(kind="epic", table=Epic._meta.db_table, vector="{t}.search_vector", states={})
 
 
 def stories_search(*, project_ids: Collection[int], text: str, state: str | None = None, limit: int) -> search.Ranked:
@@ -818,8 +814,7 @@ def epics_search(*, project_ids: Collection[int], text: str, state: str | None =
     if state is not None:
         return search.Ranked(total=0, rows=())
     rows = Epic.objects.filter(project_id__in=project_ids)
-    vector = weighted_vector(*EPIC_SEARCH_FIELDS)
-    return search.ranked(rows, text, vector=vector, fallback=EPIC_FALLBACK, limit=limit)
+    return search.ranked(rows, text, vector=F("search_vector"), fallback=EPIC_FALLBACK, limit=limit)
 
 
 def epic_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:
