@@ -139,12 +139,15 @@ def excerpt_sql(document: str) -> str:
     return f"ts_headline('{CONFIG}'::regconfig, {document}, {QUERY_SQL}, %(excerpt)s)"
 
 
-def _part(source: Source, state: str | None, *, exact: bool) -> str:
+def _part(source: Source, state: str | None, *, exact: bool, one_project: bool) -> str:
     """One kind's best ``%(limit)s`` among its ``CANDIDATES`` newest matches (and an exact key), with how many.
 
     The SQL is made of the sources' constant text (tables, columns, conditions); what a user typed is a
     parameter (``%(text)s``, ``%(key)s``, ``%(projects)s``)."""
-    where = f"{{t}}.project_id = ANY(%(projects)s) AND {source.alive}"
+    # One project by equality: ``= ANY(array)``, even of one, keeps the planner off the (project, newest)
+    # index, and it walked every newer project's rows backwards by id instead (190 against 16 ms).
+    projects = "= %(project)s" if one_project else "= ANY(%(projects)s)"
+    where = f"{{t}}.project_id {projects} AND {source.alive}"
     if state is not None:
         where += f" AND {source.states[state]}"
     keyed = exact and source.key is not None
@@ -177,8 +180,11 @@ def ranked_together(
     out = {source.kind: Ranked(total=0, rows=()) for source in sources}
     if not searched or not project_ids:
         return out
-    sql = " UNION ALL ".join(_part(source, state, exact=key is not None) for source in searched)
-    params = {"projects": list(project_ids), "text": text, "key": key, "limit": max(limit, 1)}
+    projects = list(project_ids)
+    sql = " UNION ALL ".join(
+        _part(source, state, exact=key is not None, one_project=len(projects) == 1) for source in searched
+    )
+    params = {"projects": projects, "project": projects[0], "text": text, "key": key, "limit": max(limit, 1)}
     found: dict[str, list[tuple[int, float]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
