@@ -184,7 +184,13 @@ def ranked_together(
     sql = " UNION ALL ".join(
         _part(source, state, exact=key is not None, one_project=len(projects) == 1) for source in searched
     )
-    params = {"projects": projects, "project": projects[0], "text": text, "key": key, "limit": max(limit, 1)}
+    params: dict[str, Any] = {
+        "projects": projects,
+        "project": projects[0],
+        "text": text,
+        "key": key,
+        "limit": max(limit, 1),
+    }
     found: dict[str, list[tuple[int, float]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
