@@ -1,7 +1,8 @@
 """What every app's search selector shares: the query, the ranking, the excerpt and the SQLite fallback.
 
-On PostgreSQL a kind is searched through a ``tsvector``: stored and GIN-indexed on stories (kept current
-by the stories services), an expression GIN index on the smaller tables (epics, deliverables, requests).
+On PostgreSQL a kind is searched through a stored, GIN-indexed ``tsvector`` column, kept current by the
+services that write its text in the same transaction (stories: ``story_search_update``; epics, deliverables
+and requests: ``vectors_update``).
 The query is ``websearch_to_tsquery`` (quoted phrases, ``or``, ``-word``), ranked by ``ts_rank`` and
 excerpted by ``ts_headline``. The embedded SQLite has none of that: every word of the query must
 appear (``icontains``) in one of the kind's fields, a hit in the title ranks higher, and the excerpt is
@@ -9,7 +10,7 @@ cut in Python (``sprintboard.search``).
 
 A search runs in two steps: the matches' ids and ranks (and how many there are) are found without reading
 their text, then each kind's selector reads the text and excerpt of the few shown. On PostgreSQL the first step
-is one statement for every kind (``ranked_together``, from each kind's ``Source``): built once as SQL text, it
+is one statement for every kind (``ranked_together``, from each kind's ``Source``): written as SQL text, it
 costs no ORM compilation per query, which was most of a query's CPU time (bench_search). On SQLite each kind
 answers through ``ranked``.
 """
@@ -112,9 +113,9 @@ class Fallback:
 @dataclass(frozen=True)
 class Source:
     """How PostgreSQL searches a kind in ``ranked_together``, as SQL on a row ``{t}`` of ``table``: its
-    ``tsvector`` (its stored, GIN-indexed column), what every searched row meets
-    besides being in a searched project (``alive``), the condition of each state of ``STATES`` (a state missing
-    here: the kind has no rows in it), and the column an exact key is matched on."""
+    ``tsvector`` (its stored, GIN-indexed column), what every searched row meets besides being in a searched
+    project (``alive``), the condition of each state of ``STATES`` (a state missing here: the kind has no rows
+    in it), and the column an exact key is matched on."""
 
     kind: str
     table: str
@@ -177,9 +178,8 @@ def ranked_together(
     """Every source's ``Ranked`` in one statement (PostgreSQL only), as ``ranked`` answers each: the ``limit``
     best of its ``CANDIDATES`` newest matches, an exact ``key`` first, and how many (``limit`` 0: only how many)."""
     searched = [source for source in sources if state is None or state in source.states]
-    out = {source.kind: Ranked(total=0, rows=()) for source in sources}
     if not searched or not project_ids:
-        return out
+        return {source.kind: Ranked(total=0, rows=()) for source in sources}
     projects = list(project_ids)
     sql = " UNION ALL ".join(
         _part(source, state, exact=key is not None, one_project=len(projects) == 1) for source in searched
@@ -191,15 +191,18 @@ def ranked_together(
         "key": key,
         "limit": max(limit, 1),
     }
+    totals: dict[str, int] = {}
     found: dict[str, list[tuple[int, float]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for kind, pk, score, total in cursor.fetchall():
+            totals[kind] = total
             found.setdefault(kind, []).append((pk, float(score)))
-            out[kind] = Ranked(total=total, rows=())
     return {
-        kind: Ranked(total=result.total, rows=tuple(found.get(kind, ())) if limit > 0 else ())
-        for kind, result in out.items()
+        source.kind: Ranked(
+            total=totals.get(source.kind, 0), rows=tuple(found.get(source.kind, ())) if limit > 0 else ()
+        )
+        for source in sources
     }
 
 
