@@ -7,6 +7,7 @@ this app); this side reaches them through the reverse relation ``deliverable.sto
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 
@@ -79,8 +80,9 @@ DEFAULT_CHECKLISTS: dict[str, tuple[str, ...]] = {
 }
 
 
-# What search looks in (apps.core.search), and its weights: an expression GIN index on PostgreSQL, made by
-# migration 0002 (AddSearchIndex keeps it out of the models' state, so SQLite never tries to build it).
+# What search looks in (apps.core.search), and its weights: the stored ``search_vector``, rewritten by the
+# services that change these fields, GIN-indexed on PostgreSQL by migration 0004 (AddSearchIndex keeps the
+# index out of the models' state, so SQLite never tries to build it).
 DELIVERABLE_SEARCH_FIELDS = (("name", "A"), ("description", "B"))
 
 
@@ -133,6 +135,7 @@ class Deliverable(models.Model):
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     flagged_at = models.DateTimeField(null=True, blank=True)
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["project", "name", "id"]

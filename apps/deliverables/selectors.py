@@ -13,14 +13,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.core import search
 from apps.deliverables.models import (
     DEFAULT_CHECKLISTS,
-    DELIVERABLE_SEARCH_FIELDS,
     FINAL_STATUSES,
     ChecklistItem,
     ChecklistTemplate,
@@ -348,6 +347,13 @@ def dataops_fingerprint(project: Project) -> str:
 # --- Search (apps.core.search) -------------------------------------------------------------------
 
 DELIVERABLE_FALLBACK = search.Fallback(fields=("name", "description"), title="name")
+_FINAL = ", ".join(f"'{status}'" for status in FINAL_STATUSES)
+DELIVERABLE_SOURCE = search.Source(
+    kind="deliverable",
+    table=Deliverable._meta.db_table,
+    vector="{t}.search_vector",
+    states={search.CLOSED: f"{{t}}.status IN ({_FINAL})", search.OPEN: f"{{t}}.status NOT IN ({_FINAL})"},
+)
 
 
 def deliverables_search(
@@ -359,8 +365,7 @@ def deliverables_search(
         rows = rows.filter(status__in=FINAL_STATUSES)
     elif state == search.OPEN:
         rows = rows.exclude(status__in=FINAL_STATUSES)
-    vector = search.weighted_vector(*DELIVERABLE_SEARCH_FIELDS)
-    return search.ranked(rows, text, vector=vector, fallback=DELIVERABLE_FALLBACK, limit=limit)
+    return search.ranked(rows, text, vector=F("search_vector"), fallback=DELIVERABLE_FALLBACK, limit=limit)
 
 
 def deliverable_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:

@@ -20,10 +20,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.core import search
 from apps.core.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from apps.deliverables import signals
 from apps.deliverables.models import (
     DEFAULT_CHECKLISTS,
+    DELIVERABLE_SEARCH_FIELDS,
     FAILING_RUN_STATUSES,
     MAX_INTERVAL_HOURS,
     WORKING_STATUSES,
@@ -357,6 +359,7 @@ def deliverable_create(
         raise Conflict(
             f"There is already a deliverable named {deliverable.name!r}.", field="name", code="duplicate"
         ) from None
+    search.vectors_update(Deliverable.objects.filter(pk=deliverable.pk), DELIVERABLE_SEARCH_FIELDS)
     DeliverableConsumer.objects.bulk_create(DeliverableConsumer(deliverable=deliverable, user=user) for user in users)
     template = checklist_template_ensure(project=project, kind=deliverable.kind)
     ChecklistItem.objects.bulk_create(
@@ -426,6 +429,8 @@ def deliverable_update(
             setattr(locked, field, new)
     if changes:
         _save(locked, at=at)
+        if {name for name, _ in DELIVERABLE_SEARCH_FIELDS} & set(fields):
+            search.vectors_update(Deliverable.objects.filter(pk=locked.pk), DELIVERABLE_SEARCH_FIELDS)
         _append(locked, changes, actor=actor, at=at)
     return locked
 

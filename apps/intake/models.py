@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -26,7 +27,8 @@ class RequestStatus(models.TextChoices):
     DECLINED = "declined", "Declined"
 
 
-# What search looks in (apps.core.search), and its weights: an expression index on PostgreSQL.
+# What search looks in (apps.core.search), and its weights: the stored ``search_vector``, GIN-indexed on
+# PostgreSQL and written by the services that submit a request (and a restore) in the same transaction.
 REQUEST_SEARCH_FIELDS = (("title", "A"), ("detail", "B"))
 
 
@@ -53,6 +55,7 @@ class Request(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["project", "id"]

@@ -7,11 +7,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.urls import reverse
 
 from apps.core import search
-from apps.intake.models import REQUEST_SEARCH_FIELDS, Request, RequestStatus
+from apps.intake.models import Request, RequestStatus
 from apps.projects.models import Project
 from sprintboard import intake
 
@@ -120,6 +120,15 @@ def request_groups(project: Project) -> list[Group]:
 # --- Search (apps.core.search): everyone in a project sees all its requests (as the Requests page shows) ---
 
 REQUEST_FALLBACK = search.Fallback(fields=("title", "detail"), title="title")
+REQUEST_SOURCE = search.Source(
+    kind="request",
+    table=Request._meta.db_table,
+    vector="{t}.search_vector",
+    states={
+        search.CLOSED: f"{{t}}.status <> '{RequestStatus.OPEN}'",
+        search.OPEN: f"{{t}}.status = '{RequestStatus.OPEN}'",
+    },
+)
 
 
 def requests_search(*, project_ids: Collection[int], text: str, state: str | None = None, limit: int) -> search.Ranked:
@@ -129,8 +138,7 @@ def requests_search(*, project_ids: Collection[int], text: str, state: str | Non
         rows = rows.exclude(status=RequestStatus.OPEN)
     elif state == search.OPEN:
         rows = rows.filter(status=RequestStatus.OPEN)
-    vector = search.weighted_vector(*REQUEST_SEARCH_FIELDS)
-    return search.ranked(rows, text, vector=vector, fallback=REQUEST_FALLBACK, limit=limit)
+    return search.ranked(rows, text, vector=F("search_vector"), fallback=REQUEST_FALLBACK, limit=limit)
 
 
 def request_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:

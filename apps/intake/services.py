@@ -19,9 +19,10 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core import search
 from apps.core.errors import Conflict, InvalidInput
 from apps.intake import mail, mailbox, signals
-from apps.intake.models import Channel, Request, RequestStatus
+from apps.intake.models import REQUEST_SEARCH_FIELDS, Channel, Request, RequestStatus
 from apps.projects.models import Membership, Project
 from apps.stories import services as story_services
 from apps.stories.models import Sprint, SprintStatus
@@ -75,6 +76,7 @@ def request_submit(
         title=_text(title, field="title", limit=TITLE_MAX, required=True),
         detail=_text(detail, field="detail", limit=DETAIL_MAX, required=False),
     )
+    search.vectors_update(Request.objects.filter(pk=request.pk), REQUEST_SEARCH_FIELDS)
     signals.request_submitted.send(sender=Request, request=request)
     return request
 
@@ -264,6 +266,7 @@ def request_submit_email(
                 title=_mail_title(subject, body),
                 detail=body[:DETAIL_MAX],
             )
+            search.vectors_update(Request.objects.filter(pk=request.pk), REQUEST_SEARCH_FIELDS)
     except IntegrityError:
         return None  # another reader of the mailbox made it a moment ago
     signals.request_submitted.send(sender=Request, request=request)

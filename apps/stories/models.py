@@ -27,7 +27,8 @@ class RankField(models.CharField):
         return params
 
 
-# What search looks in (apps.core.search), and its weights: an expression index on PostgreSQL.
+# What search looks in (apps.core.search), and its weights: the stored ``search_vector``, GIN-indexed on
+# PostgreSQL and rewritten by ``epic_save`` (and a restore) in the transaction of the change.
 EPIC_SEARCH_FIELDS = (("name", "A"), ("description", "B"))
 
 
@@ -36,6 +37,7 @@ class Epic(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["project", "name"]

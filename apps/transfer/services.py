@@ -40,8 +40,10 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
 
+from apps.core import search
 from apps.core.errors import Conflict, InvalidInput
 from apps.deliverables.models import (
+    DELIVERABLE_SEARCH_FIELDS,
     ChecklistItem,
     ChecklistTemplate,
     Deliverable,
@@ -55,11 +57,12 @@ from apps.deliverables.models import (
     RunStatus,
 )
 from apps.imports.models import ImportedIssue
-from apps.intake.models import Channel, Request, RequestStatus
+from apps.intake.models import REQUEST_SEARCH_FIELDS, Channel, Request, RequestStatus
 from apps.projects.models import Category, Membership, Project, Role, WorkflowState, project_key_validator
 from apps.stories import services as story_services
 from apps.stories import signals
 from apps.stories.models import (
+    EPIC_SEARCH_FIELDS,
     Comment,
     Epic,
     EventKind,
@@ -875,8 +878,12 @@ def _comments(job: _Import) -> None:
 
 
 def _search_vectors(job: _Import) -> None:
-    """What search finds in the copy's stories, from their text and comments (one UPDATE)."""
+    """What search finds in the copy's stories (from their text and comments), epics, deliverables and
+    requests: one UPDATE each."""
     story_services.story_search_update(project_id=job.project.pk)
+    search.vectors_update(Epic.objects.filter(project=job.project), EPIC_SEARCH_FIELDS)
+    search.vectors_update(Deliverable.objects.filter(project=job.project), DELIVERABLE_SEARCH_FIELDS)
+    search.vectors_update(Request.objects.filter(project=job.project), REQUEST_SEARCH_FIELDS)
 
 
 def _requests(job: _Import) -> None:

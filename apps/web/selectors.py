@@ -1,9 +1,10 @@
 """Search across the apps: stories, epics, deliverables and requests of the projects a person is in.
 
 Each app searches its own kind (its selectors' ``*_search`` and ``*_hits``, built on apps.core.search);
-this module picks the projects, merges the kinds by rank and reads the text of the results shown. A
-kind's search answers its best ``offset + limit`` ids and ranks without reading their text, so a page of
-results costs one ranked query per kind and one query per kind that has results on the page.
+this module picks the projects, merges the kinds by rank and reads the text of the results shown. Every
+kind's best ``offset + limit`` ids and ranks are found without reading their text, in one statement on
+PostgreSQL (``search.ranked_together`` over each app's ``Source``), one query per kind on SQLite; then a page
+of results costs one query per kind that has results on it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ KINDS: dict[str, tuple[Find, Read]] = {
     "epic": (story_selectors.epics_search, story_selectors.epic_hits),
     "deliverable": (deliverable_selectors.deliverables_search, deliverable_selectors.deliverable_hits),
     "request": (intake_selectors.requests_search, intake_selectors.request_hits),
+}
+SOURCES: dict[str, search.Source] = {
+    "story": story_selectors.STORY_SOURCE,
+    "epic": story_selectors.EPIC_SOURCE,
+    "deliverable": deliverable_selectors.DELIVERABLE_SOURCE,
+    "request": intake_selectors.REQUEST_SOURCE,
 }
 KIND_NAMES = {"story": "Stories", "epic": "Epics", "deliverable": "Deliverables", "request": "Requests"}
 
@@ -69,9 +76,7 @@ def search_all(
     limit: int = 20,
 ) -> Results:
     """Results ``offset`` to ``offset + limit`` of every kind in ``kinds``, merged by rank."""
-    ranked = {
-        kind: KINDS[kind][0](project_ids=project_ids, text=text, state=state, limit=offset + limit) for kind in kinds
-    }
+    ranked = _ranked(project_ids=project_ids, text=text, state=state, kinds=kinds, limit=offset + limit)
     order = {kind: position for position, kind in enumerate(search.KINDS)}
     merged = sorted(
         ((score, kind, pk) for kind, found in ranked.items() for pk, score in found.rows),
@@ -93,8 +98,25 @@ def search_by_kind(
 ) -> dict[str, tuple[int, tuple[search.Hit, ...]]]:
     """The best ``per_kind`` results of each kind, and how many matched, by kind (the search page's groups)."""
     out: dict[str, tuple[int, tuple[search.Hit, ...]]] = {}
-    for kind, (find, read) in KINDS.items():
-        found = find(project_ids=project_ids, text=text, state=state, limit=per_kind)
+    ranked = _ranked(project_ids=project_ids, text=text, state=state, kinds=search.KINDS, limit=per_kind)
+    for kind, (_, read) in KINDS.items():
+        found = ranked[kind]
         hits = read([pk for pk, _ in found.rows], text) if found.rows else {}
         out[kind] = (found.total, tuple(hits[pk] for pk, _ in found.rows if pk in hits))
     return out
+
+
+def _ranked(
+    *, project_ids: Collection[int], text: str, state: str | None, kinds: Sequence[str], limit: int
+) -> dict[str, search.Ranked]:
+    """The best ``limit`` ids and ranks of each kind in ``kinds``, and how many matched."""
+    if search.is_postgres():
+        return search.ranked_together(
+            [SOURCES[kind] for kind in kinds],
+            project_ids=project_ids,
+            text=text,
+            state=state,
+            key=text_search.story_key(text),
+            limit=limit,
+        )
+    return {kind: KINDS[kind][0](project_ids=project_ids, text=text, state=state, limit=limit) for kind in kinds}

@@ -6,119 +6,272 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Deliverable',
+            name="Deliverable",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('dashboard', 'Dashboard'), ('dataset', 'Dataset'), ('report', 'Report'), ('ml_model', 'ML model'), ('pipeline', 'Pipeline'), ('data_quality_check', 'Data-quality check'), ('analysis', 'Analysis')], max_length=20)),
-                ('description', models.TextField(blank=True)),
-                ('consumer_groups', models.JSONField(blank=True, default=list)),
-                ('data_sources', models.JSONField(blank=True, default=list)),
-                ('link', models.URLField(blank=True, help_text='Where the published thing lives.', max_length=500)),
-                ('target_date', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('in_development', 'In development'), ('validating', 'Validating'), ('published', 'Published'), ('retired', 'Retired')], default='proposed', max_length=16)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_deliverables', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliverables', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("dashboard", "Dashboard"),
+                            ("dataset", "Dataset"),
+                            ("report", "Report"),
+                            ("ml_model", "ML model"),
+                            ("pipeline", "Pipeline"),
+                            ("data_quality_check", "Data-quality check"),
+                            ("analysis", "Analysis"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("consumer_groups", models.JSONField(blank=True, default=list)),
+                ("data_sources", models.JSONField(blank=True, default=list)),
+                ("link", models.URLField(blank=True, help_text="Where the published thing lives.", max_length=500)),
+                ("target_date", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("in_development", "In development"),
+                            ("validating", "Validating"),
+                            ("published", "Published"),
+                            ("retired", "Retired"),
+                        ],
+                        default="proposed",
+                        max_length=16,
+                    ),
+                ),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_deliverables",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="deliverables", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'name', 'id'],
+                "ordering": ["project", "name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ChecklistItem',
+            name="ChecklistItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=300)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('done', models.BooleanField(default=False)),
-                ('ticked_at', models.DateTimeField(blank=True, null=True)),
-                ('evidence_url', models.URLField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField()),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='checklist_items', to=settings.AUTH_USER_MODEL)),
-                ('ticked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deliverable', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checklist', to='deliverables.deliverable')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.CharField(max_length=300)),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("done", models.BooleanField(default=False)),
+                ("ticked_at", models.DateTimeField(blank=True, null=True)),
+                ("evidence_url", models.URLField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="checklist_items",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deliverable",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checklist",
+                        to="deliverables.deliverable",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deliverable', 'position', 'id'],
+                "ordering": ["deliverable", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DeliverableConsumer',
+            name="DeliverableConsumer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deliverable', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consumer_links', to='deliverables.deliverable')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consumed_deliverables', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "deliverable",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consumer_links",
+                        to="deliverables.deliverable",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consumed_deliverables",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DeliverableEvent',
+            name="DeliverableEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('created', 'Created'), ('status', 'Status'), ('updated', 'Updated'), ('item_added', 'Item Added'), ('item_removed', 'Item Removed'), ('item_ticked', 'Item Ticked'), ('item_unticked', 'Item Unticked'), ('item_updated', 'Item Updated')], max_length=16)),
-                ('field', models.CharField(blank=True, max_length=40)),
-                ('from_value', models.JSONField(blank=True, null=True)),
-                ('to_value', models.JSONField(blank=True, null=True)),
-                ('at', models.DateTimeField()),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deliverable', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='deliverables.deliverable')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliverable_events', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("status", "Status"),
+                            ("updated", "Updated"),
+                            ("item_added", "Item Added"),
+                            ("item_removed", "Item Removed"),
+                            ("item_ticked", "Item Ticked"),
+                            ("item_unticked", "Item Unticked"),
+                            ("item_updated", "Item Updated"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("field", models.CharField(blank=True, max_length=40)),
+                ("from_value", models.JSONField(blank=True, null=True)),
+                ("to_value", models.JSONField(blank=True, null=True)),
+                ("at", models.DateTimeField()),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deliverable",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="deliverables.deliverable",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliverable_events",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deliverable', 'at', 'id'],
+                "ordering": ["deliverable", "at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ChecklistTemplate',
+            name="ChecklistTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('dashboard', 'Dashboard'), ('dataset', 'Dataset'), ('report', 'Report'), ('ml_model', 'ML model'), ('pipeline', 'Pipeline'), ('data_quality_check', 'Data-quality check'), ('analysis', 'Analysis')], max_length=20)),
-                ('items', models.JSONField(blank=True, default=list)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checklist_templates', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("dashboard", "Dashboard"),
+                            ("dataset", "Dataset"),
+                            ("report", "Report"),
+                            ("ml_model", "ML model"),
+                            ("pipeline", "Pipeline"),
+                            ("data_quality_check", "Data-quality check"),
+                            ("analysis", "Analysis"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("items", models.JSONField(blank=True, default=list)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checklist_templates",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'kind'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'kind'), name='checklisttemplate_unique_kind')],
+                "ordering": ["project", "kind"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("project", "kind"), name="checklisttemplate_unique_kind")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='deliverable',
-            index=models.Index(fields=['project', 'status'], name='deliverable_project_status'),
+            model_name="deliverable",
+            index=models.Index(fields=["project", "status"], name="deliverable_project_status"),
         ),
         migrations.AddConstraint(
-            model_name='deliverable',
-            constraint=models.UniqueConstraint(fields=('project', 'name'), name='deliverable_unique_name'),
+            model_name="deliverable",
+            constraint=models.UniqueConstraint(fields=("project", "name"), name="deliverable_unique_name"),
         ),
         migrations.AddConstraint(
-            model_name='deliverable',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'published'), _negated=True), ('published_at__isnull', False), _connector='OR'), name='deliverable_published_has_moment'),
+            model_name="deliverable",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "published"), _negated=True), ("published_at__isnull", False), _connector="OR"
+                ),
+                name="deliverable_published_has_moment",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deliverableconsumer',
-            constraint=models.UniqueConstraint(fields=('deliverable', 'user'), name='deliverableconsumer_unique'),
+            model_name="deliverableconsumer",
+            constraint=models.UniqueConstraint(fields=("deliverable", "user"), name="deliverableconsumer_unique"),
         ),
         migrations.AddIndex(
-            model_name='deliverableevent',
-            index=models.Index(fields=['deliverable', 'at'], name='deliverableevent_at'),
+            model_name="deliverableevent",
+            index=models.Index(fields=["deliverable", "at"], name="deliverableevent_at"),
         ),
         migrations.AddIndex(
-            model_name='deliverableevent',
-            index=models.Index(fields=['project', 'kind', 'at'], name='deliverableevent_project_kind'),
+            model_name="deliverableevent",
+            index=models.Index(fields=["project", "kind", "at"], name="deliverableevent_project_kind"),
         ),
     ]

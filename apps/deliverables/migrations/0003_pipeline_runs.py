@@ -6,90 +6,160 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deliverables', '0002_deliverable_search'),
+        ("deliverables", "0002_deliverable_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='checklistitem',
-            name='bound_job',
+            model_name="checklistitem",
+            name="bound_job",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='checklistitem',
-            name='bound_source',
-            field=models.CharField(blank=True, choices=[('dbt', 'dbt tests'), ('great_expectations', 'Great Expectations'), ('airflow', 'Airflow'), ('openlineage', 'OpenLineage')], max_length=20),
+            model_name="checklistitem",
+            name="bound_source",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("dbt", "dbt tests"),
+                    ("great_expectations", "Great Expectations"),
+                    ("airflow", "Airflow"),
+                    ("openlineage", "OpenLineage"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='deliverable',
-            name='expected_interval_hours',
+            model_name="deliverable",
+            name="expected_interval_hours",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='deliverable',
-            name='flagged_at',
+            model_name="deliverable",
+            name="flagged_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='deliverable',
-            name='last_run_at',
+            model_name="deliverable",
+            name="last_run_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='deliverable',
-            name='last_run_status',
+            model_name="deliverable",
+            name="last_run_status",
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddField(
-            model_name='deliverable',
-            name='last_success_at',
+            model_name="deliverable",
+            name="last_success_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='deliverableevent',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Created'), ('status', 'Status'), ('updated', 'Updated'), ('item_added', 'Item Added'), ('item_removed', 'Item Removed'), ('item_ticked', 'Item Ticked'), ('item_unticked', 'Item Unticked'), ('item_updated', 'Item Updated'), ('run', 'Run'), ('flagged', 'Flagged'), ('unflagged', 'Unflagged')], max_length=16),
+            model_name="deliverableevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("status", "Status"),
+                    ("updated", "Updated"),
+                    ("item_added", "Item Added"),
+                    ("item_removed", "Item Removed"),
+                    ("item_ticked", "Item Ticked"),
+                    ("item_unticked", "Item Unticked"),
+                    ("item_updated", "Item Updated"),
+                    ("run", "Run"),
+                    ("flagged", "Flagged"),
+                    ("unflagged", "Unflagged"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='PipelineRun',
+            name="PipelineRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('dbt', 'dbt tests'), ('great_expectations', 'Great Expectations'), ('airflow', 'Airflow'), ('openlineage', 'OpenLineage')], max_length=20)),
-                ('external_id', models.CharField(blank=True, max_length=300)),
-                ('job', models.CharField(blank=True, max_length=300)),
-                ('namespace', models.CharField(blank=True, max_length=300)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('passed', 'Passed'), ('failed', 'Failed'), ('errored', 'Errored'), ('aborted', 'Aborted')], max_length=10)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('passed', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('errored', models.PositiveIntegerField(default=0)),
-                ('failures', models.JSONField(blank=True, default=list)),
-                ('url', models.URLField(blank=True, max_length=500)),
-                ('message', models.TextField(blank=True)),
-                ('received_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('deliverable', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='deliverables.deliverable')),
-                ('reported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("dbt", "dbt tests"),
+                            ("great_expectations", "Great Expectations"),
+                            ("airflow", "Airflow"),
+                            ("openlineage", "OpenLineage"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("external_id", models.CharField(blank=True, max_length=300)),
+                ("job", models.CharField(blank=True, max_length=300)),
+                ("namespace", models.CharField(blank=True, max_length=300)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("passed", "Passed"),
+                            ("failed", "Failed"),
+                            ("errored", "Errored"),
+                            ("aborted", "Aborted"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("passed", models.PositiveIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("errored", models.PositiveIntegerField(default=0)),
+                ("failures", models.JSONField(blank=True, default=list)),
+                ("url", models.URLField(blank=True, max_length=500)),
+                ("message", models.TextField(blank=True)),
+                ("received_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "deliverable",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="runs", to="deliverables.deliverable"
+                    ),
+                ),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deliverable', '-received_at', '-id'],
+                "ordering": ["deliverable", "-received_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='checklistitem',
-            name='evidence_run',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='deliverables.pipelinerun'),
+            model_name="checklistitem",
+            name="evidence_run",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="deliverables.pipelinerun",
+            ),
         ),
         migrations.AddIndex(
-            model_name='pipelinerun',
-            index=models.Index(fields=['deliverable', '-received_at', '-id'], name='pipelinerun_newest'),
+            model_name="pipelinerun",
+            index=models.Index(fields=["deliverable", "-received_at", "-id"], name="pipelinerun_newest"),
         ),
         migrations.AddConstraint(
-            model_name='pipelinerun',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('deliverable', 'source', 'external_id'), name='pipelinerun_unique_external_id'),
+            model_name="pipelinerun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("deliverable", "source", "external_id"),
+                name="pipelinerun_unique_external_id",
+            ),
         ),
     ]

@@ -66,7 +66,9 @@ class Migration(migrations.Migration):
             options={
                 "ordering": ["-created_at", "-id"],
                 "constraints": [
-                    models.CheckConstraint(condition=models.Q(("progress__lte", 100)), name="import_progress_at_most_100")
+                    models.CheckConstraint(
+                        condition=models.Q(("progress__lte", 100)), name="import_progress_at_most_100"
+                    )
                 ],
             },
         ),

@@ -7,57 +7,110 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0004_project_flow_seq'),
-        ('stories', '0012_storyevent_actor_name'),
+        ("projects", "0004_project_flow_seq"),
+        ("stories", "0012_storyevent_actor_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Integration',
+            name="Integration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('secret', models.CharField(blank=True, default='', max_length=200)),
-                ('slack_signing_secret', models.CharField(blank=True, default='', max_length=200)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('merged_state', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='projects.workflowstate')),
-                ('opened_state', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='projects.workflowstate')),
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='integration', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("secret", models.CharField(blank=True, default="", max_length=200)),
+                ("slack_signing_secret", models.CharField(blank=True, default="", max_length=200)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "merged_state",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="projects.workflowstate",
+                    ),
+                ),
+                (
+                    "opened_state",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="projects.workflowstate",
+                    ),
+                ),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="integration", to="projects.project"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CodeLink',
+            name="CodeLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('host', models.CharField(choices=[('github', 'GitHub'), ('gitlab', 'GitLab')], max_length=8)),
-                ('kind', models.CharField(choices=[('pr', 'Pull request'), ('mr', 'Merge request'), ('commit', 'Commit'), ('branch', 'Branch')], max_length=8)),
-                ('url', models.CharField(max_length=2000)),
-                ('title', models.CharField(blank=True, max_length=300)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('merged', 'Merged'), ('closed', 'Closed')], max_length=8)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('story', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='code_links', to='stories.story')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("host", models.CharField(choices=[("github", "GitHub"), ("gitlab", "GitLab")], max_length=8)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("pr", "Pull request"),
+                            ("mr", "Merge request"),
+                            ("commit", "Commit"),
+                            ("branch", "Branch"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("url", models.CharField(max_length=2000)),
+                ("title", models.CharField(blank=True, max_length=300)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "Open"), ("merged", "Merged"), ("closed", "Closed")], max_length=8
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "story",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="code_links", to="stories.story"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['story', '-updated_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('story', 'url'), name='codelink_unique_story_url')],
+                "ordering": ["story", "-updated_at", "-id"],
+                "constraints": [models.UniqueConstraint(fields=("story", "url"), name="codelink_unique_story_url")],
             },
         ),
         migrations.CreateModel(
-            name='SlackUser',
+            name="SlackUser",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slack_id', models.CharField(max_length=32)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='slack_users', to='projects.project')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slack_id", models.CharField(max_length=32)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="slack_users", to="projects.project"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'slack_id'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'slack_id'), name='slackuser_unique_id')],
+                "ordering": ["project", "slack_id"],
+                "constraints": [models.UniqueConstraint(fields=("project", "slack_id"), name="slackuser_unique_id")],
             },
         ),
     ]

@@ -6,59 +6,163 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0003_workflowstate_soft_delete'),
-        ('stories', '0011_story_external_key'),
+        ("projects", "0003_workflowstate_soft_delete"),
+        ("stories", "0011_story_external_key"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('assigned', 'Assigned to me'), ('mentioned', 'Mentioned'), ('commented', 'Comments on stories I watch'), ('story_changed', 'State, sprint or blocked changes of stories I watch'), ('request_decided', 'My requests accepted, merged or declined'), ('deliverable_changed', 'Deliverables I consume published or retired'), ('sprint_changed', 'Sprints of my projects started or closed')], max_length=32)),
-                ('text', models.CharField(max_length=500)),
-                ('url', models.CharField(max_length=500)),
-                ('created_at', models.DateTimeField()),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('delivery', models.CharField(choices=[('immediate', 'Right away'), ('hourly', 'Hourly digest'), ('daily', 'Daily digest'), ('off', 'No e-mail')], max_length=16)),
-                ('emailed_at', models.DateTimeField(blank=True, null=True)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
-                ('story', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='stories.story')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("assigned", "Assigned to me"),
+                            ("mentioned", "Mentioned"),
+                            ("commented", "Comments on stories I watch"),
+                            ("story_changed", "State, sprint or blocked changes of stories I watch"),
+                            ("request_decided", "My requests accepted, merged or declined"),
+                            ("deliverable_changed", "Deliverables I consume published or retired"),
+                            ("sprint_changed", "Sprints of my projects started or closed"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("text", models.CharField(max_length=500)),
+                ("url", models.CharField(max_length=500)),
+                ("created_at", models.DateTimeField()),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "delivery",
+                    models.CharField(
+                        choices=[
+                            ("immediate", "Right away"),
+                            ("hourly", "Hourly digest"),
+                            ("daily", "Daily digest"),
+                            ("off", "No e-mail"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("emailed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="projects.project"
+                    ),
+                ),
+                (
+                    "story",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="stories.story",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['user', '-created_at'], name='notification_user_recent'), models.Index(condition=models.Q(('read_at__isnull', True)), fields=['user'], name='notification_user_unread'), models.Index(condition=models.Q(('emailed_at__isnull', True)), fields=['delivery', 'created_at'], name='notification_email_due')],
+                "indexes": [
+                    models.Index(fields=["user", "-created_at"], name="notification_user_recent"),
+                    models.Index(
+                        condition=models.Q(("read_at__isnull", True)), fields=["user"], name="notification_user_unread"
+                    ),
+                    models.Index(
+                        condition=models.Q(("emailed_at__isnull", True)),
+                        fields=["delivery", "created_at"],
+                        name="notification_email_due",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='NotificationPreference',
+            name="NotificationPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('assigned', 'Assigned to me'), ('mentioned', 'Mentioned'), ('commented', 'Comments on stories I watch'), ('story_changed', 'State, sprint or blocked changes of stories I watch'), ('request_decided', 'My requests accepted, merged or declined'), ('deliverable_changed', 'Deliverables I consume published or retired'), ('sprint_changed', 'Sprints of my projects started or closed')], max_length=32)),
-                ('delivery', models.CharField(choices=[('immediate', 'Right away'), ('hourly', 'Hourly digest'), ('daily', 'Daily digest'), ('off', 'No e-mail')], max_length=16)),
-                ('in_app', models.BooleanField(default=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notification_prefs', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("assigned", "Assigned to me"),
+                            ("mentioned", "Mentioned"),
+                            ("commented", "Comments on stories I watch"),
+                            ("story_changed", "State, sprint or blocked changes of stories I watch"),
+                            ("request_decided", "My requests accepted, merged or declined"),
+                            ("deliverable_changed", "Deliverables I consume published or retired"),
+                            ("sprint_changed", "Sprints of my projects started or closed"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "delivery",
+                    models.CharField(
+                        choices=[
+                            ("immediate", "Right away"),
+                            ("hourly", "Hourly digest"),
+                            ("daily", "Daily digest"),
+                            ("off", "No e-mail"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("in_app", models.BooleanField(default=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification_prefs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'kind'), name='notification_preference_once')],
+                "constraints": [models.UniqueConstraint(fields=("user", "kind"), name="notification_preference_once")],
             },
         ),
         migrations.CreateModel(
-            name='Watch',
+            name="Watch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('story', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='watches', to='stories.story')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='watches', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "story",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="watches", to="stories.story"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="watches", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('story', 'user'), name='watch_once')],
+                "constraints": [models.UniqueConstraint(fields=("story", "user"), name="watch_once")],
             },
         ),
     ]

@@ -4,20 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0001_initial'),
+        ("notifications", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('assigned', 'Assigned to me'), ('mentioned', 'Mentioned'), ('commented', 'Comments on stories I watch'), ('story_changed', 'State, sprint or blocked changes of stories I watch'), ('request_decided', 'My requests accepted, merged or declined'), ('deliverable_changed', 'Deliverables I consume published or retired'), ('sprint_changed', 'Sprints of my projects started or closed'), ('webhook_disabled', 'Webhooks of projects I administer turned off after failing')], max_length=32),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("assigned", "Assigned to me"),
+                    ("mentioned", "Mentioned"),
+                    ("commented", "Comments on stories I watch"),
+                    ("story_changed", "State, sprint or blocked changes of stories I watch"),
+                    ("request_decided", "My requests accepted, merged or declined"),
+                    ("deliverable_changed", "Deliverables I consume published or retired"),
+                    ("sprint_changed", "Sprints of my projects started or closed"),
+                    ("webhook_disabled", "Webhooks of projects I administer turned off after failing"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='notificationpreference',
-            name='kind',
-            field=models.CharField(choices=[('assigned', 'Assigned to me'), ('mentioned', 'Mentioned'), ('commented', 'Comments on stories I watch'), ('story_changed', 'State, sprint or blocked changes of stories I watch'), ('request_decided', 'My requests accepted, merged or declined'), ('deliverable_changed', 'Deliverables I consume published or retired'), ('sprint_changed', 'Sprints of my projects started or closed'), ('webhook_disabled', 'Webhooks of projects I administer turned off after failing')], max_length=32),
+            model_name="notificationpreference",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("assigned", "Assigned to me"),
+                    ("mentioned", "Mentioned"),
+                    ("commented", "Comments on stories I watch"),
+                    ("story_changed", "State, sprint or blocked changes of stories I watch"),
+                    ("request_decided", "My requests accepted, merged or declined"),
+                    ("deliverable_changed", "Deliverables I consume published or retired"),
+                    ("sprint_changed", "Sprints of my projects started or closed"),
+                    ("webhook_disabled", "Webhooks of projects I administer turned off after failing"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

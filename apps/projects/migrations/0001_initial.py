@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,48 +16,130 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Project',
+            name="Project",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=10, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z]{2,10}$', 'A project key is 2 to 10 capital letters, such as DATA.')])),
-                ('name', models.CharField(max_length=200)),
-                ('sprint_length_days', models.PositiveSmallIntegerField(default=14, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(90)])),
-                ('timezone', models.CharField(default='UTC', max_length=64, validators=[apps.projects.models.validate_timezone])),
-                ('wip_policy', models.CharField(choices=[('warn', 'Warn when a column is over its limit'), ('block', 'Refuse moves into a full column')], default='warn', max_length=5)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_story_number', models.PositiveIntegerField(default=0, editable=False)),
-                ('last_event_seq', models.PositiveBigIntegerField(default=0, editable=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "key",
+                    models.CharField(
+                        max_length=10,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2,10}$", "A project key is 2 to 10 capital letters, such as DATA."
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "sprint_length_days",
+                    models.PositiveSmallIntegerField(
+                        default=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(90),
+                        ],
+                    ),
+                ),
+                (
+                    "timezone",
+                    models.CharField(default="UTC", max_length=64, validators=[apps.projects.models.validate_timezone]),
+                ),
+                (
+                    "wip_policy",
+                    models.CharField(
+                        choices=[
+                            ("warn", "Warn when a column is over its limit"),
+                            ("block", "Refuse moves into a full column"),
+                        ],
+                        default="warn",
+                        max_length=5,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_story_number", models.PositiveIntegerField(default=0, editable=False)),
+                ("last_event_seq", models.PositiveBigIntegerField(default=0, editable=False)),
             ],
             options={
-                'ordering': ['key'],
+                "ordering": ["key"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('stakeholder', 'Stakeholder'), ('member', 'Member'), ('product_owner', 'Product owner'), ('admin', 'Admin')], default='member', max_length=16)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("stakeholder", "Stakeholder"),
+                            ("member", "Member"),
+                            ("product_owner", "Product owner"),
+                            ("admin", "Admin"),
+                        ],
+                        default="member",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'user__username'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'project'), name='membership_unique_user_project')],
+                "ordering": ["project", "user__username"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "project"), name="membership_unique_user_project")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WorkflowState',
+            name="WorkflowState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60)),
-                ('position', models.PositiveIntegerField()),
-                ('category', models.CharField(choices=[('backlog', 'Backlog'), ('todo', 'To do'), ('active', 'Active'), ('waiting', 'Waiting'), ('done', 'Done'), ('cancelled', 'Cancelled')], max_length=10)),
-                ('wip_limit', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1)])),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='states', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=60)),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("backlog", "Backlog"),
+                            ("todo", "To do"),
+                            ("active", "Active"),
+                            ("waiting", "Waiting"),
+                            ("done", "Done"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "wip_limit",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="states", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'position', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'name'), name='workflowstate_unique_name')],
+                "ordering": ["project", "position", "id"],
+                "constraints": [models.UniqueConstraint(fields=("project", "name"), name="workflowstate_unique_name")],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='project',
-            name='last_event_at',
+            model_name="project",
+            name="last_event_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]

@@ -5,34 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0002_project_last_event_at'),
+        ("projects", "0002_project_last_event_at"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='workflowstate',
-            options={'base_manager_name': 'all_objects', 'ordering': ['project', 'position', 'id']},
+            name="workflowstate",
+            options={"base_manager_name": "all_objects", "ordering": ["project", "position", "id"]},
         ),
         migrations.AlterModelManagers(
-            name='workflowstate',
+            name="workflowstate",
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_objects', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_objects", django.db.models.manager.Manager()),
             ],
         ),
         migrations.RemoveConstraint(
-            model_name='workflowstate',
-            name='workflowstate_unique_name',
+            model_name="workflowstate",
+            name="workflowstate_unique_name",
         ),
         migrations.AddField(
-            model_name='workflowstate',
-            name='deleted_at',
+            model_name="workflowstate",
+            name="deleted_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddConstraint(
-            model_name='workflowstate',
-            constraint=models.UniqueConstraint(condition=models.Q(('deleted_at__isnull', True)), fields=('project', 'name'), name='workflowstate_unique_name'),
+            model_name="workflowstate",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=("project", "name"),
+                name="workflowstate_unique_name",
+            ),
         ),
     ]

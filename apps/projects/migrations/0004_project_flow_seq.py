@@ -10,15 +10,14 @@ def start_at_the_last_event(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0003_workflowstate_soft_delete'),
+        ("projects", "0003_workflowstate_soft_delete"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='project',
-            name='flow_seq',
+            model_name="project",
+            name="flow_seq",
             field=models.PositiveBigIntegerField(default=0, editable=False),
         ),
         migrations.RunPython(start_at_the_last_event, migrations.RunPython.noop),

@@ -5,43 +5,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
-        ('stories', '0003_story_state_restrict'),
+        ("projects", "0001_initial"),
+        ("stories", "0003_story_state_restrict"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Report',
+            name="Report",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('sprint', 'Sprint report'), ('flow', 'Flow'), ('velocity', 'Velocity'), ('waste', 'Lean waste'), ('forecast', 'Forecast')], max_length=10)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('parameters_hash', models.CharField(max_length=64)),
-                ('status', models.CharField(choices=[('pending', 'Queued'), ('running', 'Computing'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=8)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('result', models.JSONField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('computed_at', models.DateTimeField(blank=True, null=True)),
-                ('event_seq', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('config_hash', models.CharField(blank=True, max_length=64)),
-                ('as_of_day', models.DateField(blank=True, null=True)),
-                ('inputs_read_at', models.DateTimeField(blank=True, null=True)),
-                ('final', models.BooleanField(default=False)),
-                ('computations', models.PositiveIntegerField(default=0)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='projects.project')),
-                ('sprint', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='stories.sprint')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("sprint", "Sprint report"),
+                            ("flow", "Flow"),
+                            ("velocity", "Velocity"),
+                            ("waste", "Lean waste"),
+                            ("forecast", "Forecast"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("parameters_hash", models.CharField(max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Queued"),
+                            ("running", "Computing"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("result", models.JSONField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("computed_at", models.DateTimeField(blank=True, null=True)),
+                ("event_seq", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("config_hash", models.CharField(blank=True, max_length=64)),
+                ("as_of_day", models.DateField(blank=True, null=True)),
+                ("inputs_read_at", models.DateTimeField(blank=True, null=True)),
+                ("final", models.BooleanField(default=False)),
+                ("computations", models.PositiveIntegerField(default=0)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("queued_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reports", to="projects.project"
+                    ),
+                ),
+                (
+                    "sprint",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reports",
+                        to="stories.sprint",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'kind', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'kind', 'parameters_hash'), name='report_unique_parameters'), models.CheckConstraint(condition=models.Q(('progress__lte', 100)), name='report_progress_at_most_100')],
+                "ordering": ["project", "kind", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("project", "kind", "parameters_hash"), name="report_unique_parameters"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("progress__lte", 100)), name="report_progress_at_most_100"
+                    ),
+                ],
             },
         ),
     ]

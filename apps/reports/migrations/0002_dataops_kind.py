@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0001_initial'),
+        ("reports", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='report',
-            name='kind',
-            field=models.CharField(choices=[('sprint', 'Sprint report'), ('flow', 'Flow'), ('velocity', 'Velocity'), ('waste', 'Lean waste'), ('forecast', 'Forecast'), ('dataops', 'DataOps')], max_length=10),
+            model_name="report",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("sprint", "Sprint report"),
+                    ("flow", "Flow"),
+                    ("velocity", "Velocity"),
+                    ("waste", "Lean waste"),
+                    ("forecast", "Forecast"),
+                    ("dataops", "DataOps"),
+                ],
+                max_length=10,
+            ),
         ),
     ]

@@ -9,162 +9,305 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Epic',
+            name="Epic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='epics', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="epics", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'name'],
+                "ordering": ["project", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Label',
+            name="Label",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50)),
-                ('color', models.CharField(default='#64748b', max_length=7)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='labels', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50)),
+                ("color", models.CharField(default="#64748b", max_length=7)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="labels", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'name'],
+                "ordering": ["project", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Sprint',
+            name="Sprint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('goal', models.TextField(blank=True)),
-                ('start', models.DateField()),
-                ('end', models.DateField(help_text="Inclusive, in the project's time zone.")),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('active', 'Active'), ('closed', 'Closed')], default='planned', max_length=8)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('commitment', models.JSONField(blank=True, default=list)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sprints', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("goal", models.TextField(blank=True)),
+                ("start", models.DateField()),
+                ("end", models.DateField(help_text="Inclusive, in the project's time zone.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("planned", "Planned"), ("active", "Active"), ("closed", "Closed")],
+                        default="planned",
+                        max_length=8,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("commitment", models.JSONField(blank=True, default=list)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="sprints", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'start', 'id'],
+                "ordering": ["project", "start", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Story',
+            name="Story",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('key', models.CharField(max_length=24, unique=True)),
-                ('title', models.CharField(max_length=300)),
-                ('description', models.TextField(blank=True)),
-                ('acceptance_criteria', models.TextField(blank=True)),
-                ('kind', models.CharField(choices=[('story', 'Story'), ('bug', 'Bug'), ('chore', 'Chore'), ('spike', 'Spike')], default='story', max_length=8)),
-                ('points', models.DecimalField(blank=True, decimal_places=1, max_digits=6, null=True, validators=[django.core.validators.MinValueValidator(0)])),
-                ('rank', apps.stories.models.RankField(max_length=32)),
-                ('blocked', models.BooleanField(default=False)),
-                ('blocked_reason', models.CharField(blank=True, max_length=300)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_stories', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('epic', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='stories', to='stories.epic')),
-                ('labels', models.ManyToManyField(blank=True, related_name='stories', to='stories.label')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stories', to='projects.project')),
-                ('sprint', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='stories', to='stories.sprint')),
-                ('state', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stories', to='projects.workflowstate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("key", models.CharField(max_length=24, unique=True)),
+                ("title", models.CharField(max_length=300)),
+                ("description", models.TextField(blank=True)),
+                ("acceptance_criteria", models.TextField(blank=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("story", "Story"), ("bug", "Bug"), ("chore", "Chore"), ("spike", "Spike")],
+                        default="story",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "points",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        max_digits=6,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                ("rank", apps.stories.models.RankField(max_length=32)),
+                ("blocked", models.BooleanField(default=False)),
+                ("blocked_reason", models.CharField(blank=True, max_length=300)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_stories",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "epic",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="stories",
+                        to="stories.epic",
+                    ),
+                ),
+                ("labels", models.ManyToManyField(blank=True, related_name="stories", to="stories.label")),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="stories", to="projects.project"
+                    ),
+                ),
+                (
+                    "sprint",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="stories",
+                        to="stories.sprint",
+                    ),
+                ),
+                (
+                    "state",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="stories", to="projects.workflowstate"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'stories',
-                'ordering': ['rank'],
+                "verbose_name_plural": "stories",
+                "ordering": ["rank"],
             },
         ),
         migrations.CreateModel(
-            name='Comment',
+            name="Comment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('story', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='stories.story')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("body", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "story",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="comments", to="stories.story"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='StoryEvent',
+            name="StoryEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField()),
-                ('kind', models.CharField(choices=[('created', 'Created'), ('state', 'State'), ('sprint', 'Sprint'), ('assignee', 'Assignee'), ('points', 'Points'), ('rank', 'Rank'), ('blocked', 'Blocked'), ('unblocked', 'Unblocked'), ('updated', 'Updated'), ('deleted', 'Deleted'), ('restored', 'Restored')], max_length=10)),
-                ('field', models.CharField(blank=True, max_length=40)),
-                ('from_value', models.JSONField(blank=True, null=True)),
-                ('to_value', models.JSONField(blank=True, null=True)),
-                ('at', models.DateTimeField()),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='projects.project')),
-                ('story', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='stories.story')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveBigIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("state", "State"),
+                            ("sprint", "Sprint"),
+                            ("assignee", "Assignee"),
+                            ("points", "Points"),
+                            ("rank", "Rank"),
+                            ("blocked", "Blocked"),
+                            ("unblocked", "Unblocked"),
+                            ("updated", "Updated"),
+                            ("deleted", "Deleted"),
+                            ("restored", "Restored"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("field", models.CharField(blank=True, max_length=40)),
+                ("from_value", models.JSONField(blank=True, null=True)),
+                ("to_value", models.JSONField(blank=True, null=True)),
+                ("at", models.DateTimeField()),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="projects.project"
+                    ),
+                ),
+                (
+                    "story",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="stories.story"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'seq'],
+                "ordering": ["project", "seq"],
             },
         ),
         migrations.AddConstraint(
-            model_name='epic',
-            constraint=models.UniqueConstraint(fields=('project', 'name'), name='epic_unique_name'),
+            model_name="epic",
+            constraint=models.UniqueConstraint(fields=("project", "name"), name="epic_unique_name"),
         ),
         migrations.AddConstraint(
-            model_name='label',
-            constraint=models.UniqueConstraint(fields=('project', 'name'), name='label_unique_name'),
+            model_name="label",
+            constraint=models.UniqueConstraint(fields=("project", "name"), name="label_unique_name"),
         ),
         migrations.AddConstraint(
-            model_name='sprint',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('project',), name='sprint_one_active_per_project'),
+            model_name="sprint",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")), fields=("project",), name="sprint_one_active_per_project"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sprint',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gte', models.F('start'))), name='sprint_end_not_before_start'),
+            model_name="sprint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gte", models.F("start"))), name="sprint_end_not_before_start"
+            ),
         ),
         migrations.AddIndex(
-            model_name='story',
-            index=models.Index(fields=['project', 'sprint', 'rank'], name='story_project_sprint_rank'),
+            model_name="story",
+            index=models.Index(fields=["project", "sprint", "rank"], name="story_project_sprint_rank"),
         ),
         migrations.AddIndex(
-            model_name='story',
-            index=models.Index(fields=['project', 'state'], name='story_project_state'),
+            model_name="story",
+            index=models.Index(fields=["project", "state"], name="story_project_state"),
         ),
         migrations.AddConstraint(
-            model_name='story',
-            constraint=models.UniqueConstraint(fields=('project', 'number'), name='story_unique_number'),
+            model_name="story",
+            constraint=models.UniqueConstraint(fields=("project", "number"), name="story_unique_number"),
         ),
         migrations.AddConstraint(
-            model_name='story',
-            constraint=models.UniqueConstraint(deferrable=django.db.models.constraints.Deferrable['DEFERRED'], fields=('project', 'rank'), name='story_unique_rank'),
+            model_name="story",
+            constraint=models.UniqueConstraint(
+                deferrable=django.db.models.constraints.Deferrable["DEFERRED"],
+                fields=("project", "rank"),
+                name="story_unique_rank",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='story',
-            constraint=models.CheckConstraint(condition=models.Q(('points__gte', 0), ('points__isnull', True), _connector='OR'), name='story_points_not_negative'),
+            model_name="story",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points__gte", 0), ("points__isnull", True), _connector="OR"),
+                name="story_points_not_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='storyevent',
-            index=models.Index(fields=['story', 'at'], name='storyevent_story_at'),
+            model_name="storyevent",
+            index=models.Index(fields=["story", "at"], name="storyevent_story_at"),
         ),
         migrations.AddConstraint(
-            model_name='storyevent',
-            constraint=models.UniqueConstraint(fields=('project', 'seq'), name='storyevent_unique_seq'),
+            model_name="storyevent",
+            constraint=models.UniqueConstraint(fields=("project", "seq"), name="storyevent_unique_seq"),
         ),
     ]

@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
-        ('stories', '0002_comment_created_at'),
+        ("projects", "0001_initial"),
+        ("stories", "0002_comment_created_at"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='story',
-            name='state',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='stories', to='projects.workflowstate'),
+            model_name="story",
+            name="state",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.RESTRICT, related_name="stories", to="projects.workflowstate"
+            ),
         ),
     ]

@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deliverables', '0001_initial'),
-        ('stories', '0003_story_state_restrict'),
+        ("deliverables", "0001_initial"),
+        ("stories", "0003_story_state_restrict"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='story',
-            name='deliverable',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='stories', to='deliverables.deliverable'),
+            model_name="story",
+            name="deliverable",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="stories",
+                to="deliverables.deliverable",
+            ),
         ),
     ]

@@ -5,56 +5,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deliverables', '0001_initial'),
-        ('stories', '0004_story_deliverable'),
+        ("deliverables", "0001_initial"),
+        ("stories", "0004_story_deliverable"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='story',
-            name='flow_blocked_since',
+            model_name="story",
+            name="flow_blocked_since",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='story',
-            name='flow_finished_at',
+            model_name="story",
+            name="flow_finished_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='story',
-            name='flow_reopened',
+            model_name="story",
+            name="flow_reopened",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='story',
-            name='flow_started_at',
+            model_name="story",
+            name="flow_started_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='story',
-            name='flow_state_since',
+            model_name="story",
+            name="flow_state_since",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AlterField(
-            model_name='story',
-            name='deliverable',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='stories', to='deliverables.deliverable'),
+            model_name="story",
+            name="deliverable",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="stories",
+                to="deliverables.deliverable",
+            ),
         ),
         migrations.AlterField(
-            model_name='story',
-            name='epic',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='stories', to='stories.epic'),
+            model_name="story",
+            name="epic",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="stories",
+                to="stories.epic",
+            ),
         ),
         migrations.AlterField(
-            model_name='story',
-            name='sprint',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='stories', to='stories.sprint'),
+            model_name="story",
+            name="sprint",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="stories",
+                to="stories.sprint",
+            ),
         ),
         migrations.AlterField(
-            model_name='storyevent',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Created'), ('state', 'State'), ('sprint', 'Sprint'), ('assignee', 'Assignee'), ('points', 'Points'), ('rank', 'Rank'), ('rebalanced', 'Rebalanced'), ('blocked', 'Blocked'), ('unblocked', 'Unblocked'), ('updated', 'Updated'), ('deleted', 'Deleted'), ('restored', 'Restored')], max_length=10),
+            model_name="storyevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("state", "State"),
+                    ("sprint", "Sprint"),
+                    ("assignee", "Assignee"),
+                    ("points", "Points"),
+                    ("rank", "Rank"),
+                    ("rebalanced", "Rebalanced"),
+                    ("blocked", "Blocked"),
+                    ("unblocked", "Unblocked"),
+                    ("updated", "Updated"),
+                    ("deleted", "Deleted"),
+                    ("restored", "Restored"),
+                ],
+                max_length=10,
+            ),
         ),
     ]

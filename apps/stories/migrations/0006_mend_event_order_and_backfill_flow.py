@@ -27,7 +27,11 @@ def _mend_project(apps, project) -> None:
     WorkflowState = apps.get_model("projects", "WorkflowState")
     categories = dict(WorkflowState.objects.filter(project=project).values_list("pk", "category"))
     mended, log, last = [], [], None
-    rows = StoryEvent.objects.filter(project=project).order_by("seq").values_list("pk", "story_id", "kind", "at", "to_value")
+    rows = (
+        StoryEvent.objects.filter(project=project)
+        .order_by("seq")
+        .values_list("pk", "story_id", "kind", "at", "to_value")
+    )
     for pk, story_id, kind, at, to_value in rows.iterator(chunk_size=BATCH):
         if last is not None and at < last:
             mended.append(StoryEvent(pk=pk, at=last))

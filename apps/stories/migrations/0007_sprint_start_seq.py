@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stories', '0006_mend_event_order_and_backfill_flow'),
+        ("stories", "0006_mend_event_order_and_backfill_flow"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sprint',
-            name='start_seq',
+            model_name="sprint",
+            name="start_seq",
             field=models.PositiveBigIntegerField(blank=True, editable=False, null=True),
         ),
     ]

@@ -5,17 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deliverables', '0001_initial'),
-        ('projects', '0003_workflowstate_soft_delete'),
-        ('stories', '0007_sprint_start_seq'),
+        ("deliverables", "0001_initial"),
+        ("projects", "0003_workflowstate_soft_delete"),
+        ("stories", "0007_sprint_start_seq"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='story',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['project', 'flow_finished_at'], name='story_project_finished'),
+            model_name="story",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["project", "flow_finished_at"],
+                name="story_project_finished",
+            ),
         ),
     ]

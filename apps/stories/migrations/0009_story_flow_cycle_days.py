@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stories', '0008_story_project_finished'),
+        ("stories", "0008_story_project_finished"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='story',
-            name='flow_cycle_days',
+            model_name="story",
+            name="flow_cycle_days",
             field=models.PositiveIntegerField(blank=True, editable=False, null=True),
         ),
     ]
@@ -30,7 +29,9 @@ def backfill_cycle_days(apps, schema_editor):
         zone = ZoneInfo(project.timezone)
         finished = Story.objects.filter(project=project, flow_finished_at__isnull=False)
         rows = []
-        for pk, state_since, started, finished_at in finished.values_list("pk", "flow_state_since", "flow_started_at", "flow_finished_at"):
+        for pk, state_since, started, finished_at in finished.values_list(
+            "pk", "flow_state_since", "flow_started_at", "flow_finished_at"
+        ):
             flow = StoryFlow(state_since=state_since, started_at=started, finished_at=finished_at)
             rows.append(Story(pk=pk, flow_cycle_days=cycle_days(flow, zone)))
         Story.objects.bulk_update(rows, ["flow_cycle_days"], batch_size=5_000)

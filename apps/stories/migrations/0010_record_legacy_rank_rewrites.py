@@ -23,8 +23,15 @@ def _record_project(apps, project) -> None:
     StoryEvent = apps.get_model("stories", "StoryEvent")
     stories = dict(Story.objects.filter(project=project).values_list("key", "pk"))
     ranks = dict(Story.objects.filter(project=project).values_list("pk", "rank"))
-    log = StoryEvent.objects.filter(project=project).order_by("seq").values_list("seq", "story_id", "kind", "field", "at", "to_value")
-    events = [records.Event(seq, story, kind, at, field=field, to_value=value) for seq, story, kind, field, at, value in log.iterator()]
+    log = (
+        StoryEvent.objects.filter(project=project)
+        .order_by("seq")
+        .values_list("seq", "story_id", "kind", "field", "at", "to_value")
+    )
+    events = [
+        records.Event(seq, story, kind, at, field=field, to_value=value)
+        for seq, story, kind, field, at, value in log.iterator()
+    ]
     if not events:
         return
     try:
@@ -39,7 +46,14 @@ def _record_project(apps, project) -> None:
     seq = project.last_event_seq + 1
     first = stories[next(iter(missing))]
     StoryEvent.objects.create(
-        project_id=project.pk, seq=seq, story_id=first, kind="rebalanced", field="", from_value=None, to_value=missing, at=at
+        project_id=project.pk,
+        seq=seq,
+        story_id=first,
+        kind="rebalanced",
+        field="",
+        from_value=None,
+        to_value=missing,
+        at=at,
     )
     type(project).objects.filter(pk=project.pk).update(last_event_seq=seq, last_event_at=at)
 

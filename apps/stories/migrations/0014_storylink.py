@@ -6,32 +6,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stories', '0013_story_search'),
+        ("stories", "0013_story_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='storyevent',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Created'), ('state', 'State'), ('sprint', 'Sprint'), ('assignee', 'Assignee'), ('points', 'Points'), ('rank', 'Rank'), ('rebalanced', 'Rebalanced'), ('blocked', 'Blocked'), ('unblocked', 'Unblocked'), ('updated', 'Updated'), ('deleted', 'Deleted'), ('restored', 'Restored'), ('link', 'Link')], max_length=10),
+            model_name="storyevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("state", "State"),
+                    ("sprint", "Sprint"),
+                    ("assignee", "Assignee"),
+                    ("points", "Points"),
+                    ("rank", "Rank"),
+                    ("rebalanced", "Rebalanced"),
+                    ("blocked", "Blocked"),
+                    ("unblocked", "Unblocked"),
+                    ("updated", "Updated"),
+                    ("deleted", "Deleted"),
+                    ("restored", "Restored"),
+                    ("link", "Link"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='StoryLink',
+            name="StoryLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('blocks', 'blocks'), ('relates', 'relates to'), ('duplicates', 'duplicates')], max_length=10)),
-                ('created_at', models.DateTimeField()),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links_out', to='stories.story')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links_in', to='stories.story')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("blocks", "blocks"), ("relates", "relates to"), ("duplicates", "duplicates")],
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="links_out", to="stories.story"
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="links_in", to="stories.story"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(fields=['target', 'kind'], name='storylink_target_kind')],
-                'constraints': [models.UniqueConstraint(fields=('source', 'target', 'kind'), name='storylink_unique'), models.CheckConstraint(condition=models.Q(('source', models.F('target')), _negated=True), name='storylink_not_itself')],
+                "ordering": ["id"],
+                "indexes": [models.Index(fields=["target", "kind"], name="storylink_target_kind")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("source", "target", "kind"), name="storylink_unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(("source", models.F("target")), _negated=True), name="storylink_not_itself"
+                    ),
+                ],
             },
         ),
     ]

@@ -8,10 +8,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from apps.core import search
 from apps.core.errors import Conflict, InvalidInput
 from apps.projects.events import Change
 from apps.projects.models import Project
 from apps.stories.models import (
+    EPIC_SEARCH_FIELDS,
     Epic,
     EventKind,
     Label,
@@ -39,6 +41,7 @@ def _named(model, *, project: Project, instance=None, **values: Any):
     return instance
 
 
+@transaction.atomic
 def epic_save(
     *, project: Project, epic: Epic | None = None, name: str | None = None, description: str | None = None, actor=None
 ) -> Epic:
@@ -47,7 +50,9 @@ def epic_save(
     values = {k: v for k, v in {"name": name, "description": description}.items() if v is not None}
     if "description" in values and not isinstance(values["description"], str):
         raise InvalidInput("description must be text.", field="description")
-    return _named(Epic, project=project, instance=epic, **values)
+    saved = _named(Epic, project=project, instance=epic, **values)
+    search.vectors_update(Epic.objects.filter(pk=saved.pk), EPIC_SEARCH_FIELDS)
+    return saved
 
 
 @transaction.atomic

@@ -9,10 +9,9 @@ def flag_listening_projects(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0005_project_webhooks_active'),
-        ('webhooks', '0001_initial'),
+        ("projects", "0005_project_webhooks_active"),
+        ("webhooks", "0001_initial"),
     ]
 
     operations = [
