@@ -44,7 +44,7 @@ class MemberChoiceField(forms.ModelChoiceField):
 # Each filter is a GET parameter, a form field here and a condition in the one story filter,
 # apps.stories.selectors.STORY_FILTERS (the API and the board use it too). To add one: add the
 # field below, its choices in __init__, its condition in STORY_FILTERS (if it is new) and its
-# counts in selectors.backlog_filter_counts.
+# counts in selectors.backlog_counts.
 
 
 class BacklogFilterForm(forms.Form):

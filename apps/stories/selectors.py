@@ -508,22 +508,85 @@ class BoardStories(NamedTuple):
     labels: dict[int, tuple[CardLabel, ...]]  # story pk -> its labels by name
 
 
+KIND_NAMES = dict(StoryKind.choices)
+
+
 @dataclass(frozen=True, slots=True)
 class ListRow:
-    """A row of the backlog or a sprint's list: the story and its neighbours' keys, which the Up and Down
-    buttons send as anchors when the page runs without its script."""
+    """What a row of the backlog or of a sprint's list shows, prepared once: a page of rows rendered through
+    the Story (lookups, filters, a URL reversed per link) cost most of the backlog page's time.
 
-    story: Story
+    ``prev_key`` and ``next_key`` are the neighbours' keys, which the Up and Down buttons send as anchors
+    when the page runs without its script."""
+
+    key: str
+    title: str
+    version: int
+    kind: str
+    kind_label: str
+    blocked: bool
+    blocked_reason: str
+    epic_name: str | None
+    labels: tuple[CardLabel, ...]
+    assignee_name: str
+    points: str  # "3", "0.5"; "" when not estimated
+    page_url: str
+    points_url: str  # where the inline estimate posts
     prev_key: str | None
     next_key: str | None
 
 
-def list_rows(stories: Sequence[Story]) -> list[ListRow]:
-    keys = [story.key for story in stories]
-    return [
-        ListRow(story, keys[i - 1] if i else None, keys[i + 1] if i + 1 < len(keys) else None)
-        for i, story in enumerate(stories)
-    ]
+STORY_KEY_SLOT = "STORY-KEY"  # a story key's place in a URL reversed once for every row
+ROW_COLUMNS = (
+    "pk",
+    "key",
+    "title",
+    "version",
+    "kind",
+    "blocked",
+    "blocked_reason",
+    "points",
+    "epic__name",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__username",
+)
+
+
+def list_rows(stories: QuerySet[Story], *, project_key: str) -> list[ListRow]:
+    """The rows of ``stories`` (a list in its order, or one page of it), in two queries: the rows' columns
+    as plain values (no Story built, nothing prefetched), and their labels."""
+    found = list(stories.prefetch_related(None).values_list(*ROW_COLUMNS))
+    labels: dict[int, list[CardLabel]] = {}
+    if found:
+        named = Story.labels.through.objects.filter(story_id__in=[row[0] for row in found]).order_by("label__name")
+        for story_id, name, color in named.values_list("story_id", "label__name", "label__color"):
+            labels.setdefault(story_id, []).append(CardLabel(name, color))
+    urls = {"key": project_key, "story_key": STORY_KEY_SLOT}
+    page_url, points_url = (reverse(name, kwargs=urls) for name in ("story-detail", "project-backlog-points"))
+    keys = [row[1] for row in found]
+    rows = []
+    for i, (pk, key, title, version, kind, blocked, reason, points, epic, first, last, username) in enumerate(found):
+        rows.append(
+            ListRow(
+                key=key,
+                title=title,
+                version=version,
+                kind=kind,
+                kind_label=KIND_NAMES.get(kind, kind),
+                blocked=blocked,
+                blocked_reason=reason,
+                epic_name=epic,
+                labels=tuple(labels.get(pk, ())),
+                assignee_name=(f"{first} {last}".strip() or username) if username is not None else "",
+                points="" if points is None else str(points_value(points)),
+                page_url=page_url.replace(STORY_KEY_SLOT, key),
+                points_url=points_url.replace(STORY_KEY_SLOT, key),
+                prev_key=keys[i - 1] if i else None,
+                next_key=keys[i + 1] if i + 1 < len(keys) else None,
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,9 +612,6 @@ class Card:
     age: int | None  # days since it started; None before it starts
     over_sle: bool  # older than the service level expectation
     page_url: str
-
-
-KIND_NAMES = dict(StoryKind.choices)
 
 
 def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, sle: int | None, page_url: str) -> Card:
@@ -676,22 +736,38 @@ def list_totals(stories: QuerySet[Story]) -> dict[str, Any]:
     return {"count": totals["n"], "points": totals["total"] or 0, "unestimated": totals["unestimated_n"]}
 
 
-def backlog_filter_counts(project: Project) -> dict[str, dict[Any, int]]:
-    """Per filter value, how many backlog stories have it (four grouped queries, whatever the size)."""
+COUNTED_FILTERS = ("epic", "kind", "assignee", "deliverable")  # the filters on a column of the story
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogCounts:
+    by_filter: dict[str, dict[Any, int]]  # per filter, per value: how many backlog stories have it
+    totals: dict[str, Any]  # the whole backlog's, as ``list_totals`` counts them
+
+
+def backlog_counts(project: Project) -> BacklogCounts:
+    """The backlog's filter counts and totals, in two queries whatever its size: one pass over the backlog
+    grouped by every combination of the filtered columns that occurs (summed up here), and the labels'."""
     base = backlog_base(project).order_by()
-    labels = (
-        Story.labels.through.objects.filter(story__in=base.values("pk"))
-        .values_list("label_id")
-        .annotate(n=Count("pk"))
-        .order_by()
+    # Joined from the labelled stories (not "story in the backlog", which reads the whole backlog again).
+    in_backlog = Q(story__project=project, story__sprint__isnull=True, story__deleted_at__isnull=True) & ~Q(
+        story__state__category__in=CLOSED_CATEGORIES
     )
-    return {
-        "epic": dict(base.values_list("epic_id").annotate(n=Count("pk"))),
-        "label": dict(labels),
-        "kind": dict(base.values_list("kind").annotate(n=Count("pk"))),
-        "assignee": dict(base.values_list("assignee_id").annotate(n=Count("pk"))),
-        "deliverable": dict(base.values_list("deliverable_id").annotate(n=Count("pk"))),
-    }
+    labels = Story.labels.through.objects.filter(in_backlog).values_list("label_id").annotate(n=Count("pk")).order_by()
+    columns = [f"{name}_id" if name != "kind" else name for name in COUNTED_FILTERS]
+    groups = base.values_list(*columns).annotate(
+        n=Count("pk"), total=Sum("points"), unestimated_n=Count("pk", filter=Q(points__isnull=True))
+    )
+    by_filter: dict[str, dict[Any, int]] = {name: {} for name in COUNTED_FILTERS}
+    count, points, unestimated = 0, Decimal(0), 0
+    for *values, n, total, unestimated_n in groups:
+        for name, value in zip(COUNTED_FILTERS, values, strict=True):
+            by_filter[name][value] = by_filter[name].get(value, 0) + n
+        count, unestimated = count + n, unestimated + unestimated_n
+        points += total or 0
+    by_filter["label"] = dict(labels)
+    totals = {"count": count, "points": points or 0, "unestimated": unestimated}
+    return BacklogCounts(by_filter=by_filter, totals=totals)
 
 
 def story_successor(story: Story) -> str | None:

@@ -2,16 +2,19 @@
 
 Run ``DATABASE_URL=postgres://... python tests/benchmarks/bench_backlog.py [--stories N] [--repeat R]``.
 It creates its own database ``sprintboard_bench_backlog`` next to DATABASE_URL's (dropped and
-re-created each run), migrates it, loads one project whose backlog holds N stories (written in bulk:
-keys from ``sprintboard.ranking.spread`` and one ``created`` event each), then measures, R times each:
+re-created each run; ``--database-name NAME`` names another, so that two runs on one server don't collide),
+migrates it, loads one project whose backlog holds N stories (written in bulk: keys from
+``sprintboard.ranking.spread`` and one ``created`` event each), then measures, R times each:
 
 - move the last story to the top      ``POST /api/v1/stories/{KEY}/move/ {"position": "top"}``
 - move a story to the middle           ``POST /api/v1/stories/{KEY}/move/ {"before": <the 5,000th>}``
 - list the first page of the backlog   ``GET /api/v1/projects/BENCH/backlog/`` (and the backlog page's first screen)
 
 first in process with Django's test client (server time, SQL statements, rows written per request:
-the sum of the row counts of every INSERT/UPDATE/DELETE), then over HTTP against gunicorn started
-on a free port (round-trip time from a keep-alive client on the same machine). Prints median and p95.
+the sum of the row counts of every INSERT/UPDATE/DELETE; for the two reads also the CPU time of this process
+and of the PostgreSQL backend serving it, which a busy machine inflates far less), then over HTTP against
+gunicorn started on a free port (round-trip time from a keep-alive client on the same machine). Prints median
+and p95.
 
 In the same run it also times what a move cannot do without: the bare SQL ``UPDATE project ...
 RETURNING seq; UPDATE story; INSERT event`` in one transaction (raw, on its own psycopg connection,
@@ -41,10 +44,10 @@ sys.path.insert(0, str(ROOT))
 DB_NAME = "sprintboard_bench_backlog"
 
 
-def bench_database_url() -> str:
+def bench_database_url(name: str = DB_NAME) -> str:
     from tests.benchmarks.databases import fresh_postgres_database
 
-    return fresh_postgres_database(DB_NAME, who="bench_backlog")
+    return fresh_postgres_database(name, who="bench_backlog")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -52,10 +55,23 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))]
 
 
-def report(label: str, times: list[float], statements: list[int] | None = None, rows: list[int] | None = None) -> None:
+def report(
+    label: str,
+    times: list[float],
+    statements: list[int] | None = None,
+    rows: list[int] | None = None,
+    cpu: list[float] | None = None,
+    database_cpu: list[float] | None = None,
+) -> None:
     line = (
         f"{label:<44} median {statistics.median(times):7.2f} ms   p95 {percentile(times, 95):7.2f} ms   n={len(times)}"
     )
+    # CPU time, which a busy machine inflates far less than the time on the clock: this process's, and that of
+    # the PostgreSQL backend serving it (where the server runs on this machine).
+    if cpu is not None:
+        line += f"   CPU median {statistics.median(cpu):.2f} ms"
+    if database_cpu is not None:
+        line += f" + PostgreSQL's {statistics.median(database_cpu):.2f} ms"
     if statements is not None:
         line += f"   SQL {statistics.median(statements):.0f} (max {max(statements)})"
     if rows is not None:
@@ -195,15 +211,36 @@ def in_process(owner, repeat: int, rng: random.Random) -> None:
         ("list the first page of the backlog (API)", "/api/v1/projects/BENCH/backlog/"),
         ("the backlog page's first screen (HTML)", "/p/BENCH/backlog/"),
     ):
-        times, statements = [], []
+        times, statements, cpu, database_cpu = [], [], [], []
         for _ in range(repeat):
+            backend = backend_cpu_ms()
             with counting() as tally:
-                began = time.perf_counter()
+                began, began_cpu, began_backend = time.perf_counter(), time.process_time(), backend()
                 response = client.get(path)
                 times.append((time.perf_counter() - began) * 1000)
+                cpu.append((time.process_time() - began_cpu) * 1000)
+                database_cpu.append(backend() - began_backend)
             assert response.status_code == 200
             statements.append(tally["statements"])
-        report(label, times, statements)
+        report(label, times, statements, cpu=cpu, database_cpu=database_cpu if any(database_cpu) else None)
+
+
+def backend_cpu_ms():
+    """A reader of the CPU time (ms) of the PostgreSQL backend serving this process's connection, from
+    /proc/PID/schedstat: readable when the server runs on this machine; else the reader answers 0."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        path = Path(f"/proc/{cursor.fetchone()[0]}/schedstat")
+
+    def read() -> float:
+        try:
+            return int(path.read_text().split()[0]) / 1e6
+        except OSError:
+            return 0.0
+
+    return read
 
 
 API_TARGET, SERVICE_TARGET = 5.0, 3.0
@@ -393,8 +430,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument(
+        "--database-name", default=DB_NAME, help=f"the database to create and measure in (default {DB_NAME})"
+    )
     args = parser.parse_args()
-    database_url = bench_database_url()
+    database_url = bench_database_url(args.database_name)
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_DEBUG", "0")
@@ -415,7 +455,7 @@ def main() -> None:
     _, owner, token = seed(args.stories)
     print(f"load average before the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     print(
-        f"{args.stories:,} backlog stories loaded into {DB_NAME} in {time.perf_counter() - began:.1f} s (not timed below)"
+        f"{args.stories:,} backlog stories loaded into {args.database_name} in {time.perf_counter() - began:.1f} s (not timed below)"
     )
     rng = random.Random(1)
     in_process(owner, args.repeat, rng)

@@ -32,7 +32,7 @@ def _page(
     context = backlog_context(request, project, membership)
     context["filter_query"] = "planning=1"  # the backlog's next pages load with the "→ Sprint" buttons
     sprint = selectors.next_sprint(project)
-    sprint_stories = selectors.list_rows(list(selectors.sprint_list(sprint))) if sprint else []
+    sprint_stories = selectors.list_rows(selectors.sprint_list(sprint), project_key=project.key) if sprint else []
     # The planned scope as the sprints list and the sprint page show it (no replay: a planned sprint has no report).
     planned = selectors.sprint_outcomes(project, sprints=[sprint])[sprint.pk] if sprint else None
     velocity = selectors.average_velocity(project)
