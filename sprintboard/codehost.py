@@ -30,7 +30,7 @@ and ``Push Hook``. A body of the wrong shape raises `EngineError` naming what is
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +126,23 @@ def _link(keys: tuple[str, ...], kind: str, url: str, title: str, state: str, mo
     return CodeLink(keys, kind, url[:URL_MAX], title.replace("\x00", "")[:TITLE_MAX], state, move)
 
 
+Reader = Callable[[Mapping[str, Any], str], list[CodeLink]]
+
+
+def _read(event: str, payload: Any, project_key: str, readers: Mapping[str, Reader], unknown: str) -> list[CodeLink]:
+    """The links ``event``'s reader finds in ``payload``; an event with no reader is ``UnknownEvent(unknown)``."""
+    if not isinstance(payload, Mapping):
+        raise EngineError("the body is not a JSON object")
+    reader = readers.get(event)
+    if reader is None:
+        raise UnknownEvent(unknown)
+    return reader(payload, project_key)
+
+
+def _no_links(payload: Mapping[str, Any], project_key: str) -> list[CodeLink]:
+    return []
+
+
 # --- GitHub ---------------------------------------------------------------------------------------
 
 
@@ -139,15 +156,10 @@ def github_links(event: str, payload: Any, *, project_key: str) -> list[CodeLink
     >>> [(link.keys, link.kind, link.title, link.state) for link in github_links("push", push, project_key="DATA")]
     [(('DATA-9',), 'commit', 'Dedupe rows (DATA-9)', 'merged')]
     """
-    if not isinstance(payload, Mapping):
-        raise EngineError("the body is not a JSON object")
-    if event == "ping":
-        return []
-    if event == "pull_request":
-        return _github_pull_request(payload, project_key)
-    if event == "push":
-        return _github_push(payload, project_key)
-    raise UnknownEvent(f"GitHub event {event!r} is not read: send pull_request and push events")
+    readers = {"ping": _no_links, "pull_request": _github_pull_request, "push": _github_push}
+    return _read(
+        event, payload, project_key, readers, f"GitHub event {event!r} is not read: send pull_request and push events"
+    )
 
 
 def _github_pull_request(payload: Mapping[str, Any], project_key: str) -> list[CodeLink]:
@@ -206,13 +218,10 @@ def gitlab_links(event: str, payload: Any, *, project_key: str) -> list[CodeLink
     ...                                                                            project_key="DATA")]
     [(('DATA-3',), 'mr', 'merged', 'merged')]
     """
-    if not isinstance(payload, Mapping):
-        raise EngineError("the body is not a JSON object")
-    if event == "Merge Request Hook":
-        return _gitlab_merge_request(payload, project_key)
-    if event == "Push Hook":
-        return _gitlab_push(payload, project_key)
-    raise UnknownEvent(f"GitLab event {event!r} is not read: send merge request and push events")
+    readers = {"Merge Request Hook": _gitlab_merge_request, "Push Hook": _gitlab_push}
+    return _read(
+        event, payload, project_key, readers, f"GitLab event {event!r} is not read: send merge request and push events"
+    )
 
 
 def _gitlab_merge_request(payload: Mapping[str, Any], project_key: str) -> list[CodeLink]:

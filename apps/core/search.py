@@ -290,6 +290,56 @@ def with_excerpts(
     return [(row, text_search.snippet(plain(row), words)) for row in rows]
 
 
+@dataclass(frozen=True)
+class Shown:
+    """How one row of a kind shows as a result (what ``Hit`` has beyond the kind, id, project and excerpt)."""
+
+    title: str
+    url: str
+    state: str = ""
+    key: str | None = None
+
+
+def in_state(rows: QuerySet[Any], state: str | None, *, closed: Q) -> QuerySet[Any]:
+    """``rows`` in ``state``: ``CLOSED`` ones match ``closed``, ``OPEN`` ones do not; all of them for None."""
+    if state == CLOSED:
+        return rows.filter(closed)
+    if state == OPEN:
+        return rows.exclude(closed)
+    return rows
+
+
+def hits(
+    rows: QuerySet[Any],
+    text: str,
+    *,
+    kind: str,
+    shown: Callable[[Any], Shown],
+    fields: Sequence[str] = (),
+    document: Any = None,
+    plain: Callable[[Any], str] | None = None,
+) -> dict[int, Hit]:
+    """Each of ``rows`` (with its ``project`` selected) as a ``kind`` result, by id, with its excerpt around
+    ``text``: cut from the text ``fields``, or from ``document`` and ``plain`` as for ``with_excerpts``."""
+    if plain is None:
+        document = joined(*fields)
+        plain = lambda row: " ".join(str(getattr(row, name) or "") for name in fields)  # noqa: E731
+    found = {}
+    for row, excerpt in with_excerpts(rows, text, document=document, plain=plain):
+        show = shown(row)
+        found[row.pk] = Hit(
+            type=kind,
+            id=row.pk,
+            project=row.project.key,
+            key=show.key,
+            title=show.title,
+            url=show.url,
+            state=show.state,
+            highlight=excerpt,
+        )
+    return found
+
+
 def joined(*parts: Any) -> Any:
     """Text columns and expressions joined by a space, nulls as empty text, for an excerpt's document."""
     from django.db.models.functions import Coalesce, Concat

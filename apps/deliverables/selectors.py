@@ -361,30 +361,15 @@ def deliverables_search(
 ) -> search.Ranked:
     """The deliverables of ``project_ids`` that match ``text``; closed: published or retired."""
     rows = Deliverable.objects.filter(project_id__in=project_ids)
-    if state == search.CLOSED:
-        rows = rows.filter(status__in=FINAL_STATUSES)
-    elif state == search.OPEN:
-        rows = rows.exclude(status__in=FINAL_STATUSES)
+    rows = search.in_state(rows, state, closed=Q(status__in=FINAL_STATUSES))
     return search.ranked(rows, text, vector=F("search_vector"), fallback=DELIVERABLE_FALLBACK, limit=limit)
+
+
+def _deliverable_shown(item: Deliverable) -> search.Shown:
+    url = reverse("deliverable-detail", args=[item.project.key, item.pk])
+    return search.Shown(title=item.name, url=url, state=item.get_status_display())
 
 
 def deliverable_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:
     rows = Deliverable.objects.filter(pk__in=list(ids)).select_related("project")
-    return {
-        item.pk: search.Hit(
-            type="deliverable",
-            id=item.pk,
-            project=item.project.key,
-            key=None,
-            title=item.name,
-            url=reverse("deliverable-detail", args=[item.project.key, item.pk]),
-            state=item.get_status_display(),
-            highlight=excerpt,
-        )
-        for item, excerpt in search.with_excerpts(
-            rows,
-            text,
-            document=search.joined("name", "description"),
-            plain=lambda item: f"{item.name} {item.description}",
-        )
-    }
+    return search.hits(rows, text, kind="deliverable", shown=_deliverable_shown, fields=("name", "description"))

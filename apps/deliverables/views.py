@@ -301,16 +301,11 @@ def item_tick(
 def item_assign(
     request: HttpRequest, project: Project, membership: Membership, deliverable_id: int, item_id: int
 ) -> HttpResponse:
+    def fields(form: ItemAssignForm) -> dict[str, Any]:
+        return {"assignee": _member(form.cleaned_data["assignee"])}
+
     form = ItemAssignForm(request.POST, project=project)
-    return _item_change(
-        request,
-        project,
-        membership,
-        deliverable_id,
-        item_id,
-        form,
-        lambda f: {"assignee": _member(f.cleaned_data["assignee"])},
-    )
+    return _item_change(request, project, membership, deliverable_id, item_id, form, fields)
 
 
 @require_POST
@@ -319,16 +314,11 @@ def item_bind(
     request: HttpRequest, project: Project, membership: Membership, deliverable_id: int, item_id: int
 ) -> HttpResponse:
     """Bind an item to a pipeline source (and job): that source's runs tick and reopen it."""
-    form = ItemBindForm(request.POST)
-    return _item_change(
-        request,
-        project,
-        membership,
-        deliverable_id,
-        item_id,
-        form,
-        lambda f: {"bound_source": f.cleaned_data["bound_source"], "bound_job": f.cleaned_data["bound_job"]},
-    )
+
+    def fields(form: ItemBindForm) -> dict[str, Any]:
+        return {"bound_source": form.cleaned_data["bound_source"], "bound_job": form.cleaned_data["bound_job"]}
+
+    return _item_change(request, project, membership, deliverable_id, item_id, ItemBindForm(request.POST), fields)
 
 
 @require_POST

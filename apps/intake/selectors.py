@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 
 from apps.core import search
@@ -134,27 +134,15 @@ REQUEST_SOURCE = search.Source(
 def requests_search(*, project_ids: Collection[int], text: str, state: str | None = None, limit: int) -> search.Ranked:
     """The requests of ``project_ids`` that match ``text``; open: waiting for triage, closed: decided."""
     rows = Request.objects.filter(project_id__in=project_ids)
-    if state == search.CLOSED:
-        rows = rows.exclude(status=RequestStatus.OPEN)
-    elif state == search.OPEN:
-        rows = rows.filter(status=RequestStatus.OPEN)
+    rows = search.in_state(rows, state, closed=~Q(status=RequestStatus.OPEN))
     return search.ranked(rows, text, vector=F("search_vector"), fallback=REQUEST_FALLBACK, limit=limit)
+
+
+def _request_shown(item: Request) -> search.Shown:
+    url = reverse("project-requests", args=[item.project.key]) + f"?status={item.status}#request-{item.pk}"
+    return search.Shown(title=item.title, url=url, state=item.get_status_display())
 
 
 def request_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:
     rows = Request.objects.filter(pk__in=list(ids)).select_related("project")
-    return {
-        item.pk: search.Hit(
-            type="request",
-            id=item.pk,
-            project=item.project.key,
-            key=None,
-            title=item.title,
-            url=reverse("project-requests", args=[item.project.key]) + f"?status={item.status}#request-{item.pk}",
-            state=item.get_status_display(),
-            highlight=excerpt,
-        )
-        for item, excerpt in search.with_excerpts(
-            rows, text, document=search.joined("title", "detail"), plain=lambda item: f"{item.title} {item.detail}"
-        )
-    }
+    return search.hits(rows, text, kind="request", shown=_request_shown, fields=("title", "detail"))

@@ -7,13 +7,11 @@ commits, answers the sender, retried with exponential backoff while the SMTP ser
 
 from __future__ import annotations
 
-from smtplib import SMTPException
 from typing import Any
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
-RETRIED = (SMTPException, OSError, OperationalError, InterfaceError)
+from apps.core.retries import mail_task
 
 
 @shared_task(name="apps.intake.tasks.intake_mailbox_poll_task", acks_late=True)
@@ -23,16 +21,7 @@ def intake_mailbox_poll_task() -> int:
     return mailbox_poll()
 
 
-@shared_task(
-    bind=True,
-    name="apps.intake.tasks.request_reply_task",
-    acks_late=True,
-    autoretry_for=RETRIED,
-    retry_backoff=5,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
-)
+@mail_task("apps.intake.tasks.request_reply_task")
 def request_reply_task(self: Any, request_id: int) -> bool:
     from apps.intake.services import request_reply_send
 

@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -177,11 +184,6 @@ def _links(read: Any, event: str, payload: Any, project_key: str) -> list[codeho
         raise InvalidInput(f"The {event} body is not valid: {exc}.", code="invalid_payload") from None
 
 
-def _delivered(event: str, project: Any, host: str, links: list[codehost.CodeLink]) -> Response:
-    done = services.codehost_deliver(project=project, host=host, links=links)
-    return Response({"event": event, "linked": done.linked, "moved": done.moved, "refused": done.refused})
-
-
 CODEHOST_RESPONSES = {
     200: OpenApiResponse(DeliveredSerializer, description="Read: the stories linked and moved (none for a ping)."),
     400: error_responses(400)[400],
@@ -189,54 +191,84 @@ CODEHOST_RESPONSES = {
 }
 
 
-def _headers(**described: str) -> list[OpenApiParameter]:
-    return [
-        OpenApiParameter(name.replace("_", "-"), str, OpenApiParameter.HEADER, required=True, description=text)
-        for name, text in described.items()
-    ]
-
-
-class GitHubReceiver(Receiver):
-    @extend_schema(
-        summary="GitHub's webhook (pull_request, push; ping): signed with X-Hub-Signature-256",
+def _receiver_schema(summary: str, *, media: str, headers: dict[str, str], responses: dict[int, Any]) -> Any:
+    """A receiver's OpenAPI operation: a body of ``media``, no authentication but the ``headers`` it requires."""
+    return extend_schema(
+        summary=summary,
         description=__doc__,
-        request={"application/json": OpenApiTypes.OBJECT},
-        parameters=_headers(
-            X_GitHub_Event="pull_request, push or ping.",
-            X_Hub_Signature_256="sha256= and the hex HMAC-SHA256 of the raw body, keyed with the secret.",
-        ),
-        responses=CODEHOST_RESPONSES,
+        request={media: OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(name, str, OpenApiParameter.HEADER, required=True, description=text)
+            for name, text in headers.items()
+        ],
+        responses=responses,
         auth=[],
     )
-    def post(self, request: Request, key: str) -> Response:
-        integration = self.integration(key)
-        body = request.body
-        header = request.headers.get("X-Hub-Signature-256")
-        if not signatures.github_valid(secret=integration.secret, body=body, header=header):
-            raise BadSignature(REFUSED, field="X-Hub-Signature-256")
-        event = request.headers.get("X-GitHub-Event", "")
-        links = _links(codehost.github_links, event, _json(body), integration.project.key)
-        return _delivered(event, integration.project, Host.GITHUB, links)
 
 
-class GitLabReceiver(Receiver):
-    @extend_schema(
-        summary="GitLab's webhook (merge request and push events): X-Gitlab-Token is the secret",
-        description=__doc__,
-        request={"application/json": OpenApiTypes.OBJECT},
-        parameters=_headers(
-            X_Gitlab_Event="Merge Request Hook or Push Hook.", X_Gitlab_Token="The project's code-host secret."
-        ),
-        responses=CODEHOST_RESPONSES,
-        auth=[],
+# Each code host's webhook, as the OpenAPI schema describes it: a summary and the headers it sends.
+CODEHOST_WEBHOOKS = {
+    Host.GITHUB: (
+        "GitHub's webhook (pull_request, push; ping): signed with X-Hub-Signature-256",
+        {
+            "X-GitHub-Event": "pull_request, push or ping.",
+            "X-Hub-Signature-256": "sha256= and the hex HMAC-SHA256 of the raw body, keyed with the secret.",
+        },
+    ),
+    Host.GITLAB: (
+        "GitLab's webhook (merge request and push events): X-Gitlab-Token is the secret",
+        {"X-Gitlab-Event": "Merge Request Hook or Push Hook.", "X-Gitlab-Token": "The project's code-host secret."},
+    ),
+}
+
+
+def _codehost_schema(host: Host) -> Any:
+    summary, headers = CODEHOST_WEBHOOKS[host]
+    return extend_schema_view(
+        post=_receiver_schema(summary, media="application/json", headers=headers, responses=CODEHOST_RESPONSES)
     )
+
+
+class CodeHostReceiver(Receiver):
+    """A code host's webhook: a signed delivery whose event (named in ``event_header``) links and moves stories
+    (``read_links``: the engine's reader of that host's deliveries)."""
+
+    host: str
+    event_header: str
+    signature_header: str
+    read_links: Callable[..., list[codehost.CodeLink]]
+
+    def signed(self, integration: Integration, request: Request) -> bool:
+        raise NotImplementedError
+
     def post(self, request: Request, key: str) -> Response:
         integration = self.integration(key)
-        if not signatures.gitlab_valid(secret=integration.secret, header=request.headers.get("X-Gitlab-Token")):
-            raise BadSignature(REFUSED, field="X-Gitlab-Token")
-        event = request.headers.get("X-Gitlab-Event", "")
-        links = _links(codehost.gitlab_links, event, _json(request.body), integration.project.key)
-        return _delivered(event, integration.project, Host.GITLAB, links)
+        if not self.signed(integration, request):
+            raise BadSignature(REFUSED, field=self.signature_header)
+        event = request.headers.get(self.event_header, "")
+        project = integration.project
+        links = _links(self.read_links, event, _json(request.body), project.key)
+        done = services.codehost_deliver(project=project, host=self.host, links=links)
+        return Response({"event": event, "linked": done.linked, "moved": done.moved, "refused": done.refused})
+
+
+@_codehost_schema(Host.GITHUB)
+class GitHubReceiver(CodeHostReceiver):
+    host, event_header, signature_header = Host.GITHUB, "X-GitHub-Event", "X-Hub-Signature-256"
+    read_links = staticmethod(codehost.github_links)
+
+    def signed(self, integration: Integration, request: Request) -> bool:
+        header = request.headers.get(self.signature_header)
+        return signatures.github_valid(secret=integration.secret, body=request.body, header=header)
+
+
+@_codehost_schema(Host.GITLAB)
+class GitLabReceiver(CodeHostReceiver):
+    host, event_header, signature_header = Host.GITLAB, "X-Gitlab-Event", "X-Gitlab-Token"
+    read_links = staticmethod(codehost.gitlab_links)
+
+    def signed(self, integration: Integration, request: Request) -> bool:
+        return signatures.gitlab_valid(secret=integration.secret, header=request.headers.get(self.signature_header))
 
 
 USAGE = "Ask the {key} team for something: /ask <what you need>, e.g. /ask churn by region for the Q3 review"
@@ -255,14 +287,13 @@ def _request_link(project: Any, request_id: int) -> str:
 
 
 class SlackReceiver(Receiver):
-    @extend_schema(
-        summary="Slack's /ask slash command: a request on channel slack (signed with the signing secret)",
-        description=__doc__,
-        request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-        parameters=_headers(
-            X_Slack_Request_Timestamp="Unix seconds; more than five minutes from now is refused.",
-            X_Slack_Signature="v0= and the hex HMAC-SHA256 of v0:{timestamp}:{raw body}, keyed with the signing secret.",
-        ),
+    @_receiver_schema(
+        "Slack's /ask slash command: a request on channel slack (signed with the signing secret)",
+        media="application/x-www-form-urlencoded",
+        headers={
+            "X-Slack-Request-Timestamp": "Unix seconds; more than five minutes from now is refused.",
+            "X-Slack-Signature": "v0= and the hex HMAC-SHA256 of v0:{timestamp}:{raw body}, keyed with the signing secret.",
+        },
         responses={
             200: OpenApiResponse(SlackAnswer, description="The ephemeral answer, with the request's link."),
             400: error_responses(400)[400],
@@ -270,7 +301,6 @@ class SlackReceiver(Receiver):
                 error_responses(401)[401].response, description="Unknown project, bad signature, or a stale timestamp."
             ),
         },
-        auth=[],
     )
     def post(self, request: Request, key: str) -> Response:
         integration = self.integration(key)

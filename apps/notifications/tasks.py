@@ -9,25 +9,14 @@ server is down.
 
 from __future__ import annotations
 
-from smtplib import SMTPException
 from typing import Any
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
-RETRIED = (SMTPException, OSError, OperationalError, InterfaceError)
+from apps.core.retries import MAIL_ERRORS, mail_task, retrying
 
 
-@shared_task(
-    bind=True,
-    name="apps.notifications.tasks.notification_email_task",
-    acks_late=True,
-    autoretry_for=RETRIED,
-    retry_backoff=5,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
-)
+@mail_task("apps.notifications.tasks.notification_email_task")
 def notification_email_task(self: Any, notification_id: int) -> bool:
     from apps.notifications.services import email_send_one
 
@@ -43,11 +32,7 @@ def notifications_email_sweep_task() -> int:
 
 @shared_task(
     name="apps.notifications.tasks.notifications_digest_task",
-    acks_late=True,
-    autoretry_for=RETRIED,
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=5,
+    **retrying(MAIL_ERRORS, backoff=30, backoff_max=1800, retries=5),
 )
 def notifications_digest_task(delivery: str) -> int:
     from apps.notifications.services import email_send_digests

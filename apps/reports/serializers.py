@@ -41,6 +41,19 @@ def _day_counts(name: str) -> serializers.ListField:
     )
 
 
+def _percentiles(name: str) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        fields={
+            "50": serializers.IntegerField(allow_null=True),
+            "70": serializers.IntegerField(allow_null=True),
+            "85": serializers.IntegerField(allow_null=True),
+            "95": serializers.IntegerField(allow_null=True),
+            "n": serializers.IntegerField(),
+        },
+    )
+
+
 class SprintReportSerializer(ReportStatusSerializer):
     committed = _keys()
     completed = _keys()
@@ -110,16 +123,7 @@ class FlowReportSerializer(ReportStatusSerializer):
             },
         )
     )
-    percentiles = inline_serializer(
-        "Percentiles",
-        fields={
-            "50": serializers.IntegerField(allow_null=True),
-            "70": serializers.IntegerField(allow_null=True),
-            "85": serializers.IntegerField(allow_null=True),
-            "95": serializers.IntegerField(allow_null=True),
-            "n": serializers.IntegerField(),
-        },
-    )
+    percentiles = _percentiles("Percentiles")
     throughput = _day_counts("ThroughputDay")
     wip = _day_counts("WipDay")
     cfd = serializers.ListField(
@@ -181,19 +185,6 @@ class ForecastReportSerializer(ReportStatusSerializer):
     trials = serializers.IntegerField()
     history = serializers.ListField(child=serializers.IntegerField(), help_text="The daily throughput samples.")
     reason = serializers.CharField(allow_null=True, help_text="Why no forecast was made, or null.")
-
-
-def _percentiles(name: str) -> serializers.Serializer:
-    return inline_serializer(
-        name,
-        fields={
-            "50": serializers.IntegerField(allow_null=True),
-            "70": serializers.IntegerField(allow_null=True),
-            "85": serializers.IntegerField(allow_null=True),
-            "95": serializers.IntegerField(allow_null=True),
-            "n": serializers.IntegerField(),
-        },
-    )
 
 
 class DataOpsReportSerializer(ReportStatusSerializer):

@@ -23,6 +23,8 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from apps.core.retries import retrying
+
 TRANSIENT = (OperationalError, InterfaceError, BrokerError, RedisConnectionError, RedisTimeoutError)
 NIGHTLY_KINDS = ("flow", "waste", "forecast")
 
@@ -38,12 +40,7 @@ def _report_compute_failed(self: Any, exc: BaseException, task_id: str, args: tu
     bind=True,
     name="apps.reports.tasks.report_compute_task",
     on_failure=_report_compute_failed,
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=5,
+    **retrying(TRANSIENT, backoff=2, backoff_max=120, retries=5),
 )
 def report_compute_task(self: Any, report_id: int) -> str:
     from apps.reports.services import report_compute
@@ -51,13 +48,7 @@ def report_compute_task(self: Any, report_id: int) -> str:
     return report_compute(report_id=report_id)
 
 
-@shared_task(
-    name="apps.reports.tasks.reports_nightly_task",
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    max_retries=3,
-)
+@shared_task(name="apps.reports.tasks.reports_nightly_task", **retrying(TRANSIENT, backoff=1, retries=3))
 def reports_nightly_task(kind: str) -> int:
     """Queue the default ``kind`` report of every active project; returns how many were queued or current."""
     from apps.reports.services import reports_nightly

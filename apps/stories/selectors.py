@@ -802,10 +802,7 @@ EPIC_SOURCE = search.Source(kind="epic", table=Epic._meta.db_table, vector="{t}.
 def stories_search(*, project_ids: Collection[int], text: str, state: str | None = None, limit: int) -> search.Ranked:
     """The live stories of ``project_ids`` that match ``text``, best first; an exact key first of all."""
     rows = Story.objects.alive().filter(project_id__in=project_ids)
-    if state == search.CLOSED:
-        rows = rows.filter(state__category__in=CLOSED_CATEGORIES)
-    elif state == search.OPEN:
-        rows = rows.exclude(state__category__in=CLOSED_CATEGORIES)
+    rows = search.in_state(rows, state, closed=Q(state__category__in=CLOSED_CATEGORIES))
     key = text_search.story_key(text)
     return search.ranked(
         rows,
@@ -870,19 +867,12 @@ def story_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:
         comments = " ".join(comment.body for comment in story.comments.all())
         return " ".join((story.title, story.description, story.acceptance_criteria, comments))
 
-    return {
-        story.pk: search.Hit(
-            type="story",
-            id=story.pk,
-            project=story.project.key,
-            key=story.key,
-            title=story.title,
-            url=reverse("story-detail", args=[story.project.key, story.key]),
-            state=story.state.name,
-            highlight=excerpt,
-        )
-        for story, excerpt in search.with_excerpts(rows, text, document=document, plain=plain)
-    }
+    return search.hits(rows, text, kind="story", shown=_story_shown, document=document, plain=plain)
+
+
+def _story_shown(story: Story) -> search.Shown:
+    url = reverse("story-detail", args=[story.project.key, story.key])
+    return search.Shown(title=story.title, url=url, state=story.state.name, key=story.key)
 
 
 def epics_search(*, project_ids: Collection[int], text: str, state: str | None = None, limit: int) -> search.Ranked:
@@ -893,24 +883,13 @@ def epics_search(*, project_ids: Collection[int], text: str, state: str | None =
     return search.ranked(rows, text, vector=F("search_vector"), fallback=EPIC_FALLBACK, limit=limit)
 
 
+def _epic_shown(epic: Epic) -> search.Shown:
+    return search.Shown(title=epic.name, url=reverse("project-backlog", args=[epic.project.key]) + f"?epic={epic.pk}")
+
+
 def epic_hits(ids: Collection[int], text: str) -> dict[int, search.Hit]:
     rows = Epic.objects.filter(pk__in=list(ids)).select_related("project")
-    document = search.joined("name", "description")
-    return {
-        epic.pk: search.Hit(
-            type="epic",
-            id=epic.pk,
-            project=epic.project.key,
-            key=None,
-            title=epic.name,
-            url=reverse("project-backlog", args=[epic.project.key]) + f"?epic={epic.pk}",
-            state="",
-            highlight=excerpt,
-        )
-        for epic, excerpt in search.with_excerpts(
-            rows, text, document=document, plain=lambda epic: f"{epic.name} {epic.description}"
-        )
-    }
+    return search.hits(rows, text, kind="epic", shown=_epic_shown, fields=("name", "description"))
 
 
 def active_sprint(project: Project | int) -> Sprint | None:

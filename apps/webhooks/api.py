@@ -67,30 +67,29 @@ def _events_field(**kwargs) -> serializers.ListField:
     )
 
 
+def _secret_field(help_text: str) -> serializers.CharField:
+    """The optional ``secret`` of a webhook: kept as written (no trimming), so what signs is what was sent."""
+    return serializers.CharField(
+        min_length=services.SECRET_MIN,
+        max_length=services.SECRET_MAX,
+        trim_whitespace=False,
+        required=False,
+        help_text=help_text,
+    )
+
+
 class WebhookCreateSerializer(StrictSerializer):
     url = serializers.CharField(
         max_length=services.URL_MAX, help_text="An http:// or https:// URL of a public address."
     )
     events = _events_field()
-    secret = serializers.CharField(
-        min_length=services.SECRET_MIN,
-        max_length=services.SECRET_MAX,
-        trim_whitespace=False,
-        required=False,
-        help_text="No surrounding spaces; generated when left out.",
-    )
+    secret = _secret_field("No surrounding spaces; generated when left out.")
 
 
 class WebhookUpdateSerializer(StrictSerializer):
     url = serializers.CharField(max_length=services.URL_MAX, required=False)
     events = _events_field(required=False)
-    secret = serializers.CharField(
-        min_length=services.SECRET_MIN,
-        max_length=services.SECRET_MAX,
-        trim_whitespace=False,
-        required=False,
-        help_text="A new secret, no surrounding spaces.",
-    )
+    secret = _secret_field("A new secret, no surrounding spaces.")
     active = serializers.BooleanField(required=False, help_text="false pauses; true resumes a paused or disabled one.")
 
 

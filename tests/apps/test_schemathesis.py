@@ -16,26 +16,21 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
-from django.db import connection
 
 from apps.intake import services as intake_services
 from apps.web import services as web_services
 from apps.webhooks import services as webhook_services
+from tests.servers import REPO, PrivateRedis, free_port, web_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-REPO = Path(__file__).resolve().parents[2]
 ROLES = ["anonymous", "outsider", "stakeholder", "member", "owner", "admin"]
 EXAMPLES = 5  # per operation and phase
 # The coverage phase sends each operation its systematic cases (every boundary, every wrong type, every enum
@@ -47,99 +42,29 @@ SEED = 20261203
 WORKERS = 2
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(check, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def database_url() -> str:
-    database = connection.settings_dict
-    auth = database["USER"] + (f":{database['PASSWORD']}" if database.get("PASSWORD") else "")
-    return f"postgres://{auth}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
-
-
 @pytest.fixture(scope="module")
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path_factory.mktemp("redis"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-
-    def answers() -> bool:
-        try:
-            return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
-
-    try:
-        wait_until(answers, timeout=20, what="the private redis-server")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")
 def live_api(django_db_setup, django_db_blocker, private_redis: str, tmp_path_factory) -> Iterator[str]:
     """gunicorn on the test database; each test commits its own world (the test is transactional)."""
-    with django_db_blocker.unblock():
-        url = database_url()
     port = free_port()
-    env = {name: value for name, value in os.environ.items() if name != "PROMETHEUS_MULTIPROC_DIR"}
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DJANGO_DEBUG": "0",
-        "DATABASE_URL": url,
-        "REDIS_URL": private_redis,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    env = {
         "SPRINTBOARD_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
         # Caps of report computations in flight (a 429 past them): none of them is ever computed here.
         "SPRINTBOARD_REPORTS_MAX_PENDING_PER_USER": "100000",
         "SPRINTBOARD_REPORTS_MAX_PENDING_PER_PROJECT": "100000",
     }
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--access-logfile", "-"]
     log_path = tmp_path_factory.mktemp("gunicorn") / "server.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--access-logfile", "-"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2)
-                return True
-            except OSError:
-                return server.poll() is not None  # stop waiting: it died (checked below)
-
-        try:
-            wait_until(up, timeout=60, what="gunicorn")
-            assert server.poll() is None, log_path.read_text()[-3000:]
-            yield base
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+    with web_server(command, port=port, redis_url=private_redis, log_path=log_path, env=env) as base:
+        yield base
 
 
 @pytest.fixture

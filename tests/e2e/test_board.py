@@ -38,6 +38,13 @@ def column(page, state) -> object:
     return page.locator(f'ul.column-cell[data-state="{state.pk}"]')
 
 
+def open_panel(page, key: str):
+    """Click a card's link and wait for the side panel's signal that it holds that story (board.js)."""
+    page.locator(f"#card-{key}").get_by_role("link", name=key).click()
+    expect(page.locator(f'#board-panel[data-ready="{key}"]')).to_be_visible()
+    return page.locator("#board-panel")
+
+
 def drag(page, card, target) -> None:
     """A pointer drag in small steps, as a person does it (SortableJS runs in its fallback mode).
 
@@ -79,8 +86,9 @@ def test_a_second_browser_sees_the_move_without_reloading(page, board, browser, 
 
         drag(page, page.locator("#card-DATA-2"), column(page, states["In progress"]))
         expect(page.locator("#board-status")).to_have_text("DATA-2 moved to In progress.")
-        # The poll runs every 1.5 s: the other person sees the card move within 2 s, on the same page.
-        expect(column(other, states["In progress"]).locator("#card-DATA-2")).to_be_visible(timeout=2_000)
+        # The poll runs every 1.5 s: the other person sees the card move at the next poll or the one after
+        # (one may have been under way when the move was saved), on the same page. 5 s leaves room for a busy CPU.
+        expect(column(other, states["In progress"]).locator("#card-DATA-2")).to_be_visible(timeout=5_000)
         assert other.evaluate("window.__notReloaded") is True
     finally:
         other.context.close()
@@ -133,8 +141,7 @@ def test_a_card_moves_with_the_keyboard(page, board):
 
 def test_the_side_panel_blocks_a_card_with_a_reason(page, board):
     """The panel is the story page's ?panel=1 fragment; a change in it refreshes the board."""
-    page.locator("#card-DATA-2").get_by_role("link", name="DATA-2").click()
-    panel = page.locator("#board-panel")
+    panel = open_panel(page, "DATA-2")
     expect(panel.get_by_role("heading", name="DATA-2 Model churn")).to_be_visible()
     expect(panel).to_be_focused()
     panel.get_by_label("Blocked because").fill("Waiting for the warehouse")
@@ -150,8 +157,7 @@ def test_the_side_panel_blocks_a_card_with_a_reason(page, board):
 
 
 def test_the_side_panel_assigns_re_estimates_and_shows_a_stale_change(page, board):
-    page.locator("#card-DATA-1").get_by_role("link", name="DATA-1").click()
-    panel = page.locator("#board-panel")
+    panel = open_panel(page, "DATA-1")
     panel.get_by_label("Assign to").select_option("mia")
     panel.get_by_role("button", name="Assign").click()
     expect(panel.get_by_role("status")).to_contain_text("DATA-1 is assigned to mia.")

@@ -26,6 +26,7 @@ import pytest
 
 from tests.apps.notifications.conftest import eager_celery, smtp  # noqa: F401 - fixtures reused as they are
 from tests.conftest import CI
+from tests.servers import free_port
 
 USER, PASSWORD = "requests", "imap-secret"
 
@@ -62,12 +63,6 @@ service anvil {{
   chroot =
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def dovecot_binary() -> str:

@@ -8,6 +8,7 @@ from apps.intake import services
 from apps.intake.models import Request
 from apps.stories import services as story_services
 from apps.stories.models import Story, StoryEvent
+from tests.apps.intake.helpers import email_request
 from tests.apps.test_api_robustness import WRONG_VALUES, assert_clean_4xx
 
 pytestmark = pytest.mark.django_db
@@ -168,22 +169,8 @@ def test_groups_span_every_channel_and_count_the_asks_of_each(world, ask, client
     ask("stakeholder", "Churn dashboard for marketing")
     ask("owner", "Marketing churn dashboards", channel="meeting")
     ask("member", "Export revenue to CSV")
-    mailed = services.request_submit_email(
-        project=world.project,
-        sender="client@elsewhere.org",
-        message_id="<g@x>",
-        subject="Churn dashboard, marketing",
-        body="",
-        answer=False,
-    )
-    folded = services.request_submit_email(
-        project=world.project,
-        sender="cfo@elsewhere.org",
-        message_id="<h@x>",
-        subject="Marketing churn dashboard",
-        body="",
-        answer=False,
-    )
+    mailed = email_request(world.project, "Churn dashboard, marketing")
+    folded = email_request(world.project, "Marketing churn dashboard", sender="cfo@elsewhere.org")
     services.request_merge(request=folded, into=mailed, actor=people["owner"])
     groups = client_for("stakeholder").get("/api/v1/projects/DATA/requests/groups/").json()["results"]
     assert [(g["count"], g["asks"], g["channels"]) for g in groups] == [
@@ -207,13 +194,6 @@ def test_the_queue_filters_by_channel(world, ask, client_for):
 
 
 def test_an_emailed_request_shows_its_sender_address(world, client_for):
-    created = services.request_submit_email(
-        project=world.project,
-        sender="client@elsewhere.org",
-        message_id="<s@x>",
-        subject="Export",
-        body="",
-        answer=False,
-    )
+    created = email_request(world.project, "Export")
     body = client_for("stakeholder").get(f"/api/v1/requests/{created.pk}/").json()
     assert (body["channel"], body["requester"], body["requester_email"]) == ("email", None, "client@elsewhere.org")

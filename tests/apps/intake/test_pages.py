@@ -8,6 +8,7 @@ from django.urls import reverse
 from apps.intake import services
 from apps.intake.models import Request
 from apps.stories.models import Story
+from tests.apps.intake.helpers import email_request
 
 pytestmark = pytest.mark.django_db
 
@@ -137,14 +138,7 @@ def test_the_groups_show_the_asks_of_each_channel_and_the_queue_filters_by_chann
     meeting = services.request_submit(
         project=project, requester=people["owner"], title="Marketing churn dashboards", channel="meeting"
     )
-    mailed = services.request_submit_email(
-        project=project,
-        sender="client@elsewhere.org",
-        message_id="<p@x>",
-        subject="A churn dashboard, marketing",
-        body="",
-        answer=False,
-    )
+    mailed = email_request(project, "A churn dashboard, marketing")
     client = as_user("owner")
     page = client.get(url()).content.decode()
     assert "3 asks:" in page and ">Email 1<" in page and ">Meeting 1<" in page and ">Web 1<" in page
@@ -170,14 +164,7 @@ def test_the_groups_show_the_asks_of_each_channel_and_the_queue_filters_by_chann
 def test_an_emailed_sender_follows_the_request_without_an_account(project, people, client):
     from apps.intake import mail
 
-    request = services.request_submit_email(
-        project=project,
-        sender="client@elsewhere.org",
-        message_id="<f@x>",
-        subject="Export revenue",
-        body="",
-        answer=False,
-    )
+    request = email_request(project, "Export revenue")
     services.request_accept(request=request, actor=people["owner"])
     page = client.get(reverse("request-follow", kwargs={"token": mail.follow_token(request.pk)}))
     assert page.status_code == 200

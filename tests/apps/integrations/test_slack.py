@@ -65,7 +65,9 @@ def test_an_empty_ask_answers_the_usage_and_files_nothing(slack, text):
     assert not Request.objects.exists()
 
 
-@pytest.mark.parametrize("age", [301, 3600, -301])
+# A future timestamp comes closer while the request runs: -301 was accepted once the request took over a second
+# (a busy CI machine), so the future case is a minute past the limit. A past one only grows older.
+@pytest.mark.parametrize("age", [301, 3600, -360])
 def test_a_replayed_or_future_timestamp_is_401_even_correctly_signed(slack, age):
     answer = slack(slack_form(), timestamp=str(int(time.time()) - age))
     assert answer.status_code == 401

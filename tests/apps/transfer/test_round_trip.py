@@ -39,6 +39,7 @@ from apps.stories.selectors import engine_input
 from apps.transfer import services
 from apps.web.demo import seed_demo
 from sprintboard.history import replay
+from tests.apps.intake.helpers import email_request
 
 pytestmark = pytest.mark.django_db
 
@@ -89,14 +90,7 @@ def _more_history(project: Project) -> None:
     intake_services.request_accept(request=asks[0], actor=owner)
     intake_services.request_merge(request=asks[1], into=asks[0], actor=owner)
     intake_services.request_decline(request=asks[2], actor=owner, reason="Not a data question.")
-    intake_services.request_submit_email(
-        project=project,
-        sender="client@elsewhere.org",
-        message_id="<rt@x>",
-        subject="Churn by country",
-        body="",
-        answer=False,
-    )
+    email_request(project, "Churn by country")
     _links(project, owner)
     integration_services.integration_update(
         project=project,

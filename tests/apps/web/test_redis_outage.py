@@ -9,13 +9,8 @@ miss; a report asked for while the broker is down answers that it could not be q
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import re
-import shutil
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,63 +22,9 @@ import redis
 from django.db import connection
 
 from apps.stories import services
+from tests.servers import PrivateRedis, free_port, wait_until, web_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(check, *, timeout: float = 20.0, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, on a free port, with nothing saved to disk."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.tmp = tmp
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed (apt-get install redis-server)")
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self.answers, what="the private redis-server")
-
-    def answers(self) -> bool:
-        try:
-            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
-        assert not self.answers()
 
 
 @pytest.fixture
@@ -97,46 +38,15 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 @pytest.fixture
 def live_server_on(private_redis: PrivateRedis, tmp_path: Path) -> Iterator[str]:
     """``manage.py runserver`` on this test's database, with the private Redis as cache and broker."""
-    database = connection.settings_dict
-    url = (
-        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
-    )
-    if database.get("PASSWORD"):
-        url = url.replace("@", f":{database['PASSWORD']}@", 1)
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DJANGO_DEBUG": "0",
-        "DATABASE_URL": url,
-        "REDIS_URL": private_redis.url,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "SPRINTBOARD_SQLITE_PATH": str(tmp_path / "unused.sqlite3"),
-    }
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            return True
-        except OSError:
-            return False
-
+    command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    env = {"SPRINTBOARD_SQLITE_PATH": str(tmp_path / "unused.sqlite3")}
     try:
-        wait_until(up, timeout=60, what="the live server")
-        yield base
+        with web_server(
+            command, port=port, redis_url=private_redis.url, log_path=tmp_path / "server.log", env=env
+        ) as base:
+            yield base
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
         connection.close()
 
 

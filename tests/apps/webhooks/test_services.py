@@ -14,6 +14,7 @@ from apps.intake import services as intake_services
 from apps.stories import services as story_services
 from apps.webhooks import services
 from apps.webhooks.models import Delivery, DeliveryStatus, Webhook
+from tests.apps.intake.helpers import email_request
 from tests.apps.webhooks.conftest import verify
 
 pytestmark = pytest.mark.django_db
@@ -138,9 +139,7 @@ def test_deliverable_and_request_events(hook, project, people, receiver):
 
 
 def test_an_emailed_request_names_its_sender_address(hook, project, receiver):
-    intake_services.request_submit_email(
-        project=project, sender="client@elsewhere.org", message_id="<wh@x>", subject="Churn", body="", answer=False
-    )
+    email_request(project, "Churn")
     services.deliveries_send(webhook_id=hook.pk)
     [submitted] = bodies(receiver)
     request = submitted["data"]["request"]
