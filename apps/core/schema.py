@@ -6,6 +6,8 @@ from ``api_support``.)
 What it adds, so the schema says what the API does (schemathesis checks it against a live server):
 - a request body read by a ``StrictSerializer`` has ``additionalProperties: false`` (an unknown field is a 400)
   and its ``one_of`` as ``oneOf`` (or ``not``/``anyOf`` for "at most one");
+- a request body's text field that DRF trims and that may not be blank has ``pattern: \\S`` unless it has
+  its own regex (DRF strips the whitespace, so " " or "\\n" is as blank as "" and a 400);
 - a text query parameter has ``minLength: 1`` (an empty one is a 400, as every query parameter, see
   ``api_support.check_query``);
 - a view with ``CsvDownloads`` documents its ``?format=csv`` answer as ``text/csv``;
@@ -17,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import Direction, OpenApiResponse
+from rest_framework import serializers
 
 from apps.core.api_base import StrictSerializer
 from apps.core.api_support import CsvDownloads, ErrorSerializer
@@ -29,6 +33,7 @@ PAGE_ERRORS = {
     "400": "Invalid input: each error names the field and the problem (a page or page_size out of range too).",
     "404": "No such resource, or not visible to the caller; or a page past the last one.",
 }
+NOT_BLANK = r"\S"  # at least one character that is not whitespace: what is left once DRF has trimmed it
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string", "description": "With format=csv: the list as a CSV file."}}}
 
 
@@ -44,6 +49,21 @@ class AutoSchema(openapi.AutoSchema):
             elif names:
                 pairs = [[a, b] for index, a in enumerate(names) for b in names[index + 1 :]]
                 schema["not"] = {"anyOf": [{"required": pair} for pair in pairs]}
+        return schema
+
+    def _map_serializer_field(self, field: Any, direction: Direction, bypass_extensions: bool = False) -> Any:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and field.trim_whitespace
+            and not field.allow_blank
+            and isinstance(schema, dict)
+            and schema.get("type") == "string"
+            and not {"pattern", "format", "enum"} & schema.keys()
+            and not any(isinstance(validator, RegexValidator) for validator in field.validators)
+        ):  # a field's own regex (added after this, if the schema has no pattern yet) says what it accepts
+            schema["pattern"] = NOT_BLANK
         return schema
 
     def _get_request_for_media_type(self, serializer: Any, direction: Direction = "request") -> Any:

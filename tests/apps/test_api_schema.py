@@ -103,3 +103,25 @@ def test_story_links_are_documented(schema):
     assert set(create["properties"]) == {"kind", "target"} and set(create["required"]) == {"kind", "target"}
     detail = schema["paths"]["/api/v1/stories/{story_key}/links/{link_id}/"]
     assert set(detail) == {"delete"} and "204" in detail["delete"]["responses"]
+
+
+def test_text_that_whitespace_alone_leaves_blank_is_documented_as_needing_a_character(schema):
+    """DRF trims a CharField, so " " or "\\n" is as blank as "" (a 400): the schema asks for a non-space."""
+    reason = schema["components"]["schemas"]["RequestDeclineRequest"]["properties"]["reason"]
+    assert reason["pattern"] == r"\S" and reason["minLength"] == 1
+    story = schema["components"]["schemas"]["StoryCreateRequest"]["properties"]
+    assert story["title"]["pattern"] == r"\S"
+    assert "pattern" not in story["description"]  # may be blank
+
+
+def test_a_fields_own_pattern_is_kept(schema):
+    key = schema["components"]["schemas"]["ProjectCreateRequest"]["properties"]["key"]
+    assert key["pattern"] == "^[A-Z]{2,10}$"
+    listing = schema["paths"]["/api/v1/projects/{key}/stories/"]["get"]["parameters"]
+    sprint = next(p for p in listing if p["name"] == "sprint")["schema"]
+    assert sprint["pattern"] == "^(none|[0-9]{1,18})$"
+
+
+def test_answers_have_no_non_blank_pattern(schema):
+    story = schema["components"]["schemas"]["Story"]["properties"]
+    assert "pattern" not in story["title"]
