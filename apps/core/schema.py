@@ -12,7 +12,9 @@ What it adds, so the schema says what the API does (schemathesis checks it again
   ``api_support.check_query``);
 - a view with ``CsvDownloads`` documents its ``?format=csv`` answer as ``text/csv``;
 - every paginated list documents the 400 of a bad ``page`` or ``page_size`` and the 404 past the last page;
-- every throttled operation documents its 429.
+- every throttled operation documents its 429;
+- every operation documents the 414 the web server (gunicorn) answers, as HTML and before the API sees the
+  request, when the request line is longer than it accepts (``limit_request_line``, 4,094 bytes by default).
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ PAGE_ERRORS = {
 }
 NOT_BLANK = r"\S"  # at least one character that is not whitespace: what is left once DRF has trimmed it
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string", "description": "With format=csv: the list as a CSV file."}}}
+
+
+URI_TOO_LONG = {
+    "description": "The path and query string are longer than the web server accepts (4,094 bytes with the "
+    "chart's gunicorn): answered by the server itself, as an HTML page, before the API reads the request.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -99,4 +108,5 @@ class AutoSchema(openapi.AutoSchema):
             responses["429"] = self._get_response_for_code(
                 OpenApiResponse(ErrorSerializer, description=THROTTLED), "429", direction=direction
             )
+        responses["414"] = URI_TOO_LONG
         return responses

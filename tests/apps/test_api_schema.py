@@ -66,6 +66,14 @@ def test_every_operation_documents_throttling(schema):
                 assert "Retry-After" in operation["responses"]["429"]["description"]
 
 
+def test_every_operation_documents_the_web_server_s_414_as_html(schema):
+    """gunicorn answers a request line past ``limit_request_line`` itself, before Django: the schema says so."""
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method in {"get", "post", "patch", "put", "delete"}:
+                assert list(operation["responses"]["414"]["content"]) == ["text/html"], (method, path)
+
+
 def test_search_documents_its_parameters_and_results(schema):
     read = schema["paths"]["/api/v1/search/"]["get"]
     names = {parameter["name"] for parameter in read["parameters"]}
