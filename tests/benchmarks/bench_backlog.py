@@ -153,6 +153,10 @@ def counting():
         tally["statements"] += 1
         if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
             tally["rows"] += max(context["cursor"].rowcount, 0)
+        elif sql.startswith("WITH w0 AS ("):  # the event writer's one round trip answers the rows of each part
+            cursor = context["cursor"]
+            tally["rows"] += sum(cursor.fetchone())
+            cursor.scroll(0, mode="absolute")  # the writer reads the same row
         return result
 
     with connection.execute_wrapper(wrapper):

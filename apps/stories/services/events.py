@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Field, Model
 from django.utils import timezone
 
@@ -130,13 +130,15 @@ def _append_event_rows(
         + (actor_id, "", change.to_name, at)
         for offset, (story, change) in enumerate(rows)
     ]
-    _write(
+    written = _write(
         [
             *saves,
             _update_sql(project, ("last_event_seq", "last_event_at", "flow_seq")),
             _insert_sql(StoryEvent, EVENT_COLUMNS, events),
         ]
     )
+    if written != [1] * (len(saves) + 1) + [len(events)]:  # a row saved by its primary key is gone: as save() would
+        raise DatabaseError(f"A story's change did not write what it had to (rows written: {written}).")
     signals.events_appended.send(
         sender=StoryEvent,
         project_id=project.pk,
@@ -178,18 +180,20 @@ def _quote(name: str | None) -> str:
     return connection.ops.quote_name(name)
 
 
-def _write(statements: Sequence[Statement]) -> None:
-    """Run data-modifying statements in one round trip on PostgreSQL (each before the last as a CTE: they touch
-    different rows and read nothing the others write), one after another elsewhere (SQLite has no DML in CTEs)."""
+def _write(statements: Sequence[Statement]) -> list[int]:
+    """Run data-modifying statements in one round trip on PostgreSQL (as CTEs: they touch different rows and
+    read nothing the others write), one after another elsewhere (SQLite has no DML in CTEs); the rows each wrote."""
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
+            written = []
             for sql, params in statements:
                 cursor.execute(sql, params)
-            return
-        *before, (last_sql, last_params) = statements
-        ctes = ", ".join(f"w{index} AS ({sql})" for index, (sql, _) in enumerate(before))
-        params = [value for _, values in before for value in values]
-        cursor.execute((f"WITH {ctes} " if before else "") + last_sql, [*params, *last_params])
+                written.append(cursor.rowcount)
+            return written
+        ctes = ", ".join(f"w{index} AS ({sql} RETURNING 1)" for index, (sql, _) in enumerate(statements))
+        counts = ", ".join(f"(SELECT count(*) FROM w{index})" for index in range(len(statements)))  # noqa: S608
+        cursor.execute(f"WITH {ctes} SELECT {counts}", [value for _, values in statements for value in values])
+        return list(cursor.fetchone() or ())
 
 
 def lock_project(project_id: int, at: datetime | None) -> tuple[Project, datetime]:

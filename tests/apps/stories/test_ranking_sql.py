@@ -14,13 +14,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Subquery
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from apps.projects.events import Change
+from apps.projects.models import Project
 from apps.stories import selectors, services
-from apps.stories.models import Story, StoryEvent
-from apps.stories.services import ranking
+from apps.stories.models import EventKind, Story, StoryEvent
+from apps.stories.services import events, ranking
 from apps.stories.services.ranking import Spot, _spot
 from tests.deploy.environment import REPO, app_environment
 
@@ -98,7 +101,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from apps.projects import services as project_services
 from apps.stories import services, selectors
-from apps.stories.models import Story, StoryEvent
+from django.utils import timezone
+
+from apps.projects.events import Change
+from apps.projects.models import Project
+from apps.stories.models import EventKind, Story, StoryEvent
 
 owner = get_user_model().objects.create_user("owner")
 data = project_services.project_create(creator=owner, key="DATA", name="Data")
@@ -151,3 +158,22 @@ def test_a_rebalance_reads_a_window_and_keeps_every_order_in_a_packed_backlog(pr
     assert [pk for pk, _ in ranks] == expected
     assert max(len(rank) for _, rank in ranks) <= 12
     assert StoryEvent.objects.filter(project=project, kind="rebalanced").exists()
+
+
+def test_a_save_that_finds_no_row_is_an_error_not_a_lost_write(project, people):
+    """The one-round-trip save checks what each part wrote, as Django's ``save(update_fields=...)`` does."""
+    owner = people["owner"]
+    story = services.story_create(project=project, actor=owner, title="One")
+    ghost = Story.objects.get(pk=story.pk)
+    ghost.pk = story.pk + 1000  # no such row
+    with pytest.raises(DatabaseError, match="did not write"), transaction.atomic():
+        project_row = Project.objects.select_for_update().get(pk=project.pk)
+        events._append_events(
+            project_row,
+            ghost,
+            [Change(EventKind.RANK, "", story.rank, "0")],
+            actor=owner,
+            at=timezone.now(),
+            story_columns=["rank"],
+        )
+    assert not StoryEvent.objects.filter(story=story, kind="rank").exists()
