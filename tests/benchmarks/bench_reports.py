@@ -12,7 +12,6 @@ Run ``python tests/benchmarks/bench_reports.py [--stories N]``. Not collected by
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -42,93 +41,14 @@ def timed(label: str, work: Callable[[], object], *, repeat: int = 1) -> tuple[f
 
 
 def load(generated, *, key: str):  # noqa: ANN001, ANN201 - a generator Project in, a Django Project out
-    from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
+    from django.db import connection
 
-    from apps.projects.models import Project, WorkflowState
-    from apps.stories.models import Sprint, Story
-    from tests.sprintboard.generator import PEOPLE
+    from tests.generated import load_generated
 
-    users = {name: get_user_model().objects.get_or_create(username=name)[0].pk for name in PEOPLE}
-    with transaction.atomic():
-        project = Project.objects.create(
-            key=key,
-            name=f"Bench {key}",
-            timezone=generated.tz,
-            last_event_seq=len(generated.events),
-            last_story_number=len(generated.stories),
-        )
-        offset = 1000 * (Project.objects.count())  # keep state/sprint/story ids distinct between projects
-        WorkflowState.objects.bulk_create(
-            WorkflowState(id=offset + s.id, project=project, name=s.name, position=s.position, category=s.category)
-            for s in generated.workflow
-        )
-        Sprint.objects.bulk_create(
-            Sprint(
-                id=offset + s.id,
-                project=project,
-                name=s.name,
-                start=s.start,
-                end=s.end,
-                started_at=s.started_at,
-                closed_at=s.closed_at,
-                status="closed" if s.closed_at else "active",
-            )
-            for s in generated.sprints
-        )
-        first_state = offset + generated.workflow[0].id
-        story_base = 10_000_000 * (Project.objects.count())
-        Story.objects.bulk_create(
-            (
-                Story(
-                    id=story_base + s.id,
-                    project=project,
-                    number=s.id,
-                    key=f"{key}-{s.id}",
-                    title=f"Story {s.id}",
-                    kind=s.kind,
-                    state_id=first_state,
-                    rank=f"a{s.id:08d}",
-                    created_at=s.created_at,
-                    updated_at=s.created_at,
-                )
-                for s in generated.stories
-            ),
-            batch_size=5000,
-        )
-
-        def shifted(field: str | None, value: object) -> object:
-            if field == "state" and isinstance(value, int):
-                return offset + value
-            if field == "sprint" and isinstance(value, int):
-                return offset + value
-            if isinstance(value, dict):
-                return {k: shifted(k, v) for k, v in value.items()}
-            return value
-
-        columns = "project_id, seq, story_id, kind, field, from_value, to_value, actor_id, at"
-        with (
-            connection.cursor() as cursor,
-            cursor.connection.cursor().copy(f"COPY stories_storyevent ({columns}) FROM STDIN") as copy,
-        ):
-            for e in generated.events:
-                field = e.field or ("state" if e.kind == "state" else "sprint" if e.kind == "sprint" else e.field)
-                copy.write_row(
-                    (
-                        project.pk,
-                        e.seq,
-                        story_base + e.story_id,
-                        e.kind,
-                        e.field or "",
-                        json.dumps(shifted(field, e.from_value)),
-                        json.dumps(shifted(field, e.to_value)),
-                        users.get(e.actor),
-                        e.at,
-                    )
-                )
+    project = load_generated(generated, key=key)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE stories_storyevent")
-    return project, offset
+    return project
 
 
 def main() -> None:
@@ -197,7 +117,7 @@ def main() -> None:
     )
 
     small = generate(seed=args.seed + 1, stories=2_400, sprints=8, steps=(8, 34), tz="Europe/Amsterdam")
-    loaded, offset = load(small, key="SPRINT")
+    loaded = load(small, key="SPRINT")
     small_data = engine_input(loaded)
     history = replay(
         small_data.events,

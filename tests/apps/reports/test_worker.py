@@ -21,7 +21,8 @@ from apps.reports.tasks import reports_sweep_task
 from apps.stories.selectors import engine_input
 from sprintboard.records import to_jsonable
 from sprintboard.sprints import sprint_report
-from tests.apps.reports.conftest import build_history, load_generated, wait_for
+from tests.apps.reports.conftest import build_history, wait_for
+from tests.generated import load_generated
 from tests.sprintboard.generator import generate
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
