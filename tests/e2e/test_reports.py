@@ -76,6 +76,10 @@ def test_the_flow_page_draws_its_charts_with_the_api_s_numbers(page, login, demo
     assert [row[0] for row in table_rows(page, "table-cycle-times")] == [c["key"] for c in api["cycle_times"]]
     cfd_last = table_rows(page, "table-cfd")[-1]
     assert cfd_last == [api["cfd"][-1]["date"], *(number(api["cfd"][-1]["counts"][str(s)]) for s in api["states"])]
+    # Issue 15 item 9: time in state shows the started states; Backlog and Done only in the fold of every state.
+    started = [t["name"] for t in api["time_in_state"] if t.get("category") in ("active", "waiting")]
+    assert started and [row[0] for row in table_rows(page, "table-time-in-state")] == started
+    assert {"Backlog", "Done"} <= {row[0] for row in table_rows(page, "table-time-in-every-state")}
     snapshot("flow")
 
 
