@@ -130,14 +130,10 @@ def _append_event_rows(
         + (actor_id, "", change.to_name, at)
         for offset, (story, change) in enumerate(rows)
     ]
-    written = _write(
-        [
-            *saves,
-            _update_sql(project, ("last_event_seq", "last_event_at", "flow_seq")),
-            _insert_sql(StoryEvent, EVENT_COLUMNS, events),
-        ]
-    )
-    if written != [1] * (len(saves) + 1) + [len(events)]:  # a row saved by its primary key is gone: as save() would
+    inserts = _insert_sql(StoryEvent, EVENT_COLUMNS, events)
+    written = _write([*saves, _update_sql(project, ("last_event_seq", "last_event_at", "flow_seq")), *inserts])
+    if written[: len(saves) + 1] != [1] * (len(saves) + 1) or sum(written[len(saves) + 1 :]) != len(events):
+        # a row saved by its primary key is gone (save(update_fields=...) raises too)
         raise DatabaseError(f"A story's change did not write what it had to (rows written: {written}).")
     signals.events_appended.send(
         sender=StoryEvent,
@@ -158,15 +154,21 @@ def _update_sql(row: Model, columns: Sequence[str]) -> Statement:
     return f"UPDATE {table} SET {assignments} WHERE {pk} = %s", [*values, row.pk]  # noqa: S608
 
 
-def _insert_sql(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Statement:
-    """A multi-row ``INSERT`` of ``rows`` (one value per column; relations by id), prepared as Django saves them."""
+def _insert_sql(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Statement]:
+    """Multi-row ``INSERT``s of ``rows`` (one value per column; relations by id), prepared as Django saves them,
+    as many rows each as the database takes parameters (``bulk_batch_size``: SQLite's limit)."""
     fields = _fields(model, columns)
     names = ", ".join(_quote(field.column) for field in fields)
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
-    values = [
-        field.get_db_prep_save(value, connection) for row in rows for field, value in zip(fields, row, strict=True)
-    ]
-    return f"INSERT INTO {_quote(model._meta.db_table)} ({names}) VALUES {placeholders}", values  # noqa: S608
+    size = max(1, connection.ops.bulk_batch_size(fields, rows))
+    statements = []
+    for first in range(0, len(rows), size):
+        batch = rows[first : first + size]
+        placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(batch))
+        values = [
+            field.get_db_prep_save(value, connection) for row in batch for field, value in zip(fields, row, strict=True)
+        ]
+        statements.append((f"INSERT INTO {_quote(model._meta.db_table)} ({names}) VALUES {placeholders}", values))  # noqa: S608
+    return statements
 
 
 def _fields(model: type[Model], names: Sequence[str]) -> list[Field]:
