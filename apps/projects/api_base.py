@@ -52,11 +52,16 @@ class ApiView(GenericAPIView):
             return found
         user = self.request.user
         found = rows.select_related("project").annotate(caller_role=role_in_project(user)).filter(**lookup).first()
+        return self.authorised(found, minimum, missing=missing)
+
+    def authorised(self, found: M | None, minimum: str, *, missing: str) -> M:
+        """``found``, read with its project and the caller's role in it (``caller_role``), once that role is at
+        least ``minimum``; None: a 404 saying ``missing``."""
         if found is None:
             raise NotFound(missing)
         # Every row an API view scopes has a project (the bound of M, Model, cannot say so).
         project, role = found.project, found.caller_role  # type: ignore[attr-defined]
-        self.membership = require_role(user=user, project=project, minimum=minimum, role=role)
+        self.membership = require_role(user=self.request.user, project=project, minimum=minimum, role=role)
         return found
 
     def membership_allows(self, minimum: str) -> bool:

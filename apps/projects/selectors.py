@@ -29,6 +29,13 @@ def role_in_project(user: User | AnonymousUser) -> Subquery | Value:
     return Subquery(Membership.objects.filter(project=OuterRef("project_id"), user=user.pk).values("role")[:1])
 
 
+# ``role_in_project`` as a column of a hand-built SELECT (apps/core/rows.py) whose row has the alias t0; %s: the
+# user's id (None: no role).
+ROLE_IN_PROJECT_SQL = (
+    f"(SELECT m.role FROM {Membership._meta.db_table} m WHERE m.project_id = t0.project_id AND m.user_id = %s LIMIT 1)"  # noqa: S608
+)
+
+
 def require_role(
     *, user: User | AnonymousUser, project: Project, minimum: str, role: str | None | object = UNREAD
 ) -> Membership:

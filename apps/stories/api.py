@@ -13,9 +13,10 @@ from rest_framework.response import Response
 
 from apps.core.api_support import CsvDownloads, error_responses
 from apps.core.errors import InvalidInput, NotFound, PermissionDenied
+from apps.core.rows import RowQuery
 from apps.projects.api_base import ApiView
 from apps.projects.models import Project, Role
-from apps.projects.selectors import ROLE_NAMES
+from apps.projects.selectors import ROLE_IN_PROJECT_SQL, ROLE_NAMES
 from apps.stories import exports, link_selectors, selectors, services
 from apps.stories import serializers as s
 from apps.stories.models import Comment, Epic, Label, Sprint, Story, StoryEvent
@@ -39,13 +40,20 @@ def stories_with_relations() -> QuerySet[Story]:
     return Story.objects.select_related("project", "state", "assignee").prefetch_related("labels").order_by("rank")
 
 
+# A story by key with its project and the caller's role: every write under /stories/{KEY}/ starts with it.
+STORY_BY_KEY = RowQuery(Story, by="key", related=("project",), extra={"caller_role": ROLE_IN_PROJECT_SQL})
+
+
 class StoryScoped(ApiView):
     """Views under /stories/{KEY}/: the story's project decides who may do what."""
 
     def story(self, key: str, minimum: str = READ, *, deleted: bool = False, full: bool = False) -> Story:
         """The story and the caller's role in its project; ``full`` also loads what its JSON shows."""
-        stories = stories_with_relations() if full else Story.objects.all()
-        story = self.scoped(stories, minimum, missing=f"There is no story {key}.", key=key)
+        missing = f"There is no story {key}."
+        if full:
+            story = self.scoped(stories_with_relations(), minimum, missing=missing, key=key)
+        else:
+            story = self.authorised(STORY_BY_KEY.first(key, self.request.user.pk), minimum, missing=missing)
         if story.is_deleted and not deleted:
             raise NotFound(f"{story.key} has been deleted; restore it first.")
         return story

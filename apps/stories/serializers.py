@@ -9,19 +9,19 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.api_base import StrictSerializer, id_field
+from apps.core.api_base import FieldsBuiltOnce, StrictSerializer, id_field
 from apps.core.api_support import LogEventSerializer
 from apps.core.errors import InvalidInput
 from apps.deliverables.models import Deliverable
 from apps.projects.models import Category, Membership, Project, WorkflowState
 from apps.stories import services
 from apps.stories.models import Comment, Epic, Label, LinkKind, Sprint, Story, StoryEvent, StoryKind
-from apps.stories.selectors import points_value
+from apps.stories.selectors import label_names, points_value
 
 # --- Output -------------------------------------------------------------------------
 
 
-class StorySerializer(serializers.ModelSerializer):
+class StorySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     project = serializers.CharField(source="project.key", read_only=True)
     points = serializers.SerializerMethodField()
     state = serializers.IntegerField(source="state_id")
@@ -68,7 +68,7 @@ class StorySerializer(serializers.ModelSerializer):
         return points_value(story.points)
 
     def get_labels(self, story: Story) -> list[str]:
-        return sorted(label.name for label in story.labels.all())
+        return label_names(story)
 
     def get_assignee(self, story: Story) -> str | None:
         return story.assignee.username if story.assignee else None

@@ -12,6 +12,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from apps.core.errors import Conflict, NotFound, StaleVersion
+from apps.core.rows import RowQuery
 from apps.projects.events import Change
 from apps.projects.models import Project
 from apps.stories import signals
@@ -171,6 +172,26 @@ def _insert_sql(model: type[Model], columns: Sequence[str], rows: Sequence[Seque
     return statements
 
 
+def _update_each_sql(model: type[Model], column: str, values: Sequence[tuple[int, Any]]) -> list[Statement]:
+    """``UPDATE``s giving ``column`` of each row (by primary key) its own value: ``CASE`` over the keys, as many
+    rows a statement as the database takes parameters (what ``bulk_update`` writes, without its cost in Python)."""
+    (field,), pk = _fields(model, [column]), model._meta.pk
+    size = max(1, connection.ops.bulk_batch_size([pk, field, pk], values))  # three parameters a row
+    table, name, key = _quote(model._meta.db_table), _quote(field.column), _quote(pk.column)
+    statements = []
+    for first in range(0, len(values), size):
+        batch = values[first : first + size]
+        cases = " ".join(["WHEN %s THEN %s"] * len(batch))
+        params = [value for pk_value, new in batch for value in (pk_value, field.get_db_prep_save(new, connection))]
+        statements.append(
+            (
+                f"UPDATE {table} SET {name} = CASE {key} {cases} END WHERE {key} IN ({', '.join(['%s'] * len(batch))})",  # noqa: S608
+                [*params, *(pk_value for pk_value, _ in batch)],
+            )
+        )
+    return statements
+
+
 def _fields(model: type[Model], names: Sequence[str]) -> list[Field]:
     fields = [model._meta.get_field(name) for name in names]
     assert all(isinstance(field, Field) for field in fields), names  # columns, not reverse relations
@@ -198,9 +219,14 @@ def _write(statements: Sequence[Statement]) -> list[int]:
         return list(cursor.fetchone() or ())
 
 
+# Every write takes both locks: read by statements built once (apps/core/rows.py says why).
+PROJECT_LOCK = RowQuery(Project, lock=True)
+STORY_LOCK = RowQuery(Story, related=("state", "sprint", "assignee"), lock=True)
+
+
 def lock_project(project_id: int, at: datetime | None) -> tuple[Project, datetime]:
     """Lock a project's row (every writer of its stories does, first) and take the change's time."""
-    project = Project.objects.select_for_update().get(pk=project_id)
+    project = PROJECT_LOCK.get(project_id)
     return project, event_time(project, at)
 
 
@@ -208,9 +234,7 @@ def _lock(
     story: Story, *, expected_version: int | None, at: datetime | None, allow_deleted: bool = False
 ) -> tuple[Project, Story, datetime]:
     project, at = lock_project(story.project_id, at)
-    locked = (
-        Story.objects.select_for_update(of=("self",)).select_related("state", "sprint", "assignee").get(pk=story.pk)
-    )
+    locked = STORY_LOCK.get(story.pk)
     locked.project = project  # the row just locked: its counters are the ones the events continue
     if locked.deleted_at is not None and not allow_deleted:
         raise NotFound(f"{locked.key} has been deleted.")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.db import connection
-from django.db.models import Max, QuerySet
+from django.db import DatabaseError, connection
 
 from apps.core.errors import InvalidInput
 from apps.projects.events import Change
@@ -17,6 +16,7 @@ from apps.stories.models import (
     Story,
 )
 from apps.stories.selectors import Placement, list_filter
+from apps.stories.services.events import _update_each_sql, _write
 from sprintboard import ranking
 
 
@@ -31,9 +31,9 @@ class Spot(NamedTuple):
 
 def _spot(project: Project, placement: Placement, sprint: Sprint | None, moving: int | None) -> Spot:
     """The spot of ``placement`` in ``sprint``'s list (the backlog for None), ``moving`` left out: one query."""
-    everyone = Story.objects.filter(project=project).exclude(pk=moving)  # pk=None excludes no row
     if placement.position is not None:
-        return _edge_spot(everyone, project, placement.position == "top", sprint, moving)
+        return _edge_spot(project, placement.position == "top", sprint, moving)
+    everyone = Story.objects.filter(project=project).exclude(pk=moving)  # pk=None excludes no row
     if placement.before is not None:
         below = everyone.filter(rank__lt=placement.before.rank).order_by("-rank").values_list("rank", flat=True).first()
         return Spot(below, placement.before.rank)
@@ -53,14 +53,12 @@ STORY_TABLE = Story._meta.db_table
 STATE_TABLE = WorkflowState._meta.db_table
 
 
-def _edge_spot(
-    everyone: QuerySet[Story], project: Project, top: bool, sprint: Sprint | None, moving: int | None
-) -> Spot:
-    """The list's first (or last) key and the project's next key beyond it, in one statement.
+def _edge_spot(project: Project, top: bool, sprint: Sprint | None, moving: int | None) -> Spot:
+    """The list's first (or last) key and the project's next key beyond it, in one statement (two for an empty list).
 
     Written out in SQL because moving a story to the top of the backlog is the hottest write there is and
     building this query with the ORM cost more than running it. The list is ``selectors.list_filter``'s
-    (tests/apps/stories/test_ranking_sql.py holds the two equal); ``everyone`` answers the rare empty list.
+    (tests/apps/stories/test_ranking_sql.py holds the two equal).
     """
     params: dict[str, str | int | None] = {
         "project": project.pk,
@@ -83,8 +81,12 @@ def _edge_spot(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = [rank for (rank,) in cursor.fetchall()]
-    if not keys:  # an empty list: below every key there is
-        return Spot(everyone.aggregate(m=Max("rank"))["m"], None)
+        if not keys:  # an empty list: below every key there is
+            cursor.execute(
+                f"SELECT MAX(s.rank) FROM {STORY_TABLE} s WHERE s.project_id = %(project)s AND s.id <> %(moving)s",  # noqa: S608
+                params,
+            )
+            return Spot(cursor.fetchone()[0], None)
     beyond = keys[1] if len(keys) > 1 else None
     return Spot(beyond, keys[0], keys[0]) if top else Spot(keys[0], beyond, keys[0])
 
@@ -124,9 +126,9 @@ def _rebalance_around(project: Project, lower: str | None, moving: int | None) -
     index = len(below)
     window = rows[start:stop]
     new_keys = fresh[: index - start] + fresh[index - start + 1 :]
-    Story.objects.bulk_update(
-        [Story(pk=pk, rank=key) for (pk, _, _), key in zip(window, new_keys, strict=True)], ["rank"]
-    )
+    keys = [(pk, key) for (pk, _, _), key in zip(window, new_keys, strict=True)]
+    if keys and sum(_write(_update_each_sql(Story, "rank", keys))) != len(keys):
+        raise DatabaseError("A rebalance did not rewrite every key it read.")
     return fresh[index - start], {story_key: key for (_, story_key, _), key in zip(window, new_keys, strict=True)}
 
 

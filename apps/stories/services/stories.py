@@ -356,9 +356,10 @@ def _blocked_changes(story: Story, blocked: Any, reason: Any) -> list[Change]:
     return [Change(EventKind.BLOCKED, to_value=reason)]
 
 
-# Kinds that change one column and no flow fact: a save of theirs writes only that column (a rank move is
-# the hottest write there is: the backlog's drag and drop).
-ONE_COLUMN_KINDS: dict[str, str] = {EventKind.RANK: "rank"}
+# Kinds that change one column of the story they are logged on and no flow fact: a save of theirs writes only
+# that column (a rank move is the hottest write there is: the backlog's drag and drop; a rebalance is logged on
+# the moved story, whose own change is its rank).
+ONE_COLUMN_KINDS: dict[str, str] = {EventKind.RANK: "rank", EventKind.REBALANCED: "rank"}
 
 
 def _save(project: Project, story: Story, changes: Sequence[Change], *, actor, at: datetime) -> None:

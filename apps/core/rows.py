@@ -1,0 +1,131 @@
+"""One row by a unique column, read by a SELECT built once, made into model instances as the ORM makes them.
+
+A rank move is the hottest write there is, and Django's ORM builds every query anew: on the move's path that
+cost more Python time per statement (0.5-2 ms) than PostgreSQL took to run it. A ``RowQuery`` writes its
+SELECT once per process — the model's row, the rows of some of its foreign keys (``select_related``'s LEFT
+JOINs), extra columns, optionally ``FOR UPDATE`` of the row — and turns the answer into instances with each
+field's own converters (``Model.from_db``), so what comes back is what the ORM would have given.
+tests/apps/core/test_rows.py holds the two equal. Use it where a profile shows the ORM's cost, nowhere else.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Field, ForeignKey, Model
+from django.db.transaction import TransactionManagementError
+
+M = TypeVar("M", bound=Model)
+Converter = Callable[[Any, Any, Any], Any]
+
+
+def _column(field: Any) -> str:
+    """A concrete field's column, quoted."""
+    assert field.column is not None  # concrete fields have one
+    return connection.ops.quote_name(field.column)
+
+
+class _Part:
+    """One table of the SELECT: a model, its alias, the columns read and their converters."""
+
+    def __init__(self, model: type[Model], alias: str, via: ForeignKey | None) -> None:
+        self.model, self.alias, self.via = model, alias, via
+        self.fields: list[Field] = list(model._meta.concrete_fields)
+        self.attnames = [field.attname for field in self.fields]
+
+    def columns(self) -> list[str]:
+        return [f"{self.alias}.{_column(field)}" for field in self.fields]
+
+    def converters(self) -> list[tuple[list[Converter], Any]]:
+        """Per column, the converters the ORM would apply (the backend's, then the field's) and their expression."""
+        found = []
+        for field in self.fields:
+            column = field.get_col(self.alias)
+            found.append(([*connection.ops.get_db_converters(column), *field.get_db_converters(connection)], column))
+        return found
+
+
+class RowQuery(Generic[M]):
+    """``model``'s row whose ``by`` column equals a value, with ``related`` foreign keys' rows, ``extra`` columns
+    (SQL over the alias ``t0``, with ``%s`` parameters given at each call, in order) and, with ``lock``, the row
+    locked ``FOR UPDATE`` (only that row; the database's own features decide, as for ``select_for_update``)."""
+
+    def __init__(
+        self,
+        model: type[M],
+        *,
+        by: str = "pk",
+        related: Sequence[str] = (),
+        extra: Mapping[str, str] | None = None,
+        lock: bool = False,
+    ) -> None:
+        self.model, self.by, self.related, self.lock = model, by, tuple(related), lock
+        self.extra = dict(extra or {})
+
+    @functools.cached_property
+    def _parts(self) -> list[_Part]:
+        parts = [_Part(self.model, "t0", None)]
+        for index, name in enumerate(self.related, start=1):
+            field = self.model._meta.get_field(name)
+            if not isinstance(field, ForeignKey):
+                raise TypeError(f"{self.model.__name__}.{name} is not a foreign key")
+            parts.append(_Part(field.related_model, f"t{index}", field))
+        return parts
+
+    @functools.cached_property
+    def _sql(self) -> str:
+        """The statement; built on first use, when the database (and so its SQL dialect) is known."""
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        columns = [column for part in self._parts for column in part.columns()]
+        columns += [f"{sql} AS {quote(name)}" for name, sql in self.extra.items()]
+        joins = [
+            f"LEFT OUTER JOIN {quote(part.model._meta.db_table)} {part.alias} "
+            f"ON {part.alias}.{_column(part.model._meta.pk)} = t0.{_column(part.via)}"
+            for part in self._parts[1:]
+        ]
+        by = _column(meta.pk if self.by == "pk" else meta.get_field(self.by))
+        sql = f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)} t0 {' '.join(joins)} WHERE t0.{by} = %s"  # noqa: S608
+        if self.lock and connection.features.has_select_for_update:
+            sql += " FOR UPDATE OF t0" if connection.features.has_select_for_update_of else " FOR UPDATE"
+        return sql
+
+    @functools.cached_property
+    def _converters(self) -> list[list[tuple[list[Converter], Any]]]:
+        return [part.converters() for part in self._parts]
+
+    def get(self, value: Any, *params: Any) -> M:
+        """The row, with its related rows cached on it (None where a foreign key is null) and each ``extra``
+        column as an attribute; ``params`` fill the extra columns' ``%s``. No row: ``model.DoesNotExist``."""
+        found = self.first(value, *params)
+        if found is None:
+            missing: type[Exception] = self.model.DoesNotExist  # type: ignore[attr-defined]  # every model has one
+            raise missing(f"no {self.model.__name__} with {self.by} = {value!r}")
+        return found
+
+    def first(self, value: Any, *params: Any) -> M | None:
+        """As ``get``, None when there is no such row."""
+        if self.lock and not connection.in_atomic_block:
+            raise TransactionManagementError("a locking RowQuery runs inside a transaction")
+        with connection.cursor() as cursor:
+            cursor.execute(self._sql, [*params, value])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        instances, start = [], 0
+        for part, converters in zip(self._parts, self._converters, strict=True):
+            values = list(row[start : start + len(part.fields)])
+            start += len(part.fields)
+            for index, (chain, column) in enumerate(converters):
+                for convert in chain:
+                    values[index] = convert(values[index], column, connection)
+            instances.append(part.model.from_db(DEFAULT_DB_ALIAS, part.attnames, values))
+        found = instances[0]
+        for part, instance in zip(self._parts[1:], instances[1:], strict=True):
+            part.via.set_cached_value(found, instance if instance.pk is not None else None)  # type: ignore[union-attr]
+        for name, value in zip(self.extra, row[start:], strict=True):
+            setattr(found, name, value)
+        return found  # type: ignore[return-value]
