@@ -74,3 +74,18 @@ class TolerantRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = TolerantRedisCacheClient
+
+    def count(self, key: str, peek: str, timeout: int) -> tuple[int, int]:
+        """Add one to ``key``'s count (which lives ``timeout`` seconds from its first) and read ``peek``'s, in one
+        round trip (a pipeline: SET NX EX, INCR, GET); (0, 0) while Redis is away."""
+        counted, peeked = self.make_and_validate_key(key), self.make_and_validate_key(peek)
+
+        def run() -> tuple[int, int]:
+            pipe = self._cache.get_client(counted, write=True).pipeline(transaction=False)
+            pipe.set(counted, 0, ex=timeout, nx=True)
+            pipe.incr(counted)
+            pipe.get(peeked)
+            _, current, previous = pipe.execute()
+            return int(current), int(previous or 0)
+
+        return _tolerant("count", (0, 0), run)

@@ -5,6 +5,7 @@ are throttled, tokens can expire, and a password change ends the user's other se
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -12,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.core.throttling import UserRateThrottle
 from apps.web.models import ApiToken
 from apps.web.services import token_issue
 
@@ -128,6 +130,28 @@ def test_a_forged_forwarded_header_does_not_escape_the_address_limit(world, peop
     for n in range(2):
         client.get("/api/v1/projects/", REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
     assert_throttled(client.get("/api/v1/projects/", REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR="192.0.2.99"))
+
+
+def test_the_window_slides_and_retry_after_says_when_the_next_request_passes(people, strict_rates, monkeypatch):
+    """4 a minute: four requests at the end of one minute still weigh on the start of the next; the wait given
+    when refused is exactly when the next one passes. Counts are plain integers in the cache, not lists."""
+    strict_rates(user="4/minute")
+    clock = {"now": 6_000_000 + 59.0}  # one second before a window ends
+    request = SimpleNamespace(user=people["member"], META={"REMOTE_ADDR": "10.3.0.1"})
+
+    def ask(at: float) -> tuple[bool, float]:
+        clock["now"] = 6_000_000 + at
+        throttle = UserRateThrottle()
+        monkeypatch.setattr(throttle, "timer", lambda: clock["now"])
+        allowed = throttle.allow_request(request, None)
+        return allowed, (0.0 if allowed else throttle.wait())
+
+    assert [ask(59.0)[0] for _ in range(4)] == [True] * 4
+    allowed, wait = ask(60.5)  # 4 x (1 - 0.5/60) + 1 > 4
+    assert not allowed and wait == pytest.approx(29.5)
+    assert ask(60.5 + wait + 0.01)[0] is True  # 4 x (1 - 30.01/60) + 2 <= 4
+    assert ask(60.5 + wait + 0.02)[0] is False  # the refused request counted too: + 3
+    assert cache.get(f"throttle_user_{people['member'].pk}:100001") == 3
 
 
 def test_guessed_tokens_are_throttled_per_address(world, people, strict_rates):
