@@ -9,8 +9,12 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from apps.core.rows import RowQuery
 from apps.core.throttling import TokenFailureThrottle
 from apps.web.models import ApiToken, hash_token
+
+# Every token-authenticated request reads its token and user: one statement built once (apps/core/rows.py).
+TOKEN_BY_HASH = RowQuery(ApiToken, by="key_hash", related=("user",))
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -29,7 +33,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError:
             key = ""
-        token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(key)).first() if key else None
+        token = TOKEN_BY_HASH.first(hash_token(key)) if key else None
         if token is None or not token.user.is_active:
             failures.record_failure(request)
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
