@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from apps.reports.exports import timestamp
 
@@ -45,3 +49,22 @@ def label(value: str) -> str:
 @register.filter
 def get(mapping: dict, key: object) -> object:
     return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.simple_tag
+def table_rows(rows: Sequence[Sequence[object]], columns: int, empty: str = "") -> SafeString:
+    """A report table's body: each row's first cell a row header, the others numbers (``number``), escaped.
+
+    Written in one pass rather than as template tags per cell: the flow page's tables hold thousands of cells,
+    and each cell through the template engine cost ~10 µs.
+    """
+    if not rows:
+        return format_html(
+            '<tr><td colspan="{}" class="empty">{}</td></tr>', columns, empty or "Nothing in this window."
+        )
+    lines = []
+    for row in rows:
+        cells = "".join(f'<td class="num">{escape(number(cell))}</td>' for cell in row[1:])
+        head = f'<th scope="row">{escape(number(row[0]))}</th>' if row else ""
+        lines.append(f"<tr>{head}{cells}</tr>")
+    return mark_safe("\n".join(lines))  # noqa: S308 - every cell escaped above
