@@ -25,6 +25,8 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, 
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 
 from apps.core import search
 from apps.core.errors import InvalidInput
@@ -516,24 +518,36 @@ class ListRow:
     """What a row of the backlog or of a sprint's list shows, prepared once: a page of rows rendered through
     the Story (lookups, filters, a URL reversed per link) cost most of the backlog page's time.
 
-    ``prev_key`` and ``next_key`` are the neighbours' keys, which the Up and Down buttons send as anchors
-    when the page runs without its script."""
+    Its text is escaped here, once (``SafeString``): the template writes the key a dozen times in a row, and
+    escaping each time, as it does any plain string, was a good part of the page's rendering. Numbers come as
+    text for the same reason (the template formats a number anew at each use). ``prev_key`` and ``next_key``
+    are the neighbours' keys ("" at an end of the list), which the Up and Down buttons send as anchors when
+    the page runs without its script."""
 
-    key: str
-    title: str
-    version: int
-    kind: str
-    kind_label: str
+    key: SafeString
+    title: SafeString
+    version: SafeString
+    kind: SafeString
+    kind_label: SafeString
     blocked: bool
-    blocked_reason: str
-    epic_name: str | None
+    blocked_reason: SafeString
+    epic_name: SafeString | None
     labels: tuple[CardLabel, ...]
-    assignee_name: str
-    points: str  # "3", "0.5"; "" when not estimated
-    page_url: str
-    points_url: str  # where the inline estimate posts
-    prev_key: str | None
-    next_key: str | None
+    assignee_name: SafeString
+    points: SafeString  # "3", "0.5"; "" when not estimated
+    points_or_zero: SafeString  # the same, "0" when not estimated (the row's data-points)
+    page_url: SafeString
+    points_url: SafeString  # where the inline estimate posts
+    prev_key: SafeString
+    next_key: SafeString
+
+    def __getitem__(self, name: str) -> Any:
+        """A field by name: the template engine tries ``row[name]`` before ``row.name``, and a row that refused
+        it cost an exception at every lookup (some 40 a row)."""
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
 
 
 STORY_KEY_SLOT = "STORY-KEY"  # a story key's place in a URL reversed once for every row
@@ -564,26 +578,30 @@ def list_rows(stories: QuerySet[Story], *, project_key: str) -> list[ListRow]:
             labels.setdefault(story_id, []).append(CardLabel(name, color))
     urls = {"key": project_key, "story_key": STORY_KEY_SLOT}
     page_url, points_url = (reverse(name, kwargs=urls) for name in ("story-detail", "project-backlog-points"))
-    keys = [row[1] for row in found]
+    keys = [escape(row[1]) for row in found]
+    kind_labels = {kind: escape(label) for kind, label in KIND_NAMES.items()}
+    end = escape("")
     rows = []
     for i, (pk, key, title, version, kind, blocked, reason, points, epic, first, last, username) in enumerate(found):
+        shown_points = escape("" if points is None else points_value(points))
         rows.append(
             ListRow(
-                key=key,
-                title=title,
-                version=version,
-                kind=kind,
-                kind_label=KIND_NAMES.get(kind, kind),
+                key=keys[i],
+                title=escape(title),
+                version=escape(version),
+                kind=escape(kind),
+                kind_label=kind_labels.get(kind) or escape(kind),
                 blocked=blocked,
-                blocked_reason=reason,
-                epic_name=epic,
+                blocked_reason=escape(reason),
+                epic_name=None if epic is None else escape(epic),
                 labels=tuple(labels.get(pk, ())),
-                assignee_name=(f"{first} {last}".strip() or username) if username is not None else "",
-                points="" if points is None else str(points_value(points)),
-                page_url=page_url.replace(STORY_KEY_SLOT, key),
-                points_url=points_url.replace(STORY_KEY_SLOT, key),
-                prev_key=keys[i - 1] if i else None,
-                next_key=keys[i + 1] if i + 1 < len(keys) else None,
+                assignee_name=escape((f"{first} {last}".strip() or username) if username is not None else ""),
+                points=shown_points,
+                points_or_zero=shown_points or escape(0),
+                page_url=escape(page_url.replace(STORY_KEY_SLOT, key)),
+                points_url=escape(points_url.replace(STORY_KEY_SLOT, key)),
+                prev_key=keys[i - 1] if i else end,
+                next_key=keys[i + 1] if i + 1 < len(keys) else end,
             )
         )
     return rows
