@@ -31,12 +31,21 @@ from django.utils.safestring import SafeString
 from apps.core import search
 from apps.core.errors import InvalidInput
 from apps.deliverables.models import FAILING_RUN_STATUSES, Deliverable
-from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
+from apps.projects.models import (
+    CLOSED_CATEGORIES,
+    STARTED_CATEGORIES,
+    Category,
+    Membership,
+    Project,
+    Role,
+    WorkflowState,
+)
 from apps.stories.link_selectors import link_sentence, unfinished_blocker
 from apps.stories.models import (
     Comment,
     Epic,
     EventKind,
+    Label,
     Sprint,
     SprintStatus,
     Story,
@@ -786,6 +795,41 @@ def backlog_counts(project: Project) -> BacklogCounts:
     by_filter["label"] = dict(labels)
     totals = {"count": count, "points": points or 0, "unestimated": unestimated}
     return BacklogCounts(by_filter=by_filter, totals=totals)
+
+
+ASSIGNABLE_ROLES = (Role.MEMBER, Role.PRODUCT_OWNER, Role.ADMIN)  # who may be given a story (not stakeholders)
+
+
+def _filter_options_sql() -> str:
+    """The four small reads of ``filter_options`` as one statement, written out: built through the ORM (four
+    querysets and their union) it cost the backlog page more than the four reads together."""
+    epic, label, deliverable = (model._meta.db_table for model in (Epic, Label, Deliverable))
+    user, membership = get_user_model()._meta.db_table, Membership._meta.db_table
+    roles = ", ".join(f"'{role}'" for role in ASSIGNABLE_ROLES)
+    named = "SELECT '{filter}', id, name, '', '' FROM {table} WHERE project_id = %(project)s"
+    # Only table names and constants of the code are interpolated; the project is a query parameter.
+    return f"""
+    {named.format(filter="epic", table=epic)}
+    UNION ALL {named.format(filter="label", table=label)}
+    UNION ALL {named.format(filter="deliverable", table=deliverable)}
+    UNION ALL SELECT 'assignee', u.id, u.first_name, u.last_name, u.username
+      FROM {user} u JOIN {membership} m ON m.user_id = u.id
+      WHERE m.project_id = %(project)s AND m.role IN ({roles})
+    ORDER BY 1, 3, 4, 5"""  # noqa: S608
+
+
+FILTER_OPTIONS_SQL = _filter_options_sql()
+
+
+def filter_options(project: Project) -> dict[str, list[tuple[int, str]]]:
+    """What the backlog's filters offer, as (id, name) in the order shown, in one query: the project's epics,
+    labels and deliverables by name, and the members a story may be given by name (as ``person_name``)."""
+    options: dict[str, list[tuple[int, str]]] = {"epic": [], "label": [], "deliverable": [], "assignee": []}
+    with connection.cursor() as cursor:
+        cursor.execute(FILTER_OPTIONS_SQL, {"project": project.pk})
+        for name, pk, first, second, third in cursor.fetchall():
+            options[name].append((pk, (f"{first} {second}".strip() or third) if name == "assignee" else first))
+    return options
 
 
 def story_successor(story: Story) -> str | None:
