@@ -123,6 +123,24 @@ def test_filters_with_counts_and_totals(as_user, project, people, five):
     assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
 
 
+def test_the_counts_follow_every_change_and_a_state_that_comes_to_count_as_finished(project, people, states):
+    from apps.projects import services as project_services
+
+    stories = [services.story_create(project=project, actor=people["owner"], title=f"S{n}", points=n) for n in (1, 2)]
+    assert selectors.backlog_counts(project).totals == {"count": 2, "points": 3, "unestimated": 0}
+    services.story_estimate(story=stories[0], points=None, actor=people["owner"])
+    project.refresh_from_db()  # a page reads the project (and its event sequence number) with each request
+    assert selectors.backlog_counts(project).totals == {"count": 2, "points": 2, "unestimated": 1}
+    services.story_change_state(story=stories[1], state=states["Validating"], actor=people["owner"])
+    project.refresh_from_db()
+    assert selectors.backlog_counts(project).by_filter["kind"] == {"story": 2}
+    # No event: the category of a state changes what counts as finished, all along.
+    project_services.state_update(state=states["Validating"], category="done")
+    project.refresh_from_db()
+    counts = selectors.backlog_counts(project)
+    assert counts.totals == {"count": 1, "points": 0, "unestimated": 1} and counts.by_filter["kind"] == {"story": 1}
+
+
 def test_the_filters_offer_this_projects_names_in_order_and_keep_the_choice(as_user, project, people):
     from apps.deliverables import services as deliverable_services
     from apps.deliverables.models import DeliverableKind
