@@ -59,10 +59,16 @@ def require_role(
 def project_for_user(
     *, user: User | AnonymousUser, key: str, minimum: str = Role.STAKEHOLDER
 ) -> tuple[Project, Membership]:
-    project = Project.objects.filter(key=key).first() if isinstance(key, str) else None
-    if project is None:
+    """The project ``key`` and the user's membership, read together (one query on every project page and API
+    call); as ``require_role``, a project the user is not a member of is not found."""
+    membership = None
+    if isinstance(key, str) and user.is_authenticated:
+        membership = Membership.objects.filter(user=user, project__key=key).select_related("project").order_by().first()
+    if membership is None:
         raise NotFound(f"There is no project {key}.")
-    return project, require_role(user=user, project=project, minimum=minimum)
+    if not membership.allows(minimum):
+        raise PermissionDenied(f"This needs the {ROLE_NAMES[minimum].lower()} role or higher in {key}.")
+    return membership.project, membership
 
 
 def workflow(project: Project) -> list[WorkflowState]:

@@ -6,14 +6,15 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.forms import BoundField
 from django.urls import reverse
 
 from apps.core.forms import form_field
 from apps.deliverables.models import Deliverable
-from apps.projects.models import Project, Role
+from apps.projects.models import Project
 from apps.stories import services
 from apps.stories.models import Epic, Label, Sprint, SprintStatus, StoryKind
-from apps.stories.selectors import points_value
+from apps.stories.selectors import ASSIGNABLE_ROLES, filter_options, points_value
 
 POSITIONS = [("top", "Top"), ("bottom", "Bottom")]
 STORY_KEY = r"^[A-Z]{2,10}-[0-9]{1,9}$"
@@ -21,10 +22,9 @@ STORY_KEY = r"^[A-Z]{2,10}-[0-9]{1,9}$"
 
 def _members(project: Project):
     """Who may be given a story: the project's members, product owners and admins (not its stakeholders)."""
-    assignable = [Role.MEMBER, Role.PRODUCT_OWNER, Role.ADMIN]
     return (
         get_user_model()
-        .objects.filter(memberships__project=project, memberships__role__in=assignable)
+        .objects.filter(memberships__project=project, memberships__role__in=ASSIGNABLE_ROLES)
         .order_by("first_name", "last_name", "username")
     )
 
@@ -65,21 +65,31 @@ class BacklogFilterForm(forms.Form):
                 out.append(("none", f"{none_label} ({tally.get(None, 0)})"))
             return out + [(str(value), f"{name} ({tally.get(value, 0)})") for value, name in options]
 
-        form_field(self, "epic", forms.ChoiceField).choices = choices(
-            list(Epic.objects.filter(project=project).values_list("pk", "name")), "epic", "No epic"
-        )
-        form_field(self, "label", forms.ChoiceField).choices = choices(
-            list(Label.objects.filter(project=project).values_list("pk", "name")), "label"
-        )
-        form_field(self, "kind", forms.ChoiceField).choices = choices(list(StoryKind.choices), "kind")
-        form_field(self, "assignee", forms.ChoiceField).choices = choices(
-            [(u.pk, person_name(u)) for u in _members(project)], "assignee", "Unassigned"
-        )
-        form_field(self, "deliverable", forms.ChoiceField).choices = choices(
-            list(Deliverable.objects.filter(project=project).order_by("name").values_list("pk", "name")),
-            "deliverable",
-            "No deliverable",
-        )
+        named = filter_options(project)
+        self.options: dict[str, list[tuple[str, str]]] = {  # per select, its choices (value, label)
+            "epic": choices(named["epic"], "epic", "No epic"),
+            "label": choices(named["label"], "label"),
+            "kind": choices(list(StoryKind.choices), "kind"),
+            "assignee": choices(named["assignee"], "assignee", "Unassigned"),
+            "deliverable": choices(named["deliverable"], "deliverable", "No deliverable"),
+        }
+        for name, offered in self.options.items():
+            form_field(self, name, forms.ChoiceField).choices = offered
+
+    def shown(self) -> list[tuple[BoundField, list[tuple[str, str, bool]] | None]]:
+        """Each field with, for a select, its options as (value, label, selected), as a Select widget would mark
+        them: the page writes its selects from these (a widget renders a template per option, which cost the
+        backlog page more than all its filters' queries)."""
+        shown: list[tuple[BoundField, list[tuple[str, str, bool]] | None]] = []
+        for field in self:
+            offered = self.options.get(field.name)
+            if offered is None:
+                shown.append((field, None))
+                continue
+            chosen = field.value()
+            current = "" if chosen is None else str(chosen)
+            shown.append((field, [(value, label, value == current) for value, label in offered]))
+        return shown
 
     def active(self) -> dict[str, str]:
         """The valid, non-empty filters."""

@@ -7,6 +7,7 @@ model instances) and the sprints, as the engine's frozen records.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import time
@@ -25,16 +26,26 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, 
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from apps.core import search
 from apps.core.errors import InvalidInput
 from apps.deliverables.models import FAILING_RUN_STATUSES, Deliverable
-from apps.projects.models import CLOSED_CATEGORIES, STARTED_CATEGORIES, Category, Membership, Project, WorkflowState
+from apps.projects.models import (
+    CLOSED_CATEGORIES,
+    STARTED_CATEGORIES,
+    Category,
+    Membership,
+    Project,
+    Role,
+    WorkflowState,
+)
 from apps.stories.link_selectors import link_sentence, unfinished_blocker
 from apps.stories.models import (
     Comment,
     Epic,
     EventKind,
+    Label,
     Sprint,
     SprintStatus,
     Story,
@@ -533,24 +544,36 @@ class ListRow:
     """What a row of the backlog or of a sprint's list shows, prepared once: a page of rows rendered through
     the Story (lookups, filters, a URL reversed per link) cost most of the backlog page's time.
 
-    ``prev_key`` and ``next_key`` are the neighbours' keys, which the Up and Down buttons send as anchors
-    when the page runs without its script."""
+    Its text is escaped here, once (``SafeString``): the template writes the key a dozen times in a row, and
+    escaping each time, as it does any plain string, was a good part of the page's rendering. Numbers come as
+    text for the same reason (the template formats a number anew at each use). ``prev_key`` and ``next_key``
+    are the neighbours' keys ("" at an end of the list), which the Up and Down buttons send as anchors when
+    the page runs without its script."""
 
-    key: str
-    title: str
-    version: int
-    kind: str
-    kind_label: str
+    key: SafeString
+    title: SafeString
+    version: SafeString
+    kind: SafeString
+    kind_label: SafeString
     blocked: bool
-    blocked_reason: str
-    epic_name: str | None
+    blocked_reason: SafeString
+    epic_name: SafeString | None
     labels: tuple[CardLabel, ...]
-    assignee_name: str
-    points: str  # "3", "0.5"; "" when not estimated
-    page_url: str
-    points_url: str  # where the inline estimate posts
-    prev_key: str | None
-    next_key: str | None
+    assignee_name: SafeString
+    points: SafeString  # "3", "0.5"; "" when not estimated
+    points_or_zero: SafeString  # the same, "0" when not estimated (the row's data-points)
+    page_url: SafeString
+    points_url: SafeString  # where the inline estimate posts
+    prev_key: SafeString
+    next_key: SafeString
+
+    def __getitem__(self, name: str) -> Any:
+        """A field by name: the template engine tries ``row[name]`` before ``row.name``, and a row that refused
+        it cost an exception at every lookup (some 40 a row)."""
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
 
 
 STORY_KEY_SLOT = "STORY-KEY"  # a story key's place in a URL reversed once for every row
@@ -570,6 +593,12 @@ ROW_COLUMNS = (
 )
 
 
+def _escaped(value: object) -> SafeString:
+    """``django.utils.html.escape`` without its check for lazy strings (a row's values never are), which cost
+    more than the escaping itself at nine values a row."""
+    return SafeString(html.escape(str(value)))
+
+
 def list_rows(stories: QuerySet[Story], *, project_key: str) -> list[ListRow]:
     """The rows of ``stories`` (a list in its order, or one page of it), in two queries: the rows' columns
     as plain values (no Story built, nothing prefetched), and their labels."""
@@ -581,26 +610,30 @@ def list_rows(stories: QuerySet[Story], *, project_key: str) -> list[ListRow]:
             labels.setdefault(story_id, []).append(CardLabel(name, color))
     urls = {"key": project_key, "story_key": STORY_KEY_SLOT}
     page_url, points_url = (reverse(name, kwargs=urls) for name in ("story-detail", "project-backlog-points"))
-    keys = [row[1] for row in found]
+    keys = [_escaped(row[1]) for row in found]
+    kind_labels = {kind: _escaped(label) for kind, label in KIND_NAMES.items()}
+    end = _escaped("")
     rows = []
     for i, (pk, key, title, version, kind, blocked, reason, points, epic, first, last, username) in enumerate(found):
+        shown_points = _escaped("" if points is None else points_value(points))
         rows.append(
             ListRow(
-                key=key,
-                title=title,
-                version=version,
-                kind=kind,
-                kind_label=KIND_NAMES.get(kind, kind),
+                key=keys[i],
+                title=_escaped(title),
+                version=_escaped(version),
+                kind=_escaped(kind),
+                kind_label=kind_labels.get(kind) or _escaped(kind),
                 blocked=blocked,
-                blocked_reason=reason,
-                epic_name=epic,
+                blocked_reason=_escaped(reason),
+                epic_name=None if epic is None else _escaped(epic),
                 labels=tuple(labels.get(pk, ())),
-                assignee_name=(f"{first} {last}".strip() or username) if username is not None else "",
-                points="" if points is None else str(points_value(points)),
-                page_url=page_url.replace(STORY_KEY_SLOT, key),
-                points_url=points_url.replace(STORY_KEY_SLOT, key),
-                prev_key=keys[i - 1] if i else None,
-                next_key=keys[i + 1] if i + 1 < len(keys) else None,
+                assignee_name=_escaped((f"{first} {last}".strip() or username) if username is not None else ""),
+                points=shown_points,
+                points_or_zero=shown_points or _escaped(0),
+                page_url=_escaped(page_url.replace(STORY_KEY_SLOT, key)),
+                points_url=_escaped(points_url.replace(STORY_KEY_SLOT, key)),
+                prev_key=keys[i - 1] if i else end,
+                next_key=keys[i + 1] if i + 1 < len(keys) else end,
             )
         )
     return rows
@@ -762,29 +795,89 @@ class BacklogCounts:
     totals: dict[str, Any]  # the whole backlog's, as ``list_totals`` counts them
 
 
-def backlog_counts(project: Project) -> BacklogCounts:
-    """The backlog's filter counts and totals, in two queries whatever its size: one pass over the backlog
-    grouped by every combination of the filtered columns that occurs (summed up here), and the labels'."""
-    base = backlog_base(project).order_by()
-    # Joined from the labelled stories (not "story in the backlog", which reads the whole backlog again).
-    in_backlog = Q(story__project=project, story__sprint__isnull=True, story__deleted_at__isnull=True) & ~Q(
-        story__state__category__in=CLOSED_CATEGORIES
-    )
-    labels = Story.labels.through.objects.filter(in_backlog).values_list("label_id").annotate(n=Count("pk")).order_by()
+BACKLOG_GROUPS_CACHE_SECONDS = 3600
+
+
+def _listed_groups(project: Project) -> tuple[list[tuple[Any, ...]], list[tuple[int, int, int]]]:
+    """The project's live stories in no sprint, grouped by state and by every combination of the filtered
+    columns that occurs (with their count, points and unestimated count), and their labels by state: the
+    backlog counts' one pass over the backlog.
+
+    Kept per event sequence number: every change to a story appends an event, so the groups of one ``seq``
+    never change; which states close the backlog is applied afresh by ``backlog_counts`` (a category can
+    change with no event). The page reads these again only after a change, not on every view.
+    """
+    key = f"backlog-groups:v1:{project.pk}:{project.created_at.timestamp()}:{project.last_event_seq}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    listed = Story.objects.filter(project=project, sprint__isnull=True, deleted_at__isnull=True).order_by()
     columns = [f"{name}_id" if name != "kind" else name for name in COUNTED_FILTERS]
-    groups = base.values_list(*columns).annotate(
+    groups = listed.values_list("state_id", *columns).annotate(
         n=Count("pk"), total=Sum("points"), unestimated_n=Count("pk", filter=Q(points__isnull=True))
     )
-    by_filter: dict[str, dict[Any, int]] = {name: {} for name in COUNTED_FILTERS}
+    in_list = Q(story__project=project, story__sprint__isnull=True, story__deleted_at__isnull=True)
+    labels = Story.labels.through.objects.filter(in_list).values_list("story__state_id", "label_id")
+    found = (list(groups), list(labels.annotate(n=Count("pk")).order_by()))
+    cache.set(key, found, BACKLOG_GROUPS_CACHE_SECONDS)
+    return found
+
+
+def backlog_counts(project: Project) -> BacklogCounts:
+    """The backlog's filter counts and totals: its groups (``_listed_groups``, one pass over the backlog per
+    event sequence number) summed over the states that are not finished, read here."""
+    groups, labelled = _listed_groups(project)
+    closed = WorkflowState.all_objects.filter(project=project, category__in=CLOSED_CATEGORIES)
+    finished = set(closed.values_list("pk", flat=True))
+    by_filter: dict[str, dict[Any, int]] = {name: {} for name in (*COUNTED_FILTERS, "label")}
     count, points, unestimated = 0, Decimal(0), 0
-    for *values, n, total, unestimated_n in groups:
+    for state, *values, n, total, unestimated_n in groups:
+        if state in finished:
+            continue
         for name, value in zip(COUNTED_FILTERS, values, strict=True):
             by_filter[name][value] = by_filter[name].get(value, 0) + n
         count, unestimated = count + n, unestimated + unestimated_n
         points += total or 0
-    by_filter["label"] = dict(labels)
+    for state, label, n in labelled:
+        if state not in finished:
+            by_filter["label"][label] = by_filter["label"].get(label, 0) + n
     totals = {"count": count, "points": points or 0, "unestimated": unestimated}
     return BacklogCounts(by_filter=by_filter, totals=totals)
+
+
+ASSIGNABLE_ROLES = (Role.MEMBER, Role.PRODUCT_OWNER, Role.ADMIN)  # who may be given a story (not stakeholders)
+
+
+def _filter_options_sql() -> str:
+    """The four small reads of ``filter_options`` as one statement, written out: built through the ORM (four
+    querysets and their union) it cost the backlog page more than the four reads together."""
+    epic, label, deliverable = (model._meta.db_table for model in (Epic, Label, Deliverable))
+    user, membership = get_user_model()._meta.db_table, Membership._meta.db_table
+    roles = ", ".join(f"'{role}'" for role in ASSIGNABLE_ROLES)
+    named = "SELECT '{filter}', id, name, '', '' FROM {table} WHERE project_id = %(project)s"
+    # Only table names and constants of the code are interpolated; the project is a query parameter.
+    return f"""
+    {named.format(filter="epic", table=epic)}
+    UNION ALL {named.format(filter="label", table=label)}
+    UNION ALL {named.format(filter="deliverable", table=deliverable)}
+    UNION ALL SELECT 'assignee', u.id, u.first_name, u.last_name, u.username
+      FROM {user} u JOIN {membership} m ON m.user_id = u.id
+      WHERE m.project_id = %(project)s AND m.role IN ({roles})
+    ORDER BY 1, 3, 4, 5"""  # noqa: S608
+
+
+FILTER_OPTIONS_SQL = _filter_options_sql()
+
+
+def filter_options(project: Project) -> dict[str, list[tuple[int, str]]]:
+    """What the backlog's filters offer, as (id, name) in the order shown, in one query: the project's epics,
+    labels and deliverables by name, and the members a story may be given by name (as ``person_name``)."""
+    options: dict[str, list[tuple[int, str]]] = {"epic": [], "label": [], "deliverable": [], "assignee": []}
+    with connection.cursor() as cursor:
+        cursor.execute(FILTER_OPTIONS_SQL, {"project": project.pk})
+        for name, pk, first, second, third in cursor.fetchall():
+            options[name].append((pk, (f"{first} {second}".strip() or third) if name == "assignee" else first))
+    return options
 
 
 def story_successor(story: Story) -> str | None:

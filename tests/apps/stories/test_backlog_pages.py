@@ -123,6 +123,49 @@ def test_filters_with_counts_and_totals(as_user, project, people, five):
     assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
 
 
+def test_the_counts_follow_every_change_and_a_state_that_comes_to_count_as_finished(project, people, states):
+    from apps.projects import services as project_services
+
+    stories = [services.story_create(project=project, actor=people["owner"], title=f"S{n}", points=n) for n in (1, 2)]
+    assert selectors.backlog_counts(project).totals == {"count": 2, "points": 3, "unestimated": 0}
+    services.story_estimate(story=stories[0], points=None, actor=people["owner"])
+    project.refresh_from_db()  # a page reads the project (and its event sequence number) with each request
+    assert selectors.backlog_counts(project).totals == {"count": 2, "points": 2, "unestimated": 1}
+    services.story_change_state(story=stories[1], state=states["Validating"], actor=people["owner"])
+    project.refresh_from_db()
+    assert selectors.backlog_counts(project).by_filter["kind"] == {"story": 2}
+    # No event: the category of a state changes what counts as finished, all along.
+    project_services.state_update(state=states["Validating"], category="done")
+    project.refresh_from_db()
+    counts = selectors.backlog_counts(project)
+    assert counts.totals == {"count": 1, "points": 0, "unestimated": 1} and counts.by_filter["kind"] == {"story": 1}
+
+
+def test_the_filters_offer_this_projects_names_in_order_and_keep_the_choice(as_user, project, people):
+    from apps.deliverables import services as deliverable_services
+    from apps.deliverables.models import DeliverableKind
+
+    for name in ("churn", "Billing", "Activation"):
+        services.epic_save(project=project, name=name)
+    services.epic_save(project=project.other, name="Elsewhere")
+    services.label_save(project=project, name="dbt")
+    deliverable_services.deliverable_create(
+        project=project, actor=people["admin"], name="Churn dashboard", kind=DeliverableKind.DASHBOARD
+    )
+    people["member"].first_name, people["member"].last_name = "Mia", "Moreau"
+    people["member"].save()
+    options = selectors.filter_options(project)
+    assert [name for _, name in options["epic"]] == ["Activation", "Billing", "churn"]
+    assert [name for _, name in options["label"]] == ["dbt"] and len(options["deliverable"]) == 1
+    assert [name for _, name in options["assignee"]] == ["admin", "owner", "Mia Moreau"]  # no stakeholder
+    page = as_user("member").get(url("project-backlog") + f"?assignee={people['member'].pk}").content.decode()
+    assert f'<option value="{people["member"].pk}" selected>Mia Moreau (0)</option>' in page
+    assert '<option value="" selected>Any</option>' in page and "Elsewhere" not in page
+    refused = as_user("member").get(url("project-backlog") + "?label=999999").content.decode()
+    assert 'id="id_label" aria-invalid="true" aria-describedby="id_label_error"' in refused
+    assert 'id="id_label_error" role="alert">Select a valid choice.' in refused
+
+
 def test_the_list_loads_page_by_page(as_user, project, people, monkeypatch):
     from apps.stories.views import backlog
 
