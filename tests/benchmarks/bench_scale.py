@@ -36,7 +36,8 @@ verify_events`` checks every project when the command exists.
 
 Run ``DATABASE_URL=postgres://user@host:5432/any REDIS_URL=redis://host:6379/0
 python tests/benchmarks/bench_scale.py [--sizes 1000,5000,50000] [--cards 200] [--runs 20] [--polls 30]``.
-It creates (and drops at the start of each run) its own database, ``sprintboard_bench_scale``.
+It creates (and drops at the start of each run) its own database, ``sprintboard_bench_scale`` (``--database-name``
+names another: two people measuring on one server must not drop each other's).
 Without REDIS_URL the concurrent-poll part is skipped (the workers of a server share no cache).
 Not collected by pytest (bench_*.py).
 """
@@ -78,10 +79,10 @@ POLL_TARGET = 3.0
 # --- Database and Django ---------------------------------------------------------------------
 
 
-def bench_database_url() -> str:
+def bench_database_url(name: str) -> str:
     from tests.benchmarks.databases import fresh_postgres_database
 
-    return fresh_postgres_database(DB_NAME, who="bench_scale")
+    return fresh_postgres_database(name, who="bench_scale")
 
 
 def server_env(database_url: str) -> dict[str, str]:
@@ -830,8 +831,16 @@ class Part2:
 
 
 def concurrent_polls(
-    loaded: Loaded, server: Server, cookie: str, user, *, polls: int, budget: float, singles: int = 3
-) -> Part2:  # noqa: ANN001
+    loaded: Loaded,
+    server: Server,
+    cookie: str,
+    user,  # noqa: ANN001
+    *,
+    database: str,
+    polls: int,
+    budget: float,
+    singles: int = 3,
+) -> Part2:
     """One render (median of ``singles``), then ``polls`` at once; the burst is not run when ``polls`` times one
     render exceeds ``budget`` seconds of CPU (``polls`` is then empty)."""
     from django.db import connection
@@ -874,7 +883,7 @@ def concurrent_polls(
     apps, dbs, walls = [], [], []
     for _ in range(singles):
         change()
-        with BackendCpu(DB_NAME, mine) as db:
+        with BackendCpu(database, mine) as db:
             result = poll(server.port, path, cookie)
         check(result)
         apps.append(result.cpu_ms)
@@ -885,7 +894,7 @@ def concurrent_polls(
     if budget and polls * (apps[middle] + dbs[middle]) > budget * 1000:
         return Part2(loaded, apps[middle], dbs[middle], walls[middle], [], 0.0, 0.0)
     change()
-    with BackendCpu(DB_NAME, mine) as db:
+    with BackendCpu(database, mine) as db:
         results, makespan = burst(server.port, path, cookie, polls)
     for result in results:
         check(result)
@@ -911,13 +920,16 @@ def main() -> None:
         help="seconds of server CPU: skip a size's burst when polls x one render would exceed it (0: no limit)",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--database-name", default=DB_NAME, help="the database it creates (dropped first): one per person measuring"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if any(size <= args.cards for size in sizes):
         sys.exit("bench_scale: every size must exceed --cards")
     started = time.perf_counter()
 
-    database_url = bench_database_url()
+    database_url = bench_database_url(args.database_name)
     os.environ.update(DATABASE_URL=database_url, DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or SECRET)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_DEBUG", "0")
@@ -939,7 +951,7 @@ def main() -> None:
     cache_backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     print(
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; cache: {cache_backend}; "
-        f"database {DB_NAME}",
+        f"database {args.database_name}",
         flush=True,
     )
     users = {name: get_user_model().objects.create_user(username=name, password="bench") for name in PEOPLE}
@@ -1011,7 +1023,7 @@ def main() -> None:
     else:
         print(
             f"server: gunicorn from the repository root (gunicorn.conf.py), {args.polls} sync workers, DJANGO_DEBUG=0, "
-            f"PostgreSQL {DB_NAME}, cache {cache_backend}, 127.0.0.1; change: a card move through the service.\n"
+            f"PostgreSQL {args.database_name}, cache {cache_backend}, 127.0.0.1; change: a card move through the service.\n"
             "server time = CPU time: each request's thread CPU in its worker (sent back in a header) + the CPU of the "
             "PostgreSQL backends of the database (/proc); one render = a single poll after a change, measured the same "
             "way (median of 3). Wall times are shown, not judged: the workers share the machine's cores.",
@@ -1022,7 +1034,15 @@ def main() -> None:
         server = Server(database_url, args.polls)
         try:
             for project in loaded:
-                result = concurrent_polls(project, server, cookie, member, polls=args.polls, budget=args.poll_budget)
+                result = concurrent_polls(
+                    project,
+                    server,
+                    cookie,
+                    member,
+                    database=args.database_name,
+                    polls=args.polls,
+                    budget=args.poll_budget,
+                )
                 one = result.one_app + result.one_db
                 if not result.polls:
                     print(
