@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -508,6 +510,83 @@ def test_polls_of_one_board_version_share_one_render(browser_for, cards, states,
     assert not any('"stories_story"."title"' in q["sql"] for q in shared.captured_queries)
     # Another role is another version (a product owner's cards can be dragged differently).
     assert second.get(live_url())["ETag"] != rendered["ETag"]
+
+
+def _fragment_lock(member) -> tuple[str, int]:
+    """The cache key and advisory lock of the member's unfiltered board fragment, as board_live computes them."""
+    from apps.stories import selectors
+    from apps.stories.views import board
+
+    version = selectors.board_version(user=member, key="DATA", shown=selectors.BoardShown())
+    fragment_key = board._fragment_key(version, board._etag(version), "")
+    return fragment_key, board._lock_id(fragment_key)
+
+
+@pytest.fixture
+def other_worker():
+    """A second PostgreSQL session, as another gunicorn worker's: it holds the render lock of a fragment."""
+    raw = connection.get_new_connection(connection.get_connection_params())
+    raw.autocommit = True
+    yield raw
+    raw.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_waits_asleep_for_the_render_in_progress_and_serves_it(as_user, cards, people, other_worker):
+    """No render of its own and no looking in the cache meanwhile: the poll's queries are the session, the user,
+    the version, the lock it did not get and its one wait; it answers as soon as the renderer is done."""
+    cache.clear()
+    client = as_user("member")
+    fragment_key, lock = _fragment_lock(people["member"])
+    other_worker.execute("SELECT pg_advisory_lock(%s)", [lock])
+
+    def renderer_finishes() -> None:
+        time.sleep(0.5)
+        cache.set(fragment_key, "<p>rendered by the other worker</p>", 60)
+        other_worker.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+    finishing = threading.Thread(target=renderer_finishes)
+    began = time.perf_counter()
+    finishing.start()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(live_url())
+    finishing.join()
+    assert response.status_code == 200 and response.content == b"<p>rendered by the other worker</p>"
+    assert time.perf_counter() - began >= 0.5
+    assert len(queries) == 5 and "pg_advisory_lock_shared" in queries[-1]["sql"], [q["sql"] for q in queries]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_renders_its_own_when_the_renderer_takes_too_long(as_user, cards, people, other_worker, monkeypatch):
+    from apps.stories.views import board
+
+    monkeypatch.setattr(board, "FRAGMENT_WAIT_SECONDS", 1)
+    cache.clear()
+    client = as_user("member")
+    fragment_key, lock = _fragment_lock(people["member"])
+    other_worker.execute("SELECT pg_advisory_lock(%s)", [lock])  # and never lets go
+    began = time.perf_counter()
+    response = client.get(live_url())
+    assert response.status_code == 200 and b'id="card-DATA-1"' in response.content
+    assert 1 <= time.perf_counter() - began < 5
+    assert cache.get(fragment_key) == response.content.decode()
+    # The wait's time limit was local to its statement: the session waits as long as it did before.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_poll_that_renders_stores_the_fragment_and_lets_go_of_the_lock(as_user, cards, people, other_worker):
+    cache.clear()
+    client = as_user("member")
+    fragment_key, lock = _fragment_lock(people["member"])
+    response = client.get(live_url())
+    assert response.status_code == 200 and cache.get(fragment_key) == response.content.decode()
+    assert other_worker.execute("SELECT pg_try_advisory_lock(%s)", [lock]).fetchone()[0] is True
 
 
 @pytest.mark.parametrize(
