@@ -150,7 +150,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions live in the database only: logging in works without Redis, and a logout or a password
 # change ends a session at once (a copy cached in Redis could outlive an outage).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "apps.web.sessions"  # django.contrib.sessions.backends.db, read in one written-out query
 
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"  # a host named: kombu warns "No hostname was supplied" otherwise
 CELERY_RESULT_BACKEND = None
