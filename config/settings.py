@@ -120,6 +120,15 @@ if DATABASE_URL:
         raise ImproperlyConfigured(
             f"DATABASE_URL is not a database URL ({exc}): write postgres://user:password@host:5432/name."
         ) from None
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django binds parameters on the client and never prepares; the one query that binds on the server,
+        # the board poll's (apps.stories.selectors.board_version), is prepared from its 5th run on a connection
+        # and planned once: its plan does not depend on its values, and planning it cost more than running it.
+        DATABASES["default"]["OPTIONS"] = {
+            "prepare_threshold": 5,
+            "options": "-c plan_cache_mode=force_generic_plan",
+            **DATABASES["default"].get("OPTIONS", {}),
+        }
 else:
     DATABASES = {
         "default": {

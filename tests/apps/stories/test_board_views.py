@@ -617,3 +617,64 @@ def test_the_polls_fingerprint_counts_the_cards_the_board_shows(project, people,
     assert expected.count() > 0 or shown.get("assignee") == "nobody-such"  # each filter is tried on real cards
     assert int(versions) == sum(expected.values_list("version", flat=True))
     assert bool(latest) == expected.exists()
+
+
+@pytest.mark.postgres
+def test_the_polls_query_is_planned_once_per_connection_and_answers_as_before(project, people, cards, sprint):
+    """Prepared from its 5th run, with one generic plan for every mode and filter: the same answers as the
+    first runs (planned each time), and no new plan per poll."""
+    from apps.stories import selectors
+
+    variants = [selectors.BoardShown(), selectors.BoardShown(mode="kanban"), selectors.BoardShown(label="dbt")]
+    variants += [selectors.BoardShown(assignee="member"), selectors.BoardShown(assignee="none", kind="bug")]
+    first = {shown: selectors.board_version(user=people["member"], key="DATA", shown=shown) for shown in variants}
+    for _ in range(3):
+        for shown in variants:
+            assert selectors.board_version(user=people["member"], key="DATA", shown=shown) == first[shown]
+    assert selectors.board_version(user=people["outsider"], key="DATA") is None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%%WITH v AS%%'"
+        )
+        (generic, custom), *others = cursor.fetchall()
+    assert generic >= 15 and custom == 0 and not others
+
+
+SQLITE_POLLS = r"""
+import json
+from django.contrib.auth import get_user_model
+from django.test import Client
+from apps.projects import services as project_services
+from apps.stories import services
+
+owner = get_user_model().objects.create_user("owner")
+project = project_services.project_create(creator=owner, key="DATA", name="Data")
+ready = next(state for state in project.states.all() if state.name == "Ready")
+sprint = services.sprint_create(project=project, actor=owner, name="Sprint 1")
+story = services.story_create(project=project, actor=owner, title="Load CRM", sprint=sprint, state=ready)
+services.sprint_start(sprint=sprint, actor=owner)
+client = Client(HTTP_HOST="localhost")
+client.force_login(owner)
+first = client.get("/p/DATA/board/live/")
+again = client.get("/p/DATA/board/live/", HTTP_IF_NONE_MATCH=first["ETag"])
+services.story_update(story=story, actor=owner, title="Load the CRM")
+changed = client.get("/p/DATA/board/live/", HTTP_IF_NONE_MATCH=first["ETag"])
+print(json.dumps([first.status_code, b"DATA-1" in first.content, again.status_code, changed.status_code,
+                  b"Load the CRM" in changed.content]))
+"""
+
+
+def test_the_board_polls_on_sqlite(tmp_path):
+    """The embedded SQLite (``make run``): the version query without preparing, the fragment without waiting."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.deploy.environment import REPO, app_environment
+
+    env = app_environment(DJANGO_DEBUG="1", SPRINTBOARD_SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    env["DJANGO_LOG_LEVEL"] = "WARNING"
+    for command in (["migrate", "--noinput"], ["shell", "-c", SQLITE_POLLS]):
+        run = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [200, True, 304, 200, True]
