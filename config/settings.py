@@ -258,7 +258,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # django-axes locks out repeated failed logins (the login page and /admin/login/), per user name and,
 # separately, per address.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# apps.web.backends.ModelBackend is Django's, reading a session's user in one written-out query.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "apps.web.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = envint("SPRINTBOARD_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("SPRINTBOARD_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

@@ -1,4 +1,5 @@
-"""Sessions: Django's database sessions, read in one written-out query (``apps.web.sessions``).
+"""Sessions: Django's database sessions, read in one written-out query (``apps.web.sessions``), and their
+user, read in another (``apps.web.backends``).
 
 They stay in the database (logging in works without Redis; a logout or an expiry ends a session at once),
 on PostgreSQL and on the embedded SQLite.
@@ -19,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.web.backends import ModelBackend
 from apps.web.sessions import SessionStore
 from tests.deploy.environment import REPO, app_environment
 
@@ -56,6 +58,24 @@ def test_a_logout_ends_the_session_for_every_copy_of_its_cookie(people):
     client.post(reverse("logout"))
     assert not Session.objects.filter(session_key=key).exists()
     assert copy.get(reverse("account")).status_code == 302
+
+
+def test_a_sessions_user_is_read_in_one_query_with_every_field(people, django_assert_num_queries):
+    member = people["member"]
+    with django_assert_num_queries(1):
+        user = ModelBackend().get_user(member.pk)
+        fields = {field.attname: getattr(user, field.attname) for field in user._meta.concrete_fields}
+    assert user == member and not user.get_deferred_fields()
+    assert fields == {field.attname: getattr(member, field.attname) for field in member._meta.concrete_fields}
+
+
+def test_an_inactive_or_deleted_user_is_nobody(people):
+    client, _ = logged_in(people["member"])
+    people["member"].is_active = False
+    people["member"].save(update_fields=["is_active"])
+    assert ModelBackend().get_user(people["member"].pk) is None
+    assert client.get(reverse("account")).status_code == 302
+    assert ModelBackend().get_user(10**9) is None
 
 
 SQLITE_SCRIPT = r"""
