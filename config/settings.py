@@ -120,6 +120,15 @@ if DATABASE_URL:
         raise ImproperlyConfigured(
             f"DATABASE_URL is not a database URL ({exc}): write postgres://user:password@host:5432/name."
         ) from None
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django binds parameters on the client and never prepares; the one query that binds on the server,
+        # the board poll's (apps.stories.selectors.board_version), is prepared from its 5th run on a connection
+        # and planned once: its plan does not depend on its values, and planning it cost more than running it.
+        DATABASES["default"]["OPTIONS"] = {
+            "prepare_threshold": 5,
+            "options": "-c plan_cache_mode=force_generic_plan",
+            **DATABASES["default"].get("OPTIONS", {}),
+        }
 else:
     DATABASES = {
         "default": {
@@ -150,7 +159,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions live in the database only: logging in works without Redis, and a logout or a password
 # change ends a session at once (a copy cached in Redis could outlive an outage).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "apps.web.sessions"  # django.contrib.sessions.backends.db, read in one written-out query
 
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"  # a host named: kombu warns "No hostname was supplied" otherwise
 CELERY_RESULT_BACKEND = None
@@ -249,7 +258,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # django-axes locks out repeated failed logins (the login page and /admin/login/), per user name and,
 # separately, per address.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# apps.web.backends.ModelBackend is Django's, reading a session's user in one written-out query.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "apps.web.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = envint("SPRINTBOARD_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("SPRINTBOARD_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

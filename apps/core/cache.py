@@ -32,6 +32,20 @@ def _tolerant(operation: str, fallback: T, call: Callable[[], T]) -> T:
 
 
 class TolerantRedisCacheClient(RedisCacheClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[bool, redis.Redis] = {}
+
+    def get_client(self, key: Key | None = None, *, write: bool = False) -> redis.Redis:
+        """A client made once for reads and once for writes: Django's makes a new one for every operation, and
+        building a redis-py client costs about as much CPU as the GET it sends (each board poll reads its
+        fragment). A client takes a connection from its pool for each command, so threads can share it. (With
+        replicas in LOCATION, a process reads from one of them, chosen at random on its first read.)"""
+        client = self._clients.get(write)
+        if client is None:
+            client = self._clients[write] = super().get_client(key, write=write)
+        return client
+
     def add(self, key: Key, value: Any, timeout: Expiry | None) -> bool:
         return _tolerant("add", True, lambda: super(TolerantRedisCacheClient, self).add(key, value, timeout))
 

@@ -36,7 +36,8 @@ verify_events`` checks every project when the command exists.
 
 Run ``DATABASE_URL=postgres://user@host:5432/any REDIS_URL=redis://host:6379/0
 python tests/benchmarks/bench_scale.py [--sizes 1000,5000,50000] [--cards 200] [--runs 20] [--polls 30]``.
-It creates (and drops at the start of each run) its own database, ``sprintboard_bench_scale``.
+It creates (and drops at the start of each run) its own database, ``sprintboard_bench_scale`` (``--database-name``
+names another: two people measuring on one server must not drop each other's).
 Without REDIS_URL the concurrent-poll part is skipped (the workers of a server share no cache).
 Not collected by pytest (bench_*.py).
 """
@@ -78,10 +79,10 @@ POLL_TARGET = 3.0
 # --- Database and Django ---------------------------------------------------------------------
 
 
-def bench_database_url() -> str:
+def bench_database_url(name: str) -> str:
     from tests.benchmarks.databases import fresh_postgres_database
 
-    return fresh_postgres_database(DB_NAME, who="bench_scale")
+    return fresh_postgres_database(name, who="bench_scale")
 
 
 def server_env(database_url: str) -> dict[str, str]:
@@ -746,13 +747,15 @@ def poll(port: int, path: str, cookie: str, barrier: threading.Barrier | None = 
     )
 
 
-def burst(port: int, path: str, cookie: str, n: int) -> tuple[list[Poll], float]:
+def burst(port: int, paths: list[str], cookie: str) -> tuple[list[Poll], float]:
+    """One poll of each path, all at once."""
+    n = len(paths)
     barrier = threading.Barrier(n)
     results: list[Poll | BaseException] = [None] * n  # type: ignore[list-item]
 
     def one(i: int) -> None:
         try:
-            results[i] = poll(port, path, cookie, barrier)
+            results[i] = poll(port, paths[i], cookie, barrier)
         except BaseException as exc:  # noqa: BLE001 - re-raised below
             results[i] = exc
             barrier.abort()
@@ -771,6 +774,7 @@ def burst(port: int, path: str, cookie: str, n: int) -> tuple[list[Poll], float]
 
 
 WARM_ROUNDS = 10
+RENDER_WARM_ROUNDS = 3
 
 
 class Server:
@@ -830,8 +834,16 @@ class Part2:
 
 
 def concurrent_polls(
-    loaded: Loaded, server: Server, cookie: str, user, *, polls: int, budget: float, singles: int = 3
-) -> Part2:  # noqa: ANN001
+    loaded: Loaded,
+    server: Server,
+    cookie: str,
+    user,  # noqa: ANN001
+    *,
+    database: str,
+    polls: int,
+    budget: float,
+    singles: int = 3,
+) -> Part2:
     """One render (median of ``singles``), then ``polls`` at once; the burst is not run when ``polls`` times one
     render exceeds ``budget`` seconds of CPU (``polls`` is then empty)."""
     from django.db import connection
@@ -869,12 +881,19 @@ def concurrent_polls(
     # 12-16 ms on its 2nd or 3rd), and a server's workers live for thousands of requests.
     check(poll(server.port, path, cookie))
     for _ in range(WARM_ROUNDS):
-        for result in burst(server.port, path, cookie, polls)[0]:
+        for result in burst(server.port, [path] * polls, cookie)[0]:
+            check(result)
+    # Their render path too: rounds in which each poll asks for a fragment of its own (a query parameter the
+    # board ignores makes another fragment key), so every worker renders the board. A worker's first render
+    # costs nearly twice its later ones (measured at 5,000 stories: 95 against 45-60 ms of CPU), and "one
+    # render" and the burst's renderer are whichever workers the server hands them to.
+    for round_ in range(RENDER_WARM_ROUNDS):
+        for result in burst(server.port, [f"{path}?warm={round_}-{i}" for i in range(polls)], cookie)[0]:
             check(result)
     apps, dbs, walls = [], [], []
     for _ in range(singles):
         change()
-        with BackendCpu(DB_NAME, mine) as db:
+        with BackendCpu(database, mine) as db:
             result = poll(server.port, path, cookie)
         check(result)
         apps.append(result.cpu_ms)
@@ -885,8 +904,8 @@ def concurrent_polls(
     if budget and polls * (apps[middle] + dbs[middle]) > budget * 1000:
         return Part2(loaded, apps[middle], dbs[middle], walls[middle], [], 0.0, 0.0)
     change()
-    with BackendCpu(DB_NAME, mine) as db:
-        results, makespan = burst(server.port, path, cookie, polls)
+    with BackendCpu(database, mine) as db:
+        results, makespan = burst(server.port, [path] * polls, cookie)
     for result in results:
         check(result)
     return Part2(loaded, apps[middle], dbs[middle], walls[middle], results, db.ms, makespan)
@@ -911,13 +930,16 @@ def main() -> None:
         help="seconds of server CPU: skip a size's burst when polls x one render would exceed it (0: no limit)",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--database-name", default=DB_NAME, help="the database it creates (dropped first): one per person measuring"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if any(size <= args.cards for size in sizes):
         sys.exit("bench_scale: every size must exceed --cards")
     started = time.perf_counter()
 
-    database_url = bench_database_url()
+    database_url = bench_database_url(args.database_name)
     os.environ.update(DATABASE_URL=database_url, DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or SECRET)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_DEBUG", "0")
@@ -939,7 +961,7 @@ def main() -> None:
     cache_backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     print(
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; cache: {cache_backend}; "
-        f"database {DB_NAME}",
+        f"database {args.database_name}",
         flush=True,
     )
     users = {name: get_user_model().objects.create_user(username=name, password="bench") for name in PEOPLE}
@@ -1011,7 +1033,7 @@ def main() -> None:
     else:
         print(
             f"server: gunicorn from the repository root (gunicorn.conf.py), {args.polls} sync workers, DJANGO_DEBUG=0, "
-            f"PostgreSQL {DB_NAME}, cache {cache_backend}, 127.0.0.1; change: a card move through the service.\n"
+            f"PostgreSQL {args.database_name}, cache {cache_backend}, 127.0.0.1; change: a card move through the service.\n"
             "server time = CPU time: each request's thread CPU in its worker (sent back in a header) + the CPU of the "
             "PostgreSQL backends of the database (/proc); one render = a single poll after a change, measured the same "
             "way (median of 3). Wall times are shown, not judged: the workers share the machine's cores.",
@@ -1022,7 +1044,15 @@ def main() -> None:
         server = Server(database_url, args.polls)
         try:
             for project in loaded:
-                result = concurrent_polls(project, server, cookie, member, polls=args.polls, budget=args.poll_budget)
+                result = concurrent_polls(
+                    project,
+                    server,
+                    cookie,
+                    member,
+                    database=args.database_name,
+                    polls=args.polls,
+                    budget=args.poll_budget,
+                )
                 one = result.one_app + result.one_db
                 if not result.polls:
                     print(

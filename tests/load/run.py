@@ -60,7 +60,7 @@ sessions = []
 for user in users:
     session = SessionStore()
     session.update({{SESSION_KEY: str(user.pk), HASH_SESSION_KEY: user.get_session_auth_hash(),
-                    BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend"}})
+                    BACKEND_SESSION_KEY: "apps.web.backends.ModelBackend"}})
     session.create()
     sessions.append(session.session_key)
 open({sessions_file!r}, "w").write("\\n".join(sessions))

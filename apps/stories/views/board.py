@@ -11,7 +11,6 @@ a ``304 Not Modified`` after one query, otherwise the new fragment.
 from __future__ import annotations
 
 import hashlib
-import time
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.cache import cache
+from django.db import OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -280,7 +280,7 @@ def _if_none_match(request: HttpRequest) -> set[str]:
 
 # Every open board polls; right after a change they all ask at once for the same new fragment.
 FRAGMENT_SECONDS = 60
-FRAGMENT_WAIT_SECONDS = 2.0
+FRAGMENT_WAIT_SECONDS = 5
 
 
 def _fragment_key(version: selectors.BoardVersion, etag: str, query: str) -> str:
@@ -290,28 +290,65 @@ def _fragment_key(version: selectors.BoardVersion, etag: str, query: str) -> str
 
 
 def _shared_fragment(request: HttpRequest, key: str, fragment_key: str) -> str:
-    """Single flight: the first poll of a new version renders the fragment and stores it; the others wait
-    briefly for it. The version query has already authorised the viewer (a member, with this role), so a
-    stored fragment is served as it is.
+    """Single flight: the first poll of a new version renders the fragment and stores it; the others wait for it
+    asleep in PostgreSQL, on an advisory lock the renderer holds while it renders. They used to look in the
+    cache every 20 ms: in a burst of 30 polls on 2 cores the waiters' looking slowed the render they waited
+    for, which made them look longer (~40 ms of CPU each at worst, against ~2 ms asleep).
+
+    The version query has already authorised the viewer (a member, with this role), so a stored fragment is
+    served as it is. Without the stored copy (Redis away, the renderer gone or slower than the wait) a poll
+    renders its own. Outside PostgreSQL, or inside a transaction (the lock's wait is bounded by a setting
+    local to its statement's own transaction), nobody waits.
     """
     content = cache.get(fragment_key)
     if content is not None:
         return content
-    lock = f"{fragment_key}:rendering"
-    if cache.add(lock, 1, timeout=int(FRAGMENT_WAIT_SECONDS) + 8):
-        try:
-            content = _render_fragment(request, key).content.decode()
-            cache.set(fragment_key, content, FRAGMENT_SECONDS)
-        finally:
-            cache.delete(lock)
-        return content
-    deadline = time.monotonic() + FRAGMENT_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        time.sleep(0.02)
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _render_and_store(request, key, fragment_key)
+    lock = _lock_id(fragment_key)
+    if not _advisory("SELECT pg_try_advisory_lock(%(lock)s)", lock):
+        _wait_for_renderer(lock)
         content = cache.get(fragment_key)
-        if content is not None:
-            return content
-    return _render_fragment(request, key).content.decode()  # the renderer is slow or gone: answer anyway
+        return content if content is not None else _render_and_store(request, key, fragment_key)
+    try:
+        content = cache.get(fragment_key)  # stored by a renderer that finished since this poll first looked
+        return content if content is not None else _render_and_store(request, key, fragment_key)
+    finally:
+        _advisory("SELECT pg_advisory_unlock(%(lock)s)", lock)
+
+
+def _render_and_store(request: HttpRequest, key: str, fragment_key: str) -> str:
+    content = _render_fragment(request, key).content.decode()
+    cache.set(fragment_key, content, FRAGMENT_SECONDS)
+    return content
+
+
+def _lock_id(fragment_key: str) -> int:
+    """A fragment's advisory lock: 64 bits of its key's hash (a collision only makes two renders wait in turn)."""
+    return int.from_bytes(hashlib.sha256(fragment_key.encode()).digest()[:8], "big", signed=True)
+
+
+def _advisory(sql: str, lock: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"lock": lock})
+        return bool(cursor.fetchone()[0])
+
+
+# Nested so that the timeout is set before the wait begins; local to the statement's own transaction.
+WAIT_FOR_RENDERER_SQL = """
+    SELECT pg_advisory_unlock_shared(%(lock)s) FROM (
+        SELECT pg_advisory_lock_shared(%(lock)s) FROM (SELECT set_config('lock_timeout', %(wait)s, true)) AS bound
+    ) AS turn"""
+
+
+def _wait_for_renderer(lock: int) -> None:
+    """Sleep until the renderer releases ``lock`` (a shared lock is granted to every waiter at once), at most
+    FRAGMENT_WAIT_SECONDS."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(WAIT_FOR_RENDERER_SQL, {"lock": lock, "wait": f"{FRAGMENT_WAIT_SECONDS}s"})
+    except OperationalError:  # lock_timeout: the renderer is slow or stuck; the caller renders its own
+        pass
 
 
 @project_view()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -517,6 +519,83 @@ def test_polls_of_one_board_version_share_one_render(browser_for, cards, states,
     assert second.get(live_url())["ETag"] != rendered["ETag"]
 
 
+def _fragment_lock(member) -> tuple[str, int]:
+    """The cache key and advisory lock of the member's unfiltered board fragment, as board_live computes them."""
+    from apps.stories import selectors
+    from apps.stories.views import board
+
+    version = selectors.board_version(user=member, key="DATA", shown=selectors.BoardShown())
+    fragment_key = board._fragment_key(version, board._etag(version), "")
+    return fragment_key, board._lock_id(fragment_key)
+
+
+@pytest.fixture
+def other_worker():
+    """A second PostgreSQL session, as another gunicorn worker's: it holds the render lock of a fragment."""
+    raw = connection.get_new_connection(connection.get_connection_params())
+    raw.autocommit = True
+    yield raw
+    raw.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_waits_asleep_for_the_render_in_progress_and_serves_it(as_user, cards, people, other_worker):
+    """No render of its own and no looking in the cache meanwhile: the poll's queries are the session, the user,
+    the version, the lock it did not get and its one wait; it answers as soon as the renderer is done."""
+    cache.clear()
+    client = as_user("member")
+    fragment_key, lock = _fragment_lock(people["member"])
+    other_worker.execute("SELECT pg_advisory_lock(%s)", [lock])
+
+    def renderer_finishes() -> None:
+        time.sleep(0.5)
+        cache.set(fragment_key, "<p>rendered by the other worker</p>", 60)
+        other_worker.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+    finishing = threading.Thread(target=renderer_finishes)
+    began = time.perf_counter()
+    finishing.start()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(live_url())
+    finishing.join()
+    assert response.status_code == 200 and response.content == b"<p>rendered by the other worker</p>"
+    assert time.perf_counter() - began >= 0.5
+    assert len(queries) == 5 and "pg_advisory_lock_shared" in queries[-1]["sql"], [q["sql"] for q in queries]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_renders_its_own_when_the_renderer_takes_too_long(as_user, cards, people, other_worker, monkeypatch):
+    from apps.stories.views import board
+
+    monkeypatch.setattr(board, "FRAGMENT_WAIT_SECONDS", 1)
+    cache.clear()
+    client = as_user("member")
+    fragment_key, lock = _fragment_lock(people["member"])
+    other_worker.execute("SELECT pg_advisory_lock(%s)", [lock])  # and never lets go
+    began = time.perf_counter()
+    response = client.get(live_url())
+    assert response.status_code == 200 and b'id="card-DATA-1"' in response.content
+    assert 1 <= time.perf_counter() - began < 5
+    assert cache.get(fragment_key) == response.content.decode()
+    # The wait's time limit was local to its statement: the session waits as long as it did before.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_poll_that_renders_stores_the_fragment_and_lets_go_of_the_lock(as_user, cards, people, other_worker):
+    cache.clear()
+    client = as_user("member")
+    fragment_key, lock = _fragment_lock(people["member"])
+    response = client.get(live_url())
+    assert response.status_code == 200 and cache.get(fragment_key) == response.content.decode()
+    assert other_worker.execute("SELECT pg_try_advisory_lock(%s)", [lock]).fetchone()[0] is True
+
+
 @pytest.mark.parametrize(
     "shown",
     [
@@ -545,3 +624,64 @@ def test_the_polls_fingerprint_counts_the_cards_the_board_shows(project, people,
     assert expected.count() > 0 or shown.get("assignee") == "nobody-such"  # each filter is tried on real cards
     assert int(versions) == sum(expected.values_list("version", flat=True))
     assert bool(latest) == expected.exists()
+
+
+@pytest.mark.postgres
+def test_the_polls_query_is_planned_once_per_connection_and_answers_as_before(project, people, cards, sprint):
+    """Prepared from its 5th run, with one generic plan for every mode and filter: the same answers as the
+    first runs (planned each time), and no new plan per poll."""
+    from apps.stories import selectors
+
+    variants = [selectors.BoardShown(), selectors.BoardShown(mode="kanban"), selectors.BoardShown(label="dbt")]
+    variants += [selectors.BoardShown(assignee="member"), selectors.BoardShown(assignee="none", kind="bug")]
+    first = {shown: selectors.board_version(user=people["member"], key="DATA", shown=shown) for shown in variants}
+    for _ in range(3):
+        for shown in variants:
+            assert selectors.board_version(user=people["member"], key="DATA", shown=shown) == first[shown]
+    assert selectors.board_version(user=people["outsider"], key="DATA") is None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%%WITH v AS%%'"
+        )
+        (generic, custom), *others = cursor.fetchall()
+    assert generic >= 15 and custom == 0 and not others
+
+
+SQLITE_POLLS = r"""
+import json
+from django.contrib.auth import get_user_model
+from django.test import Client
+from apps.projects import services as project_services
+from apps.stories import services
+
+owner = get_user_model().objects.create_user("owner")
+project = project_services.project_create(creator=owner, key="DATA", name="Data")
+ready = next(state for state in project.states.all() if state.name == "Ready")
+sprint = services.sprint_create(project=project, actor=owner, name="Sprint 1")
+story = services.story_create(project=project, actor=owner, title="Load CRM", sprint=sprint, state=ready)
+services.sprint_start(sprint=sprint, actor=owner)
+client = Client(HTTP_HOST="localhost")
+client.force_login(owner)
+first = client.get("/p/DATA/board/live/")
+again = client.get("/p/DATA/board/live/", HTTP_IF_NONE_MATCH=first["ETag"])
+services.story_update(story=story, actor=owner, title="Load the CRM")
+changed = client.get("/p/DATA/board/live/", HTTP_IF_NONE_MATCH=first["ETag"])
+print(json.dumps([first.status_code, b"DATA-1" in first.content, again.status_code, changed.status_code,
+                  b"Load the CRM" in changed.content]))
+"""
+
+
+def test_the_board_polls_on_sqlite(tmp_path):
+    """The embedded SQLite (``make run``): the version query without preparing, the fragment without waiting."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.deploy.environment import REPO, app_environment
+
+    env = app_environment(DJANGO_DEBUG="1", SPRINTBOARD_SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    env["DJANGO_LOG_LEVEL"] = "WARNING"
+    for command in (["migrate", "--noinput"], ["shell", "-c", SQLITE_POLLS]):
+        run = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [200, True, 304, 200, True]

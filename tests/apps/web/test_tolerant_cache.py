@@ -43,3 +43,14 @@ def test_single_flight_lets_every_caller_work_when_there_is_no_cache_to_share(ca
 def test_a_counter_reads_as_missing(cache_without_redis):
     with pytest.raises(ValueError, match="not found"):
         cache_without_redis.incr("hits")
+
+
+@pytest.mark.redis
+def test_one_client_serves_every_operation_and_survives_a_lost_connection(settings):
+    cache = TolerantRedisCache(settings.REDIS_URL, {"KEY_PREFIX": "tolerant-cache-test"})
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=True) is client  # made once, not per operation
+    cache.set("board", "<html>", 30)
+    client.connection_pool.disconnect()  # as when Redis restarts: the pool connects again on the next command
+    assert cache.get("board") == "<html>"
+    cache.delete("board")

@@ -1,0 +1,105 @@
+"""Sessions: Django's database sessions, read in one written-out query (``apps.web.sessions``), and their
+user, read in another (``apps.web.backends``).
+
+They stay in the database (logging in works without Redis; a logout or an expiry ends a session at once),
+on PostgreSQL and on the embedded SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.web.backends import ModelBackend
+from apps.web.sessions import SessionStore
+from tests.deploy.environment import REPO, app_environment
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user) -> tuple[Client, str]:
+    client = Client()
+    client.force_login(user)
+    return client, client.cookies["sessionid"].value
+
+
+def test_a_session_is_read_in_one_query(people, django_assert_num_queries):
+    _, key = logged_in(people["member"])
+    with django_assert_num_queries(1):
+        data = SessionStore(key).load()
+    assert data[SESSION_KEY] == str(people["member"].pk)
+
+
+def test_an_expired_or_unknown_session_is_no_session(people):
+    client, key = logged_in(people["member"])
+    assert client.get(reverse("account")).status_code == 200
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    store = SessionStore(key)
+    assert store.load() == {} and store.session_key is None  # a new key is made if it is saved
+    assert client.get(reverse("account")).status_code == 302
+    assert SessionStore("no-such-session-key").load() == {}
+
+
+def test_a_logout_ends_the_session_for_every_copy_of_its_cookie(people):
+    client, key = logged_in(people["member"])
+    copy = Client()
+    copy.cookies["sessionid"] = key
+    assert copy.get(reverse("account")).status_code == 200
+    client.post(reverse("logout"))
+    assert not Session.objects.filter(session_key=key).exists()
+    assert copy.get(reverse("account")).status_code == 302
+
+
+def test_a_sessions_user_is_read_in_one_query_with_every_field(people, django_assert_num_queries):
+    member = people["member"]
+    with django_assert_num_queries(1):
+        user = ModelBackend().get_user(member.pk)
+        fields = {field.attname: getattr(user, field.attname) for field in user._meta.concrete_fields}
+    assert user == member and not user.get_deferred_fields()
+    assert fields == {field.attname: getattr(member, field.attname) for field in member._meta.concrete_fields}
+
+
+def test_an_inactive_or_deleted_user_is_nobody(people):
+    client, _ = logged_in(people["member"])
+    people["member"].is_active = False
+    people["member"].save(update_fields=["is_active"])
+    assert ModelBackend().get_user(people["member"].pk) is None
+    assert client.get(reverse("account")).status_code == 302
+    assert ModelBackend().get_user(10**9) is None
+
+
+SQLITE_SCRIPT = r"""
+import json
+from datetime import timedelta
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.utils import timezone
+
+user = get_user_model().objects.create_user("member", password="a-long-passphrase")
+client = Client(HTTP_HOST="localhost")
+login = client.post("/login/", {"username": "member", "password": "a-long-passphrase"}).status_code
+before = client.get("/account/").status_code
+Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+after = client.get("/account/").status_code
+print(json.dumps([login, before, after]))
+"""
+
+
+def test_sessions_work_on_sqlite(tmp_path: Path) -> None:
+    env = app_environment(DJANGO_DEBUG="1", SPRINTBOARD_SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    env["DJANGO_LOG_LEVEL"] = "WARNING"
+    for command in (["migrate", "--noinput"], ["shell", "-c", SQLITE_SCRIPT]):
+        run = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [302, 200, 302]
