@@ -8,6 +8,9 @@ sessions stay in the database, so logging in works without Redis and a logout en
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.contrib.sessions.models import Session
@@ -20,7 +23,19 @@ LOAD_SQL = (
 )
 
 
+# Sessions name the backend that logged their user in; those from before apps.web.backends name Django's own,
+# which is the same backend (ours only reads the user faster): read so, nobody is signed out by the change.
+BACKENDS_RENAMED = {"django.contrib.auth.backends.ModelBackend": "apps.web.backends.ModelBackend"}
+
+
 class SessionStore(db.SessionStore):
+    def load(self) -> dict[str, Any]:
+        data = super().load()
+        backend = data.get(BACKEND_SESSION_KEY)
+        if backend in BACKENDS_RENAMED:
+            data[BACKEND_SESSION_KEY] = BACKENDS_RENAMED[backend]
+        return data
+
     def _get_session_from_db(self) -> AbstractBaseSession | None:
         """The live session of this key, or None (and no key: a new one is made on save), as Django's."""
         if self.session_key is None:

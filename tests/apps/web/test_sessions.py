@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
@@ -58,6 +58,16 @@ def test_a_logout_ends_the_session_for_every_copy_of_its_cookie(people):
     client.post(reverse("logout"))
     assert not Session.objects.filter(session_key=key).exists()
     assert copy.get(reverse("account")).status_code == 302
+
+
+def test_a_session_from_before_the_faster_backend_stays_signed_in(people):
+    """Sessions name the backend that logged their user in: Django's, before apps.web.backends."""
+    client, key = logged_in(people["member"])
+    session = SessionStore(key)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session.save()
+    assert client.get(reverse("account")).status_code == 200
+    assert SessionStore(key).load()[BACKEND_SESSION_KEY] == "apps.web.backends.ModelBackend"
 
 
 def test_a_sessions_user_is_read_in_one_query_with_every_field(people, django_assert_num_queries):
