@@ -28,12 +28,20 @@ def _column(field: Any) -> str:
     return connection.ops.quote_name(field.column)
 
 
+def _deferred(model: type[Model]) -> frozenset[str]:
+    """The fields the model's default manager defers (Story's search vector): left unread, as the ORM leaves
+    them, so that a ``save()`` does not write them back."""
+    names, deferring = model._default_manager.get_queryset().query.deferred_loading
+    return frozenset(names) if deferring else frozenset()
+
+
 class _Part:
     """One table of the SELECT: a model, its alias, the columns read and their converters."""
 
     def __init__(self, model: type[Model], alias: str, via: ForeignKey | None) -> None:
         self.model, self.alias, self.via = model, alias, via
-        self.fields: list[Field] = list(model._meta.concrete_fields)
+        deferred = _deferred(model) if via is None else frozenset()  # select_related reads related rows whole
+        self.fields: list[Field] = [field for field in model._meta.concrete_fields if field.name not in deferred]
         self.attnames = [field.attname for field in self.fields]
 
     def columns(self) -> list[str]:

@@ -36,6 +36,7 @@ def test_a_row_and_its_related_rows_equal_the_orms(project, people, states):
         found = WITH_RELATED.get(story.pk)
         related = (found.state, found.sprint, found.assignee)  # cached with the row: no query
     assert len(queries) == 1
+    assert found.get_deferred_fields() == orm.get_deferred_fields() == {"search_vector"}  # the manager's deferral
     assert values(found) == values(orm)
     assert found.points == Decimal("2.5") and found.flow_blocked_since is not None
     for mine, theirs in zip(related, (orm.state, orm.sprint, orm.assignee), strict=True):
