@@ -28,6 +28,7 @@ from apps.projects.views import project_view, render_project
 from apps.stories import link_selectors, selectors, services
 from apps.stories.forms import CommentForm, PreviewForm, StoryForm, person_name
 from apps.stories.models import Comment, LinkKind, Story
+from apps.web.templatetags.sprintboard import MentionTargets
 
 BOARD_CHANGED = "board-changed"  # the event the board listens for (static/js/board.js)
 ASSIGNABLE = (Role.MEMBER, Role.PRODUCT_OWNER, Role.ADMIN)  # stakeholders ask and follow; they are not given work
@@ -58,12 +59,18 @@ def _respond(
     """The page, or the panel fragment; ``extra`` may carry bound forms, ``error`` and ``notice`` (shown at the top)."""
     panel = _panel(request)
     can_edit = membership.allows(Role.MEMBER)
+    # The form's options, the history's names and who may be mentioned: one query for the three.
+    names = selectors.project_names(project.pk, selectors.STORY_PAGE_PARTS)
     context = {
         "story": story,
-        "form": extra.pop("form", None) or StoryForm(initial=StoryForm.initial_for(story), project=project),
+        "form": extra.pop("form", None)
+        or StoryForm(initial=StoryForm.initial_for(story), project=project, names=names),
         "comment_form": extra.pop("comment_form", None) or CommentForm(),
         "comments": Comment.objects.filter(story=story).select_related("author"),
-        "history": selectors.story_history(story),
+        "history": selectors.story_history(story, names=names),
+        "mentions": MentionTargets(
+            project_key=project.key, usernames=frozenset(name for _, name, _ in names["member"])
+        ),
         "links": link_selectors.story_links(story, user=user_of(request)),
         "link_kinds": LinkKind.choices,
         "can_edit": can_edit,

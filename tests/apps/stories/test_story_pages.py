@@ -334,3 +334,46 @@ def test_the_panel_assigns_only_members_and_names_them_in_full(as_user, story, p
     ).content.decode()
     assert "stakeholder of DATA" in refused
     assert Story.objects.get(pk=story.pk).assignee is None
+
+
+def test_the_form_offers_this_projects_options_marked_from_one_read(as_user, project, story, people):
+    epic = services.epic_save(project=project, name="Billing")
+    services.epic_save(project=project, name="Activation")
+    services.epic_save(project=project.other, name="Elsewhere")
+    dbt, looker = (services.label_save(project=project, name=name) for name in ("dbt", "looker"))
+    services.story_update(story=story, actor=people["owner"], epic=epic, labels=[looker], assignee=people["member"])
+    page = as_user("member").get(url()).content.decode()
+    epics = page[page.index('<select name="epic"') : page.index("</select>", page.index('<select name="epic"'))]
+    assert epics.index(">No epic<") < epics.index(">Activation<") < epics.index(">Billing<")
+    assert f'<option value="{epic.pk}" selected>Billing</option>' in epics and "Elsewhere" not in page
+    assert f'<option value="{people["member"].pk}" selected>member</option>' in page
+    assert f'value="{looker.pk}" id="story-labels_1" checked>' in page
+    assert f'value="{dbt.pk}" id="story-labels_0">' in page
+    assert '<select name="deliverable" aria-describedby="story-deliverable_helptext" id="story-deliverable">' in page
+    services.comment_add(story=story, author=people["owner"], body="@member and @stakeholder, and @nobody")
+    page = as_user("member").get(url()).content.decode()
+    assert 'class="mention"' in page and ">@stakeholder</a>" in page and ">@nobody</a>" not in page
+
+
+def test_a_refused_choice_is_named_on_its_select_and_nothing_changes(as_user, project, story, people):
+    theirs = services.label_save(project=project.other, name="theirs")
+    response = edit(as_user("member"), epic="999999", labels=[theirs.pk], kind="story")
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert '<select name="epic" aria-invalid="true" aria-describedby="story-epic_error" id="story-epic">' in page
+    assert 'id="story-epic_error"><li>Select a valid choice.' in page
+    assert 'aria-invalid="true" id="story-labels_0"' not in page  # the other project's label is not offered
+    assert 'id="story-labels_error"><li>Select a valid choice.' in page
+    story.refresh_from_db()
+    assert story.version == 1 and story.epic_id is None
+
+
+def test_the_page_reads_a_fixed_number_of_statements(as_user, project, story, people, django_assert_max_num_queries):
+    client = as_user("member")
+    client.get(url())
+    for n in range(3):
+        services.epic_save(project=project, name=f"Epic {n}")
+        services.label_save(project=project, name=f"label-{n}")
+        services.comment_add(story=story, author=people["owner"], body=f"note {n}")
+    with django_assert_max_num_queries(15):
+        assert client.get(url()).status_code == 200
