@@ -38,12 +38,22 @@ EDITED_FIELDS = (
 
 
 def _story(project: Project, story_key: str) -> Story:
+    """The story with what its page shows of it (its facts)."""
     story = (
         Story.objects.filter(project=project, key=story_key)
-        .select_related("state", "sprint", "epic", "assignee", "created_by", "deliverable")
+        .select_related("state", "sprint", "epic", "assignee", "deliverable")
         .prefetch_related("labels")
         .first()
     )
+    if story is None:
+        raise Http404(f"There is no story {story_key} in {project.key}.")
+    return story
+
+
+def _story_row(project: Project, story_key: str) -> Story:
+    """The story alone (with its project, which a comment's notifications name): for a change that answers with a
+    redirect, so that the page it redirects to reads the rest."""
+    story = Story.objects.filter(project=project, key=story_key).select_related("project").first()
     if story is None:
         raise Http404(f"There is no story {story_key} in {project.key}.")
     return story
@@ -153,7 +163,7 @@ def story_detail(request: HtmxHttpRequest, project: Project, membership: Members
 @require_POST
 @project_view()
 def story_comment(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
-    story = _story(project, story_key)
+    story = _story_row(project, story_key)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
@@ -162,7 +172,7 @@ def story_comment(request: HtmxHttpRequest, project: Project, membership: Member
             add_domain_error(form, exc)
         else:
             return _done(request, project, membership, story, "Your comment is added.", changed=False)
-    return _respond(request, project, membership, story, status=400, comment_form=form)
+    return _respond(request, project, membership, _story(project, story_key), status=400, comment_form=form)
 
 
 @require_POST

@@ -377,3 +377,14 @@ def test_the_page_reads_a_fixed_number_of_statements(as_user, project, story, pe
         services.comment_add(story=story, author=people["owner"], body=f"note {n}")
     with django_assert_max_num_queries(15):
         assert client.get(url()).status_code == 200
+
+
+def test_a_comment_reads_the_story_once_and_redirects(as_user, story, people, django_assert_max_num_queries):
+    client = as_user("member")
+    client.post(url("story-comment"), {"body": "first"})
+    with django_assert_max_num_queries(16):  # a mention: the member named, told and made a watcher
+        response = client.post(url("story-comment"), {"body": "@owner second"})
+    assert response.status_code == 302 and response["Location"] == url()
+    assert list(Comment.objects.filter(story=story).values_list("body", flat=True)) == ["first", "@owner second"]
+    refused = client.post(url("story-comment"), {"body": "   "})
+    assert refused.status_code == 400 and 'id="comment-body-DATA-1"' in refused.content.decode()
