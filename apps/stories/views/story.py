@@ -31,7 +31,7 @@ from apps.stories.models import Comment, LinkKind, Story
 from apps.web.templatetags.sprintboard import MentionTargets
 
 BOARD_CHANGED = "board-changed"  # the event the board listens for (static/js/board.js)
-ASSIGNABLE = (Role.MEMBER, Role.PRODUCT_OWNER, Role.ADMIN)  # stakeholders ask and follow; they are not given work
+ASSIGNABLE = selectors.ASSIGNABLE_ROLES  # stakeholders ask and follow; they are not given work
 EDITED_FIELDS = (
     "title", "description", "acceptance_criteria", "kind", "points", "epic", "labels", "assignee", "deliverable"
 )  # fmt: skip
@@ -84,14 +84,8 @@ def _respond(
         "link_kinds": LinkKind.choices,
         "can_edit": can_edit,
         "panel": panel,
-        # The panel's assign form lists the members; the page assigns through its full form.
-        "members": list(
-            project.memberships.filter(role__in=ASSIGNABLE)
-            .select_related("user")
-            .order_by("user__first_name", "user__last_name", "user__username")
-        )
-        if panel and can_edit
-        else [],
+        # The panel's assign form lists the members who may be given a story, as (id, name, username).
+        "members": names["assignee"] if panel and can_edit else [],
         **extra,
     }
     if panel:

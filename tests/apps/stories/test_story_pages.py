@@ -388,3 +388,15 @@ def test_a_comment_reads_the_story_once_and_redirects(as_user, story, people, dj
     assert list(Comment.objects.filter(story=story).values_list("body", flat=True)) == ["first", "@owner second"]
     refused = client.post(url("story-comment"), {"body": "   "})
     assert refused.status_code == 400 and 'id="comment-body-DATA-1"' in refused.content.decode()
+
+
+def test_the_panels_assign_menu_marks_the_assignee_by_username(as_user, story, people):
+    people["member"].first_name, people["member"].last_name = "Mia", "Member"
+    people["member"].save()
+    client = as_user("member")
+    assigned = client.post(url("story-assign"), {"assignee": "member", "version": 1, "panel": "1"}, **HTMX)
+    assert assigned.status_code == 200 and Story.objects.get(pk=story.pk).assignee == people["member"]
+    panel = assigned.content.decode()
+    menu = panel[panel.index('id="quick-assignee-DATA-1"') : panel.index("</select>", panel.index("quick-assignee"))]
+    assert '<option value="member" selected>Mia Member</option>' in menu
+    assert menu.index(">admin<") < menu.index(">owner<") < menu.index(">Mia Member<")  # by first name, then username
