@@ -31,7 +31,11 @@ def marked_options(field: forms.BoundField, offered: Iterable[tuple[str, str]]) 
     return [(value, label, value in current) for value, label in offered]
 
 
-PLAIN_TEMPLATES = ("django/forms/widgets/input.html", "django/forms/widgets/textarea.html")
+# The widgets whose template is input.html (or just includes it) or textarea.html, with nothing of their own.
+PLAIN_TEMPLATES = frozenset(
+    f"django/forms/widgets/{name}.html"
+    for name in ("input", "text", "number", "hidden", "email", "url", "password", "search", "tel", "textarea")
+)
 
 
 def plain_widget(field: forms.BoundField) -> SafeString:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.test.signals import template_rendered
 
 from apps.core.forms import marked_options, plain_widget
 
@@ -27,6 +28,15 @@ def test_every_input_is_written_as_its_widget_writes_it_bound_or_not_with_or_wit
         form.is_valid()
         for field in form:
             assert plain_widget(field) == str(field), (field.name, form.is_bound)
+    written = []
+    template_rendered.connect(receiver := lambda sender, **kwargs: written.append(kwargs["template"].name))
+    try:
+        plain = [plain_widget(Everything()[name]) for name in ("title", "body", "points", "version", "email")]
+        assert all(plain) and written == []  # none of them rendered a template
+        plain_widget(Everything()["kind"])
+        assert "django/forms/widgets/select.html" in written  # a select renders as a widget
+    finally:
+        template_rendered.disconnect(receiver)
     bound = Everything({"title": "x" * 40, "points": "-1", "version": "1", "kind": "a"})
     assert 'aria-invalid="true" aria-describedby="id_title_helptext id_title_error"' in plain_widget(bound["title"])
 
