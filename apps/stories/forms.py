@@ -196,12 +196,12 @@ class StoryForm(forms.Form):
     )
     version = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
 
-    def __init__(
-        self, *args: Any, project: Project, names: Mapping[str, list[tuple[int, str, str]]] | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "story-%s")
         super().__init__(*args, **kwargs)
-        self.project, self.names = project, names
+        self.project = project
+        # What ``project_names`` read for the page, when it read them (the story page does, for its history too).
+        self.names: Mapping[str, list[tuple[int, str, str]]] | None = None
         # The querysets validate what is posted (only the project's own); the page shows the options of ``selects``.
         form_field(self, "epic", forms.ModelChoiceField).queryset = Epic.objects.filter(project=project)
         form_field(self, "labels", forms.ModelMultipleChoiceField).queryset = Label.objects.filter(project=project)

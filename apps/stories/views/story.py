@@ -70,10 +70,11 @@ def _respond(
     can_edit = membership.allows(Role.MEMBER)
     # The form's options, the history's names and who may be mentioned: one query for the three.
     names = selectors.project_names(project.pk, selectors.STORY_PAGE_PARTS)
+    form = extra.pop("form", None) or StoryForm(initial=StoryForm.initial_for(story), project=project)
+    form.names = names  # a form posted back with errors shows its options from this read too
     context = {
         "story": story,
-        "form": extra.pop("form", None)
-        or StoryForm(initial=StoryForm.initial_for(story), project=project, names=names),
+        "form": form,
         "comment_form": extra.pop("comment_form", None) or CommentForm(),
         "comments": Comment.objects.filter(story=story).select_related("author"),
         "history": selectors.story_history(story, names=names),

@@ -4,6 +4,8 @@ delete and restore, block/unblock with a reason, assign and re-estimate."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.stories import services
@@ -357,7 +359,9 @@ def test_the_form_offers_this_projects_options_marked_from_one_read(as_user, pro
 
 def test_a_refused_choice_is_named_on_its_select_and_nothing_changes(as_user, project, story, people):
     theirs = services.label_save(project=project.other, name="theirs")
-    response = edit(as_user("member"), epic="999999", labels=[theirs.pk], kind="story")
+    client = as_user("member")
+    with CaptureQueriesContext(connection) as queries:
+        response = edit(client, epic="999999", labels=[theirs.pk], kind="story")
     page = response.content.decode()
     assert response.status_code == 400
     assert '<select name="epic" aria-invalid="true" aria-describedby="story-epic_error" id="story-epic">' in page
@@ -366,6 +370,8 @@ def test_a_refused_choice_is_named_on_its_select_and_nothing_changes(as_user, pr
     assert 'id="story-labels_error"><li>Select a valid choice.' in page
     story.refresh_from_db()
     assert story.version == 1 and story.epic_id is None
+    names = [q["sql"] for q in queries.captured_queries if "UNION ALL SELECT 'label'" in q["sql"]]
+    assert len(names) == 1  # the form shows its options from the page's one read of names
 
 
 def test_the_page_reads_a_fixed_number_of_statements(as_user, project, story, people, django_assert_max_num_queries):
