@@ -231,7 +231,7 @@ class StoryForm(forms.Form):
         return {name: marked_options(self[name], options) for name, options in choices.items()}
 
     @staticmethod
-    def initial_for(story) -> dict[str, Any]:
+    def initial_for(story, *, label_ids: list[int]) -> dict[str, Any]:
         return {
             "title": story.title,
             "description": story.description,
@@ -239,7 +239,7 @@ class StoryForm(forms.Form):
             "kind": story.kind,
             "points": points_value(story.points),  # 5, not 5.0: as every page shows points
             "epic": story.epic_id,
-            "labels": [label.pk for label in story.labels.all()],
+            "labels": label_ids,
             "assignee": story.assignee_id,
             "deliverable": story.deliverable_id,
             "version": story.version,

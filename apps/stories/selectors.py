@@ -838,6 +838,7 @@ def _named_parts() -> dict[str, str]:
     epic, label, deliverable, state, sprint = (
         model._meta.db_table for model in (Epic, Label, Deliverable, WorkflowState, Sprint)
     )
+    story_labels = Story.labels.through._meta.db_table
     user, membership = get_user_model()._meta.db_table, Membership._meta.db_table
     roles = ", ".join(f"'{role}'" for role in ASSIGNABLE_ROLES)
     named = "SELECT '{part}', id, name, '', '' FROM {table} WHERE project_id = %(project)s"
@@ -845,12 +846,13 @@ def _named_parts() -> dict[str, str]:
     # Only table names and constants of the code are interpolated; the project is a query parameter.
     return {
         "epic": named.format(part="epic", table=epic),
-        "label": named.format(part="label", table=label),
+        "label": f"SELECT 'label', id, name, color, '' FROM {label} WHERE project_id = %(project)s",  # noqa: S608
         "deliverable": named.format(part="deliverable", table=deliverable),
         "assignee": f"SELECT 'assignee', u.id, u.first_name, u.last_name, u.username {members} AND m.role IN ({roles})",
         "state": named.format(part="state", table=state),  # deleted states too: older events name them
         "sprint": named.format(part="sprint", table=sprint),
         "member": f"SELECT 'member', u.id, u.username, u.first_name, u.last_name {members}",  # stakeholders too
+        "story_label": f"SELECT 'story_label', label_id, '', '', '' FROM {story_labels} WHERE story_id = %(story)s",  # noqa: S608
     }
 
 
@@ -863,21 +865,26 @@ def _named_sql(parts: tuple[str, ...]) -> str:
     return "\nUNION ALL ".join(NAMED_PARTS[part] for part in parts) + "\nORDER BY 1, 3, 4, 5"
 
 
-def project_names(project_id: int, parts: tuple[str, ...]) -> dict[str, list[tuple[int, str, str]]]:
+def project_names(
+    project_id: int, parts: tuple[str, ...], *, story_id: int | None = None
+) -> dict[str, list[tuple[int, str, str]]]:
     """The rows of each of ``parts`` (keys of ``NAMED_PARTS``) of a project in one query, each as (id, name, extra),
-    in the order shown: epics, labels, deliverables, states and sprints by name, the members a story may be given
-    ("assignee") by their name as ``person_name`` gives it (extra: their username), every member ("member") by
-    username (extra: their name)."""
+    in the order shown: epics, labels (extra: their colour), deliverables, states and sprints by name, the members
+    a story may be given ("assignee") by their name as ``person_name`` gives it (extra: their username), every
+    member ("member") by username (extra: their name); and the labels of the story ``story_id`` ("story_label",
+    ids only)."""
+    if "story_label" in parts and story_id is None:
+        raise ValueError("project_names reads a story's labels only given story_id.")
     rows: dict[str, list[tuple[int, str, str]]] = {part: [] for part in parts}
     with connection.cursor() as cursor:
-        cursor.execute(_named_sql(parts), {"project": project_id})
+        cursor.execute(_named_sql(parts), {"project": project_id, "story": story_id})
         for part, pk, first, second, third in cursor.fetchall():
             if part == "assignee":
                 rows[part].append((pk, f"{first} {second}".strip() or third, third))
             elif part == "member":
                 rows[part].append((pk, first, f"{second} {third}".strip() or first))
             else:
-                rows[part].append((pk, first, ""))
+                rows[part].append((pk, first, second))
     return rows
 
 
@@ -1165,7 +1172,8 @@ def _actor(event: StoryEvent) -> str | None:
 
 
 HISTORY_PARTS = ("state", "sprint", "epic", "deliverable", "member")  # the parts of project_names a history reads
-STORY_PAGE_PARTS = FILTER_PARTS + ("state", "sprint", "member")  # the story page's: its form's, history's, mentions'
+# The story page's: its form's, its history's, its mentions' and its facts' (the story's labels)
+STORY_PAGE_PARTS = FILTER_PARTS + ("state", "sprint", "member", "story_label")
 
 
 def story_history(story: Story, *, names: Mapping[str, list[tuple[int, str, str]]] | None = None) -> list[HistoryEntry]:

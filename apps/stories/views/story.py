@@ -38,11 +38,9 @@ EDITED_FIELDS = (
 
 
 def _story(project: Project, story_key: str) -> Story:
-    """The story with what its page shows of it (its facts). By ``get``: ``first`` would order by rank, which costs
-    the query more than it orders (the key is unique)."""
-    shown = Story.objects.select_related("state", "sprint", "epic", "assignee", "deliverable").prefetch_related(
-        "labels"
-    )
+    """The story with what its page shows of it (its facts; its labels come with the page's names, ``_respond``).
+    By ``get``: ``first`` would order by rank, which costs the query more than it orders (the key is unique)."""
+    shown = Story.objects.select_related("state", "sprint", "epic", "assignee", "deliverable")
     try:
         return shown.get(project=project, key=story_key)
     except Story.DoesNotExist:
@@ -69,8 +67,10 @@ def _respond(
     panel = _panel(request)
     can_edit = membership.allows(Role.MEMBER)
     # The form's options, the history's names and who may be mentioned: one query for the three.
-    names = selectors.project_names(project.pk, selectors.STORY_PAGE_PARTS)
-    form = extra.pop("form", None) or StoryForm(initial=StoryForm.initial_for(story), project=project)
+    names = selectors.project_names(project.pk, selectors.STORY_PAGE_PARTS, story_id=story.pk)
+    label_ids = [pk for pk, _, _ in names["story_label"]]
+    initial = StoryForm.initial_for(story, label_ids=label_ids)
+    form = extra.pop("form", None) or StoryForm(initial=initial, project=project)
     form.names = names  # a form posted back with errors shows its options from this read too
     context = {
         "story": story,
@@ -78,6 +78,7 @@ def _respond(
         "comment_form": extra.pop("comment_form", None) or CommentForm(),
         "comments": Comment.objects.filter(story=story).select_related("author"),
         "history": selectors.story_history(story, names=names),
+        "labels": [(name, color) for pk, name, color in names["label"] if pk in label_ids],  # by name
         "mentions": MentionTargets(
             project_key=project.key, usernames=frozenset(name for _, name, _ in names["member"])
         ),

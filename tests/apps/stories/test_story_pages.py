@@ -351,6 +351,8 @@ def test_the_form_offers_this_projects_options_marked_from_one_read(as_user, pro
     assert f'<option value="{people["member"].pk}" selected>member</option>' in page
     assert f'value="{looker.pk}" id="story-labels_1" checked>' in page
     assert f'value="{dbt.pk}" id="story-labels_0">' in page
+    assert f'data-css-vars="--label: {looker.color}; ' in page and ">looker</span>" in page  # the facts' chips
+    assert ">dbt</span>" not in page
     assert '<select name="deliverable" aria-describedby="story-deliverable_helptext" id="story-deliverable">' in page
     services.comment_add(story=story, author=people["owner"], body="@member and @stakeholder, and @nobody")
     page = as_user("member").get(url()).content.decode()
@@ -381,7 +383,8 @@ def test_the_page_reads_a_fixed_number_of_statements(as_user, project, story, pe
         services.epic_save(project=project, name=f"Epic {n}")
         services.label_save(project=project, name=f"label-{n}")
         services.comment_add(story=story, author=people["owner"], body=f"note {n}")
-    with django_assert_max_num_queries(15):
+    # session, user, membership; the story, its names, events, links, comments, watchers, requests, code; the bell
+    with django_assert_max_num_queries(12):
         assert client.get(url()).status_code == 200
 
 
