@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -9,12 +11,12 @@ from django.contrib.auth import get_user_model
 from django.forms import BoundField
 from django.urls import reverse
 
-from apps.core.forms import form_field
+from apps.core.forms import form_field, marked_options
 from apps.deliverables.models import Deliverable
 from apps.projects.models import Project
 from apps.stories import services
 from apps.stories.models import Epic, Label, Sprint, SprintStatus, StoryKind
-from apps.stories.selectors import ASSIGNABLE_ROLES, filter_options, points_value
+from apps.stories.selectors import ASSIGNABLE_ROLES, FILTER_PARTS, filter_options, points_value, project_names
 
 POSITIONS = [("top", "Top"), ("bottom", "Bottom")]
 STORY_KEY = r"^[A-Z]{2,10}-[0-9]{1,9}$"
@@ -86,9 +88,7 @@ class BacklogFilterForm(forms.Form):
             if offered is None:
                 shown.append((field, None))
                 continue
-            chosen = field.value()
-            current = "" if chosen is None else str(chosen)
-            shown.append((field, [(value, label, value == current) for value, label in offered]))
+            shown.append((field, marked_options(field, offered)))
         return shown
 
     def active(self) -> dict[str, str]:
@@ -199,6 +199,10 @@ class StoryForm(forms.Form):
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "story-%s")
         super().__init__(*args, **kwargs)
+        self.project = project
+        # What ``project_names`` read for the page, when it read them (the story page does, for its history too).
+        self.names: Mapping[str, list[tuple[int, str, str]]] | None = None
+        # The querysets validate what is posted (only the project's own); the page shows the options of ``selects``.
         form_field(self, "epic", forms.ModelChoiceField).queryset = Epic.objects.filter(project=project)
         form_field(self, "labels", forms.ModelMultipleChoiceField).queryset = Label.objects.filter(project=project)
         form_field(self, "assignee", forms.ModelChoiceField).queryset = _members(project)
@@ -208,8 +212,26 @@ class StoryForm(forms.Form):
         # static/js/notifications.js offers the members' names after an @
         self.fields["description"].widget.attrs["data-members-url"] = reverse("api-members", args=[project.key])
 
+    @cached_property
+    def selects(self) -> dict[str, list[tuple[str, str, bool]]]:
+        """The options of the selects and the label boxes as (value, label, selected) (``marked_options``), from the
+        project's names read in one query (``project_names``), or from ``names`` when the page read them already."""
+        rows = self.names if self.names is not None else project_names(self.project.pk, FILTER_PARTS)
+
+        def offered(part: str, empty: str | None = None) -> list[tuple[str, str]]:
+            return ([("", empty)] if empty is not None else []) + [(str(pk), name) for pk, name, _ in rows[part]]
+
+        choices = {
+            "kind": list(StoryKind.choices),
+            "epic": offered("epic", "No epic"),
+            "assignee": offered("assignee", "Unassigned"),
+            "deliverable": offered("deliverable", "No deliverable"),
+            "labels": offered("label"),
+        }
+        return {name: marked_options(self[name], options) for name, options in choices.items()}
+
     @staticmethod
-    def initial_for(story) -> dict[str, Any]:
+    def initial_for(story, *, label_ids: list[int]) -> dict[str, Any]:
         return {
             "title": story.title,
             "description": story.description,
@@ -217,7 +239,7 @@ class StoryForm(forms.Form):
             "kind": story.kind,
             "points": points_value(story.points),  # 5, not 5.0: as every page shows points
             "epic": story.epic_id,
-            "labels": [label.pk for label in story.labels.all()],
+            "labels": label_ids,
             "assignee": story.assignee_id,
             "deliverable": story.deliverable_id,
             "version": story.version,

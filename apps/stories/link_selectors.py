@@ -8,14 +8,14 @@ while it is deleted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Q, Subquery
 from django.db.models.expressions import OuterRef
 
 from apps.core.errors import InvalidInput, NotFound, PermissionDenied
-from apps.projects.models import CLOSED_CATEGORIES, Membership, Role
+from apps.projects.models import CLOSED_CATEGORIES, Membership, Project, Role, WorkflowState
 from apps.projects.selectors import ROLE_NAMES, membership_for
 from apps.stories.models import INWARD_NAMES, LinkKind, Story, StoryLink
 
@@ -38,22 +38,48 @@ class LinkRow:
     project_key: str
 
 
-def _visible_projects(user: User) -> QuerySet[Membership, Any]:
-    return Membership.objects.filter(user_id=user.pk).values("project_id")
+def _story_links_sql() -> str:
+    """``story_links``'s read, written out: through the ORM (an OR of two joins of four tables) it cost the story
+    page more than any other of its reads. The links from the story, then those to it; ``other`` is the other end."""
+    link, story, state, project = (model._meta.db_table for model in (StoryLink, Story, WorkflowState, Project))
+    membership = Membership._meta.db_table
+    side = f"""SELECT l.id, l.kind, {{outward}}, o.key, o.title, s.name, s.category, p.key
+      FROM {link} l JOIN {story} o ON o.id = l.{{other}}_id
+      JOIN {state} s ON s.id = o.state_id JOIN {project} p ON p.id = o.project_id
+      WHERE l.{{this}}_id = %(story)s AND o.deleted_at IS NULL
+        AND o.project_id IN (SELECT project_id FROM {membership} WHERE user_id = %(user)s)"""  # noqa: S608
+    # Only table names of the code are interpolated; the story and the user are query parameters.
+    outward = side.format(outward="true", other="target", this="source")
+    inward = side.format(outward="false", other="source", this="target")
+    return f"{outward}\nUNION ALL {inward}\nORDER BY 1"
+
+
+STORY_LINKS_SQL = _story_links_sql()
 
 
 def story_links(story: Story, *, user: User) -> list[LinkRow]:
-    """The links of ``story`` whose other end ``user`` can see, oldest first (one query)."""
-    projects = _visible_projects(user)
-    links = (
-        StoryLink.objects.filter(
-            Q(source=story, target__deleted_at__isnull=True, target__project__in=projects)
-            | Q(target=story, source__deleted_at__isnull=True, source__project__in=projects)
-        )
-        .select_related(*RELATED)
-        .order_by("pk")
+    """The links of ``story`` whose other end ``user`` can see (alive, in a project they belong to), oldest first
+    (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(STORY_LINKS_SQL, {"story": story.pk, "user": user.pk})
+        return [_link_row(*row) for row in cursor.fetchall()]
+
+
+def _link_row(
+    pk: int, kind: str, outward: bool, key: str, title: str, state: str, category: str, project_key: str
+) -> LinkRow:
+    """A link as seen from one of its stories, from the other story's key, title, state and project key."""
+    return LinkRow(
+        id=pk,
+        kind=kind,
+        direction=OUTWARD if outward else INWARD,
+        label=LinkKind(kind).label if outward else INWARD_NAMES[LinkKind(kind)],
+        key=key,
+        title=title,
+        state=state,
+        finished=category in CLOSED_CATEGORIES,
+        project_key=project_key,
     )
-    return [_row(link, outward=link.source_id == story.pk) for link in links]
 
 
 def link_as_seen(link: StoryLink, *, story: Story) -> LinkRow:
@@ -64,18 +90,8 @@ def link_as_seen(link: StoryLink, *, story: Story) -> LinkRow:
 
 def _row(link: StoryLink, *, outward: bool) -> LinkRow:
     other = link.target if outward else link.source
-    kind = LinkKind(link.kind)
-    return LinkRow(
-        id=link.pk,
-        kind=link.kind,
-        direction=OUTWARD if outward else INWARD,
-        label=kind.label if outward else INWARD_NAMES[kind],
-        key=other.key,
-        title=other.title,
-        state=other.state.name,
-        finished=other.state.category in CLOSED_CATEGORIES,
-        project_key=other.project.key,
-    )
+    state, project_key = other.state, other.project.key
+    return _link_row(link.pk, link.kind, outward, other.key, other.title, state.name, state.category, project_key)
 
 
 def link_target(*, user: User, key: object) -> Story:

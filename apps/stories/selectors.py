@@ -7,6 +7,7 @@ model instances) and the sprints, as the engine's frozen records.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
@@ -861,36 +862,67 @@ def backlog_counts(project: Project) -> BacklogCounts:
 ASSIGNABLE_ROLES = (Role.MEMBER, Role.PRODUCT_OWNER, Role.ADMIN)  # who may be given a story (not stakeholders)
 
 
-def _filter_options_sql() -> str:
-    """The four small reads of ``filter_options`` as one statement, written out: built through the ORM (four
-    querysets and their union) it cost the backlog page more than the four reads together."""
-    epic, label, deliverable = (model._meta.db_table for model in (Epic, Label, Deliverable))
+def _named_parts() -> dict[str, str]:
+    """Each small read of ``project_names`` as a part of one written-out UNION, rows of (part, id, three texts):
+    built through the ORM (a queryset per part and their union) it cost the backlog page more than the reads."""
+    epic, label, deliverable, state, sprint = (
+        model._meta.db_table for model in (Epic, Label, Deliverable, WorkflowState, Sprint)
+    )
+    story_labels = Story.labels.through._meta.db_table
     user, membership = get_user_model()._meta.db_table, Membership._meta.db_table
     roles = ", ".join(f"'{role}'" for role in ASSIGNABLE_ROLES)
-    named = "SELECT '{filter}', id, name, '', '' FROM {table} WHERE project_id = %(project)s"
+    named = "SELECT '{part}', id, name, '', '' FROM {table} WHERE project_id = %(project)s"
+    members = f"FROM {user} u JOIN {membership} m ON m.user_id = u.id WHERE m.project_id = %(project)s"
     # Only table names and constants of the code are interpolated; the project is a query parameter.
-    return f"""
-    {named.format(filter="epic", table=epic)}
-    UNION ALL {named.format(filter="label", table=label)}
-    UNION ALL {named.format(filter="deliverable", table=deliverable)}
-    UNION ALL SELECT 'assignee', u.id, u.first_name, u.last_name, u.username
-      FROM {user} u JOIN {membership} m ON m.user_id = u.id
-      WHERE m.project_id = %(project)s AND m.role IN ({roles})
-    ORDER BY 1, 3, 4, 5"""  # noqa: S608
+    return {
+        "epic": named.format(part="epic", table=epic),
+        "label": f"SELECT 'label', id, name, color, '' FROM {label} WHERE project_id = %(project)s",  # noqa: S608
+        "deliverable": named.format(part="deliverable", table=deliverable),
+        "assignee": f"SELECT 'assignee', u.id, u.first_name, u.last_name, u.username {members} AND m.role IN ({roles})",
+        "state": named.format(part="state", table=state),  # deleted states too: older events name them
+        "sprint": named.format(part="sprint", table=sprint),
+        "member": f"SELECT 'member', u.id, u.username, u.first_name, u.last_name {members}",  # stakeholders too
+        "story_label": f"SELECT 'story_label', label_id, '', '', '' FROM {story_labels} WHERE story_id = %(story)s",  # noqa: S608
+    }
 
 
-FILTER_OPTIONS_SQL = _filter_options_sql()
+NAMED_PARTS = _named_parts()
+FILTER_PARTS = ("epic", "label", "deliverable", "assignee")
+
+
+@functools.cache
+def _named_sql(parts: tuple[str, ...]) -> str:
+    return "\nUNION ALL ".join(NAMED_PARTS[part] for part in parts) + "\nORDER BY 1, 3, 4, 5"
+
+
+def project_names(
+    project_id: int, parts: tuple[str, ...], *, story_id: int | None = None
+) -> dict[str, list[tuple[int, str, str]]]:
+    """The rows of each of ``parts`` (keys of ``NAMED_PARTS``) of a project in one query, each as (id, name, extra),
+    in the order shown: epics, labels (extra: their colour), deliverables, states and sprints by name, the members
+    a story may be given ("assignee") by their name as ``person_name`` gives it (extra: their username), every
+    member ("member") by username (extra: their name); and the labels of the story ``story_id`` ("story_label",
+    ids only)."""
+    if "story_label" in parts and story_id is None:
+        raise ValueError("project_names reads a story's labels only given story_id.")
+    rows: dict[str, list[tuple[int, str, str]]] = {part: [] for part in parts}
+    with connection.cursor() as cursor:
+        cursor.execute(_named_sql(parts), {"project": project_id, "story": story_id})
+        for part, pk, first, second, third in cursor.fetchall():
+            if part == "assignee":
+                rows[part].append((pk, f"{first} {second}".strip() or third, third))
+            elif part == "member":
+                rows[part].append((pk, first, f"{second} {third}".strip() or first))
+            else:
+                rows[part].append((pk, first, second))
+    return rows
 
 
 def filter_options(project: Project) -> dict[str, list[tuple[int, str]]]:
     """What the backlog's filters offer, as (id, name) in the order shown, in one query: the project's epics,
     labels and deliverables by name, and the members a story may be given by name (as ``person_name``)."""
-    options: dict[str, list[tuple[int, str]]] = {"epic": [], "label": [], "deliverable": [], "assignee": []}
-    with connection.cursor() as cursor:
-        cursor.execute(FILTER_OPTIONS_SQL, {"project": project.pk})
-        for name, pk, first, second, third in cursor.fetchall():
-            options[name].append((pk, (f"{first} {second}".strip() or third) if name == "assignee" else first))
-    return options
+    rows = project_names(project.pk, FILTER_PARTS)
+    return {part: [(pk, name) for pk, name, _ in rows[part]] for part in FILTER_PARTS}
 
 
 def story_successor(story: Story) -> str | None:
@@ -1169,30 +1201,39 @@ def _actor(event: StoryEvent) -> str | None:
     return f"{event.actor_name}{IMPORTED}" if event.actor_name else None
 
 
-def story_history(story: Story) -> list[HistoryEntry]:
+HISTORY_PARTS = ("state", "sprint", "epic", "deliverable", "member")  # the parts of project_names a history reads
+# The story page's: its form's, its history's, its mentions' and its facts' (the story's labels)
+STORY_PAGE_PARTS = FILTER_PARTS + ("state", "sprint", "member", "story_label")
+
+
+def story_history(story: Story, *, names: Mapping[str, list[tuple[int, str, str]]] | None = None) -> list[HistoryEntry]:
     """A story's event log as sentences, oldest first, naming things as the events logged them (a fixed number of
-    queries: events, then today's names of states, sprints, epics, deliverables and people for older events)."""
+    queries: events, then today's names of states, sprints, epics, deliverables and members in one, unless the
+    caller read them already (``names``: ``project_names`` with ``HISTORY_PARTS``), and the names of people who
+    are no longer members that an assignment logged)."""
     events = list(StoryEvent.objects.filter(story=story).select_related("actor").order_by("seq"))
+    rows = names if names is not None else project_names(story.project_id, HISTORY_PARTS)
+    people = {username: name for _, username, name in rows["member"]}
     usernames = {
         value
         for event in events
         if event.kind == EventKind.ASSIGNEE
         for value in (event.from_value, event.to_value)
-        if isinstance(value, str)
+        if isinstance(value, str) and value not in people
     }
-    people = {
-        user.get_username(): user.get_full_name() or user.get_username()
-        for user in get_user_model().objects.filter(username__in=usernames)
-    }
-    project = story.project_id
-    names = _Names(
-        states=dict(WorkflowState.all_objects.filter(project=project).values_list("pk", "name")),
-        sprints=dict(Sprint.objects.filter(project=project).values_list("pk", "name")),
-        epics=dict(Epic.objects.filter(project=project).values_list("pk", "name")),
-        deliverables=dict(Deliverable.objects.filter(project=project).values_list("pk", "name")),
+    if usernames:
+        people.update(
+            (user.get_username(), user.get_full_name() or user.get_username())
+            for user in get_user_model().objects.filter(username__in=usernames)
+        )
+    named = _Names(
+        states={pk: name for pk, name, _ in rows["state"]},
+        sprints={pk: name for pk, name, _ in rows["sprint"]},
+        epics={pk: name for pk, name, _ in rows["epic"]},
+        deliverables={pk: name for pk, name, _ in rows["deliverable"]},
         people=people,
     )
-    return [HistoryEntry(event.at, _actor(event), event.kind, _sentence(event, names)) for event in events]
+    return [HistoryEntry(event.at, _actor(event), event.kind, _sentence(event, named)) for event in events]
 
 
 # --- Sprint outcomes: one number per fact -------------------------------------------------------

@@ -28,24 +28,32 @@ from apps.projects.views import project_view, render_project
 from apps.stories import link_selectors, selectors, services
 from apps.stories.forms import CommentForm, PreviewForm, StoryForm, person_name
 from apps.stories.models import Comment, LinkKind, Story
+from apps.web.templatetags.sprintboard import MentionTargets
 
 BOARD_CHANGED = "board-changed"  # the event the board listens for (static/js/board.js)
-ASSIGNABLE = (Role.MEMBER, Role.PRODUCT_OWNER, Role.ADMIN)  # stakeholders ask and follow; they are not given work
+ASSIGNABLE = selectors.ASSIGNABLE_ROLES  # stakeholders ask and follow; they are not given work
 EDITED_FIELDS = (
     "title", "description", "acceptance_criteria", "kind", "points", "epic", "labels", "assignee", "deliverable"
 )  # fmt: skip
 
 
 def _story(project: Project, story_key: str) -> Story:
-    story = (
-        Story.objects.filter(project=project, key=story_key)
-        .select_related("state", "sprint", "epic", "assignee", "created_by", "deliverable")
-        .prefetch_related("labels")
-        .first()
-    )
-    if story is None:
-        raise Http404(f"There is no story {story_key} in {project.key}.")
-    return story
+    """The story with what its page shows of it (its facts; its labels come with the page's names, ``_respond``).
+    By ``get``: ``first`` would order by rank, which costs the query more than it orders (the key is unique)."""
+    shown = Story.objects.select_related("state", "sprint", "epic", "assignee", "deliverable")
+    try:
+        return shown.get(project=project, key=story_key)
+    except Story.DoesNotExist:
+        raise Http404(f"There is no story {story_key} in {project.key}.") from None
+
+
+def _story_row(project: Project, story_key: str) -> Story:
+    """The story alone (with its project, which a comment's notifications name): for a change that answers with a
+    redirect, so that the page it redirects to reads the rest."""
+    try:
+        return Story.objects.select_related("project").get(project=project, key=story_key)
+    except Story.DoesNotExist:
+        raise Http404(f"There is no story {story_key} in {project.key}.") from None
 
 
 def _panel(request: HttpRequest) -> bool:
@@ -58,24 +66,28 @@ def _respond(
     """The page, or the panel fragment; ``extra`` may carry bound forms, ``error`` and ``notice`` (shown at the top)."""
     panel = _panel(request)
     can_edit = membership.allows(Role.MEMBER)
+    # The form's options, the history's names and who may be mentioned: one query for the three.
+    names = selectors.project_names(project.pk, selectors.STORY_PAGE_PARTS, story_id=story.pk)
+    label_ids = [pk for pk, _, _ in names["story_label"]]
+    initial = StoryForm.initial_for(story, label_ids=label_ids)
+    form = extra.pop("form", None) or StoryForm(initial=initial, project=project)
+    form.names = names  # a form posted back with errors shows its options from this read too
     context = {
         "story": story,
-        "form": extra.pop("form", None) or StoryForm(initial=StoryForm.initial_for(story), project=project),
+        "form": form,
         "comment_form": extra.pop("comment_form", None) or CommentForm(),
         "comments": Comment.objects.filter(story=story).select_related("author"),
-        "history": selectors.story_history(story),
+        "history": selectors.story_history(story, names=names),
+        "labels": [(name, color) for pk, name, color in names["label"] if pk in label_ids],  # by name
+        "mentions": MentionTargets(
+            project_key=project.key, usernames=frozenset(name for _, name, _ in names["member"])
+        ),
         "links": link_selectors.story_links(story, user=user_of(request)),
         "link_kinds": LinkKind.choices,
         "can_edit": can_edit,
         "panel": panel,
-        # The panel's assign form lists the members; the page assigns through its full form.
-        "members": list(
-            project.memberships.filter(role__in=ASSIGNABLE)
-            .select_related("user")
-            .order_by("user__first_name", "user__last_name", "user__username")
-        )
-        if panel and can_edit
-        else [],
+        # The panel's assign form lists the members who may be given a story, as (id, name, username).
+        "members": names["assignee"] if panel and can_edit else [],
         **extra,
     }
     if panel:
@@ -146,7 +158,7 @@ def story_detail(request: HtmxHttpRequest, project: Project, membership: Members
 @require_POST
 @project_view()
 def story_comment(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
-    story = _story(project, story_key)
+    story = _story_row(project, story_key)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
@@ -155,7 +167,7 @@ def story_comment(request: HtmxHttpRequest, project: Project, membership: Member
             add_domain_error(form, exc)
         else:
             return _done(request, project, membership, story, "Your comment is added.", changed=False)
-    return _respond(request, project, membership, story, status=400, comment_form=form)
+    return _respond(request, project, membership, _story(project, story_key), status=400, comment_form=form)
 
 
 @require_POST

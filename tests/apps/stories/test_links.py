@@ -148,6 +148,25 @@ def test_a_deleted_story_keeps_its_links_hidden_until_it_is_restored(people, sto
     assert [row.key for row in link_selectors.story_links(model, user=people["member"])] == [load.key]
 
 
+def test_a_storys_links_read_both_ways_in_order_and_only_those_whose_other_end_the_person_sees(
+    project, people, stories, ops, states
+):
+    load, model, report = stories["load"], stories["model"], stories["report"]
+    other, access = ops
+    first = services.link_add(source=load, target=model, kind="blocks", actor=people["member"])
+    services.link_add(source=report, target=load, kind="duplicates", actor=people["member"])
+    services.link_add(source=access, target=load, kind="relates", actor=people["member"])
+    services.story_change_state(story=model, state=states["Done"], actor=people["member"])
+    seen = link_selectors.story_links(load, user=people["member"])
+    assert [(r.key, r.direction, r.label, r.state, r.finished, r.project_key) for r in seen] == [
+        (model.key, "outward", "blocks", "Done", True, "DATA"),
+        (report.key, "inward", "is duplicated by", "Ready", False, "DATA"),
+        (access.key, "inward", "relates to", access.state.name, False, "OPS"),
+    ]
+    assert seen[0] == link_selectors.link_as_seen(first, story=load)  # the API's answer to an added link
+    assert [r.key for r in link_selectors.story_links(load, user=people["admin"])] == [model.key, report.key]
+
+
 # --- verify_events replays the links ----------------------------------------------------------------
 
 

@@ -4,6 +4,8 @@ delete and restore, block/unblock with a reason, assign and re-estimate."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.stories import services
@@ -334,3 +336,76 @@ def test_the_panel_assigns_only_members_and_names_them_in_full(as_user, story, p
     ).content.decode()
     assert "stakeholder of DATA" in refused
     assert Story.objects.get(pk=story.pk).assignee is None
+
+
+def test_the_form_offers_this_projects_options_marked_from_one_read(as_user, project, story, people):
+    epic = services.epic_save(project=project, name="Billing")
+    services.epic_save(project=project, name="Activation")
+    services.epic_save(project=project.other, name="Elsewhere")
+    dbt, looker = (services.label_save(project=project, name=name) for name in ("dbt", "looker"))
+    services.story_update(story=story, actor=people["owner"], epic=epic, labels=[looker], assignee=people["member"])
+    page = as_user("member").get(url()).content.decode()
+    epics = page[page.index('<select name="epic"') : page.index("</select>", page.index('<select name="epic"'))]
+    assert epics.index(">No epic<") < epics.index(">Activation<") < epics.index(">Billing<")
+    assert f'<option value="{epic.pk}" selected>Billing</option>' in epics and "Elsewhere" not in page
+    assert f'<option value="{people["member"].pk}" selected>member</option>' in page
+    assert f'value="{looker.pk}" id="story-labels_1" checked>' in page
+    assert f'value="{dbt.pk}" id="story-labels_0">' in page
+    assert f'data-css-vars="--label: {looker.color}; ' in page and ">looker</span>" in page  # the facts' chips
+    assert ">dbt</span>" not in page
+    assert '<select name="deliverable" aria-describedby="story-deliverable_helptext" id="story-deliverable">' in page
+    services.comment_add(story=story, author=people["owner"], body="@member and @stakeholder, and @nobody")
+    page = as_user("member").get(url()).content.decode()
+    assert 'class="mention"' in page and ">@stakeholder</a>" in page and ">@nobody</a>" not in page
+
+
+def test_a_refused_choice_is_named_on_its_select_and_nothing_changes(as_user, project, story, people):
+    theirs = services.label_save(project=project.other, name="theirs")
+    client = as_user("member")
+    with CaptureQueriesContext(connection) as queries:
+        response = edit(client, epic="999999", labels=[theirs.pk], kind="story")
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert '<select name="epic" aria-invalid="true" aria-describedby="story-epic_error" id="story-epic">' in page
+    assert 'id="story-epic_error"><li>Select a valid choice.' in page
+    assert 'aria-invalid="true" id="story-labels_0"' not in page  # the other project's label is not offered
+    assert 'id="story-labels_error"><li>Select a valid choice.' in page
+    story.refresh_from_db()
+    assert story.version == 1 and story.epic_id is None
+    names = [q["sql"] for q in queries.captured_queries if "UNION ALL SELECT 'label'" in q["sql"]]
+    assert len(names) == 1  # the form shows its options from the page's one read of names
+
+
+def test_the_page_reads_a_fixed_number_of_statements(as_user, project, story, people, django_assert_max_num_queries):
+    client = as_user("member")
+    client.get(url())
+    for n in range(3):
+        services.epic_save(project=project, name=f"Epic {n}")
+        services.label_save(project=project, name=f"label-{n}")
+        services.comment_add(story=story, author=people["owner"], body=f"note {n}")
+    # session, user, membership; the story, its names, events, links, comments, watchers, requests, code; the bell
+    with django_assert_max_num_queries(12):
+        assert client.get(url()).status_code == 200
+
+
+def test_a_comment_reads_the_story_once_and_redirects(as_user, story, people, django_assert_max_num_queries):
+    client = as_user("member")
+    client.post(url("story-comment"), {"body": "first"})
+    with django_assert_max_num_queries(16):  # a mention: the member named, told and made a watcher
+        response = client.post(url("story-comment"), {"body": "@owner second"})
+    assert response.status_code == 302 and response["Location"] == url()
+    assert list(Comment.objects.filter(story=story).values_list("body", flat=True)) == ["first", "@owner second"]
+    refused = client.post(url("story-comment"), {"body": "   "})
+    assert refused.status_code == 400 and 'id="comment-body-DATA-1"' in refused.content.decode()
+
+
+def test_the_panels_assign_menu_marks_the_assignee_by_username(as_user, story, people):
+    people["member"].first_name, people["member"].last_name = "Mia", "Member"
+    people["member"].save()
+    client = as_user("member")
+    assigned = client.post(url("story-assign"), {"assignee": "member", "version": 1, "panel": "1"}, **HTMX)
+    assert assigned.status_code == 200 and Story.objects.get(pk=story.pk).assignee == people["member"]
+    panel = assigned.content.decode()
+    menu = panel[panel.index('id="quick-assignee-DATA-1"') : panel.index("</select>", panel.index("quick-assignee"))]
+    assert '<option value="member" selected>Mia Member</option>' in menu
+    assert menu.index(">admin<") < menu.index(">owner<") < menu.index(">Mia Member<")  # by first name, then username

@@ -1,0 +1,52 @@
+"""apps.core.forms.plain_widget and marked_options write a form's inputs and selects as Django's widgets do."""
+
+from __future__ import annotations
+
+from django import forms
+from django.test.signals import template_rendered
+
+from apps.core.forms import marked_options, plain_widget
+
+
+class Everything(forms.Form):
+    title = forms.CharField(max_length=30, help_text="Short")
+    body = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3, "data-x": "a&b"}))
+    points = forms.DecimalField(max_digits=6, decimal_places=1, min_value=0, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    email = forms.EmailField(required=False, disabled=True)
+    kind = forms.ChoiceField(choices=[("a", "A"), ("b", "B")])
+    tags = forms.MultipleChoiceField(choices=[("1", "one"), ("2", "two")], required=False)
+
+
+def test_every_input_is_written_as_its_widget_writes_it_bound_or_not_with_or_without_errors():
+    tricky = {"title": 'a "quoted" <b>title</b> & more', "body": "</textarea><script>x</script>\n  indented"}
+    for form in (
+        Everything(auto_id="f-%s", initial={"title": "Hi", "points": 2, "version": 4}),
+        Everything({**tricky, "points": "x", "version": "7"}),
+        Everything({"title": "", "body": "", "points": "1.5", "version": ""}),
+    ):
+        form.is_valid()
+        for field in form:
+            assert plain_widget(field) == str(field), (field.name, form.is_bound)
+    written = []
+    template_rendered.connect(receiver := lambda sender, **kwargs: written.append(kwargs["template"].name))
+    try:
+        plain = [plain_widget(Everything()[name]) for name in ("title", "body", "points", "version", "email")]
+        assert all(plain) and written == []  # none of them rendered a template
+        plain_widget(Everything()["kind"])
+        assert "django/forms/widgets/select.html" in written  # a select renders as a widget
+    finally:
+        template_rendered.disconnect(receiver)
+    bound = Everything({"title": "x" * 40, "points": "-1", "version": "1", "kind": "a"})
+    assert 'aria-invalid="true" aria-describedby="id_title_helptext id_title_error"' in plain_widget(bound["title"])
+
+
+def test_options_are_marked_as_the_widgets_mark_them():
+    form = Everything({"kind": "b", "tags": ["1", "2"]})
+    assert marked_options(form["kind"], [("a", "A"), ("b", "B")]) == [("a", "A", False), ("b", "B", True)]
+    assert [selected for _, _, selected in marked_options(form["tags"], [("1", "one"), ("2", "two"), ("3", "")])] == [
+        True,
+        True,
+        False,
+    ]
+    assert marked_options(Everything()["kind"], [("", "Any"), ("a", "A")]) == [("", "Any", True), ("a", "A", False)]
