@@ -3,9 +3,12 @@ setting Sprintboard reads, plus what the test gives it."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -36,3 +39,14 @@ def production_environment(**settings: str) -> dict[str, str]:
         "REDIS_URL": "redis://redis.example.internal:6379/0",
     }
     return app_environment(**(production | settings))
+
+
+def on_sqlite(tmp_path: Path, script: str) -> Any:
+    """Run ``script`` in ``manage.py shell`` on a fresh embedded SQLite database (``make run``'s kind), migrated
+    first; what the script's last printed line says, as JSON."""
+    env = app_environment(DJANGO_DEBUG="1", SPRINTBOARD_SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    env["DJANGO_LOG_LEVEL"] = "WARNING"
+    for command in (["migrate", "--noinput"], ["shell", "-c", script]):
+        run = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])

@@ -673,15 +673,6 @@ print(json.dumps([first.status_code, b"DATA-1" in first.content, again.status_co
 
 def test_the_board_polls_on_sqlite(tmp_path):
     """The embedded SQLite (``make run``): the version query without preparing, the fragment without waiting."""
-    import json
-    import subprocess
-    import sys
+    from tests.deploy.environment import on_sqlite
 
-    from tests.deploy.environment import REPO, app_environment
-
-    env = app_environment(DJANGO_DEBUG="1", SPRINTBOARD_SQLITE_PATH=str(tmp_path / "db.sqlite3"))
-    env["DJANGO_LOG_LEVEL"] = "WARNING"
-    for command in (["migrate", "--noinput"], ["shell", "-c", SQLITE_POLLS]):
-        run = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, capture_output=True, text=True)
-        assert run.returncode == 0, run.stderr[-3000:]
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == [200, True, 304, 200, True]
+    assert on_sqlite(tmp_path, SQLITE_POLLS) == [200, True, 304, 200, True]

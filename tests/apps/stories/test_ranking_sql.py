@@ -7,10 +7,7 @@ statement on PostgreSQL and one by one on SQLite (``make run``'s database).
 
 from __future__ import annotations
 
-import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +22,7 @@ from apps.stories import selectors, services
 from apps.stories.models import EventKind, Story, StoryEvent
 from apps.stories.services import events, ranking
 from apps.stories.services.ranking import Spot, _spot
-from tests.deploy.environment import REPO, app_environment
+from tests.deploy.environment import on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -134,12 +131,7 @@ print(json.dumps({"order": order, "squeezed": squeezed, "rebalanced": rebalanced
 
 
 def test_moves_on_sqlite_write_the_same_rows_one_statement_at_a_time(tmp_path: Path) -> None:
-    env = app_environment(DJANGO_DEBUG="1", SPRINTBOARD_SQLITE_PATH=str(tmp_path / "db.sqlite3"))
-    env["DJANGO_LOG_LEVEL"] = "WARNING"
-    for command in (["migrate", "--noinput"], ["shell", "-c", SCRIPT]):
-        run = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, capture_output=True, text=True)
-        assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    result = on_sqlite(tmp_path, SCRIPT)
     assert result.pop("rebalanced") >= 1
     assert result == {
         "order": ["DATA-5", "DATA-2", "DATA-3", "DATA-4", "DATA-1"],

@@ -3,12 +3,9 @@ ranks, filters, scopes and excerpts. In a subprocess with its own SQLite file (t
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.deploy.environment import REPO, app_environment
+from tests.deploy.environment import on_sqlite
 
 SCRIPT = r"""
 import json
@@ -58,17 +55,7 @@ print(json.dumps({
 
 
 def test_the_fallback_finds_ranks_filters_and_scopes_on_sqlite(tmp_path: Path) -> None:
-    env = app_environment(DJANGO_DEBUG="1", SPRINTBOARD_SQLITE_PATH=str(tmp_path / "db.sqlite3"))
-    env["DJANGO_LOG_LEVEL"] = "WARNING"
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO, env=env, capture_output=True, text=True
-    )
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
-    run = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SCRIPT], cwd=REPO, env=env, capture_output=True, text=True
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    result = on_sqlite(tmp_path, SCRIPT)
     everything = result["all"]
     # every word in the title ranks first (newest first among equals); then the description and the comment
     assert [key for _, key, _ in everything[:3]] == ["DATA-4", "DATA-2", "Revenue dashboard"]

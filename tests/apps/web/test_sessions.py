@@ -7,9 +7,6 @@ on PostgreSQL and on the embedded SQLite.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,7 +19,7 @@ from django.utils import timezone
 
 from apps.web.backends import ModelBackend
 from apps.web.sessions import SessionStore
-from tests.deploy.environment import REPO, app_environment
+from tests.deploy.environment import on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -107,9 +104,4 @@ print(json.dumps([login, before, after]))
 
 
 def test_sessions_work_on_sqlite(tmp_path: Path) -> None:
-    env = app_environment(DJANGO_DEBUG="1", SPRINTBOARD_SQLITE_PATH=str(tmp_path / "db.sqlite3"))
-    env["DJANGO_LOG_LEVEL"] = "WARNING"
-    for command in (["migrate", "--noinput"], ["shell", "-c", SQLITE_SCRIPT]):
-        run = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, capture_output=True, text=True)
-        assert run.returncode == 0, run.stderr[-3000:]
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == [302, 200, 302]
+    assert on_sqlite(tmp_path, SQLITE_SCRIPT) == [302, 200, 302]
