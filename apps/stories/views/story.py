@@ -22,13 +22,13 @@ from django.views.decorators.http import require_POST
 
 from apps.core import errors
 from apps.core.http import HtmxHttpRequest, user_of
+from apps.core.mentions import MentionTargets
 from apps.projects.forms import add_domain_error
 from apps.projects.models import Membership, Project, Role
 from apps.projects.views import project_view, render_project
 from apps.stories import link_selectors, selectors, services
 from apps.stories.forms import CommentForm, PreviewForm, StoryForm, person_name
 from apps.stories.models import Comment, LinkKind, Story
-from apps.web.templatetags.sprintboard import MentionTargets
 
 BOARD_CHANGED = "board-changed"  # the event the board listens for (static/js/board.js)
 ASSIGNABLE = selectors.ASSIGNABLE_ROLES  # stakeholders ask and follow; they are not given work

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as etree
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import markdown as markdown_lib
@@ -34,14 +33,13 @@ import nh3
 from django import template
 from django.conf import settings
 from django.forms import BoundField
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
 from apps.core.forms import plain_widget
+from apps.core.mentions import MentionTargets
 from apps.projects.models import Membership
 from sprintboard.mentions import MENTION
 
@@ -130,17 +128,6 @@ def _image_or_its_alt(match: re.Match[str]) -> str:
         return match[0]
     alt = ALT_VALUE.search(match[1])
     return alt[1] if alt else ""
-
-
-@dataclass(frozen=True)
-class MentionTargets:
-    """Who may be mentioned in a project's text, and where a mention links: their cards on its board."""
-
-    project_key: str
-    usernames: frozenset[str]
-
-    def url(self, username: str) -> str:
-        return f"{reverse('project-board', args=[self.project_key])}?{urlencode({'assignee': username})}"
 
 
 @register.simple_tag
