@@ -124,9 +124,12 @@ if DATABASE_URL:
         # Django binds parameters on the client and never prepares; the one query that binds on the server,
         # the board poll's (apps.stories.selectors.board_version), is prepared from its 5th run on a connection
         # and planned once: its plan does not depend on its values, and planning it cost more than running it.
+        # No JIT: every query here reads a few rows by index, but a generic plan's estimate for a large project
+        # (the poll's at 50,000 stories: cost 206,000) passes jit_above_cost, and PostgreSQL then compiled the
+        # 0.5 ms query for ~120 ms on every run (tests/deploy/test_database_settings.py).
         DATABASES["default"]["OPTIONS"] = {
             "prepare_threshold": 5,
-            "options": "-c plan_cache_mode=force_generic_plan",
+            "options": "-c plan_cache_mode=force_generic_plan -c jit=off",
             **DATABASES["default"].get("OPTIONS", {}),
         }
 else:
