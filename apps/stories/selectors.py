@@ -718,12 +718,37 @@ CARD_UNUSED = (
     "acceptance_criteria",
     "created_by",
     "deleted_at",
+    "created_at",
+    "updated_at",
+    "flow_state_since",  # of the flow projection, a card's age reads flow_started_at only
+    "flow_finished_at",
+    "flow_blocked_since",
+    "flow_reopened",
+    "flow_cycle_days",
     "assignee__password",
     "assignee__last_login",
     "assignee__date_joined",
     "assignee__email",
     "assignee__is_superuser",
     "assignee__is_staff",
+    # A card's deliverable badge: its name and whether its latest run failed.
+    *(
+        f"deliverable__{name}"
+        for name in (
+            "description",
+            "consumer_groups",
+            "data_sources",
+            "link",
+            "target_date",
+            "published_at",
+            "retired_at",
+            "created_at",
+            "updated_at",
+            "last_run_at",
+            "last_success_at",
+            "flagged_at",
+        )
+    ),
 )
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +18,7 @@ from apps.projects import services as project_services
 from apps.projects.models import WipPolicy
 from apps.stories import services
 from apps.stories.models import EventKind, Story, StoryEvent
+from apps.stories.templatetags import board_cards
 
 pytestmark = pytest.mark.django_db
 
@@ -246,6 +248,45 @@ def test_who_may_see_and_move(as_user, client, cards, states):
     client.logout()
     assert client.get(live_url()).status_code == 401
     assert client.get(board_url()).status_code == 302
+
+
+# --- Cards kept per content --------------------------------------------------------------------
+
+
+def card_renders(client, url: str) -> tuple[str, list[str]]:
+    """The page at ``url`` and the keys of the cards rendered from their template for it."""
+    rendered: list[str] = []
+
+    def count(sender, template, context, **kwargs) -> None:
+        if template.name == board_cards.CARD_TEMPLATE:
+            rendered.append(context["card"].key)
+
+    template_rendered.connect(count)
+    try:
+        content = client.get(url).content.decode()
+    finally:
+        template_rendered.disconnect(count)
+    return content, sorted(rendered)
+
+
+def test_a_card_is_rendered_again_only_when_what_it_shows_changes(as_user, cards, states, people):
+    board_cards.card_markup.cache_clear()
+    member = as_user("member")
+    assert card_renders(member, board_url())[1] == ["DATA-1", "DATA-2", "DATA-3"]
+    assert card_renders(member, board_url())[1] == []
+    assert move(member, cards["second"], states["In progress"]).status_code == 200
+    content, rendered = card_renders(member, board_url())
+    assert rendered == ["DATA-2"]
+    card = content[content.index('id="card-DATA-2"') :]
+    assert f'data-state="{states["In progress"].pk}"' in card[: card.index("</li>")]
+    # A name on a card changes without its story's version: the card shows it at once all the same.
+    people["member"].first_name = "Mia"
+    people["member"].save(update_fields=["first_name"])
+    content, rendered = card_renders(member, board_url())
+    assert rendered == ["DATA-1"] and "Mia" in content
+    # Whether the viewer may move cards is part of what a card shows.
+    content, rendered = card_renders(as_user("stakeholder"), board_url())
+    assert rendered == ["DATA-1", "DATA-2", "DATA-3"] and "Move…" not in content
 
 
 # --- Live polling -----------------------------------------------------------------------------
