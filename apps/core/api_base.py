@@ -3,7 +3,6 @@ bounded. (Query parameters: ``api_support.check_query``.)"""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.http import QueryDict
@@ -92,17 +91,3 @@ class StrictSerializer(serializers.Serializer):
 
 def id_field(**kwargs: Any) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
-
-
-class FieldsBuiltOnce:
-    """For a ``ModelSerializer`` whose fields depend on its class alone: build them from the model once, not for
-    each instance. (DRF rebuilds them every time, ~0.5 ms for a story: more than writing its JSON; every write
-    answers with one.) Each instance gets its own copy, as DRF's fields are bound to their serializer."""
-
-    _built_fields: dict[str, serializers.Field] | None = None
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        cls = type(self)
-        if cls.__dict__.get("_built_fields") is None:  # this class's own, not a parent's
-            cls._built_fields = super().get_fields()  # type: ignore[misc]
-        return copy.deepcopy(cls._built_fields)  # type: ignore[arg-type]

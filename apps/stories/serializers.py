@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.api_base import FieldsBuiltOnce, StrictSerializer, id_field
+from apps.core.api_base import StrictSerializer, id_field
 from apps.core.api_support import LogEventSerializer
 from apps.core.errors import InvalidInput
 from apps.deliverables.models import Deliverable
@@ -21,7 +21,7 @@ from apps.stories.selectors import label_names, points_value
 # --- Output -------------------------------------------------------------------------
 
 
-class StorySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+class StorySerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.key", read_only=True)
     points = serializers.SerializerMethodField()
     state = serializers.IntegerField(source="state_id")
@@ -72,6 +72,40 @@ class StorySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
     def get_assignee(self, story: Story) -> str | None:
         return story.assignee.username if story.assignee else None
+
+    def to_representation(self, instance: Story) -> dict[str, Any]:
+        """The fields above, written out: DRF's loop over a copy of its bound fields cost more than the rest of a
+        write's answer (~1.5 ms a story). The declared fields still make the schema and the input;
+        tests/apps/stories/test_api_shapes.py holds this equal to DRF's own ``to_representation``."""
+        story, state = instance, instance.state
+        return {
+            "key": story.key,
+            "project": story.project.key,
+            "title": story.title,
+            "description": story.description,
+            "acceptance_criteria": story.acceptance_criteria,
+            "kind": story.kind,
+            "points": points_value(story.points),
+            "state": story.state_id,
+            "state_name": state.name,
+            "category": state.category,
+            "sprint": story.sprint_id,
+            "epic": story.epic_id,
+            "labels": label_names(story),
+            "assignee": self.get_assignee(story),
+            "blocked": story.blocked,
+            "blocked_reason": story.blocked_reason,
+            "version": story.version,
+            "rank": story.rank,
+            "created_at": TIMESTAMP.to_representation(story.created_at),
+            "updated_at": TIMESTAMP.to_representation(story.updated_at),
+            "deleted": story.is_deleted,
+            "deliverable": story.deliverable_id,
+            "external_key": story.external_key,
+        }
+
+
+TIMESTAMP = serializers.DateTimeField()  # a timestamp as the API writes every one (ISO 8601, in UTC)
 
 
 class EventSerializer(LogEventSerializer):
