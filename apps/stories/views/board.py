@@ -30,7 +30,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import errors
-from apps.core.forms import form_field
+from apps.core.forms import form_field, marked_options
 from apps.projects.models import Category, Membership, Project, Role, WipPolicy, WorkflowState
 from apps.projects.selectors import workflow
 from apps.projects.views import back, project_view, render_project, valid, wants_json
@@ -75,16 +75,30 @@ CATEGORY_NAMES = dict(Category.choices)
 class BoardFilterForm(forms.Form):
     """The board's query string. A value that is not a choice is reported and ignored."""
 
+    LANES = [(name, lane.label) for name, lane in SWIMLANES.items()]
+    KINDS = [("", "Any kind"), *StoryKind.choices]
+
     mode = forms.ChoiceField(required=False, choices=MODES.items())
-    lanes = forms.ChoiceField(label="Swimlanes", required=False, choices=[(k, v.label) for k, v in SWIMLANES.items()])
+    lanes = forms.ChoiceField(label="Swimlanes", required=False, choices=LANES)
     assignee = forms.ChoiceField(required=False)
     label = forms.ChoiceField(required=False)
-    kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *StoryKind.choices])
+    kind = forms.ChoiceField(required=False, choices=KINDS)
 
     def __init__(self, data, *, people: list[tuple[str, str]], labels: list[str]) -> None:
         super().__init__(data, auto_id="board-filter-%s", label_suffix="")
-        form_field(self, "assignee", forms.ChoiceField).choices = [("", "Anyone"), ("none", "Unassigned"), *people]
-        form_field(self, "label", forms.ChoiceField).choices = [("", "Any label"), *((name, name) for name in labels)]
+        self.offered: dict[str, list[tuple[str, str]]] = {
+            "lanes": self.LANES,
+            "assignee": [("", "Anyone"), ("none", "Unassigned"), *people],
+            "label": [("", "Any label"), *((name, name) for name in labels)],
+            "kind": self.KINDS,
+        }
+        form_field(self, "assignee", forms.ChoiceField).choices = self.offered["assignee"]
+        form_field(self, "label", forms.ChoiceField).choices = self.offered["label"]
+
+    def selects(self) -> dict[str, list[tuple[str, str, bool]]]:
+        """The options of the page's selects as (value, label, selected): the page writes them (web/_select.html)
+        instead of rendering a widget template per option, which cost the board page ~10% of its time."""
+        return {name: marked_options(self[name], offered) for name, offered in self.offered.items()}
 
     def values(self) -> dict[str, str]:
         """The valid values; invalid ones are dropped (and shown as errors)."""
@@ -203,6 +217,7 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
         "mode": mode,
         "modes": MODES,
         "form": form,
+        "selects": form.selects(),
         "lanes": lanes,
         "columns": columns,
         "groups": _category_groups(states),
