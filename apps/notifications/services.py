@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.errors import InvalidInput, NotFound
+from apps.core.rows import RowQuery
 from apps.notifications import mail
 from apps.notifications.models import DEFAULT_DELIVERY, Delivery, Kind, Notification, NotificationPreference, Watch
 from apps.projects.models import Membership, Project, Role
@@ -171,15 +172,22 @@ NOTIFYING_KINDS = frozenset({*CHANGE_KINDS, EventKind.CREATED, EventKind.ASSIGNE
 def story_events_notify(*, project_id: int, first_seq: int, last_seq: int) -> int:
     """Read the story events ``first_seq..last_seq`` of a project and notify who they concern; how many events.
 
-    The watchers of every changed story and the names of the sprints the events name are read once for the
-    batch (a sprint's close carries its unfinished stories over in one batch)."""
+    Events are read alone; the stories, actors, watchers and sprint names of those that can notify anyone are
+    read once for the batch (a sprint's close carries its unfinished stories over in one batch). Every notifying
+    write pays for this: the events with their stories, projects, states and people in one ORM query cost ~5 ms
+    of CPU, more than the write itself; a historic change (the demo seed, an import) reads nothing more."""
     events = list(
-        StoryEvent.objects.filter(project_id=project_id, seq__gte=first_seq, seq__lte=last_seq)
-        .select_related("story__project", "story__state", "story__assignee", "actor")
-        .order_by("seq")
+        StoryEvent.objects.filter(project_id=project_id, seq__gte=first_seq, seq__lte=last_seq).order_by("seq")
     )
     cutoff = timezone.now() - HISTORIC
-    recent = [event for event in events if event.at >= cutoff]
+    recent = [event for event in events if event.at >= cutoff and event.kind in NOTIFYING_KINDS]
+    if not recent:
+        return len(events)
+    stories = _stories({event.story_id for event in recent})
+    actors: dict[int | None, Any] = {None: None}  # a change made by nobody (a system task)
+    actors.update((pk, ACTOR_BY_PK.first(pk)) for pk in {event.actor_id for event in recent} if pk is not None)
+    for event in recent:
+        event.story, event.actor = stories[event.story_id], actors[event.actor_id]
     changed = {event.story_id for event in recent if event.kind in CHANGE_KINDS}
     watching: dict[int, list[User]] = {}
     for watch in Watch.objects.filter(story_id__in=changed).select_related("user") if changed else ():
@@ -189,6 +197,18 @@ def story_events_notify(*, project_id: int, first_seq: int, last_seq: int) -> in
     for event in recent:
         _story_event(event, watching.get(event.story_id, []), sprints)
     return len(events)
+
+
+# What a notification about a story names: its project, state and assignee (one story: a statement built once).
+STORY_NOTIFIED = RowQuery(Story, related=("project", "state", "assignee"))
+ACTOR_BY_PK = RowQuery(get_user_model())
+
+
+def _stories(ids: set[int]) -> dict[int, Story]:
+    if len(ids) == 1:
+        (pk,) = ids
+        return {pk: STORY_NOTIFIED.get(pk)}
+    return {story.pk: story for story in Story.objects.filter(pk__in=ids).select_related(*STORY_NOTIFIED.related)}
 
 
 def _story_event(event: StoryEvent, watchers: list[User], sprints: dict[int, str]) -> None:

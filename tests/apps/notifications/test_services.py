@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.notifications import services
@@ -71,10 +73,14 @@ def test_history_written_by_the_seed_or_an_importer_tells_nobody(project, people
     story = story_services.story_create(
         project=project, actor=people["owner"], title="Old", at=timezone.now() - timedelta(days=30)
     )
+    last = project.__class__.objects.get(pk=project.pk).last_event_seq
     story_services.story_assign(
         story=story, assignee=people["member"], actor=people["owner"], at=timezone.now() - timedelta(days=29)
     )
     assert Notification.objects.count() == 0
+    with CaptureQueriesContext(connection) as queries:
+        assert services.story_events_notify(project_id=project.pk, first_seq=last + 1, last_seq=last + 1) == 1
+    assert len(queries) == 1, "the events alone: nothing else is read for history"
 
 
 def test_a_comment_makes_its_author_a_watcher_and_tells_the_other_watchers(story, people):
@@ -179,9 +185,6 @@ def test_email_only_notifications_do_not_ring_the_bell(story, people):
 def test_a_sprint_close_tells_each_watcher_in_a_fixed_number_of_queries_per_story(
     project, people, django_capture_on_commit_callbacks
 ):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     sprint = story_services.sprint_create(project=project, actor=people["owner"], name="Sprint 1")
     stories = [
         story_services.story_create(project=project, actor=people["owner"], title=f"Story {n}", sprint=sprint)
@@ -197,14 +200,11 @@ def test_a_sprint_close_tells_each_watcher_in_a_fixed_number_of_queries_per_stor
 
     with CaptureQueriesContext(connection) as queries:
         services.story_events_notify(project_id=project.pk, first_seq=last + 1, last_seq=last + 4)
-    assert len(queries) <= 2 + 2 * 4, "events, watchers, then preferences and insert per story"
+    assert len(queries) <= 4 + 2 * 4, "events, their stories, their actor, watchers; preferences and insert per story"
 
 
 def test_a_reorder_or_an_estimate_costs_the_write_no_notification_query(story, people):
     """Only kinds that can notify are read back (events_appended carries the kinds written)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as queries:
         story_services.story_move(
             story=story, actor=people["member"], placement=story_services.Placement(position="bottom")
