@@ -45,6 +45,7 @@ Not collected by pytest (bench_*.py).
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import json
 import os
@@ -986,6 +987,10 @@ def main() -> None:
     client = Client()
     client.force_login(member)
     first_renders(loaded[0], client, runs=1, budget=0)  # warm the templates and the connection
+    # This process serves the renders below as a web worker would, and a worker freezes what it loaded at start
+    # out of the garbage collector's full passes (gunicorn.conf.py post_worker_init): so does this one.
+    gc.collect()
+    gc.freeze()
     print(
         f"\n1. First board render after a card move: GET /p/<KEY>/board/ right after POST /p/<KEY>/board/move/ "
         f"(test client in process, logged in as a member; {args.cards} cards)",
