@@ -37,7 +37,13 @@ def story_events(
         return  # a reorder, an estimate, a delete: nobody is told, so the write costs nothing more
     _safely(
         f"story events {first_seq}..{last_seq}",
-        lambda: services.story_events_notify(project_id=project_id, first_seq=first_seq, last_seq=last_seq),
+        lambda: services.story_events_notify(
+            project_id=project_id,
+            first_seq=first_seq,
+            last_seq=last_seq,
+            stories=kwargs.get("stories"),
+            actor=kwargs.get("actor"),
+        ),
     )
 
 

@@ -11,7 +11,7 @@ digests send what is due).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -169,13 +169,21 @@ CHANGE_KINDS = (EventKind.STATE, EventKind.SPRINT, EventKind.BLOCKED, EventKind.
 NOTIFYING_KINDS = frozenset({*CHANGE_KINDS, EventKind.CREATED, EventKind.ASSIGNEE, EventKind.UPDATED})
 
 
-def story_events_notify(*, project_id: int, first_seq: int, last_seq: int) -> int:
+def story_events_notify(
+    *,
+    project_id: int,
+    first_seq: int,
+    last_seq: int,
+    stories: Mapping[int, Story] | None = None,
+    actor: Any = None,
+) -> int:
     """Read the story events ``first_seq..last_seq`` of a project and notify who they concern; how many events.
 
     Events are read alone; the stories, actors, watchers and sprint names of those that can notify anyone are
     read once for the batch (a sprint's close carries its unfinished stories over in one batch). Every notifying
     write pays for this: the events with their stories, projects, states and people in one ORM query cost ~5 ms
-    of CPU, more than the write itself; a historic change (the demo seed, an import) reads nothing more."""
+    of CPU, more than the write itself; a historic change (the demo seed, an import) reads nothing more. The
+    writing service passes the stories it wrote and its actor (``events_appended``): those are not read again."""
     events = list(
         StoryEvent.objects.filter(project_id=project_id, seq__gte=first_seq, seq__lte=last_seq).order_by("seq")
     )
@@ -183,11 +191,14 @@ def story_events_notify(*, project_id: int, first_seq: int, last_seq: int) -> in
     recent = [event for event in events if event.at >= cutoff and event.kind in NOTIFYING_KINDS]
     if not recent:
         return len(events)
-    stories = _stories({event.story_id for event in recent})
+    written = {pk: story for pk, story in (stories or {}).items() if _relations_read(story)}
+    found = {**written, **_stories({event.story_id for event in recent} - written.keys())}
     actors: dict[int | None, Any] = {None: None}  # a change made by nobody (a system task)
-    actors.update((pk, ACTOR_BY_PK.first(pk)) for pk in {event.actor_id for event in recent} if pk is not None)
+    if getattr(actor, "pk", None) is not None:
+        actors[actor.pk] = actor
+    actors.update((pk, ACTOR_BY_PK.first(pk)) for pk in {event.actor_id for event in recent} - actors.keys())
     for event in recent:
-        event.story, event.actor = stories[event.story_id], actors[event.actor_id]
+        event.story, event.actor = found[event.story_id], actors[event.actor_id]
     changed = {event.story_id for event in recent if event.kind in CHANGE_KINDS}
     watching: dict[int, list[User]] = {}
     for watch in Watch.objects.filter(story_id__in=changed).select_related("user") if changed else ():
@@ -204,7 +215,16 @@ STORY_NOTIFIED = RowQuery(Story, related=("project", "state", "assignee"))
 ACTOR_BY_PK = RowQuery(get_user_model())
 
 
+def _relations_read(story: Story) -> bool:
+    """Whether a notification can name what ``story`` has in hand without another query."""
+    return all(
+        getattr(story, f"{name}_id") is None or getattr(Story, name).is_cached(story) for name in STORY_NOTIFIED.related
+    )
+
+
 def _stories(ids: set[int]) -> dict[int, Story]:
+    if not ids:
+        return {}
     if len(ids) == 1:
         (pk,) = ids
         return {pk: STORY_NOTIFIED.get(pk)}

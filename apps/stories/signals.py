@@ -13,7 +13,8 @@ loaded); a listener's error is logged, never the commenter's (apps.notifications
 ``project_id=`` and ``first_seq=``/``last_seq=`` the range written, and (from the services) ``kinds=`` the
 event kinds in it, so a listener can skip a write it has nothing to say about without reading the log (absent:
 any kind) and ``project=`` the Project row read under its lock, so its flags (``webhooks_active``) are current
-(absent: read them). A listener that acts outside the database (a webhook, a notification) must defer its work with
+(absent: read them), ``stories=`` the Story rows as written, by primary key (with whatever relations the
+service had read), and ``actor=`` who made the change (absent: read them from the log). A listener that acts outside the database (a webhook, a notification) must defer its work with
 ``transaction.on_commit``.
 """
 

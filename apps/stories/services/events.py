@@ -143,6 +143,8 @@ def _append_event_rows(
         first_seq=first,
         last_seq=project.last_event_seq,
         kinds=frozenset(change.kind for _, change in rows),
+        stories={story.pk: story for story, _ in rows},
+        actor=actor,
     )
 
 
