@@ -23,7 +23,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.errors import InvalidInput, NotFound
-from apps.core.rows import RowQuery
 from apps.notifications import mail
 from apps.notifications.models import DEFAULT_DELIVERY, Delivery, Kind, Notification, NotificationPreference, Watch
 from apps.projects.models import Membership, Project, Role
@@ -196,9 +195,10 @@ def story_events_notify(
     actors: dict[int | None, Any] = {None: None}  # a change made by nobody (a system task)
     if getattr(actor, "pk", None) is not None:
         actors[actor.pk] = actor
-    actors.update((pk, ACTOR_BY_PK.first(pk)) for pk in {event.actor_id for event in recent} - actors.keys())
+    unknown = {event.actor_id for event in recent} - actors.keys()
+    actors.update(get_user_model().objects.in_bulk(unknown) if unknown else {})
     for event in recent:
-        event.story, event.actor = found[event.story_id], actors[event.actor_id]
+        event.story, event.actor = found[event.story_id], actors.get(event.actor_id)
     changed = {event.story_id for event in recent if event.kind in CHANGE_KINDS}
     watching: dict[int, list[User]] = {}
     for watch in Watch.objects.filter(story_id__in=changed).select_related("user") if changed else ():
@@ -210,25 +210,21 @@ def story_events_notify(
     return len(events)
 
 
-# What a notification about a story names: its project, state and assignee (one story: a statement built once).
-STORY_NOTIFIED = RowQuery(Story, related=("project", "state", "assignee"))
-ACTOR_BY_PK = RowQuery(get_user_model())
+# What a notification about a story names besides the story: read with it when the writer did not have them.
+NOTIFIED_RELATIONS = ("project", "state", "assignee")
 
 
 def _relations_read(story: Story) -> bool:
     """Whether a notification can name what ``story`` has in hand without another query."""
     return all(
-        getattr(story, f"{name}_id") is None or getattr(Story, name).is_cached(story) for name in STORY_NOTIFIED.related
+        getattr(story, f"{name}_id") is None or getattr(Story, name).is_cached(story) for name in NOTIFIED_RELATIONS
     )
 
 
 def _stories(ids: set[int]) -> dict[int, Story]:
     if not ids:
         return {}
-    if len(ids) == 1:
-        (pk,) = ids
-        return {pk: STORY_NOTIFIED.get(pk)}
-    return {story.pk: story for story in Story.objects.filter(pk__in=ids).select_related(*STORY_NOTIFIED.related)}
+    return {story.pk: story for story in Story.objects.filter(pk__in=ids).select_related(*NOTIFIED_RELATIONS)}
 
 
 def _story_event(event: StoryEvent, watchers: list[User], sprints: dict[int, str]) -> None:

@@ -14,8 +14,8 @@ loaded); a listener's error is logged, never the commenter's (apps.notifications
 event kinds in it, so a listener can skip a write it has nothing to say about without reading the log (absent:
 any kind) and ``project=`` the Project row read under its lock, so its flags (``webhooks_active``) are current
 (absent: read them), ``stories=`` the Story rows as written, by primary key (with whatever relations the
-service had read), and ``actor=`` who made the change (absent: read them from the log). A listener that acts outside the database (a webhook, a notification) must defer its work with
-``transaction.on_commit``.
+service had read), and ``actor=`` who made the change (absent: read them from the log). A listener that acts
+outside the database (a webhook, a notification) must defer its work with ``transaction.on_commit``.
 """
 
 from django.dispatch import Signal
