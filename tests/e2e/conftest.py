@@ -141,9 +141,25 @@ def viewport() -> dict[str, int]:
     return DESKTOP
 
 
+# Every page load saved as a screenshot in test-results/ only when asked (E2E_SCREENSHOTS=all): a full-page
+# screenshot costs 0.1-1 s and the suite loads hundreds of pages. A failed test always leaves its last page.
+SCREENSHOT_EVERY_LOAD = os.environ.get("E2E_SCREENSHOTS", "") == "all"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test (``item.failed_call``), so ``page`` knows, as it closes, whether
+    the test failed."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.failed_call = True
+    return report
+
+
 @pytest.fixture
 def page(browser, live_server, transactional_db, request, viewport):
-    """A fresh browser context per test; every page loaded is saved as a screenshot in test-results/."""
+    """A fresh browser context per test. Its last page lands in test-results/ as a screenshot when the test
+    failed; with E2E_SCREENSHOTS=all, every page it loaded does."""
     page = new_page(browser, live_server.url, viewport)
     context = page.context
     test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
@@ -161,9 +177,11 @@ def page(browser, live_server, transactional_db, request, viewport):
         except Exception:  # noqa: BLE001 - a page closed mid-screenshot must not fail the test
             pass
 
-    page.on("load", lambda: screenshot(page.main_frame))
+    if SCREENSHOT_EVERY_LOAD:
+        page.on("load", lambda: screenshot(page.main_frame))
     yield page
-    screenshot(page.main_frame)  # the last state, whatever loads were still being reported
+    if SCREENSHOT_EVERY_LOAD or getattr(request.node, "failed_call", False):
+        screenshot(page.main_frame)  # the last state, whatever loads were still being reported
     context.close()
 
 
@@ -180,17 +198,59 @@ def snapshot(page, request):
     return take
 
 
+# The demo's tables as seeded by the first test that asked for it (table -> binary COPY), restored for the next.
+_DEMO_TABLES: dict[str, bytes] = {}
+
+
+def _copy_out(tables: list[str]) -> dict[str, bytes]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        out = {}
+        for table in tables:
+            with cursor.copy(f'COPY "{table}" TO STDOUT (FORMAT BINARY)') as copy:
+                out[table] = b"".join(bytes(block) for block in copy)
+        return out
+
+
+def _copy_in(tables: dict[str, bytes]) -> None:
+    """Every table as it was: in one transaction, so Django's deferred foreign keys are checked at its end. The
+    sequences are left where they are (ahead of every restored id), so no id is handed out twice in a session."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.cache import cache
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE " + ", ".join(f'"{table}"' for table in tables))
+        for table, data in tables.items():
+            with cursor.copy(f'COPY "{table}" FROM STDIN (FORMAT BINARY)') as copy:
+                copy.write(data)
+    ContentType.objects.clear_cache()  # the flush's post_migrate made content types with other ids
+    cache.clear()  # what an earlier test cached about the demo (fragments by seq) is not this demo's
+
+
 @pytest.fixture
 def demo(transactional_db, django_user_model):
     """The demo project (``make run``'s), its reports computed in process as without a broker; its people
-    (admin, owner, member, stakeholder...) log in with ``log_in(page, name, DEMO_PASSWORD)``."""
-    from apps.web.demo import seed_demo
+    (admin, owner, member, stakeholder...) log in with ``log_in(page, name, DEMO_PASSWORD)``.
+
+    Seeded once per session (10-20 s), then restored table by table for each test that asks for it."""
+    from django.db import connection
+
+    from apps.projects.models import Project
+    from apps.web.demo import PROJECT_KEY, seed_demo
     from config.celery import app as celery_app
 
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     try:
-        project = seed_demo()
+        if _DEMO_TABLES:
+            _copy_in(_DEMO_TABLES)
+            project = Project.objects.get(key=PROJECT_KEY)
+        else:
+            project = seed_demo()
+            if connection.vendor == "postgresql":  # COPY is PostgreSQL's; elsewhere every test seeds
+                _DEMO_TABLES.update(_copy_out(connection.introspection.django_table_names(only_existing=True)))
         yield project
     finally:
         celery_app.conf.task_always_eager = eager
