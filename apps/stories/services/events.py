@@ -223,7 +223,8 @@ def _write(statements: Sequence[Statement]) -> list[int]:
 
 # Every write takes both locks: read by statements built once (apps/core/rows.py says why).
 PROJECT_LOCK = RowQuery(Project, lock=True)
-STORY_LOCK = RowQuery(Story, related=("state", "sprint", "assignee"), lock=True)
+# A story's writer locks its project (the event counter), then the story: one statement, in that order.
+STORY_LOCK = RowQuery(Story, related=("project", "state", "sprint", "assignee"), lock_first=("project",))
 
 
 def lock_project(project_id: int, at: datetime | None) -> tuple[Project, datetime]:
@@ -235,9 +236,9 @@ def lock_project(project_id: int, at: datetime | None) -> tuple[Project, datetim
 def _lock(
     story: Story, *, expected_version: int | None, at: datetime | None, allow_deleted: bool = False
 ) -> tuple[Project, Story, datetime]:
-    project, at = lock_project(story.project_id, at)
     locked = STORY_LOCK.get(story.pk)
-    locked.project = project  # the row just locked: its counters are the ones the events continue
+    project = locked.project  # the row just locked: its counters are the ones the events continue
+    at = event_time(project, at)
     if locked.deleted_at is not None and not allow_deleted:
         raise NotFound(f"{locked.key} has been deleted.")
     if expected_version is not None and expected_version != locked.version:

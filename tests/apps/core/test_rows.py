@@ -77,3 +77,10 @@ def test_a_locking_query_needs_a_transaction(project):
 def test_only_foreign_keys_can_be_related():
     with pytest.raises(TypeError, match="labels is not a foreign key"):
         RowQuery(Story, related=("labels",)).first(1)
+
+
+def test_only_related_rows_that_are_always_there_are_locked_first():
+    with pytest.raises(TypeError, match="not in related"):
+        RowQuery(Story, related=("state",), lock_first=("project",))
+    with pytest.raises(TypeError, match="sprint can be null"):
+        RowQuery(Story, related=("sprint",), lock_first=("sprint",)).first(1)
