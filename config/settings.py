@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.web.middleware.AuthenticationMiddleware",  # Django's; the user read with its session
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -162,7 +162,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions live in the database only: logging in works without Redis, and a logout or a password
 # change ends a session at once (a copy cached in Redis could outlive an outage).
-SESSION_ENGINE = "apps.web.sessions"  # django.contrib.sessions.backends.db, read in one written-out query
+SESSION_ENGINE = "apps.web.sessions"  # database sessions that keep their user id: one read for both
 
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"  # a host named: kombu warns "No hostname was supplied" otherwise
 CELERY_RESULT_BACKEND = None

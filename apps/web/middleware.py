@@ -1,8 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django.contrib import auth
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import middleware as auth_middleware
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.utils.functional import SimpleLazyObject
+
+from apps.web.backends import SESSION_USER
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -28,3 +35,23 @@ class RejectNulBytesMiddleware:
     @staticmethod
     def _refuse(message: str) -> JsonResponse:
         return JsonResponse({"errors": [{"field": None, "code": "invalid", "message": message}]}, status=400)
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, but the request's user is the one its session's row brought along (apps.web.sessions), handed
+    to ``auth.get_user`` rather than read again: one round trip for the session and its user."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _user(request))  # type: ignore[assignment]
+
+
+def _user(request: HttpRequest) -> Any:
+    if not hasattr(request, "_cached_user"):
+        request.session.get(SESSION_KEY)  # loads the session, and with it its user
+        token = SESSION_USER.set(getattr(request.session, "user_read", None))
+        try:
+            request._cached_user = auth.get_user(request)  # type: ignore[attr-defined]
+        finally:
+            SESSION_USER.reset(token)
+    return request._cached_user  # type: ignore[attr-defined]

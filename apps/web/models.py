@@ -4,6 +4,8 @@ import hashlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 
@@ -33,3 +35,22 @@ class ApiToken(models.Model):
         """Past ``API_TOKEN_TTL_DAYS`` after its creation (never, when that is 0)."""
         days = settings.API_TOKEN_TTL_DAYS
         return bool(days) and now - self.created_at > timedelta(days=days)
+
+
+class UserSession(AbstractBaseSession):
+    """Django's database session with its signed-in user's id as a column (``user``, kept from the session's
+    data on every save), so that a request reads its session and its user in one statement (apps.web.sessions).
+    Deleting a user ends their sessions."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=True
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "web_session"
+
+    @classmethod
+    def get_session_store_class(cls) -> type[SessionBase]:
+        from apps.web.sessions import SessionStore
+
+        return SessionStore

@@ -55,7 +55,7 @@ Membership.objects.bulk_create(
 )
 # Each person is already signed in, as a team at work is: a session each, no password hashing under load.
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
+from apps.web.sessions import SessionStore  # settings.SESSION_ENGINE's
 sessions = []
 for user in users:
     session = SessionStore()

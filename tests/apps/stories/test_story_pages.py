@@ -383,8 +383,8 @@ def test_the_page_reads_a_fixed_number_of_statements(as_user, project, story, pe
         services.epic_save(project=project, name=f"Epic {n}")
         services.label_save(project=project, name=f"label-{n}")
         services.comment_add(story=story, author=people["owner"], body=f"note {n}")
-    # session, user, membership; the story, its names, events, links, comments, watchers, requests, code; the bell
-    with django_assert_max_num_queries(12):
+    # session and user, membership; the story, its names, events, links, comments, watchers, requests, code; the bell
+    with django_assert_max_num_queries(11):
         assert client.get(url()).status_code == 200
 
 

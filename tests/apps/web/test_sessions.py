@@ -1,5 +1,6 @@
-"""Sessions: Django's database sessions, read in one written-out query (``apps.web.sessions``), and their
-user, read in another (``apps.web.backends``).
+"""Sessions: Django's database sessions, kept with their user's id and read with their user in one statement
+(``apps.web.sessions``, ``apps.web.middleware.AuthenticationMiddleware``); a user by id otherwise in one
+statement too (``apps.web.backends``).
 
 They stay in the database (logging in works without Redis; a logout or an expiry ends a session at once),
 on PostgreSQL and on the embedded SQLite.
@@ -12,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.web.backends import ModelBackend
+from apps.web.models import UserSession as Session
 from apps.web.sessions import SessionStore
 from tests.deploy.environment import on_sqlite
 
@@ -35,6 +36,70 @@ def test_a_session_is_read_in_one_query(people, django_assert_num_queries):
     with django_assert_num_queries(1):
         data = SessionStore(key).load()
     assert data[SESSION_KEY] == str(people["member"].pk)
+
+
+def test_a_request_reads_its_session_and_its_user_in_one_query(people, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, key = logged_in(people["member"])
+    assert Session.objects.get(session_key=key).user_id == people["member"].pk
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("account"))
+    assert response.status_code == 200 and response.context["user"] == people["member"]
+    reads = [q["sql"] for q in queries if 'FROM "auth_user"' in q["sql"] or "web_session" in q["sql"]]
+    assert len(reads) == 1 and "web_session" in reads[0] and "auth_user" in reads[0], reads
+
+
+def test_a_password_change_elsewhere_still_signs_the_session_out(people):
+    """The user read with the session goes through Django's checks: the session's hash of the password."""
+    client, _ = logged_in(people["member"])
+    people["member"].set_password("a-new-long-passphrase")
+    people["member"].save()
+    assert client.get(reverse("account")).status_code == 302
+
+
+def test_a_deleted_users_sessions_end(people):
+    _, key = logged_in(people["member"])
+    people["member"].delete()
+    assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_live_sessions_are_moved_with_their_user(people):
+    """The migration to web_session: live sessions keep their user (nobody is signed out); expired ones and
+    data that does not decode are left behind or kept with no user."""
+    import importlib
+
+    from django.apps import apps as registry
+    from django.contrib.auth import HASH_SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore as OldStore
+    from django.contrib.sessions.models import Session as OldSession
+
+    member = people["member"]
+    old = OldStore()
+    old.update(
+        {
+            SESSION_KEY: str(member.pk),
+            HASH_SESSION_KEY: member.get_session_auth_hash(),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+        }
+    )
+    old.create()
+    gone = OldStore()
+    gone.update({SESSION_KEY: str(10**9)})
+    gone.create()
+    OldSession.objects.create(session_key="x" * 32, session_data="not-signed", expire_date=old.get_expiry_date())
+    OldSession.objects.create(
+        session_key="y" * 32, session_data=old.encode({}), expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    Session.objects.all().delete()
+    importlib.import_module("apps.web.migrations.0002_user_session").copy_live_sessions(registry, None)
+
+    moved = dict(Session.objects.values_list("session_key", "user_id"))
+    assert moved == {old.session_key: member.pk, gone.session_key: None, "x" * 32: None}
+    client = Client()
+    client.cookies["sessionid"] = old.session_key
+    assert client.get(reverse("account")).status_code == 200
 
 
 def test_an_expired_or_unknown_session_is_no_session(people):
@@ -89,8 +154,8 @@ SQLITE_SCRIPT = r"""
 import json
 from datetime import timedelta
 from django.contrib.auth import get_user_model
-from django.contrib.sessions.models import Session
 from django.test import Client
+from apps.web.models import UserSession as Session
 from django.utils import timezone
 
 user = get_user_model().objects.create_user("member", password="a-long-passphrase")
