@@ -29,6 +29,44 @@ def _waiting_for_a_lock(pid: int) -> bool:
     return row is not None and row[0] == "Lock"
 
 
+class Waiter:
+    """``work()`` on a connection of its own in a thread, started while this test holds the project's lock;
+    ``wait_until_blocked()`` returns once that connection waits for a lock."""
+
+    def __init__(self, work) -> None:
+        self.pid: int | None = None
+        self.result, self.error = None, None
+        self.started, self.done = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(work,))
+        self.thread.start()
+
+    def _run(self, work) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.pid = cursor.fetchone()[0]
+            self.started.set()
+            self.result = work()
+        except Exception as exc:  # noqa: BLE001 - asserted on by finish()
+            self.error = exc
+        finally:
+            connection.close()
+            self.done.set()
+
+    def wait_until_blocked(self) -> None:
+        assert self.started.wait(10)
+        deadline = time.monotonic() + 10
+        while not _waiting_for_a_lock(self.pid):
+            assert time.monotonic() < deadline, "the other writer never waited for a lock"
+            time.sleep(0.01)
+
+    def finish(self):
+        assert self.done.wait(10)
+        self.thread.join()
+        assert self.error is None, self.error
+        return self.result
+
+
 def test_one_statement_locks_the_project_then_the_story(project, people):
     story = services.story_create(project=project, actor=people["owner"], title="Orders")
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
@@ -41,37 +79,13 @@ def test_one_statement_locks_the_project_then_the_story(project, people):
 
 def test_a_story_writer_waiting_for_the_project_holds_no_lock_on_the_story(project, people):
     story = services.story_create(project=project, actor=people["owner"], title="Orders")
-    started, done = threading.Event(), threading.Event()
-    waiter: dict = {}
-
-    def write() -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                waiter["pid"] = cursor.fetchone()[0]
-            started.set()
-            waiter["story"] = services.story_estimate(story=story, points=3, actor=people["owner"])
-        except Exception as exc:  # noqa: BLE001 - asserted on below
-            waiter["error"] = exc
-        finally:
-            connection.close()
-            done.set()
-
     with transaction.atomic():
         lock_project(project.pk, None)  # as a sprint's or a label's writer does, before the stories
-        thread = threading.Thread(target=write)
-        thread.start()
-        assert started.wait(10)
-        deadline = time.monotonic() + 10
-        while not _waiting_for_a_lock(waiter["pid"]):
-            assert time.monotonic() < deadline, "the story's writer never waited for the project"
-            time.sleep(0.01)
+        writer = Waiter(lambda: services.story_estimate(story=story, points=3, actor=people["owner"]))
+        writer.wait_until_blocked()
         # The writer waits for the project; the story is still free: this holder can lock it without waiting.
         assert list(Story.objects.select_for_update(nowait=True).filter(pk=story.pk).values_list("pk", flat=True))
-    assert done.wait(10)
-    thread.join()
-    assert "error" not in waiter, waiter.get("error")
-    assert waiter["story"].points == 3
+    assert writer.finish().points == 3
 
 
 @pytest.mark.tampers_log  # the change is written under the story services' feet, as a bare UPDATE
@@ -79,37 +93,17 @@ def test_a_story_changed_while_its_writer_waited_is_read_as_changed_with_its_rel
     """PostgreSQL rechecks a locked row that changed while the statement waited against its first reading of the
     rows it joined (EvalPlanQual): the story's new state found no row, and the writer saw a story with no state."""
     story = services.story_create(project=project, actor=people["owner"], title="Orders")
-    started, done = threading.Event(), threading.Event()
-    waiter: dict = {}
 
-    def lock() -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                waiter["pid"] = cursor.fetchone()[0]
-            started.set()
-            with transaction.atomic():
-                locked = STORY_LOCK.get(story.pk)
-                waiter["read"] = (locked.state_id, locked.state and locked.state.pk, locked.project.last_event_seq)
-        except Exception as exc:  # noqa: BLE001 - asserted on below
-            waiter["error"] = exc
-        finally:
-            connection.close()
-            done.set()
+    def read() -> tuple:
+        with transaction.atomic():
+            locked = STORY_LOCK.get(story.pk)
+            return locked.state_id, locked.state and locked.state.pk, locked.project.last_event_seq
 
     moved_to = states["In progress"]
     with transaction.atomic():
         lock_project(project.pk, None)
-        thread = threading.Thread(target=lock)
-        thread.start()
-        assert started.wait(10)
-        deadline = time.monotonic() + 10
-        while not _waiting_for_a_lock(waiter["pid"]):
-            assert time.monotonic() < deadline, "the reader never waited for the project"
-            time.sleep(0.01)
+        reader = Waiter(read)
+        reader.wait_until_blocked()
         Story.objects.filter(pk=story.pk).update(state=moved_to)
         type(project).objects.filter(pk=project.pk).update(last_event_seq=41)
-    assert done.wait(10)
-    thread.join()
-    assert "error" not in waiter, waiter.get("error")
-    assert waiter["read"] == (moved_to.pk, moved_to.pk, 41)
+    assert reader.finish() == (moved_to.pk, moved_to.pk, 41)
