@@ -206,6 +206,7 @@ CELERY_TASK_ROUTES = {
     "apps.reports.tasks.reports_nightly_task": {"queue": NIGHTLY_QUEUE},
     "apps.reports.tasks.reports_sweep_task": {"queue": NIGHTLY_QUEUE},
     "apps.reports.tasks.reports_expire_task": {"queue": NIGHTLY_QUEUE},
+    "apps.web.tasks.sessions_clear_task": {"queue": NIGHTLY_QUEUE},
 }
 # Nightly reports of every active project (apps/reports/tasks.py), in the UTC night; each minute, the
 # sweep of reports whose worker died; each night, the expiry of reports nobody asked for lately. Each
@@ -236,6 +237,13 @@ CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
     "task": "apps.webhooks.tasks.webhooks_sweep_task",
     "schedule": 60.0,
     "options": {"expires": 60},
+}
+
+# Expired sessions (one row per login) are deleted each night.
+CELERY_BEAT_SCHEDULE["sessions-clear"] = {
+    "task": "apps.web.tasks.sessions_clear_task",
+    "schedule": crontab(hour=4, minute=0),
+    "options": {"expires": 23 * 3600},
 }
 
 # --- Outgoing webhooks (apps/webhooks) ----------------------------------------

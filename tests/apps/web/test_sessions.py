@@ -102,6 +102,17 @@ def test_live_sessions_are_moved_with_their_user(people):
     assert client.get(reverse("account")).status_code == 200
 
 
+def test_the_nightly_clean_up_deletes_expired_sessions_only(people, settings):
+    from apps.web.tasks import sessions_clear_task
+
+    _, live = logged_in(people["member"])
+    _, expired = logged_in(people["owner"])
+    Session.objects.filter(session_key=expired).update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert sessions_clear_task.apply().get() == 1
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live]
+    assert settings.CELERY_BEAT_SCHEDULE["sessions-clear"]["task"] == sessions_clear_task.name
+
+
 def test_an_expired_or_unknown_session_is_no_session(people):
     client, key = logged_in(people["member"])
     assert client.get(reverse("account")).status_code == 200
