@@ -172,6 +172,8 @@ class Story(models.Model):
     search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
     objects = StoryManager()
+    # Not a column: the label names a rank move's own statement read (apps.stories.services.events), for its answer.
+    label_names_read: list[str] | None = None
 
     # The flow projection's columns: what set_flow writes, and what verify_events compares with the replay.
     FLOW_FIELDS = (

@@ -224,8 +224,11 @@ def points_value(points: Decimal | None) -> int | float | None:
 
 
 def label_names(story: Story) -> list[str]:
-    """The story's label names in name order: from its prefetched labels, else one query written out (every write's
-    API answer reads them, and building the many-to-many query cost more than running it)."""
+    """The story's label names in name order: as its rank move's statement read them (``label_names_read``), from
+    its prefetched labels, else one query written out (every write's API answer reads them, and building the
+    many-to-many query cost more than running it)."""
+    if story.label_names_read is not None:
+        return sorted(story.label_names_read)
     prefetched = getattr(story, "_prefetched_objects_cache", {}).get("labels")
     if prefetched is not None:
         return sorted(label.name for label in prefetched)

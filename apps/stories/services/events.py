@@ -86,10 +86,18 @@ def _append_events(
 ) -> None:
     """Append events under the project's row lock: sequence numbers are gapless, times never decrease.
 
-    With ``story_columns``, the story's row is saved too (those columns only), in the same round trip.
+    With ``story_columns``, the story's row is saved too (those columns only), in the same round trip, which on
+    PostgreSQL also reads the story's label names for the answer (``story.label_names_read``, taken by
+    ``selectors.label_names``): such a change (a rank) leaves its labels as they are, and no one else can change
+    them while the project's lock is held.
     """
     saves = [_update_sql(story, story_columns)] if story_columns else []
-    _append_event_rows(project, [(story, change) for change in changes], actor=actor, at=at, saves=saves)
+    reads = [(LABEL_NAMES_ARRAY, [story.pk])] if story_columns and connection.vendor == "postgresql" else []
+    read = _append_event_rows(
+        project, [(story, change) for change in changes], actor=actor, at=at, saves=saves, reads=reads
+    )
+    if reads:
+        story.label_names_read = read[0]
 
 
 # What an event row holds, in the order of the INSERT below.
@@ -117,9 +125,11 @@ def _append_event_rows(
     actor,
     at: datetime,
     saves: Sequence[Statement] = (),
-) -> None:
+    reads: Sequence[Statement] = (),
+) -> list[Any]:
+    """The events of ``rows`` and the ``saves`` in one round trip; what the ``reads`` (PostgreSQL only) read."""
     if not rows:
-        return
+        return []
     first = project.last_event_seq + 1
     project.last_event_seq += len(rows)
     project.last_event_at = at
@@ -132,7 +142,9 @@ def _append_event_rows(
         for offset, (story, change) in enumerate(rows)
     ]
     inserts = _insert_sql(StoryEvent, EVENT_COLUMNS, events)
-    written = _write([*saves, _update_sql(project, ("last_event_seq", "last_event_at", "flow_seq")), *inserts])
+    statements = [*saves, _update_sql(project, ("last_event_seq", "last_event_at", "flow_seq")), *inserts]
+    written = _write(statements, reads=reads)
+    written, read = written[: len(statements)], written[len(statements) :]
     if written[: len(saves) + 1] != [1] * (len(saves) + 1) or sum(written[len(saves) + 1 :]) != len(events):
         # a row saved by its primary key is gone (save(update_fields=...) raises too)
         raise DatabaseError(f"A story's change did not write what it had to (rows written: {written}).")
@@ -146,6 +158,7 @@ def _append_event_rows(
         stories={story.pk: story for story, _ in rows},
         actor=actor,
     )
+    return read
 
 
 def _update_sql(row: Model, columns: Sequence[str]) -> Statement:
@@ -205,20 +218,33 @@ def _quote(name: str | None) -> str:
     return connection.ops.quote_name(name)
 
 
-def _write(statements: Sequence[Statement]) -> list[int]:
+def _write(statements: Sequence[Statement], *, reads: Sequence[Statement] = ()) -> list[Any]:
     """Run data-modifying statements in one round trip on PostgreSQL (as CTEs: they touch different rows and
-    read nothing the others write), one after another elsewhere (SQLite has no DML in CTEs); the rows each wrote."""
+    read nothing the others write), one after another elsewhere (SQLite has no DML in CTEs); the rows each wrote,
+    then the value of each of ``reads`` (scalar subqueries, PostgreSQL only: they see the rows as they were
+    before this statement)."""
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
+            assert not reads, "reads are PostgreSQL's"
             written = []
             for sql, params in statements:
                 cursor.execute(sql, params)
                 written.append(cursor.rowcount)
             return written
         ctes = ", ".join(f"w{index} AS ({sql} RETURNING 1)" for index, (sql, _) in enumerate(statements))
-        counts = ", ".join(f"(SELECT count(*) FROM w{index})" for index in range(len(statements)))  # noqa: S608
-        cursor.execute(f"WITH {ctes} SELECT {counts}", [value for _, values in statements for value in values])
+        counts = ", ".join(
+            [*(f"(SELECT count(*) FROM w{index})" for index in range(len(statements))), *(sql for sql, _ in reads)]  # noqa: S608
+        )
+        params = [value for _, values in [*statements, *reads] for value in values]
+        cursor.execute(f"WITH {ctes} SELECT {counts}", params)
         return list(cursor.fetchone() or ())
+
+
+# A story's label names (PostgreSQL), read in a write's own statement (``_write``'s reads).
+LABEL_NAMES_ARRAY = (
+    f"ARRAY(SELECT l.name FROM {Story.labels.through._meta.db_table} sl "  # noqa: S608
+    f"JOIN {Story.labels.field.related_model._meta.db_table} l ON l.id = sl.label_id WHERE sl.story_id = %s)"
+)
 
 
 # Every write takes both locks: read by statements built once (apps/core/rows.py says why).

@@ -153,6 +153,22 @@ def test_moves_and_bad_anchors(world, owner, project, people):
     assert StoryEvent.objects.filter(kind="rank").count() == 1
 
 
+@pytest.mark.postgres
+def test_a_rank_moves_answer_reads_its_labels_in_the_moves_own_statement(world, owner, project, people):
+    story = Story.objects.get(key="DATA-2")
+    labels = [services.label_save(project=project, name=name) for name in ("pii", "finance")]
+    story = services.story_update(story=story, actor=people["owner"], labels=labels)
+    with CaptureQueriesContext(connection) as queries:
+        moved = owner.post("/api/v1/stories/DATA-2/move/", {"position": "top"}, format="json")
+    assert moved.status_code == 200 and moved.json()["labels"] == ["finance", "pii"]
+    assert moved.json()["version"] == story.version + 1
+    label_reads = [q["sql"] for q in queries if "stories_story_labels" in q["sql"]]
+    assert len(label_reads) == 1 and label_reads[0].startswith("WITH"), label_reads  # the write's statement
+    # the story and its caller's role, the savepoint (the test's transaction), the project and story locked, the
+    # spot, the write with its labels, the savepoint released: nothing read after the write
+    assert len(queries) == 6, [q["sql"][:80] for q in queries]
+
+
 def test_move_into_a_sprint_and_several_at_once(world, owner):
     into = owner.post("/api/v1/stories/DATA-1/move/", {"position": "top", "sprint": world.sprint.pk}, format="json")
     assert into.json()["sprint"] == world.sprint.pk
