@@ -154,8 +154,8 @@ def counting():
         if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
             tally["rows"] += max(context["cursor"].rowcount, 0)
         elif sql.startswith("WITH w0 AS ("):  # the event writer's one round trip answers the rows of each part
-            cursor = context["cursor"]
-            tally["rows"] += sum(cursor.fetchone())
+            cursor = context["cursor"]  # (then, for a rank move, the story's label names: not a count)
+            tally["rows"] += sum(value for value in cursor.fetchone() if isinstance(value, int))
             cursor.scroll(0, mode="absolute")  # the writer reads the same row
         return result
 
