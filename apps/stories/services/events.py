@@ -21,7 +21,7 @@ from apps.stories.models import (
     Story,
     StoryEvent,
 )
-from apps.stories.selectors import FLOW_EVENT_KINDS, points_value
+from apps.stories.selectors import FLOW_EVENT_KINDS, LABEL_NAMES_SQL, points_value
 
 # Fields whose changes get an event kind of their own; every other field is logged as "updated".
 OWN_EVENT_KIND = {
@@ -240,11 +240,8 @@ def _write(statements: Sequence[Statement], *, reads: Sequence[Statement] = ()) 
         return list(cursor.fetchone() or ())
 
 
-# A story's label names (PostgreSQL), read in a write's own statement (``_write``'s reads).
-LABEL_NAMES_ARRAY = (
-    f"ARRAY(SELECT l.name FROM {Story.labels.through._meta.db_table} sl "  # noqa: S608
-    f"JOIN {Story.labels.field.related_model._meta.db_table} l ON l.id = sl.label_id WHERE sl.story_id = %s)"
-)
+# A story's label names (PostgreSQL), read in a write's own statement (``_write``'s reads): the answer's query.
+LABEL_NAMES_ARRAY = f"ARRAY({LABEL_NAMES_SQL})"
 
 
 # Every write takes both locks: read by statements built once (apps/core/rows.py says why).
