@@ -121,6 +121,9 @@ if DATABASE_URL:
             f"DATABASE_URL is not a database URL ({exc}): write postgres://user:password@host:5432/name."
         ) from None
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, with a health check that reads the socket rather than sending SELECT 1 (a round trip
+        # at the start of every request): apps/core/postgresql/base.py.
+        DATABASES["default"]["ENGINE"] = "apps.core.postgresql"
         # Django binds parameters on the client and never prepares; the one query that binds on the server,
         # the board poll's (apps.stories.selectors.board_version), is prepared from its 5th run on a connection
         # and planned once: its plan does not depend on its values, and planning it cost more than running it.

@@ -24,7 +24,7 @@ if CI:
 
 def _missing_services() -> dict[str, str]:
     missing = {}
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         missing["postgres"] = "DATABASE_URL does not name a PostgreSQL database"
     if not settings.REDIS_URL:
         missing["redis"] = "REDIS_URL is not set"
