@@ -9,7 +9,7 @@ it, the others wait for it"), and with no cache to share a result through, every
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -92,14 +92,22 @@ class TolerantRedisCache(RedisCache):
     def count(self, key: str, peek: str, timeout: int) -> tuple[int, int]:
         """Add one to ``key``'s count (which lives ``timeout`` seconds from its first) and read ``peek``'s, in one
         round trip (a pipeline: SET NX EX, INCR, GET); (0, 0) while Redis is away."""
-        counted, peeked = self.make_and_validate_key(key), self.make_and_validate_key(peek)
+        return self.count_many([(key, peek, timeout)])[0]
 
-        def run() -> tuple[int, int]:
-            pipe = self._cache.get_client(counted, write=True).pipeline(transaction=False)
-            pipe.set(counted, 0, ex=timeout, nx=True)
-            pipe.incr(counted)
-            pipe.get(peeked)
-            _, current, previous = pipe.execute()
-            return int(current), int(previous or 0)
+    def count_many(self, counts: Sequence[tuple[str, str, int]]) -> list[tuple[int, int]]:
+        """``count`` for each ``(key, peek, timeout)``, all in one round trip."""
+        keys = [
+            (self.make_and_validate_key(key), self.make_and_validate_key(peek), timeout)
+            for key, peek, timeout in counts
+        ]
 
-        return _tolerant("count", (0, 0), run)
+        def run() -> list[tuple[int, int]]:
+            pipe = self._cache.get_client(keys[0][0], write=True).pipeline(transaction=False)
+            for counted, peeked, timeout in keys:
+                pipe.set(counted, 0, ex=timeout, nx=True)
+                pipe.incr(counted)
+                pipe.get(peeked)
+            answers = pipe.execute()
+            return [(int(answers[i + 1]), int(answers[i + 2] or 0)) for i in range(0, len(answers), 3)]
+
+        return _tolerant("count", [(0, 0)] * len(keys), run)

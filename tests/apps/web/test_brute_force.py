@@ -123,6 +123,25 @@ def test_the_api_throttles_each_address_whoever_signs_in(world, people, strict_r
     assert client.get("/api/v1/projects/", REMOTE_ADDR="10.1.0.2").status_code == 200
 
 
+def test_both_limits_are_counted_in_one_round_trip_to_the_cache(world, people, strict_rates, monkeypatch):
+    strict_rates(user="2/minute")
+    batches = []
+    count_many = cache.count_many
+
+    def spy(counts):
+        batches.append(len(counts))
+        return count_many(counts)
+
+    monkeypatch.setattr(cache, "count_many", spy)
+    client = APIClient()
+    client.force_authenticate(people["member"])
+    for _ in range(2):
+        assert client.get("/api/v1/projects/", REMOTE_ADDR="10.1.2.1").status_code == 200
+    assert_throttled(client.get("/api/v1/projects/", REMOTE_ADDR="10.1.2.1"))
+    assert batches == [2, 2, 2]  # the user's count and the address's, together, at each request
+    assert UserRateThrottle().allow_request(SimpleNamespace(user=people["member"], META={}), None) is False
+
+
 def test_a_forged_forwarded_header_does_not_escape_the_address_limit(world, people, strict_rates):
     strict_rates(address="2/minute")
     client = APIClient()
