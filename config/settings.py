@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "apps.web.metrics.PrometheusMiddleware",
     "apps.web.middleware.RejectNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "apps.web.middleware.CSPMiddleware",  # django-csp's, the policy without a nonce built once
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

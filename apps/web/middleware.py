@@ -3,10 +3,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from csp import middleware as csp_middleware
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.utils import build_policy
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import middleware as auth_middleware
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
 from django.utils.functional import SimpleLazyObject
 
 from apps.web.backends import SESSION_USER
@@ -55,3 +61,40 @@ def _user(request: HttpRequest) -> Any:
         finally:
             SESSION_USER.reset(token)
     return request._cached_user  # type: ignore[attr-defined]
+
+
+# A response's own policy changes (django-csp's decorators and apps.core.renderers set them).
+_CSP_CHANGES = ("_csp_config", "_csp_update", "_csp_replace", "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro")
+_settings_policies: dict[bool, str] = {}  # report-only or not -> the header built from the settings alone
+
+
+class CSPMiddleware(csp_middleware.CSPMiddleware):
+    """django-csp's, but the policy of a response that used no nonce and changes nothing (every JSON answer,
+    every board poll) is built once from the settings, not twice at every response (~0.12 ms of CPU each
+    time: a tenth of an unchanged poll). Other responses are django-csp's own."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        plain = getattr(request, "_csp_nonce", None) is None and not any(
+            hasattr(response, name) for name in _CSP_CHANGES
+        )
+        if not plain or (settings.DEBUG and response.status_code in (404, 500)):
+            return super().process_response(request, response)
+        for report_only, header, exempt, setting in (
+            (False, HEADER, "_csp_exempt", "CONTENT_SECURITY_POLICY"),
+            (True, HEADER_REPORT_ONLY, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+        ):
+            policy = _settings_policies.get(report_only)
+            if policy is None:
+                policy = _settings_policies[report_only] = build_policy(report_only=report_only)
+            excluded = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+            if policy and header not in response and not getattr(response, exempt, False):
+                if not request.path_info.startswith(tuple(excluded)):
+                    response[header] = policy
+        request.csp_nonce = csp_middleware.CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response
+
+
+@receiver(setting_changed)
+def _forget_policies(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _settings_policies.clear()

@@ -59,6 +59,44 @@ def test_no_template_uses_inline_styles_handlers_or_scripts():
         assert not re.search(r"\sstyle=|\son[a-z]+=|\shx-on|<script(?![^>]*\ssrc=)", text), path
 
 
+def test_answers_without_a_nonce_carry_django_csps_own_policy_built_once(client, people, settings):
+    """apps.web.middleware.CSPMiddleware keeps the policy of responses without a nonce or changes of their own;
+    it is the header django-csp builds, and follows the settings when they change."""
+    from csp.middleware import CSPMiddleware as DjangoCSP
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from apps.web.middleware import CSPMiddleware
+
+    def both(path: str = "/api/v1/projects/", **attributes) -> tuple[dict, dict]:
+        answers = []
+        for middleware in (CSPMiddleware, DjangoCSP):
+            request = RequestFactory().get(path)
+            response = HttpResponse(status=304)
+            for name, value in attributes.items():
+                setattr(response, name, value)
+            answers.append(dict(middleware(lambda request, response=response: response)(request).headers))
+        return answers[0], answers[1]
+
+    ours, theirs = both()
+    assert ours == theirs and "'nonce-" not in ours["Content-Security-Policy"]
+    assert (
+        both(_csp_update={"style-src-attr": ["'unsafe-inline'"]})[0]
+        == both(_csp_update={"style-src-attr": ["'unsafe-inline'"]})[1]
+    )
+    assert "Content-Security-Policy" not in both(_csp_exempt=True)[0]
+    settings.CONTENT_SECURITY_POLICY = {**settings.CONTENT_SECURITY_POLICY, "EXCLUDE_URL_PREFIXES": ["/api/"]}
+    assert "Content-Security-Policy" not in both()[0]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert both()[0]["Content-Security-Policy"] == both()[1]["Content-Security-Policy"] == "default-src 'none'"
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"img-src": ["'self'"]}}
+    ours, theirs = both()
+    assert ours["Content-Security-Policy-Report-Only"] == theirs["Content-Security-Policy-Report-Only"]
+    assert "img-src 'self'" in ours["Content-Security-Policy-Report-Only"]
+    client.force_login(people["member"])
+    assert "'nonce-" not in client.get("/api/v1/projects/")["Content-Security-Policy"]
+
+
 def test_pages_deny_devices_and_sensors(client):
     policy = client.get(reverse("login"))["Permissions-Policy"]
     for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
