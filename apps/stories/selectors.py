@@ -473,7 +473,7 @@ def board_move_target(project: Project, *, story_key: str, state_id: int) -> tup
 
 
 def board_flow(
-    project: Project, *, cards: Iterable[Story], started: Collection[int], now: datetime | None = None
+    project: Project, *, cards: Iterable[BoardRow], started: Collection[int], now: datetime | None = None
 ) -> BoardFlow:
     """The SLE and the work item age of each started card, from the stories' flow projection: no replay.
 
@@ -520,7 +520,6 @@ def board_stories(
     assignee: str | None = None,
     label: str | None = None,
     kind: str | None = None,
-    related: tuple[str, ...] = (),
 ) -> BoardStories:
     """The stories of a board in rank order, in two queries whatever their number (``board_card`` makes each
     one's card; the labels come with it, read here in one query).
@@ -531,10 +530,8 @@ def board_stories(
     stories = board_cards_query(
         project, sprint=sprint, since=since, assignee=assignee or "", label=label or "", kind=kind or ""
     )
-    related = tuple(dict.fromkeys(("assignee", *related)))
-    cards = list(
-        stories.select_related(*related).defer(*CARD_UNUSED).annotate(blocked_by=unfinished_blocker()).order_by("rank")
-    )
+    rows = stories.annotate(blocked_by=unfinished_blocker()).order_by("rank").values_list(*BOARD_ROW_COLUMNS)
+    cards = [_board_row(row) for row in rows]
     # One query for the labels, even for an empty board (prefetch_related would skip it): a fixed count.
     labels: dict[int, list[CardLabel]] = {}
     through = Story.labels.through.objects.filter(story__in=stories.values("pk")).order_by("label__name")
@@ -543,13 +540,70 @@ def board_stories(
     return BoardStories(cards, {story_id: tuple(found) for story_id, found in labels.items()})
 
 
+@dataclass(frozen=True, slots=True)
+class BoardRow:
+    """A story as the board reads it: what its card, its swimlane and its age show, read as values. Two hundred
+    model instances with their assignee, epic and deliverable cost about a quarter of a board's render."""
+
+    pk: int
+    key: str
+    title: str
+    version: int
+    state_id: int
+    kind: str
+    points: Decimal | None
+    blocked: bool
+    blocked_reason: str
+    blocked_by: str | None  # the key of a live, unfinished story that blocks it (``unfinished_blocker``)
+    flow_started_at: datetime | None
+    assignee_id: int | None
+    assignee_name: str  # full name, or the username; "" for none
+    epic_id: int | None
+    epic_name: str
+    deliverable_id: int | None
+    deliverable_name: str
+    deliverable_run_status: str  # its deliverable's latest pipeline run; "" for none
+
+
+BOARD_ROW_COLUMNS = (
+    *("pk", "key", "title", "version", "state_id", "kind", "points", "blocked", "blocked_reason", "blocked_by"),
+    *("flow_started_at", "assignee_id", "assignee__username", "assignee__first_name", "assignee__last_name"),
+    *("epic_id", "epic__name", "deliverable_id", "deliverable__name", "deliverable__last_run_status"),
+)
+
+
+def _board_row(values: tuple[Any, ...]) -> BoardRow:
+    pk, key, title, version, state_id, kind, points, blocked, reason, blocked_by, started, *rest = values
+    assignee_id, username, first, last, epic_id, epic, deliverable_id, deliverable, run_status = rest
+    return BoardRow(
+        pk,
+        key,
+        title,
+        version,
+        state_id,
+        kind,
+        points,
+        blocked,
+        reason,
+        blocked_by,
+        started,
+        assignee_id,
+        f"{first or ''} {last or ''}".strip() or username or "",  # as User.get_full_name() or get_username()
+        epic_id,
+        epic or "",
+        deliverable_id,
+        deliverable or "",
+        run_status or "",
+    )
+
+
 class CardLabel(NamedTuple):
     name: str
     color: str
 
 
 class BoardStories(NamedTuple):
-    stories: Sequence[Story]
+    stories: Sequence[BoardRow]
     labels: dict[int, tuple[CardLabel, ...]]  # story pk -> its labels by name
 
 
@@ -681,7 +735,9 @@ class Card:
     page_url: str
 
 
-def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, sle: int | None, page_url: str) -> Card:
+def board_card(
+    story: BoardRow, *, labels: tuple[CardLabel, ...], age: int | None, sle: int | None, page_url: str
+) -> Card:
     return Card(
         key=story.key,
         title=story.title,
@@ -693,10 +749,9 @@ def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, 
         blocked=story.blocked,
         blocked_reason=story.blocked_reason,
         blocked_by=_blocker_shown(story),
-        assignee_name=(story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee else "",
-        deliverable_name=story.deliverable.name if story.deliverable else None,
-        deliverable_run_failed=story.deliverable is not None
-        and story.deliverable.last_run_status in FAILING_RUN_STATUSES,
+        assignee_name=story.assignee_name,
+        deliverable_name=story.deliverable_name if story.deliverable_id is not None else None,
+        deliverable_run_failed=story.deliverable_run_status in FAILING_RUN_STATUSES,
         labels=labels,
         age=age,
         over_sle=sle is not None and age is not None and age > sle,
@@ -707,52 +762,12 @@ def board_card(story: Story, *, labels: tuple[CardLabel, ...], age: int | None, 
 ANOTHER_PROJECT = "a story of another project"
 
 
-def _blocker_shown(story: Story) -> str:
-    """How the card names its unfinished blocker (``board_stories`` annotates ``blocked_by``); "" for none."""
-    key = getattr(story, "blocked_by", None) or ""
+def _blocker_shown(story: BoardRow) -> str:
+    """How the card names its unfinished blocker; "" for none."""
+    key = story.blocked_by or ""
     if not key:
         return ""
     return key if key.rpartition("-")[0] == story.key.rpartition("-")[0] else ANOTHER_PROJECT
-
-
-# Columns a card never shows: not read for the board's hundreds of rows (it shows the assignee's full name).
-CARD_UNUSED = (
-    "description",
-    "acceptance_criteria",
-    "created_by",
-    "deleted_at",
-    "created_at",
-    "updated_at",
-    "flow_state_since",  # of the flow projection, a card's age reads flow_started_at only
-    "flow_finished_at",
-    "flow_blocked_since",
-    "flow_reopened",
-    "flow_cycle_days",
-    "assignee__password",
-    "assignee__last_login",
-    "assignee__date_joined",
-    "assignee__email",
-    "assignee__is_superuser",
-    "assignee__is_staff",
-    # A card's deliverable badge: its name and whether its latest run failed.
-    *(
-        f"deliverable__{name}"
-        for name in (
-            "description",
-            "consumer_groups",
-            "data_sources",
-            "link",
-            "target_date",
-            "published_at",
-            "retired_at",
-            "created_at",
-            "updated_at",
-            "last_run_at",
-            "last_success_at",
-            "flagged_at",
-        )
-    ),
-)
 
 
 def wip_counts(project: Project, *, states: Collection[int]) -> dict[int, int]:

@@ -35,7 +35,7 @@ from apps.projects.models import Category, Membership, Project, Role, WipPolicy,
 from apps.projects.selectors import workflow
 from apps.projects.views import back, project_view, render_project, valid, wants_json
 from apps.stories import selectors, services
-from apps.stories.models import Story, StoryKind
+from apps.stories.models import StoryKind
 
 # --- Swimlanes: how cards are grouped into rows --------------------------------------------
 # To add one (the deliverables issue adds "deliverable"): a label for the picker, the relations the
@@ -46,25 +46,16 @@ from apps.stories.models import Story, StoryKind
 @dataclass(frozen=True)
 class Swimlane:
     label: str
-    related: tuple[str, ...]
-    lane_of: Callable[[Story], tuple[Any, str]]
+    lane_of: Callable[[selectors.BoardRow], tuple[Any, str]]
 
 
 SWIMLANES: dict[str, Swimlane] = {
-    "none": Swimlane("None", (), lambda story: (None, "")),
-    "assignee": Swimlane(
-        "Assignee",
-        ("assignee",),
-        lambda story: (
-            story.assignee_id,
-            (story.assignee.get_full_name() or story.assignee.get_username()) if story.assignee else "Unassigned",
-        ),
-    ),
-    "epic": Swimlane("Epic", ("epic",), lambda story: (story.epic_id, story.epic.name if story.epic else "No epic")),
+    "none": Swimlane("None", lambda story: (None, "")),
+    "assignee": Swimlane("Assignee", lambda story: (story.assignee_id, story.assignee_name or "Unassigned")),
+    "epic": Swimlane("Epic", lambda story: (story.epic_id, story.epic_name if story.epic_id else "No epic")),
     "deliverable": Swimlane(
         "Deliverable",
-        ("deliverable",),
-        lambda story: (story.deliverable_id, story.deliverable.name if story.deliverable else "No deliverable"),
+        lambda story: (story.deliverable_id, story.deliverable_name if story.deliverable_id else "No deliverable"),
     ),
 }
 
@@ -201,7 +192,6 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
         assignee=chosen["assignee"],
         label=chosen["label"],
         kind=chosen["kind"],
-        related=(*swimlane.related, "deliverable"),  # every card shows its deliverable's badge
     )
     started = {state.pk for state in states if state.is_started}
     board_flow = selectors.board_flow(project, cards=stories, started=started, now=now)
@@ -237,7 +227,7 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
 
 
 def _lanes(
-    stories: Sequence[Story],
+    stories: Sequence[selectors.BoardRow],
     labels: dict[int, tuple[selectors.CardLabel, ...]],
     states: list[WorkflowState],
     swimlane: Swimlane,

@@ -106,6 +106,48 @@ def test_a_card_shows_its_details_and_cards_keep_rank_order(as_user, cards):
     assert "Not in the sprint" not in content
 
 
+def test_the_boards_rows_say_what_the_stories_and_their_related_rows_say(project, people, cards, sprint):
+    """``board_stories`` reads values, not model instances: each row holds what the story, its assignee (full
+    name, else username), epic, deliverable and blocker say."""
+    from apps.deliverables import services as deliverable_services
+    from apps.stories import selectors
+
+    member = people["member"]
+    member.first_name, member.last_name = "Mia", "Kovač"
+    member.save()
+    deliverable = deliverable_services.deliverable_create(
+        project=project, actor=people["owner"], name="Churn board", kind="dashboard"
+    )
+    services.story_update(story=cards["second"], actor=people["owner"], deliverable=deliverable)
+    services.link_add(source=cards["first"], target=cards["doing"], kind="blocks", actor=people["owner"])
+    rows, labels = selectors.board_stories(project, sprint=sprint)
+    stories = Story.objects.filter(sprint=sprint).select_related("assignee", "epic", "deliverable").order_by("rank")
+    assert [row.key for row in rows] == [story.key for story in stories]
+    for row, story in zip(rows, stories, strict=True):
+        assert (row.pk, row.title, row.version, row.state_id, row.kind, row.points, row.blocked) == (
+            story.pk,
+            story.title,
+            story.version,
+            story.state_id,
+            story.kind,
+            story.points,
+            story.blocked,
+        )
+        assert (row.blocked_reason, row.flow_started_at) == (story.blocked_reason, story.flow_started_at)
+        person = story.assignee
+        assert row.assignee_name == ((person.get_full_name() or person.get_username()) if person else "")
+        assert (row.epic_id, row.epic_name) == (story.epic_id, story.epic.name if story.epic else "")
+        assert (row.deliverable_id, row.deliverable_name) == (
+            story.deliverable_id,
+            story.deliverable.name if story.deliverable else "",
+        )
+    by_key = {row.key: row for row in rows}
+    assert by_key["DATA-1"].assignee_name == "Mia Kovač" and by_key["DATA-1"].epic_name == "Churn"
+    assert by_key["DATA-2"].deliverable_name == "Churn board"
+    assert by_key["DATA-3"].blocked_by == "DATA-1" and by_key["DATA-1"].blocked_by is None
+    assert [label.name for label in labels[by_key["DATA-1"].pk]] == ["dbt"]
+
+
 def test_cards_in_a_column_follow_the_backlog_rank(as_user, cards, people):
     services.story_move(
         story=cards["second"], actor=people["owner"], placement=services.Placement(before=cards["first"])
