@@ -522,7 +522,7 @@ def board_stories(
     kind: str | None = None,
 ) -> BoardStories:
     """The stories of a board in rank order, in two queries whatever their number (``board_card`` makes each
-    one's card; the labels come with it, read here in one query).
+    one's card; the labels come with it, read here in one query by the cards' ids).
 
     With a sprint: its stories. Without (Kanban): every story in a ``todo`` or started state, and
     those that finished since ``since``. ``assignee`` is a username or ``"none"``; ``label`` a name.
@@ -532,9 +532,10 @@ def board_stories(
     )
     rows = stories.annotate(blocked_by=unfinished_blocker()).order_by("rank").values_list(*BOARD_ROW_COLUMNS)
     cards = [_board_row(row) for row in rows]
-    # One query for the labels, even for an empty board (prefetch_related would skip it): a fixed count.
+    # One query for the labels of the cards read (by their ids: the board's filter is not run again); none for
+    # an empty board.
     labels: dict[int, list[CardLabel]] = {}
-    through = Story.labels.through.objects.filter(story__in=stories.values("pk")).order_by("label__name")
+    through = Story.labels.through.objects.filter(story__in=[card.pk for card in cards]).order_by("label__name")
     for story_id, name, color in through.values_list("story_id", "label__name", "label__color"):
         labels.setdefault(story_id, []).append(CardLabel(name, color))
     return BoardStories(cards, {story_id: tuple(found) for story_id, found in labels.items()})
