@@ -203,6 +203,7 @@ class Story(models.Model):
             # The board's service level reads the live stories finished in its window.
             models.Index(
                 fields=["project", "flow_finished_at"],
+                include=["flow_cycle_days"],  # the board's SLE reads only these: an index-only scan
                 condition=Q(deleted_at__isnull=True),
                 name="story_project_finished",
             ),

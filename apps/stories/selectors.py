@@ -499,7 +499,7 @@ def _service_level(project: Project, *, today: date) -> flow.ServiceLevel:
     first, _ = flow.sle_window(today, days=SLE_DAYS)
     since = end_of_day(first - timedelta(days=1), project.tzinfo)  # midnight as the window's first day begins
     finished = Story.objects.alive().filter(project=project, flow_finished_at__gte=since).order_by()
-    counts = finished.values_list("flow_cycle_days").annotate(n=Count("pk"))
+    counts = finished.values_list("flow_cycle_days").annotate(n=Count("*"))  # COUNT(*): the index holds the rest
     times = [days for days, n in counts for _ in range(n)]
     return flow.service_level(times, as_of_day=today, percent=SLE_PERCENT, days=SLE_DAYS)
 
