@@ -986,7 +986,8 @@ def main() -> None:
     member = users[PEOPLE[1]]  # a member, not an admin
     client = Client()
     client.force_login(member)
-    first_renders(loaded[0], client, runs=1, budget=0)  # warm the templates and the connection
+    for project in loaded:  # warm the templates and the connection, and each board's card markup (every size alike:
+        first_renders(project, client, runs=1, budget=0)  # a board's first render in a process renders every card)
     # This process serves the renders below as a web worker would, and a worker freezes what it loaded at start
     # out of the garbage collector's full passes (gunicorn.conf.py post_worker_init): so does this one.
     gc.collect()
