@@ -368,18 +368,25 @@ def _board_version_sql() -> str:
     cards for the render; tests hold the two equal.
 
     The cards' fingerprint changes whenever a card joins, leaves or changes: every change bumps a story's
-    version and sets its updated_at to the (never decreasing) time of its event."""
+    version and sets its updated_at to the (never decreasing) time of its event; and when the deliverable a card
+    shows is renamed or its latest run starts or stops failing."""
     story, sprint, state = Story._meta.db_table, Sprint._meta.db_table, WorkflowState._meta.db_table
     through, label = Story.labels.through._meta.db_table, Story.labels.field.related_model._meta.db_table
     user = Membership._meta.get_field("user").related_model._meta.db_table
     project, membership = Project._meta.db_table, Membership._meta.db_table
     open_categories = ", ".join(f"'{c}'" for c in (Category.TODO, *STARTED_CATEGORIES))
     closed_categories = ", ".join(f"'{c}'" for c in CLOSED_CATEGORIES)
-    # Only table names and constants of the code are interpolated; every value is a query parameter.
+    deliverable = Deliverable._meta.db_table
+    failing = ", ".join(f"'{status}'" for status in FAILING_RUN_STATUSES)
+    # Only table names and constants of the code are interpolated; every value is a query parameter. After "|",
+    # what a card shows of its deliverable, which changes no story: its name (any edit bumps its version) and
+    # whether its latest pipeline run failed.
     fingerprint = f"""(
         SELECT CAST(COUNT(*) AS TEXT) || ':' || CAST(COALESCE(SUM(st.version), 0) AS TEXT) || ':'
                || COALESCE(CAST(MAX(st.updated_at) AS TEXT), '')
-        FROM {story} st JOIN {state} ws ON ws.id = st.state_id
+               || '|' || CAST(COALESCE(SUM(d.version), 0) AS TEXT) || ':'
+               || CAST(COUNT(d.id) FILTER (WHERE d.last_run_status IN ({failing})) AS TEXT)
+        FROM {story} st JOIN {state} ws ON ws.id = st.state_id LEFT JOIN {deliverable} d ON d.id = st.deliverable_id
         WHERE st.project_id = v.project_id AND st.deleted_at IS NULL AND {{cards}}
           AND (%(assignee)s = '' OR (%(assignee)s = 'none' AND st.assignee_id IS NULL)
                OR st.assignee_id = (SELECT u.id FROM {user} u WHERE u.username = %(assignee)s))

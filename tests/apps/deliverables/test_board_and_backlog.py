@@ -79,3 +79,22 @@ def test_a_card_shows_a_badge_when_its_deliverables_latest_run_failed_in_the_sam
     assert len(failing) == len(before)  # read with the card's deliverable, not per card
     services.pipeline_run_record(deliverable=dashboard, actor=people["member"], report=parse_run(dbt_passing()))
     assert "run-failed" not in _card(client.get("/p/DATA/board/?mode=kanban").content.decode(), on.key)
+
+
+def test_an_open_board_picks_up_a_failing_run_and_a_renamed_deliverable_at_its_next_poll(client, linked, people):
+    """Neither changes a story, but both change what a card shows: the board's version covers them."""
+    from sprintboard.pipelines import parse_run
+    from tests.sprintboard.pipeline_builders import dbt_failing
+
+    dashboard, on, _ = linked
+    live = "/p/DATA/board/live/?mode=kanban"
+    etag = client.get(live)["ETag"]
+    assert client.get(live, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    services.pipeline_run_record(deliverable=dashboard, actor=people["member"], report=parse_run(dbt_failing()))
+    changed = client.get(live, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and "Run failed" in _card(changed.content.decode(), on.key)
+    etag = changed["ETag"]
+    assert client.get(live, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    services.deliverable_update(deliverable=dashboard, actor=people["member"], name="Revenue board")
+    renamed = client.get(live, HTTP_IF_NONE_MATCH=etag)
+    assert renamed.status_code == 200 and "Revenue board" in _card(renamed.content.decode(), on.key)

@@ -702,11 +702,14 @@ def test_the_polls_fingerprint_counts_the_cards_the_board_shows(project, people,
     filters = {name: shown.get(name, "") for name in ("assignee", "label", "kind")}
     in_sprint = None if shown.get("mode") == "kanban" else sprint
     expected = selectors.board_cards_query(project, sprint=in_sprint, since=since, **filters)
-    count, versions, latest = version.shown.split(":", 2)
+    cards_part, deliverables_part = version.shown.split("|")
+    count, versions, latest = cards_part.split(":", 2)
     assert int(count) == expected.count()
     assert expected.count() > 0 or shown.get("assignee") == "nobody-such"  # each filter is tried on real cards
     assert int(versions) == sum(expected.values_list("version", flat=True))
     assert bool(latest) == expected.exists()
+    with_deliverable = expected.filter(deliverable__isnull=False)
+    assert deliverables_part == f"{sum(with_deliverable.values_list('deliverable__version', flat=True))}:0"
 
 
 @pytest.mark.postgres
