@@ -369,7 +369,8 @@ def _board_version_sql() -> str:
 
     The cards' fingerprint changes whenever a card joins, leaves or changes: every change bumps a story's
     version and sets its updated_at to the (never decreasing) time of its event; and when the deliverable a card
-    shows is renamed or its latest run starts or stops failing."""
+    shows is renamed or its latest run starts or stops failing. The columns (the workflow's states, their WIP
+    limits) and the project's WIP policy are part of it too."""
     story, sprint, state = Story._meta.db_table, Sprint._meta.db_table, WorkflowState._meta.db_table
     through, label = Story.labels.through._meta.db_table, Story.labels.field.related_model._meta.db_table
     user = Membership._meta.get_field("user").related_model._meta.db_table
@@ -398,15 +399,25 @@ def _board_version_sql() -> str:
         f"OR (ws.category IN ({closed_categories}) AND st.flow_state_since >= %(since)s))"
     )
     in_sprint = fingerprint.format(cards="st.sprint_id = v.active_sprint")
+    # The columns: a state renamed, moved, recategorised, added or removed, or a WIP limit changed, changes no story.
+    column = (
+        "CAST(w.id AS TEXT) || ':' || w.name || ':' || w.category || ':' || CAST(w.position AS TEXT) || ':' "
+        "|| COALESCE(CAST(w.wip_limit AS TEXT), '')"
+    )
+    joined = (
+        f"string_agg({column}, ',' ORDER BY w.id)" if connection.vendor == "postgresql" else f"group_concat({column})"
+    )
+    columns = f"(SELECT {joined} FROM {state} w WHERE w.project_id = v.project_id)"  # noqa: S608
     return f"""
     WITH v AS (
-        SELECT m.role, p.id AS project_id, p.timezone, p.created_at, p.flow_seq,
+        SELECT m.role, p.id AS project_id, p.timezone, p.created_at, p.flow_seq, p.wip_policy,
                (SELECT s.id FROM {sprint} s WHERE s.project_id = p.id AND s.status = '{SprintStatus.ACTIVE}')
                  AS active_sprint
         FROM {membership} m JOIN {project} p ON p.id = m.project_id
         WHERE m.user_id = %(user)s AND p.key = %(key)s
     )
-    SELECT CASE WHEN %(mode)s = 'kanban' OR v.active_sprint IS NULL THEN {kanban} ELSE {in_sprint} END,
+    SELECT CASE WHEN %(mode)s = 'kanban' OR v.active_sprint IS NULL THEN {kanban} ELSE {in_sprint} END
+             || '|' || COALESCE({columns}, '') || '|' || v.wip_policy,
            v.flow_seq, v.active_sprint, v.role, v.timezone, v.project_id, v.created_at
     FROM v"""  # noqa: S608
 

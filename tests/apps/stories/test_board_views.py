@@ -346,6 +346,24 @@ def test_an_unchanged_board_answers_304_after_one_query(as_user, project, sprint
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
 
 
+def test_an_open_board_sees_its_columns_change_at_its_next_poll(as_user, project, cards, states):
+    """A column renamed or given a WIP limit, or the WIP policy changed, changes no story: the version covers them."""
+    client = as_user("member")
+    etag = client.get(live_url())["ETag"]
+    for change in (
+        lambda: project_services.state_update(state=states["In progress"], wip_limit=2),
+        lambda: project_services.state_update(state=states["In progress"], name="Doing"),
+        lambda: project_services.project_update(project=project, wip_policy=WipPolicy.BLOCK),
+    ):
+        assert client.get(live_url(), HTTP_IF_NONE_MATCH=etag).status_code == 304
+        change()
+        answer = client.get(live_url(), HTTP_IF_NONE_MATCH=etag)
+        assert answer.status_code == 200, change
+        etag = answer["ETag"]
+    content = answer.content.decode()
+    assert "Doing" in content and "WIP 1 / 2" in content and "WIP limits are enforced" in content
+
+
 def test_the_page_carries_the_etag_the_first_poll_will_send(as_user, cards):
     client = as_user("member")
     page = client.get(board_url()).content.decode()
@@ -702,7 +720,7 @@ def test_the_polls_fingerprint_counts_the_cards_the_board_shows(project, people,
     filters = {name: shown.get(name, "") for name in ("assignee", "label", "kind")}
     in_sprint = None if shown.get("mode") == "kanban" else sprint
     expected = selectors.board_cards_query(project, sprint=in_sprint, since=since, **filters)
-    cards_part, deliverables_part = version.shown.split("|")
+    cards_part, deliverables_part, _, _ = version.shown.split("|")
     count, versions, latest = cards_part.split(":", 2)
     assert int(count) == expected.count()
     assert expected.count() > 0 or shown.get("assignee") == "nobody-such"  # each filter is tried on real cards
