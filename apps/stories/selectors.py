@@ -562,7 +562,7 @@ def board_stories(
 @dataclass(frozen=True, slots=True)
 class BoardRow:
     """A story as the board reads it: what its card, its swimlane and its age show, read as values. Two hundred
-    model instances with their assignee, epic and deliverable cost about a quarter of a board's render."""
+    model instances with their assignee, epic and deliverable cost about a fifth of a board's render."""
 
     pk: int
     key: str
