@@ -370,7 +370,7 @@ def _board_version_sql() -> str:
     The cards' fingerprint changes whenever a card joins, leaves or changes: every change bumps a story's
     version and sets its updated_at to the (never decreasing) time of its event; and when the deliverable a card
     shows is renamed or its latest run starts or stops failing. The columns (the workflow's states, their WIP
-    limits) and the project's WIP policy are part of it too."""
+    limits), the labels' colours, the epics' and members' names and the project's WIP policy are part of it too."""
     story, sprint, state = Story._meta.db_table, Sprint._meta.db_table, WorkflowState._meta.db_table
     through, label = Story.labels.through._meta.db_table, Story.labels.field.related_model._meta.db_table
     user = Membership._meta.get_field("user").related_model._meta.db_table
@@ -399,15 +399,35 @@ def _board_version_sql() -> str:
         f"OR (ws.category IN ({closed_categories}) AND st.flow_state_since >= %(since)s))"
     )
     in_sprint = fingerprint.format(cards="st.sprint_id = v.active_sprint")
-    # The columns: a state renamed, moved, recategorised, added or removed, or a WIP limit changed, changes no story.
-    column = (
-        "CAST(w.id AS TEXT) || ':' || w.name || ':' || w.category || ':' || CAST(w.position AS TEXT) || ':' "
-        "|| COALESCE(CAST(w.wip_limit AS TEXT), '')"
+    # What changes no story but shows on the board: the columns (a state renamed, moved, recategorised, added or
+    # removed, a WIP limit changed), the labels' colours, the epics' names (epic lanes) and the members' names
+    # (cards, assignee lanes). Hashed on PostgreSQL, so the poll's answer stays short.
+    postgres = connection.vendor == "postgresql"
+
+    def joined(value: str, table: str, alias: str, where: str) -> str:
+        concat = f"string_agg({value}, ',' ORDER BY {alias}.id)" if postgres else f"group_concat({value})"
+        return f"COALESCE((SELECT {concat} FROM {table} {alias} WHERE {where}), '')"  # noqa: S608
+
+    parts = " || '/' || ".join(
+        (
+            joined(
+                "CAST(w.id AS TEXT) || ':' || w.name || ':' || w.category || ':' || CAST(w.position AS TEXT) || ':' "
+                "|| COALESCE(CAST(w.wip_limit AS TEXT), '')",
+                state,
+                "w",
+                "w.project_id = v.project_id",
+            ),
+            joined("CAST(l.id AS TEXT) || ':' || l.color", label, "l", "l.project_id = v.project_id"),
+            joined("CAST(e.id AS TEXT) || ':' || e.name", Epic._meta.db_table, "e", "e.project_id = v.project_id"),
+            joined(
+                "CAST(u.id AS TEXT) || ':' || u.first_name || ':' || u.last_name",
+                user,
+                "u",
+                f"u.id IN (SELECT mm.user_id FROM {membership} mm WHERE mm.project_id = v.project_id)",  # noqa: S608
+            ),
+        )
     )
-    joined = (
-        f"string_agg({column}, ',' ORDER BY w.id)" if connection.vendor == "postgresql" else f"group_concat({column})"
-    )
-    columns = f"(SELECT {joined} FROM {state} w WHERE w.project_id = v.project_id)"  # noqa: S608
+    columns = f"md5({parts})" if postgres else parts
     return f"""
     WITH v AS (
         SELECT m.role, p.id AS project_id, p.timezone, p.created_at, p.flow_seq, p.wip_policy,
@@ -417,7 +437,7 @@ def _board_version_sql() -> str:
         WHERE m.user_id = %(user)s AND p.key = %(key)s
     )
     SELECT CASE WHEN %(mode)s = 'kanban' OR v.active_sprint IS NULL THEN {kanban} ELSE {in_sprint} END
-             || '|' || COALESCE({columns}, '') || '|' || v.wip_policy,
+             || '|' || {columns} || '|' || v.wip_policy,
            v.flow_seq, v.active_sprint, v.role, v.timezone, v.project_id, v.created_at
     FROM v"""  # noqa: S608
 

@@ -346,14 +346,23 @@ def test_an_unchanged_board_answers_304_after_one_query(as_user, project, sprint
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
 
 
-def test_an_open_board_sees_its_columns_change_at_its_next_poll(as_user, project, cards, states):
-    """A column renamed or given a WIP limit, or the WIP policy changed, changes no story: the version covers them."""
+def _rename(user, first_name: str) -> None:
+    user.first_name = first_name
+    user.save(update_fields=["first_name"])
+
+
+def test_an_open_board_sees_its_columns_change_at_its_next_poll(as_user, project, people, cards, states):
+    """A column renamed or given a WIP limit, the WIP policy, a label's colour, an epic's or a member's name:
+    none changes a story, all show on the board; the version covers them."""
     client = as_user("member")
     etag = client.get(live_url())["ETag"]
     for change in (
         lambda: project_services.state_update(state=states["In progress"], wip_limit=2),
         lambda: project_services.state_update(state=states["In progress"], name="Doing"),
         lambda: project_services.project_update(project=project, wip_policy=WipPolicy.BLOCK),
+        lambda: services.label_save(project=project, label=cards["label"], color="#00aa00"),
+        lambda: services.epic_save(project=project, epic=cards["epic"], name="Retention"),
+        lambda: _rename(people["member"], "Mia"),
     ):
         assert client.get(live_url(), HTTP_IF_NONE_MATCH=etag).status_code == 304
         change()
@@ -362,6 +371,8 @@ def test_an_open_board_sees_its_columns_change_at_its_next_poll(as_user, project
         etag = answer["ETag"]
     content = answer.content.decode()
     assert "Doing" in content and "WIP 1 / 2" in content and "WIP limits are enforced" in content
+    assert "--label-color: #00aa00" in content and "Mia" in content
+    assert "Retention" in client.get(live_url() + "?lanes=epic").content.decode()
 
 
 def test_the_page_carries_the_etag_the_first_poll_will_send(as_user, cards):
