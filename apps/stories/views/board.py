@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import errors
@@ -163,6 +164,8 @@ def _etag(version: selectors.BoardVersion) -> str:
 
 
 def _board_context(request: HttpRequest, project: Project, membership: Membership) -> dict[str, Any]:
+    """What the page shows around its cards (the filters, the sprint, the move dialog) and which cards it shows:
+    ``fragment_key``, under which their fragment (``_cards_context``, ``stories/_board.html``) is shared."""
     states = workflow(project)
     people = [
         (username, " ".join(part for part in (first, last) if part) or username)
@@ -182,13 +185,36 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     mode = chosen["mode"] or ("sprint" if sprint is not None else "kanban")
     if mode == "sprint" and sprint is None:
         mode = "kanban"
+    live_query = urlencode({name: value for name, value in chosen.items() if value})  # what the cards use
+    etag = _etag(version)
+    return {
+        "sprint": sprint,
+        "mode": mode,
+        "modes": MODES,
+        "form": form,
+        "chosen": chosen,
+        "selects": form.selects(),
+        "states": states,
+        "can_move": membership.allows(Role.MEMBER),
+        "etag": etag,
+        "fragment_key": _fragment_key(version, etag, live_query),  # as the poll of live_url keys it
+        "recent_days": selectors.KANBAN_RECENT_DAYS,
+        "query": request.GET.urlencode(),
+        "panel_url": _panel_url(project),
+        "live_url": reverse("project-board-live", kwargs={"key": project.key})
+        + (f"?{live_query}" if live_query else ""),
+    }
+
+
+def _cards_context(project: Project, page: dict[str, Any]) -> dict[str, Any]:
+    """The cards of the board ``page`` (``_board_context``) describes, in their lanes and columns."""
+    states, chosen, sprint = page["states"], page["chosen"], page["sprint"]
     swimlane = SWIMLANES[chosen["lanes"] or "none"]
     now = timezone.now()
-    since = now - timedelta(days=selectors.KANBAN_RECENT_DAYS)
     stories, labels = selectors.board_stories(
         project,
-        sprint=sprint if mode == "sprint" else None,
-        since=since,
+        sprint=sprint if page["mode"] == "sprint" else None,
+        since=now - timedelta(days=selectors.KANBAN_RECENT_DAYS),
         assignee=chosen["assignee"],
         label=chosen["label"],
         kind=chosen["kind"],
@@ -200,30 +226,20 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     lanes = _lanes(stories, labels, states, swimlane, board_flow, _story_page_url(project))
     for column, index in zip(columns, range(len(states)), strict=True):
         column.shown = sum(len(lane.cells[index].cards) for lane in lanes)
-    query = request.GET.urlencode()
-    live_query = urlencode({name: value for name, value in chosen.items() if value})  # what the cards used
     return {
-        "sprint": sprint,
-        "mode": mode,
-        "modes": MODES,
-        "form": form,
-        "selects": form.selects(),
         "lanes": lanes,
         "columns": columns,
         "groups": _category_groups(states),
-        "states": states,
         "swimlane": chosen["lanes"] or "none",
         "flow": board_flow,
-        "can_move": membership.allows(Role.MEMBER),
-        "etag": _etag(version),
         "blocking": project.wip_policy == WipPolicy.BLOCK,
-        "recent_days": selectors.KANBAN_RECENT_DAYS,
         "card_count": len(stories),
-        "query": query,
-        "panel_url": _panel_url(project),
-        "live_url": reverse("project-board-live", kwargs={"key": project.key})
-        + (f"?{live_query}" if live_query else ""),
     }
+
+
+def _cards_fragment(request: HttpRequest, project: Project, membership: Membership, page: dict[str, Any]) -> str:
+    context = page | _cards_context(project, page) | {"project": project, "membership": membership}
+    return render_to_string("stories/_board.html", context, request=request)
 
 
 def _lanes(
@@ -256,8 +272,13 @@ def _lanes(
 
 @project_view()
 def board(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    context = _board_context(request, project, membership)
-    response = render_project(request, "stories/board.html", project, membership, nav="board", **context)
+    """The board page. Its cards are the fragment its polls share (same version, same filters): a page opened
+    after a poll or another page rendered the current cards reads them from the cache, and pages and polls
+    asking at once after a change render them once."""
+    page = _board_context(request, project, membership)
+    cards = _shared_fragment(page["fragment_key"], lambda: _cards_fragment(request, project, membership, page))
+    cards = mark_safe(cards)  # noqa: S308 - rendered by stories/_board.html (escaped there), as the poll serves it
+    response = render_project(request, "stories/board.html", project, membership, nav="board", cards=cards, **page)
     response["Cache-Control"] = "no-cache"
     return response
 
@@ -272,7 +293,8 @@ def board_live(request: HttpRequest, key: str) -> HttpResponse:
     if etag in _if_none_match(request):
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(_shared_fragment(request, key, _fragment_key(version, etag, request.GET.urlencode())))
+        fragment_key = _fragment_key(version, etag, request.GET.urlencode())
+        response = HttpResponse(_shared_fragment(fragment_key, lambda: _render_fragment(request, key).content.decode()))
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
     return response
@@ -294,7 +316,7 @@ def _fragment_key(version: selectors.BoardVersion, etag: str, query: str) -> str
     return f"board-fragment:{version.scope}:{etag}:{hashlib.sha256(query.encode()).hexdigest()}"
 
 
-def _shared_fragment(request: HttpRequest, key: str, fragment_key: str) -> str:
+def _shared_fragment(fragment_key: str, render: Callable[[], str]) -> str:
     """Single flight: the first poll of a new version renders the fragment and stores it; the others wait for it
     asleep in PostgreSQL, on an advisory lock the renderer holds while it renders. They used to look in the
     cache every 20 ms: in a burst of 30 polls on 2 cores the waiters' looking slowed the render they waited
@@ -309,21 +331,21 @@ def _shared_fragment(request: HttpRequest, key: str, fragment_key: str) -> str:
     if content is not None:
         return content
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return _render_and_store(request, key, fragment_key)
+        return _render_and_store(fragment_key, render)
     lock = _lock_id(fragment_key)
     if not _advisory("SELECT pg_try_advisory_lock(%(lock)s)", lock):
         _wait_for_renderer(lock)
         content = cache.get(fragment_key)
-        return content if content is not None else _render_and_store(request, key, fragment_key)
+        return content if content is not None else _render_and_store(fragment_key, render)
     try:
         content = cache.get(fragment_key)  # stored by a renderer that finished since this poll first looked
-        return content if content is not None else _render_and_store(request, key, fragment_key)
+        return content if content is not None else _render_and_store(fragment_key, render)
     finally:
         _advisory("SELECT pg_advisory_unlock(%(lock)s)", lock)
 
 
-def _render_and_store(request: HttpRequest, key: str, fragment_key: str) -> str:
-    content = _render_fragment(request, key).content.decode()
+def _render_and_store(fragment_key: str, render: Callable[[], str]) -> str:
+    content = render()
     cache.set(fragment_key, content, FRAGMENT_SECONDS)
     return content
 
@@ -358,8 +380,7 @@ def _wait_for_renderer(lock: int) -> None:
 
 @project_view()
 def _render_fragment(request: HttpRequest, project: Project, membership: Membership) -> HttpResponse:
-    context = _board_context(request, project, membership) | {"project": project, "membership": membership}
-    return HttpResponse(render_to_string("stories/_board.html", context, request=request))
+    return HttpResponse(_cards_fragment(request, project, membership, _board_context(request, project, membership)))
 
 
 # --- Moves ---------------------------------------------------------------------------------
