@@ -39,9 +39,9 @@ from apps.stories import selectors, services
 from apps.stories.models import StoryKind
 
 # --- Swimlanes: how cards are grouped into rows --------------------------------------------
-# To add one (the deliverables issue adds "deliverable"): a label for the picker, the relations the
-# lane reads (select_related) and a function giving a card's lane as (id, heading); id None is the
-# "no value" lane, shown last.
+# To add one (the deliverables issue adds "deliverable"): a label for the picker and a function giving a
+# card's lane as (id, heading) from its ``selectors.BoardRow`` (add the columns it reads there); id None is
+# the "no value" lane, shown last.
 
 
 @dataclass(frozen=True)
