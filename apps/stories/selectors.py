@@ -379,9 +379,9 @@ def _board_version_sql() -> str:
     closed_categories = ", ".join(f"'{c}'" for c in CLOSED_CATEGORIES)
     deliverable = Deliverable._meta.db_table
     failing = ", ".join(f"'{status}'" for status in FAILING_RUN_STATUSES)
-    # Only table names and constants of the code are interpolated; every value is a query parameter. After "|",
-    # what a card shows of its deliverable, which changes no story: its name (any edit bumps its version) and
-    # whether its latest pipeline run failed.
+    # Only table names and constants of the code are interpolated; every value is a query parameter. After the
+    # cards' "|", what a card shows of its deliverable, which changes no story: its name (any edit bumps its
+    # version) and whether its latest pipeline run failed.
     fingerprint = f"""(
         SELECT CAST(COUNT(*) AS TEXT) || ':' || CAST(COALESCE(SUM(st.version), 0) AS TEXT) || ':'
                || COALESCE(CAST(MAX(st.updated_at) AS TEXT), '')
@@ -427,7 +427,7 @@ def _board_version_sql() -> str:
             ),
         )
     )
-    columns = f"md5({parts})" if postgres else parts
+    unstoried = f"md5({parts})" if postgres else parts
     return f"""
     WITH v AS (
         SELECT m.role, p.id AS project_id, p.timezone, p.created_at, p.flow_seq, p.wip_policy,
@@ -437,7 +437,7 @@ def _board_version_sql() -> str:
         WHERE m.user_id = %(user)s AND p.key = %(key)s
     )
     SELECT CASE WHEN %(mode)s = 'kanban' OR v.active_sprint IS NULL THEN {kanban} ELSE {in_sprint} END
-             || '|' || {columns} || '|' || v.wip_policy,
+             || '|' || {unstoried} || '|' || v.wip_policy,
            v.flow_seq, v.active_sprint, v.role, v.timezone, v.project_id, v.created_at
     FROM v"""  # noqa: S608
 
@@ -611,6 +611,11 @@ BOARD_ROW_COLUMNS = (
 )
 
 
+def person_name(username: str | None, first: str | None, last: str | None) -> str:
+    """A person's name from their row's values, as ``User.get_full_name() or get_username()``; "" for nobody."""
+    return f"{first or ''} {last or ''}".strip() or username or ""
+
+
 def _board_row(values: tuple[Any, ...]) -> BoardRow:
     pk, key, title, version, state_id, kind, points, blocked, reason, blocked_by, started, *rest = values
     assignee_id, username, first, last, epic_id, epic, deliverable_id, deliverable, run_status = rest
@@ -627,7 +632,7 @@ def _board_row(values: tuple[Any, ...]) -> BoardRow:
         blocked_by,
         started,
         assignee_id,
-        f"{first or ''} {last or ''}".strip() or username or "",  # as User.get_full_name() or get_username()
+        person_name(username, first, last),
         epic_id,
         epic or "",
         deliverable_id,

@@ -168,7 +168,7 @@ def _board_context(request: HttpRequest, project: Project, membership: Membershi
     ``fragment_key``, under which their fragment (``_cards_context``, ``stories/_board.html``) is shared."""
     states = workflow(project)
     people = [
-        (username, " ".join(part for part in (first, last) if part) or username)
+        (username, selectors.person_name(username, first, last))
         for username, first, last in project.memberships.order_by("user__username").values_list(
             "user__username", "user__first_name", "user__last_name"
         )
