@@ -50,3 +50,25 @@ def test_options_are_marked_as_the_widgets_mark_them():
         False,
     ]
     assert marked_options(Everything()["kind"], [("", "Any"), ("a", "A")]) == [("", "Any", True), ("a", "A", False)]
+
+
+def test_option_tags_write_the_options_as_the_select_widget_does():
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    from apps.web.templatetags.sprintboard import option_tags
+
+    tricky = [("a", 'A "quoted" <b>&'), ("b", "B")]
+
+    class Tricky(forms.Form):
+        kind = forms.ChoiceField(choices=tricky)
+
+    for chosen in ("a", "b"):
+        field = Tricky({"kind": chosen})["kind"]
+        widget_lines = [line for line in str(field).splitlines() if "<option" in line]
+        assert option_tags(marked_options(field, tricky)).splitlines() == widget_lines  # escaped and marked alike
+    written = option_tags([('x"<', gettext_lazy("Unassigned"), False), ("1", mark_safe("<i>safe</i>"), True)])
+    assert (
+        written
+        == '  <option value="x&quot;&lt;">Unassigned</option>\n  <option value="1" selected><i>safe</i></option>\n'
+    )
