@@ -189,7 +189,7 @@ def option_tags(options: Iterable[tuple[object, object, bool]]) -> SafeString:
     for a 400-member team's assignee filter."""
 
     def text(value: object) -> str:  # conditional_escape without its per-call lazy-string check
-        return value if isinstance(value, SafeData) else html.escape(str(value))
+        return str(value) if isinstance(value, SafeData) else html.escape(str(value))
 
     return SafeString(
         "".join(
