@@ -49,6 +49,6 @@ def test_every_template_compiles() -> None:
     done = warm_up()
     assert done["failed"] == 0
     assert done["resolvers"] > 10
-    own = [p for p in (REPO / "apps").rglob("templates/**/*.html")]
+    own = list((REPO / "apps").rglob("templates/**/*.html"))
     assert done["templates"] >= len(own) > 50
     assert engines["django"].get_template("stories/board.html")
