@@ -86,8 +86,10 @@ def _respond(
         "link_kinds": LinkKind.choices,
         "can_edit": can_edit,
         "panel": panel,
-        # The panel's assign form lists the members who may be given a story, as (id, name, username).
-        "members": names["assignee"] if panel and can_edit else [],
+        # The panel's assign menu: the members who may be given a story, as (username, name, is the assignee).
+        "assign_options": [(username, name, pk == story.assignee_id) for pk, name, username in names["assignee"]]
+        if panel and can_edit
+        else [],
         **extra,
     }
     if panel:
