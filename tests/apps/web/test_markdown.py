@@ -130,3 +130,22 @@ def test_the_module_examples_run():
 
     result = doctest.testmod(sprintboard)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_each_text_is_converted_on_its_own_though_the_converter_is_reused():
+    """One converter per thread, reset between texts: nothing of one text reaches the next (link references,
+    footnote-like stashes, fenced code), and each text's mentions are its own project's."""
+    from apps.core.mentions import MentionTargets
+
+    first = str(markdown_filter("[docs][ref]\n\n[ref]: https://example.com/docs\n\n```\ncode\n```"))
+    assert 'href="https://example.com/docs"' in first and "<code>code\n</code>" in first
+    second = str(markdown_filter("[docs][ref]"))
+    assert "href" not in second and "[docs][ref]" in second  # the first text's reference is gone
+    ana = MentionTargets("DATA", frozenset({"ana"}))
+    zed = MentionTargets("OPS", frozenset({"zed"}))
+    assert 'href="/p/DATA/board/?assignee=ana"' in str(markdown_filter("@ana @zed", ana))
+    in_ops = str(markdown_filter("@ana @zed", zed))
+    assert (
+        'href="/p/OPS/board/?assignee=zed"' in in_ops and "DATA" not in in_ops and 'class="mention">@ana' not in in_ops
+    )
+    assert "href" not in str(markdown_filter("@ana @zed"))  # no targets: plain text
