@@ -149,3 +149,18 @@ def test_each_text_is_converted_on_its_own_though_the_converter_is_reused():
         'href="/p/OPS/board/?assignee=zed"' in in_ops and "DATA" not in in_ops and 'class="mention">@ana' not in in_ops
     )
     assert "href" not in str(markdown_filter("@ana @zed"))  # no targets: plain text
+
+
+def test_a_text_seen_before_is_served_as_sanitised_for_the_settings_of_now(settings):
+    """markdown_filter keeps the texts it converted last (per worker): the image hosts allowed are part of the
+    key, so a changed setting is never answered from a result made under the old one."""
+    from apps.web.templatetags.sprintboard import _sanitised
+
+    text = "![chart](https://charts.example.com/c.png) ~~x~~ <script>alert(1)</script>"
+    settings.MARKDOWN_IMAGE_HOSTS = []
+    before = _sanitised.cache_info().hits
+    assert str(markdown_filter(text)) == str(markdown_filter(text)) and "<img" not in str(markdown_filter(text))
+    assert _sanitised.cache_info().hits >= before + 2
+    settings.MARKDOWN_IMAGE_HOSTS = ["charts.example.com"]
+    allowed = str(markdown_filter(text))
+    assert '<img alt="chart" src="https://charts.example.com/c.png">' in allowed and "<script>" not in allowed
