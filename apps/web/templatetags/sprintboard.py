@@ -234,8 +234,8 @@ def markdown_filter(text: str | None, mentions: MentionTargets | None = None) ->
     if not text:
         return mark_safe("")
     targets = mentions if isinstance(mentions, MentionTargets) else None
-    html = _sanitised(str(text), targets, frozenset(settings.MARKDOWN_IMAGE_HOSTS))
-    return mark_safe(html)  # noqa: S308 - sanitised by nh3 (_sanitised)
+    sanitised = _sanitised(str(text), targets, frozenset(settings.MARKDOWN_IMAGE_HOSTS))
+    return mark_safe(sanitised)  # noqa: S308 - sanitised by nh3 (_sanitised)
 
 
 @functools.lru_cache(maxsize=512)
@@ -245,9 +245,9 @@ def _sanitised(text: str, mentions: MentionTargets | None, image_hosts: frozense
     everything the result depends on: the text, who may be mentioned (and in which project) and the image hosts
     ``image_source_allowed`` reads. At most 512 texts: a few hundred KB for a team's usual texts, ~25 MB
     at worst (20,000-character descriptions)."""
-    html = _converter(mentions).convert(text)
+    converted = _converter(mentions).convert(text)
     clean = nh3.clean(
-        html,
+        converted,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         set_tag_attribute_values=FORCED_ATTRIBUTES,
