@@ -72,3 +72,12 @@ def test_option_tags_write_the_options_as_the_select_widget_does():
         written
         == '  <option value="x&quot;&lt;">Unassigned</option>\n  <option value="1" selected><i>safe</i></option>\n'
     )
+
+
+def test_the_escaping_examples_run():
+    import doctest
+
+    from apps.core import markup
+
+    result = doctest.testmod(markup)
+    assert result.attempted > 0 and result.failed == 0
