@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.forms import BoundField
 from django.urls import reverse
 
-from apps.core.forms import form_field, marked_options
+from apps.core.forms import OfferedChoiceField, form_field, marked_options
 from apps.deliverables.models import Deliverable
 from apps.projects.models import Project
 from apps.stories import services
@@ -51,11 +51,11 @@ class MemberChoiceField(forms.ModelChoiceField):
 
 class BacklogFilterForm(forms.Form):
     q = forms.CharField(label="Text", max_length=200, required=False, help_text="Title, description or key")
-    epic = forms.TypedChoiceField(label="Epic", required=False, coerce=str)
-    label = forms.TypedChoiceField(label="Label", required=False, coerce=str)
-    kind = forms.ChoiceField(label="Kind", required=False)
-    assignee = forms.TypedChoiceField(label="Assignee", required=False, coerce=str)
-    deliverable = forms.TypedChoiceField(label="Deliverable", required=False, coerce=str)
+    epic = OfferedChoiceField(label="Epic", required=False)
+    label = OfferedChoiceField(label="Label", required=False)
+    kind = OfferedChoiceField(label="Kind", required=False)
+    assignee = OfferedChoiceField(label="Assignee", required=False)
+    deliverable = OfferedChoiceField(label="Deliverable", required=False)
 
     def __init__(self, *args: Any, project: Project, counts: dict[str, dict[Any, int]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -76,7 +76,7 @@ class BacklogFilterForm(forms.Form):
             "deliverable": choices(named["deliverable"], "deliverable", "No deliverable"),
         }
         for name, offered in self.options.items():
-            form_field(self, name, forms.ChoiceField).choices = offered
+            form_field(self, name, OfferedChoiceField).choices = offered
 
     def shown(self) -> list[tuple[BoundField, list[tuple[str, str, bool]] | None]]:
         """Each field with, for a select, its options as (value, label, selected), as a Select widget would mark

@@ -31,7 +31,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import errors
-from apps.core.forms import form_field, marked_options
+from apps.core.forms import OfferedChoiceField, form_field, marked_options
 from apps.projects.models import Category, Membership, Project, Role, WipPolicy, WorkflowState
 from apps.projects.selectors import workflow
 from apps.projects.views import back, project_view, render_project, valid, wants_json
@@ -72,8 +72,8 @@ class BoardFilterForm(forms.Form):
 
     mode = forms.ChoiceField(required=False, choices=MODES.items())
     lanes = forms.ChoiceField(label="Swimlanes", required=False, choices=LANES)
-    assignee = forms.ChoiceField(required=False)
-    label = forms.ChoiceField(required=False)
+    assignee = OfferedChoiceField(required=False)
+    label = OfferedChoiceField(required=False)
     kind = forms.ChoiceField(required=False, choices=KINDS)
 
     def __init__(self, data, *, people: list[tuple[str, str]], labels: list[str]) -> None:
@@ -84,8 +84,8 @@ class BoardFilterForm(forms.Form):
             "label": [("", "Any label"), *((name, name) for name in labels)],
             "kind": self.KINDS,
         }
-        form_field(self, "assignee", forms.ChoiceField).choices = self.offered["assignee"]
-        form_field(self, "label", forms.ChoiceField).choices = self.offered["label"]
+        form_field(self, "assignee", OfferedChoiceField).choices = self.offered["assignee"]
+        form_field(self, "label", OfferedChoiceField).choices = self.offered["label"]
 
     def selects(self) -> dict[str, list[tuple[str, str, bool]]]:
         """The options of the page's selects as (value, label, selected): the page writes them (web/_select.html)

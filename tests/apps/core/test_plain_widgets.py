@@ -81,3 +81,34 @@ def test_the_escaping_examples_run():
 
     result = doctest.testmod(markup)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_an_offered_choice_is_validated_as_a_choice_field_validates_it():
+    """OfferedChoiceField keeps its (value, label) pairs as given and checks a value against a set of them: every
+    value a query string can carry is cleaned, or refused with the same error, as ChoiceField does."""
+    from apps.core.forms import OfferedChoiceField
+
+    offered = [("", "Anyone"), ("none", "Unassigned"), ("ana", "Ana <Admin>"), ("7", "Seven"), ("a b", "Spaced")]
+
+    class Plain(forms.Form):
+        who = forms.ChoiceField(required=False)
+
+    class Offered(forms.Form):
+        who = OfferedChoiceField(required=False)
+
+    for value in ("", "none", "ana", "Ana", "7", "07", " ana", "a b", "x", "\x00", None):
+        data = {} if value is None else {"who": value}
+        plain, fast = Plain(data), Offered(data)
+        plain.fields["who"].choices = offered  # type: ignore[attr-defined]
+        fast.fields["who"].choices = offered  # type: ignore[attr-defined]
+        assert plain.is_valid() == fast.is_valid(), value
+        assert plain.errors == fast.errors, value
+        assert plain.cleaned_data == fast.cleaned_data, value
+        assert marked_options(plain["who"], offered) == marked_options(fast["who"], offered)
+
+    # Each form has its own: a form's choices are not another's (the class's field is copied per form).
+    first, second = Offered({"who": "ana"}), Offered({"who": "ana"})
+    first.fields["who"].choices = offered  # type: ignore[attr-defined]
+    second.fields["who"].choices = [("", "Anyone")]  # type: ignore[attr-defined]
+    assert first.is_valid() and not second.is_valid()
+    assert Offered({"who": "ana"}).is_valid() is False  # no choices set: nothing but "" is valid
