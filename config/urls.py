@@ -2,7 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.stories.views import board
+
 urlpatterns = [
+    # The live board's poll is most requests (every open board, every 1.5 s): first, so resolving it does not try
+    # the routes of every app before it (and list each one tried, as Django's resolver does for its 404 page).
+    path("p/<str:key>/board/live/", board.board_live, name="project-board-live"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its set-up script as a file (/api/docs/?script=): the CSP refuses inline scripts.

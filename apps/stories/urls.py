@@ -49,7 +49,6 @@ urlpatterns = [
     path("p/<str:key>/planning/sprint/", planning.planning_sprint_create, name="project-planning-sprint"),
     # board
     path("p/<str:key>/board/", board.board, name="project-board"),
-    path("p/<str:key>/board/live/", board.board_live, name="project-board-live"),
     path("p/<str:key>/board/move/", board.board_move, name="project-board-move"),
     # sprints
     path("p/<str:key>/sprints/", sprints.sprints, name="project-sprints"),
