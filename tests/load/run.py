@@ -130,9 +130,18 @@ def report(users: int, rows: dict, conflicts: dict[str, int]) -> float:
     return worst
 
 
+def machine_speed() -> float:
+    """Seconds of CPU for a fixed piece of Python: this machine's speed changes from day to day (0.6 s on a fast
+    day, 1.0-1.2 s on a slow one, 2026-12), and runs are only comparable at a similar figure."""
+    started = time.process_time()
+    sum(i * i for i in range(10**7))
+    return time.process_time() - started
+
+
 def main() -> None:
     if not LOCUST.exists():
         sys.exit("locust is not installed: run `make load` (it installs requirements-load.txt into .venv-load).")
+    speed = machine_speed()  # before anything of the test runs
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sprintboard")
     name = f"sprintboard_load_{secrets.token_hex(3)}"
     port = free_port()
@@ -172,6 +181,7 @@ def main() -> None:
             )
         wait_for(f"http://127.0.0.1:{port}/healthz")
         print(f"Sprintboard at http://127.0.0.1:{port}/ ({env['WEB_CONCURRENCY']} gunicorn workers); logs in {logs}")
+        print(f"This machine: {speed:.2f} s of CPU for sum(i * i for i in range(10**7)).")
         knee = None
         previous = None
         for users in STEPS:
