@@ -16,7 +16,7 @@ a different question, answered by warm workers (apps/core/warmup.py) and a cheap
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sprintboard REDIS_URL=redis://127.0.0.1:6379/15 make load
 
 Settings (environment): LOAD_STEPS (users per step, default "50,100,150,200,300,400"), LOAD_STEP_SECONDS
-(default 45), LOAD_KNEE_MS (default 1000).
+(default 45), LOAD_FIRST_STEP_SECONDS (the team's step, default 180), LOAD_KNEE_MS (default 1000).
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ PYTHON = sys.executable
 LOCUST = ROOT / ".venv-load" / "bin" / "locust"
 STEPS = [int(n) for n in os.environ.get("LOAD_STEPS", "50,100,150,200,300,400").split(",")]
 STEP_SECONDS = int(os.environ.get("LOAD_STEP_SECONDS", "45"))
+# The first step is the team the 100 ms target is about: long enough for a p95 of each action (a 45 s step holds
+# 20-50 of each, whose p95 is nearly their maximum; 180 s holds 100-250).
+FIRST_STEP_SECONDS = int(os.environ.get("LOAD_FIRST_STEP_SECONDS", "180"))
 KNEE_MS = float(os.environ.get("LOAD_KNEE_MS", "1000"))
 PASSWORD = "load-test-password"
 KINDS = ("poll", "board", "backlog", "story", "report", "move", "reorder", "comment")
@@ -110,9 +113,9 @@ def stats(prefix: Path) -> dict[str, dict[str, float]]:
         return {row["Name"]: row for row in csv.DictReader(handle) if row["Type"] != ""}
 
 
-def report(users: int, rows: dict, conflicts: dict[str, int]) -> float:
+def report(users: int, seconds: int, rows: dict, conflicts: dict[str, int]) -> float:
     """Print a step's table; return its worst p95 in milliseconds."""
-    print(f"\n{users} users, {STEP_SECONDS} s")
+    print(f"\n{users} users, {seconds} s")
     print(f"{'kind':<12}{'count':>8}{'fail':>6}{'409':>6}{'median ms':>11}{'p95 ms':>8}{'p99 ms':>8}{'req/s':>8}")
     worst = 0.0
     for kind in (*KINDS, "Aggregated"):
@@ -184,18 +187,19 @@ def main() -> None:
         print(f"This machine: {speed:.2f} s of CPU for sum(i * i for i in range(10**7)).")
         knee = None
         previous = None
-        for users in STEPS:
+        for step, users in enumerate(STEPS):
+            seconds = STEP_SECONDS if step else FIRST_STEP_SECONDS
             prefix = logs / f"step{users}"
             conflicts_file = logs / f"conflicts{users}.json"
             subprocess.run(
                 [str(LOCUST), "-f", str(ROOT / "tests/load/locustfile.py"), "--headless", "--only-summary",
-                 "-u", str(users), "-r", str(max(10, users // 5)), "-t", f"{STEP_SECONDS}s",
+                 "-u", str(users), "-r", str(max(10, users // 5)), "-t", f"{seconds}s",
                  "--reset-stats", "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--loglevel", "ERROR"],
                 cwd=ROOT, env={**env, "LOAD_SESSIONS_FILE": str(sessions), "LOAD_CONFLICTS_FILE": str(conflicts_file)},
                 check=False, stdout=subprocess.DEVNULL,
             )  # fmt: skip
             conflicts = json.loads(conflicts_file.read_text()) if conflicts_file.exists() else {}
-            worst = report(users, stats(prefix), conflicts)
+            worst = report(users, seconds, stats(prefix), conflicts)
             if worst > KNEE_MS:
                 knee = (previous, users)
                 break
