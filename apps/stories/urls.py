@@ -47,7 +47,7 @@ urlpatterns = [
     # planning
     path("p/<str:key>/planning/", planning.planning, name="project-planning"),
     path("p/<str:key>/planning/sprint/", planning.planning_sprint_create, name="project-planning-sprint"),
-    # board
+    # board (its live poll, project-board-live, is config/urls.py's first route)
     path("p/<str:key>/board/", board.board, name="project-board"),
     path("p/<str:key>/board/move/", board.board_move, name="project-board-move"),
     # sprints
