@@ -46,6 +46,17 @@ document.addEventListener("htmx:afterRequest", (event) => {
   form.querySelector("input:not([type=hidden])")?.focus();
 });
 
+// A form marked data-swap-errors is answered with its fragment whether the change is made or refused (400 bad
+// input, 409 conflict: the fragment then names the problem): show a refusal in place too, although htmx leaves
+// error answers unswapped.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const detail = event.detail;
+  if (!detail.requestConfig?.elt?.closest("[data-swap-errors]")) return;
+  if (detail.xhr.status < 400 || detail.xhr.status >= 500) return;
+  detail.shouldSwap = true;
+  detail.isError = false;
+});
+
 // Folds that only fold on a phone (details[data-fold-narrow], rendered open): closed on a narrow screen when the
 // page opens, and open again whenever the window is wide (where their summary is not shown).
 (() => {

@@ -36,8 +36,10 @@ def test_a_mention_rings_the_other_persons_bell_without_a_reload(page, story_pag
         login(other, "olga")
         open_page(other, "/p/DATA/stories/DATA-1/")
         other.get_by_role("textbox", name="Comment").fill("@mia can you check the CRM numbers?")
-        click_through(other, other.get_by_role("button", name="Add comment"))
+        other.get_by_role("button", name="Add comment").click()  # htmx: the comments section is answered in place
         expect(other.locator(".comments a.mention")).to_have_text("@mia")
+        expect(other.locator(".story-comments .story-notice")).to_have_text("Your comment is added.")
+        expect(other.get_by_role("textbox", name="Comment")).to_have_value("")
     finally:
         other.context.close()
     expect(bell).to_have_text("1", timeout=5_000)
@@ -66,3 +68,17 @@ def test_the_editor_offers_members_after_an_at(page, story_page):
     expect(page.locator(".mention-menu li")).to_have_text(["olga"])
     box.press("Enter")
     expect(box).to_have_value("thanks @olga ")
+
+
+def test_a_refused_comment_shows_its_reason_in_place_and_the_page_stays(page, story_page):
+    """The comment form posts with htmx; a refused comment (only spaces: the browser's `required` lets it through,
+    the server does not) answers 400 with the section and its error, which the page shows (data-swap-errors)."""
+    page.evaluate("window.__notReloaded = true")
+    page.get_by_role("textbox", name="Comment").fill("   ")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator(".story-comments .errorlist")).to_contain_text("This field is required.")
+    page.get_by_role("textbox", name="Comment").fill("Checked against the warehouse.")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator(".story-comments .comments .markdown-body")).to_have_text("Checked against the warehouse.")
+    expect(page.locator(".story-comments .errorlist")).to_have_count(0)
+    assert page.evaluate("window.__notReloaded") is True

@@ -2,7 +2,8 @@
 
 Each simulated person keeps an open board that polls every 1.5 s (with If-None-Match, as
 static/js/board.js does) and, every 5 to 15 s, does one thing: opens the board, the backlog, a story
-or a report; moves a card to another column; reorders the backlog; comments on a story.
+or a report; moves a card to another column; reorders the backlog; comments on a story (an htmx post, as the
+story page's form sends it, answered with the story's comments section).
 
 Runs in its own virtualenv (.venv-load, requirements-load.txt): it talks HTTP only and imports nothing
 of the project. Each person is a FastHttpUser (geventhttpclient): locust shares the machine with the server,
@@ -136,10 +137,10 @@ class TeamMember(FastHttpUser):
 
     def comment(self) -> None:
         key = random.choice(self.cards)[0] if self.cards else f"{PROJECT}-1"
-        self.client.post(
+        self.client.post(  # as the story page's form posts it (htmx): answered with the comments section
             f"/p/{PROJECT}/stories/{key}/comment/",
             {"body": f"{self.username}: checked the numbers against the warehouse."},
-            headers=self.csrf,
+            headers={**self.csrf, "HX-Request": "true"},
             name="comment",
         )
 

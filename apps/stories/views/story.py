@@ -160,16 +160,39 @@ def story_detail(request: HtmxHttpRequest, project: Project, membership: Members
 @require_POST
 @project_view()
 def story_comment(request: HtmxHttpRequest, project: Project, membership: Membership, story_key: str) -> HttpResponse:
+    """Add a comment. The page's form posts it with htmx and is answered with its comments section alone (the new
+    comment, or the form's error, in place: no reload of the page); without JavaScript, a redirect to the page;
+    from the panel, the panel."""
     story = _story_row(project, story_key)
     form = CommentForm(request.POST)
+    in_place = request.htmx and not _panel(request)
     if form.is_valid():
         try:
             services.comment_add(story=story, author=user_of(request), body=form.cleaned_data["body"])
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
+            if in_place:
+                return _comments(request, project, story, comment_notice="Your comment is added.")
             return _done(request, project, membership, story, "Your comment is added.", changed=False)
+    if in_place:
+        return _comments(request, project, story, status=400, comment_form=form)
     return _respond(request, project, membership, _story(project, story_key), status=400, comment_form=form)
+
+
+def _comments(request: HttpRequest, project: Project, story: Story, *, status: int = 200, **extra: Any) -> HttpResponse:
+    """The story's comments section (``stories/_story_comments.html``), as the page shows it."""
+    members = selectors.project_names(project.pk, ("member",))["member"]
+    context = {
+        "project": project,
+        "story": story,
+        "comments": Comment.objects.filter(story=story).select_related("author"),
+        "comment_form": extra.pop("comment_form", None) or CommentForm(),
+        "mentions": MentionTargets(project_key=project.key, usernames=frozenset(name for _, name, _ in members)),
+        "panel": False,
+        **extra,
+    }
+    return render(request, "stories/_story_comments.html", context, status=status)
 
 
 @require_POST

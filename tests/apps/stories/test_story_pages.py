@@ -231,6 +231,25 @@ def test_comment_errors_and_comments_in_the_panel(as_user, story):
     assert Comment.objects.get().body == "When?"
 
 
+def test_a_comment_on_the_page_answers_its_comments_section_in_place(as_user, story):
+    """The page's form posts with htmx: the answer is the comments section alone (no page, no redirect), with the
+    new comment and a notice, or with the form's error and nothing saved."""
+    client = as_user("stakeholder")
+    services.comment_add(story=story, author=story.project.memberships.get(role="member").user, body="@owner earlier")
+    refused = client.post(url("story-comment"), {"body": "  "}, **HTMX)
+    section = refused.content.decode()
+    assert refused.status_code == 400
+    assert 'class="story-comments"' in section and "errorlist" in section and "<html" not in section
+    assert "Your comment is added." not in section and Comment.objects.count() == 1
+    added = client.post(url("story-comment"), {"body": "When? @owner"}, **HTMX)
+    section = added.content.decode()
+    assert added.status_code == 200 and "<html" not in section and "story-panel" not in section
+    assert "Your comment is added." in section and "When?" in section and "earlier" in section
+    assert 'class="mention"' in section  # the project's members are mentioned as on the page
+    assert 'name="body"' in section and "When?</textarea>" not in section  # a new, empty form
+    assert list(Comment.objects.order_by("pk").values_list("body", flat=True)) == ["@owner earlier", "When? @owner"]
+
+
 def test_block_and_unblock_on_the_page_without_javascript(as_user, story):
     client = as_user("member")
     assert "Blocked because" in client.get(url()).content.decode()
