@@ -52,9 +52,41 @@ document.addEventListener("htmx:afterRequest", (event) => {
 document.addEventListener("htmx:beforeSwap", (event) => {
   const detail = event.detail;
   if (!detail.requestConfig?.elt?.closest("[data-swap-errors]")) return;
-  if (detail.xhr.status < 400 || detail.xhr.status >= 500) return;
+  if (detail.xhr.status !== 400 && detail.xhr.status !== 409) return; // not another page's error (403, 404, 500)
   detail.shouldSwap = true;
   detail.isError = false;
+});
+
+// A failure without a fragment to show (403, 404, a server error, no connection) is said in the form itself, and
+// what was typed stays there.
+(() => {
+  const unsaved = (event, text) => {
+    const form = event.detail.requestConfig?.elt?.closest("[data-swap-errors]");
+    if (!form) return;
+    let alert = form.querySelector(".request-error");
+    if (!alert) {
+      alert = document.createElement("p");
+      alert.className = "field-error request-error";
+      alert.setAttribute("role", "alert");
+      form.append(alert);
+    }
+    alert.textContent = text;
+  };
+  document.addEventListener("htmx:responseError", (event) => {
+    unsaved(event, `Not saved: the server answered ${event.detail.xhr.status}. Reload the page and try again.`);
+  });
+  document.addEventListener("htmx:sendError", (event) => {
+    unsaved(event, "Not saved: the server could not be reached. Try again.");
+  });
+})();
+
+// Then focus its outcome, so that it is read out and the next step is where the keyboard is: the field to correct
+// of a refusal, or the notice of a change made. The event fires on the content swapped in.
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (!event.detail.requestConfig?.elt?.closest("[data-swap-errors]")) return;
+  const content = event.target;
+  const invalid = content.querySelector(".errorlist")?.parentElement?.querySelector("textarea, input, select");
+  (invalid || content.querySelector(".story-notice"))?.focus();
 });
 
 // Folds that only fold on a phone (details[data-fold-narrow], rendered open): closed on a narrow screen when the

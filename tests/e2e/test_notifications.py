@@ -77,8 +77,24 @@ def test_a_refused_comment_shows_its_reason_in_place_and_the_page_stays(page, st
     page.get_by_role("textbox", name="Comment").fill("   ")
     page.get_by_role("button", name="Add comment").click()
     expect(page.locator(".story-comments .errorlist")).to_contain_text("This field is required.")
+    expect(page.get_by_role("textbox", name="Comment")).to_be_focused()  # the field to correct
     page.get_by_role("textbox", name="Comment").fill("Checked against the warehouse.")
     page.get_by_role("button", name="Add comment").click()
     expect(page.locator(".story-comments .comments .markdown-body")).to_have_text("Checked against the warehouse.")
     expect(page.locator(".story-comments .errorlist")).to_have_count(0)
+    expect(page.locator(".story-comments .story-notice")).to_be_focused()  # "Your comment is added." read out
     assert page.evaluate("window.__notReloaded") is True
+
+
+def test_a_comment_the_server_refuses_without_a_section_says_so_and_keeps_the_text(page, story_page):
+    """Removed from the project while the page is open: the post answers 404 (no section to show). The form says
+    it was not saved, and the text typed is still there."""
+    membership = story_page.memberships.get(user__username="mia")
+    page.get_by_role("textbox", name="Comment").fill("Checked against the warehouse.")
+    project_services.membership_remove(membership=membership)
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator(".story-comments .request-error")).to_have_text(
+        "Not saved: the server answered 404. Reload the page and try again."
+    )
+    expect(page.get_by_role("textbox", name="Comment")).to_have_value("Checked against the warehouse.")
+    expect(page.locator(".story-comments .comments .markdown-body")).to_have_count(0)
