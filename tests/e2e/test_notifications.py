@@ -1,5 +1,5 @@
 """A mention in one browser shows in the other person's bell without a reload; Watch / Unwatch; the
-@mention autocomplete."""
+@mention autocomplete; the story page's comment form, answered in place (added, refused, or not saved)."""
 
 from __future__ import annotations
 

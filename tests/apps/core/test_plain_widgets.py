@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.test.signals import template_rendered
 
-from apps.core.forms import marked_options, plain_widget
+from apps.core.forms import OfferedChoiceField, marked_options, plain_widget
 
 
 class Everything(forms.Form):
@@ -86,8 +86,6 @@ def test_the_escaping_examples_run():
 def test_an_offered_choice_is_validated_as_a_choice_field_validates_it():
     """OfferedChoiceField keeps its (value, label) pairs as given and checks a value against a set of them: every
     value a query string can carry is cleaned, or refused with the same error, as ChoiceField does."""
-    from apps.core.forms import OfferedChoiceField
-
     offered = [("", "Anyone"), ("none", "Unassigned"), ("ana", "Ana <Admin>"), ("7", "Seven"), ("a b", "Spaced")]
 
     class Plain(forms.Form):
