@@ -75,13 +75,9 @@ def _respond(
     context = {
         "story": story,
         "form": form,
-        "comment_form": extra.pop("comment_form", None) or CommentForm(),
-        "comments": Comment.objects.filter(story=story).select_related("author"),
+        **_comments_context(project, story, names["member"], extra.pop("comment_form", None)),
         "history": selectors.story_history(story, names=names),
         "labels": [(name, color) for pk, name, color in names["label"] if pk in label_ids],  # by name
-        "mentions": MentionTargets(
-            project_key=project.key, usernames=frozenset(name for _, name, _ in names["member"])
-        ),
         "links": link_selectors.story_links(story, user=user_of(request)),
         "link_kinds": LinkKind.choices,
         "can_edit": can_edit,
@@ -172,25 +168,44 @@ def story_comment(request: HtmxHttpRequest, project: Project, membership: Member
         except errors.DomainError as exc:
             add_domain_error(form, exc)
         else:
+            added = "Your comment is added."
             if in_place:
-                return _comments(request, project, story, comment_notice="Your comment is added.")
-            return _done(request, project, membership, story, "Your comment is added.", changed=False)
+                return _comments(request, project, story, comment_notice=added)
+            return _done(request, project, membership, story, added, changed=False)
     if in_place:
         return _comments(request, project, story, status=400, comment_form=form)
     return _respond(request, project, membership, _story(project, story_key), status=400, comment_form=form)
 
 
-def _comments(request: HttpRequest, project: Project, story: Story, *, status: int = 200, **extra: Any) -> HttpResponse:
-    """The story's comments section (``stories/_story_comments.html``), as the page shows it."""
+def _comments_context(
+    project: Project, story: Story, members: list[tuple[int, str, str]], comment_form: CommentForm | None
+) -> dict[str, Any]:
+    """What the comments section (``stories/_story_comments.html``) shows besides the story: its comments, the
+    form (a posted one with its errors, or a new one) and who may be mentioned (``project_names``' "member" rows)."""
+    return {
+        "comments": Comment.objects.filter(story=story).select_related("author"),
+        "comment_form": comment_form or CommentForm(),
+        "mentions": MentionTargets(project_key=project.key, usernames=frozenset(name for _, name, _ in members)),
+    }
+
+
+def _comments(
+    request: HttpRequest,
+    project: Project,
+    story: Story,
+    *,
+    status: int = 200,
+    comment_form: CommentForm | None = None,
+    comment_notice: str = "",
+) -> HttpResponse:
+    """The story's comments section alone, as the page shows it."""
     members = selectors.project_names(project.pk, ("member",))["member"]
     context = {
         "project": project,
         "story": story,
-        "comments": Comment.objects.filter(story=story).select_related("author"),
-        "comment_form": extra.pop("comment_form", None) or CommentForm(),
-        "mentions": MentionTargets(project_key=project.key, usernames=frozenset(name for _, name, _ in members)),
         "panel": False,
-        **extra,
+        "comment_notice": comment_notice,
+        **_comments_context(project, story, members, comment_form),
     }
     return render(request, "stories/_story_comments.html", context, status=status)
 
