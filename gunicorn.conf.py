@@ -8,6 +8,9 @@ the repository root, so the image's command and the chart's are both just
   set, the same host on that port: /readyz and /metrics are answered only there.
 - WEB_CONCURRENCY sync workers (default 2), heartbeat files in /tmp (the pod's
   writable emptyDir; the root filesystem is read-only), access log on stdout.
+  The workers are gunicorn's sync workers that close a connection at once after a
+  request they read to its end, rather than waiting up to 2 s for the client's own
+  close (config/gunicorn_worker.py).
 
 - Prometheus multiprocess mode: with PROMETHEUS_MULTIPROC_DIR set, every worker
   writes its metrics to files there. The directory is emptied at start (also
@@ -40,6 +43,7 @@ bind = [os.environ.get("SPRINTBOARD_BIND", "0.0.0.0:8000")]
 if ops_port := int(os.environ.get("SPRINTBOARD_OPS_PORT") or 0):
     bind.append(f"{bind[0].rpartition(':')[0]}:{ops_port}")
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+worker_class = "config.gunicorn_worker.SyncWorker"
 worker_tmp_dir = "/tmp"  # noqa: S108 (the pod's own emptyDir, not a shared directory)
 accesslog = "-"
 

@@ -295,6 +295,44 @@ def test_liveness_answers_200(deployment: Deployment) -> None:
     assert get(deployment.web.port, "/healthz") == (200, '{"status": "ok"}')
 
 
+def answered_and_left_open(port: int, request: bytes) -> socket.socket:
+    """Sends ``request`` on a new connection and reads the answer to its end (the server's close of its side),
+    then leaves the connection open: a client that has not closed yet (still reading, or far away)."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    client.sendall(request)
+    while client.recv(65536):
+        pass
+    return client
+
+
+def web_workers_held(deployment: Deployment, request: bytes) -> float:
+    """Seconds a GET takes while each web worker has just answered ``request`` to a client that keeps its
+    connection open."""
+    held = [answered_and_left_open(deployment.web.port, request) for _ in range(2)]  # WEB_CONCURRENCY: 2
+    try:
+        began = time.monotonic()
+        assert get(deployment.web.port, "/healthz", host=POD_IP_HOST, https=False)[0] == 200
+        return time.monotonic() - began
+    finally:
+        for client in held:
+            client.close()
+
+
+def test_a_worker_does_not_wait_for_the_client_to_close_after_a_request_it_read_to_the_end(
+    deployment: Deployment,
+) -> None:
+    """gunicorn's own close waits up to 2 s for the client's: both workers would be held (config/gunicorn_worker.py)."""
+    request = f"GET /healthz HTTP/1.1\r\nHost: {POD_IP_HOST}\r\n\r\n".encode()
+    assert web_workers_held(deployment, request) < 1.0
+
+
+def test_a_worker_still_lingers_after_a_request_whose_body_it_left_unread(deployment: Deployment) -> None:
+    """Closing with unread data would answer the client's next bytes with a reset: gunicorn's graceful close
+    waits for the client instead (up to 2 s), so the next request waits for a worker."""
+    request = f"POST /healthz HTTP/1.1\r\nHost: {POD_IP_HOST}\r\nContent-Length: 100\r\n\r\n{'x' * 10}".encode()
+    assert web_workers_held(deployment, request) >= 1.0
+
+
 def test_readiness_answers_200_when_database_and_redis_answer(deployment: Deployment) -> None:
     assert get(deployment.web.ops_port, "/readyz") == (200, '{"status": "ok"}')
 
