@@ -8,8 +8,9 @@ Every step prints, per request kind: count, failures, 409s, median, p95, p99 and
 itself and removes its database.
 
 A step measures its users at work: locust starts them (a fifth of the step's users per second, each
-opening the board as it starts) and then resets its statistics (``--reset-stats``), so the figures are
-those of the team working, not of the whole team opening the board within a few seconds. Those first
+opening the board as it starts) and its statistics are reset once every user has opened its board
+(locustfile.py), so the figures are those of the team working, not of the whole team opening the board
+within a few seconds (nor of the requests queued behind those pages). Those first
 seconds (50 board pages at 10 a second on two workers: board p95 130-190 ms at 50 users, 2026-12-04) are
 a different question, answered by warm workers (apps/core/warmup.py) and a cheap page, not by this table.
 
