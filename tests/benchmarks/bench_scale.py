@@ -12,7 +12,8 @@ What it measures (issue 12, "Reads that cost what changed"):
    what every open board fetches after a change) right after a change, against a real server:
    gunicorn started from the repository root (so it reads the project's gunicorn.conf.py) with the
    project's settings (DJANGO_DEBUG=0, this PostgreSQL, the cache of REDIS_URL), one sync worker per
-   poll so all of them are in service at once. Server time is CPU time, measured per request inside
+   poll so all of them are in service at once (``--workers 2``: the chart's web pod, where they queue).
+   Server time is CPU time, measured per request inside
    each worker (the request's thread CPU time, reported back in a response header) plus the CPU time
    of the PostgreSQL backends serving the benchmark's database (from /proc): wall-clock sums would
    count 30 processes waiting for 2 cores. The total of the 30 polls is compared with one render (a
@@ -779,7 +780,7 @@ RENDER_WARM_ROUNDS = 3
 
 
 class Server:
-    """gunicorn from the repository root (it reads gunicorn.conf.py), one sync worker per concurrent poll."""
+    """gunicorn from the repository root (it reads gunicorn.conf.py) with ``workers`` sync workers."""
 
     def __init__(self, database_url: str, workers: int) -> None:
         self.port, self.workers = free_port(), workers
@@ -925,6 +926,12 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per size for the renders (at least 3 runs)")
     parser.add_argument("--polls", type=int, default=30, help="concurrent polls after a change")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="gunicorn sync workers for the polls (default: one per poll; the chart runs 2 per pod)",
+    )
+    parser.add_argument(
         "--poll-budget",
         type=float,
         default=60.0,
@@ -1038,7 +1045,8 @@ def main() -> None:
         )
     else:
         print(
-            f"server: gunicorn from the repository root (gunicorn.conf.py), {args.polls} sync workers, DJANGO_DEBUG=0, "
+            f"server: gunicorn from the repository root (gunicorn.conf.py), {args.workers or args.polls} sync workers, "
+            "DJANGO_DEBUG=0, "
             f"PostgreSQL {args.database_name}, cache {cache_backend}, 127.0.0.1; change: a card move through the service.\n"
             "server time = CPU time: each request's thread CPU in its worker (sent back in a header) + the CPU of the "
             "PostgreSQL backends of the database (/proc); one render = a single poll after a change, measured the same "
@@ -1047,7 +1055,7 @@ def main() -> None:
         )
         cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
         connections.close_all()
-        server = Server(database_url, args.polls)
+        server = Server(database_url, args.workers or args.polls)
         try:
             for project in loaded:
                 result = concurrent_polls(
