@@ -8,7 +8,7 @@ client the end of the response it has not read yet. A sync worker serves one con
 whole wait is time the worker serves nobody: it lasts until the client has read the response and closed
 (one network round trip and the client's own delay; under load, the load generator's or the proxy's).
 Measured with ``make load`` on one web pod at 300 users (2026-12-04): every request kind's p95 fell from
-190-270 ms to 100-180 ms once a worker stopped waiting after bodiless requests.
+190-270 ms to 98-180 ms (two runs) once a worker stopped waiting after the requests it read to their end.
 
 So, as nginx's ``lingering_close auto``: when the request's body was read to its end (every GET, every
 form and JSON post Django read) and nothing else was sent, the worker reads what is already there
