@@ -54,16 +54,13 @@ def close_at_once(sock: socket.socket, max_drain: int = 65536) -> None:
 class SyncWorker(sync.SyncWorker):
     """gunicorn's sync worker, closing at once after a request it read to its end (the module's docstring)."""
 
+    _prompt = False  # the request just answered was read to its end: its connection's close need not wait
+
     def init_process(self) -> None:
         # The sync worker closes every connection through ``util.close_graceful``; in this worker process only
         # (the arbiter keeps gunicorn's), it is replaced by this worker's choice of close.
         util.close_graceful = self._close
-        self._prompt = False
         super().init_process()
-
-    def handle(self, listener: Any, client: socket.socket, addr: Any) -> None:
-        self._prompt = False
-        super().handle(listener, client, addr)
 
     def handle_request(self, listener: Any, req: Any, client: socket.socket, addr: Any) -> None:
         super().handle_request(listener, req, client, addr)

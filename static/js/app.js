@@ -46,12 +46,15 @@ document.addEventListener("htmx:afterRequest", (event) => {
   form.querySelector("input:not([type=hidden])")?.focus();
 });
 
+// The form marked data-swap-errors that sent an htmx request, or null.
+const swapsErrors = (event) => event.detail.requestConfig?.elt?.closest("[data-swap-errors]") ?? null;
+
 // A form marked data-swap-errors is answered with its fragment whether the change is made or refused (400 bad
 // input, 409 conflict: the fragment then names the problem): show a refusal in place too, although htmx leaves
 // error answers unswapped.
 document.addEventListener("htmx:beforeSwap", (event) => {
   const detail = event.detail;
-  if (!detail.requestConfig?.elt?.closest("[data-swap-errors]")) return;
+  if (!swapsErrors(event)) return;
   if (detail.xhr.status !== 400 && detail.xhr.status !== 409) return; // not another page's error (403, 404, 500)
   detail.shouldSwap = true;
   detail.isError = false;
@@ -61,7 +64,7 @@ document.addEventListener("htmx:beforeSwap", (event) => {
 // what was typed stays there.
 (() => {
   const unsaved = (event, text) => {
-    const form = event.detail.requestConfig?.elt?.closest("[data-swap-errors]");
+    const form = swapsErrors(event);
     if (!form) return;
     let alert = form.querySelector(".request-error");
     if (!alert) {
@@ -83,7 +86,7 @@ document.addEventListener("htmx:beforeSwap", (event) => {
 // Then focus its outcome, so that it is read out and the next step is where the keyboard is: the field to correct
 // of a refusal, or the notice of a change made. The event fires on the content swapped in.
 document.addEventListener("htmx:afterSwap", (event) => {
-  if (!event.detail.requestConfig?.elt?.closest("[data-swap-errors]")) return;
+  if (!swapsErrors(event)) return;
   const content = event.target;
   const invalid = content.querySelector(".errorlist")?.parentElement?.querySelector("textarea, input, select");
   (invalid || content.querySelector(".story-notice"))?.focus();
