@@ -22,7 +22,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.postgres.aggregates import StringAgg
 from django.core.cache import cache
 from django.db import connection
-from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast
 from django.urls import reverse
@@ -32,6 +31,7 @@ from django.utils.safestring import SafeString
 from apps.core import search
 from apps.core.errors import InvalidInput
 from apps.core.markup import escaped
+from apps.core.rows import prepared_cursor
 from apps.deliverables.models import FAILING_RUN_STATUSES, Deliverable
 from apps.projects.models import (
     CLOSED_CATEGORIES,
@@ -445,18 +445,6 @@ def _board_version_sql() -> str:
 BOARD_VERSION_SQL = _board_version_sql()
 
 
-def _prepared_cursor() -> CursorWrapper:
-    """On PostgreSQL, a cursor that binds its parameters on the server, so psycopg prepares a statement it runs
-    often (``prepare_threshold`` in settings) and PostgreSQL plans it once per connection (``plan_cache_mode``):
-    planning the poll's query cost more than running it (0.6 of 0.9 ms of the database's CPU). Django's own
-    cursors bind on the client and never prepare. Wrapped as Django's are: logged, counted, errors translated."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.ensure_connection()
-    cursor = psycopg.Cursor(connection.connection)
-    return (CursorDebugWrapper if connection.queries_logged else CursorWrapper)(cursor, connection)
-
-
 def board_version(*, user, key: str, shown: BoardShown = BoardShown()) -> BoardVersion | None:
     """What the board ``shown`` depends on, the active sprint and the user's role in ONE query; None for a
     non-member."""
@@ -471,7 +459,7 @@ def board_version(*, user, key: str, shown: BoardShown = BoardShown()) -> BoardV
         "kind": shown.kind,
         "since": timezone.now() - timedelta(days=KANBAN_RECENT_DAYS),
     }
-    with _prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(BOARD_VERSION_SQL, params)
         row = cursor.fetchone()
     if row is None:

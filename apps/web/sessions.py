@@ -1,12 +1,12 @@
 """Django's database sessions, kept with their signed-in user's id (``UserSession.user``), read with that user.
 
 Every request that carries a session cookie reads its session and then its user (the board's poll every 1.5 s
-from each open board): two round trips, each a statement built by the ORM. Here one statement built once
-(``RowQuery``) reads both; ``apps.web.middleware.AuthenticationMiddleware`` hands the user it brought to
-Django's ``auth.get_user``, which still checks everything it checks (the backend, the session's hash of the
-password, an inactive user). Everything else (saving, a logout's delete, expiry, ``clearsessions``) is
-``django.contrib.sessions.backends.db`` as it is: sessions stay in the database, so logging in works without
-Redis and a logout ends a session at once.
+from each open board): two round trips, each a statement built by the ORM. Here one statement, built once and
+prepared (``RowQuery``: planned once per connection), reads both; ``apps.web.middleware.AuthenticationMiddleware``
+hands the user it brought to Django's ``auth.get_user``, which still checks everything it checks (the backend,
+the session's hash of the password, an inactive user). Everything else (saving, a logout's delete, expiry,
+``clearsessions``) is ``django.contrib.sessions.backends.db`` as it is: sessions stay in the database, so
+logging in works without Redis and a logout ends a session at once.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.utils import timezone
 from apps.core.rows import RowQuery
 from apps.web.models import UserSession
 
-SESSION_WITH_USER = RowQuery(UserSession, by="session_key", related=("user",))
+SESSION_WITH_USER = RowQuery(UserSession, by="session_key", related=("user",), prepared=True)  # every request
 
 # Sessions name the backend that logged their user in; those from before apps.web.backends name Django's own,
 # which is the same backend (ours only reads the user faster): read so, nobody is signed out by the change.

@@ -84,12 +84,16 @@ def test_a_second_browser_sees_the_move_without_reloading(page, board, browser, 
         expect(column(other, states["Ready"]).locator("#card-DATA-2")).to_be_visible()
         other.evaluate("window.__notReloaded = true")
 
+        fetched = []
+        other.on("response", lambda r: fetched.append(r) if "/board/live/" in r.url and r.status == 200 else None)
         drag(page, page.locator("#card-DATA-2"), column(page, states["In progress"]))
         expect(page.locator("#board-status")).to_have_text("DATA-2 moved to In progress.")
         # The poll runs every 1.5 s: the other person sees the card move at the next poll or the one after
         # (one may have been under way when the move was saved), on the same page. 5 s leaves room for a busy CPU.
         expect(column(other, states["In progress"]).locator("#card-DATA-2")).to_be_visible(timeout=5_000)
         assert other.evaluate("window.__notReloaded") is True
+        # It came gzipped (as stored), unpacked by the browser.
+        assert fetched and all(r.headers.get("content-encoding") == "gzip" for r in fetched)
     finally:
         other.context.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from datetime import timedelta
@@ -375,6 +376,74 @@ def test_an_open_board_sees_its_columns_change_at_its_next_poll(as_user, project
     assert "Retention" in client.get(live_url() + "?lanes=epic").content.decode()
 
 
+BROWSER_ENCODINGS = "gzip, deflate, br, zstd"  # what Chromium and Firefox send with a fetch
+
+
+def test_a_browser_gets_the_fragment_gzipped_with_a_weak_etag(as_user, cards):
+    """Stored gzipped, served so to whoever accepts gzip: the same bytes unpacked, a weak validator (a strong one
+    names one representation), and either form of the ETag matches the next poll."""
+    client = as_user("member")
+    plain = client.get(live_url())
+    packed = client.get(live_url(), HTTP_ACCEPT_ENCODING=BROWSER_ENCODINGS)
+    assert packed.status_code == 200 and packed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content) == plain.content and len(packed.content) < len(plain.content) / 3
+    assert "Content-Encoding" not in plain and plain["ETag"].startswith('"board-')
+    assert packed["ETag"] == f"W/{plain['ETag']}"
+    assert "Accept-Encoding" in packed["Vary"] and "Accept-Encoding" in plain["Vary"]
+    for etag in (packed["ETag"], plain["ETag"]):
+        again = client.get(live_url(), HTTP_IF_NONE_MATCH=etag, HTTP_ACCEPT_ENCODING=BROWSER_ENCODINGS)
+        assert again.status_code == 304 and again["ETag"] == packed["ETag"] and again.content == b""
+    assert client.get(live_url(), HTTP_IF_NONE_MATCH=packed["ETag"]).status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        ("gzip", True),
+        ("x-gzip", True),
+        ("*", True),
+        ("br;q=1.0, GZIP;q=0.5", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0.0, *;q=1", False),
+        ("identity", False),
+        ("br, deflate", False),
+        ("", False),
+        ("gzip;q=lots", False),
+        (";;;,,=", False),
+    ],
+)
+def test_only_a_client_that_accepts_gzip_gets_it(as_user, cards, accept, gzipped):
+    response = as_user("member").get(live_url(), HTTP_ACCEPT_ENCODING=accept)
+    assert response.status_code == 200 and (response.get("Content-Encoding") == "gzip") is gzipped
+    content = gzip.decompress(response.content) if gzipped else response.content
+    assert b'id="card-DATA-1"' in content
+
+
+def test_a_worker_serves_a_version_it_served_before_without_the_cache(as_user, cards, django_assert_num_queries):
+    """A fragment's key names one version for good: the process keeps the last ones it served, so the next poll
+    of the same board (Redis emptied here) is served without a render or a cache read."""
+    client = as_user("member")
+    first = client.get(live_url())
+    cache.clear()
+    with django_assert_num_queries(2):  # the session with its user, the version
+        again = client.get(live_url())
+    assert again.status_code == 200 and again.content == first.content
+
+
+def test_a_worker_keeps_the_fragments_it_used_last_and_none_longer_than_the_cache():
+    from apps.stories.views.board import _Recent
+
+    recent = _Recent(2, seconds=60)
+    recent.put("a", b"A")
+    recent.put("b", b"B")
+    assert recent.get("a") == b"A"  # used: "b" is now the oldest
+    recent.put("c", b"C")
+    assert (recent.get("a"), recent.get("b"), recent.get("c")) == (b"A", None, b"C")
+    expired = _Recent(2, seconds=0)
+    expired.put("a", b"A")
+    assert expired.get("a") is None and not expired.items
+
+
 def test_the_page_carries_the_etag_the_first_poll_will_send(as_user, cards):
     client = as_user("member")
     page = client.get(board_url()).content.decode()
@@ -662,7 +731,7 @@ def test_a_poll_waits_asleep_for_the_render_in_progress_and_serves_it(as_user, c
 
     def renderer_finishes() -> None:
         time.sleep(0.5)
-        cache.set(fragment_key, "<p>rendered by the other worker</p>", 60)
+        cache.set(fragment_key, gzip.compress(b"<p>rendered by the other worker</p>"), 60)
         other_worker.execute("SELECT pg_advisory_unlock(%s)", [lock])
 
     finishing = threading.Thread(target=renderer_finishes)
@@ -690,7 +759,7 @@ def test_a_poll_renders_its_own_when_the_renderer_takes_too_long(as_user, cards,
     response = client.get(live_url())
     assert response.status_code == 200 and b'id="card-DATA-1"' in response.content
     assert 1 <= time.perf_counter() - began < 5
-    assert cache.get(fragment_key) == response.content.decode()
+    assert gzip.decompress(cache.get(fragment_key)) == response.content
     # The wait's time limit was local to its statement: the session waits as long as it did before.
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
@@ -704,7 +773,7 @@ def test_the_poll_that_renders_stores_the_fragment_and_lets_go_of_the_lock(as_us
     client = as_user("member")
     fragment_key, lock = _fragment_lock(people["member"])
     response = client.get(live_url())
-    assert response.status_code == 200 and cache.get(fragment_key) == response.content.decode()
+    assert response.status_code == 200 and gzip.decompress(cache.get(fragment_key)) == response.content
     assert other_worker.execute("SELECT pg_try_advisory_lock(%s)", [lock]).fetchone()[0] is True
 
 
