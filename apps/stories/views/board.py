@@ -320,8 +320,11 @@ _CODING = re.compile(r"^\s*([\w*-]+)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$", re.IGNOR
 
 def _accepts_gzip(request: HttpRequest) -> bool:
     """Whether Accept-Encoding admits gzip (RFC 9110 12.5.3: ``gzip``, ``x-gzip`` or ``*``, with a q above 0)."""
+    header = request.headers.get("Accept-Encoding", "")
+    if ";" not in header:  # no q values (what browsers send): every coding named is accepted
+        return not {part.strip().lower() for part in header.split(",")}.isdisjoint(("gzip", "x-gzip", "*"))
     accepted: dict[str, float] = {}
-    for part in request.headers.get("Accept-Encoding", "").split(","):
+    for part in header.split(","):
         match = _CODING.match(part)
         if match is not None:
             try:
