@@ -298,18 +298,18 @@ def board_live(request: HttpRequest, key: str) -> HttpResponse:
     if version is None:
         return HttpResponse(status=401 if not request.user.is_authenticated else 404)
     etag = _etag(version)
-    packed = _accepts_gzip(request)
+    gzipped = _accepts_gzip(request)
     if etag in _if_none_match(request):
         response = HttpResponse(status=304)
     else:
         fragment_key = _fragment_key(version, etag, request.GET.urlencode())
         fragment = _shared_fragment(fragment_key, lambda: _render_fragment(request, key).content)
-        response = HttpResponse(fragment if packed else gzip.decompress(fragment))
-        if packed:
+        response = HttpResponse(fragment if gzipped else gzip.decompress(fragment))
+        if gzipped:
             response["Content-Encoding"] = "gzip"
     # A strong validator names one representation: the gzipped one's is weak, as nginx and Django's GZipMiddleware
     # make it (If-None-Match compares weakly, so either form matches).
-    response["ETag"] = f"W/{etag}" if packed else etag
+    response["ETag"] = f"W/{etag}" if gzipped else etag
     response["Cache-Control"] = "no-cache"
     patch_vary_headers(response, ("Accept-Encoding",))
     return response

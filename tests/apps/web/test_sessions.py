@@ -51,6 +51,26 @@ def test_a_request_reads_its_session_and_its_user_in_one_query(people, django_as
     assert len(reads) == 1 and "web_session" in reads[0] and "auth_user" in reads[0], reads
 
 
+@pytest.mark.postgres
+def test_the_session_read_is_planned_once_per_connection_and_stays_current(people):
+    """Prepared from its 5th run (every request runs it): planned once per connection, and still a fresh read,
+    so a logout or an expiry ends the session at its next request."""
+    from django.db import connection
+
+    client, key = logged_in(people["member"])
+    for _ in range(6):
+        assert client.get(reverse("account")).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            [f"%FROM {connection.ops.quote_name(Session._meta.db_table)} t0%"],
+        )
+        (generic, custom), *others = cursor.fetchall()
+    assert generic >= 2 and custom == 0 and not others
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert client.get(reverse("account")).status_code == 302
+
+
 def test_a_password_change_elsewhere_still_signs_the_session_out(people):
     """The user read with the session goes through Django's checks: the session's hash of the password."""
     client, _ = logged_in(people["member"])
