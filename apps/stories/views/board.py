@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import re
 import threading
 import time
 import zoneinfo
@@ -315,22 +314,21 @@ def board_live(request: HttpRequest, key: str) -> HttpResponse:
     return response
 
 
-_CODING = re.compile(r"^\s*([\w*-]+)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$", re.IGNORECASE)
-
-
 def _accepts_gzip(request: HttpRequest) -> bool:
-    """Whether Accept-Encoding admits gzip (RFC 9110 12.5.3: ``gzip``, ``x-gzip`` or ``*``, with a q above 0)."""
-    header = request.headers.get("Accept-Encoding", "")
-    if ";" not in header:  # no q values (what browsers send): every coding named is accepted
-        return not {part.strip().lower() for part in header.split(",")}.isdisjoint(("gzip", "x-gzip", "*"))
+    """Whether Accept-Encoding admits gzip (RFC 9110 12.5.3: ``gzip``, ``x-gzip`` or ``*``, with a q above 0; a
+    coding named with a q that is not a number is not accepted)."""
     accepted: dict[str, float] = {}
-    for part in header.split(","):
-        match = _CODING.match(part)
-        if match is not None:
-            try:
-                accepted[match[1].lower()] = float(match[2]) if match[2] is not None else 1.0
-            except ValueError:
-                continue
+    for part in request.headers.get("Accept-Encoding", "").split(","):
+        coding, *params = (piece.strip() for piece in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        accepted[coding.lower()] = q
     for coding in ("gzip", "x-gzip", "*"):
         if coding in accepted:
             return accepted[coding] > 0
