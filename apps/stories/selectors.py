@@ -379,15 +379,26 @@ def _board_version_sql() -> str:
     closed_categories = ", ".join(f"'{c}'" for c in CLOSED_CATEGORIES)
     deliverable = Deliverable._meta.db_table
     failing = ", ".join(f"'{status}'" for status in FAILING_RUN_STATUSES)
+    postgres = connection.vendor == "postgresql"
     # Only table names and constants of the code are interpolated; every value is a query parameter. After the
     # cards' "|", what a card shows of its deliverable, which changes no story: its name (any edit bumps its
-    # version) and whether its latest pipeline run failed.
+    # version) and whether its latest pipeline run failed. On PostgreSQL each of the cards' deliverables is read
+    # once, by the ids the cards' aggregate gathers (an aggregate of the outer query inside a subquery): joined
+    # per card, 200 cards cost 200 index probes, 0.5 instead of 0.2 ms of the database's CPU a poll. A board shows
+    # a state's cards without reading the states, so only Kanban's categories join them.
+    deliverables = (
+        f"""(SELECT CAST(COALESCE(SUM(d.version), 0) AS TEXT) || ':'
+                    || CAST(COUNT(*) FILTER (WHERE d.last_run_status IN ({failing})) AS TEXT)
+             FROM {deliverable} d WHERE d.id = ANY(ARRAY_AGG(st.deliverable_id)))"""  # noqa: S608
+        if postgres
+        else f"""CAST(COALESCE(SUM(d.version), 0) AS TEXT) || ':'
+                 || CAST(COUNT(d.id) FILTER (WHERE d.last_run_status IN ({failing})) AS TEXT)"""
+    )
+    per_card = "" if postgres else f"LEFT JOIN {deliverable} d ON d.id = st.deliverable_id"  # SQLite: no arrays
     fingerprint = f"""(
         SELECT CAST(COUNT(*) AS TEXT) || ':' || CAST(COALESCE(SUM(st.version), 0) AS TEXT) || ':'
-               || COALESCE(CAST(MAX(st.updated_at) AS TEXT), '')
-               || '|' || CAST(COALESCE(SUM(d.version), 0) AS TEXT) || ':'
-               || CAST(COUNT(d.id) FILTER (WHERE d.last_run_status IN ({failing})) AS TEXT)
-        FROM {story} st JOIN {state} ws ON ws.id = st.state_id LEFT JOIN {deliverable} d ON d.id = st.deliverable_id
+               || COALESCE(CAST(MAX(st.updated_at) AS TEXT), '') || '|' || {deliverables}
+        FROM {story} st {{join}} {per_card}
         WHERE st.project_id = v.project_id AND st.deleted_at IS NULL AND {{cards}}
           AND (%(assignee)s = '' OR (%(assignee)s = 'none' AND st.assignee_id IS NULL)
                OR st.assignee_id = (SELECT u.id FROM {user} u WHERE u.username = %(assignee)s))
@@ -395,14 +406,14 @@ def _board_version_sql() -> str:
                                          WHERE sl.story_id = st.id AND l.name = %(label)s))
           AND (%(kind)s = '' OR st.kind = %(kind)s))"""  # noqa: S608
     kanban = fingerprint.format(
+        join=f"JOIN {state} ws ON ws.id = st.state_id",
         cards=f"(ws.category IN ({open_categories}) "
-        f"OR (ws.category IN ({closed_categories}) AND st.flow_state_since >= %(since)s))"
+        f"OR (ws.category IN ({closed_categories}) AND st.flow_state_since >= %(since)s))",
     )
-    in_sprint = fingerprint.format(cards="st.sprint_id = v.active_sprint")
+    in_sprint = fingerprint.format(join="", cards="st.sprint_id = v.active_sprint")
     # What changes no story but shows on the board: the columns (a state renamed, moved, recategorised, added or
     # removed, a WIP limit changed), the labels' colours, the epics' names (epic lanes) and the members' names
     # (cards, assignee lanes). Hashed on PostgreSQL, so the poll's answer stays short.
-    postgres = connection.vendor == "postgresql"
 
     def joined(value: str, table: str, alias: str, where: str) -> str:
         concat = f"string_agg({value}, ',' ORDER BY {alias}.id)" if postgres else f"group_concat({value})"
