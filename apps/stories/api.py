@@ -41,7 +41,9 @@ def stories_with_relations() -> QuerySet[Story]:
 
 
 # A story by key with its project and the caller's role: every write under /stories/{KEY}/ starts with it.
-STORY_BY_KEY = RowQuery(Story, by="key", related=("project",), extra={"caller_role": ROLE_IN_PROJECT_SQL})
+STORY_BY_KEY = RowQuery(
+    Story, by="key", related=("project",), extra={"caller_role": ROLE_IN_PROJECT_SQL}, prepared=True
+)
 
 
 class StoryScoped(ApiView):

@@ -13,8 +13,9 @@ from apps.core.rows import RowQuery
 from apps.core.throttling import TokenFailureThrottle
 from apps.web.models import ApiToken, hash_token
 
-# Every token-authenticated request reads its token and user: one statement built once (apps/core/rows.py).
-TOKEN_BY_HASH = RowQuery(ApiToken, by="key_hash", related=("user",))
+# Every token-authenticated request reads its token and user: one statement built once and prepared
+# (apps/core/rows.py).
+TOKEN_BY_HASH = RowQuery(ApiToken, by="key_hash", related=("user",), prepared=True)
 
 
 class TokenAuthentication(authentication.BaseAuthentication):

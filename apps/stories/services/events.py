@@ -12,7 +12,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from apps.core.errors import Conflict, NotFound, StaleVersion
-from apps.core.rows import RowQuery
+from apps.core.rows import RowQuery, prepared_cursor
 from apps.projects.events import Change
 from apps.projects.models import Project
 from apps.stories import signals
@@ -220,10 +220,11 @@ def _quote(name: str | None) -> str:
 
 def _write(statements: Sequence[Statement], *, reads: Sequence[Statement] = ()) -> list[Any]:
     """Run data-modifying statements in one round trip on PostgreSQL (as CTEs: they touch different rows and
-    read nothing the others write), one after another elsewhere (SQLite has no DML in CTEs); the rows each wrote,
+    read nothing the others write; prepared, so a write that recurs is planned once per connection), one after
+    another elsewhere (SQLite has no DML in CTEs); the rows each wrote,
     then the value of each of ``reads`` (scalar subqueries, PostgreSQL only: they see the rows as they were
     before this statement)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if connection.vendor != "postgresql":
             assert not reads, "reads are PostgreSQL's"
             written = []
@@ -245,9 +246,9 @@ LABEL_NAMES_ARRAY = f"ARRAY({LABEL_NAMES_SQL})"
 
 
 # Every write takes both locks: read by statements built once (apps/core/rows.py says why).
-PROJECT_LOCK = RowQuery(Project, lock=True)
+PROJECT_LOCK = RowQuery(Project, lock=True, prepared=True)
 # A story's writer locks its project (the event counter), then the story: one statement, in that order.
-STORY_LOCK = RowQuery(Story, related=("project", "state", "sprint", "assignee"), lock_first=("project",))
+STORY_LOCK = RowQuery(Story, related=("project", "state", "sprint", "assignee"), lock_first=("project",), prepared=True)
 
 
 def lock_project(project_id: int, at: datetime | None) -> tuple[Project, datetime]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 
 from apps.core.errors import InvalidInput
+from apps.core.rows import prepared_cursor
 from apps.projects.events import Change
 from apps.projects.models import CLOSED_CATEGORIES, Project, WorkflowState
 from apps.stories.models import (
@@ -56,8 +57,8 @@ STATE_TABLE = WorkflowState._meta.db_table
 def _edge_spot(project: Project, top: bool, sprint: Sprint | None, moving: int | None) -> Spot:
     """The list's first (or last) key and the project's next key beyond it, in one statement (two for an empty list).
 
-    Written out in SQL because moving a story to the top of the backlog is the hottest write there is and
-    building this query with the ORM cost more than running it. The list is ``selectors.list_filter``'s
+    Written out in SQL (and prepared: planned once per connection) because moving a story to the top of the
+    backlog is the hottest write there is and building this query with the ORM cost more than running it. The list is ``selectors.list_filter``'s
     (tests/apps/stories/test_ranking_sql.py holds the two equal).
     """
     params: dict[str, str | int | None] = {
@@ -78,7 +79,7 @@ def _edge_spot(project: Project, top: bool, sprint: Sprint | None, moving: int |
             WHERE e.project_id = %(project)s AND e.id <> %(moving)s AND {in_list}
             ORDER BY e.rank {"ASC" if top else "DESC"} LIMIT 1)
         ORDER BY s.rank {far} LIMIT 2"""  # noqa: S608
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         keys = [rank for (rank,) in cursor.fetchall()]
         if not keys:  # an empty list: below every key there is
