@@ -221,9 +221,8 @@ def _quote(name: str | None) -> str:
 def _write(statements: Sequence[Statement], *, reads: Sequence[Statement] = ()) -> list[Any]:
     """Run data-modifying statements in one round trip on PostgreSQL (as CTEs: they touch different rows and
     read nothing the others write; prepared, so a write that recurs is planned once per connection), one after
-    another elsewhere (SQLite has no DML in CTEs); the rows each wrote,
-    then the value of each of ``reads`` (scalar subqueries, PostgreSQL only: they see the rows as they were
-    before this statement)."""
+    another elsewhere (SQLite has no DML in CTEs); the rows each wrote, then the value of each of ``reads``
+    (scalar subqueries, PostgreSQL only: they see the rows as they were before this statement)."""
     with prepared_cursor() as cursor:
         if connection.vendor != "postgresql":
             assert not reads, "reads are PostgreSQL's"

@@ -58,8 +58,8 @@ def _edge_spot(project: Project, top: bool, sprint: Sprint | None, moving: int |
     """The list's first (or last) key and the project's next key beyond it, in one statement (two for an empty list).
 
     Written out in SQL (and prepared: planned once per connection) because moving a story to the top of the
-    backlog is the hottest write there is and building this query with the ORM cost more than running it. The list is ``selectors.list_filter``'s
-    (tests/apps/stories/test_ranking_sql.py holds the two equal).
+    backlog is the hottest write there is and building this query with the ORM cost more than running it. The
+    list is ``selectors.list_filter``'s (tests/apps/stories/test_ranking_sql.py holds the two equal).
     """
     params: dict[str, str | int | None] = {
         "project": project.pk,

@@ -186,3 +186,29 @@ def test_a_save_that_finds_no_row_is_an_error_not_a_lost_write(project, people):
             story_columns=["rank"],
         )
     assert not StoryEvent.objects.filter(story=story, kind="rank").exists()
+
+
+@pytest.mark.postgres
+def test_a_moves_statements_are_planned_once_per_connection(project, people, as_user):
+    """The API's story with the caller's role, the locks, the list's edge and the write are prepared from their 5th
+    run: planning them cost more than running them. Each move still reads the list as it is now."""
+    owner = people["owner"]
+    keys = [services.story_create(project=project, actor=owner, title=f"Story {n}").key for n in range(8)]
+    client = as_user("owner")
+    for key in reversed(keys):  # each to the top: the list ends as it began, upside down
+        response = client.post(f"/api/v1/stories/{key}/move/", {"position": "top"}, content_type="application/json")
+        assert response.status_code == 200, response.content
+    assert list(selectors.backlog_stories(project).values_list("key", flat=True)) == keys
+    table = connection.ops.quote_name(Story._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        plans = {statement: (generic, custom) for statement, generic, custom in cursor.fetchall()}
+    kinds = {
+        "story with the caller's role": lambda sql: '"caller_role"' in sql and f"FROM {table} t0" in sql,
+        "the locks": lambda sql: "FOR UPDATE OF t1, t0" in sql,
+        "the list's edge": lambda sql: "SELECT s.rank FROM" in sql,
+        "the write": lambda sql: sql.startswith("WITH w0 AS (UPDATE"),
+    }
+    for name, match in kinds.items():
+        found = [plan for sql, plan in plans.items() if match(sql)]  # the edge: the top's, and the bottom's (creates)
+        assert found and all(generic >= 2 and custom == 0 for generic, custom in found), (name, found)
