@@ -170,13 +170,28 @@ class RowQuery(Generic[M]):
             found = self._read(value, params)
         return found
 
+    def select(self, parameter: str) -> str:
+        """The SELECT with its value as the named parameter ``parameter`` (``%(name)s``), to read the row inside a
+        larger statement (``from_row`` makes its first ``width`` columns into the instance). Without ``extra``."""
+        if self.extra or self.lock:
+            raise TypeError("select() is for a plain read: no extra columns, no lock")
+        return self._sql.replace("%s", f"%({parameter})s")
+
+    @functools.cached_property
+    def width(self) -> int:
+        """How many columns the SELECT answers."""
+        return sum(len(part.fields) for part in self._parts) + len(self.extra)
+
     def _read(self, value: Any, params: tuple[Any, ...]) -> M | None:
         db = connections[DEFAULT_DB_ALIAS]
         with prepared_cursor() if self.prepared else db.cursor() as cursor:
             cursor.execute(self._sql, [*params, value])
             row = cursor.fetchone()
-        if row is None:
-            return None
+        return None if row is None else self.from_row(row)
+
+    def from_row(self, row: Sequence[Any]) -> M:
+        """The instance (with its related rows and extra columns) from the first ``width`` values of ``row``."""
+        db = connections[DEFAULT_DB_ALIAS]
         instances, start = [], 0
         for part, converters in zip(self._parts, self._converters, strict=True):
             values = list(row[start : start + len(part.fields)])
@@ -188,7 +203,7 @@ class RowQuery(Generic[M]):
         found = instances[0]
         for part, instance in zip(self._parts[1:], instances[1:], strict=True):
             part.via.set_cached_value(found, instance if instance.pk is not None else None)  # type: ignore[union-attr]
-        for name, value in zip(self.extra, row[start:], strict=True):
+        for name, value in zip(self.extra, row[start : self.width], strict=True):
             setattr(found, name, value)
         return found  # type: ignore[return-value]
 

@@ -461,8 +461,15 @@ def board_version(*, user, key: str, shown: BoardShown = BoardShown()) -> BoardV
     non-member."""
     if not user.is_authenticated or not isinstance(key, str):
         return None
-    params = {
-        "user": user.pk,
+    with prepared_cursor() as cursor:
+        cursor.execute(BOARD_VERSION_SQL, {**board_version_params(key=key, shown=shown), "user": user.pk})
+        row = cursor.fetchone()
+    return None if row is None else board_version_of(row)
+
+
+def board_version_params(*, key: str, shown: BoardShown) -> dict[str, Any]:
+    """``BOARD_VERSION_SQL``'s parameters but ``user`` (a user's id)."""
+    return {
         "key": key,
         "mode": shown.mode,
         "assignee": shown.assignee,
@@ -470,11 +477,10 @@ def board_version(*, user, key: str, shown: BoardShown = BoardShown()) -> BoardV
         "kind": shown.kind,
         "since": timezone.now() - timedelta(days=KANBAN_RECENT_DAYS),
     }
-    with prepared_cursor() as cursor:
-        cursor.execute(BOARD_VERSION_SQL, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
+
+
+def board_version_of(row: Sequence[Any]) -> BoardVersion:
+    """``BOARD_VERSION_SQL``'s row as a BoardVersion."""
     cards_fp, flow, active, role, tz, project_id, created = row
     if isinstance(created, str):  # SQLite answers raw SQL's timestamps as text
         created = datetime.fromisoformat(created)

@@ -18,7 +18,7 @@ from django.contrib.sessions.backends import db
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from apps.core.rows import RowQuery
+from apps.core.rows import RowQuery, prepared_cursor
 from apps.web.models import UserSession
 
 SESSION_WITH_USER = RowQuery(UserSession, by="session_key", related=("user",), prepared=True)  # every request
@@ -41,6 +41,8 @@ def _user_id(value: Any) -> Any:
 class SessionStore(db.SessionStore):
     # The user read with the session's row (None: nobody signed in, or no session).
     user_read: Any = None
+    # (session key, row or None) read by a larger statement (``read_with_session``), for the next load.
+    _preloaded: tuple[str, UserSession | None] | None = None
 
     @classmethod
     def get_model_class(cls) -> type[UserSession]:
@@ -64,9 +66,37 @@ class SessionStore(db.SessionStore):
         self.user_read = None
         if self.session_key is None:
             return None
-        found = SESSION_WITH_USER.first(self.session_key)
+        preloaded, self._preloaded = self._preloaded, None
+        if preloaded is not None and preloaded[0] == self.session_key:
+            found = preloaded[1]
+        else:
+            found = SESSION_WITH_USER.first(self.session_key)
         if found is None or found.expire_date <= timezone.now():
             self._session_key = None
             return None
         self.user_read = found.user
         return found
+
+
+def read_with_session(store: SessionStore, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """One statement for a request's session and what it asks for next: ``sql`` (PostgreSQL), which names the
+    session's user id as ``%(user)s``, is read beside the session's row, and that row is handed to ``store``
+    for its load (``_get_session_from_db``: the expiry and, in ``auth.get_user``, every check Django makes).
+
+    The answer is ``sql``'s row for the user id the session's row names, or None (no such session, or no row).
+    It is the signed-in user's only if ``request.user`` turns out to be that user: the caller compares.
+    The board's poll uses it: the session and the board's version were two round trips every 1.5 s.
+    """
+    key = store.session_key
+    if key is None or store._preloaded is not None or hasattr(store, "_session_cache"):
+        return None  # no session, or it is read already: nothing to save
+    sql = sql.replace("%(user)s", "s.user_id")
+    statement = f"""WITH s AS MATERIALIZED ({SESSION_WITH_USER.select("session")})
+        SELECT s.*, answer.* FROM s LEFT JOIN LATERAL ({sql}) answer ON TRUE"""  # noqa: S608
+    with prepared_cursor() as cursor:
+        cursor.execute(statement, {**params, "session": key})
+        row = cursor.fetchone()
+    found = None if row is None else SESSION_WITH_USER.from_row(row)
+    store._preloaded = (key, found)
+    answer = None if row is None else tuple(row[SESSION_WITH_USER.width :])
+    return None if answer is None or all(value is None for value in answer) else answer
