@@ -11,6 +11,7 @@ logging in works without Redis and a logout ends a session at once.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
@@ -90,13 +91,18 @@ def read_with_session(store: SessionStore, sql: str, params: dict[str, Any]) -> 
     key = store.session_key
     if key is None or store._preloaded is not None or hasattr(store, "_session_cache"):
         return None  # no session, or it is read already: nothing to save
-    sql = sql.replace("%(user)s", "s.user_id")
-    statement = f"""WITH s AS MATERIALIZED ({SESSION_WITH_USER.select("session")})
-        SELECT s.*, answer.* FROM s LEFT JOIN LATERAL ({sql}) answer ON TRUE"""  # noqa: S608
     with prepared_cursor() as cursor:
-        cursor.execute(statement, {**params, "session": key})
+        cursor.execute(_with_session(sql), {**params, "session": key})
         row = cursor.fetchone()
     found = None if row is None else SESSION_WITH_USER.from_row(row)
     store._preloaded = (key, found)
     answer = None if row is None else tuple(row[SESSION_WITH_USER.width :])
     return None if answer is None or all(value is None for value in answer) else answer
+
+
+@functools.lru_cache(maxsize=8)
+def _with_session(sql: str) -> str:
+    """``sql`` beside the session's row, written once per statement (prepared statements are found by their text)."""
+    answer = sql.replace("%(user)s", "with_session.user_id")
+    return f"""WITH with_session AS MATERIALIZED ({SESSION_WITH_USER.select("session")})
+        SELECT with_session.*, answer.* FROM with_session LEFT JOIN LATERAL ({answer}) answer ON TRUE"""  # noqa: S608
