@@ -42,7 +42,7 @@ def _user_id(value: Any) -> Any:
 class SessionStore(db.SessionStore):
     # The user read with the session's row (None: nobody signed in, or no session).
     user_read: Any = None
-    # (session key, row or None) read by a larger statement (``read_with_session``), for the next load.
+    # (session key, row or None) read by a larger statement (``read_with``), for the next load.
     _preloaded: tuple[str, UserSession | None] | None = None
 
     @classmethod
@@ -78,26 +78,26 @@ class SessionStore(db.SessionStore):
         self.user_read = found.user
         return found
 
+    def read_with(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """One statement for this session and what its request asks for next: ``sql`` (PostgreSQL), which names
+        the session's user id as ``%(user)s``, is read beside the session's row, and the row is kept for this
+        store's load (``_get_session_from_db``: the expiry and, in ``auth.get_user``, every check Django makes).
 
-def read_with_session(store: SessionStore, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """One statement for a request's session and what it asks for next: ``sql`` (PostgreSQL), which names the
-    session's user id as ``%(user)s``, is read beside the session's row, and that row is handed to ``store``
-    for its load (``_get_session_from_db``: the expiry and, in ``auth.get_user``, every check Django makes).
-
-    The answer is ``sql``'s row for the user id the session's row names, or None (no such session, or no row).
-    It is the signed-in user's only if ``request.user`` turns out to be that user: the caller compares.
-    The board's poll uses it: the session and the board's version were two round trips every 1.5 s.
-    """
-    key = store.session_key
-    if key is None or store._preloaded is not None or hasattr(store, "_session_cache"):
-        return None  # no session, or it is read already: nothing to save
-    with prepared_cursor() as cursor:
-        cursor.execute(_with_session(sql), {**params, "session": key})
-        row = cursor.fetchone()
-    found = None if row is None else SESSION_WITH_USER.from_row(row)
-    store._preloaded = (key, found)
-    answer = None if row is None else tuple(row[SESSION_WITH_USER.width :])
-    return None if answer is None or all(value is None for value in answer) else answer
+        The answer is ``sql``'s row for the user id the session's row names, or None (no such session, or no
+        row). It is the signed-in user's only if ``request.user`` turns out to be ``user_read``: the caller
+        compares. The board's poll uses it (without importing this app: it asks the request's session store):
+        the session and the board's version were two round trips every 1.5 s.
+        """
+        key = self.session_key
+        if key is None or self._preloaded is not None or hasattr(self, "_session_cache"):
+            return None  # no session, or it is read already: nothing to save
+        with prepared_cursor() as cursor:
+            cursor.execute(_with_session(sql), {**params, "session": key})
+            row = cursor.fetchone()
+        found = None if row is None else SESSION_WITH_USER.from_row(row)
+        self._preloaded = (key, found)
+        answer = None if row is None else tuple(row[SESSION_WITH_USER.width :])
+        return None if answer is None or all(value is None for value in answer) else answer
 
 
 @functools.lru_cache(maxsize=8)

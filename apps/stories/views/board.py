@@ -42,7 +42,6 @@ from apps.projects.selectors import workflow
 from apps.projects.views import back, project_view, render_project, valid, wants_json
 from apps.stories import selectors, services
 from apps.stories.models import StoryKind
-from apps.web.sessions import SessionStore, read_with_session
 
 # --- Swimlanes: how cards are grouped into rows --------------------------------------------
 # To add one (the deliverables issue adds "deliverable"): a label for the picker and a function giving a
@@ -316,15 +315,16 @@ def board_live(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _poll_version(request: HttpRequest, key: str, shown: selectors.BoardShown) -> selectors.BoardVersion | None:
-    """The board's version for the request's user. On PostgreSQL the session, its user and the version are one
-    statement (``read_with_session``: the version for the user the session's row names), and Django's
-    authentication then checks the session and the user as on every request; the version counts only if the
-    user it signs in is that user. Otherwise (no session, another user, SQLite) the version alone."""
-    if isinstance(key, str) and connection.vendor == "postgresql" and isinstance(request.session, SessionStore):
-        params = selectors.board_version_params(key=key, shown=shown)
-        row = read_with_session(request.session, selectors.BOARD_VERSION_SQL, params)
+    """The board's version for the request's user. On PostgreSQL, with the project's session store
+    (``apps.web.sessions``: its ``read_with``), the session, its user and the version are one statement (the
+    version for the user the session's row names), and Django's authentication then checks the session and the
+    user as on every request; the version counts only if the user it signs in is that user. Otherwise (no
+    session, another user, SQLite) the version alone."""
+    read_with = getattr(request.session, "read_with", None)
+    if isinstance(key, str) and connection.vendor == "postgresql" and read_with is not None:
+        row = read_with(selectors.BOARD_VERSION_SQL, selectors.board_version_params(key=key, shown=shown))
         signed_in = request.user.is_authenticated  # Django's checks, on the row just read
-        read = request.session.user_read
+        read = getattr(request.session, "user_read", None)
         if row is not None and signed_in and read is not None and request.user.pk == read.pk:
             return selectors.board_version_of(row)
     return selectors.board_version(user=request.user, key=key, shown=shown)

@@ -343,7 +343,7 @@ def test_an_unchanged_board_answers_304_after_one_query(as_user, project, sprint
     etag = first["ETag"]
     assert etag.startswith('"board-') and etag.endswith(f'-{sprint.pk}-member-{timezone.now().date().isoformat()}"')
     # The session with its user (database sessions: pages work while Redis is away) and the board's version, in
-    # one statement on PostgreSQL (apps.web.sessions.read_with_session); two elsewhere.
+    # one statement on PostgreSQL (apps.web.sessions: SessionStore.read_with); two elsewhere.
     with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
         again = client.get(live_url(), HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
