@@ -855,7 +855,7 @@ def concurrent_polls(
     polls: int,
     budget: float,
     singles: int = 3,
-    bursts: int = 3,
+    bursts: int = 5,  # --bursts's default
 ) -> Part2:
     """One render (median of ``singles``), then ``polls`` at once, ``bursts`` times (each right after a change of
     its own; the median burst is returned); the burst is not run when ``polls`` times one render exceeds
